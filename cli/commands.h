@@ -1,0 +1,12 @@
+/* commands.h: the subcommands of the `opml` tool. Each takes (argc, argv) with argv[0] the
+ * subcommand's name and returns the process exit code (0 success, 1 failure, 2 usage error). */
+#ifndef OPML_CLI_COMMANDS_H
+#define OPML_CLI_COMMANDS_H
+
+struct opml_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+#endif

@@ -1,0 +1,29 @@
+/* main.c: the `opml` command-line tool. One binary, one subcommand per task an operator,
+ * integrator or guest author has; each subcommand lives in its own cmd_*.c file and is listed
+ * in the table below. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct opml_command commands[] = {
+    /* name, one-line summary, entry point: add one line per subcommand */
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: opml COMMAND [ARGS]\n\ncommands:\n");
+    for (const struct opml_command *c = commands; c->name; c++) fprintf(out, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (const struct opml_command *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "opml: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
