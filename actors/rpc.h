@@ -1,0 +1,31 @@
+/* rpc.h: the client side of a request: one DEALER socket to one server (an actor's `listen`
+ * socket, or the bus's work socket, which hands the request to a worker serving its type).
+ *
+ * rpc_call signs the request, sends it and waits for the reply whose call_id names it. When no
+ * reply comes in timeout_ms it sends it again (a new envelope, same call_id, so the server or the
+ * bus can tell a retry from a new call), at most `retries` more times. Replies to earlier calls
+ * that arrive late are recognised by their call_id and dropped. One thread uses an rpc at a time. */
+#ifndef OPML_RPC_H
+#define OPML_RPC_H
+
+#include "envelope.h"
+#include "net.h"
+
+typedef struct rpc rpc;
+
+/* Connects to peer ("KEYHEX@endpoint"); the connection is made in the background. `s` must outlive
+ * the rpc. max_skew_ms bounds the reply's time (0: no bound). Returns NULL with a reason in err. */
+rpc *rpc_connect(net *n, signer *s, const char *peer, uint64_t max_skew_ms, char *err, size_t errlen);
+void rpc_close(rpc *r);
+
+/* Calls: sends req, waits for a reply of type reply_desc. Returns
+ *   0: *reply is the unpacked reply (free with protobuf_c_message_free_unpacked);
+ *   an OPML_E_* code: the server answered opml.Error (its message in err), or OPML_E_TIMEOUT, or
+ *   OPML_E_BAD_REQUEST when the reply is of another type (err says which). */
+int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
+             ProtobufCMessage **reply, int timeout_ms, int retries, char *err, size_t errlen);
+
+/* The address that signed the last reply rpc_call accepted (a worker's, through the bus). */
+const uint8_t *rpc_last_replier(const rpc *r);
+
+#endif
