@@ -1,0 +1,152 @@
+/* fmath.c: scalar arithmetic shared by the kernels (see fmath.h). Every constant is written as
+ * its exact binary32 value and every operation is a single IEEE operation (the build forbids FMA
+ * contraction), so host and guest agree bit for bit. */
+#include "fmath.h"
+
+#include <string.h>
+
+uint32_t kf_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return u;
+}
+
+float kf_from_bits(uint32_t u) {
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+int kf_isnan(float x) { return (kf_bits(x) & 0x7FFFFFFFu) > 0x7F800000u; }
+
+float kf_canon(float x) { return kf_isnan(x) ? kf_from_bits(KF_CANON_NAN) : x; }
+
+int32_t kf_quantize(float x, float scale) {
+    float t = x / scale;
+    if (kf_isnan(t)) return 0;
+    if (t > 127.0f) return 127;
+    if (t < -127.0f) return -127;
+    int32_t i = (int32_t)t; /* truncates toward zero; |t| <= 127 so this is defined */
+    float frac = t - (float)i; /* exact: t and i share the exponent range below 2^7 */
+    if (frac > 0.5f || (frac == 0.5f && (i & 1))) i++;
+    else if (frac < -0.5f || (frac == -0.5f && (i & 1))) i--;
+    return i;
+}
+
+/* floor(sqrt(n)) and n - floor(sqrt(n))^2 by the bit-by-bit method: shifts, adds, compares. */
+static uint64_t isqrt64(uint64_t n, uint64_t *rem) {
+    uint64_t res = 0, bit = 1ull << 62;
+    while (bit > n) bit >>= 2;
+    while (bit) {
+        if (n >= res + bit) {
+            n -= res + bit;
+            res = (res >> 1) + bit;
+        } else {
+            res >>= 1;
+        }
+        bit >>= 2;
+    }
+    *rem = n;
+    return res;
+}
+
+float kf_sqrt(float x) {
+    uint32_t u = kf_bits(x);
+    uint32_t sign = u >> 31, ex = (u >> 23) & 0xFF, man = u & 0x7FFFFF;
+    if (ex == 0xFF) { /* Inf or NaN */
+        if (man || sign) return kf_from_bits(KF_CANON_NAN);
+        return x;
+    }
+    if (ex == 0 && man == 0) return x; /* +0 and -0 */
+    if (sign) return kf_from_bits(KF_CANON_NAN);
+    int32_t e; /* x = man * 2^(e - 23) with man in [2^23, 2^24) */
+    if (ex == 0) {
+        e = -126;
+        while (!(man & 0x800000)) man <<= 1, e--;
+    } else {
+        e = (int32_t)ex - 127;
+        man |= 0x800000;
+    }
+    /* sqrt(x) = sqrt(man * 2^(23 + odd)) * 2^((e - odd) / 2 - 23); the integer square root of
+     * N = man << (23 + odd) has 24 bits. */
+    int32_t odd = e & 1;
+    uint64_t n = (uint64_t)man << (23 + odd), rem;
+    uint64_t q = isqrt64(n, &rem);
+    if (rem > q) q++; /* exact root > q + 1/2  <=>  n > q^2 + q + 1/4  <=>  rem > q */
+    int32_t re = (e - odd) / 2;
+    if (q == (1u << 24)) q >>= 1, re++;
+    return kf_from_bits((uint32_t)(re + 127) << 23 | ((uint32_t)q & 0x7FFFFF));
+}
+
+/* 2^k as a float for -149 <= k <= 127, built exactly from bits. */
+static float pow2i(int32_t k) {
+    if (k >= -126) return kf_from_bits((uint32_t)(k + 127) << 23);
+    return kf_from_bits(1u << (k + 149));
+}
+
+/* Round to the nearest integer, ties to even, for |t| < 2^22. */
+static int32_t round_even(float t) {
+    int32_t i = (int32_t)t;
+    float frac = t - (float)i;
+    if (frac > 0.5f || (frac == 0.5f && (i & 1))) i++;
+    else if (frac < -0.5f || (frac == -0.5f && (i & 1))) i--;
+    return i;
+}
+
+#define LOG2E 1.44269502162933349609375f    /* 0x3FB8AA3B */
+#define LN2_HI 0.693145751953125f           /* 0x3F317200: 16 significant bits, k*LN2_HI exact */
+#define LN2_LO 1.428606765330187045037746e-06f /* 0x35BFBE8E */
+
+/* e^r - 1 for |r| <= 0.35 (Taylor to degree 9, Horner). */
+static float expm1_small(float r) {
+    float p = 1.0f / 362880.0f;
+    p = 1.0f / 40320.0f + r * p;
+    p = 1.0f / 5040.0f + r * p;
+    p = 1.0f / 720.0f + r * p;
+    p = 1.0f / 120.0f + r * p;
+    p = 1.0f / 24.0f + r * p;
+    p = 1.0f / 6.0f + r * p;
+    p = 0.5f + r * p;
+    return r + (r * r) * p;
+}
+
+float kf_exp(float x) {
+    if (kf_isnan(x)) return kf_from_bits(KF_CANON_NAN);
+    if (x > 88.72283935546875f) return kf_from_bits(0x7F800000u); /* above ln(FLT_MAX) */
+    if (x < -103.972084045410f) return 0.0f;                        /* below ln(2^-150) */
+    int32_t k = round_even(x * LOG2E);
+    float r = (x - (float)k * LN2_HI) - (float)k * LN2_LO;
+    float y = 1.0f + expm1_small(r);
+    /* scale by 2^k in two exact-or-final steps so that no intermediate overflows */
+    if (k > 127) return (y * pow2i(127)) * pow2i(k - 127);
+    if (k < -126) return (y * pow2i(-126)) * pow2i(k + 126);
+    return y * pow2i(k);
+}
+
+float kf_expm1(float x) {
+    if (kf_isnan(x)) return kf_from_bits(KF_CANON_NAN);
+    if (x == 0.0f) return x; /* keeps the sign of zero */
+    if (x <= 0.34657359f && x >= -0.34657359f) return expm1_small(x);
+    return kf_exp(x) - 1.0f;
+}
+
+float kf_sigmoid(float x) {
+    if (kf_isnan(x)) return kf_from_bits(KF_CANON_NAN);
+    if (x >= 0.0f) return 1.0f / (1.0f + kf_exp(-x));
+    float e = kf_exp(x);
+    return e / (1.0f + e);
+}
+
+float kf_tanh(float x) {
+    if (kf_isnan(x)) return kf_from_bits(KF_CANON_NAN);
+    if (x == 0.0f) return x;
+    float a = x < 0.0f ? -x : x;
+    float y;
+    if (a > 9.1f) {
+        y = 1.0f; /* 1 - tanh(9.1) < 2^-25: rounds to 1 */
+    } else {
+        float m = kf_expm1(-2.0f * a); /* tanh(a) = -m / (2 + m) */
+        y = -m / (2.0f + m);
+    }
+    return x < 0.0f ? -y : y;
+}

@@ -1,0 +1,48 @@
+/* kernel.c: the operator table and the single entry point kernel_run() that the ref backend and
+ * the RISC-V guest's dispatcher call (kernel.h). */
+#include "ops.h"
+
+static const kernel_op *const table[OP_MAX_ID + 1] = {
+    [OP_QLINEAR] = &kop_qlinear,     [OP_QMATMUL] = &kop_qmatmul, [OP_QCONV] = &kop_qconv,
+    [OP_RELU] = &kop_relu,           [OP_LEAKYRELU] = &kop_leakyrelu, [OP_SIGMOID] = &kop_sigmoid,
+    [OP_TANH] = &kop_tanh,           [OP_SOFTMAX] = &kop_softmax, [OP_MAXPOOL] = &kop_maxpool,
+    [OP_AVGPOOL] = &kop_avgpool,     [OP_GLOBALAVGPOOL] = &kop_globalavgpool,
+    [OP_ADD] = &kop_add,             [OP_SUB] = &kop_sub,         [OP_MUL] = &kop_mul,
+    [OP_DIV] = &kop_div,             [OP_RESHAPE] = &kop_reshape, [OP_TRANSPOSE] = &kop_transpose,
+    [OP_CONCAT] = &kop_concat,       [OP_CLIP] = &kop_clip,       [OP_SLICE] = &kop_slice,
+};
+
+static const kernel_op *lookup(unsigned op) { return op <= OP_MAX_ID ? table[op] : NULL; }
+
+const char *kernel_op_name(unsigned op) {
+    const kernel_op *k = lookup(op);
+    return k ? k->name : NULL;
+}
+
+int kernel_check(const kd_desc *d) {
+    const kernel_op *k = lookup(d->op);
+    if (!k) return KD_EOP;
+    return k->check(d);
+}
+
+size_t kernel_scratch_size(const kd_desc *d) {
+    const kernel_op *k = lookup(d->op);
+    return k && k->scratch ? k->scratch(d) : 0;
+}
+
+int kernel_exec(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch,
+                size_t scratch_len) {
+    int r = kernel_check(d);
+    if (r) return r;
+    if (kernel_scratch_size(d) > scratch_len) return KD_ESCRATCH;
+    lookup(d->op)->run(d, in, out, scratch);
+    return KD_OK;
+}
+
+int kernel_run(const uint8_t *desc, size_t desc_len, const void *const in[KD_MAX_OPERANDS], void *out,
+               void *scratch, size_t scratch_len) {
+    kd_desc d;
+    int r = kd_decode(desc, desc_len, &d);
+    if (r) return r;
+    return kernel_exec(&d, in, out, scratch, scratch_len);
+}

@@ -1,0 +1,116 @@
+/* kernel.h: the reference kernels of opml (DESIGN.md section 3, docs/numerics.md) and the node
+ * descriptor they read (docs/model-format.md, normative).
+ *
+ * Every operator has exactly one meaning, defined by the portable C in this directory. The same
+ * sources are compiled for the host (the `ref` backend of the engine, and the element-wise ops of
+ * every other backend) and for the RV32IM guest of the VM, which reads the descriptor from slot 1,
+ * operand j from slot 3 + j and writes the output to slot 15. So these files use only <stdint.h>,
+ * <stddef.h> and <string.h>: no libm, no allocation, no I/O. Working memory comes from the caller
+ * as `scratch` (the guest's slot 2), sized by kernel_scratch_size().
+ *
+ * Layout of a descriptor (all integers little-endian, KD_BYTES bytes):
+ *   0   u32 magic KD_MAGIC ("OPND")      4   u16 version KD_VERSION      6  u16 op
+ *   8   u8  noperands (0..12)            9   u8[3] zero
+ *   12  tensor: the output               40  tensor[12]: operands 0..11 (unused: dtype 0, rank 0)
+ *   376 i32[16] integer attributes       440 f32[8] float attributes
+ * tensor = u8 dtype, u8 rank (0..6), u16 zero, u32 dims[6] (dims past rank are 0): 28 bytes. */
+#ifndef OPML_KERNEL_H
+#define OPML_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KD_MAGIC 0x444E504Fu /* "OPND" read little-endian */
+#define KD_VERSION 1
+#define KD_BYTES 472
+#define KD_MAX_RANK 6
+#define KD_MAX_OPERANDS 12
+#define KD_NIATTR 16
+#define KD_NFATTR 8
+#define KD_MAX_TENSOR_BYTES (1u << 28) /* one VM slot */
+#define KD_MAX_K 131072                /* int32 accumulators cannot overflow: 127*127*K < 2^31 */
+
+enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3 };
+
+/* Operator ids: stable, part of the descriptor (never renumber; 32 and up are reserved for the
+ * transformer operators). */
+enum kd_op {
+    OP_QLINEAR = 1,   /* X[..,K] . W[N,K]^T, int8 weights, per-row activations (Gemm, MatMul) */
+    OP_QMATMUL = 2,   /* A[..,M,K] . B[..,K,N], both quantized at run time */
+    OP_QCONV = 3,     /* 2-D convolution, int8 weights */
+    OP_RELU = 4,
+    OP_LEAKYRELU = 5,
+    OP_SIGMOID = 6,
+    OP_TANH = 7,
+    OP_SOFTMAX = 8,
+    OP_MAXPOOL = 9,
+    OP_AVGPOOL = 10,
+    OP_GLOBALAVGPOOL = 11,
+    OP_ADD = 12,
+    OP_SUB = 13,
+    OP_MUL = 14,
+    OP_DIV = 15,
+    OP_RESHAPE = 16,  /* Flatten, Reshape, Squeeze, Unsqueeze: the bytes unchanged */
+    OP_TRANSPOSE = 17,
+    OP_CONCAT = 18,
+    OP_CLIP = 19,
+    OP_SLICE = 20,    /* strided slice; the pieces of a split multi-output operator */
+    OP_MAX_ID = 20
+};
+
+typedef struct kd_tensor {
+    uint8_t dtype; /* enum kd_dtype */
+    uint8_t rank;
+    uint32_t dims[KD_MAX_RANK];
+} kd_tensor;
+
+typedef struct kd_desc {
+    uint16_t op;
+    uint8_t noperands;
+    kd_tensor out;
+    kd_tensor in[KD_MAX_OPERANDS];
+    int32_t ia[KD_NIATTR];
+    float fa[KD_NFATTR];
+} kd_desc;
+
+/* Error codes of the kernels (negative; the guest exits with their absolute value). */
+enum kd_err {
+    KD_OK = 0,
+    KD_EFORMAT = -1,  /* descriptor bytes malformed (magic, version, length, reserved bytes) */
+    KD_EOP = -2,      /* unknown operator id */
+    KD_ESHAPE = -3,   /* operand or output shapes/dtypes inconsistent with the operator */
+    KD_EATTR = -4,    /* attribute out of range */
+    KD_ESCRATCH = -5  /* scratch smaller than kernel_scratch_size() */
+};
+
+/* Parse and check the generic layout of a descriptor (not the operator's own rules).
+ * Precondition: buf holds len bytes. Returns KD_OK or KD_EFORMAT. */
+int kd_decode(const uint8_t *buf, size_t len, kd_desc *d);
+/* Serialize d into exactly KD_BYTES bytes; zero-fills every reserved or unused field. */
+void kd_encode(const kd_desc *d, uint8_t out[KD_BYTES]);
+
+/* Number of elements of t (1 for rank 0), and its size in bytes (0 for KD_NONE). Both saturate
+ * at UINT64_MAX / 2 on absurd shapes; kd_decode rejects tensors over KD_MAX_TENSOR_BYTES. */
+uint64_t kd_numel(const kd_tensor *t);
+uint64_t kd_nbytes(const kd_tensor *t);
+
+/* The operator's name ("QLinear", ...), or NULL for an unknown id. */
+const char *kernel_op_name(unsigned op);
+
+/* The operator's shape and attribute rules: KD_OK or a negative kd_err. */
+int kernel_check(const kd_desc *d);
+
+/* Scratch bytes the operator needs (after kernel_check succeeded). */
+size_t kernel_scratch_size(const kd_desc *d);
+
+/* Run one node on a decoded, checked descriptor. in[j] points at operand j's bytes (any
+ * alignment of 4), out at room for kd_nbytes(&d->out) bytes, scratch at kernel_scratch_size(d)
+ * bytes aligned to 4. Returns KD_OK or a negative kd_err. */
+int kernel_exec(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch,
+                size_t scratch_len);
+
+/* The guest's and the ref backend's single entry point: decode, check, run. */
+int kernel_run(const uint8_t *desc, size_t desc_len, const void *const in[KD_MAX_OPERANDS], void *out,
+               void *scratch, size_t scratch_len);
+
+#endif

@@ -1,0 +1,53 @@
+/* ops.h: what each operator source provides to the dispatcher in kernel.c, and the small shape
+ * helpers they share. Internal to actors/kernels/ (and the engine's accelerated backends, which
+ * reuse the quantization helpers of quant.h so that every backend quantizes with the same code). */
+#ifndef OPML_KERNEL_OPS_H
+#define OPML_KERNEL_OPS_H
+
+#include "kernel.h"
+
+typedef struct kernel_op {
+    const char *name;
+    int (*check)(const kd_desc *d);
+    size_t (*scratch)(const kd_desc *d); /* NULL: none */
+    void (*run)(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch);
+} kernel_op;
+
+#define KERNEL_OP_DECL(sym) extern const kernel_op sym
+KERNEL_OP_DECL(kop_qlinear);
+KERNEL_OP_DECL(kop_qmatmul);
+KERNEL_OP_DECL(kop_qconv);
+KERNEL_OP_DECL(kop_relu);
+KERNEL_OP_DECL(kop_leakyrelu);
+KERNEL_OP_DECL(kop_sigmoid);
+KERNEL_OP_DECL(kop_tanh);
+KERNEL_OP_DECL(kop_softmax);
+KERNEL_OP_DECL(kop_maxpool);
+KERNEL_OP_DECL(kop_avgpool);
+KERNEL_OP_DECL(kop_globalavgpool);
+KERNEL_OP_DECL(kop_add);
+KERNEL_OP_DECL(kop_sub);
+KERNEL_OP_DECL(kop_mul);
+KERNEL_OP_DECL(kop_div);
+KERNEL_OP_DECL(kop_reshape);
+KERNEL_OP_DECL(kop_transpose);
+KERNEL_OP_DECL(kop_concat);
+KERNEL_OP_DECL(kop_clip);
+KERNEL_OP_DECL(kop_slice);
+
+/* 1 if a and b have the same dtype, rank and dims. */
+int kd_same(const kd_tensor *a, const kd_tensor *b);
+/* Bytes of one element of this dtype (0 for KD_NONE). */
+unsigned kd_elsize(unsigned dtype);
+/* The check of a float32 map y = f(x): one f32 operand shaped like the f32 output. */
+int kd_check_unary_f32(const kd_desc *d);
+/* The check shared by the 2-D pooling operators (ia[0..9]: kh kw sh sw pt pl pb pr dh dw). */
+int kd_check_pool2d(const kd_desc *d);
+
+/* Element-wise binary operators with numpy broadcasting (broadcast.c): two f32 operands whose
+ * dims, aligned right, equal the f32 output's or are 1. y[i] = kf_canon(f(a[..], b[..])). */
+typedef float (*kd_binop)(float a, float b);
+int kd_check_broadcast(const kd_desc *d);
+void kd_broadcast_run(const kd_desc *d, const float *a, const float *b, float *y, kd_binop f);
+
+#endif

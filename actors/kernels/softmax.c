@@ -1,0 +1,45 @@
+/* softmax.c: OP_SOFTMAX over one axis of a f32 tensor. ia[0] = axis (0 <= axis < rank); ia[1] = 1
+ * for the opset < 13 meaning (every dimension from axis on is one softmax row), else 0. For each
+ * row, in index order: m = max (by "greater than" from -Inf), e_j = exp(x_j - m), s = sum of e_j
+ * from j = 0 up, y_j = e_j / s. NaN canonical. */
+#include "fmath.h"
+#include "ops.h"
+
+static int check(const kd_desc *d) {
+    if (kd_check_unary_f32(d)) return KD_ESHAPE;
+    if (d->ia[0] < 0 || d->ia[0] >= (int32_t)(d->out.rank ? d->out.rank : 1) || (d->ia[1] != 0 && d->ia[1] != 1))
+        return KD_EATTR;
+    return KD_OK;
+}
+
+static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
+    (void)scratch;
+    const float *x = in[0];
+    float *y = out;
+    const kd_tensor *t = &d->out;
+    unsigned axis = (unsigned)d->ia[0];
+    size_t outer = 1, len = 1, inner = 1;
+    for (unsigned i = 0; i < t->rank; i++) {
+        if (i < axis) outer *= t->dims[i];
+        else if (i == axis || d->ia[1]) len *= t->dims[i];
+        else inner *= t->dims[i];
+    }
+    for (size_t o = 0; o < outer; o++)
+        for (size_t in_ = 0; in_ < inner; in_++) {
+            const float *xr = x + o * len * inner + in_;
+            float *yr = y + o * len * inner + in_;
+            float m = kf_from_bits(0xFF800000u);
+            for (size_t j = 0; j < len; j++) {
+                if (kf_isnan(xr[j * inner])) m = xr[j * inner];
+                else if (!kf_isnan(m) && xr[j * inner] > m) m = xr[j * inner];
+            }
+            float s = 0.0f;
+            for (size_t j = 0; j < len; j++) {
+                yr[j * inner] = kf_exp(xr[j * inner] - m);
+                s = s + yr[j * inner];
+            }
+            for (size_t j = 0; j < len; j++) yr[j * inner] = kf_canon(yr[j * inner] / s);
+        }
+}
+
+const kernel_op kop_softmax = {"Softmax", check, NULL, run};

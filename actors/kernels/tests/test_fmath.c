@@ -1,0 +1,92 @@
+/* The scalar arithmetic of fmath.c: kf_sqrt is correctly rounded (compared with the host's sqrtss
+ * on special values, every exponent's edges and a sweep of 2^32 / 1021 bit patterns plus random
+ * ones); exp, expm1, sigmoid and tanh within a few ulp of libm (the host only: the kernels never
+ * call it); quantization rounds half to even and clamps; NaN comes out canonical. */
+#include "check.h"
+#include "fmath.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <xmmintrin.h>
+
+static float host_sqrt(float x) { return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x))); }
+
+static int sqrt_bad;
+static void check_sqrt(uint32_t u) {
+    float x = kf_from_bits(u), want = kf_canon(host_sqrt(x)), got = kf_sqrt(x);
+    if (kf_bits(want) != kf_bits(got)) {
+        if (sqrt_bad++ < 10) fprintf(stderr, "sqrt(0x%08x): got 0x%08x want 0x%08x\n", u, kf_bits(got), kf_bits(want));
+    }
+}
+
+static double ulps(float got, double want) {
+    double ulp = ldexp(1.0, ilogb(want == 0 ? 1e-45 : want) - 23);
+    if (fabs(want) < 1.17549435e-38) ulp = ldexp(1.0, -149);
+    return fabs((double)got - want) / ulp;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+
+int main(void) {
+    /* sqrt: specials, exponent edges, a sweep, random patterns */
+    uint32_t specials[] = {0, 0x80000000u, 1, 0x80000001u, 0x007FFFFFu, 0x00800000u, 0x7F7FFFFFu, 0x7F800000u,
+                           0xFF800000u, 0x7FC00000u, 0xFFC00000u, 0x7F800001u, 0xFFFFFFFFu, 0x3F800000u, 0xBF800000u};
+    for (unsigned i = 0; i < sizeof specials / sizeof *specials; i++) check_sqrt(specials[i]);
+    for (uint32_t e = 0; e < 256; e++)
+        for (uint32_t m = 0; m < 64; m++) {
+            check_sqrt(e << 23 | m);
+            check_sqrt(e << 23 | (0x7FFFFFu - m));
+        }
+    for (uint64_t u = 0; u < (1ull << 32); u += 1021) check_sqrt((uint32_t)u);
+    for (int i = 0; i < 1000000; i++) check_sqrt(rnd() & 0x7FFFFFFFu);
+    CHECK_EQ_INT(sqrt_bad, 0);
+    CHECK_EQ_INT(kf_bits(kf_sqrt(-0.0f)), 0x80000000u);
+    CHECK_EQ_INT(kf_bits(kf_sqrt(-1.0f)), KF_CANON_NAN);
+
+    /* exp and friends against libm in double */
+    double worst_exp = 0, worst_m1 = 0, worst_sig = 0, worst_tanh = 0;
+    for (int i = 0; i < 400000; i++) {
+        float x = -104.0f + 193.0f * (float)(rnd() & 0xFFFFFF) / 16777216.0f;
+        double e = exp((double)x);
+        if (e < 3.4e38 && e > 1.2e-38) worst_exp = fmax(worst_exp, ulps(kf_exp(x), e));
+        float s = x / 40.0f;
+        worst_m1 = fmax(worst_m1, ulps(kf_expm1(s), expm1((double)s)));
+        worst_sig = fmax(worst_sig, fabs(kf_sigmoid(s * 4) - 1.0 / (1.0 + exp(-(double)s * 4))));
+        worst_tanh = fmax(worst_tanh, ulps(kf_tanh(s), tanh((double)s)));
+    }
+    printf("worst: exp %.2f ulp, expm1 %.2f ulp, sigmoid %.3g abs, tanh %.2f ulp\n", worst_exp, worst_m1, worst_sig,
+           worst_tanh);
+    CHECK(worst_exp <= 4);
+    CHECK(worst_m1 <= 8);
+    CHECK(worst_sig <= 3e-7);
+    CHECK(worst_tanh <= 8);
+    CHECK(kf_exp(0.0f) == 1.0f);
+    CHECK(kf_exp(89.0f) == INFINITY);
+    CHECK(kf_exp(-200.0f) == 0.0f);
+    CHECK(kf_exp(-100.0f) > 0.0f && kf_exp(-100.0f) < 1.2e-38f); /* subnormal, not flushed */
+    CHECK_EQ_INT(kf_bits(kf_exp(NAN)), KF_CANON_NAN);
+    CHECK(kf_exp(-INFINITY) == 0.0f);
+    CHECK(kf_tanh(INFINITY) == 1.0f && kf_tanh(-INFINITY) == -1.0f);
+    CHECK(kf_sigmoid(-INFINITY) == 0.0f && kf_sigmoid(INFINITY) == 1.0f);
+    CHECK_EQ_INT(kf_bits(kf_tanh(-0.0f)), 0x80000000u);
+
+    /* quantization: ties to even, clamping, NaN and zero scale */
+    CHECK_EQ_INT(kf_quantize(0.5f, 1.0f), 0);
+    CHECK_EQ_INT(kf_quantize(1.5f, 1.0f), 2);
+    CHECK_EQ_INT(kf_quantize(2.5f, 1.0f), 2);
+    CHECK_EQ_INT(kf_quantize(-2.5f, 1.0f), -2);
+    CHECK_EQ_INT(kf_quantize(-3.5f, 1.0f), -4);
+    CHECK_EQ_INT(kf_quantize(2.5000002f, 1.0f), 3);
+    CHECK_EQ_INT(kf_quantize(127.49f, 1.0f), 127);
+    CHECK_EQ_INT(kf_quantize(1000.0f, 1.0f), 127);
+    CHECK_EQ_INT(kf_quantize(-INFINITY, 1.0f), -127);
+    CHECK_EQ_INT(kf_quantize(NAN, 1.0f), 0);
+    CHECK_EQ_INT(kf_quantize(0.0f, 0.0f), 0);
+    CHECK_EQ_INT(kf_quantize(3.0f, INFINITY), 0);
+    CHECK_EQ_INT(kf_bits(kf_canon(-NAN)), KF_CANON_NAN);
+    return check_summary("test_fmath");
+}
