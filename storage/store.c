@@ -398,7 +398,7 @@ int store_kv_get(store *s, const void *key, size_t klen, uint8_t **value, size_t
     return STORE_OK;
 }
 
-int store_kv_write(store *s, const store_kv_op *ops, size_t n, char *err, size_t errlen) {
+int store_kv_write(store *s, const storage_kv_op *ops, size_t n, char *err, size_t errlen) {
     if (n && !ops) return fail(err, errlen, STORE_E_ARG, "no operations");
     for (size_t i = 0; i < n; i++) {
         int rc = check_key(ops[i].key, ops[i].klen, err, errlen);
@@ -432,7 +432,7 @@ static int bytes_cmp(const void *a, size_t alen, const void *b, size_t blen) {
 }
 
 int store_kv_scan(store *s, const void *prefix, size_t plen, const void *start_after, size_t salen, size_t limit,
-                  store_scan_fn fn, void *arg, int *more, char *err, size_t errlen) {
+                  storage_scan_fn fn, void *arg, int *more, char *err, size_t errlen) {
     if (more) *more = 0;
     if (plen > STORE_MAX_KEY || salen > STORE_MAX_KEY || (plen && !prefix) || (salen && !start_after) || !fn)
         return fail(err, errlen, STORE_E_ARG, "bad scan arguments (prefix %zu bytes, start %zu bytes)", plen, salen);

@@ -18,6 +18,7 @@
 #define OPML_STORE_H
 
 #include "merkle.h"
+#include "storage.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,8 +26,8 @@
 #define STORE_CHUNK_HEIGHT 10                                 /* 1024 leaves per chunk */
 #define STORE_CHUNK_BYTES (MERKLE_LEAF_BYTES << STORE_CHUNK_HEIGHT) /* 32 KiB */
 #define STORE_MAX_TENSOR MERKLE_SLOT_BYTES                    /* a tensor fills at most one slot */
-#define STORE_MAX_KEY 1024
-#define STORE_MAX_VALUE (16u << 20)
+#define STORE_MAX_KEY STORAGE_MAX_KEY
+#define STORE_MAX_VALUE STORAGE_MAX_VALUE
 
 enum {
     STORE_OK = 0,
@@ -71,27 +72,15 @@ int store_prove(store *s, const uint8_t root[32], uint64_t index, merkle_proof *
 /* On STORE_OK *value is malloc'd (caller frees; NULL for an empty value) and *vlen set. */
 int store_kv_get(store *s, const void *key, size_t klen, uint8_t **value, size_t *vlen, char *err, size_t errlen);
 
-/* One operation of an atomic write: a put, or a delete when del is set (value ignored). */
-typedef struct store_kv_op {
-    const void *key;
-    size_t klen;
-    const void *value;
-    size_t vlen;
-    int del;
-} store_kv_op;
-
 /* Applies ops[0..n-1] in order as one atomic, durable write: after a crash all of them or none
  * are there. Any op breaking a precondition refuses the whole write (STORE_E_ARG). */
-int store_kv_write(store *s, const store_kv_op *ops, size_t n, char *err, size_t errlen);
-
-/* Called for each pair of a scan; a non-zero return stops the scan (and is not an error). */
-typedef int (*store_scan_fn)(void *arg, const void *key, size_t klen, const void *value, size_t vlen);
+int store_kv_write(store *s, const storage_kv_op *ops, size_t n, char *err, size_t errlen);
 
 /* Visits, in key order, the pairs whose key starts with prefix (plen may be 0: every key) and is
  * greater than start_after (when salen > 0), at most limit of them (0: no limit). *more (when not
  * NULL) is set to 1 if another matching pair follows the last visited one. */
 int store_kv_scan(store *s, const void *prefix, size_t plen, const void *start_after, size_t salen, size_t limit,
-                  store_scan_fn fn, void *arg, int *more, char *err, size_t errlen);
+                  storage_scan_fn fn, void *arg, int *more, char *err, size_t errlen);
 
 typedef struct store_stats {
     uint64_t tensors;       /* exact: distinct tensors stored */

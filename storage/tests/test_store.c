@@ -126,7 +126,7 @@ static int stop_after_one(void *arg, const void *key, size_t klen, const void *v
 }
 
 static void test_kv(store *s) {
-    store_kv_op ops[] = {
+    storage_kv_op ops[] = {
         {"a/1", 3, "one", 3, 0}, {"a/2", 3, "two", 3, 0}, {"a/3", 3, "three", 5, 0},
         {"b/1", 3, "bee", 3, 0}, {"a", 1, "", 0, 0},      {"gone", 4, "x", 1, 0},
         {"gone", 4, NULL, 0, 1}, /* applied in order: put then delete */
@@ -145,11 +145,11 @@ static void test_kv(store *s) {
     /* one bad op refuses the whole batch: nothing of it is applied */
     char bigkey[STORE_MAX_KEY + 1];
     memset(bigkey, 'k', sizeof bigkey);
-    store_kv_op bad[] = {{"a/1", 3, "changed", 7, 0}, {"c/1", 3, "new", 3, 0}, {bigkey, sizeof bigkey, "v", 1, 0}};
+    storage_kv_op bad[] = {{"a/1", 3, "changed", 7, 0}, {"c/1", 3, "new", 3, 0}, {bigkey, sizeof bigkey, "v", 1, 0}};
     CHECK_EQ_INT(store_kv_write(s, bad, 3, err, sizeof err), STORE_E_ARG);
     bad[2].klen = 0;
     CHECK_EQ_INT(store_kv_write(s, bad, 3, err, sizeof err), STORE_E_ARG);
-    bad[2] = (store_kv_op){"v", 1, NULL, (size_t)STORE_MAX_VALUE + 1, 0};
+    bad[2] = (storage_kv_op){"v", 1, NULL, (size_t)STORE_MAX_VALUE + 1, 0};
     CHECK_EQ_INT(store_kv_write(s, bad, 3, err, sizeof err), STORE_E_ARG);
     CHECK_EQ_INT(store_kv_get(s, "a/1", 3, &v, &vlen, err, sizeof err), STORE_OK);
     CHECK(vlen == 3 && !memcmp(v, "one", 3));
@@ -182,7 +182,7 @@ static void test_kv(store *s) {
     CHECK(acc[0] == 0 && more == 0);
     CHECK_EQ_INT(store_kv_scan(s, "a", 1, NULL, 0, 0, NULL, acc, &more, err, sizeof err), STORE_E_ARG);
 
-    store_kv_op del = {"a/2", 3, NULL, 0, 1};
+    storage_kv_op del = {"a/2", 3, NULL, 0, 1};
     CHECK_EQ_INT(store_kv_write(s, &del, 1, err, sizeof err), STORE_OK);
     CHECK_EQ_INT(store_kv_get(s, "a/2", 3, &v, &vlen, err, sizeof err), STORE_NOT_FOUND);
 }

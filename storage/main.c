@@ -1,0 +1,299 @@
+/* main.c: opml-storage, the storage actor. It owns one RocksDB database (store.h) and serves the
+ * requests of proto/storage.proto on its `listen` socket (and as a bus worker with `bus_work`):
+ * tensor put/get/stat, inclusion proofs, key-value get/write/scan and stats. Every write is on
+ * disk before its reply is sent (docs/storage.md). Requests are checked field by field here;
+ * anything out of range is answered with opml.Error, never passed on to the store unchecked. */
+#include "actor.h"
+#include "storage.h"
+#include "storage.pb-c.h"
+#include "store.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const config_opt storage_options[] = {
+    {"db", "storage.db", "directory of the RocksDB database (created if missing)"},
+    {NULL, NULL, NULL},
+};
+
+struct storage {
+    store *st;
+    uint64_t requests, errors;
+};
+
+static int refuse(struct storage *s, actor_reply *reply, unsigned code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse(struct storage *s, actor_reply *reply, unsigned code, const char *fmt, ...) {
+    char text[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    s->errors++;
+    return actor_reply_error(reply, code, "%s", text);
+}
+
+/* The reply to a store error code (rc != STORE_OK). */
+static int store_refusal(struct storage *s, actor_reply *reply, int rc, const char *err) {
+    switch (rc) {
+    case STORE_NOT_FOUND: return refuse(s, reply, OPML_E_NOT_FOUND, "no such tensor");
+    case STORE_E_ARG: return refuse(s, reply, OPML_E_BAD_REQUEST, "%s", err);
+    case STORE_E_ROOT: return refuse(s, reply, STORAGE_E_ROOT, "%s", err);
+    case STORE_E_CORRUPT:
+        log_error("database damaged: %s", err);
+        return refuse(s, reply, STORAGE_E_CORRUPT, "%s", err);
+    default:
+        log_error("store: %s", err);
+        return refuse(s, reply, OPML_E_INTERNAL, "storage failed: %s", err);
+    }
+}
+
+static int on_put_tensor(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    (void)a, (void)req;
+    struct storage *s = user;
+    const Opml__StoragePutTensor *r = (const Opml__StoragePutTensor *)msg;
+    s->requests++;
+    if (r->root.len != 0 && r->root.len != 32)
+        return refuse(s, reply, OPML_E_BAD_REQUEST, "root must be empty or 32 bytes, not %zu", r->root.len);
+    char err[256];
+    uint8_t root[32];
+    int existed;
+    int rc = store_put_tensor(s->st, r->data.data, r->data.len, r->root.len ? r->root.data : NULL, root, &existed, err,
+                              sizeof err);
+    if (rc != STORE_OK) return store_refusal(s, reply, rc, err);
+    Opml__StoragePutTensorReply out = OPML__STORAGE_PUT_TENSOR_REPLY__INIT;
+    out.root.data = root;
+    out.root.len = 32;
+    out.length = r->data.len;
+    out.existed = existed;
+    return actor_reply_msg(reply, &out.base);
+}
+
+static int on_get_tensor(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    (void)a, (void)req;
+    struct storage *s = user;
+    const Opml__StorageGetTensor *r = (const Opml__StorageGetTensor *)msg;
+    s->requests++;
+    if (r->root.len != 32) return refuse(s, reply, OPML_E_BAD_REQUEST, "root must be 32 bytes, not %zu", r->root.len);
+    char err[256];
+    uint64_t total;
+    int rc = store_tensor_len(s->st, r->root.data, &total, err, sizeof err);
+    if (rc != STORE_OK) return store_refusal(s, reply, rc, err);
+    if (r->offset > total)
+        return refuse(s, reply, OPML_E_BAD_REQUEST, "offset %llu is past the %llu-byte tensor",
+                      (unsigned long long)r->offset, (unsigned long long)total);
+    uint64_t len = r->length ? r->length : total - r->offset;
+    if (r->length == 0 && len > STORAGE_MAX_READ) len = STORAGE_MAX_READ;
+    if (len > STORAGE_MAX_READ)
+        return refuse(s, reply, OPML_E_BAD_REQUEST, "a read returns at most %u bytes, not %llu", STORAGE_MAX_READ,
+                      (unsigned long long)len);
+    if (len > total - r->offset)
+        return refuse(s, reply, OPML_E_BAD_REQUEST, "range [%llu, +%llu) is past the %llu-byte tensor",
+                      (unsigned long long)r->offset, (unsigned long long)len, (unsigned long long)total);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) return refuse(s, reply, OPML_E_UNAVAILABLE, "out of memory for %llu bytes", (unsigned long long)len);
+    rc = store_read_tensor(s->st, r->root.data, r->offset, len, buf, err, sizeof err);
+    if (rc != STORE_OK) {
+        free(buf);
+        return store_refusal(s, reply, rc, err);
+    }
+    Opml__StorageGetTensorReply out = OPML__STORAGE_GET_TENSOR_REPLY__INIT;
+    out.root = r->root;
+    out.total_length = total;
+    out.offset = r->offset;
+    out.data.data = buf;
+    out.data.len = len;
+    rc = actor_reply_msg(reply, &out.base);
+    free(buf);
+    return rc;
+}
+
+static int on_stat_tensor(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply,
+                          void *user) {
+    (void)a, (void)req;
+    struct storage *s = user;
+    const Opml__StorageStatTensor *r = (const Opml__StorageStatTensor *)msg;
+    s->requests++;
+    if (r->root.len != 32) return refuse(s, reply, OPML_E_BAD_REQUEST, "root must be 32 bytes, not %zu", r->root.len);
+    char err[256];
+    uint64_t len = 0;
+    int rc = store_tensor_len(s->st, r->root.data, &len, err, sizeof err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) return store_refusal(s, reply, rc, err);
+    Opml__StorageStatTensorReply out = OPML__STORAGE_STAT_TENSOR_REPLY__INIT;
+    out.found = rc == STORE_OK;
+    out.length = out.found ? len : 0;
+    return actor_reply_msg(reply, &out.base);
+}
+
+static int on_get_proof(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    (void)a, (void)req;
+    struct storage *s = user;
+    const Opml__StorageGetProof *r = (const Opml__StorageGetProof *)msg;
+    s->requests++;
+    if (r->root.len != 32) return refuse(s, reply, OPML_E_BAD_REQUEST, "root must be 32 bytes, not %zu", r->root.len);
+    char err[256];
+    merkle_proof p;
+    int rc = store_prove(s->st, r->root.data, r->index, &p, err, sizeof err);
+    if (rc != STORE_OK) return store_refusal(s, reply, rc, err);
+    ProtobufCBinaryData sib[MERKLE_SLOT_DEPTH];
+    for (unsigned h = 0; h < MERKLE_SLOT_DEPTH; h++) sib[h] = (ProtobufCBinaryData){32, p.siblings[h]};
+    Opml__StorageGetProofReply out = OPML__STORAGE_GET_PROOF_REPLY__INIT;
+    out.root = r->root;
+    out.index = r->index;
+    out.leaf = (ProtobufCBinaryData){32, p.leaf};
+    out.n_siblings = MERKLE_SLOT_DEPTH;
+    out.siblings = sib;
+    return actor_reply_msg(reply, &out.base);
+}
+
+static int on_kv_get(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    (void)a, (void)req;
+    struct storage *s = user;
+    const Opml__StorageKvGet *r = (const Opml__StorageKvGet *)msg;
+    s->requests++;
+    char err[256];
+    uint8_t *value = NULL;
+    size_t vlen = 0;
+    int rc = store_kv_get(s->st, r->key.data, r->key.len, &value, &vlen, err, sizeof err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) return store_refusal(s, reply, rc, err);
+    Opml__StorageKvGetReply out = OPML__STORAGE_KV_GET_REPLY__INIT;
+    out.found = rc == STORE_OK;
+    out.value = (ProtobufCBinaryData){vlen, value};
+    rc = actor_reply_msg(reply, &out.base);
+    free(value);
+    return rc;
+}
+
+static int on_kv_write(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    (void)a, (void)req;
+    struct storage *s = user;
+    const Opml__StorageKvWrite *r = (const Opml__StorageKvWrite *)msg;
+    s->requests++;
+    storage_kv_op *ops = calloc(r->n_ops ? r->n_ops : 1, sizeof *ops);
+    if (!ops) return refuse(s, reply, OPML_E_UNAVAILABLE, "out of memory for %zu operations", r->n_ops);
+    for (size_t i = 0; i < r->n_ops; i++) {
+        const Opml__StorageKvOp *op = r->ops[i];
+        ops[i] = (storage_kv_op){op->key.data, op->key.len, op->value.data, op->value.len, op->delete_};
+    }
+    char err[256];
+    int rc = store_kv_write(s->st, ops, r->n_ops, err, sizeof err);
+    free(ops);
+    if (rc != STORE_OK) return store_refusal(s, reply, rc, err);
+    Opml__StorageKvWriteReply out = OPML__STORAGE_KV_WRITE_REPLY__INIT;
+    out.applied = (uint32_t)r->n_ops;
+    return actor_reply_msg(reply, &out.base);
+}
+
+/* The pairs of a scan reply, copied out of the iterator; stops at the byte budget. */
+struct scan_acc {
+    Opml__StorageKvPair *pairs;
+    Opml__StorageKvPair **ptrs;
+    size_t n, bytes;
+    int oom;
+};
+
+static int scan_collect(void *arg, const void *key, size_t klen, const void *value, size_t vlen) {
+    struct scan_acc *acc = arg;
+    uint8_t *copy = malloc(klen + vlen + 1);
+    if (!copy) {
+        acc->oom = 1;
+        return 1;
+    }
+    memcpy(copy, key, klen);
+    if (vlen) memcpy(copy + klen, value, vlen);
+    Opml__StorageKvPair *p = &acc->pairs[acc->n];
+    opml__storage_kv_pair__init(p);
+    p->key = (ProtobufCBinaryData){klen, copy};
+    p->value = (ProtobufCBinaryData){vlen, copy + klen};
+    acc->ptrs[acc->n++] = p;
+    acc->bytes += klen + vlen;
+    return acc->bytes >= STORAGE_SCAN_BYTES;
+}
+
+static int on_kv_scan(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    (void)a, (void)req;
+    struct storage *s = user;
+    const Opml__StorageKvScan *r = (const Opml__StorageKvScan *)msg;
+    s->requests++;
+    size_t limit = r->limit == 0 || r->limit > STORAGE_MAX_SCAN ? STORAGE_MAX_SCAN : r->limit;
+    struct scan_acc acc = {calloc(limit, sizeof *acc.pairs), calloc(limit, sizeof *acc.ptrs), 0, 0, 0};
+    char err[256];
+    int more = 0, rc = STORE_E_IO;
+    if (!acc.pairs || !acc.ptrs) snprintf(err, sizeof err, "out of memory");
+    else rc = store_kv_scan(s->st, r->prefix.data, r->prefix.len, r->start_after.data, r->start_after.len, limit,
+                            scan_collect, &acc, &more, err, sizeof err);
+    if (rc == STORE_OK && acc.oom) rc = STORE_E_IO, snprintf(err, sizeof err, "out of memory");
+    if (rc != STORE_OK) rc = store_refusal(s, reply, rc, err);
+    else {
+        Opml__StorageKvScanReply out = OPML__STORAGE_KV_SCAN_REPLY__INIT;
+        out.n_pairs = acc.n;
+        out.pairs = acc.ptrs;
+        out.more = more;
+        rc = actor_reply_msg(reply, &out.base);
+    }
+    for (size_t i = 0; i < acc.n; i++) free(acc.pairs[i].key.data);
+    free(acc.pairs);
+    free(acc.ptrs);
+    return rc;
+}
+
+static int on_stats(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    (void)a, (void)req, (void)msg;
+    struct storage *s = user;
+    s->requests++;
+    store_stats st;
+    store_get_stats(s->st, &st);
+    Opml__StorageStatsReply out = OPML__STORAGE_STATS_REPLY__INIT;
+    out.tensors = st.tensors;
+    out.tensor_bytes = st.tensor_bytes;
+    out.kv_keys = st.kv_keys;
+    out.disk_bytes = st.disk_bytes;
+    out.memtable_bytes = st.memtable_bytes;
+    out.requests = s->requests;
+    out.errors = s->errors;
+    return actor_reply_msg(reply, &out.base);
+}
+
+static void on_health(actor *a, void *user) {
+    struct storage *s = user;
+    store_stats st;
+    store_get_stats(s->st, &st);
+    actor_health_stat(a, "tensors", (int64_t)st.tensors);
+    actor_health_stat(a, "tensor_bytes", (int64_t)st.tensor_bytes);
+    actor_health_stat(a, "requests", (int64_t)s->requests);
+    actor_health_stat(a, "errors", (int64_t)s->errors);
+}
+
+int main(int argc, char **argv) {
+    actor *a = actor_new("storage", storage_options, argc, argv);
+    if (!a) return 2;
+    char err[512];
+    const char *dir = config_get(actor_config(a), "db");
+    struct storage s = {store_open(dir, err, sizeof err), 0, 0};
+    if (!s.st) {
+        log_error("cannot open the database %s: %s", dir, err);
+        actor_free(a);
+        return 1;
+    }
+    log_info("database %s open", dir);
+    static const struct {
+        const ProtobufCMessageDescriptor *desc;
+        actor_handler fn;
+    } handlers[] = {
+        {&opml__storage_put_tensor__descriptor, on_put_tensor},
+        {&opml__storage_get_tensor__descriptor, on_get_tensor},
+        {&opml__storage_stat_tensor__descriptor, on_stat_tensor},
+        {&opml__storage_get_proof__descriptor, on_get_proof},
+        {&opml__storage_kv_get__descriptor, on_kv_get},
+        {&opml__storage_kv_write__descriptor, on_kv_write},
+        {&opml__storage_kv_scan__descriptor, on_kv_scan},
+        {&opml__storage_stats__descriptor, on_stats},
+    };
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) actor_on(a, handlers[i].desc, handlers[i].fn, &s);
+    actor_on_health(a, on_health, &s);
+    int rc = actor_run(a);
+    store_close(s.st);
+    actor_free(a);
+    return rc;
+}
