@@ -9,4 +9,8 @@ struct opml_command {
     int (*run)(int argc, char **argv);
 };
 
+/* cli/cmd_vm.c */
+int cmd_vm_exec(int argc, char **argv);
+int cmd_vm_step(int argc, char **argv);
+
 #endif

@@ -8,6 +8,8 @@
 
 static const struct opml_command commands[] = {
     /* name, one-line summary, entry point: add one line per subcommand */
+    {"vm-exec", "run a bare RV32IM ELF in the VM (state hash, registers, step proofs)", cmd_vm_exec},
+    {"vm-step", "verify one VM step proof and print the post-state hash", cmd_vm_step},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,200 @@
+/* cmd_vm.c: the VM subcommands of the `opml` tool (docs/vm.md, docs/vm-guest.md):
+ *
+ *   opml vm-exec FILE.elf [--max-steps N] [--json] [--proof-at J]
+ *       runs a bare RV32IM ELF until it halts (or N steps); prints the exit, steps, final state
+ *       hash and registers, and with --proof-at the step proof of step J as contract calldata.
+ *   opml vm-step STATEHEX PROOFHEX
+ *       the C verifier: prints the post-state hash of one step, or the reason the contract
+ *       would revert (exit 1).
+ *   opml vm-run MODEL.opml INPUT --node I [--json]
+ *       runs node I of a model in the VM (see vm_node.h). */
+#include "commands.h"
+
+#include "hex.h"
+#include "vm.h"
+#include "vm_elf.h"
+#include "vm_proof.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VM_EXEC_DEFAULT_STEPS 4000000000ull
+#define VM_EXEC_MAX_FILE (256u << 20)
+
+/* Reads a whole file (at most `max` bytes) into a malloc'd buffer. NULL with a message on error. */
+static uint8_t *read_file(const char *path, size_t max, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "opml: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    uint8_t *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n > max) {
+        fprintf(stderr, "opml: %s: %s\n", path, bad ? "cannot read" : "file too large");
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+    if (!s || !*s || *s == '-') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Decodes hex of any even length (with or without 0x) into a malloc'd buffer. */
+static uint8_t *parse_hex(const char *s, size_t *len) {
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
+    size_t n = strlen(s);
+    if (n % 2) return NULL;
+    uint8_t *b = malloc(n / 2 + 1);
+    if (!b) return NULL;
+    if (n && hex_decode(s, b, n / 2) != 0) {
+        free(b);
+        return NULL;
+    }
+    *len = n / 2;
+    return b;
+}
+
+static void print_hex_line(const char *label, const uint8_t *b, size_t n, int json, int last) {
+    char *h = malloc(2 * n + 3);
+    if (!h) return;
+    hex_encode(b, n, h);
+    if (json) printf("  \"%s\": \"%s\"%s\n", label, h, last ? "" : ",");
+    else printf("%s: %s\n", label, h);
+    free(h);
+}
+
+static const char *status_name(uint8_t s) {
+    return s == VM_RUNNING ? "running" : s == VM_EXITED ? "exited" : "faulted";
+}
+
+static int usage_exec(void) {
+    fprintf(stderr, "usage: opml vm-exec FILE.elf [--max-steps N] [--json] [--proof-at J]\n");
+    return 2;
+}
+
+int cmd_vm_exec(int argc, char **argv) {
+    const char *path = NULL;
+    uint64_t max_steps = VM_EXEC_DEFAULT_STEPS, proof_at = 0;
+    int json = 0, want_proof = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--max-steps")) {
+            if (++i == argc || parse_u64(argv[i], &max_steps) != 0) return usage_exec();
+        } else if (!strcmp(argv[i], "--proof-at")) {
+            if (++i == argc || parse_u64(argv[i], &proof_at) != 0) return usage_exec();
+            want_proof = 1;
+        } else if (argv[i][0] == '-' || path) return usage_exec();
+        else path = argv[i];
+    }
+    if (!path) return usage_exec();
+    size_t len;
+    uint8_t *elf = read_file(path, VM_EXEC_MAX_FILE, &len);
+    if (!elf) return 1;
+    vm v;
+    if (vm_init(&v) != 0) {
+        fprintf(stderr, "opml vm-exec: out of memory\n");
+        free(elf);
+        return 1;
+    }
+    char err[160];
+    int rc = vm_load_elf(&v, elf, len, err, sizeof err);
+    free(elf);
+    if (rc != 0) {
+        fprintf(stderr, "opml vm-exec: %s: %s\n", path, err);
+        vm_free(&v);
+        return 1;
+    }
+    uint8_t pre[VM_STATE_BYTES], proof[VM_PROOF_MAX];
+    size_t proof_len = 0;
+    if (want_proof) {
+        if (proof_at > max_steps) {
+            fprintf(stderr, "opml vm-exec: --proof-at %" PRIu64 " is past --max-steps %" PRIu64 "\n", proof_at, max_steps);
+            vm_free(&v);
+            return 2;
+        }
+        if (vm_run(&v, proof_at) != 0) goto oom;
+        proof_len = vm_prove_step(&v, pre, proof);
+    }
+    if (vm_run(&v, max_steps) != 0) goto oom;
+    uint8_t hash[32];
+    vm_state_hash(&v, hash);
+    const char *fault = v.status == VM_FAULTED ? vm_fault_name(v.exit_code) : NULL;
+    if (json) {
+        printf("{\n  \"status\": \"%s\",\n  \"exit_code\": %" PRIu32 ",\n", status_name(v.status), v.exit_code);
+        if (fault) printf("  \"fault\": \"%s\",\n", fault);
+        printf("  \"steps\": %" PRIu64 ",\n  \"pc\": %" PRIu32 ",\n  \"registers\": [0", v.step, v.pc);
+        for (int r = 1; r < 32; r++) printf(", %" PRIu32, v.x[r]);
+        printf("],\n");
+        if (want_proof) {
+            uint8_t post[32];
+            vm_verify_step(pre, sizeof pre, proof, proof_len, NULL, post);
+            printf("  \"proof_step\": %" PRIu64 ",\n", proof_at);
+            print_hex_line("proof_state", pre, sizeof pre, 1, 0);
+            print_hex_line("proof", proof, proof_len, 1, 0);
+            print_hex_line("proof_post_state_hash", post, 32, 1, 0);
+        }
+        print_hex_line("final_state_hash", hash, 32, 1, 1);
+        printf("}\n");
+    } else {
+        if (v.status == VM_EXITED) printf("exit: code %" PRIu32 "\n", v.exit_code);
+        else if (fault) printf("exit: fault %" PRIu32 " (%s) at pc 0x%08" PRIx32 "\n", v.exit_code, fault, v.pc);
+        else printf("exit: none, still running after --max-steps\n");
+        printf("steps: %" PRIu64 "\npc: 0x%08" PRIx32 "\n", v.step, v.pc);
+        print_hex_line("final_state_hash", hash, 32, 0, 0);
+        for (int r = 1; r < 32; r++) printf("x%-2d 0x%08" PRIx32 "%s", r, v.x[r], r % 4 == 3 ? "\n" : "  ");
+        printf("\n");
+        if (want_proof) {
+            printf("proof_step: %" PRIu64 "\n", proof_at);
+            print_hex_line("proof_state", pre, sizeof pre, 0, 0);
+            print_hex_line("proof", proof, proof_len, 0, 0);
+        }
+    }
+    vm_free(&v);
+    return 0;
+oom:
+    fprintf(stderr, "opml vm-exec: out of memory\n");
+    vm_free(&v);
+    return 1;
+}
+
+int cmd_vm_step(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: opml vm-step STATEHEX PROOFHEX\n");
+        return 2;
+    }
+    size_t slen, plen;
+    uint8_t *state = parse_hex(argv[1], &slen);
+    uint8_t *proof = state ? parse_hex(argv[2], &plen) : NULL;
+    if (!state || !proof) {
+        fprintf(stderr, "opml vm-step: %s is not hex\n", state ? "PROOFHEX" : "STATEHEX");
+        free(state);
+        return 2;
+    }
+    uint8_t post[32];
+    int rc = vm_verify_step(state, slen, proof, plen, NULL, post);
+    free(state);
+    free(proof);
+    if (rc != 0) {
+        fprintf(stderr, "opml vm-step: invalid step: %s\n", vm_verify_strerror(rc));
+        return 1;
+    }
+    char h[67];
+    hex_encode(post, 32, h);
+    printf("%s\n", h);
+    return 0;
+}
