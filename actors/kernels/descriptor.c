@@ -38,7 +38,7 @@ uint64_t kd_nbytes(const kd_tensor *t) {
     return n >= UINT64_MAX / 8 ? UINT64_MAX / 2 : n * s;
 }
 
-static int decode_tensor(const uint8_t *p, kd_tensor *t) {
+int kd_decode_tensor(const uint8_t p[28], kd_tensor *t) {
     t->dtype = p[0];
     t->rank = p[1];
     if (rd16(p + 2) != 0 || t->dtype > KD_I32 || t->rank > KD_MAX_RANK) return KD_EFORMAT;
@@ -51,7 +51,7 @@ static int decode_tensor(const uint8_t *p, kd_tensor *t) {
     return KD_OK;
 }
 
-static void encode_tensor(uint8_t *p, const kd_tensor *t) {
+void kd_encode_tensor(uint8_t p[28], const kd_tensor *t) {
     memset(p, 0, 28);
     p[0] = t->dtype;
     p[1] = t->rank;
@@ -63,9 +63,9 @@ int kd_decode(const uint8_t *buf, size_t len, kd_desc *d) {
     d->op = rd16(buf + 6);
     d->noperands = buf[8];
     if (d->noperands > KD_MAX_OPERANDS || buf[9] || buf[10] || buf[11]) return KD_EFORMAT;
-    if (decode_tensor(buf + 12, &d->out) || d->out.dtype == KD_NONE) return KD_EFORMAT;
+    if (kd_decode_tensor(buf + 12, &d->out) || d->out.dtype == KD_NONE) return KD_EFORMAT;
     for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) {
-        if (decode_tensor(buf + 40 + 28 * j, &d->in[j])) return KD_EFORMAT;
+        if (kd_decode_tensor(buf + 40 + 28 * j, &d->in[j])) return KD_EFORMAT;
         if (j >= d->noperands && d->in[j].dtype != KD_NONE) return KD_EFORMAT;
     }
     for (unsigned i = 0; i < KD_NIATTR; i++) d->ia[i] = (int32_t)rd32(buf + 376 + 4 * i);
@@ -82,9 +82,9 @@ void kd_encode(const kd_desc *d, uint8_t out[KD_BYTES]) {
     wr16(out + 4, KD_VERSION);
     wr16(out + 6, d->op);
     out[8] = d->noperands;
-    encode_tensor(out + 12, &d->out);
+    kd_encode_tensor(out + 12, &d->out);
     for (unsigned j = 0; j < KD_MAX_OPERANDS; j++)
-        if (j < d->noperands) encode_tensor(out + 40 + 28 * j, &d->in[j]);
+        if (j < d->noperands) kd_encode_tensor(out + 40 + 28 * j, &d->in[j]);
     for (unsigned i = 0; i < KD_NIATTR; i++) wr32(out + 376 + 4 * i, (uint32_t)d->ia[i]);
     for (unsigned i = 0; i < KD_NFATTR; i++) {
         uint32_t u;

@@ -89,6 +89,14 @@ int kd_decode(const uint8_t *buf, size_t len, kd_desc *d);
 /* Serialize d into exactly KD_BYTES bytes; zero-fills every reserved or unused field. */
 void kd_encode(const kd_desc *d, uint8_t out[KD_BYTES]);
 
+/* One 28-byte tensor record (dtype, rank, zero, dims[6]) as in the descriptor; decoding rejects
+ * non-canonical bytes and tensors over KD_MAX_TENSOR_BYTES. */
+int kd_decode_tensor(const uint8_t p[28], kd_tensor *t);
+void kd_encode_tensor(uint8_t p[28], const kd_tensor *t);
+
+/* 1 if a and b have the same dtype, rank and dims. */
+int kd_same(const kd_tensor *a, const kd_tensor *b);
+
 /* Number of elements of t (1 for rank 0), and its size in bytes (0 for KD_NONE). Both saturate
  * at UINT64_MAX / 2 on absurd shapes; kd_decode rejects tensors over KD_MAX_TENSOR_BYTES. */
 uint64_t kd_numel(const kd_tensor *t);

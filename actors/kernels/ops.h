@@ -35,8 +35,6 @@ KERNEL_OP_DECL(kop_concat);
 KERNEL_OP_DECL(kop_clip);
 KERNEL_OP_DECL(kop_slice);
 
-/* 1 if a and b have the same dtype, rank and dims. */
-int kd_same(const kd_tensor *a, const kd_tensor *b);
 /* Bytes of one element of this dtype (0 for KD_NONE). */
 unsigned kd_elsize(unsigned dtype);
 /* The check of a float32 map y = f(x): one f32 operand shaped like the f32 output. */

@@ -1,0 +1,295 @@
+/* model.c: reading, checking, committing and writing opml model files (model.h). The parser
+ * trusts nothing in the file: every count, offset, shape and reference is checked before use, and
+ * each node's descriptor must pass its operator's own rules (kernel_check), so a model that loads
+ * runs without shape surprises. */
+#include "model.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keccak.h"
+#include "merkle.h"
+
+#define HEADER_BYTES 32
+#define WEIGHT_REC 36
+#define NODE_REC (KD_BYTES + 4 + 4 * KD_MAX_OPERANDS)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static uint32_t rd32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+static void wr32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> 8 * i);
+}
+static void wr64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> 8 * i);
+}
+
+unsigned opml_state_depth(uint32_t nin, uint32_t n) {
+    uint64_t total = (uint64_t)nin + n;
+    unsigned d = 0;
+    while (((uint64_t)1 << d) < total) d++;
+    return d;
+}
+
+void opml_node_leaf(const uint8_t desc_root[32], uint16_t input_mask, const uint8_t refs[KD_MAX_OPERANDS][32],
+                    uint8_t out[32]) {
+    keccak256_ctx c;
+    uint8_t mask[2] = {(uint8_t)(input_mask >> 8), (uint8_t)input_mask};
+    keccak256_init(&c);
+    keccak256_update(&c, desc_root, 32);
+    keccak256_update(&c, mask, 2);
+    for (int j = 0; j < KD_MAX_OPERANDS; j++) keccak256_update(&c, refs[j], 32);
+    keccak256_final(&c, out);
+}
+
+void opml_model_root(const uint8_t nodes_root[32], uint32_t nin, uint32_t n, uint32_t output_value, uint8_t depth,
+                     uint8_t out[32]) {
+    uint8_t buf[45];
+    memcpy(buf, nodes_root, 32);
+    uint32_t v[3] = {nin, n, output_value};
+    for (int i = 0; i < 3; i++)
+        for (int b = 0; b < 4; b++) buf[32 + 4 * i + b] = (uint8_t)(v[i] >> (24 - 8 * b));
+    buf[44] = depth;
+    keccak256(buf, sizeof buf, out);
+}
+
+int opml_graph_state(const uint8_t (*value_roots)[32], size_t count, unsigned depth, uint8_t out[32]) {
+    return merkle_root(value_roots, count * 32, depth, out);
+}
+
+/* The checks shared by parse and commit: references, operand shapes, operator rules; then the
+ * value shapes, every root and the model root. Descriptors in node->desc must already be set. */
+static int commit(opml_model *m, char *err, size_t errlen) {
+    if (m->nin < 1 || m->n < 1 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS)
+        return fail(err, errlen, "model: bad counts (inputs %u, nodes %u, weights %u)", m->nin, m->n, m->nweights);
+    if (m->output_value >= m->nin + m->n)
+        return fail(err, errlen, "model: output value %u does not exist", m->output_value);
+    free(m->values);
+    m->values = calloc((size_t)m->nin + m->n, sizeof *m->values);
+    uint8_t(*leaves)[32] = malloc((size_t)m->n * 32);
+    if (!m->values || !leaves) {
+        free(leaves);
+        return fail(err, errlen, "model: out of memory");
+    }
+    memcpy(m->values, m->inputs, m->nin * sizeof *m->inputs);
+    for (uint32_t i = 0; i < m->nweights; i++) merkle_tensor_root(m->weights[i].data, kd_nbytes(&m->weights[i].t), m->weights[i].root);
+    for (uint32_t k = 0; k < m->n; k++) {
+        opml_node *nd = &m->nodes[k];
+        if (kd_decode(nd->desc, KD_BYTES, &nd->d)) goto bad_desc;
+        const char *op = kernel_op_name(nd->d.op);
+        if (!op) {
+            free(leaves);
+            return fail(err, errlen, "model: node %u: unknown operator id %u", k, nd->d.op);
+        }
+        int r = kernel_check(&nd->d);
+        if (r) {
+            free(leaves);
+            return fail(err, errlen, "model: node %u (%s): operands or attributes inconsistent (error %d)", k, op, r);
+        }
+        if (nd->input_mask >> KD_MAX_OPERANDS) goto bad_ref;
+        uint8_t refs[KD_MAX_OPERANDS][32];
+        for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) {
+            uint32_t ref = nd->ref[j];
+            int is_value = nd->input_mask >> j & 1;
+            memset(refs[j], 0, 32);
+            if (j >= nd->d.noperands) {
+                if (is_value || ref != OPML_REF_NONE) goto bad_ref;
+                memcpy(refs[j], merkle_zero(MERKLE_SLOT_DEPTH), 32);
+            } else if (is_value) {
+                if (ref >= m->nin + k) goto bad_ref;
+                if (!kd_same(&m->values[ref], &nd->d.in[j])) {
+                    free(leaves);
+                    return fail(err, errlen, "model: node %u (%s): operand %u does not match the shape of value %u", k, op, j, ref);
+                }
+                for (int b = 0; b < 4; b++) refs[j][28 + b] = (uint8_t)(ref >> (24 - 8 * b));
+            } else {
+                if (ref >= m->nweights) goto bad_ref;
+                if (!kd_same(&m->weights[ref].t, &nd->d.in[j])) {
+                    free(leaves);
+                    return fail(err, errlen, "model: node %u (%s): operand %u does not match weight %u", k, op, j, ref);
+                }
+                memcpy(refs[j], m->weights[ref].root, 32);
+            }
+        }
+        m->values[m->nin + k] = nd->d.out;
+        merkle_tensor_root(nd->desc, KD_BYTES, nd->desc_root);
+        opml_node_leaf(nd->desc_root, nd->input_mask, (const uint8_t(*)[32])refs, nd->leaf);
+        memcpy(leaves[k], nd->leaf, 32);
+        continue;
+    bad_ref:
+        free(leaves);
+        return fail(err, errlen, "model: node %u: bad operand reference", k);
+    bad_desc:
+        free(leaves);
+        return fail(err, errlen, "model: node %u: malformed descriptor", k);
+    }
+    unsigned nd_depth = 0;
+    while ((1ull << nd_depth) < m->n) nd_depth++;
+    uint8_t nodes_root[32];
+    merkle_root(leaves, (size_t)m->n * 32, nd_depth, nodes_root);
+    free(leaves);
+    m->state_depth = opml_state_depth(m->nin, m->n);
+    opml_model_root(nodes_root, m->nin, m->n, m->output_value, (uint8_t)m->state_depth, m->root);
+    return 0;
+}
+
+int opml_model_commit(opml_model *m, char *err, size_t errlen) {
+    for (uint32_t k = 0; k < m->n; k++) kd_encode(&m->nodes[k].d, m->nodes[k].desc);
+    return commit(m, err, errlen);
+}
+
+static size_t tables_end(uint32_t nin, uint32_t nweights, uint32_t n) {
+    size_t t = HEADER_BYTES + (size_t)nin * 28 + (size_t)nweights * WEIGHT_REC + (size_t)n * NODE_REC;
+    return (t + 63) & ~(size_t)63;
+}
+
+int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, size_t errlen) {
+    memset(m, 0, sizeof *m);
+    if (len < HEADER_BYTES || memcmp(buf, OPML_MODEL_MAGIC, 8))
+        return fail(err, errlen, "model: not an opml model file (bad magic)");
+    m->nin = rd32(buf + 8), m->n = rd32(buf + 12), m->nweights = rd32(buf + 16), m->output_value = rd32(buf + 20);
+    uint32_t u = rd32(buf + 24);
+    memcpy(&m->input_divisor, &u, 4);
+    if (rd32(buf + 28) || m->nin > 4096 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS)
+        return fail(err, errlen, "model: bad header");
+    size_t blob = tables_end(m->nin, m->nweights, m->n);
+    if (blob > len) return fail(err, errlen, "model: file truncated (%zu bytes, tables need %zu)", len, blob);
+    m->file = malloc(len ? len : 1);
+    m->inputs = calloc(m->nin + 1, sizeof *m->inputs);
+    m->weights = calloc(m->nweights + 1, sizeof *m->weights);
+    m->nodes = calloc(m->n + 1, sizeof *m->nodes);
+    if (!m->file || !m->inputs || !m->weights || !m->nodes) {
+        opml_model_free(m);
+        return fail(err, errlen, "model: out of memory");
+    }
+    memcpy(m->file, buf, len);
+    m->file_len = len;
+    const uint8_t *p = m->file + HEADER_BYTES;
+    for (uint32_t i = 0; i < m->nin; i++, p += 28)
+        if (kd_decode_tensor(p, &m->inputs[i]) || m->inputs[i].dtype == KD_NONE) {
+            opml_model_free(m);
+            return fail(err, errlen, "model: input %u: bad tensor record", i);
+        }
+    size_t end = blob;
+    for (uint32_t i = 0; i < m->nweights; i++, p += WEIGHT_REC) {
+        opml_weight *w = &m->weights[i];
+        uint64_t off = rd64(p + 28);
+        if (kd_decode_tensor(p, &w->t) || w->t.dtype == KD_NONE || off % 64 || off > len - blob ||
+            kd_nbytes(&w->t) > len - blob - off) {
+            opml_model_free(m);
+            return fail(err, errlen, "model: weight %u: bad record or data outside the file", i);
+        }
+        w->data = m->file + blob + off;
+        if (blob + off + kd_nbytes(&w->t) > end) end = blob + off + kd_nbytes(&w->t);
+    }
+    for (uint32_t k = 0; k < m->n; k++, p += NODE_REC) {
+        opml_node *nd = &m->nodes[k];
+        memcpy(nd->desc, p, KD_BYTES);
+        nd->input_mask = (uint16_t)(p[KD_BYTES] | p[KD_BYTES + 1] << 8);
+        if (p[KD_BYTES + 2] || p[KD_BYTES + 3]) nd->input_mask = 0xFFFF; /* rejected by commit */
+        for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) nd->ref[j] = rd32(p + KD_BYTES + 4 + 4 * j);
+    }
+    if (end != len) {
+        opml_model_free(m);
+        return fail(err, errlen, "model: %zu trailing bytes after the last weight", len - end);
+    }
+    if (commit(m, err, errlen)) {
+        opml_model_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, errlen, "%s: cannot open", path);
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 1 << 20;
+            uint8_t *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return fail(err, errlen, "%s: out of memory", path);
+            }
+            buf = nb;
+        }
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+    } while (got > 0);
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        free(buf);
+        return fail(err, errlen, "%s: read error", path);
+    }
+    char inner[400];
+    int r = opml_model_parse(buf, len, m, inner, sizeof inner);
+    free(buf);
+    if (r) return fail(err, errlen, "%s: %s", path, inner);
+    return 0;
+}
+
+void opml_model_free(opml_model *m) {
+    if (m->file) { /* parsed: everything is ours */
+        free(m->inputs);
+        free(m->weights);
+        free(m->nodes);
+        free(m->file);
+    }
+    free(m->values);
+    memset(m, 0, sizeof *m);
+}
+
+int opml_model_write(const opml_model *m, FILE *f) {
+    uint8_t hdr[HEADER_BYTES] = {0}, rec[NODE_REC];
+    memcpy(hdr, OPML_MODEL_MAGIC, 8);
+    wr32(hdr + 8, m->nin), wr32(hdr + 12, m->n), wr32(hdr + 16, m->nweights), wr32(hdr + 20, m->output_value);
+    uint32_t u;
+    memcpy(&u, &m->input_divisor, 4);
+    wr32(hdr + 24, u);
+    if (fwrite(hdr, 1, sizeof hdr, f) != sizeof hdr) return -1;
+    for (uint32_t i = 0; i < m->nin; i++) {
+        kd_encode_tensor(rec, &m->inputs[i]);
+        if (fwrite(rec, 1, 28, f) != 28) return -1;
+    }
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < m->nweights; i++) {
+        kd_encode_tensor(rec, &m->weights[i].t);
+        wr64(rec + 28, off);
+        if (fwrite(rec, 1, WEIGHT_REC, f) != WEIGHT_REC) return -1;
+        off = (off + kd_nbytes(&m->weights[i].t) + 63) & ~(uint64_t)63;
+    }
+    for (uint32_t k = 0; k < m->n; k++) {
+        const opml_node *nd = &m->nodes[k];
+        memcpy(rec, nd->desc, KD_BYTES);
+        rec[KD_BYTES] = (uint8_t)nd->input_mask, rec[KD_BYTES + 1] = (uint8_t)(nd->input_mask >> 8);
+        rec[KD_BYTES + 2] = rec[KD_BYTES + 3] = 0;
+        for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) wr32(rec + KD_BYTES + 4 + 4 * j, nd->ref[j]);
+        if (fwrite(rec, 1, NODE_REC, f) != NODE_REC) return -1;
+    }
+    static const uint8_t zeros[64];
+    size_t at = HEADER_BYTES + (size_t)m->nin * 28 + (size_t)m->nweights * WEIGHT_REC + (size_t)m->n * NODE_REC;
+    size_t blob = tables_end(m->nin, m->nweights, m->n);
+    if (fwrite(zeros, 1, blob - at, f) != blob - at) return -1;
+    for (uint32_t i = 0; i < m->nweights; i++) {
+        size_t nb = kd_nbytes(&m->weights[i].t);
+        if (nb && fwrite(m->weights[i].data, 1, nb, f) != nb) return -1;
+        size_t pad = i + 1 < m->nweights ? ((nb + 63) & ~(size_t)63) - nb : 0;
+        if (pad && fwrite(zeros, 1, pad, f) != pad) return -1;
+    }
+    return fflush(f) ? -1 : 0;
+}

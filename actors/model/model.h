@@ -1,0 +1,77 @@
+/* model.h: the opml model file (docs/model-format.md) and the commitments over it
+ * (docs/commitments.md, normative): node leaves, the model root, the state depth and the graph
+ * states State_s. The contracts' test vectors are produced from these functions.
+ *
+ * File layout, all integers little-endian:
+ *   0   "OPMLMDL1"            8  u32 nin       12 u32 n          16 u32 nweights
+ *   20  u32 outputValue       24 f32 inputDivisor (an IDX byte b becomes b / inputDivisor; 0: none)
+ *   28  u32 zero
+ *   32  nin input tensors (28-byte records, kernel.h)
+ *       nweights weights: tensor record (28) ++ u64 offset of its bytes from the blob's start
+ *       n nodes: descriptor (KD_BYTES) ++ u16 inputMask ++ u16 zero ++ u32 ref[12]
+ *   blob: at the first multiple of 64 after the tables; each weight's bytes at a multiple of 64;
+ *         the file ends with the last weight's bytes.
+ * ref[j] is a value id (bit j of inputMask set), a weight index, or 0xFFFFFFFF past noperands. */
+#ifndef OPML_MODEL_H
+#define OPML_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kernel.h"
+
+#define OPML_MODEL_MAGIC "OPMLMDL1"
+#define OPML_REF_NONE 0xFFFFFFFFu
+#define OPML_MAX_NODES (1u << 24)
+#define OPML_MAX_WEIGHTS (1u << 24)
+
+typedef struct opml_weight {
+    kd_tensor t;
+    const uint8_t *data; /* kd_nbytes(&t) bytes */
+    uint8_t root[32];    /* tensor root, filled by opml_model_parse / opml_model_commit */
+} opml_weight;
+
+typedef struct opml_node {
+    kd_desc d;
+    uint8_t desc[KD_BYTES]; /* the encoded descriptor: what the guest reads in slot 1 */
+    uint16_t input_mask;
+    uint32_t ref[KD_MAX_OPERANDS];
+    uint8_t desc_root[32], leaf[32];
+} opml_node;
+
+typedef struct opml_model {
+    uint32_t nin, n, nweights, output_value;
+    float input_divisor;
+    kd_tensor *inputs;     /* nin */
+    opml_weight *weights;  /* nweights */
+    opml_node *nodes;      /* n */
+    kd_tensor *values;     /* nin + n: inputs then each node's output */
+    unsigned state_depth;  /* D of docs/commitments.md */
+    uint8_t root[32];      /* the model root */
+    uint8_t *file;         /* owned bytes when parsed (weights point into it), else NULL */
+    size_t file_len;
+} opml_model;
+
+/* Parse and fully check a model file held in buf (copied; the model owns its copy), computing
+ * every root. Returns 0, or -1 with a message in err naming what is wrong. */
+int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, size_t errlen);
+int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen);
+void opml_model_free(opml_model *m);
+
+/* For a model assembled in memory (the converter): encode each node's descriptor, check the graph
+ * as opml_model_parse does and compute values, roots and the state depth. Returns 0 or -1 + err. */
+int opml_model_commit(opml_model *m, char *err, size_t errlen);
+/* Write a committed model to f. Returns 0 or -1 (I/O error). */
+int opml_model_write(const opml_model *m, FILE *f);
+
+/* The normative pieces (docs/commitments.md). */
+unsigned opml_state_depth(uint32_t nin, uint32_t n);
+void opml_node_leaf(const uint8_t desc_root[32], uint16_t input_mask, const uint8_t refs[KD_MAX_OPERANDS][32],
+                    uint8_t out[32]);
+void opml_model_root(const uint8_t nodes_root[32], uint32_t nin, uint32_t n, uint32_t output_value, uint8_t depth,
+                     uint8_t out[32]);
+/* State_s: the Merkle root at `depth` over the first `count` value roots (count = nin + s). */
+int opml_graph_state(const uint8_t (*value_roots)[32], size_t count, unsigned depth, uint8_t out[32]);
+
+#endif
