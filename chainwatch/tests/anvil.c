@@ -1,0 +1,80 @@
+/* anvil.c: see anvil.h. */
+#include "anvil.h"
+
+#include "ethrpc.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    int port = -1;
+    if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) && !getsockname(fd, (struct sockaddr *)&a, &al))
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+int anvil_start(anvil *a, int port, const char *const *extra) {
+    memset(a, 0, sizeof a[0]);
+    a->port = port ? port : free_port();
+    if (a->port <= 0) return -1;
+    snprintf(a->url, sizeof a->url, "http://127.0.0.1:%d", a->port);
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", a->port);
+    const char *argv[64] = {OPML_ETH_BIN "/anvil", "--host", "127.0.0.1", "--port", portstr, "--silent"};
+    int n = 6;
+    for (int i = 0; extra && extra[i] && n < 63; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    a->pid = fork();
+    if (a->pid < 0) return -1;
+    if (a->pid == 0) {
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    ethrpc_options opt = {.timeout_ms = 1000, .connect_timeout_ms = 200};
+    ethrpc_client *c = ethrpc_open(a->url, &opt);
+    for (int i = 0; c && i < 300; i++) {
+        cJSON *res;
+        if (ethrpc_call(c, "eth_chainId", NULL, &res) == ETHRPC_OK) {
+            cJSON_Delete(res);
+            ethrpc_close(c);
+            return 0;
+        }
+        int status;
+        if (waitpid(a->pid, &status, WNOHANG) == a->pid) break; /* it died */
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ethrpc_close(c);
+    anvil_stop(a);
+    return -1;
+}
+
+void anvil_stop(anvil *a) {
+    if (a->pid <= 0) return;
+    kill(a->pid, SIGTERM);
+    waitpid(a->pid, NULL, 0);
+    a->pid = 0;
+}
+
+char *anvil_rpc(const anvil *a, const char *method, const char *params_json) {
+    ethrpc_client *c = ethrpc_open(a->url, NULL);
+    cJSON *res = NULL;
+    char *out = NULL;
+    if (c && ethrpc_call(c, method, cJSON_Parse(params_json ? params_json : "[]"), &res) == ETHRPC_OK)
+        out = cJSON_PrintUnformatted(res);
+    cJSON_Delete(res);
+    ethrpc_close(c);
+    return out;
+}
