@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define RP_TEXT 0x10000u
 #define RP_DATA 0x20000000u
@@ -91,7 +92,8 @@ static inline size_t rp_generate(uint32_t *code, size_t cap, size_t body) {
     for (uint32_t r = 1; r <= 30; r++) code[n++] = rv_s((int32_t)(RP_DUMP + 4 * (r - 1)), r, 31, 2);
     code[n++] = RV_ADDI(10, 0, 1);
     code[n++] = RV_ADDI(11, 31, 0);
-    code[n++] = RV_ADDI(12, 0, RP_DATA_BYTES);
+    code[n++] = RV_ADDI(12, 0, RP_DATA_BYTES / 2); /* 2048 does not fit an immediate: twice 1024 */
+    code[n++] = rv_r(0, 12, 12, 0, 12, 0x33);
     code[n++] = RV_ADDI(17, 0, 64);
     code[n++] = RV_ECALL;
     code[n++] = RV_ADDI(10, 0, 0);
@@ -140,7 +142,8 @@ static inline int rp_write_elf(const char *path, const uint32_t *code, size_t n)
         rp_put32(w, code[i]);
         ok = fwrite(w, 4, 1, f) == 1;
     }
-    return fclose(f) == 0 && ok ? 0 : -1;
+    if (fclose(f) != 0 || !ok) return -1;
+    return chmod(path, 0755); /* qemu-user refuses to run a file without execute permission */
 }
 
 #endif
