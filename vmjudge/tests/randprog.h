@@ -11,11 +11,11 @@
 #define OPML_RANDPROG_H
 
 #include "vm_asm.h"
+#include "elfw.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define RP_TEXT 0x10000u
 #define RP_DATA 0x20000000u
@@ -102,48 +102,17 @@ static inline size_t rp_generate(uint32_t *code, size_t cap, size_t body) {
     return n;
 }
 
-static inline void rp_put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
-static inline void rp_put32(uint8_t *p, uint32_t v) { rp_put16(p, v), rp_put16(p + 2, v >> 16); }
-
 /* A static ELF32 RISC-V executable: text (RX) at RP_TEXT, RP_DATA_BYTES of zeroed data (RW, no
  * file bytes) at RP_DATA, entry RP_TEXT. Returns 0 or -1. */
 static inline int rp_write_elf(const char *path, const uint32_t *code, size_t n) {
-    uint8_t h[52 + 2 * 32];
-    memset(h, 0, sizeof h);
-    memcpy(h, "\x7f" "ELF", 4);
-    h[4] = 1, h[5] = 1, h[6] = 1;  /* 32-bit, little-endian, version 1 */
-    rp_put16(h + 16, 2);           /* ET_EXEC */
-    rp_put16(h + 18, 243);         /* EM_RISCV */
-    rp_put32(h + 20, 1);
-    rp_put32(h + 24, RP_TEXT);     /* entry */
-    rp_put32(h + 28, 52);          /* phoff */
-    rp_put16(h + 40, 52);          /* ehsize */
-    rp_put16(h + 42, 32);          /* phentsize */
-    rp_put16(h + 44, 2);           /* phnum */
-    rp_put16(h + 46, 40);          /* shentsize */
-    uint8_t *ph = h + 52;
-    rp_put32(ph, 1);               /* PT_LOAD: text, file offset 0x1000 */
-    rp_put32(ph + 4, 0x1000);
-    rp_put32(ph + 8, RP_TEXT), rp_put32(ph + 12, RP_TEXT);
-    rp_put32(ph + 16, (uint32_t)(4 * n)), rp_put32(ph + 20, (uint32_t)(4 * n));
-    rp_put32(ph + 24, 5), rp_put32(ph + 28, 0x1000);
-    ph += 32;
-    rp_put32(ph, 1);               /* PT_LOAD: zeroed data */
-    rp_put32(ph + 4, 0x1000);
-    rp_put32(ph + 8, RP_DATA), rp_put32(ph + 12, RP_DATA);
-    rp_put32(ph + 16, 0), rp_put32(ph + 20, RP_DATA_BYTES);
-    rp_put32(ph + 24, 6), rp_put32(ph + 28, 0x1000);
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    static const uint8_t pad[0x1000 - sizeof h];
-    int ok = fwrite(h, sizeof h, 1, f) == 1 && fwrite(pad, sizeof pad, 1, f) == 1;
-    for (size_t i = 0; i < n && ok; i++) {
-        uint8_t w[4];
-        rp_put32(w, code[i]);
-        ok = fwrite(w, 4, 1, f) == 1;
-    }
-    if (fclose(f) != 0 || !ok) return -1;
-    return chmod(path, 0755); /* qemu-user refuses to run a file without execute permission */
+    uint8_t *text = malloc(4 * n);
+    if (!text) return -1;
+    for (size_t i = 0; i < n; i++) elfw_put32(text + 4 * i, code[i]);
+    elfw_seg segs[2] = {{RP_TEXT, text, (uint32_t)(4 * n), (uint32_t)(4 * n), 5},
+                        {RP_DATA, NULL, 0, RP_DATA_BYTES, 6}};
+    int rc = elfw_write(path, RP_TEXT, segs, 2);
+    free(text);
+    return rc;
 }
 
 #endif

@@ -1,11 +1,15 @@
 /* test_vm_node.c: the guest program runs nodes in the VM with exactly the host reference
- * kernels' output, and the node loader's machine has the state the contract builds from roots. */
+ * kernels' output and exactly qemu-riscv32's output for the same guest (nodeelf.h), and the node
+ * loader's machine has the state the contract builds from roots. */
 #include "vm_node.h"
 #include "vm_guest.h"
 #include "kernel.h"
 #include "merkle.h"
 #include "keccak.h"
 #include "check.h"
+#include "nodeelf.h"
+
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,13 @@ static kd_tensor tens(uint8_t dtype, unsigned rank, uint32_t d0, uint32_t d1) {
     t.rank = (uint8_t)rank;
     t.dims[0] = d0;
     t.dims[1] = d1;
+    return t;
+}
+
+static kd_tensor tens4(uint8_t dtype, uint32_t a, uint32_t b, uint32_t c, uint32_t e) {
+    kd_tensor t = tens(dtype, 4, a, b);
+    t.dims[2] = c;
+    t.dims[3] = e;
     return t;
 }
 
@@ -64,7 +75,26 @@ static void run_both(const char *name, kd_desc *d) {
     CHECK_EQ_INT(v.exit_code, 0);
     vm_node_output_root(&v, got);
     CHECK_MEM(got, want, 32);
-    printf("%-10s %10llu instructions\n", name, (unsigned long long)v.step);
+    /* the same guest and memory under qemu-riscv32 */
+    char path[] = "/tmp/opml-vmnode-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ_INT(nodeelf_write(path, desc, sizeof desc, (const void *const *)in, len, (uint32_t)out_len), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "qemu-riscv32 %s", path);
+    FILE *q = popen(cmd, "r");
+    uint8_t *qout = malloc(out_len + 1);
+    size_t got_len = q ? fread(qout, 1, out_len + 1, q) : 0;
+    CHECK_EQ_INT(q ? pclose(q) : -1, 0);
+    CHECK_EQ_INT(got_len, out_len);
+    uint8_t vm_out_bytes[4096];
+    size_t cmp = out_len < sizeof vm_out_bytes ? out_len : sizeof vm_out_bytes;
+    vm_mem_read(&v.mem, 0xF0000000u, vm_out_bytes, cmp);
+    CHECK_MEM(vm_out_bytes, qout, cmp);
+    free(qout);
+    unlink(path);
+    printf("%-10s %10llu instructions, output equal to the host kernels and to qemu\n", name, (unsigned long long)v.step);
     vm_free(&v);
     for (unsigned j = 0; j < d->noperands; j++) free(in[j]);
     free(out);
@@ -107,6 +137,88 @@ int main(void) {
     d.in[3] = tens(KD_F32, 1, 16, 0);
     d.out = tens(KD_F32, 2, 2, 16);
     run_both("QLinear", &d);
+
+    memset(&d, 0, sizeof d); /* conv: X [1,4,9,9], W [6,4,3,3], stride 1, pad 1 */
+    d.op = OP_QCONV;
+    d.noperands = 4;
+    d.in[0] = tens4(KD_F32, 1, 4, 9, 9);
+    d.in[1] = tens4(KD_I8, 6, 4, 3, 3);
+    d.in[2] = tens(KD_F32, 1, 6, 0);
+    d.in[3] = tens(KD_F32, 1, 6, 0);
+    d.out = tens4(KD_F32, 1, 6, 9, 9);
+    int32_t conv_ia[] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    memcpy(d.ia, conv_ia, sizeof conv_ia);
+    run_both("QConv", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_QMATMUL;
+    d.noperands = 2;
+    d.in[0] = tens(KD_F32, 2, 5, 12);
+    d.in[1] = tens(KD_F32, 2, 12, 7);
+    d.out = tens(KD_F32, 2, 5, 7);
+    run_both("QMatMul", &d);
+    static const unsigned pools[] = {OP_MAXPOOL, OP_AVGPOOL};
+    for (size_t i = 0; i < 2; i++) {
+        memset(&d, 0, sizeof d); /* 2x2 windows, stride 2 */
+        d.op = (uint16_t)pools[i];
+        d.noperands = 1;
+        d.in[0] = tens4(KD_F32, 1, 3, 8, 8);
+        d.out = tens4(KD_F32, 1, 3, 4, 4);
+        int32_t pool_ia[] = {2, 2, 2, 2, 0, 0, 0, 0, 1, 1};
+        memcpy(d.ia, pool_ia, sizeof pool_ia);
+        run_both(kernel_op_name(d.op), &d);
+    }
+    memset(&d, 0, sizeof d);
+    d.op = OP_GLOBALAVGPOOL;
+    d.noperands = 1;
+    d.in[0] = tens4(KD_F32, 1, 3, 5, 5);
+    d.out = tens4(KD_F32, 1, 3, 1, 1);
+    run_both("GlobalAvgPool", &d);
+    static const unsigned binary[] = {OP_SUB, OP_MUL, OP_DIV};
+    for (size_t i = 0; i < 3; i++) {
+        memset(&d, 0, sizeof d);
+        d.op = (uint16_t)binary[i];
+        d.noperands = 2;
+        d.in[0] = d.out = tens(KD_F32, 2, 4, 6);
+        d.in[1] = tens(KD_F32, 2, 4, 1);
+        run_both(kernel_op_name(d.op), &d);
+    }
+    memset(&d, 0, sizeof d);
+    d.op = OP_LEAKYRELU;
+    d.noperands = 1;
+    d.in[0] = d.out = tens(KD_F32, 1, 40, 0);
+    d.fa[0] = 0.01f;
+    run_both("LeakyRelu", &d);
+    d.op = OP_CLIP;
+    d.fa[0] = -1.5f, d.fa[1] = 2.0f;
+    run_both("Clip", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_TRANSPOSE;
+    d.noperands = 1;
+    d.in[0] = tens(KD_F32, 2, 6, 10);
+    d.out = tens(KD_F32, 2, 10, 6);
+    d.ia[0] = 1, d.ia[1] = 0;
+    run_both("Transpose", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_RESHAPE;
+    d.noperands = 1;
+    d.in[0] = tens4(KD_F32, 1, 2, 3, 4);
+    d.out = tens(KD_F32, 2, 1, 24);
+    run_both("Reshape", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_CONCAT;
+    d.noperands = 3;
+    d.in[0] = d.in[1] = d.in[2] = tens(KD_F32, 2, 3, 4);
+    d.out = tens(KD_F32, 2, 3, 12);
+    d.ia[0] = 1;
+    run_both("Concat", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_SLICE;
+    d.noperands = 1;
+    d.in[0] = tens(KD_F32, 2, 6, 8);
+    d.out = tens(KD_F32, 2, 3, 4);
+    int32_t slice_ia[] = {5, 1, 0, 0, 0, 0, -2, 2};
+    memcpy(d.ia, slice_ia, sizeof slice_ia);
+    run_both("Slice", &d);
 
     /* a malformed descriptor: the guest exits with the kernel's error, not a fault */
     uint8_t bad[KD_BYTES] = {1, 2, 3};

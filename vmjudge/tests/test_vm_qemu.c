@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 static uint8_t *slurp(const char *path, size_t *len) {
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     static uint8_t buf[1 << 20];
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
         CHECK_EQ_INT(got, RP_DATA_BYTES);
         CHECK_EQ_INT(status, 0);
         /* the VM */
-        size_t len;
+        size_t len = 0;
         const uint8_t *img = slurp(elf, &len);
         CHECK(img != NULL);
         vm v;
