@@ -24,6 +24,12 @@ library Merkle {
         }
     }
 
+    /// @notice The depth of the smallest tree with room for `leaves` leaves: the smallest d with
+    ///         2^d >= leaves (0 for 0 or 1 leaf).
+    function depthFor(uint256 leaves) internal pure returns (uint8 d) {
+        while ((uint256(1) << d) < leaves) d++;
+    }
+
     /// @notice keccak256(left ++ right).
     function parent(bytes32 left, bytes32 right) internal pure returns (bytes32 p) {
         assembly ("memory-safe") {

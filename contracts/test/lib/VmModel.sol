@@ -95,6 +95,15 @@ contract VmModel {
         for (uint256 h = 0; h < 4; h++) sib[h] = subtree(23 + h, (((s >> h) ^ 1) << h) << 23);
     }
 
+    /// The memory root with slot `s`'s root replaced by `slotRoot` (the other slots as they are).
+    function rootFromSlot(uint256 s, bytes32 slotRoot) external view returns (bytes32 r) {
+        bytes32[] memory sib = slotSiblings(s);
+        r = slotRoot;
+        for (uint256 h = 0; h < 4; h++) {
+            r = (s >> h) & 1 == 1 ? Merkle.parent(sib[h], r) : Merkle.parent(r, sib[h]);
+        }
+    }
+
     // ---- states ----
 
     /// The packed initial state for the current memory: pc 0, registers 0, running.

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+// DisputeGame.sol: the two-phase verification game of DESIGN.md section 5; the rules in one place
+// are docs/game.md. One game = one submission (the oracle's) against one challenger; any number of
+// games may run against the same submission.
+//
+// A game is a range [lo, hi] with the agreed hash at lo (startHash) and the submitter's claimed
+// hash at hi (endHash). The submitter dissects it into m = min(k, hi - lo) parts by posting m - 1
+// roots (kept only as a hash, partsHash; the roots travel in calldata and events); the challenger
+// selects the part whose start it agrees with and whose end it disputes. Phase 1 runs over graph
+// steps [0, n] (graph state roots); at one step the submitter opens the node (openNode): the
+// contract builds the VM's initial state for that node and takes the submitter's claimed final VM
+// state, and phase 2 runs the same dissection over VM steps [0, T] (VM state hashes). At one VM
+// step the one-step proof (RiscvStep) decides. Chess clocks: each side has `clock` seconds in all;
+// the side to move that runs out loses (timeout, callable by anyone).
+//
+// Money: challenger bonds sit here. The winner's payout is a credit (withdraw()). A challenger who
+// wins gets its bond back here and the submitter's bond through the oracle; a submitter who wins
+// gets the challenger's bond; a game whose submission was rejected by another game ends with the
+// challenger's bond returned (abandon). Invariant: balance == bonds of open games + credits.
+pragma solidity ^0.8.28;
+
+import {Merkle} from "./lib/Merkle.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+import {InferenceOracle} from "./InferenceOracle.sol";
+import {RiscvStep} from "./RiscvStep.sol";
+
+contract DisputeGame {
+    /// @notice Whose move it is. Dissect and Open are the submitter's, Select and Step the
+    ///         challenger's (anyone may send the one-step proof).
+    enum Turn {
+        None,
+        Dissect,
+        Select,
+        Open,
+        Step,
+        Done
+    }
+
+    struct Game {
+        // slot 0
+        address submitter;
+        uint64 lo;
+        uint8 phase; // 1: graph steps, 2: VM steps
+        Turn turn;
+        uint16 k;
+        // slot 1
+        address challenger;
+        uint64 hi;
+        uint32 modelId;
+        // slot 2, 3, 4
+        bytes32 startHash; // agreed hash at lo
+        bytes32 endHash; // submitter's hash at hi
+        bytes32 partsHash; // keccak256 of the roots of the pending dissection
+        // slot 5
+        uint64 taskId;
+        uint32 subId;
+        uint40 lastMove;
+        uint40 submitterTime; // clock time left, seconds
+        uint40 challengerTime;
+        uint32 node; // phase 2: the graph step (node + 1) being run
+    }
+
+    /// @notice The submitter's opening of graph step `hi` (see openNode and docs/game.md).
+    struct NodeOpening {
+        bytes32 output; // o: the node's output root, leaf nin - 1 + s of State_s
+        bytes32[] statePath; // D siblings of that leaf (same in State_{s-1} where it is zero)
+        bytes32 descriptorRoot; // node leaf preimage...
+        uint16 inputMask;
+        bytes32[12] refs;
+        bytes32[] nodePath; // ceil(log2 n) siblings of node leaf s - 1 in nodesRoot
+        bytes32[] valueRoots; // tensor roots of the value operands, in operand order
+        bytes32[] valuePaths; // D siblings per value operand, into State_{s-1}
+        bytes finalState; // 173-byte packed VM state the submitter claims at step T
+        bytes32[4] slotPath; // siblings of slot 15 in the final state's memory root
+    }
+
+    ModelRegistry public immutable registry;
+    InferenceOracle public immutable oracle;
+    RiscvStep public immutable riscv;
+    bytes32 internal immutable Z23; // root of an empty slot
+
+    mapping(uint256 => Game) internal games;
+    uint256 public gameCount;
+    mapping(address => uint256) public credit;
+
+    event GameStarted(
+        uint256 indexed gameId,
+        uint256 indexed taskId,
+        address indexed challenger,
+        uint32 subId,
+        address submitter,
+        bytes32 state0,
+        bytes32 stateN,
+        uint64 n
+    );
+    event Dissected(uint256 indexed gameId, uint8 phase, uint64 lo, uint64 hi, bytes32[] roots);
+    event Selected(uint256 indexed gameId, uint8 phase, uint256 part, uint64 lo, uint64 hi, bytes32 startHash, bytes32 endHash);
+    event NodeOpened(
+        uint256 indexed gameId, uint32 node, bytes32 output, bytes32 initialState, bytes32 finalState, uint64 steps, bytes finalPacked
+    );
+    event OneStep(uint256 indexed gameId, uint64 step, bytes32 preState, bytes32 postState, bytes32 claimed);
+    event TimedOut(uint256 indexed gameId, Turn turn, address loser);
+    event GameResolved(uint256 indexed gameId, address indexed winner, bool challengerWon, uint256 payout);
+    event GameAbandoned(uint256 indexed gameId, uint256 refund);
+    event Withdrawn(address indexed who, uint256 amount);
+
+    error UnknownGame(uint256 gameId);
+    error NotSubmitted();
+    error WindowClosed();
+    error WrongBond(uint256 expected, uint256 given);
+    error SelfChallenge();
+    error WrongTurn(Turn turn);
+    error NotYourMove(address expected);
+    error ClockExpired(uint256 overBy);
+    error ClockRunning(uint256 left);
+    error WrongRootCount(uint256 expected, uint256 given);
+    error PartsMismatch();
+    error BadPart(uint256 part, uint256 parts);
+    error BadStatePath();
+    error BadNodePath();
+    error BadValuePath(uint256 operand);
+    error BadValueRef(uint256 operand);
+    error BadValueCount(uint256 expected, uint256 given);
+    error BadFinalState();
+    error BadOutputSlot();
+    error WrongPreState();
+    error StillLive();
+    error NothingToWithdraw();
+    error TransferFailed();
+
+    constructor(ModelRegistry registry_, InferenceOracle oracle_, RiscvStep riscv_) {
+        registry = registry_;
+        oracle = oracle_;
+        riscv = riscv_;
+        Z23 = Merkle.zero(Merkle.SLOT_DEPTH);
+    }
+
+    // ---- opening ----
+
+    /// @notice Opens a game against the live submission of `taskId`, with the model's challenger
+    ///         bond as msg.value, during the challenge window. The caller becomes the challenger.
+    /// @return gameId the new game's id (1, 2, ...)
+    function challenge(uint256 taskId) external payable returns (uint256 gameId) {
+        InferenceOracle.SubmissionView memory s = oracle.submission(taskId);
+        if (s.status != InferenceOracle.Status.Submitted) revert NotSubmitted();
+        if (block.timestamp >= s.deadline) revert WindowClosed();
+        if (msg.sender == s.submitter) revert SelfChallenge();
+        ModelRegistry.ModelSpec memory m = registry.spec(s.modelId);
+        if (msg.value != m.challengerBond) revert WrongBond(m.challengerBond, msg.value);
+        oracle.gameOpened(taskId, s.subId);
+        gameId = ++gameCount;
+        Game storage g = games[gameId];
+        g.submitter = s.submitter;
+        g.lo = 0;
+        g.phase = 1;
+        g.turn = m.n > 1 ? Turn.Dissect : Turn.Open;
+        g.k = m.k;
+        g.challenger = msg.sender;
+        g.hi = m.n;
+        g.modelId = uint32(s.modelId);
+        g.startHash = s.state0;
+        g.endHash = s.stateN;
+        g.partsHash = bytes32(uint256(1)); // kept nonzero: later writes cost a reset, not a set
+        g.taskId = uint64(taskId);
+        g.subId = s.subId;
+        g.lastMove = uint40(block.timestamp);
+        g.submitterTime = m.clock;
+        g.challengerTime = m.clock;
+        emit GameStarted(gameId, taskId, msg.sender, s.subId, s.submitter, s.state0, s.stateN, m.n);
+    }
+
+    // ---- dissection ----
+
+    /// @notice The submitter splits [lo, hi] into m = min(k, hi - lo) parts by posting the m - 1
+    ///         inner hashes: roots[j] is its hash at lo + (hi - lo) * (j + 1) / m.
+    function dissect(uint256 gameId, bytes32[] calldata roots) external {
+        Game storage g = _game(gameId);
+        if (g.turn != Turn.Dissect) revert WrongTurn(g.turn);
+        if (msg.sender != g.submitter) revert NotYourMove(g.submitter);
+        uint256 len = g.hi - g.lo;
+        uint256 m = len < g.k ? len : g.k;
+        if (roots.length != m - 1) revert WrongRootCount(m - 1, roots.length);
+        _tick(g, true);
+        bytes32 h;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, roots.offset, shl(5, roots.length))
+            h := keccak256(p, shl(5, roots.length))
+        }
+        g.partsHash = h;
+        g.turn = Turn.Select;
+        emit Dissected(gameId, g.phase, g.lo, g.hi, roots);
+    }
+
+    /// @notice The challenger picks part `part` (0-based) of the last dissection: it agrees with
+    ///         the part's start hash and disputes its end hash. `roots` are the dissection's roots
+    ///         again (checked against the stored hash).
+    function select(uint256 gameId, bytes32[] calldata roots, uint256 part) external {
+        Game storage g = _game(gameId);
+        if (g.turn != Turn.Select) revert WrongTurn(g.turn);
+        if (msg.sender != g.challenger) revert NotYourMove(g.challenger);
+        bytes32 h;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, roots.offset, shl(5, roots.length))
+            h := keccak256(p, shl(5, roots.length))
+        }
+        if (h != g.partsHash) revert PartsMismatch();
+        uint256 m = roots.length + 1;
+        if (part >= m) revert BadPart(part, m);
+        _tick(g, false);
+        uint256 lo = g.lo;
+        uint256 len = g.hi - lo;
+        uint64 newLo = uint64(lo + (len * part) / m);
+        uint64 newHi = uint64(lo + (len * (part + 1)) / m);
+        if (part > 0) g.startHash = roots[part - 1];
+        if (part < m - 1) g.endHash = roots[part];
+        g.lo = newLo;
+        g.hi = newHi;
+        if (newHi - newLo > 1) g.turn = Turn.Dissect;
+        else g.turn = g.phase == 1 ? Turn.Open : Turn.Step;
+        emit Selected(gameId, g.phase, part, newLo, newHi, g.startHash, g.endHash);
+    }
+
+    // ---- phase 1 to phase 2 ----
+
+    /// @notice At one graph step s = hi, the submitter opens it: State_s is State_{s-1} with leaf
+    ///         nin - 1 + s set to the node's output root o; the node leaf (descriptor root, operand
+    ///         mask and refs) is leaf s - 1 of the model's nodesRoot; each value operand's root is
+    ///         proven in State_{s-1}. The contract builds the VM's initial state from those (slot 0
+    ///         guest root, 1 descriptor, 2 empty, 3..14 operands, 15 empty) and takes the claimed
+    ///         final state: exited with code 0, slot 15 root == o. Phase 2 starts over [0, T].
+    function openNode(uint256 gameId, NodeOpening calldata o) external {
+        Game storage g = _game(gameId);
+        if (g.turn != Turn.Open) revert WrongTurn(g.turn);
+        if (msg.sender != g.submitter) revert NotYourMove(g.submitter);
+        _tick(g, true);
+        ModelRegistry.ModelSpec memory m = registry.spec(g.modelId);
+        uint256 s = g.hi; // graph step s runs node s - 1
+        bytes32 agreed = g.startHash;
+        // State_s = State_{s-1} with one leaf filled
+        if (o.statePath.length != m.stateDepth) revert BadStatePath();
+        uint256 leafIndex = uint256(m.nin) - 1 + s;
+        if (Merkle.rootFromPath(bytes32(0), leafIndex, o.statePath) != agreed) revert BadStatePath();
+        if (Merkle.rootFromPath(o.output, leafIndex, o.statePath) != g.endHash) revert BadStatePath();
+        // the node leaf
+        bytes32 nodeLeaf = keccak256(abi.encodePacked(o.descriptorRoot, o.inputMask, o.refs));
+        if (o.nodePath.length != Merkle.depthFor(m.n)) revert BadNodePath();
+        if (Merkle.rootFromPath(nodeLeaf, s - 1, o.nodePath) != m.nodesRoot) revert BadNodePath();
+        // the initial memory: 16 slot roots
+        bytes32[] memory slots = new bytes32[](16);
+        slots[0] = m.guestRoot;
+        slots[1] = o.descriptorRoot;
+        slots[2] = Z23;
+        slots[15] = Z23;
+        _operands(slots, o, agreed, m.stateDepth);
+        bytes32 initial = keccak256(abi.encodePacked(Merkle.rootOfLeaves(slots, 4), new bytes(141)));
+        // the claimed final state
+        bytes calldata fin = o.finalState;
+        if (fin.length != 173 || uint8(fin[44]) != 1 || bytes4(fin[45:49]) != bytes4(0)) revert BadFinalState();
+        if (Merkle.rootFromPath(o.output, 15, _path4(o.slotPath)) != bytes32(fin[0:32])) revert BadOutputSlot();
+        bytes32 finalHash = keccak256(fin);
+        uint64 steps = uint64(1) << m.stepsLog2;
+        g.phase = 2;
+        g.node = uint32(s);
+        g.lo = 0;
+        g.hi = steps;
+        g.startHash = initial;
+        g.endHash = finalHash;
+        g.turn = Turn.Dissect;
+        emit NodeOpened(gameId, uint32(s - 1), o.output, initial, finalHash, steps, fin);
+    }
+
+    /// @dev Fills slots 3..14 with the operand roots: a weight operand's root is its ref, a value
+    ///      operand's root is proven at leaf ref in the agreed state.
+    function _operands(bytes32[] memory slots, NodeOpening calldata o, bytes32 agreed, uint256 depth) internal pure {
+        uint256 v;
+        for (uint256 j = 0; j < 12; j++) {
+            if ((o.inputMask >> j) & 1 == 0) {
+                slots[3 + j] = o.refs[j];
+                continue;
+            }
+            uint256 ref = uint256(o.refs[j]);
+            if (ref >> depth != 0) revert BadValueRef(j);
+            if (v >= o.valueRoots.length || o.valuePaths.length < (v + 1) * depth) {
+                revert BadValueCount(v + 1, o.valueRoots.length);
+            }
+            bytes32 root = o.valueRoots[v];
+            if (Merkle.rootFromPath(root, ref, o.valuePaths[v * depth:(v + 1) * depth]) != agreed) revert BadValuePath(j);
+            slots[3 + j] = root;
+            v++;
+        }
+        if (v != o.valueRoots.length || o.valuePaths.length != v * depth) revert BadValueCount(v, o.valueRoots.length);
+    }
+
+    function _path4(bytes32[4] calldata p) internal pure returns (bytes32[] calldata out) {
+        assembly ("memory-safe") {
+            out.offset := p
+            out.length := 4
+        }
+    }
+
+    // ---- the decision ----
+
+    /// @notice At one VM step [lo, lo + 1], anyone sends the agreed pre-state (its hash is
+    ///         startHash) and the step proof; RiscvStep executes it. A post-state hash other than
+    ///         the submitter's endHash means the challenger wins; the same hash, the submitter.
+    function step(uint256 gameId, bytes calldata preState, bytes calldata proof) external {
+        Game storage g = _game(gameId);
+        if (g.turn != Turn.Step) revert WrongTurn(g.turn);
+        if (keccak256(preState) != g.startHash) revert WrongPreState();
+        _tick(g, false);
+        bytes32 post = riscv.step(preState, proof);
+        emit OneStep(gameId, g.lo, g.startHash, post, g.endHash);
+        _resolve(gameId, g, post != g.endHash);
+    }
+
+    /// @notice Ends a game whose side to move has used up its clock: that side loses. Anyone may
+    ///         call it.
+    function timeout(uint256 gameId) external {
+        Game storage g = _game(gameId);
+        Turn t = g.turn;
+        if (t == Turn.Done) revert WrongTurn(t);
+        bool submitterMoves = t == Turn.Dissect || t == Turn.Open;
+        uint256 left = submitterMoves ? g.submitterTime : g.challengerTime;
+        uint256 used = block.timestamp - g.lastMove;
+        if (used <= left) revert ClockRunning(left - used);
+        emit TimedOut(gameId, t, submitterMoves ? g.submitter : g.challenger);
+        _resolve(gameId, g, submitterMoves);
+    }
+
+    /// @notice Ends a game whose submission is no longer live (another game rejected it): the
+    ///         challenger's bond is returned. Anyone may call it.
+    function abandon(uint256 gameId) external {
+        Game storage g = _game(gameId);
+        if (g.turn == Turn.Done) revert WrongTurn(g.turn);
+        if (oracle.isLive(g.taskId, g.subId)) revert StillLive();
+        g.turn = Turn.Done;
+        uint256 bond = registry.spec(g.modelId).challengerBond;
+        credit[g.challenger] += bond;
+        emit GameAbandoned(gameId, bond);
+    }
+
+    /// @notice Pays out the caller's credit (bonds won or returned).
+    function withdraw() external {
+        uint256 amount = credit[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        credit[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+    }
+
+    /// @notice The game record.
+    function game(uint256 gameId) external view returns (Game memory) {
+        return _game(gameId);
+    }
+
+    // ---- internals ----
+
+    function _game(uint256 gameId) internal view returns (Game storage g) {
+        g = games[gameId];
+        if (g.turn == Turn.None) revert UnknownGame(gameId);
+    }
+
+    /// @dev Charges the mover's clock for the time since the last move; reverts past its budget.
+    function _tick(Game storage g, bool submitter) internal {
+        uint256 used = block.timestamp - g.lastMove;
+        uint256 left = submitter ? g.submitterTime : g.challengerTime;
+        if (used > left) revert ClockExpired(used - left);
+        if (submitter) g.submitterTime = uint40(left - used);
+        else g.challengerTime = uint40(left - used);
+        g.lastMove = uint40(block.timestamp);
+    }
+
+    /// @dev Ends the game. The oracle learns the outcome (a lost submission is rejected there and
+    ///      its bond credited to the challenger); here the challenger's bond goes to the winner,
+    ///      or back to the challenger when the submission had already been rejected elsewhere.
+    function _resolve(uint256 gameId, Game storage g, bool challengerWon) internal {
+        g.turn = Turn.Done;
+        uint256 bond = registry.spec(g.modelId).challengerBond;
+        bool live = oracle.gameEnded(g.taskId, g.subId, challengerWon, g.challenger);
+        address winner = challengerWon || !live ? g.challenger : g.submitter;
+        credit[winner] += bond;
+        emit GameResolved(gameId, winner, challengerWon, bond);
+    }
+}

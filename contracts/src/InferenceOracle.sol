@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+// InferenceOracle.sol: the task lifecycle of DESIGN.md section 5 and docs/game.md. A requester
+// pays a fee and posts the inputs (calldata, and the event, for data availability); a submitter
+// posts the output with State_n and a bond, proving the output's tensor root sits in State_n at
+// the model's output value; during the challenge window the DisputeGame contract may open any
+// number of games against that submission; once the window has passed and no game is open,
+// finalize pays the submitter (bond back plus fee) and calls the requester back. A submission
+// that loses a game is rejected (its bond goes to that game's challenger) and the task reopens.
+//
+// Money: fees and submitter bonds sit here; every payout is a credit withdrawn with withdraw()
+// (pull payments: no transfer can fail or re-enter a state change). Invariant: this contract's
+// balance == sum of open tasks' fees + live submissions' bonds + unwithdrawn credits.
+pragma solidity ^0.8.28;
+
+import {Merkle} from "./lib/Merkle.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+
+/// @notice What a requester contract implements to receive results.
+interface IOpmlReceiver {
+    function opmlResult(uint256 taskId, bytes calldata output) external;
+}
+
+contract InferenceOracle {
+    /// @notice Gas given to the requester's callback; finalize needs at least this much left.
+    uint256 public constant CALLBACK_GAS = 200_000;
+
+    enum Status {
+        None,
+        Open, // waiting for a submission
+        Submitted, // a submission is in its window or in games
+        Finalized,
+        Cancelled
+    }
+
+    struct Task {
+        address requester; // slot 0
+        uint96 fee;
+        address submitter; // slot 1: the live submission
+        uint96 bond;
+        uint64 modelId; // slot 2
+        uint32 subId; // submissions so far; the live one's id
+        uint32 openGames;
+        uint40 deadline; // end of the live submission's challenge window
+        Status status;
+        bytes32 state0; // slot 3
+        bytes32 stateN; // slot 4
+        bytes32 outputHash; // slot 5: keccak256 of the live submission's output bytes
+    }
+
+    /// @notice What the game contract reads about a task's live submission.
+    struct SubmissionView {
+        Status status;
+        uint32 subId;
+        uint64 modelId;
+        address submitter;
+        uint40 deadline;
+        bytes32 state0;
+        bytes32 stateN;
+    }
+
+    ModelRegistry public immutable registry;
+    address public immutable deployer;
+    address public game;
+
+    mapping(uint256 => Task) internal tasks;
+    uint256 public taskCount;
+    mapping(address => uint256) public credit;
+
+    event TaskRequested(
+        uint256 indexed taskId, uint256 indexed modelId, address indexed requester, uint256 fee, bytes32 state0, bytes[] inputs
+    );
+    event ResultSubmitted(
+        uint256 indexed taskId,
+        uint32 indexed subId,
+        address indexed submitter,
+        bytes32 stateN,
+        bytes32 outputRoot,
+        uint40 deadline,
+        bytes output
+    );
+    event SubmissionRejected(uint256 indexed taskId, uint32 indexed subId, address indexed challenger, uint256 bond);
+    event TaskFinalized(uint256 indexed taskId, uint32 indexed subId, address indexed submitter, uint256 paid);
+    event CallbackDone(uint256 indexed taskId, address indexed requester, bool ok);
+    event TaskCancelled(uint256 indexed taskId, uint256 refund);
+    event Withdrawn(address indexed who, uint256 amount);
+    event GameBound(address game);
+
+    error OnlyDeployer();
+    error OnlyGame();
+    error GameAlreadyBound();
+    error UnknownTask(uint256 taskId);
+    error WrongStatus(Status status);
+    error WrongInputCount(uint256 expected, uint256 given);
+    error WrongBond(uint256 expected, uint256 given);
+    error WrongProofLength(uint256 expected, uint256 given);
+    error OutputNotInState();
+    error WindowClosed(uint40 deadline);
+    error WindowOpen(uint40 deadline);
+    error GamesOpen(uint32 count);
+    error WrongOutput();
+    error NotRequester();
+    error InsufficientGasForCallback();
+    error NothingToWithdraw();
+    error TransferFailed();
+
+    constructor(ModelRegistry registry_) {
+        registry = registry_;
+        deployer = msg.sender;
+    }
+
+    /// @notice Binds the dispute game contract, once, by the deployer (the two contracts refer to
+    ///         each other, so one must be told after both exist).
+    function bindGame(address game_) external {
+        if (msg.sender != deployer) revert OnlyDeployer();
+        if (game != address(0)) revert GameAlreadyBound();
+        game = game_;
+        emit GameBound(game_);
+    }
+
+    /// @notice Asks for model `modelId` on `inputs` (one byte string per graph input, raw
+    ///         little-endian tensor bytes); msg.value is the fee the finalized submitter earns.
+    /// @return taskId the new task's id (1, 2, ...).
+    function request(uint256 modelId, bytes[] calldata inputs) external payable returns (uint256 taskId) {
+        ModelRegistry.ModelSpec memory s = registry.spec(modelId);
+        if (inputs.length != s.nin) revert WrongInputCount(s.nin, inputs.length);
+        bytes32[] memory roots = new bytes32[](inputs.length);
+        for (uint256 i = 0; i < inputs.length; i++) roots[i] = Merkle.tensorRoot(inputs[i]);
+        bytes32 state0 = Merkle.rootOfLeaves(roots, s.stateDepth);
+        taskId = ++taskCount;
+        Task storage t = tasks[taskId];
+        t.requester = msg.sender;
+        t.fee = uint96(msg.value);
+        t.modelId = uint64(modelId);
+        t.status = Status.Open;
+        t.state0 = state0;
+        emit TaskRequested(taskId, modelId, msg.sender, msg.value, state0, inputs);
+    }
+
+    /// @notice Submits the result of an open task with the model's submitter bond (msg.value).
+    /// @param output the output tensor's raw bytes
+    /// @param stateN the claimed final graph state
+    /// @param proof D sibling hashes proving tensorRoot(output) is leaf outputValue of stateN
+    function submit(uint256 taskId, bytes calldata output, bytes32 stateN, bytes32[] calldata proof) external payable {
+        Task storage t = _task(taskId);
+        if (t.status != Status.Open) revert WrongStatus(t.status);
+        ModelRegistry.ModelSpec memory s = registry.spec(t.modelId);
+        if (msg.value != s.submitterBond) revert WrongBond(s.submitterBond, msg.value);
+        if (proof.length != s.stateDepth) revert WrongProofLength(s.stateDepth, proof.length);
+        bytes32 outputRoot = Merkle.tensorRoot(output);
+        if (Merkle.rootFromPath(outputRoot, s.outputValue, proof) != stateN) revert OutputNotInState();
+        uint40 deadline = uint40(block.timestamp + s.challengeWindow);
+        uint32 subId = t.subId + 1;
+        t.submitter = msg.sender;
+        t.bond = uint96(msg.value);
+        t.subId = subId;
+        t.openGames = 0;
+        t.deadline = deadline;
+        t.status = Status.Submitted;
+        t.stateN = stateN;
+        t.outputHash = keccak256(output);
+        emit ResultSubmitted(taskId, subId, msg.sender, stateN, outputRoot, deadline, output);
+    }
+
+    /// @notice Finalizes a task whose window has passed with no game open: credits the submitter
+    ///         its bond plus the fee, then calls requester.opmlResult(taskId, output) with
+    ///         CALLBACK_GAS gas. The callback's failure or gas use cannot undo the finalization.
+    /// @param output the submitted output bytes (from the ResultSubmitted event)
+    function finalize(uint256 taskId, bytes calldata output) external {
+        Task storage t = _task(taskId);
+        if (t.status != Status.Submitted) revert WrongStatus(t.status);
+        if (block.timestamp < t.deadline) revert WindowOpen(t.deadline);
+        if (t.openGames != 0) revert GamesOpen(t.openGames);
+        if (keccak256(output) != t.outputHash) revert WrongOutput();
+        t.status = Status.Finalized;
+        uint256 paid = uint256(t.bond) + t.fee;
+        credit[t.submitter] += paid;
+        emit TaskFinalized(taskId, t.subId, t.submitter, paid);
+        // The caller must leave the callback its full gas (EIP-150 keeps 1/64 back).
+        if (gasleft() < CALLBACK_GAS + CALLBACK_GAS / 63 + 10_000) revert InsufficientGasForCallback();
+        address requester = t.requester;
+        bytes memory data = abi.encodeCall(IOpmlReceiver.opmlResult, (taskId, output));
+        bool ok;
+        assembly ("memory-safe") {
+            // no return data is copied: a callback cannot grief with a huge revert reason
+            ok := call(CALLBACK_GAS, requester, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        emit CallbackDone(taskId, requester, ok);
+    }
+
+    /// @notice The requester takes back the fee of a task that has no live submission.
+    function cancel(uint256 taskId) external {
+        Task storage t = _task(taskId);
+        if (msg.sender != t.requester) revert NotRequester();
+        if (t.status != Status.Open) revert WrongStatus(t.status);
+        t.status = Status.Cancelled;
+        uint256 fee = t.fee;
+        t.fee = 0;
+        credit[msg.sender] += fee;
+        emit TaskCancelled(taskId, fee);
+    }
+
+    /// @notice Pays out the caller's credit (bonds won or returned, fees earned, refunds).
+    function withdraw() external {
+        uint256 amount = credit[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        credit[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+    }
+
+    // ---- the dispute game's hooks ----
+
+    /// @notice The task's live submission as the game contract needs it.
+    function submission(uint256 taskId) external view returns (SubmissionView memory v) {
+        Task storage t = _task(taskId);
+        v = SubmissionView(t.status, t.subId, t.modelId, t.submitter, t.deadline, t.state0, t.stateN);
+    }
+
+    /// @notice Called by the game contract when a game opens against submission `subId`.
+    function gameOpened(uint256 taskId, uint32 subId) external {
+        if (msg.sender != game) revert OnlyGame();
+        Task storage t = tasks[taskId];
+        if (t.status != Status.Submitted || t.subId != subId) revert WrongStatus(t.status);
+        if (block.timestamp >= t.deadline) revert WindowClosed(t.deadline);
+        t.openGames++;
+    }
+
+    /// @notice Called by the game contract when a game against `subId` ends. Returns false if that
+    ///         submission is no longer live (another game rejected it first): nothing changes here.
+    ///         Otherwise the open-game count drops and, if the challenger won, the submission is
+    ///         rejected, its bond credited to `challenger`, and the task reopens.
+    function gameEnded(uint256 taskId, uint32 subId, bool challengerWon, address challenger) external returns (bool live) {
+        if (msg.sender != game) revert OnlyGame();
+        Task storage t = tasks[taskId];
+        if (t.status != Status.Submitted || t.subId != subId) return false;
+        t.openGames--;
+        if (challengerWon) {
+            uint256 bond = t.bond;
+            credit[challenger] += bond;
+            t.bond = 0;
+            t.submitter = address(0);
+            t.status = Status.Open;
+            emit SubmissionRejected(taskId, subId, challenger, bond);
+        }
+        return true;
+    }
+
+    /// @notice 1 if submission `subId` of the task is the live one and still unresolved.
+    function isLive(uint256 taskId, uint32 subId) external view returns (bool) {
+        Task storage t = tasks[taskId];
+        return t.status == Status.Submitted && t.subId == subId;
+    }
+
+    /// @notice The whole task record.
+    function task(uint256 taskId) external view returns (Task memory) {
+        return _task(taskId);
+    }
+
+    function _task(uint256 taskId) internal view returns (Task storage t) {
+        t = tasks[taskId];
+        if (t.status == Status.None) revert UnknownTask(taskId);
+    }
+}

@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: MIT
+// GameFixture.sol: a whole deployment (registry, oracle, game, RiscvStep) plus scripted parties
+// for the game tests. The test model is a chain of n nodes over one uint32 input: node k computes
+// value_k + descriptor_k + weight_k with a real RV32 guest (VmModel runs it through RiscvStep),
+// operand 0 is the previous value (a graph value), operand 1 a weight tensor. Parties:
+//   submitter: honest, or a consistent liar at node `lieNode` (its value there is off by one and
+//              every later node is computed from it); in phase 2 it posts honest VM hashes before
+//              VM step `lieStep` and made-up ones from there, and claims a final state whose
+//              output slot holds its wrong value;
+//   challenger: honest (selects the first part whose end it disputes), or one that always picks
+//              the first or the last part (a wrong selector / colluder);
+// and either side may stop moving after a number of moves (to test the clocks). play() drives a
+// game to its end and accounts the gas of every move by kind (forge's gas for the call, and the
+// transaction's intrinsic gas: 21000 + calldata).
+pragma solidity ^0.8.28;
+
+import {Test} from "./Test.sol";
+import {VmModel, Asm} from "./VmModel.sol";
+import {Merkle} from "../../src/lib/Merkle.sol";
+import {RiscvStep} from "../../src/RiscvStep.sol";
+import {ModelRegistry} from "../../src/ModelRegistry.sol";
+import {InferenceOracle, IOpmlReceiver} from "../../src/InferenceOracle.sol";
+import {DisputeGame} from "../../src/DisputeGame.sol";
+
+/// A requester contract that keeps what it was called back with.
+contract Receiver is IOpmlReceiver {
+    uint256 public calls;
+    uint256 public lastTask;
+    bytes public lastOutput;
+
+    function opmlResult(uint256 taskId, bytes calldata output) external {
+        calls++;
+        lastTask = taskId;
+        lastOutput = output;
+    }
+}
+
+/// A requester whose callback reverts with a huge reason.
+contract RevertingReceiver is IOpmlReceiver {
+    function opmlResult(uint256, bytes calldata) external pure {
+        assembly {
+            revert(0, 100000)
+        }
+    }
+}
+
+/// A requester whose callback burns all the gas it is given.
+contract GasBurner is IOpmlReceiver {
+    function opmlResult(uint256, bytes calldata) external pure {
+        while (true) {}
+    }
+}
+
+abstract contract GameFixture is Test {
+    uint256 internal constant NONE = type(uint256).max;
+    uint96 internal constant SUB_BOND = 1 ether;
+    uint96 internal constant CHAL_BOND = 0.5 ether;
+    uint256 internal constant FEE = 0.1 ether;
+    uint32 internal constant WINDOW = 1 hours;
+    uint32 internal constant CLOCK = 1 days;
+    uint32 internal constant NIN = 1;
+
+    enum Mode {
+        Honest,
+        First,
+        Last
+    }
+
+    enum Kind {
+        Challenge,
+        Dissect,
+        Select,
+        Open,
+        Step,
+        Timeout,
+        Payout
+    }
+
+    RiscvStep internal rv;
+    ModelRegistry internal reg;
+    InferenceOracle internal oracle;
+    DisputeGame internal game;
+
+    address internal requester = address(0xA11CE);
+    address internal submitter = address(0x5B);
+    address internal submitter2 = address(0x5B2);
+    address internal challenger = address(0xC1);
+    address internal challenger2 = address(0xC2);
+    address internal anyone = address(0xE0);
+    address[] internal parties;
+
+    // the model
+    uint32 internal n;
+    uint8 internal D;
+    uint256 internal modelId;
+    bytes internal program;
+    uint32 internal constant INPUT = 7;
+
+    // the submitter's behaviour
+    uint256 internal lieNode = NONE;
+    uint256 internal lieStep = NONE;
+    uint256 internal subStopAfter = NONE;
+    // the challenger's behaviour
+    Mode internal chalMode = Mode.Honest;
+    uint256 internal chalStopAfter = NONE;
+
+    // the game being played
+    bytes32[] internal lastRoots;
+    VmModel internal vmRun;
+    uint256 internal vmLast; // index of the last recorded state
+    bytes32 internal forgedFinal; // the liar's claimed final state hash (0: honest)
+    uint256 internal subMoves;
+    uint256 internal chalMoves;
+
+    // gas accounting by Kind
+    uint256[7] internal gasOf;
+    uint256[7] internal countOf;
+    uint256[7] internal intrinsicOf;
+
+    function _deploy() internal {
+        rv = new RiscvStep();
+        reg = new ModelRegistry();
+        oracle = new InferenceOracle(reg);
+        game = new DisputeGame(reg, oracle, rv);
+        oracle.bindGame(address(game));
+        parties = [requester, submitter, submitter2, challenger, challenger2, anyone];
+        for (uint256 i = 0; i < parties.length; i++) vm.deal(parties[i], 100 ether);
+        program = Asm.image(_adder());
+    }
+
+    /// The guest: out = operand0 + descriptor + operand1 (uint32 words), written to slot 15.
+    function _adder() internal pure returns (uint32[] memory w) {
+        w = new uint32[](13);
+        w[0] = Asm.lui(5, 0x30000);
+        w[1] = Asm.lw(6, 5, 0);
+        w[2] = Asm.lui(7, 0x10000);
+        w[3] = Asm.lw(28, 7, 0);
+        w[4] = Asm.add(6, 6, 28);
+        w[5] = Asm.lui(5, 0x40000);
+        w[6] = Asm.lw(28, 5, 0);
+        w[7] = Asm.add(6, 6, 28);
+        w[8] = Asm.lui(5, 0xF0000);
+        w[9] = Asm.sw(6, 5, 0);
+        w[10] = Asm.addi(17, 0, 93);
+        w[11] = Asm.addi(10, 0, 0);
+        w[12] = Asm.ECALL;
+    }
+
+    // ---- the model ----
+
+    function _le4(uint32 v) internal pure returns (bytes memory b) {
+        b = new bytes(4);
+        for (uint256 i = 0; i < 4; i++) b[i] = bytes1(uint8(v >> (8 * i)));
+    }
+
+    function _root4(uint32 v) internal pure returns (bytes32) {
+        return Merkle.tensorRootMem(_le4(v));
+    }
+
+    function _desc(uint256 k) internal pure returns (uint32) {
+        return uint32(3 * k + 2);
+    }
+
+    function _weight(uint256 k) internal pure returns (uint32) {
+        return uint32(100 + k);
+    }
+
+    function _refs(uint256 k) internal view returns (bytes32[12] memory refs) {
+        refs[0] = bytes32(k); // value k: the input for node 0, else node k-1's output
+        refs[1] = _root4(_weight(k));
+        bytes32 z = Merkle.zero(23);
+        for (uint256 j = 2; j < 12; j++) refs[j] = z;
+    }
+
+    function _nodeLeaf(uint256 k) internal view returns (bytes32) {
+        return keccak256(abi.encodePacked(_root4(_desc(k)), uint16(1), _refs(k)));
+    }
+
+    function _nodeLeaves() internal view returns (bytes32[] memory l) {
+        l = new bytes32[](n);
+        for (uint256 k = 0; k < n; k++) l[k] = _nodeLeaf(k);
+    }
+
+    function _register(uint32 n_, uint16 k, uint8 stepsLog2) internal {
+        n = n_;
+        D = Merkle.depthFor(NIN + n_);
+        ModelRegistry.ModelSpec memory s = ModelRegistry.ModelSpec({
+            nodesRoot: Merkle.rootOfLeaves(_nodeLeaves(), Merkle.depthFor(n_)),
+            nin: NIN,
+            n: n_,
+            outputValue: NIN + n_ - 1,
+            stateDepth: D,
+            guestRoot: Merkle.tensorRootMem(program),
+            k: k,
+            stepsLog2: stepsLog2,
+            challengeWindow: WINDOW,
+            clock: CLOCK,
+            submitterBond: SUB_BOND,
+            challengerBond: CHAL_BOND,
+            uri: "file:///models/chain-adder"
+        });
+        modelId = reg.register(s);
+    }
+
+    /// Values 0 .. NIN + n - 1 as a party computes them; `lie` = the node it gets wrong (or NONE).
+    function _values(uint256 lie) internal view returns (uint32[] memory v) {
+        v = new uint32[](NIN + n);
+        v[0] = INPUT;
+        for (uint256 k = 0; k < n; k++) {
+            unchecked {
+                v[NIN + k] = v[k] + _desc(k) + _weight(k);
+                if (k == lie) v[NIN + k] += 1;
+            }
+        }
+    }
+
+    function _leaves(uint32[] memory v, uint256 s) internal view returns (bytes32[] memory l) {
+        l = new bytes32[](uint256(1) << D);
+        for (uint256 i = 0; i < NIN + s; i++) l[i] = _root4(v[i]);
+    }
+
+    function _state(uint32[] memory v, uint256 s) internal view returns (bytes32) {
+        return Merkle.rootOfLeaves(_leaves(v, s), D);
+    }
+
+    /// Siblings of leaf `idx` in the full tree over `leaves` (2^depth of them).
+    function _siblings(bytes32[] memory leaves, uint256 idx, uint256 depth) internal pure returns (bytes32[] memory sib) {
+        sib = new bytes32[](depth);
+        bytes32[] memory level = leaves;
+        for (uint256 h = 0; h < depth; h++) {
+            sib[h] = level[idx ^ 1];
+            bytes32[] memory up = new bytes32[](level.length / 2);
+            for (uint256 i = 0; i < up.length; i++) up[i] = Merkle.parent(level[2 * i], level[2 * i + 1]);
+            level = up;
+            idx >>= 1;
+        }
+    }
+
+    // ---- tasks ----
+
+    function _request(address who) internal returns (uint256 taskId) {
+        bytes[] memory inputs = new bytes[](1);
+        inputs[0] = _le4(INPUT);
+        vm.prank(who);
+        taskId = oracle.request{value: FEE}(modelId, inputs);
+    }
+
+    function _outputOf(uint256 lie) internal view returns (bytes memory) {
+        return _le4(_values(lie)[NIN + n - 1]);
+    }
+
+    function _submit(uint256 taskId, address who, uint256 lie) internal {
+        uint32[] memory v = _values(lie);
+        bytes32[] memory proof = _siblings(_leaves(v, n), NIN + n - 1, D);
+        vm.prank(who);
+        oracle.submit{value: SUB_BOND}(taskId, _le4(v[NIN + n - 1]), _state(v, n), proof);
+    }
+
+    function _challenge(uint256 taskId, address who) internal returns (uint256 gameId) {
+        bytes memory cd = abi.encodeCall(DisputeGame.challenge, (taskId));
+        vm.prank(who);
+        uint256 g0 = gasleft();
+        (bool ok, bytes memory ret) = address(game).call{value: CHAL_BOND}(cd);
+        _account(Kind.Challenge, g0 - gasleft(), cd);
+        _bubble(ok, ret);
+        gameId = abi.decode(ret, (uint256));
+    }
+
+    // ---- driving a game ----
+
+    function _bubble(bool ok, bytes memory ret) internal pure {
+        if (!ok) {
+            assembly {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+    }
+
+    function _account(Kind kind, uint256 used, bytes memory cd) internal {
+        uint256 intrinsic = 21000;
+        for (uint256 i = 0; i < cd.length; i++) intrinsic += cd[i] == 0 ? 4 : 16;
+        gasOf[uint256(kind)] += used;
+        countOf[uint256(kind)] += 1;
+        intrinsicOf[uint256(kind)] += intrinsic;
+    }
+
+    function _move(Kind kind, address who, bytes memory cd) internal {
+        vm.prank(who);
+        uint256 g0 = gasleft();
+        (bool ok, bytes memory ret) = address(game).call(cd);
+        _account(kind, g0 - gasleft(), cd);
+        _bubble(ok, ret);
+    }
+
+    /// The submitter's hash at position j of the current phase.
+    function _subHash(uint8 phase, uint256 j, uint64 hi) internal view returns (bytes32) {
+        if (phase == 1) return _state(_values(lieNode), j);
+        if (forgedFinal != 0 && j >= lieStep) {
+            if (j == hi && j == _T()) return forgedFinal;
+            return keccak256(abi.encode("lie", j));
+        }
+        return vmRun.stateHashAt(j);
+    }
+
+    /// The honest hash at position j (the honest challenger's view).
+    function _honestHash(uint8 phase, uint256 j) internal view returns (bytes32) {
+        if (phase == 1) return _state(_values(NONE), j);
+        return vmRun.stateHashAt(j);
+    }
+
+    function _T() internal view returns (uint256) {
+        return uint256(1) << reg.spec(modelId).stepsLog2;
+    }
+
+    /// Plays game `id` until it ends or a party stops; returns true when the game ended.
+    function _play(uint256 id, address sub, address chal) internal returns (bool ended) {
+        for (uint256 guard = 0; guard < 400; guard++) {
+            DisputeGame.Game memory g = game.game(id);
+            if (g.turn == DisputeGame.Turn.Done) return true;
+            vm.warp(block.timestamp + 60);
+            if (g.turn == DisputeGame.Turn.Dissect) {
+                if (subMoves++ >= subStopAfter) return false;
+                uint256 len = g.hi - g.lo;
+                uint256 m = len < g.k ? len : g.k;
+                delete lastRoots;
+                for (uint256 j = 1; j < m; j++) lastRoots.push(_subHash(g.phase, g.lo + (len * j) / m, g.hi));
+                _move(Kind.Dissect, sub, abi.encodeCall(DisputeGame.dissect, (id, lastRoots)));
+            } else if (g.turn == DisputeGame.Turn.Select) {
+                if (chalMoves++ >= chalStopAfter) return false;
+                _move(Kind.Select, chal, abi.encodeCall(DisputeGame.select, (id, lastRoots, _pick(g))));
+            } else if (g.turn == DisputeGame.Turn.Open) {
+                if (subMoves++ >= subStopAfter) return false;
+                _move(Kind.Open, sub, abi.encodeCall(DisputeGame.openNode, (id, _opening(g.hi))));
+            } else {
+                if (chalMoves++ >= chalStopAfter) return false;
+                bytes memory pre = vmRun.stateAt(g.lo);
+                if (keccak256(pre) != g.startHash) return false; // nobody can prove from a made-up state
+                _move(Kind.Step, chal, abi.encodeCall(DisputeGame.step, (id, pre, vmRun.proofAt(g.lo))));
+            }
+        }
+        revert("game did not end");
+    }
+
+    function _pick(DisputeGame.Game memory g) internal view returns (uint256) {
+        uint256 m = lastRoots.length + 1;
+        if (chalMode == Mode.First) return 0;
+        if (chalMode == Mode.Last) return m - 1;
+        uint256 len = g.hi - g.lo;
+        for (uint256 j = 0; j < m; j++) {
+            bytes32 end = j < m - 1 ? lastRoots[j] : g.endHash;
+            if (end != _honestHash(g.phase, g.lo + (len * (j + 1)) / m)) return j;
+        }
+        return m - 1;
+    }
+
+    /// The submitter's opening of graph step s, and the VM run (vmRun) of node s - 1 from its values.
+    function _opening(uint256 s) internal returns (DisputeGame.NodeOpening memory o) {
+        uint32[] memory v = _values(lieNode);
+        uint256 k = s - 1;
+        vmRun = new VmModel(rv);
+        vmRun.writeBytes(0, program);
+        vmRun.writeBytes(0x10000000, _le4(_desc(k)));
+        vmRun.writeBytes(0x30000000, _le4(v[k]));
+        vmRun.writeBytes(0x40000000, _le4(_weight(k)));
+        vmLast = vmRun.run(vmRun.initialState(), 1000);
+        o.output = _root4(v[NIN + k]);
+        o.statePath = _siblings(_leaves(v, s), NIN - 1 + s, D);
+        o.descriptorRoot = _root4(_desc(k));
+        o.inputMask = 1;
+        o.refs = _refs(k);
+        o.nodePath = _siblings(_padded(_nodeLeaves()), k, Merkle.depthFor(n));
+        o.valueRoots = new bytes32[](1);
+        o.valueRoots[0] = _root4(v[k]);
+        o.valuePaths = _siblings(_leaves(v, s - 1), k, D);
+        bytes memory fin = vmRun.stateAt(vmLast);
+        bytes32[] memory sp = vmRun.slotSiblings(15);
+        for (uint256 i = 0; i < 4; i++) o.slotPath[i] = sp[i];
+        forgedFinal = 0;
+        if (k == lieNode) {
+            // the liar's claimed final state: its wrong output in slot 15
+            bytes32 root = vmRun.rootFromSlot(15, o.output);
+            fin = vmRun.withRoot(fin, root);
+            forgedFinal = keccak256(fin);
+        }
+        o.finalState = fin;
+    }
+
+    function _padded(bytes32[] memory l) internal pure returns (bytes32[] memory p) {
+        uint256 size = uint256(1) << Merkle.depthFor(l.length);
+        p = new bytes32[](size);
+        for (uint256 i = 0; i < l.length; i++) p[i] = l[i];
+    }
+
+    // ---- money ----
+
+    /// Every wei is where the books say: each contract holds exactly its credits plus what it
+    /// keeps for open tasks, live submissions and open games; nothing is created or lost.
+    function _checkConservation(uint256 initialTotal) internal view {
+        uint256 oc;
+        uint256 gc;
+        uint256 held;
+        for (uint256 i = 0; i < parties.length; i++) {
+            oc += oracle.credit(parties[i]);
+            gc += game.credit(parties[i]);
+            held += parties[i].balance;
+        }
+        uint256 oracleOwes = oc;
+        for (uint256 t = 1; t <= oracle.taskCount(); t++) {
+            InferenceOracle.Task memory tk = oracle.task(t);
+            if (tk.status == InferenceOracle.Status.Open || tk.status == InferenceOracle.Status.Submitted) oracleOwes += tk.fee;
+            if (tk.status == InferenceOracle.Status.Submitted) oracleOwes += tk.bond;
+        }
+        uint256 gameOwes = gc;
+        for (uint256 id = 1; id <= game.gameCount(); id++) {
+            if (game.game(id).turn != DisputeGame.Turn.Done) gameOwes += CHAL_BOND;
+        }
+        assertEq(address(oracle).balance, oracleOwes, "oracle balance == what it owes");
+        assertEq(address(game).balance, gameOwes, "game balance == what it owes");
+        assertEq(held + address(oracle).balance + address(game).balance, initialTotal, "no wei created or lost");
+    }
+
+    function _total() internal view returns (uint256 t) {
+        for (uint256 i = 0; i < parties.length; i++) t += parties[i].balance;
+        t += address(oracle).balance + address(game).balance;
+    }
+
+    function _withdrawAll(address who) internal {
+        if (oracle.credit(who) > 0) {
+            bytes memory cd = abi.encodeCall(InferenceOracle.withdraw, ());
+            vm.prank(who);
+            uint256 g0 = gasleft();
+            oracle.withdraw();
+            _account(Kind.Payout, g0 - gasleft(), cd);
+        }
+        if (game.credit(who) > 0) {
+            bytes memory cd = abi.encodeCall(DisputeGame.withdraw, ());
+            vm.prank(who);
+            uint256 g0 = gasleft();
+            game.withdraw();
+            _account(Kind.Payout, g0 - gasleft(), cd);
+        }
+    }
+
+    function _resetGas() internal {
+        for (uint256 i = 0; i < 7; i++) {
+            gasOf[i] = 0;
+            countOf[i] = 0;
+            intrinsicOf[i] = 0;
+        }
+    }
+}
