@@ -1,6 +1,6 @@
 /* vm.c: the fast RV32IM interpreter and the packed state (see vm.h, docs/vm.md).
  *
- * The loop keeps pc, step and the current code page in locals. Each code page gets an array of
+ * The loop keeps pc, the step budget and the current code page in locals. Each code page gets an array of
  * decoded instructions filled lazily on first fetch (VM_OP_UNDECODED entries decode in place);
  * writes to the page reset the entry they overwrite (vm_mem_touch). Loads read page data
  * directly (an unallocated page reads as zero); a store takes the fast path when its page is
@@ -69,121 +69,162 @@ static inline uint8_t *store_ptr(vm_mem *m, uint32_t addr) {
     return p->data + (addr & (VM_PAGE_SIZE - 1));
 }
 
+/* Threaded dispatch (GCC's labels as values): every handler ends in its own indirect jump, which
+ * predicts far better than one shared switch. `left` counts the instructions still allowed; a
+ * handler that completes an instruction decrements it. Sequential flow steps to the next decode
+ * entry directly; jumps and taken branches go through `fetch`, which checks alignment and the
+ * code page. */
 int vm_run(vm *v, uint64_t max_step) {
-    if (v->status != VM_RUNNING) return 0;
+    if (v->status != VM_RUNNING || v->step >= max_step) return 0;
+    static void *const labels[VM_OP_COUNT] = {
+        [VM_OP_UNDECODED] = &&op_undecoded, [VM_OP_ILLEGAL] = &&op_illegal,
+        [VM_OP_LUI] = &&op_lui, [VM_OP_AUIPC] = &&op_auipc, [VM_OP_JAL] = &&op_jal, [VM_OP_JALR] = &&op_jalr,
+        [VM_OP_BEQ] = &&op_beq, [VM_OP_BNE] = &&op_bne, [VM_OP_BLT] = &&op_blt, [VM_OP_BGE] = &&op_bge,
+        [VM_OP_BLTU] = &&op_bltu, [VM_OP_BGEU] = &&op_bgeu,
+        [VM_OP_LB] = &&op_lb, [VM_OP_LH] = &&op_lh, [VM_OP_LW] = &&op_lw, [VM_OP_LBU] = &&op_lbu,
+        [VM_OP_LHU] = &&op_lhu, [VM_OP_SB] = &&op_sb, [VM_OP_SH] = &&op_sh, [VM_OP_SW] = &&op_sw,
+        [VM_OP_ADDI] = &&op_addi, [VM_OP_SLTI] = &&op_slti, [VM_OP_SLTIU] = &&op_sltiu, [VM_OP_XORI] = &&op_xori,
+        [VM_OP_ORI] = &&op_ori, [VM_OP_ANDI] = &&op_andi, [VM_OP_SLLI] = &&op_slli, [VM_OP_SRLI] = &&op_srli,
+        [VM_OP_SRAI] = &&op_srai, [VM_OP_ADD] = &&op_add, [VM_OP_SUB] = &&op_sub, [VM_OP_SLL] = &&op_sll,
+        [VM_OP_SLT] = &&op_slt, [VM_OP_SLTU] = &&op_sltu, [VM_OP_XOR] = &&op_xor, [VM_OP_SRL] = &&op_srl,
+        [VM_OP_SRA] = &&op_sra, [VM_OP_OR] = &&op_or, [VM_OP_AND] = &&op_and, [VM_OP_MUL] = &&op_mul,
+        [VM_OP_MULH] = &&op_mulh, [VM_OP_MULHSU] = &&op_mulhsu, [VM_OP_MULHU] = &&op_mulhu, [VM_OP_DIV] = &&op_div,
+        [VM_OP_DIVU] = &&op_divu, [VM_OP_REM] = &&op_rem, [VM_OP_REMU] = &&op_remu, [VM_OP_FENCE] = &&op_fence,
+        [VM_OP_ECALL] = &&op_ecall, [VM_OP_EBREAK] = &&op_ebreak,
+    };
     uint32_t *x = v->x;
     vm_mem *m = &v->mem;
     vm_page *const *pages = m->pages;
     uint32_t pc = v->pc;
-    uint64_t step = v->step;
+    uint64_t budget = max_step - v->step, left = budget;
     uint32_t code_page = 0xFFFFFFFFu; /* page number whose decode cache `code` is, none yet */
-    vm_insn *code = NULL;
-    uint32_t fault = 0;
+    vm_insn *code = NULL, *d;
+    uint32_t fault = 0, addr;
     int rc = 0;
 
-    while (step < max_step) {
-        if (__builtin_expect(pc & 3, 0)) {
-            step++;
-            fault = VM_FAULT_MISALIGNED_FETCH;
-            break;
-        }
-        if (__builtin_expect((pc >> VM_PAGE_BITS) != code_page, 0)) {
-            vm_page *p = vm_mem_page(m, pc);
-            if (!p) { rc = -1; break; }
-            if (!p->decoded && !(p->decoded = calloc(VM_PAGE_SIZE / 4, sizeof(vm_insn)))) { rc = -1; break; }
-            code_page = pc >> VM_PAGE_BITS;
-            code = p->decoded;
-        }
-        vm_insn *d = &code[(pc & (VM_PAGE_SIZE - 1)) >> 2];
-        step++;
-    dispatch:;
-        uint32_t a = x[d->rs1], b = x[d->rs2], imm = d->imm;
-        switch ((enum vm_op)d->op) {
-        case VM_OP_UNDECODED: *d = vm_decode(load32(pages, pc)); goto dispatch;
-        case VM_OP_ILLEGAL: fault = VM_FAULT_ILLEGAL; break;
-        case VM_OP_LUI: x[d->rd] = imm; pc += 4; continue;
-        case VM_OP_AUIPC: x[d->rd] = pc + imm; pc += 4; continue;
-        case VM_OP_JAL: x[d->rd] = pc + 4; pc += imm; continue;
-        case VM_OP_JALR: x[d->rd] = pc + 4; pc = (a + imm) & ~1u; continue;
-        case VM_OP_BEQ: pc += a == b ? imm : 4; continue;
-        case VM_OP_BNE: pc += a != b ? imm : 4; continue;
-        case VM_OP_BLT: pc += (int32_t)a < (int32_t)b ? imm : 4; continue;
-        case VM_OP_BGE: pc += (int32_t)a >= (int32_t)b ? imm : 4; continue;
-        case VM_OP_BLTU: pc += a < b ? imm : 4; continue;
-        case VM_OP_BGEU: pc += a >= b ? imm : 4; continue;
-        case VM_OP_LB: x[d->rd] = (uint32_t)(int32_t)(int8_t)load8(pages, a + imm); pc += 4; continue;
-        case VM_OP_LBU: x[d->rd] = load8(pages, a + imm); pc += 4; continue;
-        case VM_OP_LH:
-            if ((a + imm) & 1) { fault = VM_FAULT_MISALIGNED_LOAD; break; }
-            x[d->rd] = (uint32_t)(int32_t)(int16_t)load16(pages, a + imm); pc += 4; continue;
-        case VM_OP_LHU:
-            if ((a + imm) & 1) { fault = VM_FAULT_MISALIGNED_LOAD; break; }
-            x[d->rd] = load16(pages, a + imm); pc += 4; continue;
-        case VM_OP_LW:
-            if ((a + imm) & 3) { fault = VM_FAULT_MISALIGNED_LOAD; break; }
-            x[d->rd] = load32(pages, a + imm); pc += 4; continue;
-        case VM_OP_SB: {
-            uint8_t *q = store_ptr(m, a + imm);
-            if (!q) { step--; rc = -1; break; }
-            *q = (uint8_t)b; pc += 4; continue;
-        }
-        case VM_OP_SH: {
-            if ((a + imm) & 1) { fault = VM_FAULT_MISALIGNED_STORE; break; }
-            uint8_t *q = store_ptr(m, a + imm);
-            if (!q) { step--; rc = -1; break; }
-            uint16_t h = (uint16_t)b;
-            memcpy(q, &h, 2); pc += 4; continue;
-        }
-        case VM_OP_SW: {
-            if ((a + imm) & 3) { fault = VM_FAULT_MISALIGNED_STORE; break; }
-            uint8_t *q = store_ptr(m, a + imm);
-            if (!q) { step--; rc = -1; break; }
-            memcpy(q, &b, 4); pc += 4; continue;
-        }
-        case VM_OP_ADDI: x[d->rd] = a + imm; pc += 4; continue;
-        case VM_OP_SLTI: x[d->rd] = (int32_t)a < (int32_t)imm; pc += 4; continue;
-        case VM_OP_SLTIU: x[d->rd] = a < imm; pc += 4; continue;
-        case VM_OP_XORI: x[d->rd] = a ^ imm; pc += 4; continue;
-        case VM_OP_ORI: x[d->rd] = a | imm; pc += 4; continue;
-        case VM_OP_ANDI: x[d->rd] = a & imm; pc += 4; continue;
-        case VM_OP_SLLI: x[d->rd] = a << imm; pc += 4; continue;
-        case VM_OP_SRLI: x[d->rd] = a >> imm; pc += 4; continue;
-        case VM_OP_SRAI: x[d->rd] = vm_sra(a, imm); pc += 4; continue;
-        case VM_OP_ADD: x[d->rd] = a + b; pc += 4; continue;
-        case VM_OP_SUB: x[d->rd] = a - b; pc += 4; continue;
-        case VM_OP_SLL: x[d->rd] = a << (b & 31); pc += 4; continue;
-        case VM_OP_SLT: x[d->rd] = (int32_t)a < (int32_t)b; pc += 4; continue;
-        case VM_OP_SLTU: x[d->rd] = a < b; pc += 4; continue;
-        case VM_OP_XOR: x[d->rd] = a ^ b; pc += 4; continue;
-        case VM_OP_SRL: x[d->rd] = a >> (b & 31); pc += 4; continue;
-        case VM_OP_SRA: x[d->rd] = vm_sra(a, b); pc += 4; continue;
-        case VM_OP_OR: x[d->rd] = a | b; pc += 4; continue;
-        case VM_OP_AND: x[d->rd] = a & b; pc += 4; continue;
-        case VM_OP_MUL: x[d->rd] = a * b; pc += 4; continue;
-        case VM_OP_MULH: x[d->rd] = vm_mulh(a, b); pc += 4; continue;
-        case VM_OP_MULHSU: x[d->rd] = vm_mulhsu(a, b); pc += 4; continue;
-        case VM_OP_MULHU: x[d->rd] = vm_mulhu(a, b); pc += 4; continue;
-        case VM_OP_DIV: x[d->rd] = vm_div(a, b); pc += 4; continue;
-        case VM_OP_DIVU: x[d->rd] = vm_divu(a, b); pc += 4; continue;
-        case VM_OP_REM: x[d->rd] = vm_rem(a, b); pc += 4; continue;
-        case VM_OP_REMU: x[d->rd] = vm_remu(a, b); pc += 4; continue;
-        case VM_OP_FENCE: pc += 4; continue;
-        case VM_OP_ECALL:
-            if (x[17] != VM_ECALL_EXIT) { fault = VM_FAULT_ECALL; break; }
-            v->status = VM_EXITED;
-            v->exit_code = x[10]; /* pc stays at the ecall (docs/vm.md step 7) */
-            break;
-        case VM_OP_EBREAK: fault = VM_FAULT_EBREAK; break;
-        case VM_OP_COUNT: fault = VM_FAULT_ILLEGAL; break;
-        }
-        break; /* only halting instructions and out-of-memory reach here */
+#define RD x[d->rd]
+#define RS1 x[d->rs1]
+#define RS2 x[d->rs2]
+#define IMM d->imm
+/* the instruction completed and execution continues at pc + 4 */
+#define SEQ() do { pc += 4; if (__builtin_expect(--left == 0, 0)) goto out; \
+                   if (__builtin_expect(!(pc & (VM_PAGE_SIZE - 1)), 0)) goto fetch; \
+                   d++; goto *labels[d->op]; } while (0)
+/* the instruction completed and execution continues at target */
+#define JUMP(target) do { pc = (target); if (__builtin_expect(--left == 0, 0)) goto out; goto fetch; } while (0)
+#define BRANCH(cond) do { if (cond) JUMP(pc + IMM); SEQ(); } while (0)
+#define FAULT(code) do { fault = (code); left--; goto out; } while (0)
+
+fetch:
+    if (__builtin_expect(pc & 3, 0)) FAULT(VM_FAULT_MISALIGNED_FETCH);
+    if (__builtin_expect((pc >> VM_PAGE_BITS) != code_page, 0)) {
+        vm_page *p = vm_mem_page(m, pc);
+        if (!p) { rc = -1; goto out; }
+        if (!p->decoded && !(p->decoded = calloc(VM_PAGE_SIZE / 4, sizeof(vm_insn)))) { rc = -1; goto out; }
+        code_page = pc >> VM_PAGE_BITS;
+        code = p->decoded;
     }
+    d = &code[(pc & (VM_PAGE_SIZE - 1)) >> 2];
+    goto *labels[d->op];
+
+op_undecoded: *d = vm_decode(load32(pages, pc)); goto *labels[d->op];
+op_illegal: FAULT(VM_FAULT_ILLEGAL);
+op_lui: RD = IMM; SEQ();
+op_auipc: RD = pc + IMM; SEQ();
+op_jal: RD = pc + 4; JUMP(pc + IMM);
+op_jalr: addr = (RS1 + IMM) & ~1u; RD = pc + 4; JUMP(addr);
+op_beq: BRANCH(RS1 == RS2);
+op_bne: BRANCH(RS1 != RS2);
+op_blt: BRANCH((int32_t)RS1 < (int32_t)RS2);
+op_bge: BRANCH((int32_t)RS1 >= (int32_t)RS2);
+op_bltu: BRANCH(RS1 < RS2);
+op_bgeu: BRANCH(RS1 >= RS2);
+op_lb: RD = (uint32_t)(int32_t)(int8_t)load8(pages, RS1 + IMM); SEQ();
+op_lbu: RD = load8(pages, RS1 + IMM); SEQ();
+op_lh:
+    addr = RS1 + IMM;
+    if (addr & 1) FAULT(VM_FAULT_MISALIGNED_LOAD);
+    RD = (uint32_t)(int32_t)(int16_t)load16(pages, addr); SEQ();
+op_lhu:
+    addr = RS1 + IMM;
+    if (addr & 1) FAULT(VM_FAULT_MISALIGNED_LOAD);
+    RD = load16(pages, addr); SEQ();
+op_lw:
+    addr = RS1 + IMM;
+    if (addr & 3) FAULT(VM_FAULT_MISALIGNED_LOAD);
+    RD = load32(pages, addr); SEQ();
+op_sb: {
+    uint8_t *q = store_ptr(m, RS1 + IMM);
+    if (!q) { rc = -1; goto out; }
+    *q = (uint8_t)RS2; SEQ();
+}
+op_sh: {
+    addr = RS1 + IMM;
+    if (addr & 1) FAULT(VM_FAULT_MISALIGNED_STORE);
+    uint8_t *q = store_ptr(m, addr);
+    if (!q) { rc = -1; goto out; }
+    uint16_t h = (uint16_t)RS2;
+    memcpy(q, &h, 2); SEQ();
+}
+op_sw: {
+    addr = RS1 + IMM;
+    if (addr & 3) FAULT(VM_FAULT_MISALIGNED_STORE);
+    uint8_t *q = store_ptr(m, addr);
+    if (!q) { rc = -1; goto out; }
+    uint32_t w = RS2;
+    memcpy(q, &w, 4); SEQ();
+}
+op_addi: RD = RS1 + IMM; SEQ();
+op_slti: RD = (int32_t)RS1 < (int32_t)IMM; SEQ();
+op_sltiu: RD = RS1 < IMM; SEQ();
+op_xori: RD = RS1 ^ IMM; SEQ();
+op_ori: RD = RS1 | IMM; SEQ();
+op_andi: RD = RS1 & IMM; SEQ();
+op_slli: RD = RS1 << IMM; SEQ();
+op_srli: RD = RS1 >> IMM; SEQ();
+op_srai: RD = vm_sra(RS1, IMM); SEQ();
+op_add: RD = RS1 + RS2; SEQ();
+op_sub: RD = RS1 - RS2; SEQ();
+op_sll: RD = RS1 << (RS2 & 31); SEQ();
+op_slt: RD = (int32_t)RS1 < (int32_t)RS2; SEQ();
+op_sltu: RD = RS1 < RS2; SEQ();
+op_xor: RD = RS1 ^ RS2; SEQ();
+op_srl: RD = RS1 >> (RS2 & 31); SEQ();
+op_sra: RD = vm_sra(RS1, RS2); SEQ();
+op_or: RD = RS1 | RS2; SEQ();
+op_and: RD = RS1 & RS2; SEQ();
+op_mul: RD = RS1 * RS2; SEQ();
+op_mulh: RD = vm_mulh(RS1, RS2); SEQ();
+op_mulhsu: RD = vm_mulhsu(RS1, RS2); SEQ();
+op_mulhu: RD = vm_mulhu(RS1, RS2); SEQ();
+op_div: RD = vm_div(RS1, RS2); SEQ();
+op_divu: RD = vm_divu(RS1, RS2); SEQ();
+op_rem: RD = vm_rem(RS1, RS2); SEQ();
+op_remu: RD = vm_remu(RS1, RS2); SEQ();
+op_fence: SEQ();
+op_ecall:
+    if (x[17] != VM_ECALL_EXIT) FAULT(VM_FAULT_ECALL);
+    v->status = VM_EXITED;
+    v->exit_code = x[10]; /* pc stays at the ecall (docs/vm.md step 7) */
+    left--;
+    goto out;
+op_ebreak: FAULT(VM_FAULT_EBREAK);
+
+#undef RD
+#undef RS1
+#undef RS2
+#undef IMM
+#undef SEQ
+#undef JUMP
+#undef BRANCH
+#undef FAULT
+out:
     if (fault) {
         v->status = VM_FAULTED;
         v->exit_code = fault;
     }
     v->pc = pc;
-    v->step = step;
+    v->step += budget - left;
     return rc;
 }
 
