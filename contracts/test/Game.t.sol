@@ -145,7 +145,7 @@ contract GameTest is GameFixture {
 
     function test_submitter_times_out() public {
         lieNode = 2;
-        subStopAfter = 2;
+        subStopAfter = 1; // it dissects once, then stops
         uint256 task = _request(requester);
         _submit(task, submitter, 2);
         uint256 id = _challenge(task, challenger);
