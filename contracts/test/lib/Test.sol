@@ -24,6 +24,7 @@ interface Vm {
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory);
     function envOr(string calldata name, string calldata defaultValue) external view returns (string memory);
+    function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
     function toString(uint256 value) external pure returns (string memory);
     function toString(bytes calldata value) external pure returns (string memory);
     function toString(bytes32 value) external pure returns (string memory);
