@@ -6,13 +6,22 @@
  *   opml vm-step STATEHEX PROOFHEX
  *       the C verifier: prints the post-state hash of one step, or the reason the contract
  *       would revert (exit 1).
- *   opml vm-run MODEL.opml INPUT --node I [--json]
- *       runs node I of a model in the VM (see vm_node.h). */
+ *   opml vm-run MODEL.opml INPUT --node I [--json] [--max-steps N]
+ *       runs node I of a model in the VM: the engine computes the graph's values natively (the
+ *       bytes behind node I's input roots), the node loader builds the VM's initial state from
+ *       the roots (vm_node.h), the guest runs to its exit; prints the output root, the steps and
+ *       the final state hash. INPUT as for `opml infer`: a raw float32 file or idx:PATH#N. */
 #include "commands.h"
 
+#include "engine.h"
 #include "hex.h"
+#include "idx.h"
+#include "merkle.h"
+#include "model.h"
 #include "vm.h"
 #include "vm_elf.h"
+#include "vm_guest.h"
+#include "vm_node.h"
 #include "vm_proof.h"
 
 #include <errno.h>
@@ -197,4 +206,180 @@ int cmd_vm_step(int argc, char **argv) {
     hex_encode(post, 32, h);
     printf("%s\n", h);
     return 0;
+}
+
+static int usage_run(void) {
+    fprintf(stderr, "usage: opml vm-run MODEL.opml INPUT --node I [--json] [--max-steps N]\n"
+                    "  INPUT: a raw float32 file (one model input) or idx:PATH#N\n");
+    return 2;
+}
+
+/* The bytes behind the roots of one node: its descriptor and its operands. */
+typedef struct node_blobs {
+    unsigned n;
+    const uint8_t *root[1 + KD_MAX_OPERANDS];
+    const void *data[1 + KD_MAX_OPERANDS];
+    size_t len[1 + KD_MAX_OPERANDS];
+} node_blobs;
+
+static const void *fetch_blob(const uint8_t root[32], size_t *len, void *user, char *err, size_t errlen) {
+    const node_blobs *b = user;
+    for (unsigned i = 0; i < b->n; i++)
+        if (!memcmp(b->root[i], root, 32)) {
+            *len = b->len[i];
+            return b->data[i];
+        }
+    snprintf(err, errlen, "not among the model's and the run's tensors");
+    return NULL;
+}
+
+/* Reads INPUT (raw float32 of exactly `need` bytes, or idx:PATH#N) into a malloc'd buffer. */
+static float *read_input(const char *input, const opml_model *m, size_t need, char *err, size_t errlen) {
+    if (strncmp(input, "idx:", 4) != 0) {
+        size_t len;
+        uint8_t *raw = read_file(input, need, &len);
+        if (raw && len != need) {
+            snprintf(err, errlen, "%s: %zu bytes, the model input is %zu bytes of float32", input, len, need);
+            free(raw);
+            return NULL;
+        }
+        if (!raw) snprintf(err, errlen, "%s: cannot read %zu bytes of input", input, need);
+        return (float *)raw;
+    }
+    const char *hash = strrchr(input, '#');
+    uint64_t item;
+    if (!hash || parse_u64(hash + 1, &item) != 0) {
+        snprintf(err, errlen, "bad input '%s' (want a float32 file or idx:PATH#N)", input);
+        return NULL;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%.*s", (int)(hash - input - 4), input + 4);
+    opml_idx idx;
+    if (opml_idx_load(path, &idx, err, errlen) != 0) return NULL;
+    float *buf = NULL;
+    if (m->inputs[0].dtype != KD_F32 || idx.item_bytes * 4 != need || !(m->input_divisor > 0))
+        snprintf(err, errlen, "%.200s: items of %zu bytes are not this model's input", path, idx.item_bytes);
+    else if (item >= idx.count)
+        snprintf(err, errlen, "%.200s has %u items; index %" PRIu64 " is out of range", path, idx.count, item);
+    else if ((buf = malloc(need)) != NULL)
+        opml_idx_floats(&idx, (uint32_t)item, 1, m->input_divisor, buf);
+    opml_idx_free(&idx);
+    return buf;
+}
+
+int cmd_vm_run(int argc, char **argv) {
+    const char *model_path = NULL, *input = NULL;
+    uint64_t node = UINT64_MAX, max_steps = VM_EXEC_DEFAULT_STEPS;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--node")) {
+            if (++i == argc || parse_u64(argv[i], &node) != 0) return usage_run();
+        } else if (!strcmp(argv[i], "--max-steps")) {
+            if (++i == argc || parse_u64(argv[i], &max_steps) != 0) return usage_run();
+        } else if (argv[i][0] == '-' && argv[i][1]) return usage_run();
+        else if (!model_path) model_path = argv[i];
+        else if (!input) input = argv[i];
+        else return usage_run();
+    }
+    if (!model_path || !input || node == UINT64_MAX) return usage_run();
+    char err[512];
+    opml_model m;
+    if (opml_model_load(model_path, &m, err, sizeof err) != 0) {
+        fprintf(stderr, "opml vm-run: %s\n", err);
+        return 1;
+    }
+    int rc = 1;
+    opml_backend *b = NULL;
+    opml_run r = {0};
+    float *in = NULL;
+    vm v;
+    int have_vm = 0;
+    if (node >= m.n) {
+        fprintf(stderr, "opml vm-run: node %" PRIu64 " is out of range: the model has %u nodes\n", node, m.n);
+        goto done;
+    }
+    if (m.nin != 1) {
+        fprintf(stderr, "opml vm-run: the model has %u inputs; this command feeds exactly one\n", m.nin);
+        goto done;
+    }
+    size_t need = (size_t)kd_nbytes(&m.inputs[0]);
+    if (!(in = read_input(input, &m, need, err, sizeof err))) {
+        fprintf(stderr, "opml vm-run: %s\n", err);
+        goto done;
+    }
+    /* the graph's values and their roots, computed natively by the reference backend */
+    const void *inputs[1] = {in};
+    if (!(b = opml_backend_new("ref")) || opml_run_init(&r, &m, b, err, sizeof err) != 0 ||
+        opml_run_exec(&r, inputs, &need, 1, err, sizeof err) != 0) {
+        fprintf(stderr, "opml vm-run: %s\n", b ? err : "no reference backend");
+        goto done;
+    }
+    /* node I's roots, as the contract has them, and the bytes behind them */
+    const opml_node *nd = &m.nodes[node];
+    node_blobs blobs = {0};
+    blobs.root[0] = nd->desc_root, blobs.data[0] = nd->desc, blobs.len[0] = KD_BYTES;
+    blobs.n = 1;
+    uint8_t operand_roots[VM_NODE_OPERANDS][32];
+    for (unsigned j = 0; j < VM_NODE_OPERANDS; j++) {
+        memcpy(operand_roots[j], merkle_zero(MERKLE_SLOT_DEPTH), 32);
+        if (j >= nd->d.noperands) continue;
+        uint32_t ref = nd->ref[j];
+        if (nd->input_mask & (1u << j)) {
+            memcpy(operand_roots[j], r.roots[ref], 32);
+            blobs.data[blobs.n] = r.values[ref];
+            blobs.len[blobs.n] = (size_t)kd_nbytes(&m.values[ref]);
+        } else {
+            memcpy(operand_roots[j], m.weights[ref].root, 32);
+            blobs.data[blobs.n] = m.weights[ref].data;
+            blobs.len[blobs.n] = (size_t)kd_nbytes(&m.weights[ref].t);
+        }
+        blobs.root[blobs.n++] = operand_roots[j];
+    }
+    if (vm_init(&v) != 0) {
+        fprintf(stderr, "opml vm-run: out of memory\n");
+        goto done;
+    }
+    have_vm = 1;
+    if (vm_node_load_roots(&v, vm_guest_root, nd->desc_root, operand_roots, fetch_blob, &blobs, err, sizeof err) != 0) {
+        fprintf(stderr, "opml vm-run: node %" PRIu64 ": %s\n", node, err);
+        goto done;
+    }
+    uint8_t initial[32];
+    vm_state_hash(&v, initial);
+    if (vm_run(&v, max_steps) != 0) {
+        fprintf(stderr, "opml vm-run: out of memory\n");
+        goto done;
+    }
+    if (v.status != VM_EXITED || v.exit_code != 0) {
+        if (v.status == VM_RUNNING)
+            fprintf(stderr, "opml vm-run: node %" PRIu64 " still running after %" PRIu64 " steps (--max-steps)\n", node, v.step);
+        else if (v.status == VM_EXITED)
+            fprintf(stderr, "opml vm-run: node %" PRIu64 ": the guest exited with code %" PRIu32 " (kernel error)\n", node, v.exit_code);
+        else
+            fprintf(stderr, "opml vm-run: node %" PRIu64 ": the guest faulted: %s at pc 0x%08" PRIx32 "\n", node,
+                    vm_fault_name(v.exit_code), v.pc);
+        goto done;
+    }
+    uint8_t out_root[32], final[32];
+    vm_node_output_root(&v, out_root);
+    vm_state_hash(&v, final);
+    char h1[67], h2[67], h3[67];
+    hex_encode(out_root, 32, h1);
+    hex_encode(final, 32, h2);
+    hex_encode(initial, 32, h3);
+    if (json)
+        printf("{\"node\":%" PRIu64 ",\"output_root\":\"%s\",\"steps\":%" PRIu64 ",\"final_state_hash\":\"%s\","
+               "\"initial_state_hash\":\"%s\"}\n", node, h1, v.step, h2, h3);
+    else
+        printf("node               %" PRIu64 " (%s)\noutput_root        %s\nsteps              %" PRIu64
+               "\nfinal_state_hash   %s\ninitial_state_hash %s\n", node, kernel_op_name(nd->d.op), h1, v.step, h2, h3);
+    rc = fflush(stdout) ? 1 : 0;
+done:
+    if (have_vm) vm_free(&v);
+    if (r.m) opml_run_free(&r);
+    opml_backend_free(b);
+    opml_model_free(&m);
+    free(in);
+    return rc;
 }

@@ -12,5 +12,6 @@ struct opml_command {
 /* cli/cmd_vm.c */
 int cmd_vm_exec(int argc, char **argv);
 int cmd_vm_step(int argc, char **argv);
+int cmd_vm_run(int argc, char **argv);
 
 #endif

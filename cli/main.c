@@ -9,6 +9,7 @@
 static const struct opml_command commands[] = {
     /* name, one-line summary, entry point: add one line per subcommand */
     {"vm-exec", "run a bare RV32IM ELF in the VM (state hash, registers, step proofs)", cmd_vm_exec},
+    {"vm-run", "run one node of a model in the VM: output root, steps, final state hash", cmd_vm_run},
     {"vm-step", "verify one VM step proof and print the post-state hash", cmd_vm_step},
     {NULL, NULL, NULL},
 };

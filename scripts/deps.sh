@@ -13,6 +13,7 @@ packages=(
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-user
   libonnx-dev libonnx-testdata dataset-fashion-mnist
   docker-compose
+  jq
 )
 # Node.js and npm come from Debian unless the machine already has them (some images ship their own).
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -33,6 +33,18 @@ void vm_node_initial_state(const uint8_t guest_root[32], const uint8_t desc_root
 int vm_node_load(vm *v, const uint8_t *desc, size_t desc_len, const void *const data[VM_NODE_OPERANDS],
                  const size_t len[VM_NODE_OPERANDS]);
 
+/* Where the node loader gets bytes: the bytes whose tensor root is `root`, valid until the next
+ * call, with *len set; NULL (and a reason in err) when they cannot be had. */
+typedef const void *(*vm_fetch_fn)(const uint8_t root[32], size_t *len, void *user, char *err, size_t errlen);
+
+/* The node loader: the initial machine of a node run given only the roots the contract has, the
+ * bytes fetched behind each root and checked against it (an empty operand, root Z(23), needs no
+ * bytes). guest_root must be the pinned guest's. On success v's state is exactly
+ * vm_node_initial_state() of these roots. Returns 0, or -1 with a reason in err. */
+int vm_node_load_roots(vm *v, const uint8_t guest_root[32], const uint8_t desc_root[32],
+                       const uint8_t operand_roots[VM_NODE_OPERANDS][32], vm_fetch_fn fetch, void *user, char *err,
+                       size_t errlen);
+
 /* After a run: the output root (slot 15's tensor root). */
 void vm_node_output_root(vm *v, uint8_t root[32]);
 
