@@ -16,12 +16,9 @@
 #include "engine.h"
 #include "hex.h"
 #include "idx.h"
-#include "merkle.h"
-#include "model.h"
 #include "vm.h"
 #include "vm_elf.h"
-#include "vm_guest.h"
-#include "vm_node.h"
+#include "vm_model.h"
 #include "vm_proof.h"
 
 #include <errno.h>
@@ -214,25 +211,6 @@ static int usage_run(void) {
     return 2;
 }
 
-/* The bytes behind the roots of one node: its descriptor and its operands. */
-typedef struct node_blobs {
-    unsigned n;
-    const uint8_t *root[1 + KD_MAX_OPERANDS];
-    const void *data[1 + KD_MAX_OPERANDS];
-    size_t len[1 + KD_MAX_OPERANDS];
-} node_blobs;
-
-static const void *fetch_blob(const uint8_t root[32], size_t *len, void *user, char *err, size_t errlen) {
-    const node_blobs *b = user;
-    for (unsigned i = 0; i < b->n; i++)
-        if (!memcmp(b->root[i], root, 32)) {
-            *len = b->len[i];
-            return b->data[i];
-        }
-    snprintf(err, errlen, "not among the model's and the run's tensors");
-    return NULL;
-}
-
 /* Reads INPUT (raw float32 of exactly `need` bytes, or idx:PATH#N) into a malloc'd buffer. */
 static float *read_input(const char *input, const opml_model *m, size_t need, char *err, size_t errlen) {
     if (strncmp(input, "idx:", 4) != 0) {
@@ -315,33 +293,13 @@ int cmd_vm_run(int argc, char **argv) {
         fprintf(stderr, "opml vm-run: %s\n", b ? err : "no reference backend");
         goto done;
     }
-    /* node I's roots, as the contract has them, and the bytes behind them */
-    const opml_node *nd = &m.nodes[node];
-    node_blobs blobs = {0};
-    blobs.root[0] = nd->desc_root, blobs.data[0] = nd->desc, blobs.len[0] = KD_BYTES;
-    blobs.n = 1;
-    uint8_t operand_roots[VM_NODE_OPERANDS][32];
-    for (unsigned j = 0; j < VM_NODE_OPERANDS; j++) {
-        memcpy(operand_roots[j], merkle_zero(MERKLE_SLOT_DEPTH), 32);
-        if (j >= nd->d.noperands) continue;
-        uint32_t ref = nd->ref[j];
-        if (nd->input_mask & (1u << j)) {
-            memcpy(operand_roots[j], r.roots[ref], 32);
-            blobs.data[blobs.n] = r.values[ref];
-            blobs.len[blobs.n] = (size_t)kd_nbytes(&m.values[ref]);
-        } else {
-            memcpy(operand_roots[j], m.weights[ref].root, 32);
-            blobs.data[blobs.n] = m.weights[ref].data;
-            blobs.len[blobs.n] = (size_t)kd_nbytes(&m.weights[ref].t);
-        }
-        blobs.root[blobs.n++] = operand_roots[j];
-    }
     if (vm_init(&v) != 0) {
         fprintf(stderr, "opml vm-run: out of memory\n");
         goto done;
     }
     have_vm = 1;
-    if (vm_node_load_roots(&v, vm_guest_root, nd->desc_root, operand_roots, fetch_blob, &blobs, err, sizeof err) != 0) {
+    /* node I's roots, as the contract has them, and the bytes behind them */
+    if (vm_model_load_node(&v, &r, (uint32_t)node, err, sizeof err) != 0) {
         fprintf(stderr, "opml vm-run: node %" PRIu64 ": %s\n", node, err);
         goto done;
     }
@@ -373,7 +331,8 @@ int cmd_vm_run(int argc, char **argv) {
                "\"initial_state_hash\":\"%s\"}\n", node, h1, v.step, h2, h3);
     else
         printf("node               %" PRIu64 " (%s)\noutput_root        %s\nsteps              %" PRIu64
-               "\nfinal_state_hash   %s\ninitial_state_hash %s\n", node, kernel_op_name(nd->d.op), h1, v.step, h2, h3);
+               "\nfinal_state_hash   %s\ninitial_state_hash %s\n", node, kernel_op_name(m.nodes[node].d.op), h1, v.step,
+               h2, h3);
     rc = fflush(stdout) ? 1 : 0;
 done:
     if (have_vm) vm_free(&v);

@@ -80,7 +80,7 @@ static void run_both(const char *name, kd_desc *d) {
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     close(fd);
-    CHECK_EQ_INT(nodeelf_write(path, desc, sizeof desc, (const void *const *)in, len, (uint32_t)out_len), 0);
+    CHECK_EQ_INT(nodeelf_write(path, desc, sizeof desc, (const void *const *)in, len, (uint32_t)out_len, 0), 0);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "qemu-riscv32 %s", path);
     FILE *q = popen(cmd, "r");
