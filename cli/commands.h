@@ -13,5 +13,9 @@ struct opml_command {
 int cmd_vm_exec(int argc, char **argv);
 int cmd_vm_step(int argc, char **argv);
 int cmd_vm_run(int argc, char **argv);
+/* cli/cmd_convert.c, cmd_infer.c, cmd_eval.c */
+int cmd_convert(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

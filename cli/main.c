@@ -11,6 +11,9 @@ static const struct opml_command commands[] = {
     {"vm-exec", "run a bare RV32IM ELF in the VM (state hash, registers, step proofs)", cmd_vm_exec},
     {"vm-run", "run one node of a model in the VM: output root, steps, final state hash", cmd_vm_run},
     {"vm-step", "verify one VM step proof and print the post-state hash", cmd_vm_step},
+    {"convert", "convert an ONNX model to an opml model file", cmd_convert},
+    {"infer", "run a model with commitments on an input", cmd_infer},
+    {"eval", "top-1 accuracy and images/s of a model over a labelled IDX set", cmd_eval},
     {NULL, NULL, NULL},
 };
 

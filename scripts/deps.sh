@@ -11,7 +11,7 @@ packages=(
   libsecp256k1-dev librocksdb-dev libopenblas-dev
   libcurl4-openssl-dev libcjson-dev nettle-dev
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-user
-  libonnx-dev libonnx-testdata dataset-fashion-mnist
+  libonnx-dev libonnx-testdata dataset-fashion-mnist zlib1g-dev
   docker-compose
   jq
 )

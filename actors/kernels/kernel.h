@@ -102,6 +102,11 @@ int kd_same(const kd_tensor *a, const kd_tensor *b);
 uint64_t kd_numel(const kd_tensor *t);
 uint64_t kd_nbytes(const kd_tensor *t);
 
+/* For a broadcasting matrix product (QMatMul) with output y: dim i (counted from y's left) of
+ * operand t, 1 where t has no such dim; and the element offset in t of y's batch matrix idx. */
+uint32_t kd_batch_dim(const kd_tensor *t, unsigned outrank, unsigned i);
+size_t kd_batch_offset(const kd_tensor *t, const kd_tensor *y, size_t idx);
+
 /* The operator's name ("QLinear", ...), or NULL for an unknown id. */
 const char *kernel_op_name(unsigned op);
 

@@ -6,8 +6,7 @@
 #include "ops.h"
 #include "quant.h"
 
-/* batch dim i (counted from the output's left) of operand t, 1 where t has no such dim */
-static uint32_t bdim(const kd_tensor *t, unsigned outrank, unsigned i) {
+uint32_t kd_batch_dim(const kd_tensor *t, unsigned outrank, unsigned i) {
     unsigned off = outrank - t->rank;
     return i < off ? 1 : t->dims[i - off];
 }
@@ -20,30 +19,29 @@ static int check(const kd_desc *d) {
     if (b->dims[b->rank - 2] != k || k < 1 || k > KD_MAX_K) return KD_ESHAPE;
     if (y->dims[y->rank - 2] != m || y->dims[y->rank - 1] != n) return KD_ESHAPE;
     for (unsigned i = 0; i + 2 < y->rank; i++) {
-        uint32_t da = bdim(a, y->rank, i), db = bdim(b, y->rank, i);
+        uint32_t da = kd_batch_dim(a, y->rank, i), db = kd_batch_dim(b, y->rank, i);
         if (y->dims[i] != (da > db ? da : db) || (da != y->dims[i] && da != 1) || (db != y->dims[i] && db != 1))
             return KD_ESHAPE;
     }
     return KD_OK;
 }
 
-static size_t scratch(const kd_desc *d) {
-    const kd_tensor *a = &d->in[0], *b = &d->in[1];
-    size_t m = a->dims[a->rank - 2], k = a->dims[a->rank - 1], n = b->dims[b->rank - 1];
-    return (m + n) * sizeof(float) + m * k + k * n;
-}
-
-/* offset in elements of batch matrix `idx` (the output's batch index) inside operand t */
-static size_t batch_offset(const kd_tensor *t, const kd_tensor *y, size_t idx) {
+size_t kd_batch_offset(const kd_tensor *t, const kd_tensor *y, size_t idx) {
     size_t off = 0, stride = (size_t)t->dims[t->rank - 2] * t->dims[t->rank - 1];
     for (int i = (int)y->rank - 3; i >= 0; i--) {
-        uint32_t yd = y->dims[i], td = bdim(t, y->rank, (unsigned)i);
+        uint32_t yd = y->dims[i], td = kd_batch_dim(t, y->rank, (unsigned)i);
         size_t c = idx % yd;
         idx /= yd;
         if (td != 1) off += c * stride;
         stride *= td;
     }
     return off;
+}
+
+static size_t scratch(const kd_desc *d) {
+    const kd_tensor *a = &d->in[0], *b = &d->in[1];
+    size_t m = a->dims[a->rank - 2], k = a->dims[a->rank - 1], n = b->dims[b->rank - 1];
+    return (m + n) * sizeof(float) + m * k + k * n;
 }
 
 static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr) {
@@ -55,8 +53,8 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     int8_t *qa = (int8_t *)(sb + n), *qb = qa + m * k; /* qb is column-major: qb[c * k + i] */
     float *y = out;
     for (size_t bi = 0; bi < batches; bi++) {
-        const float *a = (const float *)in[0] + batch_offset(ta, ty, bi);
-        const float *b = (const float *)in[1] + batch_offset(tb, ty, bi);
+        const float *a = (const float *)in[0] + kd_batch_offset(ta, ty, bi);
+        const float *b = (const float *)in[1] + kd_batch_offset(tb, ty, bi);
         for (size_t r = 0; r < m; r++) {
             sa[r] = kq_scale(a + r * k, k, 1);
             kq_quantize(a + r * k, k, 1, sa[r], qa + r * k);

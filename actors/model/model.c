@@ -210,32 +210,39 @@ int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, s
     return 0;
 }
 
-int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
-    memset(m, 0, sizeof *m);
+uint8_t *opml_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "%s: cannot open", path);
+    if (!f) return NULL;
     uint8_t *buf = NULL;
-    size_t len = 0, cap = 0, got;
+    size_t cap = 0, got;
+    int bad = 0;
+    *len = 0;
     do {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 20;
-            uint8_t *nb = realloc(buf, cap);
+        if (*len == cap) {
+            uint8_t *nb = realloc(buf, cap = cap ? 2 * cap : 1 << 16);
             if (!nb) {
-                free(buf);
-                fclose(f);
-                return fail(err, errlen, "%s: out of memory", path);
+                bad = 1;
+                break;
             }
             buf = nb;
         }
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
+        got = fread(buf + *len, 1, cap - *len, f);
+        *len += got;
     } while (got > 0);
-    int rerr = ferror(f);
+    if (ferror(f)) bad = 1;
     fclose(f);
-    if (rerr) {
+    if (bad) {
         free(buf);
-        return fail(err, errlen, "%s: read error", path);
+        return NULL;
     }
+    return buf;
+}
+
+int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
+    memset(m, 0, sizeof *m);
+    size_t len;
+    uint8_t *buf = opml_read_file(path, &len);
+    if (!buf) return fail(err, errlen, "%s: cannot read", path);
     char inner[400];
     int r = opml_model_parse(buf, len, m, inner, sizeof inner);
     free(buf);

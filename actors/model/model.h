@@ -59,6 +59,10 @@ int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, s
 int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen);
 void opml_model_free(opml_model *m);
 
+/* A whole file read into malloc'd memory (*len bytes; at least one byte allocated). NULL when it
+ * cannot be opened or read, or memory runs out. */
+uint8_t *opml_read_file(const char *path, size_t *len);
+
 /* For a model assembled in memory (the converter): encode each node's descriptor, check the graph
  * as opml_model_parse does and compute values, roots and the state depth. Returns 0 or -1 + err. */
 int opml_model_commit(opml_model *m, char *err, size_t errlen);

@@ -1,0 +1,49 @@
+/* models.h: the executor's loaded models (docs/executor.md). A model is loaded once, from the
+ * `model` file of the configuration or from storage by its model root, parsed and checked (the
+ * root it hashes to must be the one asked for), prepared for the configured backend (buffers,
+ * cached weights) and kept; the least recently used one is dropped when `max_models` are loaded.
+ *
+ * In storage, a model file is kept as pieces of at most MODELS_PIECE bytes, each a tensor, and the
+ * key-value pair  "exec/model/" ++ modelRoot(32)  ->  u64 file length (big-endian) ++ the pieces'
+ * tensor roots. models_publish writes them; any executor can then load the model by its root. */
+#ifndef OPML_EXECUTOR_MODELS_H
+#define OPML_EXECUTOR_MODELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "engine.h"
+
+#define MODELS_PIECE (32u << 20)
+#define MODELS_KEY_PREFIX "exec/model/"
+
+typedef struct exec_model {
+    opml_model m;
+    opml_run run;      /* prepared for the cache's backend */
+    uint64_t last_used;
+} exec_model;
+
+typedef struct model_cache {
+    exec_model **slots;
+    unsigned cap, count;
+    opml_backend *backend;
+    storage_client *st;
+    uint64_t clock;
+    uint64_t loads_file, loads_storage;
+} model_cache;
+
+/* Precondition: cap >= 1; b and st outlive the cache. Returns 0 or -1 (out of memory). */
+int models_init(model_cache *c, unsigned cap, opml_backend *b, storage_client *st);
+void models_free(model_cache *c);
+
+/* Load the model file at path into the cache and publish it to storage (a storage failure is
+ * logged: the model is still served here). Returns 0 or -1 + err (the file does not load). */
+int models_load_file(model_cache *c, const char *path, char *err, size_t errlen);
+
+/* The model with this root: cached, or loaded from storage now. NULL with an OPML_E_* code in
+ * *code and the reason in err when storage has no such model, its file is corrupt, or storage does
+ * not answer. */
+exec_model *models_get(model_cache *c, const uint8_t root[32], int *code, char *err, size_t errlen);
+
+#endif

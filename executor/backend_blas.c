@@ -1,0 +1,199 @@
+/* backend_blas.c: the `blas` backend (backend.h). The W8A8 products run as OpenBLAS sgemm on
+ * int8-valued floats: quantization uses the kernels' own quant.c, every product of two int8 values
+ * is exact in binary32, and K is cut into chunks of at most BLAS_KCHUNK so that every partial sum
+ * (at most 1024 * 127 * 127 < 2^24) is an exactly representable integer whatever order or FMA
+ * sgemm uses. Chunk results are converted to int32 and summed: the same int32 accumulator as the
+ * reference, hence the same bits after kq_output. Weights are widened to float once per node and
+ * kept in the node's cache slot. Every other operator, and a QLinear of at most two rows (a
+ * matrix-vector product, memory-bound: the int8 kernel reads 4x fewer bytes), runs the reference
+ * kernel. */
+#include "backend.h"
+
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant.h"
+
+#define BLAS_KCHUNK 1024
+
+typedef struct work {
+    float *a, *b, *c;   /* quantized left operand, quantized right operand (QMatMul/im2col), chunk product */
+    int32_t *acc;
+    float *sa, *sb;
+    size_t na, nb, nc, nacc, nsa, nsb;
+} work;
+
+static int grow(void **p, size_t *have, size_t need, size_t elsize) {
+    if (need <= *have) return 0;
+    void *q = realloc(*p, need * elsize);
+    if (!q) return -1;
+    *p = q, *have = need;
+    return 0;
+}
+
+static int blas_init(opml_backend *b) {
+    b->state = calloc(1, sizeof(work));
+    return b->state ? 0 : -1;
+}
+
+static void blas_destroy(opml_backend *b) {
+    work *w = b->state;
+    if (w) free(w->a), free(w->b), free(w->c), free(w->acc), free(w->sa), free(w->sb);
+    free(w);
+}
+
+static void blas_release(opml_backend *b, void *cached) {
+    (void)b;
+    free(cached);
+}
+
+/* The node's int8 weights as floats, from the cache slot or converted now (into *tmp when there
+ * is no slot; the caller frees *tmp). */
+static const float *float_weights(const int8_t *w, size_t n, void **cache, float **tmp) {
+    if (cache && *cache) return *cache;
+    float *f = malloc((n ? n : 1) * sizeof *f);
+    if (!f) return NULL;
+    for (size_t i = 0; i < n; i++) f[i] = (float)w[i];
+    if (cache) *cache = f;
+    else *tmp = f;
+    return f;
+}
+
+/* acc[M x N] = A[M x K] (row stride lda) . B, exact, K in chunks. transb: B is [N x K] (row stride
+ * ldb), else [K x N]. */
+static int exact_gemm(work *w, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                      int transb, int32_t *acc) {
+    if (grow((void **)&w->c, &w->nc, m * n, sizeof(float))) return -1;
+    memset(acc, 0, m * n * sizeof *acc);
+    for (size_t k0 = 0; k0 < k; k0 += BLAS_KCHUNK) {
+        size_t kc = k - k0 < BLAS_KCHUNK ? k - k0 : BLAS_KCHUNK;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)kc, 1.0f,
+                    a + k0, (int)lda, transb ? b + k0 : b + k0 * ldb, (int)ldb, 0.0f, w->c, (int)n);
+        for (size_t i = 0; i < m * n; i++) acc[i] += (int32_t)w->c[i];
+    }
+    return 0;
+}
+
+static int run_qlinear(work *w, const kd_desc *d, const void *const in[], float *y, void **cache) {
+    const float *x = in[0], *sw = in[2], *bias = d->noperands == 4 ? in[3] : NULL;
+    size_t k = d->in[0].dims[d->in[0].rank - 1], n = d->in[1].dims[0], rows = (size_t)(kd_numel(&d->in[0]) / k);
+    float *tmp = NULL;
+    const float *wf = float_weights(in[1], n * k, cache, &tmp);
+    if (!wf || grow((void **)&w->a, &w->na, rows * k, sizeof(float)) || grow((void **)&w->sa, &w->nsa, rows, sizeof(float)) ||
+        grow((void **)&w->acc, &w->nacc, rows * n, sizeof(int32_t)) || grow((void **)&w->b, &w->nb, k, sizeof(float))) {
+        free(tmp);
+        return KD_ESCRATCH;
+    }
+    int8_t *q = (int8_t *)w->b; /* k bytes of row scratch */
+    for (size_t r = 0; r < rows; r++) {
+        w->sa[r] = kq_scale(x + r * k, k, 1);
+        kq_quantize(x + r * k, k, 1, w->sa[r], q);
+        for (size_t i = 0; i < k; i++) w->a[r * k + i] = (float)q[i];
+    }
+    int rc = exact_gemm(w, rows, n, k, w->a, k, wf, k, 1, w->acc);
+    free(tmp);
+    if (rc) return KD_ESCRATCH;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t o = 0; o < n; o++)
+            y[r * n + o] = kq_output(w->acc[r * n + o], w->sa[r], sw[o], bias != NULL, bias ? bias[o] : 0.0f);
+    return KD_OK;
+}
+
+static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y, void **cache) {
+    const kd_tensor *tx = &d->in[0], *tw = &d->in[1], *ty = &d->out;
+    const float *x = in[0], *sw = in[2], *bias = d->noperands == 4 ? in[3] : NULL;
+    size_t nb = tx->dims[0], c = tx->dims[1], h = tx->dims[2], wd = tx->dims[3];
+    size_t m = tw->dims[0], cg = tw->dims[1], kh = tw->dims[2], kw = tw->dims[3];
+    size_t oh = ty->dims[2], ow = ty->dims[3], g = (size_t)d->ia[0], mg = m / g, p = oh * ow, kg = cg * kh * kw;
+    int64_t sh = d->ia[1], sv = d->ia[2], pt = d->ia[3], pl = d->ia[4], dh = d->ia[7], dv = d->ia[8];
+    size_t img = c * h * wd;
+    float *tmp = NULL;
+    const float *wf = float_weights(in[1], m * kg, cache, &tmp);
+    if (!wf || grow((void **)&w->a, &w->na, img, sizeof(float)) || grow((void **)&w->b, &w->nb, kg * p, sizeof(float)) ||
+        grow((void **)&w->acc, &w->nacc, mg * p, sizeof(int32_t))) {
+        free(tmp);
+        return KD_ESCRATCH;
+    }
+    int8_t *q = (int8_t *)w->a;
+    for (size_t n = 0; n < nb; n++) {
+        float sx = kq_scale(x + n * img, img, 1);
+        kq_quantize(x + n * img, img, 1, sx, q);
+        for (size_t gi = 0; gi < g; gi++) {
+            /* im2col: row (ci, ky, kx), column (py, px) */
+            float *col = w->b;
+            for (size_t ci = 0; ci < cg; ci++)
+                for (size_t ky = 0; ky < kh; ky++)
+                    for (size_t kx = 0; kx < kw; kx++, col += p)
+                        for (size_t py = 0; py < oh; py++) {
+                            int64_t iy = (int64_t)py * sh - pt + (int64_t)ky * dh;
+                            const int8_t *qrow = q + ((gi * cg + ci) * h + (size_t)(iy < 0 ? 0 : iy)) * wd;
+                            for (size_t px = 0; px < ow; px++) {
+                                int64_t ix = (int64_t)px * sv - pl + (int64_t)kx * dv;
+                                col[py * ow + px] =
+                                    iy >= 0 && iy < (int64_t)h && ix >= 0 && ix < (int64_t)wd ? (float)qrow[ix] : 0.0f;
+                            }
+                        }
+            if (exact_gemm(w, mg, p, kg, wf + gi * mg * kg, kg, w->b, p, 0, w->acc)) {
+                free(tmp);
+                return KD_ESCRATCH;
+            }
+            for (size_t o = 0; o < mg; o++) {
+                size_t mo = gi * mg + o;
+                for (size_t i = 0; i < p; i++)
+                    y[(n * m + mo) * p + i] = kq_output(w->acc[o * p + i], sx, sw[mo], bias != NULL, bias ? bias[mo] : 0.0f);
+            }
+        }
+    }
+    free(tmp);
+    return KD_OK;
+}
+
+static int run_qmatmul(work *w, const kd_desc *d, const void *const in[], float *y) {
+    const kd_tensor *ta = &d->in[0], *tb = &d->in[1], *ty = &d->out;
+    size_t m = ta->dims[ta->rank - 2], k = ta->dims[ta->rank - 1], n = tb->dims[tb->rank - 1];
+    if (m == 0 || n == 0) return KD_OK;
+    size_t batches = (size_t)(kd_numel(ty) / (m * n));
+    size_t qlen = k > m ? k : m;
+    if (grow((void **)&w->a, &w->na, m * k, sizeof(float)) || grow((void **)&w->b, &w->nb, k * n, sizeof(float)) ||
+        grow((void **)&w->sa, &w->nsa, m, sizeof(float)) || grow((void **)&w->sb, &w->nsb, n, sizeof(float)) ||
+        grow((void **)&w->acc, &w->nacc, m * n + (qlen + 3) / 4, sizeof(int32_t)))
+        return KD_ESCRATCH;
+    int8_t *q = (int8_t *)(w->acc + m * n);
+    for (size_t bi = 0; bi < batches; bi++) {
+        const float *a = (const float *)in[0] + kd_batch_offset(ta, ty, bi);
+        const float *b = (const float *)in[1] + kd_batch_offset(tb, ty, bi);
+        for (size_t r = 0; r < m; r++) {
+            w->sa[r] = kq_scale(a + r * k, k, 1);
+            kq_quantize(a + r * k, k, 1, w->sa[r], q);
+            for (size_t i = 0; i < k; i++) w->a[r * k + i] = (float)q[i];
+        }
+        for (size_t cix = 0; cix < n; cix++) {
+            w->sb[cix] = kq_scale(b + cix, k, n);
+            kq_quantize(b + cix, k, n, w->sb[cix], q);
+            for (size_t i = 0; i < k; i++) w->b[i * n + cix] = (float)q[i];
+        }
+        if (exact_gemm(w, m, n, k, w->a, k, w->b, n, 0, w->acc)) return KD_ESCRATCH;
+        for (size_t r = 0; r < m; r++)
+            for (size_t cix = 0; cix < n; cix++)
+                y[(bi * m + r) * n + cix] = kq_output(w->acc[r * n + cix], w->sa[r], w->sb[cix], 0, 0.0f);
+    }
+    return KD_OK;
+}
+
+static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out,
+                    void *scratch, size_t scratch_len, void **cache) {
+    int r = kernel_check(d);
+    if (r) return r;
+    switch (d->op) {
+    case OP_QLINEAR: /* a matrix-vector product reads each weight once: the int8 kernel is faster */
+        if (kd_numel(&d->in[0]) / d->in[0].dims[d->in[0].rank - 1] <= 2) return kernel_exec(d, in, out, scratch, scratch_len);
+        return run_qlinear(b->state, d, in, out, cache);
+    case OP_QCONV: return run_qconv(b->state, d, in, out, cache);
+    case OP_QMATMUL: return run_qmatmul(b->state, d, in, out);
+    default: return kernel_exec(d, in, out, scratch, scratch_len);
+    }
+}
+
+const opml_backend_ops opml_backend_blas_ops = {"blas", blas_init, blas_destroy, blas_run, blas_release};

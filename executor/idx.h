@@ -1,0 +1,23 @@
+/* idx.h: IDX files (the MNIST / Fashion-MNIST format, gzip-compressed or not) as model inputs.
+ * Only unsigned-byte IDX data (type 0x08) is accepted: images and labels. */
+#ifndef OPML_IDX_H
+#define OPML_IDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct opml_idx {
+    uint32_t count;      /* items: the first dimension */
+    size_t item_bytes;   /* bytes per item: the product of the other dimensions */
+    uint8_t *data;       /* count * item_bytes */
+} opml_idx;
+
+/* Read a whole IDX file. Returns 0, or -1 with a message naming the file and the problem. */
+int opml_idx_load(const char *path, opml_idx *out, char *err, size_t errlen);
+void opml_idx_free(opml_idx *x);
+
+/* Items first .. first + n - 1 as floats: byte / divisor (one IEEE division each), into out
+ * (n * item_bytes floats). Precondition: first + n <= count, divisor != 0. */
+void opml_idx_floats(const opml_idx *x, uint32_t first, uint32_t n, float divisor, float *out);
+
+#endif
