@@ -160,8 +160,7 @@ static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **d
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
         have = raw ? rawlen / 4 : t->n_float_data;
         if (have != cnt || (raw && rawlen != cnt * 4)) goto size;
-        if (raw) memcpy(f, raw, cnt * 4);
-        else memcpy(f, t->float_data, cnt * 4);
+        if (cnt) memcpy(f, raw ? (const void *)raw : (const void *)t->float_data, cnt * 4);
         break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
         have = raw ? rawlen / 8 : t->n_double_data;
@@ -176,8 +175,7 @@ static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **d
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
         have = raw ? rawlen / 8 : t->n_int64_data;
         if (have != cnt || (raw && rawlen != cnt * 8)) goto size;
-        if (raw) memcpy(iv, raw, cnt * 8);
-        else memcpy(iv, t->int64_data, cnt * 8);
+        if (cnt) memcpy(iv, raw ? (const void *)raw : (const void *)t->int64_data, cnt * 8);
         break;
     default: { /* int32, int16, int8, uint8, bool: int32_data, or raw of the type's width */
         size_t w = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? 4 : dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 ? 2 : 1;

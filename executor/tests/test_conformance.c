@@ -68,7 +68,7 @@ static uint8_t *freeze(const uint8_t *onnx, size_t len, const char *dir, size_t 
     Onnx__TensorProto *frozen[8], **inits = malloc((g->n_initializer + 8) * sizeof *inits), **orig_init = g->initializer;
     char *orig_names[8];
     size_t nfrozen = 0, nin = 0, orig_nin = g->n_input, orig_ninit = g->n_initializer, orig_nout = g->n_output;
-    memcpy(inits, g->initializer, g->n_initializer * sizeof *inits);
+    if (g->n_initializer) memcpy(inits, g->initializer, g->n_initializer * sizeof *inits);
     *nkeep = 0;
     for (size_t i = 0; i < g->n_input; i++) {
         const Onnx__ValueInfoProto *vi = g->input[i];

@@ -1,0 +1,315 @@
+/* main.c: opml-executor, the executor actor (docs/executor.md). It serves, as a bus worker or on
+ * its own `listen` socket:
+ *   opml.ExecutorRun        run a model on inputs with commitments; every value's tensor goes to
+ *                           storage and the run's value roots are recorded there under
+ *                           "exec/run/" ++ modelRoot ++ State_0 (u32 nin, u32 n, the nin + n roots,
+ *                           big-endian counts), so that any executor answers the queries below;
+ *   opml.ExecutorGetStates  State_i of a recorded run for the steps asked;
+ *   opml.ExecutorGetValue   the root and bytes of one value of a recorded run.
+ * Models are loaded once and kept (models.h). Any number of executors run side by side: what one
+ * computed, any other can serve, and a job lost with its executor is simply run again (the result
+ * is the same bits). Bad requests get an opml.Error that says what is wrong. */
+#include "actor.h"
+#include "client.h"
+#include "executor.pb-c.h"
+#include "hex.h"
+#include "models.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RUN_KEY_PREFIX "exec/run/"
+#define RUN_KEY_LEN (sizeof RUN_KEY_PREFIX - 1 + 64)
+#define MAX_STEPS 1024
+#define MAX_READ (32u << 20)
+
+static const config_opt options[] = {
+    {"storage", "", "the storage actor, KEYHEX@endpoint (required)"},
+    {"model", "", "a model file to load at start (and publish to storage)"},
+    {"backend", "blas", "the engine backend: ref, blas or cuda (where built)"},
+    {"max_models", "4", "models kept loaded; the least recently used one is dropped"},
+    {"storage_timeout_ms", "10000", "time-out of one storage request"},
+    {NULL, NULL, NULL},
+};
+
+typedef struct executor {
+    model_cache models;
+    storage_client *st;
+    opml_backend *backend;
+    uint64_t runs, queries, refused;
+} executor;
+
+static int refuse(executor *x, actor_reply *reply, unsigned code, const char *what) {
+    x->refused++;
+    return actor_reply_error(reply, code, "%s", what);
+}
+
+static void run_key(const uint8_t model_root[32], const uint8_t state0[32], uint8_t key[RUN_KEY_LEN]) {
+    memcpy(key, RUN_KEY_PREFIX, sizeof RUN_KEY_PREFIX - 1);
+    memcpy(key + sizeof RUN_KEY_PREFIX - 1, model_root, 32);
+    memcpy(key + sizeof RUN_KEY_PREFIX - 1 + 32, state0, 32);
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+    for (int b = 0; b < 4; b++) p[b] = (uint8_t)(v >> (24 - 8 * b));
+}
+static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
+
+/* Every value's tensor into storage, then the run record. */
+static int store_run(executor *x, const opml_run *r, char *err, size_t errlen) {
+    const opml_model *m = r->m;
+    size_t nv = (size_t)m->nin + m->n, rlen = 8 + 32 * nv;
+    if (rlen > STORAGE_MAX_VALUE) {
+        snprintf(err, errlen, "the model has %zu values: too many for one run record", nv);
+        return OPML_E_BAD_REQUEST;
+    }
+    for (size_t v = 0; v < nv; v++) {
+        size_t len = (size_t)kd_nbytes(&m->values[v]);
+        if (len > STORAGE_MAX_PUT) {
+            snprintf(err, errlen, "value %zu is %zu bytes, more than one storage put", v, len);
+            return OPML_E_BAD_REQUEST;
+        }
+        uint8_t root[32];
+        if (storage_client_put_tensor(x->st, r->values[v], len, r->roots[v], root)) {
+            snprintf(err, errlen, "storing value %zu: %s", v, storage_client_error(x->st));
+            return OPML_E_UNAVAILABLE;
+        }
+    }
+    uint8_t *rec = malloc(rlen), key[RUN_KEY_LEN];
+    if (!rec) {
+        snprintf(err, errlen, "out of memory");
+        return OPML_E_INTERNAL;
+    }
+    put32(rec, m->nin), put32(rec + 4, m->n);
+    memcpy(rec + 8, r->roots, 32 * nv);
+    run_key(m->root, r->states[0], key);
+    int rc = storage_client_kv_put(x->st, key, sizeof key, rec, rlen);
+    free(rec);
+    if (rc) {
+        snprintf(err, errlen, "storing the run record: %s", storage_client_error(x->st));
+        return OPML_E_UNAVAILABLE;
+    }
+    return 0;
+}
+
+static int on_run(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    const Opml__ExecutorRun *q = (const Opml__ExecutorRun *)msg;
+    executor *x = user;
+    char err[512];
+    (void)a, (void)req;
+    if (q->model_root.len != 32) {
+        snprintf(err, sizeof err, "model_root must be 32 bytes, got %zu", q->model_root.len);
+        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+    }
+    int code;
+    exec_model *e = models_get(&x->models, q->model_root.data, &code, err, sizeof err);
+    if (!e) return refuse(x, reply, (unsigned)code, err);
+    const opml_model *m = &e->m;
+    if (q->n_inputs != m->nin) {
+        snprintf(err, sizeof err, "the model takes %u inputs, the request has %zu", m->nin, q->n_inputs);
+        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+    }
+    const void **in = calloc(m->nin + 1, sizeof *in);
+    size_t *len = calloc(m->nin + 1, sizeof *len);
+    if (!in || !len) {
+        free(in), free(len);
+        return refuse(x, reply, OPML_E_INTERNAL, "out of memory");
+    }
+    for (uint32_t i = 0; i < m->nin; i++) {
+        in[i] = q->inputs[i].data, len[i] = q->inputs[i].len;
+        if (len[i] != kd_nbytes(&m->inputs[i])) {
+            snprintf(err, sizeof err, "input %u has %zu bytes, the model expects %llu (%llu values)", i, len[i],
+                     (unsigned long long)kd_nbytes(&m->inputs[i]), (unsigned long long)kd_numel(&m->inputs[i]));
+            free(in), free(len);
+            return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+        }
+    }
+    int rc = opml_run_exec(&e->run, in, len, 1, err, sizeof err);
+    free(in), free(len);
+    if (rc) return refuse(x, reply, OPML_E_INTERNAL, err);
+    if ((code = store_run(x, &e->run, err, sizeof err))) return refuse(x, reply, (unsigned)code, err);
+
+    Opml__ExecutorRunReply out = OPML__EXECUTOR_RUN_REPLY__INIT;
+    out.model_root.data = (uint8_t *)m->root, out.model_root.len = 32;
+    out.input_state.data = e->run.states[0], out.input_state.len = 32;
+    out.state_root.data = e->run.states[m->n], out.state_root.len = 32;
+    size_t nb;
+    out.output.data = (uint8_t *)opml_run_output(&e->run, &nb);
+    out.output.len = nb;
+    ProtobufCBinaryData *roots = calloc(m->n + 1, sizeof *roots);
+    if (!roots) return refuse(x, reply, OPML_E_INTERNAL, "out of memory");
+    for (uint32_t k = 0; k < m->n; k++) roots[k].data = e->run.roots[m->nin + k], roots[k].len = 32;
+    out.node_output_roots = roots, out.n_node_output_roots = m->n;
+    out.backend = (char *)x->backend->ops->name;
+    x->runs++;
+    rc = actor_reply_msg(reply, &out.base);
+    free(roots);
+    return rc;
+}
+
+/* A recorded run: nin, n and the value roots (free *rec). Returns 0 or an OPML_E_* code + err. */
+static int load_run(executor *x, const ProtobufCBinaryData *model_root, const ProtobufCBinaryData *state0,
+                    uint8_t **rec, uint32_t *nin, uint32_t *n, char *err, size_t errlen) {
+    if (model_root->len != 32 || state0->len != 32) {
+        snprintf(err, errlen, "model_root and input_state must be 32 bytes (got %zu and %zu)", model_root->len,
+                 state0->len);
+        return OPML_E_BAD_REQUEST;
+    }
+    uint8_t key[RUN_KEY_LEN];
+    size_t len;
+    int found;
+    run_key(model_root->data, state0->data, key);
+    if (storage_client_kv_get(x->st, key, sizeof key, &found, rec, &len)) {
+        snprintf(err, errlen, "storage: %s", storage_client_error(x->st));
+        return OPML_E_UNAVAILABLE;
+    }
+    if (!found) {
+        char a[65], b[65];
+        hex_encode(model_root->data, 32, a), hex_encode(state0->data, 32, b);
+        snprintf(err, errlen, "no recorded run of model 0x%s on input state 0x%s (send opml.ExecutorRun first)", a, b);
+        return OPML_E_NOT_FOUND;
+    }
+    if (len < 8 || (*nin = get32(*rec), *n = get32(*rec + 4), len != 8 + 32 * ((size_t)*nin + *n))) {
+        free(*rec);
+        snprintf(err, errlen, "the run record in storage is malformed (%zu bytes)", len);
+        return OPML_E_INTERNAL;
+    }
+    return 0;
+}
+
+static int on_states(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    const Opml__ExecutorGetStates *q = (const Opml__ExecutorGetStates *)msg;
+    executor *x = user;
+    char err[512];
+    uint8_t *rec;
+    uint32_t nin, n;
+    (void)a, (void)req;
+    if (q->n_steps > MAX_STEPS) {
+        snprintf(err, sizeof err, "%zu steps asked, at most %d per request", q->n_steps, MAX_STEPS);
+        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+    }
+    int code = load_run(x, &q->model_root, &q->input_state, &rec, &nin, &n, err, sizeof err);
+    if (code) return refuse(x, reply, (unsigned)code, err);
+    for (size_t i = 0; i < q->n_steps; i++)
+        if (q->steps[i] > n) {
+            free(rec);
+            snprintf(err, sizeof err, "step %u is past the last step %u", q->steps[i], n);
+            return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+        }
+    uint8_t(*states)[32] = malloc((q->n_steps + 1) * 32);
+    ProtobufCBinaryData *bd = calloc(q->n_steps + 1, sizeof *bd);
+    if (!states || !bd) {
+        free(rec), free(states), free(bd);
+        return refuse(x, reply, OPML_E_INTERNAL, "out of memory");
+    }
+    unsigned depth = opml_state_depth(nin, n);
+    for (size_t i = 0; i < q->n_steps; i++) {
+        opml_graph_state((const uint8_t(*)[32])(rec + 8), (size_t)nin + q->steps[i], depth, states[i]);
+        bd[i].data = states[i], bd[i].len = 32;
+    }
+    Opml__ExecutorGetStatesReply out = OPML__EXECUTOR_GET_STATES_REPLY__INIT;
+    out.states = bd, out.n_states = q->n_steps;
+    x->queries++;
+    int rc = actor_reply_msg(reply, &out.base);
+    free(rec), free(states), free(bd);
+    return rc;
+}
+
+static int on_value(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    const Opml__ExecutorGetValue *q = (const Opml__ExecutorGetValue *)msg;
+    executor *x = user;
+    char err[512];
+    uint8_t *rec, *data = NULL, root[32];
+    uint32_t nin, n;
+    size_t len;
+    (void)a, (void)req;
+    int code = load_run(x, &q->model_root, &q->input_state, &rec, &nin, &n, err, sizeof err);
+    if (code) return refuse(x, reply, (unsigned)code, err);
+    if (q->value >= (uint64_t)nin + n) {
+        free(rec);
+        snprintf(err, sizeof err, "value %u does not exist: the run has %llu values", q->value,
+                 (unsigned long long)nin + n);
+        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+    }
+    memcpy(root, rec + 8 + 32 * (size_t)q->value, 32);
+    free(rec);
+    if (storage_client_get_tensor(x->st, root, &data, &len)) {
+        snprintf(err, sizeof err, "value %u: storage: %s", q->value, storage_client_error(x->st));
+        return refuse(x, reply, OPML_E_UNAVAILABLE, err);
+    }
+    uint64_t want = q->length ? q->length : (q->offset <= len ? len - q->offset : 0);
+    if (q->offset > len || want > len - q->offset || want > MAX_READ) {
+        free(data);
+        snprintf(err, sizeof err, "range [%llu, +%llu) is outside value %u (%zu bytes) or over %u bytes",
+                 (unsigned long long)q->offset, (unsigned long long)want, q->value, len, MAX_READ);
+        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+    }
+    Opml__ExecutorGetValueReply out = OPML__EXECUTOR_GET_VALUE_REPLY__INIT;
+    out.root.data = root, out.root.len = 32;
+    out.total_length = len, out.offset = q->offset;
+    out.data.data = data + q->offset, out.data.len = (size_t)want;
+    x->queries++;
+    int rc = actor_reply_msg(reply, &out.base);
+    free(data);
+    return rc;
+}
+
+static void stats(actor *a, void *user) {
+    executor *x = user;
+    actor_health_stat(a, "runs", (int64_t)x->runs);
+    actor_health_stat(a, "queries", (int64_t)x->queries);
+    actor_health_stat(a, "refused", (int64_t)x->refused);
+    actor_health_stat(a, "models_loaded", x->models.count);
+    actor_health_stat(a, "model_loads_file", (int64_t)x->models.loads_file);
+    actor_health_stat(a, "model_loads_storage", (int64_t)x->models.loads_storage);
+}
+
+int main(int argc, char **argv) {
+    actor *a = actor_new("executor", options, argc, argv);
+    if (!a) return 2;
+    const config *cf = actor_config(a);
+    executor x = {0};
+    char err[512];
+    long max_models, timeout;
+    int rc = 1;
+    if (config_get_long(cf, "max_models", 1, 1024, &max_models, err, sizeof err) ||
+        config_get_long(cf, "storage_timeout_ms", 1, 3600000, &timeout, err, sizeof err)) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (!*config_get(cf, "storage")) {
+        log_error("storage is not set: the executor needs the storage actor (KEYHEX@endpoint)");
+        goto out;
+    }
+    if (!(x.backend = opml_backend_new(config_get(cf, "backend")))) {
+        log_error("backend '%s' is not in this build (it has %s), or could not start", config_get(cf, "backend"),
+                  opml_backend_names());
+        goto out;
+    }
+    if (!(x.st = storage_client_new(actor_net(a), actor_signer(a), config_get(cf, "storage"), (int)timeout, 2, err,
+                                    sizeof err))) {
+        log_error("storage: %s", err);
+        goto out;
+    }
+    if (models_init(&x.models, (unsigned)max_models, x.backend, x.st)) {
+        log_error("out of memory");
+        goto out;
+    }
+    if (*config_get(cf, "model") && models_load_file(&x.models, config_get(cf, "model"), err, sizeof err)) {
+        log_error("model %s: %s", config_get(cf, "model"), err);
+        goto out;
+    }
+    actor_on(a, &opml__executor_run__descriptor, on_run, &x);
+    actor_on(a, &opml__executor_get_states__descriptor, on_states, &x);
+    actor_on(a, &opml__executor_get_value__descriptor, on_value, &x);
+    actor_on_health(a, stats, &x);
+    log_info("backend %s, keeping up to %ld models", x.backend->ops->name, max_models);
+    rc = actor_run(a);
+out:
+    models_free(&x.models);
+    if (x.st) storage_client_free(x.st);
+    opml_backend_free(x.backend);
+    actor_free(a);
+    return rc;
+}
