@@ -101,7 +101,82 @@ static void run_both(const char *name, kd_desc *d) {
     free(scratch);
 }
 
+/* A fetch over a table of (root, bytes); `tamper` flips a byte of what it hands out. */
+typedef struct table {
+    unsigned n;
+    uint8_t root[4][32];
+    uint8_t *data[4];
+    size_t len[4];
+    int tamper;
+} table;
+
+static const void *table_fetch(const uint8_t root[32], size_t *len, void *user, char *err, size_t errlen) {
+    table *t = user;
+    for (unsigned i = 0; i < t->n; i++)
+        if (!memcmp(t->root[i], root, 32)) {
+            *len = t->len[i];
+            if (t->tamper) t->data[i][0] ^= 1;
+            return t->data[i];
+        }
+    snprintf(err, errlen, "unknown root");
+    return NULL;
+}
+
+/* The node loader from roots: the contract's state, and refusals of bad bytes and guests. */
+static void test_load_roots(void) {
+    kd_desc d;
+    memset(&d, 0, sizeof d);
+    d.op = OP_RELU;
+    d.noperands = 1;
+    d.in[0] = d.out = tens(KD_F32, 1, 50, 0);
+    uint8_t desc[KD_BYTES];
+    kd_encode(&d, desc);
+    float x[50];
+    for (int i = 0; i < 50; i++) x[i] = rndf();
+    table t = {2, {{0}}, {desc, (uint8_t *)x}, {sizeof desc, sizeof x}, 0};
+    merkle_tensor_root(desc, sizeof desc, t.root[0]);
+    merkle_tensor_root(x, sizeof x, t.root[1]);
+    uint8_t ops[VM_NODE_OPERANDS][32];
+    for (unsigned j = 0; j < VM_NODE_OPERANDS; j++) memcpy(ops[j], merkle_zero(MERKLE_SLOT_DEPTH), 32);
+    memcpy(ops[0], t.root[1], 32);
+    uint8_t want[VM_STATE_BYTES], got[VM_STATE_BYTES];
+    vm_node_initial_state(vm_guest_root, t.root[0], ops, want);
+    char err[300];
+    vm v;
+    CHECK_EQ_INT(vm_init(&v), 0);
+    CHECK_EQ_INT(vm_node_load_roots(&v, vm_guest_root, t.root[0], ops, table_fetch, &t, err, sizeof err), 0);
+    vm_pack(&v, got);
+    CHECK_MEM(got, want, VM_STATE_BYTES);
+    vm_run(&v, 10000000);
+    CHECK_EQ_INT(v.status, VM_EXITED);
+    CHECK_EQ_INT(v.exit_code, 0);
+    vm_free(&v);
+    /* a guest root other than the pinned one */
+    uint8_t other[32];
+    memcpy(other, vm_guest_root, 32);
+    other[31] ^= 1;
+    CHECK_EQ_INT(vm_init(&v), 0);
+    CHECK_EQ_INT(vm_node_load_roots(&v, other, t.root[0], ops, table_fetch, &t, err, sizeof err), -1);
+    CHECK(strstr(err, "guest root") != NULL);
+    vm_free(&v);
+    /* bytes that do not hash to their root */
+    t.tamper = 1;
+    CHECK_EQ_INT(vm_init(&v), 0);
+    CHECK_EQ_INT(vm_node_load_roots(&v, vm_guest_root, t.root[0], ops, table_fetch, &t, err, sizeof err), -1);
+    CHECK(strstr(err, "another root") != NULL);
+    vm_free(&v);
+    /* a root nobody has (the tampered descriptor byte restored) */
+    t.tamper = 0;
+    desc[0] ^= 1;
+    ops[1][0] ^= 1;
+    CHECK_EQ_INT(vm_init(&v), 0);
+    CHECK_EQ_INT(vm_node_load_roots(&v, vm_guest_root, t.root[0], ops, table_fetch, &t, err, sizeof err), -1);
+    CHECK(strstr(err, "operand 1") != NULL && strstr(err, "unknown root") != NULL);
+    vm_free(&v);
+}
+
 int main(void) {
+    test_load_roots();
     /* the embedded guest image is the pinned one */
     uint8_t root[32];
     merkle_tensor_root(vm_guest_image, vm_guest_image_len, root);
