@@ -313,9 +313,9 @@ int store_read_tensor(store *s, const uint8_t root[32], uint64_t offset, size_t 
     while (len) {
         uint32_t c = (uint32_t)(offset / STORE_CHUNK_BYTES);
         size_t in = (size_t)(offset % STORE_CHUNK_BYTES);
-        rocksdb_pinnableslice_t *slice;
-        const uint8_t *bytes;
-        size_t n;
+        rocksdb_pinnableslice_t *slice = NULL;
+        const uint8_t *bytes = NULL;
+        size_t n = 0;
         if ((rc = pin_chunk(s, root, total, c, &slice, &bytes, &n, err, errlen)) != STORE_OK) return rc;
         size_t take = n - in < len ? n - in : len;
         memcpy(out, bytes + in, take);
@@ -335,9 +335,9 @@ int store_prove(store *s, const uint8_t root[32], uint64_t index, merkle_proof *
     uint32_t chunks = (uint32_t)((len + STORE_CHUNK_BYTES - 1) / STORE_CHUNK_BYTES);
     uint32_t c = (uint32_t)(index >> STORE_CHUNK_HEIGHT);
     if (c < chunks) { /* the bottom of the path inside the chunk */
-        rocksdb_pinnableslice_t *slice;
-        const uint8_t *bytes;
-        size_t n;
+        rocksdb_pinnableslice_t *slice = NULL;
+        const uint8_t *bytes = NULL;
+        size_t n = 0;
         if ((rc = pin_chunk(s, root, len, c, &slice, &bytes, &n, err, errlen)) != STORE_OK) return rc;
         rc = merkle_prove(bytes, n, STORE_CHUNK_HEIGHT, index & ((1u << STORE_CHUNK_HEIGHT) - 1), out);
         rocksdb_pinnableslice_destroy(slice);
@@ -360,7 +360,7 @@ int store_prove(store *s, const uint8_t root[32], uint64_t index, merkle_proof *
         rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[CF_MERKLE], (const char *)key, 37, &rerr);
         if (rerr) return rocks_fail(rerr, err, errlen, "reading a Merkle node");
         if (!v) return fail(err, errlen, STORE_E_CORRUPT, "Merkle node %u at height %u is missing", sib, h);
-        size_t n;
+        size_t n = 0;
         const char *p = rocksdb_pinnableslice_value(v, &n);
         if (n == 32) memcpy(out->siblings[h], p, 32);
         rocksdb_pinnableslice_destroy(v);
