@@ -121,20 +121,30 @@ static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y
         float sx = kq_scale(x + n * img, img, 1);
         kq_quantize(x + n * img, img, 1, sx, q);
         for (size_t gi = 0; gi < g; gi++) {
-            /* im2col: row (ci, ky, kx), column (py, px) */
+            /* im2col: row (ci, ky, kx), column (py, px); the columns whose input pixel lies
+             * inside the image form one run [lo, hi) per output row */
             float *col = w->b;
             for (size_t ci = 0; ci < cg; ci++)
                 for (size_t ky = 0; ky < kh; ky++)
-                    for (size_t kx = 0; kx < kw; kx++, col += p)
+                    for (size_t kx = 0; kx < kw; kx++, col += p) {
+                        int64_t off = (int64_t)kx * dv - pl; /* ix = px * sv + off */
+                        int64_t lo = off >= 0 ? 0 : (-off + sv - 1) / sv;
+                        int64_t hi = (int64_t)wd - off <= 0 ? 0 : ((int64_t)wd - off + sv - 1) / sv;
+                        if (hi > (int64_t)ow) hi = (int64_t)ow;
+                        if (lo > hi) lo = hi;
                         for (size_t py = 0; py < oh; py++) {
                             int64_t iy = (int64_t)py * sh - pt + (int64_t)ky * dh;
-                            const int8_t *qrow = q + ((gi * cg + ci) * h + (size_t)(iy < 0 ? 0 : iy)) * wd;
-                            for (size_t px = 0; px < ow; px++) {
-                                int64_t ix = (int64_t)px * sv - pl + (int64_t)kx * dv;
-                                col[py * ow + px] =
-                                    iy >= 0 && iy < (int64_t)h && ix >= 0 && ix < (int64_t)wd ? (float)qrow[ix] : 0.0f;
+                            float *dst = col + py * ow;
+                            if (iy < 0 || iy >= (int64_t)h) {
+                                memset(dst, 0, ow * sizeof *dst);
+                                continue;
                             }
+                            const int8_t *qrow = q + ((gi * cg + ci) * h + (size_t)iy) * wd;
+                            for (int64_t px = 0; px < lo; px++) dst[px] = 0.0f;
+                            for (int64_t px = lo; px < hi; px++) dst[px] = (float)qrow[px * sv + off];
+                            for (int64_t px = hi; px < (int64_t)ow; px++) dst[px] = 0.0f;
                         }
+                    }
             if (exact_gemm(w, mg, p, kg, wf + gi * mg * kg, kg, w->b, p, 0, w->acc)) {
                 free(tmp);
                 return KD_ESCRATCH;

@@ -93,7 +93,9 @@ int opml_run_exec(opml_run *r, const void *const *inputs, const size_t *input_le
             return fail(err, errlen, "node %u (%s) failed on backend %s (error %d)", k, kernel_op_name(nd->d.op),
                         r->backend->ops->name, rc);
         if (commit) {
-            merkle_tensor_root(r->values[v], (size_t)kd_nbytes(&nd->d.out), r->roots[v]);
+            /* a tensor root ignores the shape: a Reshape's output has its operand's root */
+            if (nd->d.op == OP_RESHAPE && (nd->input_mask & 1)) memcpy(r->roots[v], r->roots[nd->ref[0]], 32);
+            else merkle_tensor_root(r->values[v], (size_t)kd_nbytes(&nd->d.out), r->roots[v]);
             set_leaf(r, v, r->roots[v]);
             memcpy(r->states[k + 1], r->tree[1], 32);
         }

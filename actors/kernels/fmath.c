@@ -3,36 +3,6 @@
  * contraction), so host and guest agree bit for bit. */
 #include "fmath.h"
 
-#include <string.h>
-
-uint32_t kf_bits(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return u;
-}
-
-float kf_from_bits(uint32_t u) {
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
-
-int kf_isnan(float x) { return (kf_bits(x) & 0x7FFFFFFFu) > 0x7F800000u; }
-
-float kf_canon(float x) { return kf_isnan(x) ? kf_from_bits(KF_CANON_NAN) : x; }
-
-int32_t kf_quantize(float x, float scale) {
-    float t = x / scale;
-    if (kf_isnan(t)) return 0;
-    if (t > 127.0f) return 127;
-    if (t < -127.0f) return -127;
-    int32_t i = (int32_t)t; /* truncates toward zero; |t| <= 127 so this is defined */
-    float frac = t - (float)i; /* exact: t and i share the exponent range below 2^7 */
-    if (frac > 0.5f || (frac == 0.5f && (i & 1))) i++;
-    else if (frac < -0.5f || (frac == -0.5f && (i & 1))) i--;
-    return i;
-}
-
 /* floor(sqrt(n)) and n - floor(sqrt(n))^2 by the bit-by-bit method: shifts, adds, compares. */
 static uint64_t isqrt64(uint64_t n, uint64_t *rem) {
     uint64_t res = 0, bit = 1ull << 62;
@@ -84,15 +54,6 @@ static float pow2i(int32_t k) {
     return kf_from_bits(1u << (k + 149));
 }
 
-/* Round to the nearest integer, ties to even, for |t| < 2^22. */
-static int32_t round_even(float t) {
-    int32_t i = (int32_t)t;
-    float frac = t - (float)i;
-    if (frac > 0.5f || (frac == 0.5f && (i & 1))) i++;
-    else if (frac < -0.5f || (frac == -0.5f && (i & 1))) i--;
-    return i;
-}
-
 #define LOG2E 1.44269502162933349609375f    /* 0x3FB8AA3B */
 #define LN2_HI 0.693145751953125f           /* 0x3F317200: 16 significant bits, k*LN2_HI exact */
 #define LN2_LO 1.428606765330187045037746e-06f /* 0x35BFBE8E */
@@ -114,7 +75,7 @@ float kf_exp(float x) {
     if (kf_isnan(x)) return kf_from_bits(KF_CANON_NAN);
     if (x > 88.72283935546875f) return kf_from_bits(0x7F800000u); /* above ln(FLT_MAX) */
     if (x < -103.972084045410f) return 0.0f;                        /* below ln(2^-150) */
-    int32_t k = round_even(x * LOG2E);
+    int32_t k = kf_round_even(x * LOG2E);
     float r = (x - (float)k * LN2_HI) - (float)k * LN2_LO;
     float y = 1.0f + expm1_small(r);
     /* scale by 2^k in two exact-or-final steps so that no intermediate overflows */

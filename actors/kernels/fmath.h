@@ -6,18 +6,48 @@
 #define OPML_FMATH_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define KF_CANON_NAN 0x7FC00000u
 
-uint32_t kf_bits(float x);
-float kf_from_bits(uint32_t u);
+/* The per-element helpers are inline: they run once per tensor element in every kernel. */
+static inline uint32_t kf_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return u;
+}
+
+static inline float kf_from_bits(uint32_t u) {
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+static inline int kf_isnan(float x) { return (kf_bits(x) & 0x7FFFFFFFu) > 0x7F800000u; }
+
 /* x, or the canonical quiet NaN 0x7FC00000 when x is any NaN. */
-float kf_canon(float x);
-int kf_isnan(float x);
+static inline float kf_canon(float x) { return kf_isnan(x) ? kf_from_bits(KF_CANON_NAN) : x; }
+
+/* Round to the nearest integer, ties to even, for |t| < 2^22: truncate, then look at the exact
+ * remainder. */
+static inline int32_t kf_round_even(float t) {
+    int32_t i = (int32_t)t;    /* truncates toward zero */
+    float frac = t - (float)i; /* exact: t and i share an exponent range below 2^22 */
+    int32_t odd = i & 1;       /* branch-free, so that loops over it vectorize */
+    i += (frac > 0.5f) | ((frac == 0.5f) & odd);
+    i -= (frac < -0.5f) | ((frac == -0.5f) & odd);
+    return i;
+}
 
 /* The int8 quantization of docs/numerics.md: t = x / scale; NaN -> 0; clamp to [-127, 127];
  * round half to even. */
-int32_t kf_quantize(float x, float scale);
+static inline int32_t kf_quantize(float x, float scale) {
+    float t = x / scale;
+    t = kf_isnan(t) ? 0.0f : t;
+    t = t > 127.0f ? 127.0f : t;
+    t = t < -127.0f ? -127.0f : t;
+    return kf_round_even(t);
+}
 
 /* Correctly rounded square root (round to nearest even), as x86 sqrtss, with NaN canonical. */
 float kf_sqrt(float x);

@@ -62,9 +62,11 @@ static int run_both(const opml_model *m, const float *in, float *out_ref) {
         opml_graph_state((const uint8_t(*)[32])a.roots, m->nin + s, m->state_depth, st);
         CHECK_MEM(st, a.states[s], 32);
     }
-    uint8_t r0[32];
-    merkle_tensor_root(a.values[m->output_value], (size_t)kd_nbytes(&m->values[m->output_value]), r0);
-    CHECK_MEM(r0, a.roots[m->output_value], 32);
+    for (uint32_t v = 0; v < m->nin + m->n; v++) { /* every root, recomputed from the bytes */
+        uint8_t r0[32];
+        merkle_tensor_root(a.values[v], (size_t)kd_nbytes(&m->values[v]), r0);
+        CHECK_MEM(r0, a.roots[v], 32);
+    }
     size_t nb;
     const float *out = opml_run_output(&a, &nb);
     memcpy(out_ref, out, nb);
