@@ -165,9 +165,9 @@ static int load_run(executor *x, const ProtobufCBinaryData *model_root, const Pr
         return OPML_E_UNAVAILABLE;
     }
     if (!found) {
-        char a[65], b[65];
+        char a[67], b[67];
         hex_encode(model_root->data, 32, a), hex_encode(state0->data, 32, b);
-        snprintf(err, errlen, "no recorded run of model 0x%s on input state 0x%s (send opml.ExecutorRun first)", a, b);
+        snprintf(err, errlen, "no recorded run of model %s on input state %s (send opml.ExecutorRun first)", a, b);
         return OPML_E_NOT_FOUND;
     }
     if (len < 8 || (*nin = get32(*rec), *n = get32(*rec + 4), len != 8 + 32 * ((size_t)*nin + *n))) {

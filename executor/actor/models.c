@@ -95,18 +95,18 @@ int models_load_file(model_cache *c, const char *path, char *err, size_t errlen)
     exec_model *e = keep(c, &m, err, errlen);
     if (!e) return -1;
     c->loads_file++;
-    char hex[65], why[300];
+    char hex[67], why[300];
     hex_encode(e->m.root, 32, hex);
     if (publish(c->st, &e->m, why, sizeof why))
-        log_warn("model 0x%s loaded from %s, but other executors cannot load it: %s", hex, path, why);
+        log_warn("model %s loaded from %s, but other executors cannot load it: %s", hex, path, why);
     else
-        log_info("model 0x%s loaded from %s (%u nodes) and published to storage", hex, path, e->m.n);
+        log_info("model %s loaded from %s (%u nodes) and published to storage", hex, path, e->m.n);
     return 0;
 }
 
 /* Fetch and parse the model file recorded in storage under root. */
 static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *code, char *err, size_t errlen) {
-    char hex[65];
+    char hex[67];
     hex_encode(root, 32, hex);
     uint8_t key[sizeof MODELS_KEY_PREFIX - 1 + 32], *rec = NULL, *file = NULL;
     size_t rlen;
@@ -120,7 +120,7 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
     }
     if (!found) {
         *code = OPML_E_NOT_FOUND;
-        fail(err, errlen, "unknown model 0x%s: not loaded here and not in storage", hex);
+        fail(err, errlen, "unknown model %s: not loaded here and not in storage", hex);
         return NULL;
     }
     *code = OPML_E_INTERNAL;
@@ -129,13 +129,13 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
     size_t npieces = rlen >= 8 ? (rlen - 8) / 32 : 0;
     if (rlen < 8 || (rlen - 8) % 32 || flen > (uint64_t)npieces * MODELS_PIECE || flen + MODELS_PIECE <= (uint64_t)npieces * MODELS_PIECE) {
         free(rec);
-        fail(err, errlen, "model 0x%s: malformed record in storage (%zu bytes)", hex, rlen);
+        fail(err, errlen, "model %s: malformed record in storage (%zu bytes)", hex, rlen);
         return NULL;
     }
     file = malloc(flen ? flen : 1);
     if (!file) {
         free(rec);
-        fail(err, errlen, "model 0x%s: out of memory for %llu bytes", hex, (unsigned long long)flen);
+        fail(err, errlen, "model %s: out of memory for %llu bytes", hex, (unsigned long long)flen);
         return NULL;
     }
     for (size_t i = 0; i < npieces; i++) {
@@ -143,12 +143,12 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
         size_t plen, off = i * MODELS_PIECE;
         size_t want = flen - off < MODELS_PIECE ? flen - off : MODELS_PIECE;
         if (storage_client_get_tensor(c->st, rec + 8 + 32 * i, &piece, &plen)) {
-            fail(err, errlen, "model 0x%s: piece %zu: %s", hex, i, storage_client_error(c->st));
+            fail(err, errlen, "model %s: piece %zu: %s", hex, i, storage_client_error(c->st));
             free(rec), free(file);
             return NULL;
         }
         if (plen != want) {
-            fail(err, errlen, "model 0x%s: piece %zu has %zu bytes, the record says %zu", hex, i, plen, want);
+            fail(err, errlen, "model %s: piece %zu has %zu bytes, the record says %zu", hex, i, plen, want);
             free(piece), free(rec), free(file);
             return NULL;
         }
@@ -161,20 +161,20 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
     rc = opml_model_parse(file, flen, &m, why, sizeof why);
     free(file);
     if (rc) {
-        fail(err, errlen, "model 0x%s from storage: %s", hex, why);
+        fail(err, errlen, "model %s from storage: %s", hex, why);
         return NULL;
     }
     if (memcmp(m.root, root, 32)) {
-        char got[65];
+        char got[67];
         hex_encode(m.root, 32, got);
-        fail(err, errlen, "storage's file for model 0x%s has model root 0x%s", hex, got);
+        fail(err, errlen, "storage's file for model %s has model root %s", hex, got);
         opml_model_free(&m);
         return NULL;
     }
     exec_model *e = keep(c, &m, err, errlen);
     if (!e) return NULL;
     c->loads_storage++;
-    log_info("model 0x%s loaded from storage (%u nodes, %llu bytes)", hex, e->m.n, (unsigned long long)flen);
+    log_info("model %s loaded from storage (%u nodes, %llu bytes)", hex, e->m.n, (unsigned long long)flen);
     return e;
 }
 
