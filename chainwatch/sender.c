@@ -341,7 +341,7 @@ static int parse_receipt(const cJSON *r, chain_receipt *out) {
 static void revert_reason(sender *s, const pending_tx *p, uint64_t block, char *out, size_t outlen) {
     eth_tx tx;
     uint8_t from[20];
-    char tag[24], why[512];
+    char tag[24], why[256]; /* fits in out after the prefix */
     if (tx_decode(p->raw, p->raw_len, &tx, from, why, sizeof why)) {
         snprintf(out, outlen, "reverted (cannot replay: %s)", why);
         return;
