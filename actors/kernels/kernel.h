@@ -55,7 +55,15 @@ enum kd_op {
     OP_CONCAT = 18,
     OP_CLIP = 19,
     OP_SLICE = 20,    /* strided slice; the pieces of a split multi-output operator */
-    OP_MAX_ID = 20
+    /* transformer operators (LLaMA-class models) */
+    OP_EMBEDDING = 32, /* token ids -> rows of an int8 table times the row's scale */
+    OP_RMSNORM = 33,
+    OP_ROPE = 34,      /* rotary position embedding from cos/sin tables */
+    OP_KVAPPEND = 35,  /* the key/value cache with this step's rows written at pos */
+    OP_ATTENTION = 36, /* causal self-attention over the cache, W8A8 scores, fp32 softmax */
+    OP_SILU = 37,
+    OP_ARGMAX = 38,
+    OP_MAX_ID = 38
 };
 
 typedef struct kd_tensor {

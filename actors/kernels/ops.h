@@ -34,6 +34,13 @@ KERNEL_OP_DECL(kop_transpose);
 KERNEL_OP_DECL(kop_concat);
 KERNEL_OP_DECL(kop_clip);
 KERNEL_OP_DECL(kop_slice);
+KERNEL_OP_DECL(kop_embedding);
+KERNEL_OP_DECL(kop_rmsnorm);
+KERNEL_OP_DECL(kop_rope);
+KERNEL_OP_DECL(kop_kvappend);
+KERNEL_OP_DECL(kop_attention);
+KERNEL_OP_DECL(kop_silu);
+KERNEL_OP_DECL(kop_argmax);
 
 /* Bytes of one element of this dtype (0 for KD_NONE). */
 unsigned kd_elsize(unsigned dtype);
