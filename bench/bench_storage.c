@@ -4,6 +4,7 @@
  *
  *   build/storage/bench_storage build/storage/opml-storage [COUNT]      (COUNT tensors, default 200)
  *
+ * With COUNT >= 100 it also puts one full-slot (256 MiB) tensor and proves leaves of it.
  * Every put is durable (fsync'ed) before it returns; a get through the client also re-hashes the
  * bytes against their root (the client trusts no server). */
 #include "proc.h"
@@ -89,6 +90,23 @@ int main(int argc, char **argv) {
     }
     double t_proof = now_s() - t;
     report("store proof", PROOFS, t_proof, 0);
+    if (count >= 100) { /* one full slot: a proof costs the same as in a 1 MiB tensor */
+        size_t len = MERKLE_SLOT_BYTES;
+        uint8_t *slot = malloc(len), root[32];
+        if (!slot) return fprintf(stderr, "out of memory\n"), 1;
+        for (size_t i = 0; i < len; i++) slot[i] = data[i % ((size_t)count * TENSOR_BYTES)] ^ (uint8_t)(i >> 20);
+        t = now_s();
+        if (store_put_tensor(s, slot, len, NULL, root, NULL, err, sizeof err)) return fprintf(stderr, "%s\n", err), 1;
+        report("store put, one 256 MiB tensor", 1, now_s() - t, len);
+        t = now_s();
+        for (int i = 0; i < PROOFS; i++) {
+            merkle_proof pr;
+            if (store_prove(s, root, (uint64_t)i * 4099 % (len / 32), &pr, err, sizeof err))
+                return fprintf(stderr, "prove: %s\n", err), 1;
+        }
+        report("store proof, 256 MiB tensor", PROOFS, now_s() - t, 0);
+        free(slot);
+    }
     store_close(s);
 
     /* through the actor */
