@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmath.h"
 #include "quant.h"
 
 #define BLAS_KCHUNK 1024
@@ -116,10 +117,10 @@ static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y
         free(tmp);
         return KD_ESCRATCH;
     }
-    int8_t *q = (int8_t *)w->a;
+    float *qf = w->a; /* the quantized image as floats, converted once */
     for (size_t n = 0; n < nb; n++) {
         float sx = kq_scale(x + n * img, img, 1);
-        kq_quantize(x + n * img, img, 1, sx, q);
+        for (size_t i = 0; i < img; i++) qf[i] = (float)kf_quantize(x[n * img + i], sx);
         for (size_t gi = 0; gi < g; gi++) {
             /* im2col: row (ci, ky, kx), column (py, px); the columns whose input pixel lies
              * inside the image form one run [lo, hi) per output row */
@@ -139,9 +140,11 @@ static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y
                                 memset(dst, 0, ow * sizeof *dst);
                                 continue;
                             }
-                            const int8_t *qrow = q + ((gi * cg + ci) * h + (size_t)iy) * wd;
+                            const float *qrow = qf + ((gi * cg + ci) * h + (size_t)iy) * wd;
                             for (int64_t px = 0; px < lo; px++) dst[px] = 0.0f;
-                            for (int64_t px = lo; px < hi; px++) dst[px] = (float)qrow[px * sv + off];
+                            if (sv == 1) memcpy(dst + lo, qrow + lo + off, (size_t)(hi - lo) * sizeof *dst);
+                            else
+                                for (int64_t px = lo; px < hi; px++) dst[px] = qrow[px * sv + off];
                             for (int64_t px = hi; px < (int64_t)ow; px++) dst[px] = 0.0f;
                         }
                     }

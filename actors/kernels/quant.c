@@ -15,9 +15,3 @@ float kq_scale(const float *x, size_t n, size_t stride) {
 void kq_quantize(const float *x, size_t n, size_t stride, float scale, int8_t *q) {
     for (size_t i = 0; i < n; i++) q[i] = (int8_t)kf_quantize(x[i * stride], scale);
 }
-
-float kq_output(int32_t acc, float sa, float sb, int has_bias, float bias) {
-    float y = ((float)acc * sa) * sb;
-    if (has_bias) y = y + bias;
-    return kf_canon(y);
-}

@@ -335,6 +335,20 @@ static void unsupported(void) {
     CHECK(strstr(err, "relu7") && strstr(err, "Relu") && strstr(err, "bogus"));
     free(o);
     printf("unsupported attribute error: %s\n", err);
+
+    /* a shape mismatch: MatMul of x[2,3] with a constant [4,5] */
+    static const int64_t bdims[2] = {4, 5}, ydims[2] = {2, 5};
+    static float bw[20];
+    static const char *min[] = {"x", "B"};
+    gb g3 = {0};
+    node(&g3, "MatMul", "mm9", 2, min, 1, out, 0, NULL);
+    init(&g3, "B", 2, bdims, bw);
+    g3.ins[g3.nin++] = vinfo("x", 2, xd), g3.outs[0] = vinfo("y", 2, ydims);
+    o = pack(&g3, &len);
+    CHECK_EQ_INT(load_converted(o, len, 1, &m), -1);
+    CHECK(strstr(err, "mm9") && strstr(err, "MatMul") && strstr(err, "inner dimensions"));
+    printf("shape mismatch error: %s\n", err);
+    free(o);
 }
 
 int main(int argc, char **argv) {
