@@ -17,9 +17,21 @@ static const config_opt storage_options[] = {
     {NULL, NULL, NULL},
 };
 
+/* The key-value writes applied last, by (sender, call_id): a retried write (a new envelope with
+ * the call_id of the first attempt, docs/runtime.md) is answered again without being applied
+ * twice. In memory only: a retry that reaches a restarted process is applied again. */
+#define RECENT_WRITES 256
+struct recent_write {
+    uint8_t sender[20];
+    uint64_t call_id; /* 0: empty slot (a call is named by a non-zero sequence number) */
+    uint32_t applied;
+};
+
 struct storage {
     store *st;
     uint64_t requests, errors;
+    struct recent_write recent[RECENT_WRITES];
+    unsigned next_recent;
 };
 
 static int refuse(struct storage *s, actor_reply *reply, unsigned code, const char *fmt, ...)
@@ -166,10 +178,17 @@ static int on_kv_get(actor *a, const envelope *req, const ProtobufCMessage *msg,
 }
 
 static int on_kv_write(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
-    (void)a, (void)req;
+    (void)a;
     struct storage *s = user;
     const Opml__StorageKvWrite *r = (const Opml__StorageKvWrite *)msg;
     s->requests++;
+    Opml__StorageKvWriteReply out = OPML__STORAGE_KV_WRITE_REPLY__INIT;
+    uint64_t call = req->call_id ? req->call_id : req->seq; /* as the runtime names the call */
+    for (unsigned i = 0; i < RECENT_WRITES; i++)
+        if (s->recent[i].call_id == call && !memcmp(s->recent[i].sender, req->sender, 20)) {
+            out.applied = s->recent[i].applied; /* a retry of a write already applied */
+            return actor_reply_msg(reply, &out.base);
+        }
     storage_kv_op *ops = calloc(r->n_ops ? r->n_ops : 1, sizeof *ops);
     if (!ops) return refuse(s, reply, OPML_E_UNAVAILABLE, "out of memory for %zu operations", r->n_ops);
     for (size_t i = 0; i < r->n_ops; i++) {
@@ -180,8 +199,11 @@ static int on_kv_write(actor *a, const envelope *req, const ProtobufCMessage *ms
     int rc = store_kv_write(s->st, ops, r->n_ops, err, sizeof err);
     free(ops);
     if (rc != STORE_OK) return store_refusal(s, reply, rc, err);
-    Opml__StorageKvWriteReply out = OPML__STORAGE_KV_WRITE_REPLY__INIT;
     out.applied = (uint32_t)r->n_ops;
+    struct recent_write *w = &s->recent[s->next_recent++ % RECENT_WRITES];
+    memcpy(w->sender, req->sender, 20);
+    w->call_id = call;
+    w->applied = out.applied;
     return actor_reply_msg(reply, &out.base);
 }
 
@@ -270,7 +292,8 @@ int main(int argc, char **argv) {
     if (!a) return 2;
     char err[512];
     const char *dir = config_get(actor_config(a), "db");
-    struct storage s = {store_open(dir, err, sizeof err), 0, 0};
+    static struct storage s; /* zeroed: no recent writes */
+    s.st = store_open(dir, err, sizeof err);
     if (!s.st) {
         log_error("cannot open the database %s: %s", dir, err);
         actor_free(a);
