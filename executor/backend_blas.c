@@ -1,12 +1,12 @@
 /* backend_blas.c: the `blas` backend (backend.h). The W8A8 products run as OpenBLAS sgemm on
- * int8-valued floats: quantization uses the kernels' own quant.c, every product of two int8 values
- * is exact in binary32, and K is cut into chunks of at most BLAS_KCHUNK so that every partial sum
- * (at most 1024 * 127 * 127 < 2^24) is an exactly representable integer whatever order or FMA
- * sgemm uses. Chunk results are converted to int32 and summed: the same int32 accumulator as the
- * reference, hence the same bits after kq_output. Weights are widened to float once per node and
- * kept in the node's cache slot. Every other operator, and a QLinear of at most two rows (a
- * matrix-vector product, memory-bound: the int8 kernel reads 4x fewer bytes), runs the reference
- * kernel. */
+ * int8-valued floats: every product of two int8 values is exact in binary32, and K is cut into
+ * chunks of at most BLAS_KCHUNK so that every partial sum (at most 1024 * 127 * 127 < 2^24) is an
+ * exactly representable integer whatever order or FMA sgemm uses. Chunk results are converted to
+ * int32 and summed: the same int32 accumulator as the reference, hence the same bits after the
+ * dequantization. Quantization and dequantization follow quant.h's rules, vectorized by
+ * quant_simd.h with the same bits. Weights are widened to float once per node and kept in the
+ * node's cache slot. Every other operator, and a QLinear of at most two rows (a matrix-vector
+ * product, memory-bound: the int8 kernel reads 4x fewer bytes), runs the reference kernel. */
 #include "backend.h"
 
 #include <cblas.h>
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmath.h"
 #include "quant.h"
+#include "quant_simd.h"
 
 #define BLAS_KCHUNK 1024
 
@@ -87,18 +87,14 @@ static int run_qlinear(work *w, const kd_desc *d, const void *const in[], float 
         free(tmp);
         return KD_ESCRATCH;
     }
-    int8_t *q = (int8_t *)w->b; /* k bytes of row scratch */
     for (size_t r = 0; r < rows; r++) {
-        w->sa[r] = kq_scale(x + r * k, k, 1);
-        kq_quantize(x + r * k, k, 1, w->sa[r], q);
-        for (size_t i = 0; i < k; i++) w->a[r * k + i] = (float)q[i];
+        w->sa[r] = qs_scale(x + r * k, k);
+        qs_quantize(x + r * k, k, w->sa[r], w->a + r * k);
     }
     int rc = exact_gemm(w, rows, n, k, w->a, k, wf, k, 1, w->acc);
     free(tmp);
     if (rc) return KD_ESCRATCH;
-    for (size_t r = 0; r < rows; r++)
-        for (size_t o = 0; o < n; o++)
-            y[r * n + o] = kq_output(w->acc[r * n + o], w->sa[r], sw[o], bias != NULL, bias ? bias[o] : 0.0f);
+    for (size_t r = 0; r < rows; r++) qs_output_rows(w->acc + r * n, n, w->sa[r], sw, bias, y + r * n);
     return KD_OK;
 }
 
@@ -119,8 +115,8 @@ static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y
     }
     float *qf = w->a; /* the quantized image as floats, converted once */
     for (size_t n = 0; n < nb; n++) {
-        float sx = kq_scale(x + n * img, img, 1);
-        for (size_t i = 0; i < img; i++) qf[i] = (float)kf_quantize(x[n * img + i], sx);
+        float sx = qs_scale(x + n * img, img);
+        qs_quantize(x + n * img, img, sx, qf);
         for (size_t gi = 0; gi < g; gi++) {
             /* im2col: row (ci, ky, kx), column (py, px); the columns whose input pixel lies
              * inside the image form one run [lo, hi) per output row */
@@ -154,8 +150,7 @@ static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y
             }
             for (size_t o = 0; o < mg; o++) {
                 size_t mo = gi * mg + o;
-                for (size_t i = 0; i < p; i++)
-                    y[(n * m + mo) * p + i] = kq_output(w->acc[o * p + i], sx, sw[mo], bias != NULL, bias ? bias[mo] : 0.0f);
+                qs_output(w->acc + o * p, p, sx, sw[mo], bias != NULL, bias ? bias[mo] : 0.0f, y + (n * m + mo) * p);
             }
         }
     }
@@ -178,9 +173,8 @@ static int run_qmatmul(work *w, const kd_desc *d, const void *const in[], float 
         const float *a = (const float *)in[0] + kd_batch_offset(ta, ty, bi);
         const float *b = (const float *)in[1] + kd_batch_offset(tb, ty, bi);
         for (size_t r = 0; r < m; r++) {
-            w->sa[r] = kq_scale(a + r * k, k, 1);
-            kq_quantize(a + r * k, k, 1, w->sa[r], q);
-            for (size_t i = 0; i < k; i++) w->a[r * k + i] = (float)q[i];
+            w->sa[r] = qs_scale(a + r * k, k);
+            qs_quantize(a + r * k, k, w->sa[r], w->a + r * k);
         }
         for (size_t cix = 0; cix < n; cix++) {
             w->sb[cix] = kq_scale(b + cix, k, n);
@@ -188,9 +182,7 @@ static int run_qmatmul(work *w, const kd_desc *d, const void *const in[], float 
             for (size_t i = 0; i < k; i++) w->b[i * n + cix] = (float)q[i];
         }
         if (exact_gemm(w, m, n, k, w->a, k, w->b, n, 0, w->acc)) return KD_ESCRATCH;
-        for (size_t r = 0; r < m; r++)
-            for (size_t cix = 0; cix < n; cix++)
-                y[(bi * m + r) * n + cix] = kq_output(w->acc[r * n + cix], w->sa[r], w->sb[cix], 0, 0.0f);
+        for (size_t r = 0; r < m; r++) qs_output_rows(w->acc + r * n, n, w->sa[r], w->sb, NULL, y + (bi * m + r) * n);
     }
     return KD_OK;
 }

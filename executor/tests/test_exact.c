@@ -6,6 +6,8 @@
 #include "check.h"
 #include "backend.h"
 #include "fmath.h"
+#include "quant.h"
+#include "quant_simd.h"
 
 #include <stdlib.h>
 
@@ -132,7 +134,31 @@ static void unary(unsigned op, size_t n) {
     free(x);
 }
 
+/* The vectorized quantization rules against the scalar ones: every tail length, specials. */
+static void simd_rules(void) {
+    float x[70], qa[70], sb[70], bias[70], ya[70];
+    int32_t acc[70];
+    int bad = 0;
+    for (size_t n = 0; n <= 70; n++)
+        for (int rep = 0; rep < 20; rep++) {
+            fill(x, n, 1), fill(sb, n, 1), fill(bias, n, rep & 1);
+            for (size_t i = 0; i < n; i++) acc[i] = (int32_t)(rnd() % 4000000u) - 2000000;
+            float s = qs_scale(x, n);
+            bad += kf_bits(s) != kf_bits(kq_scale(x, n, 1));
+            float sc = rep % 3 == 0 ? s : rep % 3 == 1 ? 0.0f : kf_from_bits(0x7F800000u);
+            qs_quantize(x, n, sc, qa);
+            for (size_t i = 0; i < n; i++) bad += kf_bits(qa[i]) != kf_bits((float)kf_quantize(x[i], sc));
+            float sa = rnd_float(1);
+            qs_output_rows(acc, n, sa, sb, rep & 1 ? bias : NULL, ya);
+            for (size_t i = 0; i < n; i++) bad += kf_bits(ya[i]) != kf_bits(kq_output(acc[i], sa, sb[i], rep & 1, bias[i]));
+            qs_output(acc, n, sa, sb[0], rep & 1, bias[0], ya);
+            for (size_t i = 0; i < n; i++) bad += kf_bits(ya[i]) != kf_bits(kq_output(acc[i], sa, sb[0], rep & 1, bias[0]));
+        }
+    CHECK_EQ_INT(bad, 0);
+}
+
 int main(void) {
+    simd_rules();
     ref = opml_backend_new("ref");
     blas = opml_backend_new("blas");
     CHECK(ref && blas);
