@@ -5,6 +5,14 @@
 #include "fmath.h"
 #include "ops.h"
 
+/* The window offsets k whose position base + k * dil lies in [0, n): [*lo, *hi). */
+static void window_range(int64_t base, int64_t k, int64_t dil, int64_t n, int64_t *lo, int64_t *hi) {
+    *lo = base >= 0 ? 0 : (-base + dil - 1) / dil;
+    *hi = n - base <= 0 ? 0 : (n - base + dil - 1) / dil;
+    if (*hi > k) *hi = k;
+    if (*lo > *hi) *lo = *hi;
+}
+
 static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
     (void)scratch;
     const float *x = in[0];
@@ -14,23 +22,25 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     int64_t h = d->in[0].dims[2], w = d->in[0].dims[3];
     size_t oh = d->out.dims[2], ow = d->out.dims[3];
     for (size_t p = 0; p < planes; p++)
-        for (size_t py = 0; py < oh; py++)
+        for (size_t py = 0; py < oh; py++) {
+            int64_t y0 = (int64_t)py * a[2] - a[4], ky0, ky1;
+            window_range(y0, a[0], a[8], h, &ky0, &ky1);
             for (size_t px = 0; px < ow; px++) {
+                int64_t x0 = (int64_t)px * a[3] - a[5], kx0, kx1;
+                window_range(x0, a[1], a[9], w, &kx0, &kx1);
                 float m = kf_from_bits(0xFF800000u);
                 int nan = 0;
-                for (int64_t ky = 0; ky < a[0]; ky++) {
-                    int64_t iy = (int64_t)py * a[2] - a[4] + ky * a[8];
-                    if (iy < 0 || iy >= h) continue;
-                    for (int64_t kx = 0; kx < a[1]; kx++) {
-                        int64_t ix = (int64_t)px * a[3] - a[5] + kx * a[9];
-                        if (ix < 0 || ix >= w) continue;
-                        float v = x[(p * (size_t)h + (size_t)iy) * (size_t)w + (size_t)ix];
-                        if (kf_isnan(v)) nan = 1;
-                        else if (v > m) m = v;
+                for (int64_t ky = ky0; ky < ky1; ky++) {
+                    const float *row = x + (p * (size_t)h + (size_t)(y0 + ky * a[8])) * (size_t)w;
+                    for (int64_t kx = kx0; kx < kx1; kx++) {
+                        float v = row[x0 + kx * a[9]];
+                        nan |= kf_isnan(v);
+                        m = v > m ? v : m;
                     }
                 }
                 y[(p * oh + py) * ow + px] = nan ? kf_from_bits(KF_CANON_NAN) : m;
             }
+        }
 }
 
 const kernel_op kop_maxpool = {"MaxPool", kd_check_pool2d, NULL, run};
