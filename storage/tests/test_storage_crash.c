@@ -148,11 +148,14 @@ struct killer {
     storage_proc *p;
     uint32_t start;    /* acked.n when the round's stream began */
     unsigned after_ms; /* then this long after the 20th acknowledgement */
+    int stream_ended;  /* a write failed before the kill (the process too slow): kill now */
 };
 static void *kill_later(void *arg) {
     struct killer *k = arg;
     struct timespec poll = {0, 1000000L};
-    while (__atomic_load_n(&acked.n, __ATOMIC_ACQUIRE) < k->start + 20) nanosleep(&poll, NULL);
+    while (__atomic_load_n(&acked.n, __ATOMIC_ACQUIRE) < k->start + 20 &&
+           !__atomic_load_n(&k->stream_ended, __ATOMIC_ACQUIRE))
+        nanosleep(&poll, NULL);
     struct timespec ts = {k->after_ms / 1000, (long)(k->after_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     kill(k->p->pid, SIGKILL);
@@ -174,7 +177,7 @@ int main(int argc, char **argv) {
             CHECK(0);
             break;
         }
-        storage_client *c = proc_client(&p, 2000, 0);
+        storage_client *c = proc_client(&p, 3000, 0);
         verify(c, inflight, buf);
         /* the write in flight when the process died may or may not have landed: settle it now */
         if (inflight < MAX_OPS) {
@@ -182,10 +185,11 @@ int main(int argc, char **argv) {
             acked.n = inflight + 1;
         }
         uint32_t start = acked.n;
-        struct killer k = {&p, start, (unsigned)(rnd() % 500)};
+        struct killer k = {&p, start, (unsigned)(rnd() % 500), 0};
         pthread_t t;
         pthread_create(&t, NULL, kill_later, &k);
         while (acked.n < MAX_OPS && write_op(c, acked.n, buf) == 0) __atomic_store_n(&acked.n, acked.n + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&k.stream_ended, 1, __ATOMIC_RELEASE);
         inflight = acked.n;
         pthread_join(t, NULL);
         int status = proc_kill(&p, SIGKILL); /* reaps it */
@@ -196,7 +200,7 @@ int main(int argc, char **argv) {
         CHECK(acked.n - start >= 20); /* the stream was really going */
     }
     if (proc_start(&p, 10000) == 0) {
-        storage_client *c = proc_client(&p, 2000, 0);
+        storage_client *c = proc_client(&p, 3000, 0);
         verify(c, inflight, buf);
         storage_client_free(c);
     } else CHECK(0);
