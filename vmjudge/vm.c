@@ -1,10 +1,11 @@
 /* vm.c: the fast RV32IM interpreter and the packed state (see vm.h, docs/vm.md).
  *
- * The loop keeps pc, the step budget and the current code page in locals. Each code page gets an array of
- * decoded instructions filled lazily on first fetch (VM_OP_UNDECODED entries decode in place);
- * writes to the page reset the entry they overwrite (vm_mem_touch). Loads read page data
- * directly (an unallocated page reads as zero); a store takes the fast path when its page is
- * already marked written, has no decode cache, and so needs no bookkeeping. */
+ * The loop keeps the current decode entry, the step budget and the current code page in locals.
+ * Each code page gets an array of decoded instructions filled lazily on first execution (entries
+ * not decoded yet decode in place); writes to the page reset the entry they overwrite
+ * (vm_mem_touch). Loads read page data directly (an unallocated page reads as zero); a store
+ * takes the fast path when its page is already marked written, has no decode cache, and so needs
+ * no bookkeeping. */
 #include "vm.h"
 
 #include "keccak.h"
@@ -69,11 +70,15 @@ static inline uint8_t *store_ptr(vm_mem *m, uint32_t addr) {
     return p->data + (addr & (VM_PAGE_SIZE - 1));
 }
 
-/* Threaded dispatch (GCC's labels as values): every handler ends in its own indirect jump, which
- * predicts far better than one shared switch. `left` counts the instructions still allowed; a
- * handler that completes an instruction decrements it. Sequential flow steps to the next decode
- * entry directly; jumps and taken branches go through `fetch`, which checks alignment and the
- * code page. */
+const void *vm_dec_undecoded;
+
+/* Threaded dispatch (GCC's labels as values): each decode-cache entry holds its handler's address
+ * and every handler ends in its own indirect jump, which predicts far better than one shared
+ * switch. In the loop the current instruction is the entry d of the page at code_base; pc is
+ * derived from d only when an instruction needs it (PC()). `left` counts the instructions still
+ * allowed: NEXT and JUMP complete one. Sequential flow steps to d + 1; the sentinel entry past the
+ * page's end moves on to the next page. Jumps within the page go straight to the target's entry,
+ * others through `fetch`, which checks alignment and finds the page. */
 int vm_run(vm *v, uint64_t max_step) {
     if (v->status != VM_RUNNING || v->step >= max_step) return 0;
     static void *const labels[VM_OP_COUNT] = {
@@ -92,132 +97,152 @@ int vm_run(vm *v, uint64_t max_step) {
         [VM_OP_DIVU] = &&op_divu, [VM_OP_REM] = &&op_rem, [VM_OP_REMU] = &&op_remu, [VM_OP_FENCE] = &&op_fence,
         [VM_OP_ECALL] = &&op_ecall, [VM_OP_EBREAK] = &&op_ebreak,
     };
+    vm_dec_undecoded = &&op_undecoded;
     uint32_t *x = v->x;
     vm_mem *m = &v->mem;
     vm_page *const *pages = m->pages;
-    uint32_t pc = v->pc;
+    uint32_t pc = v->pc;            /* valid at fetch and out only */
     uint64_t budget = max_step - v->step, left = budget;
-    uint32_t code_page = 0xFFFFFFFFu; /* page number whose decode cache `code` is, none yet */
-    vm_insn *code = NULL, *d;
+    uint32_t code_base = 1;         /* address of the page whose cache `code` is; 1: none yet */
+    vm_dec *code = NULL, *d = NULL;
     uint32_t fault = 0, addr;
     int rc = 0;
 
+#define PC() (code_base + (uint32_t)(d - code) * 4)
 #define RD x[d->rd]
 #define RS1 x[d->rs1]
 #define RS2 x[d->rs2]
 #define IMM d->imm
-/* the instruction completed and execution continues at pc + 4 */
-#define SEQ() do { pc += 4; if (__builtin_expect(--left == 0, 0)) goto out; \
-                   if (__builtin_expect(!(pc & (VM_PAGE_SIZE - 1)), 0)) goto fetch; \
-                   d++; goto *labels[d->op]; } while (0)
+/* the instruction completed and execution continues at the next one */
+#define NEXT() do { d++; if (__builtin_expect(--left == 0, 0)) goto out_d; goto *d->h; } while (0)
 /* the instruction completed and execution continues at target */
-#define JUMP(target) do { pc = (target); if (__builtin_expect(--left == 0, 0)) goto out; goto fetch; } while (0)
-#define BRANCH(cond) do { if (cond) JUMP(pc + IMM); SEQ(); } while (0)
-#define FAULT(code) do { fault = (code); left--; goto out; } while (0)
+#define JUMP(target) do { uint32_t t_ = (target), o_ = t_ - code_base; \
+                          if (__builtin_expect(--left == 0, 0)) { pc = t_; goto out; } \
+                          if (o_ < VM_PAGE_SIZE && !(o_ & 3)) { d = code + (o_ >> 2); goto *d->h; } \
+                          pc = t_; goto fetch; } while (0)
+#define BRANCH(cond) do { if (cond) JUMP(PC() + IMM); NEXT(); } while (0)
+#define FAULT(code) do { fault = (code); pc = PC(); left--; goto out; } while (0)
 
 fetch:
-    if (__builtin_expect(pc & 3, 0)) FAULT(VM_FAULT_MISALIGNED_FETCH);
-    if (__builtin_expect((pc >> VM_PAGE_BITS) != code_page, 0)) {
+    if (__builtin_expect(pc & 3, 0)) {
+        fault = VM_FAULT_MISALIGNED_FETCH;
+        left--;
+        goto out;
+    }
+    if ((pc & ~(VM_PAGE_SIZE - 1)) != code_base) {
         vm_page *p = vm_mem_page(m, pc);
         if (!p) { rc = -1; goto out; }
-        if (!p->decoded && !(p->decoded = calloc(VM_PAGE_SIZE / 4, sizeof(vm_insn)))) { rc = -1; goto out; }
-        code_page = pc >> VM_PAGE_BITS;
+        if (!p->decoded) {
+            if (!(p->decoded = malloc(VM_DEC_ENTRIES * sizeof(vm_dec)))) { rc = -1; goto out; }
+            for (unsigned i = 0; i < VM_DEC_ENTRIES; i++) p->decoded[i] = (vm_dec){&&op_undecoded, 0, 0, 0, 0, 0};
+            p->decoded[VM_DEC_ENTRIES - 1].h = &&op_page_end;
+        }
+        code_base = pc & ~(VM_PAGE_SIZE - 1);
         code = p->decoded;
     }
     d = &code[(pc & (VM_PAGE_SIZE - 1)) >> 2];
-    goto *labels[d->op];
+    goto *d->h;
 
-op_undecoded: *d = vm_decode(load32(pages, pc)); goto *labels[d->op];
+op_page_end: pc = code_base + VM_PAGE_SIZE; goto fetch;
+op_undecoded: {
+    vm_insn in = vm_decode(load32(pages, PC()));
+    *d = (vm_dec){labels[in.op], in.imm, in.rd, in.rs1, in.rs2, in.op};
+    goto *d->h;
+}
 op_illegal: FAULT(VM_FAULT_ILLEGAL);
-op_lui: RD = IMM; SEQ();
-op_auipc: RD = pc + IMM; SEQ();
-op_jal: RD = pc + 4; JUMP(pc + IMM);
-op_jalr: addr = (RS1 + IMM) & ~1u; RD = pc + 4; JUMP(addr);
+op_lui: RD = IMM; NEXT();
+op_auipc: RD = PC() + IMM; NEXT();
+op_jal: addr = PC(); RD = addr + 4; JUMP(addr + IMM);
+op_jalr: addr = (RS1 + IMM) & ~1u; RD = PC() + 4; JUMP(addr);
 op_beq: BRANCH(RS1 == RS2);
 op_bne: BRANCH(RS1 != RS2);
 op_blt: BRANCH((int32_t)RS1 < (int32_t)RS2);
 op_bge: BRANCH((int32_t)RS1 >= (int32_t)RS2);
 op_bltu: BRANCH(RS1 < RS2);
 op_bgeu: BRANCH(RS1 >= RS2);
-op_lb: RD = (uint32_t)(int32_t)(int8_t)load8(pages, RS1 + IMM); SEQ();
-op_lbu: RD = load8(pages, RS1 + IMM); SEQ();
+op_lb: RD = (uint32_t)(int32_t)(int8_t)load8(pages, RS1 + IMM); NEXT();
+op_lbu: RD = load8(pages, RS1 + IMM); NEXT();
 op_lh:
     addr = RS1 + IMM;
     if (addr & 1) FAULT(VM_FAULT_MISALIGNED_LOAD);
-    RD = (uint32_t)(int32_t)(int16_t)load16(pages, addr); SEQ();
+    RD = (uint32_t)(int32_t)(int16_t)load16(pages, addr); NEXT();
 op_lhu:
     addr = RS1 + IMM;
     if (addr & 1) FAULT(VM_FAULT_MISALIGNED_LOAD);
-    RD = load16(pages, addr); SEQ();
+    RD = load16(pages, addr); NEXT();
 op_lw:
     addr = RS1 + IMM;
     if (addr & 3) FAULT(VM_FAULT_MISALIGNED_LOAD);
-    RD = load32(pages, addr); SEQ();
+    RD = load32(pages, addr); NEXT();
 op_sb: {
     uint8_t *q = store_ptr(m, RS1 + IMM);
-    if (!q) { rc = -1; goto out; }
-    *q = (uint8_t)RS2; SEQ();
+    if (!q) { pc = PC(); rc = -1; goto out; }
+    *q = (uint8_t)RS2; NEXT();
 }
 op_sh: {
     addr = RS1 + IMM;
     if (addr & 1) FAULT(VM_FAULT_MISALIGNED_STORE);
     uint8_t *q = store_ptr(m, addr);
-    if (!q) { rc = -1; goto out; }
+    if (!q) { pc = PC(); rc = -1; goto out; }
     uint16_t h = (uint16_t)RS2;
-    memcpy(q, &h, 2); SEQ();
+    memcpy(q, &h, 2); NEXT();
 }
 op_sw: {
     addr = RS1 + IMM;
     if (addr & 3) FAULT(VM_FAULT_MISALIGNED_STORE);
     uint8_t *q = store_ptr(m, addr);
-    if (!q) { rc = -1; goto out; }
+    if (!q) { pc = PC(); rc = -1; goto out; }
     uint32_t w = RS2;
-    memcpy(q, &w, 4); SEQ();
+    memcpy(q, &w, 4); NEXT();
 }
-op_addi: RD = RS1 + IMM; SEQ();
-op_slti: RD = (int32_t)RS1 < (int32_t)IMM; SEQ();
-op_sltiu: RD = RS1 < IMM; SEQ();
-op_xori: RD = RS1 ^ IMM; SEQ();
-op_ori: RD = RS1 | IMM; SEQ();
-op_andi: RD = RS1 & IMM; SEQ();
-op_slli: RD = RS1 << IMM; SEQ();
-op_srli: RD = RS1 >> IMM; SEQ();
-op_srai: RD = vm_sra(RS1, IMM); SEQ();
-op_add: RD = RS1 + RS2; SEQ();
-op_sub: RD = RS1 - RS2; SEQ();
-op_sll: RD = RS1 << (RS2 & 31); SEQ();
-op_slt: RD = (int32_t)RS1 < (int32_t)RS2; SEQ();
-op_sltu: RD = RS1 < RS2; SEQ();
-op_xor: RD = RS1 ^ RS2; SEQ();
-op_srl: RD = RS1 >> (RS2 & 31); SEQ();
-op_sra: RD = vm_sra(RS1, RS2); SEQ();
-op_or: RD = RS1 | RS2; SEQ();
-op_and: RD = RS1 & RS2; SEQ();
-op_mul: RD = RS1 * RS2; SEQ();
-op_mulh: RD = vm_mulh(RS1, RS2); SEQ();
-op_mulhsu: RD = vm_mulhsu(RS1, RS2); SEQ();
-op_mulhu: RD = vm_mulhu(RS1, RS2); SEQ();
-op_div: RD = vm_div(RS1, RS2); SEQ();
-op_divu: RD = vm_divu(RS1, RS2); SEQ();
-op_rem: RD = vm_rem(RS1, RS2); SEQ();
-op_remu: RD = vm_remu(RS1, RS2); SEQ();
-op_fence: SEQ();
+op_addi: RD = RS1 + IMM; NEXT();
+op_slti: RD = (int32_t)RS1 < (int32_t)IMM; NEXT();
+op_sltiu: RD = RS1 < IMM; NEXT();
+op_xori: RD = RS1 ^ IMM; NEXT();
+op_ori: RD = RS1 | IMM; NEXT();
+op_andi: RD = RS1 & IMM; NEXT();
+op_slli: RD = RS1 << IMM; NEXT();
+op_srli: RD = RS1 >> IMM; NEXT();
+op_srai: RD = vm_sra(RS1, IMM); NEXT();
+op_add: RD = RS1 + RS2; NEXT();
+op_sub: RD = RS1 - RS2; NEXT();
+op_sll: RD = RS1 << (RS2 & 31); NEXT();
+op_slt: RD = (int32_t)RS1 < (int32_t)RS2; NEXT();
+op_sltu: RD = RS1 < RS2; NEXT();
+op_xor: RD = RS1 ^ RS2; NEXT();
+op_srl: RD = RS1 >> (RS2 & 31); NEXT();
+op_sra: RD = vm_sra(RS1, RS2); NEXT();
+op_or: RD = RS1 | RS2; NEXT();
+op_and: RD = RS1 & RS2; NEXT();
+op_mul: RD = RS1 * RS2; NEXT();
+op_mulh: RD = vm_mulh(RS1, RS2); NEXT();
+op_mulhsu: RD = vm_mulhsu(RS1, RS2); NEXT();
+op_mulhu: RD = vm_mulhu(RS1, RS2); NEXT();
+op_div: RD = vm_div(RS1, RS2); NEXT();
+op_divu: RD = vm_divu(RS1, RS2); NEXT();
+op_rem: RD = vm_rem(RS1, RS2); NEXT();
+op_remu: RD = vm_remu(RS1, RS2); NEXT();
+op_fence: NEXT();
 op_ecall:
     if (x[17] != VM_ECALL_EXIT) FAULT(VM_FAULT_ECALL);
     v->status = VM_EXITED;
     v->exit_code = x[10]; /* pc stays at the ecall (docs/vm.md step 7) */
+    pc = PC();
     left--;
     goto out;
 op_ebreak: FAULT(VM_FAULT_EBREAK);
 
+#undef PC
 #undef RD
 #undef RS1
 #undef RS2
 #undef IMM
-#undef SEQ
+#undef NEXT
 #undef JUMP
 #undef BRANCH
 #undef FAULT
+out_d:
+    pc = code_base + (uint32_t)(d - code) * 4;
 out:
     if (fault) {
         v->status = VM_FAULTED;

@@ -110,7 +110,7 @@ void vm_mem_touch(vm_mem *m, vm_page *p, uint32_t addr) {
         if (push(&m->unsaved, &m->nunsaved, &m->capunsaved, p->index) != 0) abort();
         p->flags &= ~VM_PAGE_SAVED;
     }
-    if (p->decoded) p->decoded[(addr & (VM_PAGE_SIZE - 1)) >> 2].op = VM_OP_UNDECODED;
+    if (p->decoded) p->decoded[(addr & (VM_PAGE_SIZE - 1)) >> 2].h = vm_dec_undecoded;
 }
 
 int vm_mem_write(vm_mem *m, uint32_t addr, const void *src, size_t len) {
@@ -269,7 +269,8 @@ int vm_mem_put_page(vm_mem *m, uint32_t index, const uint8_t *data, const uint8_
     if (!p && !(p = new_page(m, index))) return -1;
     if (data) memcpy(p->data, data, VM_PAGE_SIZE);
     else memset(p->data, 0, VM_PAGE_SIZE);
-    if (p->decoded) memset(p->decoded, 0, (VM_PAGE_SIZE / 4) * sizeof *p->decoded);
+    if (p->decoded)
+        for (unsigned i = 0; i < VM_PAGE_SIZE / 4; i++) p->decoded[i].h = vm_dec_undecoded;
     if (hash) {
         memcpy(p->hash, hash, 32);
         p->flags |= VM_PAGE_HASHED;

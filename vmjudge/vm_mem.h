@@ -29,11 +29,24 @@
 #define VM_PAGE_HASHED 1u   /* `hash` is the root of the page's current bytes */
 #define VM_PAGE_SAVED 2u    /* not written since the last vm_mem_take_written */
 
+/* One decode-cache entry of the interpreter (vm.c): the decoded instruction and the address of
+ * its handler in the interpreter loop. An entry not decoded yet (or overwritten since) has
+ * h == vm_dec_undecoded. A cache has VM_PAGE_SIZE / 4 entries plus one sentinel past the end. */
+typedef struct vm_dec {
+    const void *h;
+    uint32_t imm;
+    uint8_t rd, rs1, rs2, op;
+} vm_dec;
+#define VM_DEC_ENTRIES (VM_PAGE_SIZE / 4 + 1)
+
+/* The handler of entries that are not decoded yet; set by vm_run before it creates any cache. */
+extern const void *vm_dec_undecoded;
+
 typedef struct vm_page {
     uint8_t data[VM_PAGE_SIZE];
     uint32_t flags;               /* VM_PAGE_* */
     uint32_t index;               /* page number: address >> VM_PAGE_BITS */
-    vm_insn *decoded;             /* VM_PAGE_SIZE/4 decode-cache entries, or NULL */
+    vm_dec *decoded;              /* the decode cache (VM_DEC_ENTRIES), or NULL */
     uint8_t hash[32];             /* root of the page's 128 leaves when flags & VM_PAGE_HASHED */
 } vm_page;
 
