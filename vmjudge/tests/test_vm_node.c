@@ -31,6 +31,12 @@ static kd_tensor tens(uint8_t dtype, unsigned rank, uint32_t d0, uint32_t d1) {
     return t;
 }
 
+static kd_tensor tens3(uint8_t dtype, uint32_t a, uint32_t b, uint32_t c) {
+    kd_tensor t = tens(dtype, 3, a, b);
+    t.dims[2] = c;
+    return t;
+}
+
 static kd_tensor tens4(uint8_t dtype, uint32_t a, uint32_t b, uint32_t c, uint32_t e) {
     kd_tensor t = tens(dtype, 4, a, b);
     t.dims[2] = c;
@@ -49,6 +55,8 @@ static void run_both(const char *name, kd_desc *d) {
         in[j] = malloc(len[j] + 4);
         if (d->in[j].dtype == KD_F32)
             for (size_t i = 0; i < len[j] / 4; i++) ((float *)in[j])[i] = rndf();
+        else if (d->in[j].dtype == KD_I32) /* token ids and positions: small and in range */
+            for (size_t i = 0; i < len[j] / 4; i++) ((int32_t *)in[j])[i] = (int32_t)(rnd() % 4);
         else
             for (size_t i = 0; i < len[j]; i++) ((uint8_t *)in[j])[i] = (uint8_t)(rnd() % 255 + 129);
     }
@@ -294,6 +302,58 @@ int main(void) {
     int32_t slice_ia[] = {5, 1, 0, 0, 0, 0, -2, 2};
     memcpy(d.ia, slice_ia, sizeof slice_ia);
     run_both("Slice", &d);
+
+    /* the transformer operators on small shapes */
+    memset(&d, 0, sizeof d);
+    d.op = OP_EMBEDDING;
+    d.noperands = 3;
+    d.in[0] = tens(KD_I32, 1, 3, 0);
+    d.in[1] = tens(KD_I8, 2, 8, 16);
+    d.in[2] = tens(KD_F32, 1, 8, 0);
+    d.out = tens(KD_F32, 2, 3, 16);
+    run_both("Embedding", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_RMSNORM;
+    d.noperands = 2;
+    d.in[0] = d.out = tens(KD_F32, 2, 4, 16);
+    d.in[1] = tens(KD_F32, 1, 16, 0);
+    d.fa[0] = 1e-5f;
+    run_both("RMSNorm", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_ROPE;
+    d.noperands = 4;
+    d.in[0] = d.out = tens3(KD_F32, 2, 2, 8);
+    d.in[1] = d.in[2] = tens(KD_F32, 2, 8, 4);
+    d.in[3] = tens(KD_I32, 1, 1, 0);
+    run_both("Rope", &d);
+    d.ia[0] = 1;
+    run_both("Rope/half", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_KVAPPEND;
+    d.noperands = 3;
+    d.in[0] = d.out = tens3(KD_F32, 8, 2, 4);
+    d.in[1] = tens3(KD_F32, 1, 2, 4);
+    d.in[2] = tens(KD_I32, 1, 1, 0);
+    run_both("KVAppend", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_ATTENTION;
+    d.noperands = 4;
+    d.in[0] = d.out = tens3(KD_F32, 1, 4, 8);
+    d.in[1] = d.in[2] = tens3(KD_F32, 8, 2, 8);
+    d.in[3] = tens(KD_I32, 1, 1, 0);
+    d.fa[0] = 0.35355339f;
+    run_both("Attention", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_SILU;
+    d.noperands = 1;
+    d.in[0] = d.out = tens(KD_F32, 2, 3, 7);
+    run_both("SiLU", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_ARGMAX;
+    d.noperands = 1;
+    d.in[0] = tens(KD_F32, 2, 3, 10);
+    d.out = tens(KD_I32, 1, 3, 0);
+    run_both("ArgMax", &d);
 
     /* a malformed descriptor: the guest exits with the kernel's error, not a fault */
     uint8_t bad[KD_BYTES] = {1, 2, 3};
