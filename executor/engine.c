@@ -8,6 +8,7 @@
 
 #include "keccak.h"
 #include "merkle.h"
+#include "tensor_root.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
@@ -77,7 +78,7 @@ int opml_run_exec(opml_run *r, const void *const *inputs, const size_t *input_le
         for (unsigned h = 0; h <= d; h++) /* every node of height h starts as Z(h) */
             for (size_t at = (size_t)1 << (d - h); at < (size_t)2 << (d - h); at++) memcpy(r->tree[at], merkle_zero(h), 32);
         for (uint32_t i = 0; i < m->nin; i++) {
-            merkle_tensor_root(r->values[i], (size_t)kd_nbytes(&m->inputs[i]), r->roots[i]);
+            opml_tensor_root(r->values[i], (size_t)kd_nbytes(&m->inputs[i]), r->roots[i]);
             set_leaf(r, i, r->roots[i]);
         }
         memcpy(r->states[0], r->tree[1], 32);
@@ -95,7 +96,7 @@ int opml_run_exec(opml_run *r, const void *const *inputs, const size_t *input_le
         if (commit) {
             /* a tensor root ignores the shape: a Reshape's output has its operand's root */
             if (nd->d.op == OP_RESHAPE && (nd->input_mask & 1)) memcpy(r->roots[v], r->roots[nd->ref[0]], 32);
-            else merkle_tensor_root(r->values[v], (size_t)kd_nbytes(&nd->d.out), r->roots[v]);
+            else opml_tensor_root(r->values[v], (size_t)kd_nbytes(&nd->d.out), r->roots[v]);
             set_leaf(r, v, r->roots[v]);
             memcpy(r->states[k + 1], r->tree[1], 32);
         }

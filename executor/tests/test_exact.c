@@ -8,6 +8,8 @@
 #include "fmath.h"
 #include "quant.h"
 #include "quant_simd.h"
+#include "merkle.h"
+#include "tensor_root.h"
 
 #include <stdlib.h>
 
@@ -157,8 +159,31 @@ static void simd_rules(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* The engine's fast tensor roots against merkle_tensor_root on lengths around every edge. */
+static void tensor_roots(void) {
+    size_t big = (size_t)1 << 20;
+    uint8_t *data = malloc(big), a[32], b[32];
+    for (size_t i = 0; i < big; i++) data[i] = (uint8_t)rnd();
+    size_t lens[] = {0, 1, 31, 32, 33, 63, 64, 65, 480, 511, 512, 513, 544, 1000, 1023, 1024, 1025, 4095, 4096, 4097,
+                     25088, 32768 - 32, 32768, 32768 + 1, 99999, big - 1, big};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        merkle_tensor_root(data, lens[i], a);
+        opml_tensor_root(data, lens[i], b);
+        bad += memcmp(a, b, 32) != 0;
+    }
+    for (size_t len = 1; len < 3000; len += 7) {
+        merkle_tensor_root(data + 5, len, a);
+        opml_tensor_root(data + 5, len, b);
+        bad += memcmp(a, b, 32) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+    free(data);
+}
+
 int main(void) {
     simd_rules();
+    tensor_roots();
     ref = opml_backend_new("ref");
     blas = opml_backend_new("blas");
     CHECK(ref && blas);

@@ -1,0 +1,143 @@
+/* tensor_root.c: the engine's tensor roots (tensor_root.h), eight Keccak permutations at a time.
+ *
+ * A tensor root (docs/commitments.md) is a Merkle tree whose every parent is keccak256 of 64 bytes:
+ * one Keccak-f[1600] permutation of a state holding the 64 bytes, the padding byte 0x01 at byte 64
+ * and 0x80 at byte 135. The parents of one level are independent, so on CPUs with AVX-512 this
+ * computes eight of them at once, one state lane per 64-bit word of a zmm register; the tree is
+ * built level by level (an odd last node is paired with the zero root of its height) and the
+ * top is folded with the zero roots up to depth 23, exactly as actors/merkle.c does. Without
+ * AVX-512, or for tensors of fewer than 16 leaves, it is merkle_tensor_root itself.
+ * executor/tests/test_exact.c compares both on every length around the edges. */
+#include "tensor_root.h"
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keccak.h"
+#include "merkle.h"
+
+static const uint64_t round_constants[24] = {
+    0x0000000000000001ull, 0x0000000000008082ull, 0x800000000000808Aull, 0x8000000080008000ull,
+    0x000000000000808Bull, 0x0000000080000001ull, 0x8000000080008081ull, 0x8000000000008009ull,
+    0x000000000000008Aull, 0x0000000000000088ull, 0x0000000080008009ull, 0x000000008000000Aull,
+    0x000000008000808Bull, 0x800000000000008Bull, 0x8000000000008089ull, 0x8000000000008003ull,
+    0x8000000000008002ull, 0x8000000000000080ull, 0x000000000000800Aull, 0x800000008000000Aull,
+    0x8000000080008081ull, 0x8000000000008080ull, 0x0000000080000001ull, 0x8000000080008008ull};
+
+/* One Keccak-f[1600] on eight states, each round unrolled: theta; rho and pi written out lane by
+ * lane (lane i = x + 5y rotated by its rho offset moves to (y, 2x + 3y)); chi; iota. */
+#define XOR3(a, b, c) _mm512_ternarylogic_epi64(a, b, c, 0x96)
+#define CHI(a, b, c) _mm512_ternarylogic_epi64(a, b, c, 0xD2) /* a ^ (~b & c) */
+
+__attribute__((target("avx512f"))) static void keccak_f_x8(__m512i s[25]) {
+    for (int round = 0; round < 24; round++) {
+        __m512i c0 = XOR3(XOR3(s[0], s[5], s[10]), s[15], s[20]);
+        __m512i c1 = XOR3(XOR3(s[1], s[6], s[11]), s[16], s[21]);
+        __m512i c2 = XOR3(XOR3(s[2], s[7], s[12]), s[17], s[22]);
+        __m512i c3 = XOR3(XOR3(s[3], s[8], s[13]), s[18], s[23]);
+        __m512i c4 = XOR3(XOR3(s[4], s[9], s[14]), s[19], s[24]);
+        __m512i d0 = _mm512_xor_si512(c4, _mm512_rol_epi64(c1, 1));
+        __m512i d1 = _mm512_xor_si512(c0, _mm512_rol_epi64(c2, 1));
+        __m512i d2 = _mm512_xor_si512(c1, _mm512_rol_epi64(c3, 1));
+        __m512i d3 = _mm512_xor_si512(c2, _mm512_rol_epi64(c4, 1));
+        __m512i d4 = _mm512_xor_si512(c3, _mm512_rol_epi64(c0, 1));
+        __m512i b0 = _mm512_xor_si512(s[0], d0);
+        __m512i b10 = _mm512_rol_epi64(_mm512_xor_si512(s[1], d1), 1);
+        __m512i b20 = _mm512_rol_epi64(_mm512_xor_si512(s[2], d2), 62);
+        __m512i b5 = _mm512_rol_epi64(_mm512_xor_si512(s[3], d3), 28);
+        __m512i b15 = _mm512_rol_epi64(_mm512_xor_si512(s[4], d4), 27);
+        __m512i b16 = _mm512_rol_epi64(_mm512_xor_si512(s[5], d0), 36);
+        __m512i b1 = _mm512_rol_epi64(_mm512_xor_si512(s[6], d1), 44);
+        __m512i b11 = _mm512_rol_epi64(_mm512_xor_si512(s[7], d2), 6);
+        __m512i b21 = _mm512_rol_epi64(_mm512_xor_si512(s[8], d3), 55);
+        __m512i b6 = _mm512_rol_epi64(_mm512_xor_si512(s[9], d4), 20);
+        __m512i b7 = _mm512_rol_epi64(_mm512_xor_si512(s[10], d0), 3);
+        __m512i b17 = _mm512_rol_epi64(_mm512_xor_si512(s[11], d1), 10);
+        __m512i b2 = _mm512_rol_epi64(_mm512_xor_si512(s[12], d2), 43);
+        __m512i b12 = _mm512_rol_epi64(_mm512_xor_si512(s[13], d3), 25);
+        __m512i b22 = _mm512_rol_epi64(_mm512_xor_si512(s[14], d4), 39);
+        __m512i b23 = _mm512_rol_epi64(_mm512_xor_si512(s[15], d0), 41);
+        __m512i b8 = _mm512_rol_epi64(_mm512_xor_si512(s[16], d1), 45);
+        __m512i b18 = _mm512_rol_epi64(_mm512_xor_si512(s[17], d2), 15);
+        __m512i b3 = _mm512_rol_epi64(_mm512_xor_si512(s[18], d3), 21);
+        __m512i b13 = _mm512_rol_epi64(_mm512_xor_si512(s[19], d4), 8);
+        __m512i b14 = _mm512_rol_epi64(_mm512_xor_si512(s[20], d0), 18);
+        __m512i b24 = _mm512_rol_epi64(_mm512_xor_si512(s[21], d1), 2);
+        __m512i b9 = _mm512_rol_epi64(_mm512_xor_si512(s[22], d2), 61);
+        __m512i b19 = _mm512_rol_epi64(_mm512_xor_si512(s[23], d3), 56);
+        __m512i b4 = _mm512_rol_epi64(_mm512_xor_si512(s[24], d4), 14);
+        s[0] = CHI(b0, b1, b2);
+        s[1] = CHI(b1, b2, b3);
+        s[2] = CHI(b2, b3, b4);
+        s[3] = CHI(b3, b4, b0);
+        s[4] = CHI(b4, b0, b1);
+        s[5] = CHI(b5, b6, b7);
+        s[6] = CHI(b6, b7, b8);
+        s[7] = CHI(b7, b8, b9);
+        s[8] = CHI(b8, b9, b5);
+        s[9] = CHI(b9, b5, b6);
+        s[10] = CHI(b10, b11, b12);
+        s[11] = CHI(b11, b12, b13);
+        s[12] = CHI(b12, b13, b14);
+        s[13] = CHI(b13, b14, b10);
+        s[14] = CHI(b14, b10, b11);
+        s[15] = CHI(b15, b16, b17);
+        s[16] = CHI(b16, b17, b18);
+        s[17] = CHI(b17, b18, b19);
+        s[18] = CHI(b18, b19, b15);
+        s[19] = CHI(b19, b15, b16);
+        s[20] = CHI(b20, b21, b22);
+        s[21] = CHI(b21, b22, b23);
+        s[22] = CHI(b22, b23, b24);
+        s[23] = CHI(b23, b24, b20);
+        s[24] = CHI(b24, b20, b21);
+        s[0] = _mm512_xor_si512(s[0], _mm512_set1_epi64((long long)round_constants[round]));
+    }
+}
+
+/* out[i] = keccak256(in[64 i .. 64 i + 63]) for i < n */
+__attribute__((target("avx512f"))) static void pairs_x8(const uint8_t *in, size_t n, uint8_t *out) {
+    const __m512i gin = _mm512_setr_epi64(0, 64, 128, 192, 256, 320, 384, 448);
+    const __m512i gout = _mm512_setr_epi64(0, 32, 64, 96, 128, 160, 192, 224);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i s[25];
+        for (int j = 0; j < 8; j++) s[j] = _mm512_i64gather_epi64(gin, (const void *)(in + 64 * i + 8 * j), 1);
+        for (int j = 8; j < 25; j++) s[j] = _mm512_setzero_si512();
+        s[8] = _mm512_set1_epi64(0x01);
+        s[16] = _mm512_set1_epi64((long long)0x8000000000000000ull);
+        keccak_f_x8(s);
+        for (int j = 0; j < 4; j++) _mm512_i64scatter_epi64((void *)(out + 32 * i + 8 * j), gout, s[j], 1);
+    }
+    for (; i < n; i++) keccak256_pair(in + 64 * i, in + 64 * i + 32, out + 32 * i);
+}
+
+static int have_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return cached;
+}
+
+int opml_tensor_root(const void *data, size_t len, uint8_t root[32]) {
+    size_t leaves = (len + 31) / 32;
+    if (!have_avx512() || leaves < 16 || len > MERKLE_SLOT_BYTES) return merkle_tensor_root(data, len, root);
+    size_t nodes = (leaves + 1) / 2; /* parents at height 1 */
+    uint8_t *buf = calloc(nodes, 64), *level = malloc(nodes * 32 + 32);
+    if (!buf || !level) {
+        free(buf), free(level);
+        return merkle_tensor_root(data, len, root); /* no memory for the fast path: the slow one */
+    }
+    memcpy(buf, data, len); /* the last leaf and the odd leaf's sibling are zero */
+    pairs_x8(buf, nodes, level);
+    unsigned h = 1;
+    while (nodes > 1) {
+        if (nodes & 1) memcpy(level + 32 * nodes++, merkle_zero(h), 32);
+        pairs_x8(level, nodes / 2, level); /* in place: output i is written after inputs 2i, 2i+1 were read */
+        nodes /= 2, h++;
+    }
+    memcpy(root, level, 32);
+    for (; h < MERKLE_SLOT_DEPTH; h++) keccak256_pair(root, merkle_zero(h), root);
+    free(buf), free(level);
+    return 0;
+}
