@@ -5,12 +5,14 @@
  * and 0x80 at byte 135. The parents of one level are independent, so on CPUs with AVX-512 this
  * computes eight of them at once, one state lane per 64-bit word of a zmm register; the tree is
  * built level by level (an odd last node is paired with the zero root of its height) and the
- * top is folded with the zero roots up to depth 23, exactly as actors/merkle.c does. Without
- * AVX-512, or for tensors of fewer than 16 leaves, it is merkle_tensor_root itself.
+ * top is folded with the zero roots up to depth 23, exactly as actors/merkle.c does; tensors of
+ * 128 KiB and more are cut into 5 to 8 subtrees hashed by two threads. Without AVX-512, or for
+ * tensors of fewer than 16 leaves, it is merkle_tensor_root itself.
  * executor/tests/test_exact.c compares both on every length around the edges. */
 #include "tensor_root.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,17 +121,19 @@ static int have_avx512(void) {
     return cached;
 }
 
-int opml_tensor_root(const void *data, size_t len, uint8_t root[32]) {
-    size_t leaves = (len + 31) / 32;
-    if (!have_avx512() || leaves < 16 || len > MERKLE_SLOT_BYTES) return merkle_tensor_root(data, len, root);
-    size_t nodes = (leaves + 1) / 2; /* parents at height 1 */
-    uint8_t *buf = calloc(nodes, 64), *level = malloc(nodes * 32 + 32);
-    if (!buf || !level) {
-        free(buf), free(level);
-        return merkle_tensor_root(data, len, root); /* no memory for the fast path: the slow one */
+/* The root at height g of data[0 .. len) as leaves, zero leaves after (0 < len <= 32 << g,
+ * g >= 1): whole pairs hashed straight from the data, the tail pair zero-padded, then level by
+ * level with an odd last node paired with the zero root of its height. Returns 0 or -1 (memory). */
+static int subtree_root(const uint8_t *data, size_t len, unsigned g, uint8_t root[32]) {
+    size_t full = len / 64, nodes = (len + 63) / 64;
+    uint8_t *level = malloc(nodes * 32 + 32);
+    if (!level) return -1;
+    pairs_x8(data, full, level);
+    if (nodes > full) {
+        uint8_t tail[64] = {0};
+        memcpy(tail, data + 64 * full, len - 64 * full);
+        keccak256_pair(tail, tail + 32, level + 32 * full);
     }
-    memcpy(buf, data, len); /* the last leaf and the odd leaf's sibling are zero */
-    pairs_x8(buf, nodes, level);
     unsigned h = 1;
     while (nodes > 1) {
         if (nodes & 1) memcpy(level + 32 * nodes++, merkle_zero(h), 32);
@@ -137,7 +141,59 @@ int opml_tensor_root(const void *data, size_t len, uint8_t root[32]) {
         nodes /= 2, h++;
     }
     memcpy(root, level, 32);
+    for (; h < g; h++) keccak256_pair(root, merkle_zero(h), root);
+    free(level);
+    return 0;
+}
+
+/* Large tensors: the tree's top 3 levels split it into 5..8 chunks; a second thread hashes the
+ * odd-numbered ones. */
+typedef struct chunks {
+    const uint8_t *data;
+    size_t len, chunk, count;
+    unsigned g;
+    uint8_t roots[8][32];
+    int failed;
+} chunks;
+
+static void hash_chunks(chunks *c, size_t first) {
+    for (size_t j = first; j < c->count; j += 2) {
+        size_t off = j * c->chunk, n = c->len - off < c->chunk ? c->len - off : c->chunk;
+        if (subtree_root(c->data + off, n, c->g, c->roots[j])) c->failed = 1;
+    }
+}
+
+static void *chunk_worker(void *arg) {
+    hash_chunks(arg, 1);
+    return NULL;
+}
+
+int opml_tensor_root(const void *data, size_t len, uint8_t root[32]) {
+    size_t leaves = (len + 31) / 32;
+    if (!have_avx512() || leaves < 16 || len > MERKLE_SLOT_BYTES) return merkle_tensor_root(data, len, root);
+    unsigned height = 0; /* of the smallest subtree at leaf 0 holding every leaf */
+    while (((size_t)1 << height) < leaves) height++;
+    unsigned h;
+    if (leaves < 4096) {
+        if (subtree_root(data, len, height, root)) return merkle_tensor_root(data, len, root);
+        h = height;
+    } else {
+        chunks c = {.data = data, .len = len, .g = height - 3, .chunk = (size_t)32 << (height - 3)};
+        c.count = (len + c.chunk - 1) / c.chunk;
+        pthread_t t;
+        int threaded = pthread_create(&t, NULL, chunk_worker, &c) == 0;
+        hash_chunks(&c, 0);
+        if (threaded) pthread_join(t, NULL);
+        else hash_chunks(&c, 1);
+        if (c.failed) return merkle_tensor_root(data, len, root);
+        size_t nodes = c.count;
+        for (h = c.g; nodes > 1; h++) { /* the chunk roots are the nodes at height g */
+            if (nodes & 1) memcpy(c.roots[nodes++], merkle_zero(h), 32);
+            for (size_t i = 0; i < nodes / 2; i++) keccak256_pair(c.roots[2 * i], c.roots[2 * i + 1], c.roots[i]);
+            nodes /= 2;
+        }
+        memcpy(root, c.roots[0], 32);
+    }
     for (; h < MERKLE_SLOT_DEPTH; h++) keccak256_pair(root, merkle_zero(h), root);
-    free(buf), free(level);
     return 0;
 }
