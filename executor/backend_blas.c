@@ -18,12 +18,14 @@
 #include "quant_simd.h"
 
 #define BLAS_KCHUNK 1024
+#define BLAS_THREADED_MACS (1 << 24) /* multiply-adds below which one thread is faster */
 
 typedef struct work {
     float *a, *b, *c;   /* quantized left operand, quantized right operand (QMatMul/im2col), chunk product */
     int32_t *acc;
     float *sa, *sb;
     size_t na, nb, nc, nacc, nsa, nsb;
+    int threads, max_threads; /* OpenBLAS threads now, and as configured at start */
 } work;
 
 static int grow(void **p, size_t *have, size_t need, size_t elsize) {
@@ -35,8 +37,11 @@ static int grow(void **p, size_t *have, size_t need, size_t elsize) {
 }
 
 static int blas_init(opml_backend *b) {
-    b->state = calloc(1, sizeof(work));
-    return b->state ? 0 : -1;
+    work *w = calloc(1, sizeof(work));
+    if (!w) return -1;
+    w->threads = w->max_threads = openblas_get_num_threads();
+    b->state = w;
+    return 0;
 }
 
 static void blas_destroy(opml_backend *b) {
@@ -67,6 +72,10 @@ static const float *float_weights(const int8_t *w, size_t n, void **cache, float
 static int exact_gemm(work *w, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                       int transb, int32_t *acc) {
     if (grow((void **)&w->c, &w->nc, m * n, sizeof(float))) return -1;
+    /* small products run on one thread: OpenBLAS's idle workers spin after a threaded call and
+     * would slow the commitment hashing that follows (the results are the same either way) */
+    int threads = (double)m * (double)n * (double)k < BLAS_THREADED_MACS ? 1 : w->max_threads;
+    if (threads != w->threads) openblas_set_num_threads(w->threads = threads);
     memset(acc, 0, m * n * sizeof *acc);
     for (size_t k0 = 0; k0 < k; k0 += BLAS_KCHUNK) {
         size_t kc = k - k0 < BLAS_KCHUNK ? k - k0 : BLAS_KCHUNK;
