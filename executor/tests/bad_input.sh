@@ -39,7 +39,17 @@ expect_error "malformed INPUT" "bad input" "$opml" infer "$tmp/cnn.opml" "idx:$d
 expect_error "labels as images" "do not fill" "$opml" infer "$tmp/cnn.opml" "idx:$data/t10k-labels-idx1-ubyte.gz#0"
 expect_error "unknown backend" "unknown backend" "$opml" infer "$tmp/cnn.opml" "idx:$data/t10k-images-idx3-ubyte.gz#0" --backend tpu
 expect_error "eval with swapped files" "labels of 784 bytes" "$opml" eval "$tmp/cnn.opml" "$data/t10k-labels-idx1-ubyte.gz" "$data/t10k-images-idx3-ubyte.gz"
-# and a correct run still works, with one JSON object per image
-n=$("$opml" infer "$tmp/cnn.opml" "idx:$data/t10k-images-idx3-ubyte.gz#3-5" --json --backend blas | grep -c '"state_root":"0x')
+# and correct runs still work: one JSON object per image, the same roots from a range as from
+# single images and on both backends, raw float32 input files of one or several inputs
+"$opml" infer "$tmp/cnn.opml" "idx:$data/t10k-images-idx3-ubyte.gz#3-5" --json --backend blas >"$tmp/range.json"
+n=$(grep -c '"state_root":"0x' "$tmp/range.json")
 [ "$n" = 3 ] || { echo "FAIL: expected 3 JSON lines, got $n"; status=1; }
+"$opml" infer "$tmp/cnn.opml" "idx:$data/t10k-images-idx3-ubyte.gz#4" --json --backend ref >"$tmp/one.json"
+sed -n 2p "$tmp/range.json" | cmp -s - "$tmp/one.json" || { echo "FAIL: image 4 differs between a range on blas and alone on ref"; status=1; }
+head -c 3136 /dev/zero >"$tmp/zeros.f32"
+cat "$tmp/zeros.f32" "$tmp/zeros.f32" >"$tmp/two.f32"
+"$opml" infer "$tmp/cnn.opml" "$tmp/zeros.f32" --json >"$tmp/z1.json" || { echo "FAIL: raw input"; status=1; }
+n=$("$opml" infer "$tmp/cnn.opml" "$tmp/two.f32" --json | cut -d, -f2- | sort -u | wc -l)
+[ "$n" = 1 ] || { echo "FAIL: two equal raw inputs gave different results"; status=1; }
+[ $status = 0 ] && echo "ok   correct runs: ranges, backends and raw inputs agree"
 exit $status
