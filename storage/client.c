@@ -11,6 +11,7 @@
 
 _Static_assert(STORAGE_MAX_PUT + 4096 <= ENVELOPE_MAX_BYTES, "a maximal put must fit in one envelope");
 _Static_assert(STORAGE_MAX_READ + 4096 <= ENVELOPE_MAX_BYTES, "a maximal read must fit in one envelope");
+_Static_assert(STORAGE_PART_BYTES + 4096 <= ENVELOPE_MAX_BYTES, "a part must fit in one envelope");
 
 struct storage_client {
     rpc *r;
@@ -62,22 +63,52 @@ static int call(storage_client *c, const ProtobufCMessage *req, const ProtobufCM
     return rpc_call(c->r, req, desc, reply, c->timeout_ms, c->retries, c->err, sizeof c->err);
 }
 
-int storage_client_put_tensor(storage_client *c, const void *data, size_t len, const uint8_t *claimed_root,
-                              uint8_t root_out[32]) {
-    if (len > STORAGE_MAX_PUT)
-        return fail(c, OPML_E_BAD_REQUEST, "a put through the actor carries at most %u bytes, not %zu",
-                    STORAGE_MAX_PUT, len);
-    Opml__StoragePutTensor req = OPML__STORAGE_PUT_TENSOR__INIT;
-    req.data = (ProtobufCBinaryData){len, (uint8_t *)data};
-    if (claimed_root) req.root = (ProtobufCBinaryData){32, (uint8_t *)claimed_root};
+/* Sends one StoragePutTensor; on 0 *length and *complete are the reply's. */
+static int put_request(storage_client *c, Opml__StoragePutTensor *req, uint8_t root_out[32], uint64_t *length,
+                       int *complete) {
     ProtobufCMessage *m;
-    int rc = call(c, &req.base, &opml__storage_put_tensor_reply__descriptor, &m);
+    int rc = call(c, &req->base, &opml__storage_put_tensor_reply__descriptor, &m);
     if (rc) return rc;
     Opml__StoragePutTensorReply *rep = (Opml__StoragePutTensorReply *)m;
     if (rep->root.len == 32) memcpy(root_out, rep->root.data, 32);
     else rc = fail(c, OPML_E_BAD_REQUEST, "the reply's root has %zu bytes", rep->root.len);
+    *length = rep->length;
+    *complete = rep->complete;
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
+}
+
+int storage_client_put_tensor(storage_client *c, const void *data, size_t len, const uint8_t *claimed_root,
+                              uint8_t root_out[32]) {
+    if (len > MERKLE_SLOT_BYTES)
+        return fail(c, OPML_E_BAD_REQUEST, "a tensor holds at most %llu bytes, not %zu",
+                    (unsigned long long)MERKLE_SLOT_BYTES, len);
+    Opml__StoragePutTensor req = OPML__STORAGE_PUT_TENSOR__INIT;
+    uint64_t length;
+    int complete;
+    if (len <= STORAGE_MAX_PUT) {
+        req.data = (ProtobufCBinaryData){len, (uint8_t *)data};
+        if (claimed_root) req.root = (ProtobufCBinaryData){32, (uint8_t *)claimed_root};
+        return put_request(c, &req, root_out, &length, &complete);
+    }
+    /* in parts: the root names the put, so it is computed here when not given */
+    uint8_t root[32];
+    if (claimed_root) memcpy(root, claimed_root, 32);
+    else merkle_tensor_root(data, len, root);
+    req.root = (ProtobufCBinaryData){32, root};
+    req.total_length = len;
+    uint64_t off = 0;
+    for (;;) { /* the server says how far it got: a put resumed after a lost reply continues there */
+        size_t n = len - off < STORAGE_PART_BYTES ? len - off : STORAGE_PART_BYTES;
+        req.offset = off;
+        req.data = (ProtobufCBinaryData){n, (uint8_t *)data + off};
+        int rc = put_request(c, &req, root_out, &length, &complete);
+        if (rc || complete) return rc;
+        if (length <= off || length >= len)
+            return fail(c, OPML_E_BAD_REQUEST, "the server acknowledged %llu bytes after a part at %llu",
+                        (unsigned long long)length, (unsigned long long)off);
+        off = length;
+    }
 }
 
 int storage_client_get_tensor(storage_client *c, const uint8_t root[32], uint8_t **data, size_t *len) {

@@ -31,8 +31,10 @@ void storage_client_free(storage_client *c);
 /* The reason of the last failed call ("" after a success). */
 const char *storage_client_error(const storage_client *c);
 
-/* Stores len bytes (len <= STORAGE_MAX_PUT) and writes their tensor root to root_out. With
- * claimed_root not NULL the server refuses (STORAGE_E_ROOT) bytes that do not hash to it. */
+/* Stores len bytes (len <= MERKLE_SLOT_BYTES) and writes their tensor root to root_out. With
+ * claimed_root not NULL the server refuses (STORAGE_E_ROOT) bytes that do not hash to it. A
+ * tensor over STORAGE_MAX_PUT bytes is sent in parts of STORAGE_PART_BYTES (its root is computed
+ * here first when claimed_root is NULL); when the tensor is stored already the rest is not sent. */
 int storage_client_put_tensor(storage_client *c, const void *data, size_t len, const uint8_t *claimed_root,
                               uint8_t root_out[32]);
 

@@ -27,11 +27,20 @@ struct recent_write {
     uint32_t applied;
 };
 
+/* A tensor put in parts (StoragePutTensor with total_length), by (sender, claimed root). */
+struct upload {
+    uint8_t sender[20];
+    uint8_t root[32];
+    uint8_t *buf; /* NULL: free slot */
+    uint64_t total, have, touched_ms;
+};
+
 struct storage {
     store *st;
     uint64_t requests, errors;
     struct recent_write recent[RECENT_WRITES];
     unsigned next_recent;
+    struct upload uploads[STORAGE_UPLOADS];
 };
 
 static int refuse(struct storage *s, actor_reply *reply, unsigned code, const char *fmt, ...)
@@ -61,25 +70,103 @@ static int store_refusal(struct storage *s, actor_reply *reply, int rc, const ch
     }
 }
 
-static int on_put_tensor(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
-    (void)a, (void)req;
-    struct storage *s = user;
-    const Opml__StoragePutTensor *r = (const Opml__StoragePutTensor *)msg;
-    s->requests++;
-    if (r->root.len != 0 && r->root.len != 32)
-        return refuse(s, reply, OPML_E_BAD_REQUEST, "root must be empty or 32 bytes, not %zu", r->root.len);
+/* Stores data (the whole tensor) and replies complete. */
+static int put_whole(struct storage *s, actor_reply *reply, const uint8_t *data, size_t len, const uint8_t *claimed) {
     char err[256];
     uint8_t root[32];
     int existed;
-    int rc = store_put_tensor(s->st, r->data.data, r->data.len, r->root.len ? r->root.data : NULL, root, &existed, err,
-                              sizeof err);
+    int rc = store_put_tensor(s->st, data, len, claimed, root, &existed, err, sizeof err);
     if (rc != STORE_OK) return store_refusal(s, reply, rc, err);
     Opml__StoragePutTensorReply out = OPML__STORAGE_PUT_TENSOR_REPLY__INIT;
-    out.root.data = root;
-    out.root.len = 32;
-    out.length = r->data.len;
+    out.root = (ProtobufCBinaryData){32, root};
+    out.length = len;
     out.existed = existed;
+    out.complete = 1;
     return actor_reply_msg(reply, &out.base);
+}
+
+static void upload_free(struct upload *u) {
+    free(u->buf);
+    memset(u, 0, sizeof *u);
+}
+
+/* The upload of (sender, root), or a new one (when offset is 0) in a free or long-idle slot. */
+static struct upload *upload_find(struct storage *s, const uint8_t sender[20], const uint8_t root[32], uint64_t total,
+                                  uint64_t offset) {
+    struct upload *spare = NULL;
+    uint64_t now = clock_mono_ms();
+    for (int i = 0; i < STORAGE_UPLOADS; i++) {
+        struct upload *u = &s->uploads[i];
+        if (u->buf && !memcmp(u->sender, sender, 20) && !memcmp(u->root, root, 32)) return u;
+        if (!u->buf || now - u->touched_ms > STORAGE_UPLOAD_IDLE_MS) spare = spare ? spare : u;
+    }
+    if (offset != 0 || !spare) return NULL;
+    if (spare->buf) log_warn("forgot an unfinished put idle for %llu ms", (unsigned long long)(now - spare->touched_ms));
+    upload_free(spare);
+    if (!(spare->buf = malloc(total))) return NULL;
+    memcpy(spare->sender, sender, 20);
+    memcpy(spare->root, root, 32);
+    spare->total = total;
+    spare->touched_ms = now;
+    return spare;
+}
+
+/* One part of a tensor put in parts: parts come in order; a repeated part (a retry) is
+ * acknowledged again; the part that completes the tensor stores it. */
+static int put_part(struct storage *s, const envelope *req, const Opml__StoragePutTensor *r, actor_reply *reply) {
+    if (r->root.len != 32) return refuse(s, reply, OPML_E_BAD_REQUEST, "a put in parts needs the 32-byte root");
+    if (r->total_length > STORE_MAX_TENSOR || r->offset > r->total_length || r->data.len > r->total_length - r->offset)
+        return refuse(s, reply, OPML_E_BAD_REQUEST, "part [%llu, +%zu) of a %llu-byte tensor is out of range",
+                      (unsigned long long)r->offset, r->data.len, (unsigned long long)r->total_length);
+    char err[256];
+    uint64_t have;
+    int rc = store_tensor_len(s->st, r->root.data, &have, err, sizeof err);
+    if (rc == STORE_OK) { /* already stored: the rest need not be sent */
+        Opml__StoragePutTensorReply out = OPML__STORAGE_PUT_TENSOR_REPLY__INIT;
+        out.root = r->root;
+        out.length = have;
+        out.existed = out.complete = 1;
+        return actor_reply_msg(reply, &out.base);
+    }
+    if (rc != STORE_NOT_FOUND) return store_refusal(s, reply, rc, err);
+    struct upload *u = upload_find(s, req->sender, r->root.data, r->total_length, r->offset);
+    if (!u)
+        return refuse(s, reply, r->offset ? OPML_E_BAD_REQUEST : OPML_E_UNAVAILABLE,
+                      r->offset ? "no put in parts of this root is in progress (parts come in order from offset 0)"
+                                : "%d puts in parts are in progress already, or no memory for %llu bytes",
+                      STORAGE_UPLOADS, (unsigned long long)r->total_length);
+    if (u->total != r->total_length)
+        return refuse(s, reply, OPML_E_BAD_REQUEST, "this put in parts is of %llu bytes, not %llu",
+                      (unsigned long long)u->total, (unsigned long long)r->total_length);
+    if (r->offset + r->data.len > u->have) { /* not a retry of a part received already */
+        if (r->offset != u->have)
+            return refuse(s, reply, OPML_E_BAD_REQUEST, "part at offset %llu, expected %llu",
+                          (unsigned long long)r->offset, (unsigned long long)u->have);
+        memcpy(u->buf + u->have, r->data.data, r->data.len);
+        u->have += r->data.len;
+    }
+    u->touched_ms = clock_mono_ms();
+    if (u->have == u->total) {
+        rc = put_whole(s, reply, u->buf, u->total, u->root);
+        upload_free(u);
+        return rc;
+    }
+    Opml__StoragePutTensorReply out = OPML__STORAGE_PUT_TENSOR_REPLY__INIT;
+    out.root = r->root;
+    out.length = u->have;
+    return actor_reply_msg(reply, &out.base);
+}
+
+static int on_put_tensor(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    (void)a;
+    struct storage *s = user;
+    const Opml__StoragePutTensor *r = (const Opml__StoragePutTensor *)msg;
+    s->requests++;
+    if (r->total_length) return put_part(s, req, r, reply);
+    if (r->root.len != 0 && r->root.len != 32)
+        return refuse(s, reply, OPML_E_BAD_REQUEST, "root must be empty or 32 bytes, not %zu", r->root.len);
+    if (r->offset) return refuse(s, reply, OPML_E_BAD_REQUEST, "an offset needs a total_length");
+    return put_whole(s, reply, r->data.data, r->data.len, r->root.len ? r->root.data : NULL);
 }
 
 static int on_get_tensor(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
@@ -285,6 +372,9 @@ static void on_health(actor *a, void *user) {
     actor_health_stat(a, "tensor_bytes", (int64_t)st.tensor_bytes);
     actor_health_stat(a, "requests", (int64_t)s->requests);
     actor_health_stat(a, "errors", (int64_t)s->errors);
+    int64_t uploads = 0;
+    for (int i = 0; i < STORAGE_UPLOADS; i++) uploads += s->uploads[i].buf != NULL;
+    actor_health_stat(a, "puts_in_parts", uploads);
 }
 
 int main(int argc, char **argv) {
@@ -316,6 +406,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) actor_on(a, handlers[i].desc, handlers[i].fn, &s);
     actor_on_health(a, on_health, &s);
     int rc = actor_run(a);
+    for (int i = 0; i < STORAGE_UPLOADS; i++) upload_free(&s.uploads[i]);
     store_close(s.st);
     actor_free(a);
     return rc;

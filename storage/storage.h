@@ -9,10 +9,15 @@
 #define STORAGE_MAX_KEY 1024
 #define STORAGE_MAX_VALUE (16u << 20)
 /* A request or reply is one envelope of at most ENVELOPE_MAX_BYTES (64 MiB; client.c asserts it):
- * a tensor put through the actor carries at most STORAGE_MAX_PUT bytes, a read returns at most
+ * a tensor put in one request carries at most STORAGE_MAX_PUT bytes, a read returns at most
  * STORAGE_MAX_READ. */
 #define STORAGE_MAX_PUT ((64u << 20) - 4096)
 #define STORAGE_MAX_READ (32u << 20)
+/* A larger tensor is put in parts of STORAGE_PART_BYTES; the actor holds at most STORAGE_UPLOADS
+ * unfinished ones, and forgets one that got no part for STORAGE_UPLOAD_IDLE_MS when it needs room. */
+#define STORAGE_PART_BYTES (32u << 20)
+#define STORAGE_UPLOADS 4
+#define STORAGE_UPLOAD_IDLE_MS 60000
 #define STORAGE_MAX_SCAN 1000             /* pairs per scan reply */
 #define STORAGE_SCAN_BYTES (32u << 20)    /* a scan reply stops growing past this many bytes */
 

@@ -1,5 +1,6 @@
-/* The client API end to end against a real opml-storage: tensors (empty, small, and one larger
- * than a reply so that the client reads it in ranges), refusals with their codes, proofs, key-value
+/* The client API end to end against a real opml-storage: tensors (the empty one, one larger than a
+ * reply so that the client reads it in ranges, one larger than a request so that it is put in
+ * parts), refusals with their codes, proofs, key-value
  * writes, scans paging over more pairs than one reply holds, stats and health, a retried write
  * applied once, and a clean SIGTERM stop with the data there after the restart.
  * Usage: test_storage_actor PATH/opml-storage */
@@ -78,7 +79,47 @@ static void test_tensors(storage_client *c) {
     CHECK_EQ_INT(storage_client_get_proof(c, claimed, 0, &p), OPML_E_NOT_FOUND);
     CHECK_EQ_INT(storage_client_stat_tensor(c, claimed, &found, &n), 0);
     CHECK_EQ_INT(found, 0);
-    CHECK_EQ_INT(storage_client_put_tensor(c, data, (size_t)STORAGE_MAX_PUT + 1, NULL, root), OPML_E_BAD_REQUEST);
+    CHECK_EQ_INT(storage_client_put_tensor(c, data, (size_t)MERKLE_SLOT_BYTES + 1, NULL, root), OPML_E_BAD_REQUEST);
+    free(data);
+}
+
+/* A tensor larger than one envelope goes in parts; a wrong claimed root is refused at the end and
+ * leaves nothing behind; putting it again stops after the first part. */
+static void test_parts(storage_proc *p, storage_client *c) {
+    size_t len = STORAGE_MAX_PUT + (5u << 20) + 3;
+    uint8_t *data = malloc(len), root[32], want[32], wrong[32];
+    fill(data, len, 11);
+    CHECK(merkle_tensor_root(data, len, want) == 0);
+    memcpy(wrong, want, 32);
+    wrong[9] ^= 4;
+    CHECK_EQ_INT(storage_client_put_tensor(c, data, len, wrong, root), STORAGE_E_ROOT);
+    CHECK_EQ_INT(storage_client_put_tensor(c, data, len, NULL, root), 0);
+    CHECK_MEM(root, want, 32);
+    CHECK_EQ_INT(storage_client_put_tensor(c, data, len, want, root), 0);
+    uint8_t *got;
+    size_t n;
+    CHECK_EQ_INT(storage_client_get_tensor(c, want, &got, &n), 0);
+    CHECK(n == len && !memcmp(got, data, len));
+    free(got);
+    merkle_proof pr;
+    CHECK_EQ_INT(storage_client_get_proof(c, want, len / 32, &pr), 0);
+
+    /* parts out of order are refused with a reason; nothing stays in progress */
+    char err[256];
+    rpc *r = rpc_connect(p->net, &p->signer, p->peer, 0, err, sizeof err);
+    Opml__StoragePutTensor part = OPML__STORAGE_PUT_TENSOR__INIT;
+    part.root = (ProtobufCBinaryData){32, wrong};
+    part.total_length = 1000;
+    part.offset = 500;
+    part.data = (ProtobufCBinaryData){10, data};
+    ProtobufCMessage *m = NULL;
+    CHECK_EQ_INT(rpc_call(r, &part.base, &opml__storage_put_tensor_reply__descriptor, &m, 5000, 0, err, sizeof err),
+                 OPML_E_BAD_REQUEST);
+    CHECK(strstr(err, "in order") != NULL);
+    part.offset = 0, part.total_length = MERKLE_SLOT_BYTES + 1;
+    CHECK_EQ_INT(rpc_call(r, &part.base, &opml__storage_put_tensor_reply__descriptor, &m, 5000, 0, err, sizeof err),
+                 OPML_E_BAD_REQUEST);
+    rpc_close(r);
     free(data);
 }
 
@@ -166,7 +207,7 @@ static void test_retry(storage_proc *p, storage_client *c) {
 static void test_stats_health(storage_proc *p, storage_client *c) {
     Opml__StorageStatsReply *st;
     CHECK_EQ_INT(storage_client_stats(c, &st), 0);
-    CHECK_EQ_INT(st->tensors, 2);
+    CHECK_EQ_INT(st->tensors, 3);
     CHECK(st->requests > 10 && st->errors >= 5 && st->kv_keys > 0);
     protobuf_c_message_free_unpacked(&st->base, NULL);
     char err[256];
@@ -177,10 +218,13 @@ static void test_stats_health(storage_proc *p, storage_client *c) {
     if (m) {
         Opml__HealthReply *h = (Opml__HealthReply *)m;
         CHECK(!strcmp(h->actor, "storage") && !strcmp(h->status, "ok"));
-        int tensors = -1;
-        for (size_t i = 0; i < h->n_stats; i++)
+        int tensors = -1, parts = -1;
+        for (size_t i = 0; i < h->n_stats; i++) {
             if (!strcmp(h->stats[i]->name, "tensors")) tensors = (int)h->stats[i]->value;
-        CHECK_EQ_INT(tensors, 2);
+            if (!strcmp(h->stats[i]->name, "puts_in_parts")) parts = (int)h->stats[i]->value;
+        }
+        CHECK_EQ_INT(tensors, 3);
+        CHECK_EQ_INT(parts, 0); /* the refused put in parts was forgotten */
         protobuf_c_message_free_unpacked(m, NULL);
     }
     rpc_close(r);
@@ -195,6 +239,7 @@ int main(int argc, char **argv) {
     if (proc_setup(&p, argv[1]) != 0 || proc_start(&p, 10000) != 0) return 1;
     storage_client *c = proc_client(&p, 20000, 0);
     test_tensors(c);
+    test_parts(&p, c);
     test_kv(c);
     test_retry(&p, c);
     test_stats_health(&p, c);

@@ -36,7 +36,7 @@ static const ProtobufCMessageDescriptor *const storage_types[] = {
 };
 
 /* Well-formed requests that break a precondition, and the error code each must get. */
-#define BAD_CASES 17
+#define BAD_CASES 22
 static uint8_t known_root[32];
 static uint8_t big[2000];
 
@@ -92,7 +92,18 @@ static const ProtobufCMessage *bad_case(int k, unsigned *code) {
         kvw.n_ops = 1, kvw.ops = ops;
         return &kvw.base;
     case 15: scan.prefix = (ProtobufCBinaryData){STORAGE_MAX_KEY + 1, big}; return &scan.base;
-    default: scan.start_after = (ProtobufCBinaryData){sizeof big, big}; return &scan.base;
+    case 16: scan.start_after = (ProtobufCBinaryData){sizeof big, big}; return &scan.base;
+    case 17: put.total_length = 1000; return &put.base; /* a part without its root */
+    case 18: /* a part past the end */
+        put.root = (ProtobufCBinaryData){32, random_root}, put.total_length = 1000, put.offset = 995;
+        put.data = (ProtobufCBinaryData){sizeof data, data};
+        return &put.base;
+    case 19: /* a later part of a put that never started */
+        put.root = (ProtobufCBinaryData){32, random_root}, put.total_length = 1000, put.offset = 100;
+        put.data = (ProtobufCBinaryData){sizeof data, data};
+        return &put.base;
+    case 20: put.root = (ProtobufCBinaryData){32, random_root}, put.total_length = MERKLE_SLOT_BYTES + 1; return &put.base;
+    default: put.offset = 7; return &put.base; /* an offset without a total */
     }
 }
 
