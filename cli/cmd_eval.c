@@ -45,7 +45,7 @@ int cmd_eval(int argc, char **argv) {
     opml_idx img = {0}, lab = {0};
     float *buf = NULL;
     if (!b) {
-        fprintf(stderr, "opml eval: unknown backend '%s' (this build has %s)\n", backend, opml_backend_names());
+        fprintf(stderr, "opml eval: unknown backend '%s' (this build has %s; cuda needs a CUDA device)\n", backend, opml_backend_names());
         goto done;
     }
     if (opml_idx_load(paths[1], &img, err, sizeof err) || opml_idx_load(paths[2], &lab, err, sizeof err)) {

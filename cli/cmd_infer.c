@@ -104,7 +104,7 @@ int cmd_infer(int argc, char **argv) {
     float *buf = NULL;
     opml_idx idx = {0};
     if (!b) {
-        fprintf(stderr, "opml infer: unknown backend '%s' (this build has %s)\n", backend, opml_backend_names());
+        fprintf(stderr, "opml infer: unknown backend '%s' (this build has %s; cuda needs a CUDA device)\n", backend, opml_backend_names());
         goto done;
     }
     if (m.nin != 1) {

@@ -13,7 +13,11 @@ static int ref_run(opml_backend *b, const kd_desc *d, const void *const in[KD_MA
 
 const opml_backend_ops opml_backend_ref_ops = {"ref", NULL, NULL, ref_run, NULL};
 
-static const opml_backend_ops *const registry[] = {&opml_backend_ref_ops, &opml_backend_blas_ops};
+static const opml_backend_ops *const registry[] = {&opml_backend_ref_ops, &opml_backend_blas_ops,
+#ifdef OPML_HAVE_CUDA
+                                                   &opml_backend_cuda_ops,
+#endif
+};
 
 opml_backend *opml_backend_new(const char *name) {
     for (size_t i = 0; i < sizeof registry / sizeof *registry; i++) {
@@ -36,4 +40,10 @@ void opml_backend_free(opml_backend *b) {
     free(b);
 }
 
-const char *opml_backend_names(void) { return "ref|blas"; }
+const char *opml_backend_names(void) {
+#ifdef OPML_HAVE_CUDA
+    return "ref|blas|cuda";
+#else
+    return "ref|blas";
+#endif
+}

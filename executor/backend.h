@@ -32,13 +32,15 @@ struct opml_backend {
     void *state;
 };
 
-/* The backend called `name` ("ref", "blas"), or NULL when this build has none by that name. */
+/* The backend called `name` ("ref", "blas", "cuda"), or NULL when this build has none by that name or it
+ * cannot start (cuda without a CUDA device). */
 opml_backend *opml_backend_new(const char *name);
 void opml_backend_free(opml_backend *b);
-/* The names this build offers, for usage messages: "ref|blas". */
+/* The names this build offers, for usage messages: "ref|blas", or "ref|blas|cuda" with CUDA. */
 const char *opml_backend_names(void);
 
 extern const opml_backend_ops opml_backend_ref_ops;
 extern const opml_backend_ops opml_backend_blas_ops;
+extern const opml_backend_ops opml_backend_cuda_ops; /* builds with OPML_HAVE_CUDA (backend_cuda.cu) */
 
 #endif
