@@ -41,9 +41,12 @@ static void free_page(vm_page *p) {
 }
 
 void vm_mem_free(vm_mem *m) {
-    if (m->pages)
-        for (uint32_t i = 0; i < VM_PAGE_COUNT; i++) free_page(m->pages[i]);
+    for (size_t i = 0; i < m->nallocated; i++) {
+        free_page(m->pages[m->allocated[i]]);
+        m->pages[m->allocated[i]] = NULL;
+    }
     free(m->pages);
+    free(m->allocated);
     free_trie(m->root, 0);
     free(m->stale);
     free(m->unsaved);
@@ -86,7 +89,7 @@ static vm_page *new_page(vm_mem *m, uint32_t index) {
     p->index = index;
     p->flags = VM_PAGE_HASHED | VM_PAGE_SAVED;
     memcpy(p->hash, merkle_zero(VM_PAGE_HEIGHT), 32);
-    if (trie_insert(m, p) != 0) {
+    if (push(&m->allocated, &m->nallocated, &m->capallocated, index) != 0 || trie_insert(m, p) != 0) {
         free(p);
         return NULL;
     }
@@ -289,7 +292,8 @@ int vm_mem_put_page(vm_mem *m, uint32_t index, const uint8_t *data, const uint8_
 
 int vm_mem_copy(vm_mem *dst, const vm_mem *src) {
     if (vm_mem_init(dst) != 0) return -1;
-    for (uint32_t i = 0; i < VM_PAGE_COUNT; i++) {
+    for (size_t k = 0; k < src->nallocated; k++) {
+        uint32_t i = src->allocated[k];
         const vm_page *p = src->pages[i];
         if (!p) continue;
         int known = p->flags & VM_PAGE_HASHED;

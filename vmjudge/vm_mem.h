@@ -59,6 +59,9 @@ typedef struct vm_mem {
     size_t nstale, capstale;
     uint32_t *unsaved;            /* indices of pages whose VM_PAGE_SAVED was cleared */
     size_t nunsaved, capunsaved;
+    uint32_t *allocated;          /* indices of every page allocated so far (a dropped page may
+                                   * stay listed, a re-allocated one be listed twice) */
+    size_t nallocated, capallocated;
     size_t npages;
 } vm_mem;
 
