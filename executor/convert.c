@@ -1339,6 +1339,21 @@ static void conv_free(conv *c) {
     free(c->syms), free(c->nodes);
 }
 
+/* Proto2 leaves absent strings NULL: refuse a graph whose names are missing before reading it. */
+static int check_names(conv *c) {
+    const Onnx__GraphProto *g = c->g;
+    for (size_t i = 0; i < g->n_input; i++)
+        if (!g->input[i]->name) return cfail(c, "graph input %zu has no name", i);
+    for (size_t i = 0; i < g->n_output; i++)
+        if (!g->output[i]->name) return cfail(c, "graph output %zu has no name", i);
+    for (size_t n = 0; n < g->n_node; n++) {
+        if (!g->node[n]->op_type) return cfail(c, "node %zu has no operator", n);
+        for (size_t a = 0; a < g->node[n]->n_attribute; a++)
+            if (!g->node[n]->attribute[a]->name) return cfail(c, "node %zu (%s) has an attribute without a name", n, g->node[n]->op_type);
+    }
+    return 0;
+}
+
 static int graph_inputs(conv *c) {
     const Onnx__GraphProto *g = c->g;
     for (size_t i = 0; i < g->n_input; i++) {
@@ -1390,7 +1405,7 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     for (size_t i = 0; i < c.g->n_initializer; i++)
         if (add_tensor_const(&c, c.g->initializer[i]->name ? c.g->initializer[i]->name : "", c.g->initializer[i]) < 0) goto done;
-    if (graph_inputs(&c)) goto done;
+    if (check_names(&c) || graph_inputs(&c)) goto done;
     for (size_t n = 0; n < c.g->n_node; n++) {
         c.cur = c.g->node[n];
         if (!c.cur->op_type) {
