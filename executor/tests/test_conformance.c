@@ -5,13 +5,16 @@
  *   - float operators: ONNX's own tolerance, |got - want| <= 1e-7 + 1e-3 * |want|;
  *   - graphs with a W8A8 product (Gemm, MatMul, Conv): |got - want| <= 0.03 * max|want| + 1e-5
  *     over the tensor, the int8 tolerance of docs/numerics.md.
- * opml models hold weights, shapes, slice bounds and clip bounds as constants (docs/model-format.md),
- * while these tests feed some of them as graph inputs: such inputs (every int64 input, and the
- * inputs of Conv and Clip past the first) are frozen into initializers from the test's own data
- * before conversion, the run-time inputs left as they are. A test whose graph has several outputs
- * (Split) is converted once per output. A test whose model the converter rejects (an unsupported data type, a run-time shape, ...) is
- * counted as not run, with the converter's message. Prints ran/passed per operator; fails when a
- * test that ran does not pass, or when an operator has no passing test at all. */
+ * opml models hold weights, shapes, slice bounds and clip bounds as constants
+ * (docs/model-format.md), while these tests feed some of them as graph inputs: such inputs (every
+ * int64 input, and the inputs of Conv and Clip past the first) are frozen into initializers from
+ * the test's own data before conversion, the run-time inputs left as they are. A test whose graph
+ * has several outputs (Split) is converted once per output. A test whose model the converter
+ * rejects (an unsupported data type, a run-time shape, ...) is counted as not run, with the
+ * converter's message. Each test model is also converted in six randomly corrupted or truncated
+ * copies, which must fail cleanly or convert (never crash: this test runs under ASan/UBSan).
+ * Prints ran/passed per operator; fails when a test that ran does not pass, or when an operator
+ * has no passing test at all. */
 #include "check.h"
 #include "convert.h"
 #include "engine.h"
@@ -25,6 +28,12 @@ static const char *const ops[] = {"Gemm", "MatMul", "Conv", "Relu", "LeakyRelu",
                                   "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Mul", "Sub", "Div",
                                   "Flatten", "Reshape", "Transpose", "Concat", "Clip", "Split", "Slice"};
 #define NOPS (sizeof ops / sizeof *ops)
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static uint32_t next(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 20);
+}
 
 /* "test_<lowercase op>" or "test_<lowercase op>_..." */
 static int op_of(const char *dir) {
@@ -179,6 +188,7 @@ int main(int argc, char **argv) {
     }
     int ran[NOPS] = {0}, passed[NOPS] = {0}, skipped[NOPS] = {0};
     double worst = 0;
+    int fuzzed = 0;
     for (int d = 0; d < nd; d++) {
         int op = op_of(list[d]->d_name);
         if (op >= 0) {
@@ -187,6 +197,18 @@ int main(int argc, char **argv) {
             snprintf(path, sizeof path, "%s/model.onnx", dir);
             size_t len, nouts = 1;
             uint8_t *onnx = opml_read_file(path, &len);
+            if (onnx && len) /* robustness: mutated copies convert or fail cleanly (ASan/UBSan watch) */
+                for (int k = 0; k < 6; k++) {
+                    uint8_t *bad = malloc(len), *bytes;
+                    memcpy(bad, onnx, len);
+                    for (int f = 0; f < 1 + k % 3; f++) bad[next() % len] ^= (uint8_t)(1 + next() % 255);
+                    size_t blen;
+                    char err[512];
+                    opml_convert_opts o = {.batch = 1, .input_divisor = 255.0f};
+                    if (opml_convert_onnx(bad, k == 5 ? next() % len : len, &o, &bytes, &blen, err, sizeof err) == 0) free(bytes);
+                    free(bad);
+                    fuzzed++;
+                }
             for (size_t out = 0; out < nouts; out++) {
                 uint32_t keep[8], nkeep;
                 size_t flen;
@@ -238,6 +260,7 @@ int main(int argc, char **argv) {
         if (passed[i] == 0) fprintf(stderr, "%s: no conformance test passed\n", ops[i]);
         CHECK(passed[i] > 0);
     }
-    printf("total: %d ran, %d passed; worst quantized error %.4f of max|output|\n", total_ran, total_passed, worst);
+    printf("total: %d ran, %d passed; worst quantized error %.4f of max|output|; %d mutated models handled\n", total_ran,
+           total_passed, worst, fuzzed);
     return check_summary("test_conformance");
 }
