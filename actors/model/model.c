@@ -10,6 +10,7 @@
 
 #include "keccak.h"
 #include "merkle.h"
+#include "tensor_root.h"
 
 #define HEADER_BYTES 32
 #define WEIGHT_REC 36
@@ -82,7 +83,7 @@ static int commit(opml_model *m, char *err, size_t errlen) {
         return fail(err, errlen, "model: out of memory");
     }
     memcpy(m->values, m->inputs, m->nin * sizeof *m->inputs);
-    for (uint32_t i = 0; i < m->nweights; i++) merkle_tensor_root(m->weights[i].data, kd_nbytes(&m->weights[i].t), m->weights[i].root);
+    for (uint32_t i = 0; i < m->nweights; i++) opml_tensor_root(m->weights[i].data, kd_nbytes(&m->weights[i].t), m->weights[i].root);
     for (uint32_t k = 0; k < m->n; k++) {
         opml_node *nd = &m->nodes[k];
         if (kd_decode(nd->desc, KD_BYTES, &nd->d)) goto bad_desc;
@@ -153,27 +154,34 @@ static size_t tables_end(uint32_t nin, uint32_t nweights, uint32_t n) {
     return (t + 63) & ~(size_t)63;
 }
 
-int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, size_t errlen) {
+/* opml_model_parse on bytes the model takes over (freed on failure too): no copy of the file. */
+static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
-    if (len < HEADER_BYTES || memcmp(buf, OPML_MODEL_MAGIC, 8))
+    if (len < HEADER_BYTES || memcmp(buf, OPML_MODEL_MAGIC, 8)) {
+        free(buf);
         return fail(err, errlen, "model: not an opml model file (bad magic)");
+    }
     m->nin = rd32(buf + 8), m->n = rd32(buf + 12), m->nweights = rd32(buf + 16), m->output_value = rd32(buf + 20);
     uint32_t u = rd32(buf + 24);
     memcpy(&m->input_divisor, &u, 4);
-    if (rd32(buf + 28) || m->nin > 4096 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS)
+    if (rd32(buf + 28) || m->nin > 4096 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS) {
+        free(buf);
         return fail(err, errlen, "model: bad header");
+    }
     size_t blob = tables_end(m->nin, m->nweights, m->n);
-    if (blob > len) return fail(err, errlen, "model: file truncated (%zu bytes, tables need %zu)", len, blob);
-    m->file = malloc(len ? len : 1);
+    if (blob > len) {
+        free(buf);
+        return fail(err, errlen, "model: file truncated (%zu bytes, tables need %zu)", len, blob);
+    }
+    m->file = buf;
+    m->file_len = len;
     m->inputs = calloc(m->nin + 1, sizeof *m->inputs);
     m->weights = calloc(m->nweights + 1, sizeof *m->weights);
     m->nodes = calloc(m->n + 1, sizeof *m->nodes);
-    if (!m->file || !m->inputs || !m->weights || !m->nodes) {
+    if (!m->inputs || !m->weights || !m->nodes) {
         opml_model_free(m);
         return fail(err, errlen, "model: out of memory");
     }
-    memcpy(m->file, buf, len);
-    m->file_len = len;
     const uint8_t *p = m->file + HEADER_BYTES;
     for (uint32_t i = 0; i < m->nin; i++, p += 28)
         if (kd_decode_tensor(p, &m->inputs[i]) || m->inputs[i].dtype == KD_NONE) {
@@ -238,15 +246,21 @@ uint8_t *opml_read_file(const char *path, size_t *len) {
     return buf;
 }
 
+int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, size_t errlen) {
+    memset(m, 0, sizeof *m);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return fail(err, errlen, "model: out of memory");
+    memcpy(copy, buf, len);
+    return parse_owned(copy, len, m, err, errlen);
+}
+
 int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     size_t len;
     uint8_t *buf = opml_read_file(path, &len);
     if (!buf) return fail(err, errlen, "%s: cannot read", path);
     char inner[400];
-    int r = opml_model_parse(buf, len, m, inner, sizeof inner);
-    free(buf);
-    if (r) return fail(err, errlen, "%s: %s", path, inner);
+    if (parse_owned(buf, len, m, inner, sizeof inner)) return fail(err, errlen, "%s: %s", path, inner);
     return 0;
 }
 

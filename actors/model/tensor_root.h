@@ -1,6 +1,6 @@
 /* tensor_root.h: the tensor root of docs/commitments.md (merkle_tensor_root's result, bit for
  * bit), computed with eight Keccak permutations per AVX-512 instruction stream where the CPU has
- * it: the engine's commitments cost is almost all hashing. */
+ * it: the engine's commitments and a model's loading cost are almost all hashing. */
 #ifndef OPML_TENSOR_ROOT_H
 #define OPML_TENSOR_ROOT_H
 

@@ -1,4 +1,5 @@
-/* tensor_root.c: the engine's tensor roots (tensor_root.h), eight Keccak permutations at a time.
+/* tensor_root.c: fast tensor roots for the engine and the model loader (tensor_root.h), eight
+ * Keccak permutations at a time.
  *
  * A tensor root (docs/commitments.md) is a Merkle tree whose every parent is keccak256 of 64 bytes:
  * one Keccak-f[1600] permutation of a state holding the 64 bytes, the padding byte 0x01 at byte 64
@@ -8,7 +9,8 @@
  * top is folded with the zero roots up to depth 23, exactly as actors/merkle.c does; tensors of
  * 128 KiB and more are cut into 5 to 8 subtrees hashed by two threads. Without AVX-512, or for
  * tensors of fewer than 16 leaves, it is merkle_tensor_root itself.
- * executor/tests/test_exact.c compares both on every length around the edges. */
+ * executor/tests/test_exact.c compares both on every length around the edges. Host-only: the
+ * guest never computes roots. */
 #include "tensor_root.h"
 
 #include <immintrin.h>
