@@ -37,6 +37,7 @@ typedef struct cached_run {
 } cached_run;
 
 typedef struct judge {
+    actor *actor;
     storage_client *st;
     uint64_t interval, max_steps;
     unsigned ncache;
@@ -57,6 +58,9 @@ static const void *fetch_from_storage(const uint8_t root[32], size_t *len, void 
     }
     return j->fetched;
 }
+
+/* A long recording gives up when the actor is asked to stop (SIGTERM). */
+static int stopping(void *a) { return actor_stopping(a); }
 
 static int refuse(judge *j, actor_reply *reply, unsigned code, const char *fmt, const char *arg) {
     j->refused++;
@@ -113,10 +117,13 @@ static cached_run *get_run(judge *j, const Opml__VmNodeRun *r, actor_reply *repl
     free(j->fetched);
     j->fetched = NULL;
     vm_state_hash(&v, victim->initial);
-    if (vm_trace_record(&victim->t, &v, max_steps, j->interval) != 0) {
+    int rc = vm_trace_record_until(&victim->t, &v, max_steps, j->interval, stopping, j->actor);
+    if (rc != 0) {
+        if (rc == -2) log_info("gave up recording a node run after %llu steps: shutting down",
+                               (unsigned long long)victim->t.cur.step);
         vm_trace_free(&victim->t);
         vm_free(&v);
-        refuse(j, reply, OPML_E_UNAVAILABLE, "%s", "out of memory recording the run");
+        refuse(j, reply, OPML_E_UNAVAILABLE, "%s", rc == -2 ? "shutting down" : "out of memory recording the run");
         return NULL;
     }
     memcpy(victim->key, key, 32);
@@ -276,6 +283,7 @@ int main(int argc, char **argv) {
         goto out;
     }
     j.ncache = (unsigned)ncache;
+    j.actor = a;
     if (!(j.cache = calloc(j.ncache, sizeof *j.cache))) goto out;
     actor_on(a, &opml__vm_state_hashes__descriptor, on_hashes, &j);
     actor_on(a, &opml__vm_final_state__descriptor, on_final, &j);

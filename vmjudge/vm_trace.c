@@ -63,6 +63,11 @@ static int take_checkpoint(vm_trace *t) {
 }
 
 int vm_trace_record(vm_trace *t, vm *initial, uint64_t max_step, uint64_t interval) {
+    return vm_trace_record_until(t, initial, max_step, interval, NULL, NULL);
+}
+
+int vm_trace_record_until(vm_trace *t, vm *initial, uint64_t max_step, uint64_t interval, int (*stop)(void *arg),
+                          void *arg) {
     memset(t, 0, sizeof *t);
     t->interval = interval;
     t->base = *initial;
@@ -81,6 +86,7 @@ int vm_trace_record(vm_trace *t, vm *initial, uint64_t max_step, uint64_t interv
         uint64_t next = (t->cur.step / interval + 1) * interval;
         if (vm_run(&t->cur, next < max_step ? next : max_step) != 0) return -1;
         if (t->cur.step == next && t->cur.status == VM_RUNNING && take_checkpoint(t) != 0) return -1;
+        if (stop && stop(arg)) return -2;
     }
     t->final_step = t->cur.step;
     t->halted = t->cur.status != VM_RUNNING;

@@ -30,6 +30,11 @@ typedef struct vm_trace {
 /* Takes over the initial machine *initial (which must be at step 0 and is left empty) and records
  * its run until it halts or reaches max_step. interval > 0. Returns 0, or -1 out of memory. */
 int vm_trace_record(vm_trace *t, vm *initial, uint64_t max_step, uint64_t interval);
+
+/* The same, asking stop(arg) at every checkpoint whether to give up (a process shutting down):
+ * returns -2 when it did (t must still be freed). */
+int vm_trace_record_until(vm_trace *t, vm *initial, uint64_t max_step, uint64_t interval, int (*stop)(void *arg),
+                          void *arg);
 void vm_trace_free(vm_trace *t);
 
 /* Positions t->cur at step min(j, final_step). Returns 0 or -1 (out of memory). */

@@ -50,6 +50,63 @@ static int call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescr
     return rpc_call(r, req, d, rep, 20000, 0, err, errlen);
 }
 
+static void test_stop_while_recording(harness *h, client *c, const char *bin, const char *speer, char *vkey,
+                                      const char *vcurve) {
+    kd_desc d;
+    memset(&d, 0, sizeof d);
+    d.op = OP_QCONV;
+    d.noperands = 3;
+    kd_tensor x = {KD_F32, 4, {1, 64, 56, 56, 0, 0}}, w = {KD_I8, 4, {64, 64, 3, 3, 0, 0}};
+    kd_tensor s = {KD_F32, 1, {64, 0, 0, 0, 0, 0}}, y = {KD_F32, 4, {1, 64, 56, 56, 0, 0}};
+    d.in[0] = x, d.in[1] = w, d.in[2] = s, d.out = y;
+    int32_t ia[] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    memcpy(d.ia, ia, sizeof ia);
+    static uint8_t bdesc[KD_BYTES];
+    kd_encode(&d, bdesc);
+    size_t xl = (size_t)kd_nbytes(&x), wl = (size_t)kd_nbytes(&w), sl = (size_t)kd_nbytes(&s);
+    uint8_t *xb = malloc(xl), *wb = malloc(wl), *sb = malloc(sl);
+    for (size_t i = 0; i < xl / 4; i++) ((float *)xb)[i] = (float)(i % 13) * 0.1f;
+    for (size_t i = 0; i < wl; i++) wb[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sl / 4; i++) ((float *)sb)[i] = 0.01f;
+    char err[512];
+    storage_client *st = storage_client_new(c->net, &c->sg, speer, 5000, 2, err, sizeof err);
+    uint8_t droot[32], root[32];
+    merkle_tensor_root(bdesc, sizeof bdesc, droot);
+    CHECK_EQ_INT(storage_client_put_tensor(st, bdesc, sizeof bdesc, NULL, root), 0);
+    CHECK_EQ_INT(storage_client_put_tensor(st, xb, xl, NULL, op_roots[0]), 0);
+    CHECK_EQ_INT(storage_client_put_tensor(st, wb, wl, NULL, op_roots[1]), 0);
+    CHECK_EQ_INT(storage_client_put_tensor(st, sb, sl, NULL, op_roots[2]), 0);
+    storage_client_free(st);
+    free(xb), free(wb), free(sb);
+    int port = harness_port();
+    char listen[64], peer[160];
+    snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", port);
+    snprintf(peer, sizeof peer, "%s@%s", vcurve, listen);
+    char *argv[] = {(char *)bin, "--key_file", vkey, "--allow_file", h->allow, "--listen", listen, "--storage",
+                    (char *)speer, NULL};
+    pid_t pid = harness_spawn(h, "vmjudge2.log", argv);
+    CHECK_EQ_INT(client_wait_up(c, peer, 10000), 0);
+    rpc *r = rpc_connect(c->net, &c->sg, peer, 0, err, sizeof err);
+    Opml__VmNodeRun run;
+    fill_run(&run, 0);
+    run.desc_root.data = droot;
+    Opml__VmFinalState fin = OPML__VM_FINAL_STATE__INIT;
+    fin.run = &run;
+    ProtobufCMessage *rep = NULL;
+    /* the reply cannot come in 500 ms: the run takes seconds */
+    CHECK_EQ_INT(rpc_call(r, &fin.base, &opml__vm_final_state_reply__descriptor, &rep, 500, 0, err, sizeof err),
+                 OPML_E_TIMEOUT);
+    rpc_close(r);
+    int stopped = harness_stop(pid, SIGTERM, 2000); /* the run alone would take seconds */
+    CHECK_EQ_INT(stopped, 0);
+    if (stopped != 0) {
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "cat %s/vmjudge2.log >&2", h->dir);
+        if (system(cmd) != 0) fprintf(stderr, "no log\n");
+    }
+    CHECK(harness_log_has(h, "vmjudge2.log", "gave up recording a node run"));
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: test_vmjudge_actor OPML_STORAGE OPML_VMJUDGE\n");
@@ -81,6 +138,8 @@ int main(int argc, char **argv) {
     harness_key(&h, "storage", 1, skey, NULL, scurve);
     harness_key(&h, "vmjudge", 1, vkey, NULL, vcurve);
     harness_key(&h, "client", 1, ckey, NULL, ccurve);
+    char v2key[256], v2curve[65]; /* a second vmjudge, started later: the allow-list is read at start */
+    harness_key(&h, "vmjudge2", 1, v2key, NULL, v2curve);
     int sport = harness_port(), vport = harness_port();
     char slisten[64], vlisten[64], speer[160], vpeer[160], db[128];
     snprintf(slisten, sizeof slisten, "tcp://127.0.0.1:%d", sport);
@@ -234,6 +293,9 @@ int main(int argc, char **argv) {
 
     rpc_close(r);
     CHECK_EQ_INT(harness_stop(vp, SIGTERM, 5000), 0);
+
+    /* SIGTERM while a long run (billions of steps) is being recorded: the actor stops promptly */
+    test_stop_while_recording(&h, &c, argv[2], speer, v2key, v2curve);
     CHECK_EQ_INT(harness_stop(sp, SIGTERM, 5000), 0);
     client_done(&c);
     if (check_failures) {
