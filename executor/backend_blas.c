@@ -5,11 +5,13 @@
  * int32 and summed: the same int32 accumulator as the reference, hence the same bits after the
  * dequantization. Quantization and dequantization follow quant.h's rules, vectorized by
  * quant_simd.h with the same bits. Weights are widened to float once per node and kept in the
- * node's cache slot. Every other operator, and a QLinear of at most two rows (a matrix-vector
- * product, memory-bound: the int8 kernel reads 4x fewer bytes), runs the reference kernel. */
+ * node's cache slot. A QLinear of at most two rows (a matrix-vector product, memory-bound) reads
+ * the int8 weights directly with exact int8 dot products instead. Every other operator runs the
+ * reference kernel. */
 #include "backend.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,56 @@ static int exact_gemm(work *w, size_t m, size_t n, size_t k, const float *a, siz
         for (size_t i = 0; i < m * n; i++) acc[i] += (int32_t)w->c[i];
     }
     return 0;
+}
+
+/* A QLinear of one or two rows: memory-bound, so the int8 weights are read directly (4x fewer
+ * bytes than floats) with exact int8 dot products; large ones split the outputs over two
+ * threads. */
+typedef struct matvec {
+    const int8_t *q, *w;
+    const float *sa, *sw, *bias;
+    float *y;
+    size_t rows, k, n, o0, o1;
+} matvec;
+
+static void matvec_range(const matvec *mv) {
+    int32_t acc[64];
+    for (size_t r = 0; r < mv->rows; r++)
+        for (size_t o = mv->o0; o < mv->o1; o += 64) {
+            size_t cnt = mv->o1 - o < 64 ? mv->o1 - o : 64;
+            for (size_t i = 0; i < cnt; i++) acc[i] = qs_dot_i8(mv->q + r * mv->k, mv->w + (o + i) * mv->k, mv->k);
+            qs_output_rows(acc, cnt, mv->sa[r], mv->sw + o, mv->bias ? mv->bias + o : NULL, mv->y + r * mv->n + o);
+        }
+}
+
+static void *matvec_worker(void *arg) {
+    matvec_range(arg);
+    return NULL;
+}
+
+static int run_matvec(work *w, const kd_desc *d, const void *const in[], float *y) {
+    const float *x = in[0];
+    size_t k = d->in[0].dims[d->in[0].rank - 1], n = d->in[1].dims[0], rows = (size_t)(kd_numel(&d->in[0]) / k);
+    if (grow((void **)&w->b, &w->nb, (rows * k + 3) / 4 + 1, sizeof(float)) || grow((void **)&w->sa, &w->nsa, rows + 1, sizeof(float)))
+        return KD_ESCRATCH;
+    int8_t *q = (int8_t *)w->b;
+    for (size_t r = 0; r < rows; r++) {
+        w->sa[r] = qs_scale(x + r * k, k);
+        kq_quantize(x + r * k, k, 1, w->sa[r], q + r * k);
+    }
+    matvec all = {q, in[1], w->sa, in[2], d->noperands == 4 ? in[3] : NULL, y, rows, k, n, 0, n};
+    if ((double)n * (double)k < BLAS_THREADED_MACS || n < 128) {
+        matvec_range(&all);
+        return KD_OK;
+    }
+    matvec half = all;
+    half.o1 = all.o0 = (n / 2) & ~(size_t)63;
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, matvec_worker, &half) == 0;
+    matvec_range(&all);
+    if (threaded) pthread_join(t, NULL);
+    else matvec_range(&half);
+    return KD_OK;
 }
 
 static int run_qlinear(work *w, const kd_desc *d, const void *const in[], float *y, void **cache) {
@@ -201,8 +253,8 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
     int r = kernel_check(d);
     if (r) return r;
     switch (d->op) {
-    case OP_QLINEAR: /* a matrix-vector product reads each weight once: the int8 kernel is faster */
-        if (kd_numel(&d->in[0]) / d->in[0].dims[d->in[0].rank - 1] <= 2) return kernel_exec(d, in, out, scratch, scratch_len);
+    case OP_QLINEAR:
+        if (kd_numel(&d->in[0]) / d->in[0].dims[d->in[0].rank - 1] <= 2) return run_matvec(b->state, d, in, out);
         return run_qlinear(b->state, d, in, out, cache);
     case OP_QCONV: return run_qconv(b->state, d, in, out, cache);
     case OP_QMATMUL: return run_qmatmul(b->state, d, in, out);

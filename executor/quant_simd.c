@@ -58,6 +58,28 @@ __attribute__((target("avx2"))) static void output_avx2(const int32_t *acc, size
         y[i] = kq_output(acc[i], sa, sb ? sb[i] : sb1, bias || has_bias, bias ? bias[i] : bias1);
 }
 
+__attribute__((target("avx2"))) static int32_t dot_avx2(const int8_t *a, const int8_t *b, size_t k) {
+    __m256i acc = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 16 <= k; i += 16) { /* 16 products as int16, summed in pairs into 8 int32 lanes */
+        __m256i va = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i)));
+        __m256i vb = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + i)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(va, vb));
+    }
+    int32_t lanes[8], sum = 0;
+    _mm256_storeu_si256((__m256i *)lanes, acc);
+    for (int l = 0; l < 8; l++) sum += lanes[l];
+    for (; i < k; i++) sum += (int32_t)a[i] * b[i];
+    return sum;
+}
+
+int32_t qs_dot_i8(const int8_t *a, const int8_t *b, size_t k) {
+    if (have_avx2()) return dot_avx2(a, b, k);
+    int32_t sum = 0;
+    for (size_t i = 0; i < k; i++) sum += (int32_t)a[i] * b[i];
+    return sum;
+}
+
 float qs_scale(const float *x, size_t n) { return have_avx2() ? scale_avx2(x, n) : kq_scale(x, n, 1); }
 
 void qs_quantize(const float *x, size_t n, float scale, float *out) {

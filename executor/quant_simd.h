@@ -20,4 +20,8 @@ void qs_output_rows(const int32_t *acc, size_t n, float sa, const float *sb, con
 /* y[i] = kq_output(acc[i], sa, sb, has_bias, bias) */
 void qs_output(const int32_t *acc, size_t n, float sa, float sb, int has_bias, float bias, float *y);
 
+/* sum over i < k of (int32)a[i] * b[i]: exact in int32 for k <= KD_MAX_K, so any order gives
+ * the reference's sum */
+int32_t qs_dot_i8(const int8_t *a, const int8_t *b, size_t k);
+
 #endif

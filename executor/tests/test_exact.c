@@ -198,6 +198,7 @@ int main(void) {
     }
     for (int r = 0; r < 20; r++) qlinear(1 + rnd() % 9, 1 + rnd() % 300, 1 + rnd() % 40, (int)(rnd() & 1), (int)(rnd() & 1));
     qlinear(0, 7, 3, 1, 0);
+    qlinear(2, 4100, 4100, 1, 1); /* a large matrix-vector product: split over two threads */
 
     /* convolutions: 1x1 images, odd channels, groups, depthwise, strides, padding, dilation */
     qconv(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1);
