@@ -1,7 +1,6 @@
 /* engine.c: the graph runner (engine.h). */
 #include "engine.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,14 +8,6 @@
 #include "keccak.h"
 #include "merkle.h"
 #include "tensor_root.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int opml_run_init(opml_run *r, const opml_model *m, opml_backend *b, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
@@ -43,7 +34,7 @@ int opml_run_init(opml_run *r, const opml_model *m, opml_backend *b, char *err, 
     return 0;
 oom:
     opml_run_free(r);
-    return fail(err, errlen, "engine: out of memory for model buffers");
+    return opml_errf(err, errlen, "engine: out of memory for model buffers");
 }
 
 void opml_run_free(opml_run *r) {
@@ -69,7 +60,7 @@ int opml_run_exec(opml_run *r, const void *const *inputs, const size_t *input_le
     for (uint32_t i = 0; i < m->nin; i++) {
         size_t want = (size_t)kd_nbytes(&m->inputs[i]);
         if (input_len[i] != want)
-            return fail(err, errlen, "input %u: %zu bytes given, the model expects %zu (%llu values)", i, input_len[i],
+            return opml_errf(err, errlen, "input %u: %zu bytes given, the model expects %zu (%llu values)", i, input_len[i],
                         want, (unsigned long long)kd_numel(&m->inputs[i]));
         memcpy(r->values[i], inputs[i], want);
     }
@@ -91,7 +82,7 @@ int opml_run_exec(opml_run *r, const void *const *inputs, const size_t *input_le
         uint32_t v = m->nin + k;
         int rc = r->backend->ops->run(r->backend, &nd->d, in, r->values[v], r->scratch, r->scratch_len, &r->cache[k]);
         if (rc)
-            return fail(err, errlen, "node %u (%s) failed on backend %s (error %d)", k, kernel_op_name(nd->d.op),
+            return opml_errf(err, errlen, "node %u (%s) failed on backend %s (error %d)", k, kernel_op_name(nd->d.op),
                         r->backend->ops->name, rc);
         if (commit) {
             /* a tensor root ignores the shape: a Reshape's output has its operand's root */

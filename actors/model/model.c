@@ -16,7 +16,7 @@
 #define WEIGHT_REC 36
 #define NODE_REC (KD_BYTES + 4 + 4 * KD_MAX_OPERANDS)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
+int opml_errf(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
@@ -72,15 +72,15 @@ int opml_graph_state(const uint8_t (*value_roots)[32], size_t count, unsigned de
  * value shapes, every root and the model root. Descriptors in node->desc must already be set. */
 static int commit(opml_model *m, char *err, size_t errlen) {
     if (m->nin < 1 || m->n < 1 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS)
-        return fail(err, errlen, "model: bad counts (inputs %u, nodes %u, weights %u)", m->nin, m->n, m->nweights);
+        return opml_errf(err, errlen, "model: bad counts (inputs %u, nodes %u, weights %u)", m->nin, m->n, m->nweights);
     if (m->output_value >= m->nin + m->n)
-        return fail(err, errlen, "model: output value %u does not exist", m->output_value);
+        return opml_errf(err, errlen, "model: output value %u does not exist", m->output_value);
     free(m->values);
     m->values = calloc((size_t)m->nin + m->n, sizeof *m->values);
     uint8_t(*leaves)[32] = malloc((size_t)m->n * 32);
     if (!m->values || !leaves) {
         free(leaves);
-        return fail(err, errlen, "model: out of memory");
+        return opml_errf(err, errlen, "model: out of memory");
     }
     memcpy(m->values, m->inputs, m->nin * sizeof *m->inputs);
     for (uint32_t i = 0; i < m->nweights; i++) opml_tensor_root(m->weights[i].data, kd_nbytes(&m->weights[i].t), m->weights[i].root);
@@ -90,12 +90,12 @@ static int commit(opml_model *m, char *err, size_t errlen) {
         const char *op = kernel_op_name(nd->d.op);
         if (!op) {
             free(leaves);
-            return fail(err, errlen, "model: node %u: unknown operator id %u", k, nd->d.op);
+            return opml_errf(err, errlen, "model: node %u: unknown operator id %u", k, nd->d.op);
         }
         int r = kernel_check(&nd->d);
         if (r) {
             free(leaves);
-            return fail(err, errlen, "model: node %u (%s): operands or attributes inconsistent (error %d)", k, op, r);
+            return opml_errf(err, errlen, "model: node %u (%s): operands or attributes inconsistent (error %d)", k, op, r);
         }
         if (nd->input_mask >> KD_MAX_OPERANDS) goto bad_ref;
         uint8_t refs[KD_MAX_OPERANDS][32];
@@ -110,14 +110,14 @@ static int commit(opml_model *m, char *err, size_t errlen) {
                 if (ref >= m->nin + k) goto bad_ref;
                 if (!kd_same(&m->values[ref], &nd->d.in[j])) {
                     free(leaves);
-                    return fail(err, errlen, "model: node %u (%s): operand %u does not match the shape of value %u", k, op, j, ref);
+                    return opml_errf(err, errlen, "model: node %u (%s): operand %u does not match the shape of value %u", k, op, j, ref);
                 }
                 for (int b = 0; b < 4; b++) refs[j][28 + b] = (uint8_t)(ref >> (24 - 8 * b));
             } else {
                 if (ref >= m->nweights) goto bad_ref;
                 if (!kd_same(&m->weights[ref].t, &nd->d.in[j])) {
                     free(leaves);
-                    return fail(err, errlen, "model: node %u (%s): operand %u does not match weight %u", k, op, j, ref);
+                    return opml_errf(err, errlen, "model: node %u (%s): operand %u does not match weight %u", k, op, j, ref);
                 }
                 memcpy(refs[j], m->weights[ref].root, 32);
             }
@@ -129,10 +129,10 @@ static int commit(opml_model *m, char *err, size_t errlen) {
         continue;
     bad_ref:
         free(leaves);
-        return fail(err, errlen, "model: node %u: bad operand reference", k);
+        return opml_errf(err, errlen, "model: node %u: bad operand reference", k);
     bad_desc:
         free(leaves);
-        return fail(err, errlen, "model: node %u: malformed descriptor", k);
+        return opml_errf(err, errlen, "model: node %u: malformed descriptor", k);
     }
     unsigned nd_depth = 0;
     while ((1ull << nd_depth) < m->n) nd_depth++;
@@ -159,19 +159,19 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
     memset(m, 0, sizeof *m);
     if (len < HEADER_BYTES || memcmp(buf, OPML_MODEL_MAGIC, 8)) {
         free(buf);
-        return fail(err, errlen, "model: not an opml model file (bad magic)");
+        return opml_errf(err, errlen, "model: not an opml model file (bad magic)");
     }
     m->nin = rd32(buf + 8), m->n = rd32(buf + 12), m->nweights = rd32(buf + 16), m->output_value = rd32(buf + 20);
     uint32_t u = rd32(buf + 24);
     memcpy(&m->input_divisor, &u, 4);
     if (rd32(buf + 28) || m->nin > 4096 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS) {
         free(buf);
-        return fail(err, errlen, "model: bad header");
+        return opml_errf(err, errlen, "model: bad header");
     }
     size_t blob = tables_end(m->nin, m->nweights, m->n);
     if (blob > len) {
         free(buf);
-        return fail(err, errlen, "model: file truncated (%zu bytes, tables need %zu)", len, blob);
+        return opml_errf(err, errlen, "model: file truncated (%zu bytes, tables need %zu)", len, blob);
     }
     m->file = buf;
     m->file_len = len;
@@ -180,13 +180,13 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
     m->nodes = calloc(m->n + 1, sizeof *m->nodes);
     if (!m->inputs || !m->weights || !m->nodes) {
         opml_model_free(m);
-        return fail(err, errlen, "model: out of memory");
+        return opml_errf(err, errlen, "model: out of memory");
     }
     const uint8_t *p = m->file + HEADER_BYTES;
     for (uint32_t i = 0; i < m->nin; i++, p += 28)
         if (kd_decode_tensor(p, &m->inputs[i]) || m->inputs[i].dtype == KD_NONE) {
             opml_model_free(m);
-            return fail(err, errlen, "model: input %u: bad tensor record", i);
+            return opml_errf(err, errlen, "model: input %u: bad tensor record", i);
         }
     size_t end = blob;
     for (uint32_t i = 0; i < m->nweights; i++, p += WEIGHT_REC) {
@@ -195,7 +195,7 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
         if (kd_decode_tensor(p, &w->t) || w->t.dtype == KD_NONE || off % 64 || off > len - blob ||
             kd_nbytes(&w->t) > len - blob - off) {
             opml_model_free(m);
-            return fail(err, errlen, "model: weight %u: bad record or data outside the file", i);
+            return opml_errf(err, errlen, "model: weight %u: bad record or data outside the file", i);
         }
         w->data = m->file + blob + off;
         if (blob + off + kd_nbytes(&w->t) > end) end = blob + off + kd_nbytes(&w->t);
@@ -209,7 +209,7 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
     }
     if (end != len) {
         opml_model_free(m);
-        return fail(err, errlen, "model: %zu trailing bytes after the last weight", len - end);
+        return opml_errf(err, errlen, "model: %zu trailing bytes after the last weight", len - end);
     }
     if (commit(m, err, errlen)) {
         opml_model_free(m);
@@ -249,7 +249,7 @@ uint8_t *opml_read_file(const char *path, size_t *len) {
 int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     uint8_t *copy = malloc(len ? len : 1);
-    if (!copy) return fail(err, errlen, "model: out of memory");
+    if (!copy) return opml_errf(err, errlen, "model: out of memory");
     memcpy(copy, buf, len);
     return parse_owned(copy, len, m, err, errlen);
 }
@@ -258,9 +258,9 @@ int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     size_t len;
     uint8_t *buf = opml_read_file(path, &len);
-    if (!buf) return fail(err, errlen, "%s: cannot read", path);
+    if (!buf) return opml_errf(err, errlen, "%s: cannot read", path);
     char inner[400];
-    if (parse_owned(buf, len, m, inner, sizeof inner)) return fail(err, errlen, "%s: %s", path, inner);
+    if (parse_owned(buf, len, m, inner, sizeof inner)) return opml_errf(err, errlen, "%s: %s", path, inner);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "check.h"
 #include "backend.h"
 #include "fmath.h"
+#include "special_floats.h"
 #include "quant.h"
 #include "quant_simd.h"
 #include "merkle.h"
@@ -13,25 +14,8 @@
 
 #include <stdlib.h>
 
-static uint64_t rng = 0x853C49E6748FEA9Bull;
-static uint32_t rnd(void) {
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (uint32_t)(rng >> 11);
-}
-
-/* random floats with the special values the numerics spec singles out */
-static float rnd_float(int specials) {
-    uint32_t r = rnd() % 1000;
-    if (specials && r < 40) {
-        static const uint32_t sp[] = {0x80000000u, 0x00000001u, 0x807FFFFFu, 0x7F800000u, 0xFF800000u,
-                                      0x7FC00000u, 0xFFC00001u, 0x00400000u, 0x7F7FFFFFu, 0};
-        return kf_from_bits(sp[r % 10]);
-    }
-    return ((float)(rnd() % 2000001) - 1000000.0f) / 250000.0f;
-}
-
 static void fill(float *x, size_t n, int specials) {
-    for (size_t i = 0; i < n; i++) x[i] = rnd_float(specials);
+    for (size_t i = 0; i < n; i++) x[i] = sf_float(specials);
 }
 
 static kd_tensor T(unsigned dtype, unsigned rank, const uint32_t *dims) {
@@ -69,12 +53,12 @@ static void qlinear(size_t rows, size_t k, size_t n, int bias, int specials) {
     float *x = malloc(rows * k * 4), *sw = malloc(n * 4), *bi = malloc(n * 4);
     int8_t *w = malloc(n * k);
     fill(x, rows * k, specials);
-    for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)(rnd() % 255 - 127);
-    for (size_t i = 0; i < n; i++) sw[i] = (float)(rnd() % 1000 + 1) / 65536.0f, bi[i] = rnd_float(0);
+    for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)(sf_rnd() % 255 - 127);
+    for (size_t i = 0; i < n; i++) sw[i] = (float)(sf_rnd() % 1000 + 1) / 65536.0f, bi[i] = sf_float(0);
     if (k >= 1024 && rows) { /* a saturated row: partial sums past 2^24 that cancel to a small total */
         x[0] = 1.0f;
-        for (size_t i = 1; i < k; i++) x[i] = 1.0f - (float)(rnd() % 8) / 127.0f;
-        for (size_t i = 0; i < k; i++) w[i] = (int8_t)((127 - rnd() % 8) * (i < k / 2 ? 1 : -1));
+        for (size_t i = 1; i < k; i++) x[i] = 1.0f - (float)(sf_rnd() % 8) / 127.0f;
+        for (size_t i = 0; i < k; i++) w[i] = (int8_t)((127 - sf_rnd() % 8) * (i < k / 2 ? 1 : -1));
     }
     kd_desc d = {.op = OP_QLINEAR, .noperands = (uint8_t)(bias ? 4 : 3)};
     uint32_t xd[2] = {(uint32_t)rows, (uint32_t)k}, wd[2] = {(uint32_t)n, (uint32_t)k}, od[2] = {(uint32_t)rows, (uint32_t)n},
@@ -100,8 +84,8 @@ static void qconv(uint32_t nb, uint32_t c, uint32_t h, uint32_t wd, uint32_t m, 
     float *x = malloc(xn * 4 + 4), *s = malloc(m * 4), *b = malloc(m * 4);
     int8_t *w = malloc(wn + 1);
     fill(x, xn, specials);
-    for (size_t i = 0; i < wn; i++) w[i] = (int8_t)(rnd() % 255 - 127);
-    for (size_t i = 0; i < m; i++) s[i] = (float)(rnd() % 1000 + 1) / 65536.0f, b[i] = rnd_float(0);
+    for (size_t i = 0; i < wn; i++) w[i] = (int8_t)(sf_rnd() % 255 - 127);
+    for (size_t i = 0; i < m; i++) s[i] = (float)(sf_rnd() % 1000 + 1) / 65536.0f, b[i] = sf_float(0);
     const void *in[KD_MAX_OPERANDS] = {x, w, s, b};
     char what[120];
     snprintf(what, sizeof what, "QConv N%u C%u %ux%u M%u k%ux%u g%u", nb, c, h, wd, m, kh, kw, g);
@@ -144,13 +128,13 @@ static void simd_rules(void) {
     for (size_t n = 0; n <= 70; n++)
         for (int rep = 0; rep < 20; rep++) {
             fill(x, n, 1), fill(sb, n, 1), fill(bias, n, rep & 1);
-            for (size_t i = 0; i < n; i++) acc[i] = (int32_t)(rnd() % 4000000u) - 2000000;
+            for (size_t i = 0; i < n; i++) acc[i] = (int32_t)(sf_rnd() % 4000000u) - 2000000;
             float s = qs_scale(x, n);
             bad += kf_bits(s) != kf_bits(kq_scale(x, n, 1));
             float sc = rep % 3 == 0 ? s : rep % 3 == 1 ? 0.0f : kf_from_bits(0x7F800000u);
             qs_quantize(x, n, sc, qa);
             for (size_t i = 0; i < n; i++) bad += kf_bits(qa[i]) != kf_bits((float)kf_quantize(x[i], sc));
-            float sa = rnd_float(1);
+            float sa = sf_float(1);
             qs_output_rows(acc, n, sa, sb, rep & 1 ? bias : NULL, ya);
             for (size_t i = 0; i < n; i++) bad += kf_bits(ya[i]) != kf_bits(kq_output(acc[i], sa, sb[i], rep & 1, bias[i]));
             qs_output(acc, n, sa, sb[0], rep & 1, bias[0], ya);
@@ -163,7 +147,7 @@ static void simd_rules(void) {
 static void tensor_roots(void) {
     size_t big = (size_t)1 << 20;
     uint8_t *data = malloc(big), a[32], b[32];
-    for (size_t i = 0; i < big; i++) data[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < big; i++) data[i] = (uint8_t)sf_rnd();
     size_t lens[] = {0, 1, 31, 32, 33, 63, 64, 65, 480, 511, 512, 513, 544, 1000, 1023, 1024, 1025, 4095, 4096, 4097,
                      25088, 32768 - 32, 32768, 32768 + 1, 99999, big - 1, big};
     int bad = 0;
@@ -196,7 +180,7 @@ int main(void) {
         qlinear(1, ks[i], 1, 0, 0);
         qlinear(7, ks[i], 3, 0, 1); /* more than two rows: the sgemm path */
     }
-    for (int r = 0; r < 20; r++) qlinear(1 + rnd() % 9, 1 + rnd() % 300, 1 + rnd() % 40, (int)(rnd() & 1), (int)(rnd() & 1));
+    for (int r = 0; r < 20; r++) qlinear(1 + sf_rnd() % 9, 1 + sf_rnd() % 300, 1 + sf_rnd() % 40, (int)(sf_rnd() & 1), (int)(sf_rnd() & 1));
     qlinear(0, 7, 3, 1, 0);
     qlinear(2, 4100, 4100, 1, 1); /* a large matrix-vector product: split over two threads */
 
@@ -210,9 +194,9 @@ int main(void) {
     qconv(1, 128, 3, 3, 4, 3, 3, 1, 1, 1, 1, 0);  /* K = 1152 > 1024 */
     qconv(1, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 0);
     for (int r = 0; r < 10; r++) {
-        uint32_t g = 1 + rnd() % 3;
-        qconv(1 + rnd() % 2, g * (1 + rnd() % 4), 1 + rnd() % 9, 1 + rnd() % 9, g * (1 + rnd() % 4), 1 + rnd() % 3,
-              1 + rnd() % 3, g, 1 + (int)(rnd() % 2), (int)(rnd() % 2), 1 + (int)(rnd() % 2), (int)(rnd() & 1));
+        uint32_t g = 1 + sf_rnd() % 3;
+        qconv(1 + sf_rnd() % 2, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 9, 1 + sf_rnd() % 9, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 3,
+              1 + sf_rnd() % 3, g, 1 + (int)(sf_rnd() % 2), (int)(sf_rnd() % 2), 1 + (int)(sf_rnd() % 2), (int)(sf_rnd() & 1));
     }
 
     /* run-time products (attention scores): broadcast batches, K edges */
