@@ -1,9 +1,11 @@
 /* main.c: opml-executor, the executor actor (docs/executor.md). It serves, as a bus worker or on
  * its own `listen` socket:
- *   opml.ExecutorRun        run a model on inputs with commitments; every value's tensor goes to
- *                           storage and the run's value roots are recorded there under
- *                           "exec/run/" ++ modelRoot ++ State_0 (u32 nin, u32 n, the nin + n roots,
- *                           big-endian counts), so that any executor answers the queries below;
+ *   opml.ExecutorRun        run a model on inputs (their bytes, or the roots of stored tensors)
+ *                           with commitments; every value's tensor goes to storage and the
+ *                           run's value roots are recorded there under
+ *                           "exec/run/" ++ modelRoot ++ State_0 (u32 nin, u32 n, then per value
+ *                           its root and u64 length, big-endian), so that any executor answers
+ *                           the queries below;
  *   opml.ExecutorGetStates  State_i of a recorded run for the steps asked;
  *   opml.ExecutorGetValue   the root and bytes of one value of a recorded run.
  * Models are loaded once and kept (models.h). Any number of executors run side by side: what one
@@ -23,6 +25,7 @@
 #define RUN_KEY_LEN (sizeof RUN_KEY_PREFIX - 1 + 64)
 #define MAX_STEPS 1024
 #define MAX_READ (32u << 20)
+#define REC_VALUE 40 /* a value in the run record: root ++ u64 length */
 
 static const config_opt options[] = {
     {"storage", "", "the storage actor, KEYHEX@endpoint (required)"},
@@ -59,7 +62,7 @@ static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 
 /* Every value's tensor into storage, then the run record. */
 static int store_run(executor *x, const opml_run *r, char *err, size_t errlen) {
     const opml_model *m = r->m;
-    size_t nv = (size_t)m->nin + m->n, rlen = 8 + 32 * nv;
+    size_t nv = (size_t)m->nin + m->n, rlen = 8 + REC_VALUE * nv;
     if (rlen > STORAGE_MAX_VALUE) {
         snprintf(err, errlen, "the model has %zu values: too many for one run record", nv);
         return OPML_E_BAD_REQUEST;
@@ -82,13 +85,47 @@ static int store_run(executor *x, const opml_run *r, char *err, size_t errlen) {
         return OPML_E_INTERNAL;
     }
     put32(rec, m->nin), put32(rec + 4, m->n);
-    memcpy(rec + 8, r->roots, 32 * nv);
+    for (size_t v = 0; v < nv; v++) {
+        uint8_t *p = rec + 8 + REC_VALUE * v;
+        uint64_t len = kd_nbytes(&m->values[v]);
+        memcpy(p, r->roots[v], 32);
+        put32(p + 32, (uint32_t)(len >> 32)), put32(p + 36, (uint32_t)len);
+    }
     run_key(m->root, r->states[0], key);
     int rc = storage_client_kv_put(x->st, key, sizeof key, rec, rlen);
     free(rec);
     if (rc) {
         snprintf(err, errlen, "storing the run record: %s", storage_client_error(x->st));
         return OPML_E_UNAVAILABLE;
+    }
+    return 0;
+}
+
+/* The request's inputs: its bytes, or the tensors its input_roots name, fetched into fetched[i]
+ * (the caller frees them). Returns 0 or an OPML_E_* code with the reason in err. */
+static unsigned gather_inputs(executor *x, const Opml__ExecutorRun *q, const opml_model *m, const void **in,
+                              size_t *len, uint8_t **fetched, char *err, size_t errlen) {
+    for (uint32_t i = 0; i < m->nin; i++) {
+        if (q->n_inputs) {
+            in[i] = q->inputs[i].data, len[i] = q->inputs[i].len;
+        } else if (q->input_roots[i].len != 32) {
+            snprintf(err, errlen, "input_roots[%u] must be 32 bytes, got %zu", i, q->input_roots[i].len);
+            return OPML_E_BAD_REQUEST;
+        } else {
+            char why[300];
+            len[i] = (size_t)kd_nbytes(&m->inputs[i]);
+            int code = exec_fetch_tensor(x->st, q->input_roots[i].data, len[i], &fetched[i], why, sizeof why);
+            if (code) {
+                snprintf(err, errlen, "input %u: %s", i, why);
+                return (unsigned)code;
+            }
+            in[i] = fetched[i];
+        }
+        if (len[i] != kd_nbytes(&m->inputs[i])) {
+            snprintf(err, errlen, "input %u has %zu bytes, the model expects %llu (%llu values)", i, len[i],
+                     (unsigned long long)kd_nbytes(&m->inputs[i]), (unsigned long long)kd_numel(&m->inputs[i]));
+            return OPML_E_BAD_REQUEST;
+        }
     }
     return 0;
 }
@@ -106,27 +143,24 @@ static int on_run(actor *a, const envelope *req, const ProtobufCMessage *msg, ac
     exec_model *e = models_get(&x->models, q->model_root.data, &code, err, sizeof err);
     if (!e) return refuse(x, reply, (unsigned)code, err);
     const opml_model *m = &e->m;
-    if (q->n_inputs != m->nin) {
-        snprintf(err, sizeof err, "the model takes %u inputs, the request has %zu", m->nin, q->n_inputs);
+    if (q->n_inputs && q->n_input_roots) return refuse(x, reply, OPML_E_BAD_REQUEST, "give inputs or input_roots, not both");
+    size_t given = q->n_inputs ? q->n_inputs : q->n_input_roots;
+    if (given != m->nin) {
+        snprintf(err, sizeof err, "the model takes %u inputs, the request has %zu", m->nin, given);
         return refuse(x, reply, OPML_E_BAD_REQUEST, err);
     }
     const void **in = calloc(m->nin + 1, sizeof *in);
     size_t *len = calloc(m->nin + 1, sizeof *len);
-    if (!in || !len) {
-        free(in), free(len);
+    uint8_t **fetched = calloc(m->nin + 1, sizeof *fetched);
+    if (!in || !len || !fetched) {
+        free(in), free(len), free(fetched);
         return refuse(x, reply, OPML_E_INTERNAL, "out of memory");
     }
-    for (uint32_t i = 0; i < m->nin; i++) {
-        in[i] = q->inputs[i].data, len[i] = q->inputs[i].len;
-        if (len[i] != kd_nbytes(&m->inputs[i])) {
-            snprintf(err, sizeof err, "input %u has %zu bytes, the model expects %llu (%llu values)", i, len[i],
-                     (unsigned long long)kd_nbytes(&m->inputs[i]), (unsigned long long)kd_numel(&m->inputs[i]));
-            free(in), free(len);
-            return refuse(x, reply, OPML_E_BAD_REQUEST, err);
-        }
-    }
-    int rc = opml_run_exec(&e->run, in, len, 1, err, sizeof err);
-    free(in), free(len);
+    unsigned code_in = gather_inputs(x, q, m, in, len, fetched, err, sizeof err);
+    int rc = code_in ? 0 : opml_run_exec(&e->run, in, len, 1, err, sizeof err);
+    for (uint32_t i = 0; i < m->nin; i++) free(fetched[i]);
+    free(in), free(len), free(fetched);
+    if (code_in) return refuse(x, reply, code_in, err);
     if (rc) return refuse(x, reply, OPML_E_INTERNAL, err);
     if ((code = store_run(x, &e->run, err, sizeof err))) return refuse(x, reply, (unsigned)code, err);
 
@@ -148,7 +182,8 @@ static int on_run(actor *a, const envelope *req, const ProtobufCMessage *msg, ac
     return rc;
 }
 
-/* A recorded run: nin, n and the value roots (free *rec). Returns 0 or an OPML_E_* code + err. */
+/* A recorded run: nin, n and each value's root and length (free *rec). Returns 0 or an OPML_E_*
+ * code + err. */
 static int load_run(executor *x, const ProtobufCBinaryData *model_root, const ProtobufCBinaryData *state0,
                     uint8_t **rec, uint32_t *nin, uint32_t *n, char *err, size_t errlen) {
     if (model_root->len != 32 || state0->len != 32) {
@@ -170,7 +205,7 @@ static int load_run(executor *x, const ProtobufCBinaryData *model_root, const Pr
         snprintf(err, errlen, "no recorded run of model %s on input state %s (send opml.ExecutorRun first)", a, b);
         return OPML_E_NOT_FOUND;
     }
-    if (len < 8 || (*nin = get32(*rec), *n = get32(*rec + 4), len != 8 + 32 * ((size_t)*nin + *n))) {
+    if (len < 8 || (*nin = get32(*rec), *n = get32(*rec + 4), len != 8 + REC_VALUE * ((size_t)*nin + *n))) {
         free(*rec);
         snprintf(err, errlen, "the run record in storage is malformed (%zu bytes)", len);
         return OPML_E_INTERNAL;
@@ -197,22 +232,23 @@ static int on_states(actor *a, const envelope *req, const ProtobufCMessage *msg,
             snprintf(err, sizeof err, "step %u is past the last step %u", q->steps[i], n);
             return refuse(x, reply, OPML_E_BAD_REQUEST, err);
         }
-    uint8_t(*states)[32] = malloc((q->n_steps + 1) * 32);
+    uint8_t(*states)[32] = malloc((q->n_steps + 1) * 32), (*roots)[32] = malloc(((size_t)nin + n) * 32);
     ProtobufCBinaryData *bd = calloc(q->n_steps + 1, sizeof *bd);
-    if (!states || !bd) {
-        free(rec), free(states), free(bd);
+    if (!states || !roots || !bd) {
+        free(rec), free(states), free(roots), free(bd);
         return refuse(x, reply, OPML_E_INTERNAL, "out of memory");
     }
+    for (size_t v = 0; v < (size_t)nin + n; v++) memcpy(roots[v], rec + 8 + REC_VALUE * v, 32);
     unsigned depth = opml_state_depth(nin, n);
     for (size_t i = 0; i < q->n_steps; i++) {
-        opml_graph_state((const uint8_t(*)[32])(rec + 8), (size_t)nin + q->steps[i], depth, states[i]);
+        opml_graph_state((const uint8_t(*)[32])roots, (size_t)nin + q->steps[i], depth, states[i]);
         bd[i].data = states[i], bd[i].len = 32;
     }
     Opml__ExecutorGetStatesReply out = OPML__EXECUTOR_GET_STATES_REPLY__INIT;
     out.states = bd, out.n_states = q->n_steps;
     x->queries++;
     int rc = actor_reply_msg(reply, &out.base);
-    free(rec), free(states), free(bd);
+    free(rec), free(states), free(roots), free(bd);
     return rc;
 }
 
@@ -232,11 +268,15 @@ static int on_value(actor *a, const envelope *req, const ProtobufCMessage *msg, 
                  (unsigned long long)nin + n);
         return refuse(x, reply, OPML_E_BAD_REQUEST, err);
     }
-    memcpy(root, rec + 8 + 32 * (size_t)q->value, 32);
+    const uint8_t *p = rec + 8 + REC_VALUE * (size_t)q->value;
+    uint64_t vlen = (uint64_t)get32(p + 32) << 32 | get32(p + 36);
+    memcpy(root, p, 32);
     free(rec);
-    if (storage_client_get_tensor(x->st, root, &data, &len)) {
-        snprintf(err, sizeof err, "value %u: storage: %s", q->value, storage_client_error(x->st));
-        return refuse(x, reply, OPML_E_UNAVAILABLE, err);
+    char why[300];
+    len = (size_t)vlen;
+    if (vlen > STORAGE_MAX_PUT || (code = exec_fetch_tensor(x->st, root, len, &data, why, sizeof why))) {
+        snprintf(err, sizeof err, "value %u: %s", q->value, vlen > STORAGE_MAX_PUT ? "the run record is corrupt" : why);
+        return refuse(x, reply, vlen > STORAGE_MAX_PUT ? OPML_E_INTERNAL : OPML_E_UNAVAILABLE, err);
     }
     uint64_t want = q->length ? q->length : (q->offset <= len ? len - q->offset : 0);
     if (q->offset > len || want > len - q->offset || want > MAX_READ) {

@@ -17,6 +17,35 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
+int exec_fetch_tensor(storage_client *st, const uint8_t root[32], size_t len, uint8_t **data, char *err,
+                      size_t errlen) {
+    uint8_t *got;
+    size_t have;
+    int code = storage_client_get_tensor(st, root, &got, &have);
+    if (code) {
+        snprintf(err, errlen, "storage: %s", storage_client_error(st));
+        return code == OPML_E_NOT_FOUND ? OPML_E_NOT_FOUND : OPML_E_UNAVAILABLE;
+    }
+    for (size_t i = len; i < have; i++)
+        if (got[i]) {
+            free(got);
+            snprintf(err, errlen, "the stored tensor has %zu bytes, more than the %zu expected", have, len);
+            return OPML_E_BAD_REQUEST;
+        }
+    if (have < len) {
+        uint8_t *p = realloc(got, len);
+        if (!p) {
+            free(got);
+            snprintf(err, errlen, "out of memory");
+            return OPML_E_INTERNAL;
+        }
+        memset(p + have, 0, len - have);
+        got = p;
+    }
+    *data = got;
+    return 0;
+}
+
 int models_init(model_cache *c, unsigned cap, opml_backend *b, storage_client *st) {
     memset(c, 0, sizeof *c);
     c->slots = calloc(cap, sizeof *c->slots);
@@ -140,19 +169,16 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
     }
     for (size_t i = 0; i < npieces; i++) {
         uint8_t *piece;
-        size_t plen, off = i * MODELS_PIECE;
-        size_t want = flen - off < MODELS_PIECE ? flen - off : MODELS_PIECE;
-        if (storage_client_get_tensor(c->st, rec + 8 + 32 * i, &piece, &plen)) {
-            fail(err, errlen, "model %s: piece %zu: %s", hex, i, storage_client_error(c->st));
+        size_t off = i * MODELS_PIECE, want = flen - off < MODELS_PIECE ? flen - off : MODELS_PIECE;
+        char why[300];
+        int rc2 = exec_fetch_tensor(c->st, rec + 8 + 32 * i, want, &piece, why, sizeof why);
+        if (rc2) {
+            *code = rc2 == OPML_E_UNAVAILABLE ? OPML_E_UNAVAILABLE : OPML_E_INTERNAL;
+            fail(err, errlen, "model %s: piece %zu: %s", hex, i, why);
             free(rec), free(file);
             return NULL;
         }
-        if (plen != want) {
-            fail(err, errlen, "model %s: piece %zu has %zu bytes, the record says %zu", hex, i, plen, want);
-            free(piece), free(rec), free(file);
-            return NULL;
-        }
-        memcpy(file + off, piece, plen);
+        memcpy(file + off, piece, want);
         free(piece);
     }
     free(rec);

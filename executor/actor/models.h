@@ -33,6 +33,13 @@ typedef struct model_cache {
     uint64_t loads_file, loads_storage;
 } model_cache;
 
+/* The tensor with this root as exactly `len` bytes (a malloc'd *data, never NULL). A tensor root
+ * does not fix a length (docs/commitments.md: zero bytes past the data do not change it), so
+ * storage may hold the same root with fewer bytes (zero-extended here) or more (accepted when
+ * the extra bytes are zero). Returns 0, or an OPML_E_* code with the reason in err. */
+int exec_fetch_tensor(storage_client *st, const uint8_t root[32], size_t len, uint8_t **data, char *err,
+                      size_t errlen);
+
 /* Precondition: cap >= 1; b and st outlive the cache. Returns 0 or -1 (out of memory). */
 int models_init(model_cache *c, unsigned cap, opml_backend *b, storage_client *st);
 void models_free(model_cache *c);

@@ -6,15 +6,22 @@
  *   bad    unknown model, wrong input count and size, short roots, a payload that does not parse,
  *          an unknown run, a step or value past the end: each a clear opml.Error, both processes
  *          stay up and still serve;
+ *   llama  a LLaMA-shaped prompt graph and its one-token decoding graph, each executor loading one
+ *          from its file and the other from storage: the prompt runs from bytes, the decoding step
+ *          from the roots of stored tensors (the prompt's key/value caches, the new token, its
+ *          position), with the bits of the engine run here and the next token of a longer prompt;
  *   kill   a long job (a synthetic model with 4096-wide layers on the ref backend) on one executor,
  *          which is SIGKILLed mid-job: the job completes on a second executor (blas backend, the
  *          model loaded from storage) with the bits `opml infer` gives.
- * usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR MODE */
+ * usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|llama|kill */
 #include "check.h"
+#include "client.h"
+#include "engine.h"
 #include "executor.pb-c.h"
 #include "harness.h"
 #include "hex.h"
 #include "idx.h"
+#include "llama_graph.h"
 #include "merkle.h"
 #include "model.h"
 
@@ -240,6 +247,18 @@ static void test_match(void) {
         if (last) protobuf_c_message_free_unpacked(&last->base, NULL);
         last = rep;
     }
+    if (last) { /* the same input named by its root (stored as value 0 of the runs above) */
+        Opml__ExecutorRun q = OPML__EXECUTOR_RUN__INIT;
+        uint8_t in_root[32];
+        merkle_tensor_root(img, sizeof img, in_root);
+        ProtobufCBinaryData r = {32, in_root};
+        q.model_root.data = root, q.model_root.len = 32, q.input_roots = &r, q.n_input_roots = 1;
+        Opml__ExecutorRunReply *rep;
+        CHECK_EQ_INT(call(bus, &q.base, &opml__executor_run_reply__descriptor, (ProtobufCMessage **)&rep, err,
+                          sizeof err), 0);
+        check_same(rep, cJSON_GetArrayItem(lines, 5));
+        protobuf_c_message_free_unpacked(&rep->base, NULL);
+    }
     CHECK(client_stat(&cl.c, cl.epeer[1], "model_loads_storage") == 1);
     CHECK(client_stat(&cl.c, cl.epeer[0], "model_loads_file") == 1);
 
@@ -345,6 +364,22 @@ static void test_bad(void) {
         expect_error(bus, &q.base, runrep, OPML_E_BAD_REQUEST, "the model takes 1 inputs, the request has 2");
         q.n_inputs = 0;
         expect_error(bus, &q.base, runrep, OPML_E_BAD_REQUEST, "the request has 0");
+        ProtobufCBinaryData r = {31, unknown};
+        q.input_roots = &r, q.n_input_roots = 1;
+        expect_error(bus, &q.base, runrep, OPML_E_BAD_REQUEST, "input_roots[0] must be 32 bytes");
+        r.len = 32;
+        expect_error(bus, &q.base, runrep, OPML_E_NOT_FOUND, "input 0: storage");
+        q.n_inputs = 1;
+        expect_error(bus, &q.base, runrep, OPML_E_BAD_REQUEST, "not both");
+        q.n_inputs = 0;
+        static float big[785] = {[784] = 1.0f}; /* one value too many, and not zero */
+        storage_client *st = storage_client_new(cl.c.net, &cl.c.sg, cl.storage, 10000, 1, err, sizeof err);
+        uint8_t big_root[32];
+        CHECK(st && storage_client_put_tensor(st, big, sizeof big, NULL, big_root) == 0);
+        storage_client_free(st);
+        r.data = big_root;
+        expect_error(bus, &q.base, runrep, OPML_E_BAD_REQUEST, "has 3140 bytes, more than the 3136 expected");
+        q.n_input_roots = 0, q.n_inputs = 1;
 
         Opml__ExecutorGetStates s = OPML__EXECUTOR_GET_STATES__INIT;
         s.model_root.data = m.root, s.model_root.len = 32, s.input_state.data = unknown, s.input_state.len = 32;
@@ -402,9 +437,98 @@ static void test_bad(void) {
         CHECK(client_health(&cl.c, cl.epeer[i], 5000) == 0);
         refused += client_stat(&cl.c, cl.epeer[i], "refused");
     }
-    CHECK_EQ_INT(refused, 2 * 9 + 3); /* the unparsable payloads are refused by the runtime */
+    CHECK_EQ_INT(refused, 2 * 13 + 3); /* the unparsable payloads are refused by the runtime */
     rpc_close(bus);
     opml_model_free(&m);
+    cluster_stop(&cl);
+}
+
+/* ---- llama ---- */
+
+static int write_model(const opml_model *m, const char *path) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int rc = opml_model_write(m, f);
+    return fclose(f) || rc ? -1 : 0;
+}
+
+static void test_llama(void) {
+    struct cluster cl;
+    char p4[256], p1[256], err[512];
+    cluster_start(&cl);
+    llama_cfg c = {.vocab = 61, .dim = 64, .heads = 4, .kv_heads = 2, .head_dim = 16, .ffn = 96, .layers = 2,
+                   .max_seq = 12, .with_head = 1, .seed = 11};
+    llama_graph g4, g1, g5;
+    c.tokens = 4;
+    CHECK_EQ_INT(llama_build(&c, &g4, err, sizeof err), 0);
+    c.tokens = 1;
+    CHECK_EQ_INT(llama_build(&c, &g1, err, sizeof err), 0);
+    c.tokens = 5;
+    CHECK_EQ_INT(llama_build(&c, &g5, err, sizeof err), 0);
+    snprintf(p4, sizeof p4, "%s/prompt.opml", cl.h.dir);
+    snprintf(p1, sizeof p1, "%s/decode.opml", cl.h.dir);
+    CHECK(write_model(&g4.m, p4) == 0 && write_model(&g1.m, p1) == 0);
+    start_executor(&cl, 0, "blas", p4);
+    start_executor(&cl, 1, "ref", p1);
+    wait_workers(&cl, 2);
+    rpc *bus = rpc_connect(cl.c.net, &cl.c.sg, cl.work, 0, err, sizeof err);
+
+    /* the prompt, from bytes */
+    int32_t ids[5] = {7, 60, 0, 33, 12}, pos0 = 0, pos4 = 4;
+    size_t cb = (size_t)kd_nbytes(&g4.m.inputs[2]), nin = g4.m.nin;
+    float *zeros = calloc(1, cb);
+    ProtobufCBinaryData *in = calloc(nin, sizeof *in);
+    in[0] = (ProtobufCBinaryData){16, (uint8_t *)ids}, in[1] = (ProtobufCBinaryData){4, (uint8_t *)&pos0};
+    for (size_t i = 2; i < nin; i++) in[i] = (ProtobufCBinaryData){cb, (uint8_t *)zeros};
+    Opml__ExecutorRun q = OPML__EXECUTOR_RUN__INIT;
+    q.model_root.data = g4.m.root, q.model_root.len = 32, q.inputs = in, q.n_inputs = nin;
+    Opml__ExecutorRunReply *prompt = NULL, *step = NULL;
+    CHECK_EQ_INT(call(bus, &q.base, &opml__executor_run_reply__descriptor, (ProtobufCMessage **)&prompt, err, sizeof err), 0);
+
+    /* one token: the new id and position stored by us, the caches named by the prompt's roots */
+    storage_client *st = storage_client_new(cl.c.net, &cl.c.sg, cl.storage, 10000, 1, err, sizeof err);
+    uint8_t (*roots)[32] = calloc(nin, 32);
+    CHECK(st && storage_client_put_tensor(st, ids + 4, 4, NULL, roots[0]) == 0 &&
+          storage_client_put_tensor(st, &pos4, 4, NULL, roots[1]) == 0);
+    if (prompt)
+        for (size_t i = 2; i < nin; i++) memcpy(roots[i], prompt->node_output_roots[g4.kv_out[i - 2] - nin].data, 32);
+    for (size_t i = 0; i < nin; i++) in[i] = (ProtobufCBinaryData){32, roots[i]};
+    Opml__ExecutorRun d = OPML__EXECUTOR_RUN__INIT;
+    d.model_root.data = g1.m.root, d.model_root.len = 32, d.input_roots = in, d.n_input_roots = nin;
+    CHECK_EQ_INT(call(bus, &d.base, &opml__executor_run_reply__descriptor, (ProtobufCMessage **)&step, err, sizeof err), 0);
+    if (!step) fprintf(stderr, "decoding step: %s\n", err);
+
+    /* the same step in this process, from the prompt run's caches */
+    opml_backend *b = opml_backend_new("ref");
+    opml_run r4, r1, r5;
+    const void **v = calloc(nin, sizeof *v);
+    size_t *len = calloc(nin, sizeof *len);
+    v[0] = ids, len[0] = 16, v[1] = &pos0, len[1] = 4;
+    for (size_t i = 2; i < nin; i++) v[i] = zeros, len[i] = cb;
+    CHECK(opml_run_init(&r4, &g4.m, b, err, sizeof err) == 0 && opml_run_exec(&r4, v, len, 1, err, sizeof err) == 0);
+    v[0] = ids + 4, len[0] = 4, v[1] = &pos4;
+    for (size_t i = 2; i < nin; i++) v[i] = r4.values[g4.kv_out[i - 2]];
+    CHECK(opml_run_init(&r1, &g1.m, b, err, sizeof err) == 0 && opml_run_exec(&r1, v, len, 1, err, sizeof err) == 0);
+    v[0] = ids, len[0] = 20, v[1] = &pos0;
+    for (size_t i = 2; i < nin; i++) v[i] = zeros;
+    CHECK(opml_run_init(&r5, &g5.m, b, err, sizeof err) == 0 && opml_run_exec(&r5, v, len, 1, err, sizeof err) == 0);
+    if (prompt && step) {
+        CHECK(!memcmp(prompt->state_root.data, r4.states[g4.m.n], 32));
+        CHECK(!memcmp(step->state_root.data, r1.states[g1.m.n], 32));
+        CHECK(!memcmp(step->input_state.data, r1.states[0], 32));
+        CHECK(step->output.len == 4 && !memcmp(step->output.data, (int32_t *)r5.values[g5.m.output_value] + 4, 4));
+        printf("llama: prompt -> next tokens of the 5-token run, decoding step -> %d (both executors served)\n",
+               *(const int32_t *)step->output.data);
+    }
+    CHECK(client_stat(&cl.c, cl.epeer[0], "model_loads_file") == 1 && client_stat(&cl.c, cl.epeer[1], "model_loads_file") == 1);
+    opml_run_free(&r4), opml_run_free(&r1), opml_run_free(&r5);
+    opml_backend_free(b);
+    if (prompt) protobuf_c_message_free_unpacked(&prompt->base, NULL);
+    if (step) protobuf_c_message_free_unpacked(&step->base, NULL);
+    storage_client_free(st);
+    rpc_close(bus);
+    free(v), free(len), free(in), free(roots), free(zeros);
+    llama_free(&g4), llama_free(&g1), llama_free(&g5);
     cluster_stop(&cl);
 }
 
@@ -512,7 +636,7 @@ static void test_kill(void) {
 
 int main(int argc, char **argv) {
     if (argc != 8) {
-        fprintf(stderr, "usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|kill\n");
+        fprintf(stderr, "usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|llama|kill\n");
         return 2;
     }
     bus_bin = argv[1], storage_bin = argv[2], exec_bin = argv[3], opml_bin = argv[4], models_dir = argv[5];
@@ -520,6 +644,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[7], "match")) test_match();
     else if (!strcmp(argv[7], "bad")) test_bad();
     else if (!strcmp(argv[7], "kill")) test_kill();
+    else if (!strcmp(argv[7], "llama")) test_llama();
     else return 2;
     return check_summary(argv[7]);
 }
