@@ -1052,6 +1052,39 @@ static int consumers(conv *c, const char *name) {
     return n;
 }
 
+/* A BatchNormalization that cannot be folded: y = ((x - mean) * f) + beta per channel (dimension
+ * 1), f = gamma / kf_sqrt(var + eps), as Sub, Mul and Add nodes with [C, 1, ..] constants. */
+static int batchnorm_alone(conv *c, int x, const int *p, float eps) {
+    const sym *sx = &c->syms[x];
+    if (sx->rank < 2) return cfail(c, "input of rank %d has no channel dimension", sx->rank);
+    int64_t ch = sx->dims[1], dims[KD_MAX_RANK];
+    for (int i = 0; i < 4; i++)
+        if (numel(&c->syms[p[i]]) != ch) return cfail(c, "parameters do not have %lld channels", (long long)ch);
+    for (int i = 0; i < sx->rank - 1; i++) dims[i] = i == 0 ? ch : 1;
+    float *f = malloc((size_t)ch * 4 + 4);
+    if (!f) return cfail(c, "out of memory");
+    for (int64_t o = 0; o < ch; o++) f[o] = c->syms[p[0]].f[o] / kf_sqrt(c->syms[p[3]].f[o] + eps);
+    const char *name = out_name(c, 0);
+    char n1[300], n2[300], n3[300], n4[300], n5[300];
+    snprintf(n1, sizeof n1, "%s/mean", name), snprintf(n2, sizeof n2, "%s/factor", name);
+    snprintf(n3, sizeof n3, "%s/beta", name), snprintf(n4, sizeof n4, "%s/centred", name);
+    snprintf(n5, sizeof n5, "%s/scaled", name);
+    int km = new_const(c, n1, KD_F32, sx->rank - 1, dims, c->syms[p[2]].f);
+    int kf = km < 0 ? -1 : new_const(c, n2, KD_F32, sx->rank - 1, dims, f);
+    int kb = kf < 0 ? -1 : new_const(c, n3, KD_F32, sx->rank - 1, dims, c->syms[p[1]].f);
+    free(f);
+    if (kb < 0) return -1;
+    kd_desc d = {.op = OP_SUB, .noperands = 2};
+    set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    int ops[2] = {x, km};
+    int y = emit(c, &d, ops, n4);
+    if (y < 0) return -1;
+    d.op = OP_MUL, ops[0] = y, ops[1] = kf;
+    if ((y = emit(c, &d, ops, n5)) < 0) return -1;
+    d.op = OP_ADD, ops[0] = y, ops[1] = kb;
+    return emit(c, &d, ops, name) < 0 ? -1 : 0;
+}
+
 static int op_batchnorm(conv *c) {
     static const char *const known[] = {"epsilon", "momentum", "training_mode", "spatial", NULL};
     if (only_attrs(c, known) || single_output(c)) return -1;
@@ -1066,8 +1099,9 @@ static int op_batchnorm(conv *c) {
     sym *sx = &c->syms[x];
     int prod = sx->producer;
     cnode *nd = prod >= 0 ? &c->nodes[prod] : NULL;
+    float eps = attr_f(c, "epsilon", 1e-5f);
     if (!nd || !nd->quant || consumers(c, sx->name) != 1 || (nd->d.op == OP_QLINEAR && sx->rank != 2))
-        return cfail(c, "BatchNormalization must follow a Conv or Gemm whose output it alone reads");
+        return batchnorm_alone(c, x, p, eps);
     size_t m = nd->rows;
     for (int i = 0; i < 4; i++)
         if ((size_t)numel(&c->syms[p[i]]) != m) return cfail(c, "parameters do not have %zu channels", m);
@@ -1077,7 +1111,6 @@ static int op_batchnorm(conv *c) {
         nd->d.noperands = 4;
         nd->d.in[3] = nd->d.in[2];
     }
-    float eps = attr_f(c, "epsilon", 1e-5f);
     const float *gamma = c->syms[p[0]].f, *beta = c->syms[p[1]].f, *mean = c->syms[p[2]].f, *var = c->syms[p[3]].f;
     for (size_t o = 0; o < m; o++) {
         float f = gamma[o] / kf_sqrt(var[o] + eps);
