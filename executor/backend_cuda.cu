@@ -72,21 +72,23 @@ __global__ void k_quantize(const float *x, size_t rows, size_t n, size_t rs, siz
     q[idx] = quantize(x[r * rs + i * es], scale[r]);
 }
 
-/* acc[m x n] = a[m x k] . b[n x k]^T in int32, 16 x 16 tiles. */
+/* acc[m x n] (row stride ldc) = a[m x k] . b[n x k]^T in int32, 16 x 16 tiles: rows of the
+ * output along the grid's x (no limit), columns along y (at most 65535 tiles per launch). */
 #define TILE 16
-__global__ void k_gemm_nt(const int8_t *a, const int8_t *b, int32_t *acc, size_t m, size_t n, size_t k) {
+#define MAX_COLS ((size_t)65535 * TILE)
+__global__ void k_gemm_nt(const int8_t *a, const int8_t *b, int32_t *acc, size_t m, size_t n, size_t k, size_t ldc) {
     __shared__ int32_t ta[TILE][TILE], tb[TILE][TILE];
-    size_t row = blockIdx.y * TILE + threadIdx.y, col = blockIdx.x * TILE + threadIdx.x;
+    size_t row = blockIdx.x * TILE + threadIdx.y, col = blockIdx.y * TILE + threadIdx.x;
     int32_t s = 0;
     for (size_t k0 = 0; k0 < k; k0 += TILE) {
-        size_t kk = k0 + threadIdx.x, brow = blockIdx.x * TILE + threadIdx.y; /* row of b = output column */
+        size_t kk = k0 + threadIdx.x, brow = blockIdx.y * TILE + threadIdx.y; /* row of b = output column */
         ta[threadIdx.y][threadIdx.x] = row < m && kk < k ? a[row * k + kk] : 0;
         tb[threadIdx.y][threadIdx.x] = brow < n && kk < k ? b[brow * k + kk] : 0;
         __syncthreads();
         for (int j = 0; j < TILE; j++) s += ta[threadIdx.y][j] * tb[threadIdx.x][j];
         __syncthreads();
     }
-    if (row < m && col < n) acc[row * n + col] = s;
+    if (row < m && col < n) acc[row * ldc + col] = s;
 }
 
 /* y[r * ys + c * cs] = output(acc[r * n + c], sa[r or 0], sb[c], bias[c]) */
@@ -221,9 +223,11 @@ static dweights *weights(const kd_desc *d, const void *const in[], void **cache,
 static unsigned blocks(size_t n) { return n ? (unsigned)((n + 255) / 256) : 1; }
 
 static void gemm_nt(const int8_t *a, const int8_t *b, int32_t *acc, size_t m, size_t n, size_t k) {
-    if (m == 0 || n == 0) return;
-    dim3 th(TILE, TILE), gr((unsigned)((n + TILE - 1) / TILE), (unsigned)((m + TILE - 1) / TILE));
-    k_gemm_nt<<<gr, th>>>(a, b, acc, m, n, k);
+    for (size_t n0 = 0; m && n0 < n; n0 += MAX_COLS) {
+        size_t nc = n - n0 < MAX_COLS ? n - n0 : MAX_COLS;
+        dim3 th(TILE, TILE), gr((unsigned)((m + TILE - 1) / TILE), (unsigned)((nc + TILE - 1) / TILE));
+        k_gemm_nt<<<gr, th>>>(a, b + n0 * k, acc + n0, m, nc, k, n);
+    }
 }
 
 static int run_qlinear(gpu *g, const kd_desc *d, const void *const in[], float *y, void **cache) {
