@@ -83,8 +83,8 @@ static void test_tensors(storage_client *c) {
     free(data);
 }
 
-/* A tensor larger than one envelope goes in parts; a wrong claimed root is refused at the end and
- * leaves nothing behind; putting it again stops after the first part. */
+/* A tensor larger than one envelope goes in parts; putting it again stops after the first part; a
+ * wrong claimed root is refused at the last part and leaves nothing behind. */
 static void test_parts(storage_proc *p, storage_client *c) {
     size_t len = STORAGE_MAX_PUT + (5u << 20) + 3;
     uint8_t *data = malloc(len), root[32], want[32], wrong[32];
@@ -92,7 +92,6 @@ static void test_parts(storage_proc *p, storage_client *c) {
     CHECK(merkle_tensor_root(data, len, want) == 0);
     memcpy(wrong, want, 32);
     wrong[9] ^= 4;
-    CHECK_EQ_INT(storage_client_put_tensor(c, data, len, wrong, root), STORAGE_E_ROOT);
     CHECK_EQ_INT(storage_client_put_tensor(c, data, len, NULL, root), 0);
     CHECK_MEM(root, want, 32);
     CHECK_EQ_INT(storage_client_put_tensor(c, data, len, want, root), 0);
@@ -104,17 +103,25 @@ static void test_parts(storage_proc *p, storage_client *c) {
     merkle_proof pr;
     CHECK_EQ_INT(storage_client_get_proof(c, want, len / 32, &pr), 0);
 
-    /* parts out of order are refused with a reason; nothing stays in progress */
+    /* by hand: two parts with a wrong root (refused at the last one), a part out of order, a
+     * tensor over the slot; nothing stays in progress (checked by the health figures later) */
     char err[256];
     rpc *r = rpc_connect(p->net, &p->signer, p->peer, 0, err, sizeof err);
     Opml__StoragePutTensor part = OPML__STORAGE_PUT_TENSOR__INIT;
     part.root = (ProtobufCBinaryData){32, wrong};
     part.total_length = 1000;
-    part.offset = 500;
-    part.data = (ProtobufCBinaryData){10, data};
+    part.data = (ProtobufCBinaryData){500, data};
     ProtobufCMessage *m = NULL;
+    CHECK_EQ_INT(rpc_call(r, &part.base, &opml__storage_put_tensor_reply__descriptor, &m, 5000, 0, err, sizeof err), 0);
+    if (m) {
+        CHECK(!((Opml__StoragePutTensorReply *)m)->complete && ((Opml__StoragePutTensorReply *)m)->length == 500);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    part.offset = 500;
     CHECK_EQ_INT(rpc_call(r, &part.base, &opml__storage_put_tensor_reply__descriptor, &m, 5000, 0, err, sizeof err),
-                 OPML_E_BAD_REQUEST);
+                 STORAGE_E_ROOT);
+    CHECK_EQ_INT(rpc_call(r, &part.base, &opml__storage_put_tensor_reply__descriptor, &m, 5000, 0, err, sizeof err),
+                 OPML_E_BAD_REQUEST); /* the refused put was forgotten: this part has nothing before it */
     CHECK(strstr(err, "in order") != NULL);
     part.offset = 0, part.total_length = MERKLE_SLOT_BYTES + 1;
     CHECK_EQ_INT(rpc_call(r, &part.base, &opml__storage_put_tensor_reply__descriptor, &m, 5000, 0, err, sizeof err),
