@@ -438,14 +438,14 @@ static int op_clip(conv *c) {
     return emit(c, &d, &x, out_name(c, 0)) < 0 ? -1 : 0;
 }
 
-static int op_softmax(conv *c) {
+static int op_softmax(conv *c, unsigned op) {
     static const char *const known[] = {"axis", NULL};
     if (only_attrs(c, known)) return -1;
     int x;
     if (in_sym(c, 0, &x) || x < 0) return x < 0 ? cfail(c, "missing input") : -1;
     int64_t axis = 0;
     if (norm_axis(c, attr_i(c, "axis", c->opset < 13 ? 1 : -1), c->syms[x].rank, &axis)) return -1;
-    kd_desc d = {.op = OP_SOFTMAX, .noperands = 1, .ia = {(int32_t)axis, c->opset < 13}};
+    kd_desc d = {.op = (uint16_t)op, .noperands = 1, .ia = {(int32_t)axis, c->opset < 13}};
     set_out(&d, c->syms[x].rank, c->syms[x].dims);
     return emit(c, &d, &x, out_name(c, 0)) < 0 ? -1 : 0;
 }
@@ -1217,7 +1217,8 @@ static int convert_node(conv *c) {
     if (!strcmp(t, "LeakyRelu")) return op_unary(c, OP_LEAKYRELU);
     if (!strcmp(t, "Sigmoid")) return op_unary(c, OP_SIGMOID);
     if (!strcmp(t, "Tanh")) return op_unary(c, OP_TANH);
-    if (!strcmp(t, "Softmax")) return op_softmax(c);
+    if (!strcmp(t, "Softmax")) return op_softmax(c, OP_SOFTMAX);
+    if (!strcmp(t, "LogSoftmax")) return op_softmax(c, OP_LOGSOFTMAX);
     if (!strcmp(t, "MaxPool")) return op_pool(c, OP_MAXPOOL);
     if (!strcmp(t, "AveragePool")) return op_pool(c, OP_AVGPOOL);
     if (!strcmp(t, "GlobalAveragePool")) return op_gap(c);

@@ -91,6 +91,32 @@ float kf_expm1(float x) {
     return kf_exp(x) - 1.0f;
 }
 
+float kf_log(float x) {
+    uint32_t u = kf_bits(x), ex = (u >> 23) & 0xFF, man = u & 0x7FFFFF;
+    if (kf_isnan(x) || (u >> 31 && (u & 0x7FFFFFFFu))) return kf_from_bits(KF_CANON_NAN); /* NaN, x < 0 */
+    if ((u & 0x7FFFFFFFu) == 0) return kf_from_bits(0xFF800000u);                          /* +-0 */
+    if (ex == 0xFF) return x;                                                                /* +Inf */
+    int32_t e;
+    if (ex == 0) { /* subnormal: normalise */
+        e = -126;
+        while (!(man & 0x800000)) man <<= 1, e--;
+        man &= 0x7FFFFF;
+    } else {
+        e = (int32_t)ex - 127;
+    }
+    float m = kf_from_bits(0x3F800000u | man); /* x = m * 2^e, m in [1, 2) */
+    if (m > 1.41421353816986083984375f) m = m * 0.5f, e++; /* m in [0.707, 1.414] */
+    float f = (m - 1.0f) / (m + 1.0f), f2 = f * f;     /* log m = 2 atanh f, |f| <= 0.1716 */
+    float p = 1.0f / 11.0f;
+    p = 1.0f / 9.0f + f2 * p;
+    p = 1.0f / 7.0f + f2 * p;
+    p = 1.0f / 5.0f + f2 * p;
+    p = 1.0f / 3.0f + f2 * p;
+    float t = 2.0f * f;
+    float lm = t + t * (f2 * p);
+    return (float)e * LN2_HI + ((float)e * LN2_LO + lm);
+}
+
 float kf_sigmoid(float x) {
     if (kf_isnan(x)) return kf_from_bits(KF_CANON_NAN);
     if (x >= 0.0f) return 1.0f / (1.0f + kf_exp(-x));

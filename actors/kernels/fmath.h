@@ -55,6 +55,8 @@ float kf_sqrt(float x);
 float kf_exp(float x);
 float kf_expm1(float x);
 float kf_sigmoid(float x);
+/* natural logarithm to a few ulp: log(+-0) = -Inf, log(x < 0) = NaN, log(+Inf) = +Inf. */
+float kf_log(float x);
 float kf_tanh(float x);
 
 #endif

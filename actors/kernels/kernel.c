@@ -10,6 +10,7 @@ static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_ADD] = &kop_add,             [OP_SUB] = &kop_sub,         [OP_MUL] = &kop_mul,
     [OP_DIV] = &kop_div,             [OP_RESHAPE] = &kop_reshape, [OP_TRANSPOSE] = &kop_transpose,
     [OP_CONCAT] = &kop_concat,       [OP_CLIP] = &kop_clip,       [OP_SLICE] = &kop_slice,
+    [OP_LOGSOFTMAX] = &kop_logsoftmax,
     [OP_EMBEDDING] = &kop_embedding, [OP_RMSNORM] = &kop_rmsnorm, [OP_ROPE] = &kop_rope,
     [OP_KVAPPEND] = &kop_kvappend,   [OP_ATTENTION] = &kop_attention, [OP_SILU] = &kop_silu,
     [OP_ARGMAX] = &kop_argmax,

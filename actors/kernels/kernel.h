@@ -55,6 +55,7 @@ enum kd_op {
     OP_CONCAT = 18,
     OP_CLIP = 19,
     OP_SLICE = 20,    /* strided slice; the pieces of a split multi-output operator */
+    OP_LOGSOFTMAX = 21,
     /* transformer operators (LLaMA-class models) */
     OP_EMBEDDING = 32, /* token ids -> rows of an int8 table times the row's scale */
     OP_RMSNORM = 33,

@@ -34,6 +34,7 @@ KERNEL_OP_DECL(kop_transpose);
 KERNEL_OP_DECL(kop_concat);
 KERNEL_OP_DECL(kop_clip);
 KERNEL_OP_DECL(kop_slice);
+KERNEL_OP_DECL(kop_logsoftmax);
 KERNEL_OP_DECL(kop_embedding);
 KERNEL_OP_DECL(kop_rmsnorm);
 KERNEL_OP_DECL(kop_rope);
@@ -46,6 +47,10 @@ KERNEL_OP_DECL(kop_argmax);
 unsigned kd_elsize(unsigned dtype);
 /* The check of a float32 map y = f(x): one f32 operand shaped like the f32 output. */
 int kd_check_unary_f32(const kd_desc *d);
+/* Softmax and LogSoftmax (ia[0] axis, ia[1] 1 = every dimension from the axis on is one row):
+ * their check, and the row geometry: `outer` groups of `inner` interleaved rows of `len`. */
+int kd_check_softmax(const kd_desc *d);
+void kd_softmax_rows(const kd_desc *d, size_t *outer, size_t *len, size_t *inner);
 /* The check shared by the 2-D pooling operators (ia[0..9]: kh kw sh sw pt pl pb pr dh dw). */
 int kd_check_pool2d(const kd_desc *d);
 

@@ -5,25 +5,30 @@
 #include "fmath.h"
 #include "ops.h"
 
-static int check(const kd_desc *d) {
+int kd_check_softmax(const kd_desc *d) {
     if (kd_check_unary_f32(d)) return KD_ESHAPE;
     if (d->ia[0] < 0 || d->ia[0] >= (int32_t)(d->out.rank ? d->out.rank : 1) || (d->ia[1] != 0 && d->ia[1] != 1))
         return KD_EATTR;
     return KD_OK;
 }
 
+void kd_softmax_rows(const kd_desc *d, size_t *outer, size_t *len, size_t *inner) {
+    const kd_tensor *t = &d->out;
+    unsigned axis = (unsigned)d->ia[0];
+    *outer = *len = *inner = 1;
+    for (unsigned i = 0; i < t->rank; i++) {
+        if (i < axis) *outer *= t->dims[i];
+        else if (i == axis || d->ia[1]) *len *= t->dims[i];
+        else *inner *= t->dims[i];
+    }
+}
+
 static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
     (void)scratch;
     const float *x = in[0];
     float *y = out;
-    const kd_tensor *t = &d->out;
-    unsigned axis = (unsigned)d->ia[0];
-    size_t outer = 1, len = 1, inner = 1;
-    for (unsigned i = 0; i < t->rank; i++) {
-        if (i < axis) outer *= t->dims[i];
-        else if (i == axis || d->ia[1]) len *= t->dims[i];
-        else inner *= t->dims[i];
-    }
+    size_t outer, len, inner;
+    kd_softmax_rows(d, &outer, &len, &inner);
     for (size_t o = 0; o < outer; o++)
         for (size_t in_ = 0; in_ < inner; in_++) {
             const float *xr = x + o * len * inner + in_;
@@ -42,4 +47,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
         }
 }
 
-const kernel_op kop_softmax = {"Softmax", check, NULL, run};
+const kernel_op kop_softmax = {"Softmax", kd_check_softmax, NULL, run};

@@ -27,7 +27,7 @@
 static const char *const ops[] = {"Gemm", "MatMul", "Conv", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax",
                                   "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Mul", "Sub", "Div",
                                   "Flatten", "Reshape", "Transpose", "Concat", "Clip", "Split", "Slice",
-                                  "BatchNormalization"};
+                                  "BatchNormalization", "LogSoftmax"};
 #define NOPS (sizeof ops / sizeof *ops)
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;

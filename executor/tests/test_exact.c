@@ -206,7 +206,7 @@ int main(void) {
     qmatmul(1, 2, 2, 4097, 2, 1);
 
     /* every other operator (blas runs the reference kernel: still compared) */
-    unsigned ops[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX};
+    unsigned ops[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) unary(ops[i], 257);
     {
         float a[24], b[4], p[2 * 3 * 5 * 5];

@@ -1,7 +1,7 @@
 /* guest_selftest.c: one program built twice, natively and for the RV32IM guest (run under
  * qemu-riscv32, Linux user mode). It generates the same pseudo-random cases on both sides (every
  * operator, shapes with K = 1 and K > 1024, inputs with -0, subnormals, +-Inf and NaN; sweeps of
- * sqrt, exp, expm1, sigmoid, tanh and quantization over bit patterns), runs the reference kernels
+ * sqrt, exp, expm1, sigmoid, tanh, log and quantization over bit patterns), runs the reference kernels
  * and prints one FNV-1a hash of the output bytes per case. guest_selftest.sh compares the two
  * transcripts: the host's SSE arithmetic and the guest's libgcc soft-float must agree bit for bit
  * (DESIGN.md section 3). Like the kernels, this file uses no libc beyond string.h on the guest. */
@@ -120,7 +120,7 @@ int main(void) {
         const void *mm[KD_MAX_OPERANDS] = {in0, in1};
         run("QMatMul", &d, mm);
     }
-    static const uint16_t unary[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX};
+    static const uint16_t unary[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX};
     for (unsigned u = 0; u < sizeof unary / sizeof *unary; u++) {
         fill(in0, 2000);
         for (int i = 0; i < 400; i++) in0[i] = (float)((int32_t)(rnd() % 200000u) - 100000) / 900.0f; /* exp's range */
@@ -161,7 +161,7 @@ int main(void) {
         run("Slice", &sl, ops);
     }
     /* scalar sweeps over bit patterns */
-    struct { const char *name; int f; } sweeps[] = {{"sqrt", 0}, {"exp", 1}, {"expm1", 2}, {"sigmoid", 3}, {"tanh", 4}, {"quantize", 5}};
+    struct { const char *name; int f; } sweeps[] = {{"sqrt", 0}, {"exp", 1}, {"expm1", 2}, {"sigmoid", 3}, {"tanh", 4}, {"quantize", 5}, {"log", 6}};
     for (unsigned s = 0; s < sizeof sweeps / sizeof *sweeps; s++) {
         hash = 0xCBF29CE484222325ull;
         for (uint64_t u = 0; u < (1ull << 32); u += 65521) {
@@ -172,7 +172,8 @@ int main(void) {
             case 2: y = kf_expm1(x); break;
             case 3: y = kf_sigmoid(x); break;
             case 4: y = kf_tanh(x); break;
-            default: y = (float)kf_quantize(x, 0.0123f); break;
+            case 5: y = (float)kf_quantize(x, 0.0123f); break;
+            default: y = kf_log(x); break;
             }
             fnv(&y, 4);
         }

@@ -1,6 +1,6 @@
 /* The scalar arithmetic of fmath.c: kf_sqrt is correctly rounded (compared with the host's sqrtss
  * on special values, every exponent's edges and a sweep of 2^32 / 1021 bit patterns plus random
- * ones); exp, expm1, sigmoid and tanh within a few ulp of libm (the host only: the kernels never
+ * ones); exp, expm1, sigmoid, tanh and log within a few ulp of libm (the host only: the kernels never
  * call it); quantization rounds half to even and clamps; NaN comes out canonical. */
 #include "check.h"
 #include "fmath.h"
@@ -48,7 +48,7 @@ int main(void) {
     CHECK_EQ_INT(kf_bits(kf_sqrt(-1.0f)), KF_CANON_NAN);
 
     /* exp and friends against libm in double */
-    double worst_exp = 0, worst_m1 = 0, worst_sig = 0, worst_tanh = 0;
+    double worst_exp = 0, worst_m1 = 0, worst_sig = 0, worst_tanh = 0, worst_log = 0;
     for (int i = 0; i < 400000; i++) {
         float x = -104.0f + 193.0f * (float)(rnd() & 0xFFFFFF) / 16777216.0f;
         double e = exp((double)x);
@@ -57,9 +57,15 @@ int main(void) {
         worst_m1 = fmax(worst_m1, ulps(kf_expm1(s), expm1((double)s)));
         worst_sig = fmax(worst_sig, fabs(kf_sigmoid(s * 4) - 1.0 / (1.0 + exp(-(double)s * 4))));
         worst_tanh = fmax(worst_tanh, ulps(kf_tanh(s), tanh((double)s)));
+        uint32_t lb = rnd() % 0x7F800000u; /* any positive finite float, subnormals included */
+        worst_log = fmax(worst_log, ulps(kf_log(kf_from_bits(lb)), log((double)kf_from_bits(lb))));
     }
-    printf("worst: exp %.2f ulp, expm1 %.2f ulp, sigmoid %.3g abs, tanh %.2f ulp\n", worst_exp, worst_m1, worst_sig,
-           worst_tanh);
+    printf("worst: exp %.2f ulp, expm1 %.2f ulp, sigmoid %.3g abs, tanh %.2f ulp, log %.2f ulp\n", worst_exp, worst_m1,
+           worst_sig, worst_tanh, worst_log);
+    CHECK(worst_log <= 4);
+    CHECK(kf_log(1.0f) == 0.0f && kf_log(INFINITY) == INFINITY && kf_log(0.0f) == -INFINITY && kf_log(-0.0f) == -INFINITY);
+    CHECK_EQ_INT(kf_bits(kf_log(-1.0f)), KF_CANON_NAN);
+    CHECK_EQ_INT(kf_bits(kf_log(-INFINITY)), KF_CANON_NAN);
     CHECK(worst_exp <= 4);
     CHECK(worst_m1 <= 8);
     CHECK(worst_sig <= 3e-7);
