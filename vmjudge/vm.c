@@ -97,7 +97,7 @@ int vm_run(vm *v, uint64_t max_step) {
         [VM_OP_DIVU] = &&op_divu, [VM_OP_REM] = &&op_rem, [VM_OP_REMU] = &&op_remu, [VM_OP_FENCE] = &&op_fence,
         [VM_OP_ECALL] = &&op_ecall, [VM_OP_EBREAK] = &&op_ebreak,
     };
-    vm_dec_undecoded = &&op_undecoded;
+    __atomic_store_n(&vm_dec_undecoded, &&op_undecoded, __ATOMIC_RELAXED); /* the same value from every thread */
     uint32_t *x = v->x;
     vm_mem *m = &v->mem;
     vm_page *const *pages = m->pages;

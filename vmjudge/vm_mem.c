@@ -113,7 +113,8 @@ void vm_mem_touch(vm_mem *m, vm_page *p, uint32_t addr) {
         if (push(&m->unsaved, &m->nunsaved, &m->capunsaved, p->index) != 0) abort();
         p->flags &= ~VM_PAGE_SAVED;
     }
-    if (p->decoded) p->decoded[(addr & (VM_PAGE_SIZE - 1)) >> 2].h = vm_dec_undecoded;
+    if (p->decoded)
+        p->decoded[(addr & (VM_PAGE_SIZE - 1)) >> 2].h = __atomic_load_n(&vm_dec_undecoded, __ATOMIC_RELAXED);
 }
 
 int vm_mem_write(vm_mem *m, uint32_t addr, const void *src, size_t len) {
@@ -272,8 +273,10 @@ int vm_mem_put_page(vm_mem *m, uint32_t index, const uint8_t *data, const uint8_
     if (!p && !(p = new_page(m, index))) return -1;
     if (data) memcpy(p->data, data, VM_PAGE_SIZE);
     else memset(p->data, 0, VM_PAGE_SIZE);
-    if (p->decoded)
-        for (unsigned i = 0; i < VM_PAGE_SIZE / 4; i++) p->decoded[i].h = vm_dec_undecoded;
+    if (p->decoded) {
+        const void *undecoded = __atomic_load_n(&vm_dec_undecoded, __ATOMIC_RELAXED);
+        for (unsigned i = 0; i < VM_PAGE_SIZE / 4; i++) p->decoded[i].h = undecoded;
+    }
     if (hash) {
         memcpy(p->hash, hash, 32);
         p->flags |= VM_PAGE_HASHED;
