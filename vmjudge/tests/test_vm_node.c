@@ -211,6 +211,8 @@ int main(void) {
     d.in[0] = d.out = tens(KD_F32, 2, 3, 10);
     d.ia[0] = 1;
     run_both("Softmax", &d);
+    d.op = OP_LOGSOFTMAX;
+    run_both("LogSoftmax", &d);
     memset(&d, 0, sizeof d);
     d.op = OP_QLINEAR;
     d.noperands = 4;
