@@ -75,7 +75,7 @@ static int store_run(executor *x, const opml_run *r, char *err, size_t errlen) {
         }
         uint8_t root[32];
         if (storage_client_put_tensor(x->st, r->values[v], len, r->roots[v], root)) {
-            snprintf(err, errlen, "storing value %zu: %s", v, storage_client_error(x->st));
+            snprintf(err, errlen, "storage: storing value %zu: %s", v, storage_client_error(x->st));
             return OPML_E_UNAVAILABLE;
         }
     }
@@ -95,7 +95,7 @@ static int store_run(executor *x, const opml_run *r, char *err, size_t errlen) {
     int rc = storage_client_kv_put(x->st, key, sizeof key, rec, rlen);
     free(rec);
     if (rc) {
-        snprintf(err, errlen, "storing the run record: %s", storage_client_error(x->st));
+        snprintf(err, errlen, "storage: storing the run record: %s", storage_client_error(x->st));
         return OPML_E_UNAVAILABLE;
     }
     return 0;

@@ -6,6 +6,8 @@
  *   bad    unknown model, wrong input count and size, short roots, a payload that does not parse,
  *          an unknown run, a step or value past the end: each a clear opml.Error, both processes
  *          stay up and still serve;
+ *   storage  storage stopped: a run is answered OPML_E_UNAVAILABLE naming storage, the executor
+ *          stays up; storage restarted on its database: runs work again, earlier runs still answer;
  *   llama  a LLaMA-shaped prompt graph and its one-token decoding graph, each executor loading one
  *          from its file and the other from storage: the prompt runs from bytes, the decoding step
  *          from the roots of stored tensors (the prompt's key/value caches, the new token, its
@@ -13,7 +15,7 @@
  *   kill   a long job (a synthetic model with 4096-wide layers on the ref backend) on one executor,
  *          which is SIGKILLed mid-job: the job completes on a second executor (blas backend, the
  *          model loaded from storage) with the bits `opml infer` gives.
- * usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|llama|kill */
+ * usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|storage|llama|kill */
 #include "check.h"
 #include "client.h"
 #include "engine.h"
@@ -34,6 +36,7 @@
 #include <unistd.h>
 
 static const char *bus_bin, *storage_bin, *exec_bin, *opml_bin, *models_dir, *fmnist_dir;
+static const char *storage_timeout_ms = "10000"; /* the executors' */
 
 #define NE 2
 
@@ -41,6 +44,7 @@ struct cluster {
     harness h;
     char bus_key[256], st_key[256], client_key[256], client2_key[256], ekey[NE][256];
     char work[200], workers[200], ev_in[200], storage[200], elisten[NE][128], epeer[NE][200];
+    char st_listen[64], db[128];
     identity eid[NE];
     pid_t bus, st, e[NE];
     client c;
@@ -49,6 +53,13 @@ struct cluster {
 static void msleep(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* opml-storage on the cluster's database (again after a stop: the same database). */
+static void start_storage(struct cluster *cl) {
+    char *argv[] = {(char *)storage_bin, "--key_file", cl->st_key, "--allow_file", cl->h.allow, "--listen",
+                    cl->st_listen, "--db", cl->db, NULL};
+    cl->st = harness_spawn(&cl->h, "storage.log", argv);
 }
 
 static void cluster_start(struct cluster *cl) {
@@ -66,24 +77,22 @@ static void cluster_start(struct cluster *cl) {
         snprintf(cl->elisten[i], sizeof cl->elisten[i], "tcp://127.0.0.1:%d", harness_port());
         snprintf(cl->epeer[i], sizeof cl->epeer[i], "%s@%s", curve, cl->elisten[i]);
     }
-    char e_in[64], e_out[64], e_work[64], e_workers[64], e_st[64], db[128];
+    char e_in[64], e_out[64], e_work[64], e_workers[64];
     snprintf(e_in, sizeof e_in, "tcp://127.0.0.1:%d", harness_port());
     snprintf(e_out, sizeof e_out, "tcp://127.0.0.1:%d", harness_port());
     snprintf(e_work, sizeof e_work, "tcp://127.0.0.1:%d", harness_port());
     snprintf(e_workers, sizeof e_workers, "tcp://127.0.0.1:%d", harness_port());
-    snprintf(e_st, sizeof e_st, "tcp://127.0.0.1:%d", harness_port());
+    snprintf(cl->st_listen, sizeof cl->st_listen, "tcp://127.0.0.1:%d", harness_port());
     snprintf(cl->ev_in, sizeof cl->ev_in, "%s@%s", bus_curve, e_in);
     snprintf(cl->work, sizeof cl->work, "%s@%s", bus_curve, e_work);
     snprintf(cl->workers, sizeof cl->workers, "%s@%s", bus_curve, e_workers);
-    snprintf(cl->storage, sizeof cl->storage, "%s@%s", st_curve, e_st);
-    snprintf(db, sizeof db, "%s/db", cl->h.dir);
+    snprintf(cl->storage, sizeof cl->storage, "%s@%s", st_curve, cl->st_listen);
+    snprintf(cl->db, sizeof cl->db, "%s/db", cl->h.dir);
     char *bargv[] = {(char *)bus_bin, "--key_file", cl->bus_key, "--allow_file", cl->h.allow, "--events_in", e_in,
                      "--events_out", e_out, "--work", e_work, "--workers", e_workers, "--heartbeat_ms", "100",
                      "--heartbeat_timeout_ms", "800", NULL};
     cl->bus = harness_spawn(&cl->h, "bus.log", bargv);
-    char *sargv[] = {(char *)storage_bin, "--key_file", cl->st_key, "--allow_file", cl->h.allow, "--listen", e_st,
-                     "--db", db, NULL};
-    cl->st = harness_spawn(&cl->h, "storage.log", sargv);
+    start_storage(cl);
     if (client_init(&cl->c, cl->client_key) != 0 || client_wait_up(&cl->c, cl->work, 10000) != 0 ||
         client_wait_up(&cl->c, cl->storage, 10000) != 0) {
         fprintf(stderr, "the bus or storage did not come up\n");
@@ -95,8 +104,9 @@ static void cluster_start(struct cluster *cl) {
 static void start_executor(struct cluster *cl, int i, const char *backend, const char *model) {
     char *argv[24] = {(char *)exec_bin, "--key_file", cl->ekey[i], "--allow_file", cl->h.allow, "--listen",
                       cl->elisten[i], "--bus_work", cl->workers, "--bus_pub", cl->ev_in, "--storage", cl->storage,
-                      "--backend", (char *)backend, "--heartbeat_ms", "100", "--heartbeat_timeout_ms", "800", NULL};
-    int n = 19;
+                      "--backend", (char *)backend, "--heartbeat_ms", "100", "--heartbeat_timeout_ms", "800",
+                      "--storage_timeout_ms", (char *)storage_timeout_ms, NULL};
+    int n = 21;
     if (model) argv[n++] = "--model", argv[n++] = (char *)model;
     argv[n] = NULL;
     char log[16];
@@ -443,6 +453,59 @@ static void test_bad(void) {
     cluster_stop(&cl);
 }
 
+/* ---- storage ---- */
+
+static void test_storage(void) {
+    struct cluster cl;
+    char model[256], cmd[1024], err[512];
+    storage_timeout_ms = "700";
+    cluster_start(&cl);
+    snprintf(model, sizeof model, "%s/mlp.opml", cl.h.dir);
+    snprintf(cmd, sizeof cmd, "'%s' convert '%s/fashion_mlp.onnx' -o '%s' >/dev/null", opml_bin, models_dir, model);
+    CHECK_EQ_INT(system(cmd), 0);
+    opml_model m;
+    CHECK_EQ_INT(opml_model_load(model, &m, err, sizeof err), 0);
+    start_executor(&cl, 0, "blas", model);
+    wait_workers(&cl, 1);
+    rpc *bus = rpc_connect(cl.c.net, &cl.c.sg, cl.work, 0, err, sizeof err);
+    static float img[784];
+    for (int i = 0; i < 784; i++) img[i] = (float)(i % 17) / 16.0f;
+    Opml__ExecutorRunReply *before = NULL, *after = NULL;
+    CHECK_EQ_INT(run_model(bus, m.root, img, sizeof img, &before, err, sizeof err), 0);
+
+    /* storage stops: a run cannot store its values, and says so; the executor stays up */
+    CHECK_EQ_INT(harness_stop(cl.st, SIGTERM, 10000), 0);
+    img[0] = 0.5f;
+    Opml__ExecutorRunReply *rep = NULL;
+    int rc = run_model(bus, m.root, img, sizeof img, &rep, err, sizeof err);
+    CHECK_EQ_INT(rc, OPML_E_UNAVAILABLE);
+    if (!strstr(err, "storage")) fprintf(stderr, "error without storage: %s\n", err);
+    CHECK(strstr(err, "storage") != NULL);
+    if (rep) protobuf_c_message_free_unpacked(&rep->base, NULL);
+    CHECK(client_health(&cl.c, cl.epeer[0], 5000) == 0);
+
+    /* storage back on the same database: runs work again and the earlier run is still answered */
+    start_storage(&cl);
+    CHECK(client_wait_up(&cl.c, cl.storage, 10000) == 0);
+    CHECK_EQ_INT(run_model(bus, m.root, img, sizeof img, &after, err, sizeof err), 0);
+    if (before && after) {
+        Opml__ExecutorGetStates q = OPML__EXECUTOR_GET_STATES__INIT;
+        uint32_t last = (uint32_t)before->n_node_output_roots;
+        q.model_root = before->model_root, q.input_state = before->input_state, q.steps = &last, q.n_steps = 1;
+        Opml__ExecutorGetStatesReply *sr = NULL;
+        CHECK_EQ_INT(call(bus, &q.base, &opml__executor_get_states_reply__descriptor, (ProtobufCMessage **)&sr, err,
+                          sizeof err), 0);
+        CHECK(sr && sr->n_states == 1 && !memcmp(sr->states[0].data, before->state_root.data, 32));
+        if (sr) protobuf_c_message_free_unpacked(&sr->base, NULL);
+        CHECK(memcmp(before->state_root.data, after->state_root.data, 32) != 0); /* another input */
+    }
+    if (before) protobuf_c_message_free_unpacked(&before->base, NULL);
+    if (after) protobuf_c_message_free_unpacked(&after->base, NULL);
+    rpc_close(bus);
+    opml_model_free(&m);
+    cluster_stop(&cl);
+}
+
 /* ---- llama ---- */
 
 static int write_model(const opml_model *m, const char *path) {
@@ -636,7 +699,7 @@ static void test_kill(void) {
 
 int main(int argc, char **argv) {
     if (argc != 8) {
-        fprintf(stderr, "usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|llama|kill\n");
+        fprintf(stderr, "usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|storage|llama|kill\n");
         return 2;
     }
     bus_bin = argv[1], storage_bin = argv[2], exec_bin = argv[3], opml_bin = argv[4], models_dir = argv[5];
@@ -645,6 +708,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[7], "bad")) test_bad();
     else if (!strcmp(argv[7], "kill")) test_kill();
     else if (!strcmp(argv[7], "llama")) test_llama();
+    else if (!strcmp(argv[7], "storage")) test_storage();
     else return 2;
     return check_summary(argv[7]);
 }
