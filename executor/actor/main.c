@@ -143,7 +143,8 @@ static int on_run(actor *a, const envelope *req, const ProtobufCMessage *msg, ac
     exec_model *e = models_get(&x->models, q->model_root.data, &code, err, sizeof err);
     if (!e) return refuse(x, reply, (unsigned)code, err);
     const opml_model *m = &e->m;
-    if (q->n_inputs && q->n_input_roots) return refuse(x, reply, OPML_E_BAD_REQUEST, "give inputs or input_roots, not both");
+    if (q->n_inputs && q->n_input_roots)
+        return refuse(x, reply, OPML_E_BAD_REQUEST, "give inputs or input_roots, not both");
     size_t given = q->n_inputs ? q->n_inputs : q->n_input_roots;
     if (given != m->nin) {
         snprintf(err, sizeof err, "the model takes %u inputs, the request has %zu", m->nin, given);

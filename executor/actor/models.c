@@ -156,7 +156,9 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
     uint64_t flen = 0;
     for (size_t b = 0; b < 8 && b < rlen; b++) flen = flen << 8 | rec[b];
     size_t npieces = rlen >= 8 ? (rlen - 8) / 32 : 0;
-    if (rlen < 8 || (rlen - 8) % 32 || flen > (uint64_t)npieces * MODELS_PIECE || flen + MODELS_PIECE <= (uint64_t)npieces * MODELS_PIECE) {
+    /* the pieces must cover the file, the last one not empty */
+    if (rlen < 8 || (rlen - 8) % 32 || flen > (uint64_t)npieces * MODELS_PIECE ||
+        flen + MODELS_PIECE <= (uint64_t)npieces * MODELS_PIECE) {
         free(rec);
         fail(err, errlen, "model %s: malformed record in storage (%zu bytes)", hex, rlen);
         return NULL;
