@@ -418,6 +418,116 @@ static int op_unary(conv *c, unsigned op) {
     return emit(c, &d, &x, out_name(c, 0)) < 0 ? -1 : 0;
 }
 
+static int ints_of(conv *c, size_t input, const char *attrname, int64_t *out, int *n);
+
+/* a scalar float constant named after the current node's output */
+static int scalar_const(conv *c, const char *suffix, float v) {
+    char name[300];
+    snprintf(name, sizeof name, "%s/%s", out_name(c, 0), suffix);
+    return new_const(c, name, KD_F32, 0, NULL, &v);
+}
+
+/* HardSigmoid: y = clip(alpha * x + beta, 0, 1); HardSwish: x * HardSigmoid(x) with alpha = 1/6,
+ * beta = 1/2. As Mul, Add, Clip (and Mul) nodes. */
+static int op_hard(conv *c, int swish) {
+    static const char *const known[] = {"alpha", "beta", NULL}, *const none[] = {NULL};
+    if (only_attrs(c, swish ? none : known)) return -1;
+    int x;
+    if (in_sym(c, 0, &x) || x < 0) return x < 0 ? cfail(c, "missing input") : -1;
+    float alpha = swish ? 1.0f / 6.0f : attr_f(c, "alpha", 0.2f), beta = swish ? 0.5f : attr_f(c, "beta", 0.5f);
+    int ka = scalar_const(c, "alpha", alpha), kb = ka < 0 ? -1 : scalar_const(c, "beta", beta);
+    if (kb < 0) return -1;
+    const char *name = out_name(c, 0);
+    char n1[300], n2[300], n3[300];
+    snprintf(n1, sizeof n1, "%s/ax", name), snprintf(n2, sizeof n2, "%s/axb", name), snprintf(n3, sizeof n3, "%s/hs", name);
+    kd_desc d = {.op = OP_MUL, .noperands = 2};
+    set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    int ops[2] = {x, ka}, y;
+    if ((y = emit(c, &d, ops, n1)) < 0) return -1;
+    d.op = OP_ADD, ops[0] = y, ops[1] = kb;
+    if ((y = emit(c, &d, ops, n2)) < 0) return -1;
+    kd_desc cl = {.op = OP_CLIP, .noperands = 1, .fa = {0.0f, 1.0f}};
+    set_out(&cl, c->syms[x].rank, c->syms[x].dims);
+    if ((y = emit(c, &cl, &y, swish ? n3 : name)) < 0) return -1;
+    if (!swish) return 0;
+    d.op = OP_MUL, ops[0] = x, ops[1] = y;
+    return emit(c, &d, ops, name) < 0 ? -1 : 0;
+}
+
+static int op_reduce(conv *c, unsigned op) {
+    static const char *const known[] = {"axes", "keepdims", "noop_with_empty_axes", NULL};
+    if (only_attrs(c, known)) return -1;
+    int x;
+    if (in_sym(c, 0, &x) || x < 0) return x < 0 ? cfail(c, "missing input") : -1;
+    int64_t axes[KD_MAX_RANK];
+    int n = 0;
+    if (ints_of(c, 1, "axes", axes, &n)) return -1;
+    sym *s = &c->syms[x];
+    if (n <= 0 && attr_i(c, "noop_with_empty_axes", 0)) return alias(c, x, out_name(c, 0)) < 0 ? -1 : 0;
+    int32_t mask = 0;
+    if (n <= 0) mask = (int32_t)((1u << s->rank) - 1);
+    for (int i = 0; i < n; i++) {
+        int64_t a = 0;
+        if (norm_axis(c, axes[i], s->rank, &a)) return -1;
+        mask |= (int32_t)(1u << a);
+    }
+    int keep = (int)attr_i(c, "keepdims", 1), rank = 0;
+    int64_t dims[KD_MAX_RANK];
+    for (int i = 0; i < s->rank; i++)
+        if (!(mask >> i & 1)) dims[rank++] = s->dims[i];
+        else if (keep) dims[rank++] = 1;
+    kd_desc d = {.op = (uint16_t)op, .noperands = 1, .ia = {mask}};
+    set_out(&d, rank, dims);
+    return emit(c, &d, &x, out_name(c, 0)) < 0 ? -1 : 0;
+}
+
+static int op_pad(conv *c) {
+    static const char *const known[] = {"mode", "pads", "value", NULL};
+    if (only_attrs(c, known)) return -1;
+    if (strcmp(attr_s(c, "mode", "constant"), "constant")) return cfail(c, "mode '%s' is not supported", attr_s(c, "mode", ""));
+    int x, v;
+    if (in_sym(c, 0, &x) || x < 0) return x < 0 ? cfail(c, "missing input") : -1;
+    sym *s = &c->syms[x];
+    int64_t pads[2 * KD_MAX_RANK], axes[KD_MAX_RANK];
+    int np = 0, na = -1;
+    {
+        int k;
+        if (in_sym(c, 1, &k)) return -1;
+        if (k >= 0) {
+            sym *t = &c->syms[k];
+            if (!t->is_const || t->dtype != SYM_I64 || numel(t) > 2 * KD_MAX_RANK) return cfail(c, "pads must be a constant");
+            np = (int)numel(t);
+            memcpy(pads, t->i, (size_t)np * 8);
+        } else if ((np = attr_ints(c, "pads", pads, 2 * KD_MAX_RANK)) < 0) {
+            return cfail(c, "no pads");
+        }
+    }
+    if (ints_of(c, 3, "axes", axes, &na)) return -1;
+    if (na < 0)
+        for (na = 0; na < s->rank; na++) axes[na] = na;
+    if (np != 2 * na) return cfail(c, "%d pads for %d axes", np, na);
+    float value = attr_f(c, "value", 0.0f);
+    if (in_sym(c, 2, &v)) return -1;
+    if (v >= 0) {
+        sym *t = &c->syms[v];
+        if (!t->is_const || numel(t) != 1) return cfail(c, "a run-time pad value is not supported");
+        value = t->dtype == SYM_I64 ? (float)t->i[0] : t->f[0];
+    }
+    kd_desc d = {.op = OP_PAD, .noperands = 1, .fa = {value}};
+    int64_t dims[KD_MAX_RANK];
+    memcpy(dims, s->dims, sizeof dims);
+    for (int i = 0; i < na; i++) {
+        int64_t a = 0;
+        if (norm_axis(c, axes[i], s->rank, &a)) return -1;
+        if (pads[i] < 0 || pads[na + i] < 0 || pads[i] > 65536 || pads[na + i] > 65536)
+            return cfail(c, "negative or huge pads are not supported");
+        d.ia[a] = (int32_t)pads[i], d.ia[6 + a] = (int32_t)pads[na + i];
+        dims[a] += pads[i] + pads[na + i];
+    }
+    set_out(&d, s->rank, dims);
+    return emit(c, &d, &x, out_name(c, 0)) < 0 ? -1 : 0;
+}
+
 static int op_clip(conv *c) {
     static const char *const known[] = {"min", "max", NULL};
     if (only_attrs(c, known)) return -1;
@@ -1217,6 +1327,17 @@ static int convert_node(conv *c) {
     if (!strcmp(t, "LeakyRelu")) return op_unary(c, OP_LEAKYRELU);
     if (!strcmp(t, "Sigmoid")) return op_unary(c, OP_SIGMOID);
     if (!strcmp(t, "Tanh")) return op_unary(c, OP_TANH);
+    if (!strcmp(t, "Exp")) return op_unary(c, OP_EXP);
+    if (!strcmp(t, "Log")) return op_unary(c, OP_LOG);
+    if (!strcmp(t, "Sqrt")) return op_unary(c, OP_SQRT);
+    if (!strcmp(t, "Neg")) return op_unary(c, OP_NEG);
+    if (!strcmp(t, "Abs")) return op_unary(c, OP_ABS);
+    if (!strcmp(t, "ReduceSum")) return op_reduce(c, OP_REDUCESUM);
+    if (!strcmp(t, "ReduceMean")) return op_reduce(c, OP_REDUCEMEAN);
+    if (!strcmp(t, "ReduceMax")) return op_reduce(c, OP_REDUCEMAX);
+    if (!strcmp(t, "Pad")) return op_pad(c);
+    if (!strcmp(t, "HardSigmoid")) return op_hard(c, 0);
+    if (!strcmp(t, "HardSwish")) return op_hard(c, 1);
     if (!strcmp(t, "Softmax")) return op_softmax(c, OP_SOFTMAX);
     if (!strcmp(t, "LogSoftmax")) return op_softmax(c, OP_LOGSOFTMAX);
     if (!strcmp(t, "MaxPool")) return op_pool(c, OP_MAXPOOL);
@@ -1462,9 +1583,13 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
         cfail(&c, "graph output '%s' is %s", c.g->output[0]->name, os < 0 ? "never computed" : "a constant");
         goto done;
     }
-    if (c.nnodes == 0 || c.syms[os].producer < 0) {
-        cfail(&c, "the graph computes nothing (its output is an input)");
-        goto done;
+    if (c.syms[os].producer < 0) { /* the output is an input (Identity, a no-op): one copying node */
+        kd_desc d = {.op = OP_RESHAPE, .noperands = 1};
+        d.in[0] = d.out = sym_tensor(&c.syms[os]);
+        int ops[1] = {os};
+        char name[300];
+        snprintf(name, sizeof name, "%s/copy", c.syms[os].name);
+        if ((os = push_node(&c, &d, ops, name)) < 0) goto done;
     }
     rc = finish(&c, os, opts, out, out_len);
 done:

@@ -56,6 +56,15 @@ enum kd_op {
     OP_CLIP = 19,
     OP_SLICE = 20,    /* strided slice; the pieces of a split multi-output operator */
     OP_LOGSOFTMAX = 21,
+    OP_EXP = 22,
+    OP_LOG = 23,
+    OP_SQRT = 24,
+    OP_NEG = 25,
+    OP_ABS = 26,
+    OP_REDUCESUM = 27, /* over the axes in the bit mask ia[0] */
+    OP_REDUCEMEAN = 28,
+    OP_REDUCEMAX = 29,
+    OP_PAD = 30,       /* constant padding */
     /* transformer operators (LLaMA-class models) */
     OP_EMBEDDING = 32, /* token ids -> rows of an int8 table times the row's scale */
     OP_RMSNORM = 33,

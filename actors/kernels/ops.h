@@ -35,6 +35,15 @@ KERNEL_OP_DECL(kop_concat);
 KERNEL_OP_DECL(kop_clip);
 KERNEL_OP_DECL(kop_slice);
 KERNEL_OP_DECL(kop_logsoftmax);
+KERNEL_OP_DECL(kop_exp);
+KERNEL_OP_DECL(kop_log);
+KERNEL_OP_DECL(kop_sqrt);
+KERNEL_OP_DECL(kop_neg);
+KERNEL_OP_DECL(kop_abs);
+KERNEL_OP_DECL(kop_reducesum);
+KERNEL_OP_DECL(kop_reducemean);
+KERNEL_OP_DECL(kop_reducemax);
+KERNEL_OP_DECL(kop_pad);
 KERNEL_OP_DECL(kop_embedding);
 KERNEL_OP_DECL(kop_rmsnorm);
 KERNEL_OP_DECL(kop_rope);
@@ -51,6 +60,12 @@ int kd_check_unary_f32(const kd_desc *d);
  * their check, and the row geometry: `outer` groups of `inner` interleaved rows of `len`. */
 int kd_check_softmax(const kd_desc *d);
 void kd_softmax_rows(const kd_desc *d, size_t *outer, size_t *len, size_t *inner);
+/* The reductions (reduce.c): one f32 operand, ia[0] a bit mask of the reduced axes (only bits
+ * below the rank), an f32 output with the kept dimensions' element count (keepdims or not). Each
+ * output element, in index order, visits its reduced positions in row-major order. */
+enum kd_reduce { KD_REDUCE_SUM, KD_REDUCE_MEAN, KD_REDUCE_MAX };
+int kd_check_reduce(const kd_desc *d);
+void kd_reduce_run(const kd_desc *d, const float *x, float *y, enum kd_reduce mode);
 /* The check shared by the 2-D pooling operators (ia[0..9]: kh kw sh sw pt pl pb pr dh dw). */
 int kd_check_pool2d(const kd_desc *d);
 

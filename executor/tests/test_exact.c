@@ -206,7 +206,8 @@ int main(void) {
     qmatmul(1, 2, 2, 4097, 2, 1);
 
     /* every other operator (blas runs the reference kernel: still compared) */
-    unsigned ops[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX};
+    unsigned ops[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX,
+                      OP_EXP,  OP_LOG,       OP_SQRT,    OP_NEG,  OP_ABS};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) unary(ops[i], 257);
     {
         float a[24], b[4], p[2 * 3 * 5 * 5];
@@ -241,6 +242,17 @@ int main(void) {
         uint32_t sd[3] = {1, 2, 2};
         sl.in[0] = T(KD_F32, 3, ad), sl.out = T(KD_F32, 3, sd);
         compare("Slice", &sl, ain);
+        unsigned red[] = {OP_REDUCESUM, OP_REDUCEMEAN, OP_REDUCEMAX};
+        for (int i = 0; i < 3; i++) {
+            kd_desc r = {.op = (uint16_t)red[i], .noperands = 1, .ia = {6}};
+            uint32_t rd1[2] = {2, 1};
+            r.in[0] = T(KD_F32, 3, ad), r.out = T(KD_F32, 2, rd1);
+            compare(kernel_op_name(red[i]), &r, ain);
+        }
+        kd_desc pad = {.op = OP_PAD, .noperands = 1, .ia = {0, 1, 0, 0, 0, 0, 1, 0, 2}, .fa = {3.0f}};
+        uint32_t pdd[3] = {3, 4, 6};
+        pad.in[0] = T(KD_F32, 3, ad), pad.out = T(KD_F32, 3, pdd);
+        compare("Pad", &pad, ain);
         kd_desc rs = {.op = OP_RESHAPE, .noperands = 1};
         uint32_t rd[2] = {6, 4};
         rs.in[0] = T(KD_F32, 3, ad), rs.out = T(KD_F32, 2, rd);

@@ -120,7 +120,8 @@ int main(void) {
         const void *mm[KD_MAX_OPERANDS] = {in0, in1};
         run("QMatMul", &d, mm);
     }
-    static const uint16_t unary[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX};
+    static const uint16_t unary[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX,
+                                     OP_EXP, OP_LOG, OP_SQRT, OP_NEG, OP_ABS};
     for (unsigned u = 0; u < sizeof unary / sizeof *unary; u++) {
         fill(in0, 2000);
         for (int i = 0; i < 400; i++) in0[i] = (float)((int32_t)(rnd() % 200000u) - 100000) / 900.0f; /* exp's range */
@@ -156,6 +157,15 @@ int main(void) {
         cc.in[0] = cc.in[1] = T(KD_F32, 3, 6, 9, 7, 0), cc.out = T(KD_F32, 3, 6, 18, 7, 0);
         const void *co[KD_MAX_OPERANDS] = {in0, in1};
         run("Concat", &cc, co);
+        static const uint16_t red[] = {OP_REDUCESUM, OP_REDUCEMEAN, OP_REDUCEMAX};
+        for (int i = 0; i < 3; i++) {
+            kd_desc r = {.op = red[i], .noperands = 1, .ia = {5}}; /* axes 0 and 2 */
+            r.in[0] = T(KD_F32, 3, 6, 9, 7, 0), r.out = T(KD_F32, 1, 9, 0, 0, 0);
+            run(kernel_op_name(red[i]), &r, ops);
+        }
+        kd_desc pd = {.op = OP_PAD, .noperands = 1, .ia = {1, 0, 2, 0, 0, 0, 0, 3, 1}, .fa = {-0.5f}};
+        pd.in[0] = T(KD_F32, 3, 6, 9, 7, 0), pd.out = T(KD_F32, 3, 7, 12, 10, 0);
+        run("Pad", &pd, ops);
         kd_desc sl = {.op = OP_SLICE, .noperands = 1, .ia = {5, 1, 6, 0, 0, 0, -2, 3, -1}};
         sl.in[0] = T(KD_F32, 3, 6, 9, 7, 0), sl.out = T(KD_F32, 3, 3, 3, 7, 0);
         run("Slice", &sl, ops);

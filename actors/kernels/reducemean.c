@@ -1,0 +1,9 @@
+/* reducemean.c: OP_REDUCEMEAN, the reduction of reduce.c in its "mean" form. */
+#include "ops.h"
+
+static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
+    (void)scratch;
+    kd_reduce_run(d, in[0], out, KD_REDUCE_MEAN);
+}
+
+const kernel_op kop_reducemean = {"ReduceMean", kd_check_reduce, NULL, run};
