@@ -357,6 +357,17 @@ int main(void) {
     d.out = tens(KD_I32, 1, 3, 0);
     run_both("ArgMax", &d);
 
+    /* every operator that accepts a plain f32 map [3, 7] -> [3, 7] (new element-wise operators
+     * are covered without naming them here) */
+    for (unsigned op = 1; op <= OP_MAX_ID; op++) {
+        memset(&d, 0, sizeof d);
+        d.op = (uint16_t)op;
+        d.noperands = 1;
+        d.in[0] = d.out = tens(KD_F32, 2, 3, 7);
+        d.ia[0] = 1;
+        if (kernel_op_name(op) && kernel_check(&d) == KD_OK) run_both(kernel_op_name(op), &d);
+    }
+
     /* a malformed descriptor: the guest exits with the kernel's error, not a fault */
     uint8_t bad[KD_BYTES] = {1, 2, 3};
     const void *none[KD_MAX_OPERANDS] = {0};
