@@ -572,6 +572,26 @@ static int broadcast(conv *c, const sym *a, const sym *b, int *rank, int64_t *di
     return 0;
 }
 
+static int consumers(conv *c, const char *name);
+
+/* Add(y, b) with y a bias-less QLinear's output that nothing else reads and b a float constant of
+ * its N output channels: b becomes the QLinear's bias (kq_output adds it with the same single IEEE
+ * addition the Add node would make, so the bits are the same). Returns 1 when folded. */
+static int fold_bias(conv *c, int y, int b) {
+    sym *sy = &c->syms[y], *sb = &c->syms[b];
+    cnode *nd = sy->producer >= 0 ? &c->nodes[sy->producer] : NULL;
+    if (!nd || !nd->quant || nd->d.op != OP_QLINEAR || nd->bias || !sb->is_const || sb->dtype != KD_F32) return 0;
+    if ((size_t)numel(sb) != nd->rows || sb->rank > sy->rank || consumers(c, sy->name) != 1) return 0;
+    for (int i = 0; i + 1 < sb->rank; i++)
+        if (sb->dims[i] != 1) return 0;
+    if (sb->rank && (size_t)sb->dims[sb->rank - 1] != nd->rows) return 0;
+    if (!(nd->bias = malloc(nd->rows * 4 + 4))) return 0;
+    memcpy(nd->bias, sb->f, nd->rows * 4);
+    nd->d.noperands = 4;
+    nd->d.in[3] = nd->d.in[2];
+    return 1;
+}
+
 static int op_binary(conv *c, unsigned op) {
     static const char *const none[] = {NULL};
     if (only_attrs(c, none)) return -1;
@@ -595,6 +615,8 @@ static int op_binary(conv *c, unsigned op) {
         }
         return new_const(c, out_name(c, 0), SYM_I64, rank, dims, out) < 0 ? -1 : 0;
     }
+    if (op == OP_ADD && fold_bias(c, ab[0], ab[1]) == 1) return alias(c, ab[0], out_name(c, 0)) < 0 ? -1 : 0;
+    if (op == OP_ADD && fold_bias(c, ab[1], ab[0]) == 1) return alias(c, ab[1], out_name(c, 0)) < 0 ? -1 : 0;
     kd_desc d = {.op = (uint16_t)op, .noperands = 2};
     set_out(&d, rank, dims);
     return emit(c, &d, ab, out_name(c, 0)) < 0 ? -1 : 0;

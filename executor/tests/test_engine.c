@@ -5,7 +5,8 @@
  *     same value roots and graph states; State_s equals the Merkle root of the first nin + s value
  *     roots; a batch-4 model's rows equal four batch-1 runs (per-row / per-image quantization);
  *   - BatchNormalization after Conv folds to exactly the weights folded by hand; Split becomes
- *     one Slice node per output; Gemm with alpha/beta/transB and an [M,N] bias;
+ *     one Slice node per output; Gemm with alpha/beta/transB and an [M,N] bias; MatMul + Add of a
+ *     constant becomes one QLinear with a bias;
  *   - an unsupported operator or attribute is an error naming the node and the operator; every
  *     truncation of a real ONNX file and random corruptions fail cleanly; corrupted model files
  *     are refused or run safely; a wrong input size is an error. */
@@ -347,6 +348,40 @@ static void split_and_gemm(void) {
     free(o);
 }
 
+/* MatMul + Add of a constant bias (PyTorch's Linear on 3-D input) is one QLinear with a bias */
+static void matmul_bias(void) {
+    static const int64_t xd[3] = {2, 3, 4}, bd[2] = {4, 5}, vd[1] = {5}, yd[3] = {2, 3, 5};
+    static float bw[20], bias[5], x[24];
+    for (int i = 0; i < 20; i++) bw[i] = rnd_float();
+    for (int i = 0; i < 5; i++) bias[i] = rnd_float();
+    for (int i = 0; i < 24; i++) x[i] = rnd_float();
+    static const char *min[] = {"x", "B"}, *mout[] = {"p"}, *ain[] = {"p", "bias"}, *aout[] = {"y"};
+    gb g = {0};
+    node(&g, "MatMul", "mm", 2, min, 1, mout, 0, NULL);
+    node(&g, "Add", "add", 2, ain, 1, aout, 0, NULL);
+    init(&g, "B", 2, bd, bw), init(&g, "bias", 1, vd, bias);
+    g.ins[g.nin++] = vinfo("x", 3, xd), g.outs[0] = vinfo("y", 3, yd);
+    size_t len;
+    uint8_t *o = pack(&g, &len);
+    opml_model m = {0};
+    CHECK_EQ_INT(load_converted(o, len, 1, &m), 0);
+    CHECK_EQ_INT(m.n, 1);
+    if (m.n == 1) {
+        CHECK_EQ_INT(m.nodes[0].d.op, OP_QLINEAR);
+        CHECK_EQ_INT(m.nodes[0].d.noperands, 4);
+        float y[30];
+        CHECK_EQ_INT(run_both(&m, x, y), 0);
+        for (int r = 0; r < 6; r++)
+            for (int n = 0; n < 5; n++) {
+                float want = bias[n];
+                for (int k = 0; k < 4; k++) want += x[r * 4 + k] * bw[k * 5 + n];
+                CHECK(y[r * 5 + n] > want - 0.05f && y[r * 5 + n] < want + 0.05f);
+            }
+    }
+    if (m.n) opml_model_free(&m);
+    free(o);
+}
+
 static void unsupported(void) {
     static const int64_t xd[2] = {2, 3};
     static const char *in[] = {"x"}, *out[] = {"y"};
@@ -393,6 +428,7 @@ int main(int argc, char **argv) {
     shared_model(argv[1], "fashion_cnn");
     batchnorm_folding();
     split_and_gemm();
+    matmul_bias();
     unsupported();
     return check_summary("test_engine");
 }
