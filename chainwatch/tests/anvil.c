@@ -5,10 +5,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +41,13 @@ int anvil_start(anvil *a, int port, const char *const *extra) {
     a->pid = fork();
     if (a->pid < 0) return -1;
     if (a->pid == 0) {
+        /* die with the test, and hold none of its pipes open */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }

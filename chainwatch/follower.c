@@ -1,0 +1,502 @@
+/* follower.c: see follower.h. The in-memory state (next block, seq, published, recorded blocks) is
+ * always either what the store holds or ahead of it only by blocks without events; after any failed
+ * store write or publish it is reloaded from the store before the next step. */
+#include "follower.h"
+
+#include "chainerr.h"
+#include "ethjson.h"
+#include "hex.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMMIT_EVERY 64 /* blocks without events between cursor writes */
+
+typedef struct rec_block {
+    uint64_t number;
+    uint8_t hash[32];
+    uint64_t *seqs; /* events published from this block, in order */
+    size_t nseqs;
+} rec_block;
+
+struct follower {
+    ethrpc_client *rpc;
+    follower_config cfg;
+    char *prefix;
+    follow_store store;
+    uint64_t chain_id;
+    uint64_t next;       /* next block to process */
+    uint64_t seq;        /* last seq stored */
+    uint64_t published;  /* last seq published */
+    rec_block *blocks;   /* oldest first */
+    size_t nblocks;
+    int dirty;           /* state ahead of the store (blocks without events) */
+    unsigned since_commit;
+    int reload;          /* state may be ahead of the store after a failure: reload it */
+    uint64_t retracted;
+};
+
+static void blocks_clear(follower *f) {
+    for (size_t i = 0; i < f->nblocks; i++) free(f->blocks[i].seqs);
+    free(f->blocks);
+    f->blocks = NULL;
+    f->nblocks = 0;
+}
+
+void follower_close(follower *f) {
+    if (!f) return;
+    blocks_clear(f);
+    free(f->prefix);
+    free(f);
+}
+
+static void key_of(const follower *f, const char *what, uint64_t seq, char *out, size_t outlen) {
+    if (seq) snprintf(out, outlen, "%sev/%016llx", f->prefix, (unsigned long long)seq);
+    else snprintf(out, outlen, "%s%s", f->prefix, what);
+}
+
+/* ---- the cursor ---- */
+
+static char *cursor_text(const follower *f) {
+    cJSON *j = cJSON_CreateObject(), *bl = cJSON_CreateArray();
+    cJSON_AddItemToObject(j, "next", ej_new_quantity(f->next));
+    cJSON_AddItemToObject(j, "seq", ej_new_quantity(f->seq));
+    cJSON_AddItemToObject(j, "published", ej_new_quantity(f->published));
+    for (size_t i = 0; i < f->nblocks; i++) {
+        cJSON *b = cJSON_CreateObject(), *ev = cJSON_CreateArray();
+        cJSON_AddItemToObject(b, "n", ej_new_quantity(f->blocks[i].number));
+        cJSON_AddItemToObject(b, "h", ej_new_data(f->blocks[i].hash, 32));
+        for (size_t k = 0; k < f->blocks[i].nseqs; k++) cJSON_AddItemToArray(ev, ej_new_quantity(f->blocks[i].seqs[k]));
+        cJSON_AddItemToObject(b, "ev", ev);
+        cJSON_AddItemToArray(bl, b);
+    }
+    cJSON_AddItemToObject(j, "blocks", bl);
+    char *t = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return t;
+}
+
+static int cursor_load(follower *f, char *err, size_t errlen) {
+    char key[300];
+    int found;
+    uint8_t *val;
+    size_t len;
+    key_of(f, "cursor", 0, key, sizeof key);
+    blocks_clear(f);
+    f->next = f->cfg.from_block;
+    f->seq = f->published = 0;
+    f->dirty = f->reload = 0;
+    f->since_commit = 0;
+    if (f->store.get(f->store.user, key, &found, &val, &len, err, errlen)) return -1;
+    if (!found) return 0;
+    cJSON *j = cJSON_ParseWithLength((const char *)val, len);
+    free(val);
+    const cJSON *bl = ej_get(j, "blocks"), *b;
+    if (!j || ej_quantity(ej_get(j, "next"), &f->next) || ej_quantity(ej_get(j, "seq"), &f->seq) ||
+        ej_quantity(ej_get(j, "published"), &f->published) || !cJSON_IsArray(bl) || f->published > f->seq) {
+        cJSON_Delete(j);
+        return chain_err(err, errlen, "stored cursor %s is damaged", key);
+    }
+    f->blocks = calloc((size_t)cJSON_GetArraySize(bl) + 1, sizeof *f->blocks);
+    cJSON_ArrayForEach(b, bl) {
+        rec_block *r = &f->blocks[f->nblocks];
+        const cJSON *ev = ej_get(b, "ev"), *s;
+        int ok = f->blocks && !ej_quantity(ej_get(b, "n"), &r->number) && !ej_data_fixed(ej_get(b, "h"), r->hash, 32) &&
+                 cJSON_IsArray(ev);
+        r->seqs = ok ? calloc((size_t)cJSON_GetArraySize(ev) + 1, sizeof *r->seqs) : NULL;
+        cJSON_ArrayForEach(s, ev) if (ok && ej_quantity(s, &r->seqs[r->nseqs++])) ok = 0;
+        if (!ok || !r->seqs) {
+            free(r->seqs);
+            cJSON_Delete(j);
+            return chain_err(err, errlen, "stored cursor %s is damaged", key);
+        }
+        f->nblocks++;
+    }
+    cJSON_Delete(j);
+    return 0;
+}
+
+/* Writes the cursor together with events (packed, keyed by their seq) in one atomic put. */
+static int commit(follower *f, Opml__ChainEvent *const *evs, size_t n, char *err, size_t errlen) {
+    char **keys = calloc(n + 1, sizeof *keys);
+    uint8_t **vals = calloc(n + 1, sizeof *vals);
+    size_t *lens = calloc(n + 1, sizeof *lens);
+    int rc = -1;
+    if (!keys || !vals || !lens) goto out;
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = malloc(300);
+        lens[i] = opml__chain_event__get_packed_size(evs[i]);
+        vals[i] = malloc(lens[i] + 1);
+        if (!keys[i] || !vals[i]) goto out;
+        key_of(f, NULL, evs[i]->seq, keys[i], 300);
+        opml__chain_event__pack(evs[i], vals[i]);
+    }
+    keys[n] = malloc(300);
+    vals[n] = (uint8_t *)cursor_text(f);
+    if (!keys[n] || !vals[n]) goto out;
+    key_of(f, "cursor", 0, keys[n], 300);
+    lens[n] = strlen((char *)vals[n]);
+    rc = f->store.put(f->store.user, n + 1, (const char *const *)keys, (const uint8_t *const *)vals, lens, err, errlen);
+    if (rc == 0) {
+        f->dirty = 0;
+        f->since_commit = 0;
+    }
+out:
+    if (rc && keys && vals && lens && !(err && err[0])) chain_err(err, errlen, "out of memory");
+    for (size_t i = 0; keys && vals && i <= n; i++) {
+        free(keys[i]);
+        free(vals[i]);
+    }
+    free(keys);
+    free(vals);
+    free(lens);
+    if (rc) f->reload = 1;
+    return rc;
+}
+
+follower *follower_open(ethrpc_client *rpc, const follower_config *cfg, const follow_store *store, char *err,
+                        size_t errlen) {
+    if (!cfg->ncontracts || !cfg->key_prefix) return chain_err(err, errlen, "follower: no contracts or key prefix"), NULL;
+    follower *f = calloc(1, sizeof *f);
+    if (!f || !(f->prefix = strdup(cfg->key_prefix))) {
+        free(f);
+        return chain_err(err, errlen, "out of memory"), NULL;
+    }
+    f->rpc = rpc;
+    f->cfg = *cfg;
+    f->cfg.key_prefix = f->prefix;
+    if (!f->cfg.window) f->cfg.window = 256;
+    f->store = *store;
+    cJSON *res;
+    if (ethrpc_call(rpc, "eth_chainId", NULL, &res) != ETHRPC_OK) {
+        chain_err(err, errlen, "%s", ethrpc_errmsg(rpc));
+        follower_close(f);
+        return NULL;
+    }
+    int bad = ej_quantity(res, &f->chain_id);
+    cJSON_Delete(res);
+    if (bad) {
+        chain_err(err, errlen, "malformed reply: eth_chainId");
+        follower_close(f);
+        return NULL;
+    }
+    if (cursor_load(f, err, errlen)) {
+        follower_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+uint64_t follower_last_seq(const follower *f) { return f->seq; }
+uint64_t follower_next_block(const follower *f) { return f->next; }
+uint64_t follower_retracted(const follower *f) { return f->retracted; }
+
+void follower_topic(const Opml__ChainEvent *ev, char *out, size_t outlen) {
+    snprintf(out, outlen, "chain.%s.%s", ev->contract[0] ? ev->contract : "unknown", ev->event[0] ? ev->event : "unknown");
+}
+
+Opml__ChainEvent *follower_get_event(follower *f, uint64_t seq, char *err, size_t errlen) {
+    char key[300];
+    int found;
+    uint8_t *val;
+    size_t len;
+    key_of(f, NULL, seq, key, sizeof key);
+    if (seq == 0 || seq > f->seq) return chain_err(err, errlen, "no event %llu (last is %llu)", (unsigned long long)seq,
+                                                   (unsigned long long)f->seq), NULL;
+    if (f->store.get(f->store.user, key, &found, &val, &len, err, errlen)) return NULL;
+    if (!found) return chain_err(err, errlen, "event %llu is missing from the store", (unsigned long long)seq), NULL;
+    Opml__ChainEvent *ev = opml__chain_event__unpack(NULL, len, val);
+    free(val);
+    if (!ev) chain_err(err, errlen, "stored event %llu does not parse", (unsigned long long)seq);
+    return ev;
+}
+
+/* ---- building events ---- */
+
+/* A heap ChainEvent whose strings and bytes are all malloc'd and owned by it. */
+static void event_free(Opml__ChainEvent *ev) {
+    if (!ev) return;
+    free(ev->contract);
+    free(ev->event);
+    free(ev->signature);
+    free(ev->args_json);
+    free(ev->address.data);
+    free(ev->block_hash.data);
+    free(ev->tx_hash.data);
+    for (size_t i = 0; i < ev->n_topics; i++) free(ev->topics[i].data);
+    free(ev->topics);
+    free(ev->data.data);
+    free(ev);
+}
+
+static ProtobufCBinaryData bytes_dup(const uint8_t *p, size_t n) {
+    ProtobufCBinaryData b = {0, NULL};
+    b.data = malloc(n ? n : 1);
+    if (b.data) {
+        if (n) memcpy(b.data, p, n);
+        b.len = n;
+    }
+    return b;
+}
+
+/* The event of one log object of eth_getLogs. NULL (reason in err) if the log is malformed. */
+static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t number, const uint8_t hash[32], char *err,
+                                      size_t errlen) {
+    uint8_t addr[20], txh[32], bh[32], topics[4][32], *data = NULL;
+    uint64_t index;
+    size_t nt = 0, len = 0;
+    const cJSON *tl = ej_get(log, "topics"), *t;
+    if (ej_data_fixed(ej_get(log, "address"), addr, 20) || ej_data_fixed(ej_get(log, "transactionHash"), txh, 32) ||
+        ej_data_fixed(ej_get(log, "blockHash"), bh, 32) || ej_quantity(ej_get(log, "logIndex"), &index) ||
+        !cJSON_IsArray(tl) || cJSON_GetArraySize(tl) > 4 || ej_data(ej_get(log, "data"), &data, &len))
+        return chain_err(err, errlen, "malformed reply: a log of block %llu", (unsigned long long)number), NULL;
+    cJSON_ArrayForEach(t, tl) {
+        if (ej_data_fixed(t, topics[nt++], 32)) {
+            free(data);
+            return chain_err(err, errlen, "malformed reply: a log topic of block %llu", (unsigned long long)number), NULL;
+        }
+    }
+    if (memcmp(bh, hash, 32) || cJSON_IsTrue(ej_get(log, "removed"))) {
+        free(data);
+        return chain_err(err, errlen, "a log of block %llu is from another block (re-org in progress)",
+                         (unsigned long long)number), NULL;
+    }
+    const follow_contract *fc = NULL;
+    for (size_t i = 0; i < f->cfg.ncontracts && !fc; i++)
+        if (!memcmp(f->cfg.contracts[i].address, addr, 20)) fc = &f->cfg.contracts[i];
+    Opml__ChainEvent *ev = calloc(1, sizeof *ev);
+    if (!ev) {
+        free(data);
+        return chain_err(err, errlen, "out of memory"), NULL;
+    }
+    opml__chain_event__init(ev);
+    ev->chain_id = f->chain_id;
+    ev->block_number = number;
+    ev->log_index = (uint32_t)index;
+    ev->address = bytes_dup(addr, 20);
+    ev->block_hash = bytes_dup(hash, 32);
+    ev->tx_hash = bytes_dup(txh, 32);
+    ev->data.data = data;
+    ev->data.len = len;
+    ev->topics = calloc(nt ? nt : 1, sizeof *ev->topics);
+    for (size_t i = 0; ev->topics && i < nt; i++) ev->topics[ev->n_topics++] = bytes_dup(topics[i], 32);
+    const abi_event *e = fc && nt ? contract_event_by_topic(fc->abi, topics[0]) : NULL;
+    char why[300] = "no event of the contract has this topic";
+    cJSON *args = e ? contract_decode_log(e, (const uint8_t(*)[32])topics, nt, data, len, why, sizeof why) : NULL;
+    if (fc) ev->contract = strdup(fc->abi->name);
+    if (e) {
+        ev->event = strdup(e->name);
+        ev->signature = strdup(e->signature);
+    }
+    if (!args) {
+        args = cJSON_CreateObject();
+        cJSON_AddStringToObject(args, "decode_error", why);
+    }
+    ev->args_json = cJSON_PrintUnformatted(args);
+    cJSON_Delete(args);
+    if (!ev->contract) ev->contract = strdup("");
+    if (!ev->event) ev->event = strdup("");
+    if (!ev->signature) ev->signature = strdup("");
+    if (!ev->topics || !ev->contract || !ev->event || !ev->signature || !ev->args_json || !ev->address.data ||
+        !ev->block_hash.data || !ev->tx_hash.data) {
+        event_free(ev);
+        return chain_err(err, errlen, "out of memory"), NULL;
+    }
+    return ev;
+}
+
+/* Publishes stored events published+1 .. upto. */
+static int publish_range(follower *f, uint64_t upto, follow_publish_fn publish, void *user, char *err, size_t errlen) {
+    while (f->published < upto) {
+        Opml__ChainEvent *ev = follower_get_event(f, f->published + 1, err, errlen);
+        if (!ev) return -1;
+        char topic[256];
+        follower_topic(ev, topic, sizeof topic);
+        int rc = publish(user, topic, ev);
+        opml__chain_event__free_unpacked(ev, NULL);
+        if (rc) return chain_err(err, errlen, "could not publish event %llu", (unsigned long long)(f->published + 1));
+        f->published++;
+        f->dirty = 1;
+    }
+    return 0;
+}
+
+/* Publishes freshly built events (already durable) in order. */
+static int publish_new(follower *f, Opml__ChainEvent *const *evs, size_t n, follow_publish_fn publish, void *user,
+                       char *err, size_t errlen) {
+    for (size_t i = 0; i < n; i++) {
+        char topic[256];
+        follower_topic(evs[i], topic, sizeof topic);
+        if (publish(user, topic, evs[i])) {
+            f->reload = 1;
+            return chain_err(err, errlen, "could not publish event %llu", (unsigned long long)evs[i]->seq);
+        }
+        f->published = evs[i]->seq;
+        f->dirty = 1;
+    }
+    return 0;
+}
+
+/* Retracts the newest recorded block: a removed = true copy of each of its events, newest first. */
+static int retract_top(follower *f, follow_publish_fn publish, void *user, char *err, size_t errlen) {
+    rec_block top = f->blocks[f->nblocks - 1];
+    Opml__ChainEvent **evs = calloc(top.nseqs + 1, sizeof *evs);
+    int rc = -1;
+    size_t n = 0;
+    if (!evs) return chain_err(err, errlen, "out of memory");
+    for (size_t k = top.nseqs; k-- > 0;) {
+        Opml__ChainEvent *old = follower_get_event(f, top.seqs[k], err, errlen);
+        if (!old) goto out;
+        /* re-pack the stored bytes into an owned copy with the new seq */
+        size_t len = opml__chain_event__get_packed_size(old);
+        uint8_t *buf = malloc(len + 1);
+        if (!buf) {
+            opml__chain_event__free_unpacked(old, NULL);
+            goto out;
+        }
+        opml__chain_event__pack(old, buf);
+        opml__chain_event__free_unpacked(old, NULL);
+        Opml__ChainEvent *r = opml__chain_event__unpack(NULL, len, buf);
+        free(buf);
+        if (!r) goto out;
+        r->seq = f->seq + 1 + n;
+        r->removed = 1;
+        r->retracts_seq = top.seqs[k];
+        evs[n++] = r;
+    }
+    f->seq += n;
+    f->nblocks--;
+    f->next = top.number;
+    rc = commit(f, evs, n, err, errlen);
+    if (rc == 0) {
+        free(top.seqs);
+        f->retracted += n;
+        rc = publish_new(f, evs, n, publish, user, err, errlen);
+    } else {
+        f->nblocks++; /* reload restores the rest */
+    }
+out:
+    for (size_t i = 0; i < n; i++) opml__chain_event__free_unpacked(evs[i], NULL);
+    free(evs);
+    return rc;
+}
+
+/* eth_getBlockByNumber(n): 1 with hash and parent, 0 if the node has no such block, -1. */
+static int block_at(follower *f, uint64_t n, uint8_t hash[32], uint8_t parent[32], char *err, size_t errlen) {
+    cJSON *params = cJSON_CreateArray(), *b;
+    cJSON_AddItemToArray(params, ej_new_quantity(n));
+    cJSON_AddItemToArray(params, cJSON_CreateFalse());
+    if (ethrpc_call(f->rpc, "eth_getBlockByNumber", params, &b) != ETHRPC_OK)
+        return chain_err(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+    if (cJSON_IsNull(b)) {
+        cJSON_Delete(b);
+        return 0;
+    }
+    int bad = ej_data_fixed(ej_get(b, "hash"), hash, 32) || ej_data_fixed(ej_get(b, "parentHash"), parent, 32);
+    cJSON_Delete(b);
+    return bad ? chain_err(err, errlen, "malformed reply: block %llu", (unsigned long long)n) : 1;
+}
+
+/* Processes block f->next (known to exist and be confirmed). */
+static int process_block(follower *f, follow_publish_fn publish, void *user, char *err, size_t errlen) {
+    uint8_t hash[32], parent[32];
+    int got = block_at(f, f->next, hash, parent, err, errlen);
+    if (got <= 0) return got < 0 ? -1 : chain_err(err, errlen, "block %llu vanished", (unsigned long long)f->next);
+    if (f->nblocks && f->blocks[f->nblocks - 1].number + 1 == f->next &&
+        memcmp(parent, f->blocks[f->nblocks - 1].hash, 32) != 0)
+        return retract_top(f, publish, user, err, errlen); /* re-org below us: step back */
+
+    cJSON *filter = cJSON_CreateObject(), *addrs = cJSON_CreateArray(), *params = cJSON_CreateArray(), *logs;
+    for (size_t i = 0; i < f->cfg.ncontracts; i++) cJSON_AddItemToArray(addrs, ej_new_data(f->cfg.contracts[i].address, 20));
+    cJSON_AddItemToObject(filter, "blockHash", ej_new_data(hash, 32));
+    cJSON_AddItemToObject(filter, "address", addrs);
+    cJSON_AddItemToArray(params, filter);
+    if (ethrpc_call(f->rpc, "eth_getLogs", params, &logs) != ETHRPC_OK)
+        return chain_err(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+    if (!cJSON_IsArray(logs)) {
+        cJSON_Delete(logs);
+        return chain_err(err, errlen, "malformed reply: eth_getLogs result is not an array");
+    }
+    size_t n = (size_t)cJSON_GetArraySize(logs), k = 0;
+    Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);
+    rec_block rb = {f->next, {0}, calloc(n + 1, sizeof(uint64_t)), 0};
+    memcpy(rb.hash, hash, 32);
+    int rc = -1;
+    const cJSON *log;
+    if (!evs || !rb.seqs) {
+        chain_err(err, errlen, "out of memory");
+        goto out;
+    }
+    cJSON_ArrayForEach(log, logs) {
+        evs[k] = event_of_log(f, log, f->next, hash, err, errlen);
+        if (!evs[k]) goto out;
+        if (k && evs[k]->log_index <= evs[k - 1]->log_index) {
+            chain_err(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)f->next);
+            k++;
+            goto out;
+        }
+        evs[k]->seq = f->seq + 1 + k;
+        rb.seqs[rb.nseqs++] = evs[k]->seq;
+        k++;
+    }
+    /* record the block, dropping the oldest beyond the window */
+    rec_block *grown = realloc(f->blocks, (f->nblocks + 1) * sizeof *grown);
+    if (!grown) {
+        chain_err(err, errlen, "out of memory");
+        goto out;
+    }
+    f->blocks = grown;
+    f->blocks[f->nblocks++] = rb;
+    rb.seqs = NULL;
+    if (f->nblocks > f->cfg.window) {
+        free(f->blocks[0].seqs);
+        memmove(f->blocks, f->blocks + 1, (f->nblocks - 1) * sizeof *f->blocks);
+        f->nblocks--;
+    }
+    f->seq += n;
+    f->next++;
+    f->dirty = 1;
+    if (n || ++f->since_commit >= COMMIT_EVERY) {
+        if (commit(f, evs, n, err, errlen)) goto out;
+    }
+    rc = publish_new(f, evs, n, publish, user, err, errlen);
+out:
+    for (size_t i = 0; i < k; i++) event_free(evs[i]);
+    free(evs);
+    free(rb.seqs);
+    cJSON_Delete(logs);
+    return rc;
+}
+
+int follower_step(follower *f, follow_publish_fn publish, void *user, char *err, size_t errlen) {
+    if (err && errlen) err[0] = 0;
+    if (f->reload && cursor_load(f, err, errlen)) return -1;
+    if (f->published < f->seq) /* stored by a previous run (or step) but not published */
+        return publish_range(f, f->seq, publish, user, err, errlen) ? -1 : 1;
+
+    uint64_t head;
+    cJSON *res;
+    if (ethrpc_call(f->rpc, "eth_blockNumber", NULL, &res) != ETHRPC_OK) return chain_err(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+    int bad = ej_quantity(res, &head);
+    cJSON_Delete(res);
+    if (bad) return chain_err(err, errlen, "malformed reply: eth_blockNumber");
+
+    if (head >= f->cfg.confirmations && f->next <= head - f->cfg.confirmations)
+        return process_block(f, publish, user, err, errlen) ? -1 : 1;
+
+    /* caught up: is the newest recorded block still in the chain? */
+    if (f->nblocks) {
+        uint8_t hash[32], parent[32];
+        int got = block_at(f, f->blocks[f->nblocks - 1].number, hash, parent, err, errlen);
+        if (got < 0) return -1;
+        if (got == 0 || memcmp(hash, f->blocks[f->nblocks - 1].hash, 32))
+            return retract_top(f, publish, user, err, errlen) ? -1 : 1;
+    }
+    return follower_flush(f, err, errlen);
+}
+
+int follower_flush(follower *f, char *err, size_t errlen) {
+    if (f->reload || !f->dirty) return 0; /* nothing the store lacks, or state not to be trusted */
+    return commit(f, NULL, 0, err, errlen);
+}
