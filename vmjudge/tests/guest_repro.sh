@@ -8,8 +8,8 @@ cc=$1 guest=$2 kernels=$3 pin=$4
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 mkdir -p "$t/some/other/place"
-cp -r "$guest" "$t/some/other/place/guest"
-cp -r "$kernels" "$t/k"
+cp -RL "$guest" "$t/some/other/place/guest"
+cp -RL "$kernels" "$t/k" # -L: a symlinked source tree must be copied, never edited below
 sh "$t/some/other/place/guest/build.sh" "$cc" "$t/some/other/place/guest" "$t/k" "$t/out" "$pin"
 echo "guest_repro: rebuilt at another path: pinned root reproduced"
 # change one constant the guest uses: the operator name string of Relu is in the image
