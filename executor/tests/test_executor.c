@@ -55,6 +55,16 @@ static void msleep(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* A step the rest of the test cannot do without failed: stop every process, keep the directory. */
+static void cluster_abort(struct cluster *cl, const char *why) {
+    fprintf(stderr, "giving up: %s (logs in %s)\n", why, cl->h.dir);
+    for (int i = 0; i < NE; i++)
+        if (cl->e[i] > 0) harness_stop(cl->e[i], SIGKILL, 2000);
+    if (cl->st > 0) harness_stop(cl->st, SIGKILL, 2000);
+    if (cl->bus > 0) harness_stop(cl->bus, SIGKILL, 2000);
+    exit(1);
+}
+
 /* opml-storage on the cluster's database (again after a stop: the same database). */
 static void start_storage(struct cluster *cl) {
     char *argv[] = {(char *)storage_bin, "--key_file", cl->st_key, "--allow_file", cl->h.allow, "--listen",
@@ -94,10 +104,15 @@ static void cluster_start(struct cluster *cl) {
     cl->bus = harness_spawn(&cl->h, "bus.log", bargv);
     start_storage(cl);
     if (client_init(&cl->c, cl->client_key) != 0 || client_wait_up(&cl->c, cl->work, 10000) != 0 ||
-        client_wait_up(&cl->c, cl->storage, 10000) != 0) {
-        fprintf(stderr, "the bus or storage did not come up\n");
-        exit(1);
-    }
+        client_wait_up(&cl->c, cl->storage, 10000) != 0)
+        cluster_abort(cl, "the bus or storage did not come up");
+}
+
+/* `opml convert` of a shared model into the cluster's directory. */
+static void convert(struct cluster *cl, const char *onnx, const char *out) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' convert '%s/%s' -o '%s' >/dev/null", opml_bin, models_dir, onnx, out);
+    if (system(cmd) != 0) cluster_abort(cl, "opml convert failed");
 }
 
 /* Executor i with the given backend and, if not NULL, a model file to load. */
@@ -112,7 +127,7 @@ static void start_executor(struct cluster *cl, int i, const char *backend, const
     char log[16];
     snprintf(log, sizeof log, "e%d.log", i);
     cl->e[i] = harness_spawn(&cl->h, log, argv);
-    CHECK(client_wait_up(&cl->c, cl->epeer[i], 20000) == 0);
+    if (client_wait_up(&cl->c, cl->epeer[i], 20000) != 0) cluster_abort(cl, "an executor did not come up");
 }
 
 static void wait_workers(struct cluster *cl, long n) {
@@ -219,11 +234,10 @@ static void check_same(const Opml__ExecutorRunReply *rep, const cJSON *line) {
 
 static void test_match(void) {
     struct cluster cl;
-    char model[256], cmd[1024], err[512], spec[600], path[512];
+    char model[256], err[512], spec[600], path[512];
     cluster_start(&cl);
     snprintf(model, sizeof model, "%s/mlp.opml", cl.h.dir);
-    snprintf(cmd, sizeof cmd, "'%s' convert '%s/fashion_mlp.onnx' -o '%s' >/dev/null", opml_bin, models_dir, model);
-    CHECK_EQ_INT(system(cmd), 0);
+    convert(&cl, "fashion_mlp.onnx", model);
     start_executor(&cl, 0, "blas", model);
     start_executor(&cl, 1, "ref", NULL);
     wait_workers(&cl, 2);
@@ -344,11 +358,10 @@ static void expect_error(rpc *r, const ProtobufCMessage *req, const ProtobufCMes
 
 static void test_bad(void) {
     struct cluster cl;
-    char model[256], cmd[1024], err[512];
+    char model[256], err[512];
     cluster_start(&cl);
     snprintf(model, sizeof model, "%s/mlp.opml", cl.h.dir);
-    snprintf(cmd, sizeof cmd, "'%s' convert '%s/fashion_mlp.onnx' -o '%s' >/dev/null", opml_bin, models_dir, model);
-    CHECK_EQ_INT(system(cmd), 0);
+    convert(&cl, "fashion_mlp.onnx", model);
     opml_model m;
     CHECK_EQ_INT(opml_model_load(model, &m, err, sizeof err), 0);
     start_executor(&cl, 0, "blas", model);
@@ -457,12 +470,11 @@ static void test_bad(void) {
 
 static void test_storage(void) {
     struct cluster cl;
-    char model[256], cmd[1024], err[512];
+    char model[256], err[512];
     storage_timeout_ms = "700";
     cluster_start(&cl);
     snprintf(model, sizeof model, "%s/mlp.opml", cl.h.dir);
-    snprintf(cmd, sizeof cmd, "'%s' convert '%s/fashion_mlp.onnx' -o '%s' >/dev/null", opml_bin, models_dir, model);
-    CHECK_EQ_INT(system(cmd), 0);
+    convert(&cl, "fashion_mlp.onnx", model);
     opml_model m;
     CHECK_EQ_INT(opml_model_load(model, &m, err, sizeof err), 0);
     start_executor(&cl, 0, "blas", model);
