@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vm_decode.h"
 #include "vm_mem.h"
 
 #define VM_STATE_BYTES 173
@@ -27,7 +28,7 @@ enum vm_fault {
 #define VM_ECALL_EXIT 93 /* a7 value of the one ecall the machine knows */
 
 typedef struct vm {
-    uint32_t x[33];      /* x[0] is always 0; x[VM_REG_SINK] absorbs writes to x0 */
+    uint32_t x[VM_REG_SINK + 1]; /* x[0] is always 0; x[VM_REG_SINK] absorbs writes to x0 */
     uint32_t pc;
     uint64_t step;
     uint8_t status;      /* enum vm_status */

@@ -1,7 +1,7 @@
 /* vm_mem.h: the VM's sparse 4 GiB memory and its Merkle root (docs/vm.md, "Memory").
  *
  * Memory is split into 4 KiB pages (a page is a height-7 subtree of 128 leaves), allocated on
- * first write; unallocated pages read as zero. The depth-27 memory tree is the page subtrees
+ * first write (or instruction fetch); unallocated pages read as zero. The depth-27 memory tree is the page subtrees
  * under a binary trie of the 20 page-index bits whose nodes cache their hashes. A write marks its
  * page dirty (one flag test on the fast path); vm_mem_root() rehashes only dirty pages and the
  * trie paths above them, so a root costs time in what changed, not in the size of memory.
@@ -13,8 +13,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "vm_decode.h"
 
 #define VM_PAGE_BITS 12
 #define VM_PAGE_SIZE (1u << VM_PAGE_BITS)

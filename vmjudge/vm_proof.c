@@ -113,7 +113,7 @@ int vm_verify_step(const uint8_t *state, size_t state_len, const uint8_t *proof,
     if (!memproof_ok(proof, c.pc >> 5, c.mem_root)) return VM_VERIFY_BAD_MEMORY_PROOF;
     const uint8_t *w = proof + (c.pc & 31);
     vm_insn in = vm_decode(w[0] | (uint32_t)w[1] << 8 | (uint32_t)w[2] << 16 | (uint32_t)w[3] << 24);
-    uint32_t x[33];
+    uint32_t x[VM_REG_SINK + 1];
     memcpy(x, c.x, sizeof c.x);
     x[VM_REG_SINK] = 0;
     unsigned size;

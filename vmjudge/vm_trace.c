@@ -10,7 +10,7 @@
 #include <string.h>
 
 struct vm_ckpt {
-    uint32_t x[33], pc, exit_code;
+    uint32_t x[VM_REG_SINK + 1], pc, exit_code;
     uint64_t step;
     uint8_t status;
     size_t npages;
