@@ -2,8 +2,8 @@
  * wherever a CUDA device is (opml_backend_new("cuda") returns NULL elsewhere).
  *
  * On the GPU: the W8A8 products (QLinear, QMatMul, QConv) end to end (per-row / per-column /
- * per-image scales, int8 quantization, the int8 x int8 -> int32 product, dequantization and
- * bias) and the element-wise Relu, LeakyRelu, Clip, Add, Sub, Mul and Div (numpy broadcasting).
+ * per-image scales, int8 quantization, the int8 x int8 -> int32 product on the tensor cores,
+ * dequantization and bias) and the element-wise Relu, LeakyRelu, Clip, Add, Sub, Mul and Div (numpy broadcasting).
  * Every other operator runs the reference kernel on the host, as the blas backend does.
  *
  * Why the bits equal the reference (docs/numerics.md): the file is compiled with
@@ -14,6 +14,7 @@
  * reference's order (kq_output: ((float)acc * sa) * sb, + bias), NaN canonical. Device buffers of
  * a node's weights stay on the GPU in the node's cache slot. */
 #include <cuda_runtime.h>
+#include <mma.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,23 +73,41 @@ __global__ void k_quantize(const float *x, size_t rows, size_t n, size_t rs, siz
     q[idx] = quantize(x[r * rs + i * es], scale[r]);
 }
 
-/* acc[m x n] (row stride ldc) = a[m x k] . b[n x k]^T in int32, 16 x 16 tiles: rows of the
- * output along the grid's x (no limit), columns along y (at most 65535 tiles per launch). */
+/* acc[m x n] (row stride ldc) = a[m x k] . b[n x k]^T on the int8 tensor cores (WMMA 16x16x16,
+ * int32 accumulation: exact, |acc| < 2^31 since K <= KD_MAX_K). One warp per 16 x 16 output tile:
+ * output rows along the grid's x (no limit), columns along y (at most 65535 tiles per launch).
+ * Each 16 x 16 slice of a and b is staged in shared memory (zeros past the edges), so that the
+ * operands need no padding or alignment of their own. */
 #define TILE 16
 #define MAX_COLS ((size_t)65535 * TILE)
 __global__ void k_gemm_nt(const int8_t *a, const int8_t *b, int32_t *acc, size_t m, size_t n, size_t k, size_t ldc) {
-    __shared__ int32_t ta[TILE][TILE], tb[TILE][TILE];
-    size_t row = blockIdx.x * TILE + threadIdx.y, col = blockIdx.y * TILE + threadIdx.x;
-    int32_t s = 0;
+    using namespace nvcuda;
+    __shared__ __align__(32) signed char sa[TILE * TILE], sb[TILE * TILE];
+    __shared__ __align__(32) int sc[TILE * TILE];
+    size_t row0 = (size_t)blockIdx.x * TILE, col0 = (size_t)blockIdx.y * TILE;
+    int lane = threadIdx.x;
+    wmma::fragment<wmma::matrix_a, TILE, TILE, TILE, signed char, wmma::row_major> fa;
+    wmma::fragment<wmma::matrix_b, TILE, TILE, TILE, signed char, wmma::col_major> fb;
+    wmma::fragment<wmma::accumulator, TILE, TILE, TILE, int> fc;
+    wmma::fill_fragment(fc, 0);
     for (size_t k0 = 0; k0 < k; k0 += TILE) {
-        size_t kk = k0 + threadIdx.x, brow = blockIdx.y * TILE + threadIdx.y; /* row of b = output column */
-        ta[threadIdx.y][threadIdx.x] = row < m && kk < k ? a[row * k + kk] : 0;
-        tb[threadIdx.y][threadIdx.x] = brow < n && kk < k ? b[brow * k + kk] : 0;
-        __syncthreads();
-        for (int j = 0; j < TILE; j++) s += ta[threadIdx.y][j] * tb[threadIdx.x][j];
-        __syncthreads();
+        for (int e = lane; e < TILE * TILE; e += 32) { /* sa: row-major a; sb: column c of b^T = row c of b */
+            size_t r = (size_t)(e / TILE), kk = k0 + (size_t)(e % TILE);
+            sa[e] = row0 + r < m && kk < k ? a[(row0 + r) * k + kk] : 0;
+            sb[e] = col0 + r < n && kk < k ? b[(col0 + r) * k + kk] : 0;
+        }
+        __syncwarp();
+        wmma::load_matrix_sync(fa, sa, TILE);
+        wmma::load_matrix_sync(fb, sb, TILE);
+        wmma::mma_sync(fc, fa, fb, fc);
+        __syncwarp();
     }
-    if (row < m && col < n) acc[row * ldc + col] = s;
+    wmma::store_matrix_sync(sc, fc, TILE, wmma::mem_row_major);
+    __syncwarp();
+    for (int e = lane; e < TILE * TILE; e += 32) {
+        size_t r = (size_t)(e / TILE), c = (size_t)(e % TILE);
+        if (row0 + r < m && col0 + c < n) acc[(row0 + r) * ldc + col0 + c] = sc[e];
+    }
 }
 
 /* y[r * ys + c * cs] = output(acc[r * n + c], sa[r or 0], sb[c], bias[c]) */
@@ -225,8 +244,8 @@ static unsigned blocks(size_t n) { return n ? (unsigned)((n + 255) / 256) : 1; }
 static void gemm_nt(const int8_t *a, const int8_t *b, int32_t *acc, size_t m, size_t n, size_t k) {
     for (size_t n0 = 0; m && n0 < n; n0 += MAX_COLS) {
         size_t nc = n - n0 < MAX_COLS ? n - n0 : MAX_COLS;
-        dim3 th(TILE, TILE), gr((unsigned)((m + TILE - 1) / TILE), (unsigned)((nc + TILE - 1) / TILE));
-        k_gemm_nt<<<gr, th>>>(a, b + n0 * k, acc + n0, m, nc, k, n);
+        dim3 gr((unsigned)((m + TILE - 1) / TILE), (unsigned)((nc + TILE - 1) / TILE));
+        k_gemm_nt<<<gr, 32>>>(a, b + n0 * k, acc + n0, m, nc, k, n);
     }
 }
 
