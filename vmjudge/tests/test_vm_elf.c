@@ -101,5 +101,27 @@ int main(int argc, char **argv) {
     file[52] = 4; /* the first header PT_NOTE, the second an empty PT_LOAD */
     file[52 + 32] = 4;
     CHECK_EQ_INT(load(len, "no loadable"), -1);
+    /* random corruptions of a good file: accepted or refused with a reason, never a crash */
+    len = build(good, 2, 0x10000);
+    static uint8_t orig[sizeof file];
+    memcpy(orig, file, len);
+    uint32_t seed = 77;
+    int refused = 0;
+    for (int k = 0; k < 1000; k++) {
+        memcpy(file, orig, len);
+        for (int m = 0; m < 1 + k % 4; m++) {
+            seed = seed * 1103515245u + 12345u;
+            file[(seed >> 8) % 116] = (uint8_t)(seed >> 24); /* the ELF and program headers */
+        }
+        size_t cut = k % 5 == 0 ? (seed >> 4) % len : len;
+        CHECK_EQ_INT(vm_init(&v), 0);
+        err[0] = 0;
+        int rc = vm_load_elf(&v, file, cut, err, sizeof err);
+        CHECK(rc == 0 || (rc == -1 && err[0]));
+        refused += rc != 0;
+        vm_run(&v, 1000); /* whatever was loaded runs to a defined state */
+        vm_free(&v);
+    }
+    CHECK(refused > 50);
     return check_summary("test_vm_elf");
 }
