@@ -50,6 +50,7 @@ typedef struct conv {
     int64_t opset;
     uint32_t batch;
     const Onnx__NodeProto *cur;
+    int as1d; /* the current Conv or pool is 1-D, run as 2-D with height 1 */
     const Onnx__GraphProto *g;
     char *err;
     size_t errlen;
@@ -929,20 +930,46 @@ static int window2d(conv *c, const sym *x, const int64_t *k, const int64_t *st, 
 
 /* 2-D window attributes shared by Conv and the pools */
 static int window_attrs(conv *c, const sym *x, int64_t *k, int64_t *st, int64_t *dil, int64_t *pads) {
-    if (x->rank != 4) return cfail(c, "only 2-D (rank 4, NCHW) inputs are supported, not rank %d", x->rank);
-    int n;
-    if ((n = attr_ints(c, "kernel_shape", k, 2)) != 2 && n != -1) return cfail(c, "kernel_shape must have 2 entries");
-    if ((n = attr_ints(c, "strides", st, 2)) == -1) st[0] = st[1] = 1;
-    else if (n != 2) return cfail(c, "strides must have 2 entries");
-    if ((n = attr_ints(c, "dilations", dil, 2)) == -1) dil[0] = dil[1] = 1;
-    else if (n != 2) return cfail(c, "dilations must have 2 entries");
-    if ((n = attr_ints(c, "pads", pads, 4)) == -1) pads[0] = pads[1] = pads[2] = pads[3] = 0;
-    else if (n != 4) return cfail(c, "pads must have 4 entries");
+    if (x->rank != 4) return cfail(c, "only 1-D and 2-D (rank 3 or 4) inputs are supported, not rank %d", x->rank);
+    int n, d = c->as1d ? 1 : 2; /* 1-D attributes describe the width; the height is 1 */
+    int64_t v[4];
+    if ((n = attr_ints(c, "kernel_shape", v, d)) != d && n != -1) return cfail(c, "kernel_shape must have %d entries", d);
+    if (n == d) k[0] = d == 1 ? 1 : v[0], k[1] = v[d - 1];
+    if ((n = attr_ints(c, "strides", v, d)) == -1) st[0] = st[1] = 1;
+    else if (n != d) return cfail(c, "strides must have %d entries", d);
+    else st[0] = d == 1 ? 1 : v[0], st[1] = v[d - 1];
+    if ((n = attr_ints(c, "dilations", v, d)) == -1) dil[0] = dil[1] = 1;
+    else if (n != d) return cfail(c, "dilations must have %d entries", d);
+    else dil[0] = d == 1 ? 1 : v[0], dil[1] = v[d - 1];
+    if ((n = attr_ints(c, "pads", v, 2 * d)) == -1) pads[0] = pads[1] = pads[2] = pads[3] = 0;
+    else if (n != 2 * d) return cfail(c, "pads must have %d entries", 2 * d);
+    else if (d == 1) pads[0] = pads[2] = 0, pads[1] = v[0], pads[3] = v[1];
+    else memcpy(pads, v, 4 * sizeof *v);
     for (int i = 0; i < 2; i++)
         if (st[i] < 1 || dil[i] < 1 || st[i] > 65536 || dil[i] > 65536) return cfail(c, "bad strides or dilations");
     for (int i = 0; i < 4; i++)
         if (pads[i] < 0 || pads[i] > 65536) return cfail(c, "bad pads");
     return 0;
+}
+
+/* A 1-D Conv or pool's input [N, C, L] as [N, C, 1, L] (a Reshape); sets c->as1d. Returns the
+ * view's symbol, or -1. */
+static int view_2d(conv *c, int x) {
+    const sym *s = &c->syms[x];
+    int64_t dims[4] = {s->dims[0], s->dims[1], 1, s->dims[2]};
+    char name[300];
+    snprintf(name, sizeof name, "%s/as2d", out_name(c, 0));
+    if (reshape_to(c, x, 4, dims, name)) return -1;
+    c->as1d = 1;
+    return find_sym(c, name);
+}
+
+/* The 2-D result y [N, M, 1, L'] of a 1-D node, back to [N, M, L'] under the node's output name. */
+static int back_to_1d(conv *c, int y) {
+    if (y < 0) return -1;
+    const sym *s = &c->syms[y];
+    int64_t dims[3] = {s->dims[0], s->dims[1], s->dims[3]};
+    return reshape_to(c, y, 3, dims, out_name(c, 0));
 }
 
 static int op_pool(conv *c, unsigned op) {
@@ -951,6 +978,7 @@ static int op_pool(conv *c, unsigned op) {
     if (only_attrs(c, known) || single_output(c)) return -1;
     int x;
     if (in_sym(c, 0, &x) || x < 0) return x < 0 ? cfail(c, "missing input") : -1;
+    if (c->syms[x].rank == 3 && (x = view_2d(c, x)) < 0) return -1;
     sym *s = &c->syms[x];
     int64_t k[2], st[2], dil[2], pads[4], o[2];
     if (window_attrs(c, s, k, st, dil, pads)) return -1;
@@ -964,6 +992,11 @@ static int op_pool(conv *c, unsigned op) {
                         (int32_t)attr_i(c, "count_include_pad", 0)}};
     int64_t dims[4] = {s->dims[0], s->dims[1], o[0], o[1]};
     set_out(&d, 4, dims);
+    if (c->as1d) {
+        char name[300];
+        snprintf(name, sizeof name, "%s/2d", out_name(c, 0));
+        return back_to_1d(c, emit(c, &d, &x, name));
+    }
     return emit(c, &d, &x, out_name(c, 0)) < 0 ? -1 : 0;
 }
 
@@ -987,9 +1020,15 @@ static int op_conv(conv *c) {
     int x, w, b;
     if (in_sym(c, 0, &x) || in_sym(c, 1, &w) || in_sym(c, 2, &b)) return -1;
     if (x < 0 || w < 0) return cfail(c, "missing input");
+    if (!c->syms[w].is_const || c->syms[w].dtype != KD_F32) return cfail(c, "weights must be float32 constants");
+    if (c->syms[x].rank == 3 && c->syms[w].rank == 3) { /* 1-D: weights [M, C/G, K] as [M, C/G, 1, K] */
+        char name[300];
+        snprintf(name, sizeof name, "%s/w2d", out_name(c, 0));
+        int64_t wd[4] = {c->syms[w].dims[0], c->syms[w].dims[1], 1, c->syms[w].dims[2]};
+        if ((x = view_2d(c, x)) < 0 || (w = alias(c, w, name)) < 0 || set_dims(c, &c->syms[w], 4, wd)) return -1;
+    }
     sym *sx = &c->syms[x], *sw = &c->syms[w];
-    if (!sw->is_const || sw->dtype != KD_F32) return cfail(c, "weights must be float32 constants");
-    if (sw->rank != 4) return cfail(c, "only 2-D convolutions are supported (weights of rank %d)", sw->rank);
+    if (sw->rank != 4) return cfail(c, "only 1-D and 2-D convolutions are supported (weights of rank %d)", sw->rank);
     int64_t k[2] = {sw->dims[2], sw->dims[3]}, st[2], dil[2], pads[4], o[2], ks[2];
     if (window_attrs(c, sx, ks, st, dil, pads)) return -1;
     if (attr(c, "kernel_shape") && (ks[0] != k[0] || ks[1] != k[1])) return cfail(c, "kernel_shape differs from the weights");
@@ -1020,6 +1059,11 @@ static int op_conv(conv *c) {
     for (int i = 0; i < 4; i++) d.in[1].dims[i] = (uint32_t)sw->dims[i];
     int64_t dims[4] = {sx->dims[0], m, o[0], o[1]};
     set_out(&d, 4, dims);
+    if (c->as1d) {
+        char name[300];
+        snprintf(name, sizeof name, "%s/2d", out_name(c, 0));
+        return back_to_1d(c, emit_quant(c, &d, x, wf, (size_t)m, rowlen, bias, name));
+    }
     return emit_quant(c, &d, x, wf, (size_t)m, rowlen, bias, out_name(c, 0)) < 0 ? -1 : 0;
 }
 
@@ -1340,6 +1384,7 @@ static int op_identity(conv *c) {
 
 static int convert_node(conv *c) {
     const char *t = c->cur->op_type;
+    c->as1d = 0;
     if (c->cur->domain && *c->cur->domain && strcmp(c->cur->domain, "ai.onnx"))
         return cfail(c, "operator domain '%s' is not supported", c->cur->domain);
     if (!strcmp(t, "Gemm")) return op_gemm(c);
@@ -1604,6 +1649,20 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     if (os < 0 || c.syms[os].is_const) {
         cfail(&c, "graph output '%s' is %s", c.g->output[0]->name, os < 0 ? "never computed" : "a constant");
         goto done;
+    }
+    { /* the declared output shape, where it gives fixed sizes, must be what the conversion computed */
+        const Onnx__TypeProto *tp = c.g->output[0]->type;
+        const Onnx__TensorShapeProto *sh =
+            tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type->shape : NULL;
+        const sym *so = &c.syms[os];
+        int differs = sh && sh->n_dim != (size_t)so->rank;
+        for (size_t d = 0; sh && !differs && d < sh->n_dim; d++)
+            differs = sh->dim[d]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+                      sh->dim[d]->dim_value != so->dims[d];
+        if (differs) {
+            cfail(&c, "graph output '%s': the converted shape differs from the declared one", so->name);
+            goto done;
+        }
     }
     if (c.syms[os].producer < 0) { /* the output is an input (Identity, a no-op): one copying node */
         kd_desc d = {.op = OP_RESHAPE, .noperands = 1};

@@ -6,7 +6,7 @@
  *     roots; a batch-4 model's rows equal four batch-1 runs (per-row / per-image quantization);
  *   - BatchNormalization after Conv folds to exactly the weights folded by hand; Split becomes
  *     one Slice node per output; Gemm with alpha/beta/transB and an [M,N] bias; MatMul + Add of a
- *     constant becomes one QLinear with a bias;
+ *     constant becomes one QLinear with a bias; a 1-D Conv runs as 2-D;
  *   - an unsupported operator or attribute is an error naming the node and the operator; every
  *     truncation of a real ONNX file and random corruptions fail cleanly; corrupted model files
  *     are refused or run safely; a wrong input size is an error. */
@@ -382,6 +382,49 @@ static void matmul_bias(void) {
     free(o);
 }
 
+/* A 1-D convolution (stride 2, pads 1 and 2) runs as a 2-D one of height 1 */
+static void conv1d(void) {
+    static const int64_t xd[3] = {1, 2, 9}, wd[3] = {3, 2, 3}, yd[3] = {1, 3, 5}; /* (9 + 3 - 3) / 2 + 1 */
+    static float w[18], x[18];
+    for (int i = 0; i < 18; i++) w[i] = rnd_float(), x[i] = rnd_float();
+    static const int64_t pads[2] = {1, 2}, strides[1] = {2};
+    static const char *cin[] = {"x", "w"}, *cout[] = {"y"};
+    Onnx__AttributeProto *a[2];
+    for (int i = 0; i < 2; i++) {
+        a[i] = calloc(1, sizeof *a[i]);
+        onnx__attribute_proto__init(a[i]);
+        a[i]->has_type = 1, a[i]->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    }
+    a[0]->name = "pads", a[0]->n_ints = 2, a[0]->ints = (int64_t *)pads;
+    a[1]->name = "strides", a[1]->n_ints = 1, a[1]->ints = (int64_t *)strides;
+    gb g = {0};
+    node(&g, "Conv", "conv1d", 2, cin, 1, cout, 2, a);
+    init(&g, "w", 3, wd, w);
+    g.ins[g.nin++] = vinfo("x", 3, xd), g.outs[0] = vinfo("y", 3, yd);
+    size_t len;
+    uint8_t *o = pack(&g, &len);
+    opml_model m = {0};
+    CHECK_EQ_INT(load_converted(o, len, 1, &m), 0);
+    if (m.n) {
+        CHECK_EQ_INT(m.values[m.output_value].rank, 3);
+        CHECK_EQ_INT(m.values[m.output_value].dims[2], 5);
+        float y[15];
+        CHECK_EQ_INT(run_both(&m, x, y), 0);
+        for (int oc = 0; oc < 3; oc++)
+            for (int p = 0; p < 5; p++) {
+                float want = 0;
+                for (int ci = 0; ci < 2; ci++)
+                    for (int k = 0; k < 3; k++) {
+                        int ix = p * 2 - 1 + k;
+                        if (ix >= 0 && ix < 9) want += x[ci * 9 + ix] * w[(oc * 2 + ci) * 3 + k];
+                    }
+                CHECK(y[oc * 5 + p] > want - 0.05f && y[oc * 5 + p] < want + 0.05f);
+            }
+        opml_model_free(&m);
+    }
+    free(o);
+}
+
 static void unsupported(void) {
     static const int64_t xd[2] = {2, 3};
     static const char *in[] = {"x"}, *out[] = {"y"};
@@ -429,6 +472,7 @@ int main(int argc, char **argv) {
     batchnorm_folding();
     split_and_gemm();
     matmul_bias();
+    conv1d();
     unsupported();
     return check_summary("test_engine");
 }
