@@ -51,10 +51,11 @@ void follower_close(follower *f) {
     free(f);
 }
 
-static void key_of(const follower *f, const char *what, uint64_t seq, char *out, size_t outlen) {
-    if (seq) snprintf(out, outlen, "%sev/%016llx", f->prefix, (unsigned long long)seq);
-    else snprintf(out, outlen, "%s%s", f->prefix, what);
+static void event_key(const follower *f, uint64_t seq, char *out, size_t outlen) {
+    snprintf(out, outlen, "%sev/%016llx", f->prefix, (unsigned long long)seq);
 }
+
+static void cursor_key(const follower *f, char *out, size_t outlen) { snprintf(out, outlen, "%scursor", f->prefix); }
 
 /* ---- the cursor ---- */
 
@@ -82,7 +83,7 @@ static int cursor_load(follower *f, char *err, size_t errlen) {
     int found;
     uint8_t *val;
     size_t len;
-    key_of(f, "cursor", 0, key, sizeof key);
+    cursor_key(f, key, sizeof key);
     blocks_clear(f);
     f->next = f->cfg.from_block;
     f->seq = f->published = 0;
@@ -129,13 +130,13 @@ static int commit(follower *f, Opml__ChainEvent *const *evs, size_t n, char *err
         lens[i] = opml__chain_event__get_packed_size(evs[i]);
         vals[i] = malloc(lens[i] + 1);
         if (!keys[i] || !vals[i]) goto out;
-        key_of(f, NULL, evs[i]->seq, keys[i], 300);
+        event_key(f, evs[i]->seq, keys[i], 300);
         opml__chain_event__pack(evs[i], vals[i]);
     }
     keys[n] = malloc(300);
     vals[n] = (uint8_t *)cursor_text(f);
     if (!keys[n] || !vals[n]) goto out;
-    key_of(f, "cursor", 0, keys[n], 300);
+    cursor_key(f, keys[n], 300);
     lens[n] = strlen((char *)vals[n]);
     rc = f->store.put(f->store.user, n + 1, (const char *const *)keys, (const uint8_t *const *)vals, lens, err, errlen);
     if (rc == 0) {
@@ -201,7 +202,7 @@ Opml__ChainEvent *follower_get_event(follower *f, uint64_t seq, char *err, size_
     int found;
     uint8_t *val;
     size_t len;
-    key_of(f, NULL, seq, key, sizeof key);
+    event_key(f, seq, key, sizeof key);
     if (seq == 0 || seq > f->seq) return chain_err(err, errlen, "no event %llu (last is %llu)", (unsigned long long)seq,
                                                    (unsigned long long)f->seq), NULL;
     if (f->store.get(f->store.user, key, &found, &val, &len, err, errlen)) return NULL;

@@ -498,13 +498,15 @@ int sender_wait(sender *s, const uint8_t id[32], uint64_t timeout_ms, chain_rece
     int tracked = 0;
     for (size_t i = 0; i < s->npending; i++) tracked |= !memcmp(s->pending[i].id, id, 32);
     if (!tracked) return chain_err(err, errlen, "no pending transaction has this id");
+    long nap_ms = 1;
     for (;;) {
         char why[512];
         if (sender_poll(s, on_receipt, &w, why, sizeof why) < 0 && now_ms() >= deadline)
             return chain_err(err, errlen, "no receipt: %s", why);
         if (w.done) return 0;
         if (now_ms() >= deadline) return chain_err(err, errlen, "no receipt within %llu ms", (unsigned long long)timeout_ms);
-        struct timespec ts = {0, 20 * 1000000L};
+        struct timespec ts = {0, nap_ms * 1000000L};
         nanosleep(&ts, NULL);
+        if (nap_ms < 50) nap_ms *= 2; /* a quick first look: automining nodes answer within a millisecond */
     }
 }
