@@ -26,23 +26,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define VM_EXEC_DEFAULT_STEPS 4000000000ull
 #define VM_EXEC_MAX_FILE (256u << 20)
 
-/* Reads a whole file (at most `max` bytes) into a malloc'd buffer. NULL with a message on error. */
+/* Reads a whole file of at most `max` bytes into a malloc'd buffer (a bounded opml_read_file: a
+ * device or a huge file is refused instead of read until memory runs out). NULL with a message. */
 static uint8_t *read_file(const char *path, size_t max, size_t *len) {
     FILE *f = fopen(path, "rb");
-    if (!f) {
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0) {
         fprintf(stderr, "opml: %s: %s\n", path, strerror(errno));
+        if (f) fclose(f);
         return NULL;
     }
-    uint8_t *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-    int bad = !buf || ferror(f);
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+        fprintf(stderr, "opml: %s: %s\n", path, S_ISREG(st.st_mode) ? "file too large" : "not a regular file");
+        fclose(f);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *buf = malloc(size + 1);
+    size_t n = buf ? fread(buf, 1, size + 1, f) : 0;
+    int bad = !buf || ferror(f) || n != size;
     fclose(f);
-    if (bad || n > max) {
-        fprintf(stderr, "opml: %s: %s\n", path, bad ? "cannot read" : "file too large");
+    if (bad) {
+        fprintf(stderr, "opml: %s: cannot read\n", path);
         free(buf);
         return NULL;
     }

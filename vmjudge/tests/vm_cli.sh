@@ -40,6 +40,8 @@ expect 1 "not an ELF" "$opml" vm-exec "$t/notelf.elf"
 expect 1 "overlap" "$opml" vm-exec "$t/overlap.elf"
 expect 1 "past the end" "$opml" vm-exec "$t/truncated.elf"
 expect 1 "No such file" "$opml" vm-exec "$t/missing.elf"
+expect 1 "not a regular file" "$opml" vm-exec /dev/zero
+expect 1 "not a regular file" "$opml" vm-exec "$t"
 expect 2 "usage" "$opml" vm-exec
 expect 2 "usage" "$opml" vm-exec "$t/good.elf" --max-steps lots
 expect 2 "past --max-steps" "$opml" vm-exec "$t/good.elf" --max-steps 5 --proof-at 9
