@@ -17,5 +17,7 @@ int cmd_vm_run(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+/* cli/cmd_chain.c */
+int cmd_chain(int argc, char **argv);
 
 #endif

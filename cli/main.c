@@ -14,6 +14,7 @@ static const struct opml_command commands[] = {
     {"convert", "convert an ONNX model to an opml model file", cmd_convert},
     {"infer", "run a model with commitments on an input", cmd_infer},
     {"eval", "top-1 accuracy and images/s of a model over a labelled IDX set", cmd_eval},
+    {"chain", "deploy contracts from forge artifacts, call and send their functions", cmd_chain},
     {NULL, NULL, NULL},
 };
 
