@@ -20,6 +20,7 @@
 pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
+import {Commitments} from "./lib/Commitments.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {InferenceOracle} from "./InferenceOracle.sol";
 import {RiscvStep} from "./RiscvStep.sol";
@@ -77,7 +78,6 @@ contract DisputeGame {
     ModelRegistry public immutable registry;
     InferenceOracle public immutable oracle;
     RiscvStep public immutable riscv;
-    bytes32 internal immutable Z23; // root of an empty slot
 
     mapping(uint256 => Game) internal games;
     uint256 public gameCount;
@@ -132,7 +132,6 @@ contract DisputeGame {
         registry = registry_;
         oracle = oracle_;
         riscv = riscv_;
-        Z23 = Merkle.zero(Merkle.SLOT_DEPTH);
     }
 
     // ---- opening ----
@@ -244,17 +243,11 @@ contract DisputeGame {
         if (Merkle.rootFromPath(bytes32(0), leafIndex, o.statePath) != agreed) revert BadStatePath();
         if (Merkle.rootFromPath(o.output, leafIndex, o.statePath) != g.endHash) revert BadStatePath();
         // the node leaf
-        bytes32 nodeLeaf = keccak256(abi.encodePacked(o.descriptorRoot, o.inputMask, o.refs));
+        bytes32 nodeLeaf = Commitments.nodeLeaf(o.descriptorRoot, o.inputMask, o.refs);
         if (o.nodePath.length != Merkle.depthFor(m.n)) revert BadNodePath();
         if (Merkle.rootFromPath(nodeLeaf, s - 1, o.nodePath) != m.nodesRoot) revert BadNodePath();
-        // the initial memory: 16 slot roots
-        bytes32[] memory slots = new bytes32[](16);
-        slots[0] = m.guestRoot;
-        slots[1] = o.descriptorRoot;
-        slots[2] = Z23;
-        slots[15] = Z23;
-        _operands(slots, o, agreed, m.stateDepth);
-        bytes32 initial = keccak256(abi.encodePacked(Merkle.rootOfLeaves(slots, 4), new bytes(141)));
+        // the initial state from the guest root, the descriptor root and the operand roots
+        bytes32 initial = Commitments.vmInitialState(m.guestRoot, o.descriptorRoot, _operands(o, agreed, m.stateDepth));
         // the claimed final state
         bytes calldata fin = o.finalState;
         if (fin.length != 173 || uint8(fin[44]) != 1 || bytes4(fin[45:49]) != bytes4(0)) revert BadFinalState();
@@ -271,13 +264,13 @@ contract DisputeGame {
         emit NodeOpened(gameId, uint32(s - 1), o.output, initial, finalHash, steps, fin);
     }
 
-    /// @dev Fills slots 3..14 with the operand roots: a weight operand's root is its ref, a value
-    ///      operand's root is proven at leaf ref in the agreed state.
-    function _operands(bytes32[] memory slots, NodeOpening calldata o, bytes32 agreed, uint256 depth) internal pure {
+    /// @dev The operand roots: a weight operand's root is its ref, a value operand's root is
+    ///      proven at leaf `ref` of the agreed state.
+    function _operands(NodeOpening calldata o, bytes32 agreed, uint256 depth) internal pure returns (bytes32[12] memory ops) {
         uint256 v;
         for (uint256 j = 0; j < 12; j++) {
             if ((o.inputMask >> j) & 1 == 0) {
-                slots[3 + j] = o.refs[j];
+                ops[j] = o.refs[j];
                 continue;
             }
             uint256 ref = uint256(o.refs[j]);
@@ -287,7 +280,7 @@ contract DisputeGame {
             }
             bytes32 root = o.valueRoots[v];
             if (Merkle.rootFromPath(root, ref, o.valuePaths[v * depth:(v + 1) * depth]) != agreed) revert BadValuePath(j);
-            slots[3 + j] = root;
+            ops[j] = root;
             v++;
         }
         if (v != o.valueRoots.length || o.valuePaths.length != v * depth) revert BadValueCount(v, o.valueRoots.length);

@@ -8,6 +8,7 @@
 pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
+import {Commitments} from "./lib/Commitments.sol";
 
 contract ModelRegistry {
     /// @notice What a registrant supplies.
@@ -71,7 +72,7 @@ contract ModelRegistry {
         if (spec.stepsLog2 == 0 || spec.stepsLog2 > 62) revert BadStepBound(spec.stepsLog2);
         if (spec.challengeWindow == 0 || spec.clock == 0) revert BadTiming();
         modelId = ++modelCount;
-        bytes32 root = modelRootOf(spec.nodesRoot, spec.nin, spec.n, spec.outputValue, spec.stateDepth);
+        bytes32 root = Commitments.modelRoot(spec.nodesRoot, spec.nin, spec.n, spec.outputValue, spec.stateDepth);
         Model storage m = models[modelId];
         m.modelRoot = root;
         m.owner = msg.sender;
@@ -91,14 +92,5 @@ contract ModelRegistry {
         Model storage m = models[modelId];
         if (m.owner == address(0)) revert UnknownModel(modelId);
         return m.spec;
-    }
-
-    /// @notice keccak256(nodesRoot ++ nin ++ n ++ outputValue ++ D), 45 bytes, big-endian.
-    function modelRootOf(bytes32 nodesRoot, uint32 nin, uint32 n, uint32 outputValue, uint8 stateDepth)
-        public
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encodePacked(nodesRoot, nin, n, outputValue, stateDepth));
     }
 }

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Commitments.sol: the model and VM commitments of docs/commitments.md and docs/vm.md that the
+// contracts compute (the C side: actors/model/model.c, vmjudge/vm_node.c): the node leaf, the model
+// root and the hash of a node run's initial VM state built from roots. Checked against
+// tests/vectors/commitments.json by test/Commitments.t.sol.
+pragma solidity ^0.8.28;
+
+import {Merkle} from "./Merkle.sol";
+
+library Commitments {
+    /// @dev Z(23): the tensor root of an empty slot (an unused operand, the scratch and output slots).
+    bytes32 internal constant EMPTY_SLOT = 0x4df84f40ae0c8229d0d6069e5c8f39a7c299677a09d367fc7b05e3bc380ee652;
+
+    /// @notice keccak256(descriptorRoot ++ inputMask (uint16 BE) ++ refs[0..11]): 418 bytes.
+    function nodeLeaf(bytes32 descriptorRoot, uint16 inputMask, bytes32[12] memory refs) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(descriptorRoot, inputMask, refs));
+    }
+
+    /// @notice keccak256(nodesRoot ++ nin ++ n ++ outputValue ++ D): 45 bytes, big-endian.
+    function modelRoot(bytes32 nodesRoot, uint32 nin, uint32 n, uint32 outputValue, uint8 stateDepth)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encodePacked(nodesRoot, nin, n, outputValue, stateDepth));
+    }
+
+    /// @notice The hash of a node run's initial packed VM state: memory = the depth-4 tree over
+    ///         the slot roots [guest, descriptor, empty, operands 0..11, empty]; pc, step, status,
+    ///         exit code and every register zero.
+    function vmInitialState(bytes32 guestRoot, bytes32 descriptorRoot, bytes32[12] memory operands)
+        internal
+        pure
+        returns (bytes32)
+    {
+        bytes32[] memory slots = new bytes32[](16);
+        slots[0] = guestRoot;
+        slots[1] = descriptorRoot;
+        slots[2] = EMPTY_SLOT;
+        for (uint256 j = 0; j < 12; j++) slots[3 + j] = operands[j];
+        slots[15] = EMPTY_SLOT;
+        return keccak256(abi.encodePacked(Merkle.rootOfLeaves(slots, 4), new bytes(141)));
+    }
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+// Commitments.t.sol: the Solidity commitments (Merkle.sol, Commitments.sol) against the C side's
+// vectors (tests/vectors/commitments.json, written by tests/vectors/commitments_gen.c): Keccak,
+// zero roots, Merkle roots and proofs, tensor roots of calldata and memory bytes, graph states,
+// node leaves, nodes and model roots, and the VM initial state the dispute game builds.
+pragma solidity ^0.8.28;
+
+import {Test} from "./lib/Test.sol";
+import {Merkle} from "../src/lib/Merkle.sol";
+import {Commitments} from "../src/lib/Commitments.sol";
+
+/// External wrappers, so the calldata variants run on real calldata.
+contract MerkleHarness {
+    function tensorRoot(bytes calldata data) external pure returns (bytes32) {
+        return Merkle.tensorRoot(data);
+    }
+
+    function rootFromPath(bytes32 leaf, uint256 index, bytes32[] calldata siblings) external pure returns (bytes32) {
+        return Merkle.rootFromPath(leaf, index, siblings);
+    }
+
+    function rootFromPacked(bytes32 leaf, uint256 index, bytes calldata siblings) external pure returns (bytes32 r) {
+        uint256 off;
+        assembly {
+            off := siblings.offset
+        }
+        return Merkle.rootFromPacked(leaf, index, off, siblings.length / 32);
+    }
+}
+
+contract CommitmentsTest is Test {
+    string json;
+    MerkleHarness h;
+
+    function setUp() public {
+        json = vm.readFile("../tests/vectors/commitments.json");
+        h = new MerkleHarness();
+    }
+
+    function _at(string memory arr, uint256 i, string memory field) internal view returns (string memory) {
+        return string.concat(".", arr, "[", vm.toString(i), "]", bytes(field).length > 0 ? "." : "", field);
+    }
+
+    function _count(string memory arr) internal view returns (uint256 i) {
+        while (vm.keyExistsJson(json, _at(arr, i, ""))) i++;
+    }
+
+    function test_keccak() public view {
+        uint256 c = _count("keccak");
+        assertTrue(c > 5, "keccak vectors present");
+        for (uint256 i = 0; i < c; i++) {
+            bytes memory data = vm.parseJsonBytes(json, _at("keccak", i, "data"));
+            assertEq(keccak256(data), vm.parseJsonBytes32(json, _at("keccak", i, "hash")), "keccak256");
+        }
+    }
+
+    function test_zero_roots() public view {
+        bytes32[] memory z = vm.parseJsonBytes32Array(json, ".zero");
+        assertEq(z.length, 28, "Z(0..27)");
+        for (uint256 i = 0; i < z.length; i++) assertEq(Merkle.zero(i), z[i], "zero root");
+        assertEq(Commitments.EMPTY_SLOT, z[23], "empty slot constant");
+    }
+
+    function _leaves(bytes memory data) internal pure returns (bytes32[] memory l) {
+        l = new bytes32[]((data.length + 31) / 32);
+        for (uint256 i = 0; i < data.length; i++) l[i / 32] |= bytes32(uint256(uint8(data[i])) << (8 * (31 - (i % 32))));
+    }
+
+    function test_merkle_roots_and_proofs() public view {
+        uint256 c = _count("merkle");
+        assertTrue(c > 5, "merkle vectors present");
+        for (uint256 i = 0; i < c; i++) {
+            bytes memory data = vm.parseJsonBytes(json, _at("merkle", i, "data"));
+            uint256 depth = vm.parseJsonUint(json, _at("merkle", i, "depth"));
+            bytes32 root = vm.parseJsonBytes32(json, _at("merkle", i, "root"));
+            assertEq(Merkle.rootOfLeaves(_leaves(data), depth), root, "root of data");
+            for (uint256 p = 0; p < 4; p++) {
+                string memory at = string.concat(_at("merkle", i, "proofs"), "[", vm.toString(p), "]");
+                uint256 idx = vm.parseJsonUint(json, string.concat(at, ".index"));
+                bytes32 leaf = vm.parseJsonBytes32(json, string.concat(at, ".leaf"));
+                bytes32[] memory sib = depth == 0 ? new bytes32[](0) : vm.parseJsonBytes32Array(json, string.concat(at, ".siblings"));
+                assertEq(sib.length, depth, "proof depth");
+                assertEq(h.rootFromPath(leaf, idx, sib), root, "proof verifies");
+                assertEq(h.rootFromPacked(leaf, idx, abi.encodePacked(sib)), root, "packed proof verifies");
+                if (depth > 0) {
+                    sib[depth - 1] ^= bytes32(uint256(1));
+                    assertTrue(h.rootFromPath(leaf, idx, sib) != root, "a changed sibling fails");
+                }
+            }
+        }
+    }
+
+    function test_tensor_roots() public view {
+        uint256 c = _count("tensor");
+        assertTrue(c > 5, "tensor vectors present");
+        for (uint256 i = 0; i < c; i++) {
+            bytes memory data = vm.parseJsonBytes(json, _at("tensor", i, "data"));
+            bytes32 root = vm.parseJsonBytes32(json, _at("tensor", i, "root"));
+            assertEq(h.tensorRoot(data), root, "tensor root of calldata");
+            assertEq(Merkle.tensorRootMem(data), root, "tensor root of memory");
+        }
+    }
+
+    function test_graph_states() public view {
+        uint256 nin = vm.parseJsonUint(json, ".graph.nin");
+        uint256 n = vm.parseJsonUint(json, ".graph.n");
+        uint256 depth = vm.parseJsonUint(json, ".graph.depth");
+        assertEq(Merkle.depthFor(nin + n), depth, "state depth");
+        bytes32[] memory values = vm.parseJsonBytes32Array(json, ".graph.values");
+        bytes32[] memory states = vm.parseJsonBytes32Array(json, ".graph.states");
+        for (uint256 s = 0; s <= n; s++) {
+            bytes32[] memory l = new bytes32[](nin + s);
+            for (uint256 i = 0; i < l.length; i++) l[i] = values[i];
+            assertEq(Merkle.rootOfLeaves(l, depth), states[s], "State_s");
+        }
+    }
+
+    function test_node_leaves_and_model_roots() public view {
+        uint256 c = _count("node_leaf");
+        bytes32[] memory leaves = new bytes32[](c);
+        for (uint256 k = 0; k < c; k++) {
+            bytes32[] memory r = vm.parseJsonBytes32Array(json, _at("node_leaf", k, "refs"));
+            bytes32[12] memory refs;
+            for (uint256 j = 0; j < 12; j++) refs[j] = r[j];
+            leaves[k] = Commitments.nodeLeaf(
+                vm.parseJsonBytes32(json, _at("node_leaf", k, "desc_root")),
+                uint16(vm.parseJsonUint(json, _at("node_leaf", k, "mask"))),
+                refs
+            );
+            assertEq(leaves[k], vm.parseJsonBytes32(json, _at("node_leaf", k, "leaf")), "node leaf");
+        }
+        assertEq(Merkle.depthFor(c), vm.parseJsonUint(json, ".nodes_root.depth"), "nodes depth");
+        assertEq(Merkle.rootOfLeaves(leaves, Merkle.depthFor(c)), vm.parseJsonBytes32(json, ".nodes_root.root"), "nodes root");
+        uint256 mc = _count("model_root");
+        assertTrue(mc >= 3, "model root vectors present");
+        for (uint256 i = 0; i < mc; i++) {
+            uint32 nin = uint32(vm.parseJsonUint(json, _at("model_root", i, "nin")));
+            uint32 n = uint32(vm.parseJsonUint(json, _at("model_root", i, "n")));
+            uint8 d = uint8(vm.parseJsonUint(json, _at("model_root", i, "depth")));
+            assertEq(Merkle.depthFor(uint256(nin) + n), d, "state depth");
+            bytes32 root = Commitments.modelRoot(
+                vm.parseJsonBytes32(json, _at("model_root", i, "nodes_root")),
+                nin,
+                n,
+                uint32(vm.parseJsonUint(json, _at("model_root", i, "output_value"))),
+                d
+            );
+            assertEq(root, vm.parseJsonBytes32(json, _at("model_root", i, "root")), "model root");
+        }
+    }
+
+    function test_vm_initial_state() public view {
+        uint256 c = _count("vm_initial");
+        assertTrue(c >= 2, "vm initial vectors present");
+        for (uint256 i = 0; i < c; i++) {
+            bytes32[] memory o = vm.parseJsonBytes32Array(json, _at("vm_initial", i, "operands"));
+            bytes32[12] memory ops;
+            for (uint256 j = 0; j < 12; j++) ops[j] = o[j];
+            bytes32 hsh = Commitments.vmInitialState(
+                vm.parseJsonBytes32(json, _at("vm_initial", i, "guest_root")),
+                vm.parseJsonBytes32(json, _at("vm_initial", i, "desc_root")),
+                ops
+            );
+            assertEq(hsh, vm.parseJsonBytes32(json, _at("vm_initial", i, "hash")), "initial state hash");
+            assertEq(keccak256(vm.parseJsonBytes(json, _at("vm_initial", i, "state"))), hsh, "hash of the packed state");
+        }
+    }
+}
