@@ -11,7 +11,7 @@
 #include "follower.h"
 #include "hex.h"
 #include "sender.h"
-#include "store.h"
+#include "rocks_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,21 +23,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int st_get(void *user, const char *key, int *found, uint8_t **val, size_t *len, char *err, size_t errlen) {
-    int rc = store_kv_get(user, key, strlen(key), val, len, err, errlen);
-    if (rc < 0) return -1;
-    *found = rc == STORE_OK;
-    return 0;
-}
-
-static int st_put(void *user, size_t n, const char *const *keys, const uint8_t *const *vals, const size_t *lens,
-                  char *err, size_t errlen) {
-    storage_kv_op ops[64];
-    if (n > 64) return -1;
-    for (size_t i = 0; i < n; i++) ops[i] = (storage_kv_op){keys[i], strlen(keys[i]), vals[i], lens[i], 0};
-    return store_kv_write(user, ops, n, err, errlen) == STORE_OK ? 0 : -1;
 }
 
 static double published_at;
@@ -79,16 +64,10 @@ int main(int argc, char **argv) {
     sender_config cfg = {.journal = path};
     sender *s = sender_open(rpc, &me, &cfg, err, sizeof err);
     if (!probe || !s) return 1;
-    cJSON *ctor = cJSON_Parse("[1000000000, \"bench\"]");
-    uint8_t *code, *data;
-    size_t clen, dlen;
-    contract_deploy_code(probe, ctor, &code, &clen, err, sizeof err);
-    cJSON_Delete(ctor);
+    uint8_t *data;
+    size_t dlen;
     chain_receipt r;
-    if (sender_send(s, NULL, NULL, code, clen, 0, id, err, sizeof err) ||
-        sender_wait(s, id, 10000, &r, NULL, NULL, err, sizeof err))
-        return 1;
-    free(code);
+    if (anvil_tx(s, probe, NULL, NULL, "[1000000000, \"bench\"]", 0, 0, &r, err, sizeof err)) return 1;
     uint8_t addr[20];
     memcpy(addr, r.contract_address, 20);
     printf("bench_chain: anvil automine, Probe.store(bytes32,string), %d transactions per run\n", n);
@@ -122,7 +101,7 @@ int main(int argc, char **argv) {
     /* latency from a block to its event */
     snprintf(path, sizeof path, "%s/db", dir);
     store *db = store_open(path, err, sizeof err);
-    follow_store fs = {st_get, st_put, db};
+    follow_store fs = rocks_follow_store(db);
     follow_contract fc = {probe, {0}};
     memcpy(fc.address, addr, 20);
     uint64_t head;

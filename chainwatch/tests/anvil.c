@@ -87,3 +87,29 @@ char *anvil_rpc(const anvil *a, const char *method, const char *params_json) {
     ethrpc_close(c);
     return out;
 }
+
+int anvil_tx(sender *s, const contract *c, const uint8_t *to, const char *fn, const char *args_json, uint64_t value,
+             uint64_t gas, chain_receipt *r, char *err, size_t errlen) {
+    cJSON *args = cJSON_Parse(args_json);
+    const abi_function *f = to ? contract_function(c, fn) : NULL;
+    uint8_t *data, id[32];
+    size_t len;
+    if (!args || (to && !f)) {
+        cJSON_Delete(args);
+        snprintf(err, errlen, "bad test call %s(%s)", fn ? fn : "constructor", args_json);
+        return -1;
+    }
+    int rc = to ? contract_encode_call(f, args, &data, &len, err, errlen) : contract_deploy_code(c, args, &data, &len, err, errlen);
+    cJSON_Delete(args);
+    if (rc) return -1;
+    u256 v;
+    u256_from_u64(&v, value);
+    rc = sender_send(s, to, &v, data, len, gas, id, err, errlen);
+    free(data);
+    if (rc == 0) rc = sender_wait(s, id, 20000, r, NULL, NULL, err, errlen);
+    if (rc == 0 && !r->success) {
+        snprintf(err, errlen, "%s", r->revert);
+        return -1;
+    }
+    return rc;
+}

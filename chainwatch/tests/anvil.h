@@ -4,6 +4,9 @@
 #ifndef OPML_CHAIN_TEST_ANVIL_H
 #define OPML_CHAIN_TEST_ANVIL_H
 
+#include "contract.h"
+#include "sender.h"
+
 #include <sys/types.h>
 
 typedef struct anvil {
@@ -24,5 +27,12 @@ void anvil_stop(anvil *a);
 /* Raw JSON-RPC convenience for test set-up (evm_mine, evm_snapshot...): result as text, caller
  * frees; NULL on any failure. params_json is a JSON array text. */
 char *anvil_rpc(const anvil *a, const char *method, const char *params_json);
+
+/* Sends c's function fn(args_json) to `to` -- or deploys c with constructor args_json when to is
+ * NULL -- with value wei and gas (0: estimated), and waits for its receipt (20 s at most). Returns
+ * 0, or -1 with the reason in err: refused before sending, no receipt, or (with *r filled) the
+ * decoded revert of a transaction mined as failed. */
+int anvil_tx(sender *s, const contract *c, const uint8_t *to, const char *fn, const char *args_json, uint64_t value,
+             uint64_t gas, chain_receipt *r, char *err, size_t errlen);
 
 #endif

@@ -100,17 +100,11 @@ static void start_chainwatch(void) {
 /* Stores a note through a sender of its own (anvil's second key), as any other user would. */
 static void store_direct(sender *s, const contract *probe, const char *note) {
     char args[200], err[300];
-    snprintf(args, sizeof args, "[\"0x%064x\", \"%s\"]", 1, note);
-    cJSON *a = cJSON_Parse(args);
-    uint8_t *data, id[32], to[20];
-    size_t len;
-    hex_decode(probe_addr, to, 20);
-    contract_encode_call(contract_function(probe, "store"), a, &data, &len, err, sizeof err);
-    cJSON_Delete(a);
+    uint8_t to[20];
     chain_receipt r;
-    int rc = sender_send(s, to, NULL, data, len, 200000, id, err, sizeof err);
-    free(data);
-    CHECK(rc == 0 && sender_wait(s, id, 10000, &r, NULL, NULL, err, sizeof err) == 0 && r.success);
+    snprintf(args, sizeof args, "[\"0x%064x\", \"%s\"]", 1, note);
+    hex_decode(probe_addr, to, 20);
+    CHECK(anvil_tx(s, probe, to, "store", args, 0, 200000, &r, err, sizeof err) == 0);
 }
 
 int main(int argc, char **argv) {
@@ -145,15 +139,8 @@ int main(int argc, char **argv) {
     snprintf(journal, sizeof journal, "%s/user-journal.json", h.dir);
     sender_config ucfg = {.journal = journal};
     sender *us = sender_open(erpc, &user, &ucfg, err, sizeof err);
-    cJSON *ctor = cJSON_Parse("[1000, \"p\"]");
-    uint8_t *code, id[32];
-    size_t clen;
-    contract_deploy_code(probe, ctor, &code, &clen, err, sizeof err);
-    cJSON_Delete(ctor);
     chain_receipt r;
-    CHECK(sender_send(us, NULL, NULL, code, clen, 0, id, err, sizeof err) == 0 &&
-          sender_wait(us, id, 10000, &r, NULL, NULL, err, sizeof err) == 0);
-    free(code);
+    CHECK(anvil_tx(us, probe, NULL, NULL, "[1000, \"p\"]", 0, 0, &r, err, sizeof err) == 0);
     hex_encode(r.contract_address, 20, probe_addr);
 
     int p_in = harness_port(), p_out = harness_port(), p_work = harness_port(), p_workers = harness_port(),

@@ -47,26 +47,10 @@ static contract *load(const char *name) {
     return c;
 }
 
-/* Sends fn(args) (or deploys when to is NULL: args are the constructor's) and waits. */
+/* fn(args) with value, gas estimated */
 static int tx(sender *s, const contract *c, const uint8_t *to, const char *fn, const char *args_json, uint64_t value,
               chain_receipt *r, char *err, size_t errlen) {
-    cJSON *args = cJSON_Parse(args_json);
-    uint8_t *data, id[32];
-    size_t len;
-    int rc = to ? contract_encode_call(contract_function(c, fn), args, &data, &len, err, errlen)
-                : contract_deploy_code(c, args, &data, &len, err, errlen);
-    cJSON_Delete(args);
-    if (rc) return -1;
-    u256 v;
-    u256_from_u64(&v, value);
-    rc = sender_send(s, to, &v, data, len, 0, id, err, errlen);
-    free(data);
-    if (rc == 0) rc = sender_wait(s, id, 20000, r, NULL, NULL, err, errlen);
-    if (rc == 0 && !r->success) {
-        snprintf(err, errlen, "%s", r->revert);
-        return -1;
-    }
-    return rc;
+    return anvil_tx(s, c, to, fn, args_json, value, 0, r, err, errlen);
 }
 
 static cJSON *view(const contract *c, const uint8_t to[20], const char *fn, const char *args_json, char *err, size_t errlen) {

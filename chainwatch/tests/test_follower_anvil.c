@@ -9,28 +9,11 @@
 #include "follower.h"
 #include "hex.h"
 #include "sender.h"
-#include "store.h"
+#include "rocks_store.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- the store adapter ---- */
-
-static int st_get(void *user, const char *key, int *found, uint8_t **val, size_t *len, char *err, size_t errlen) {
-    int rc = store_kv_get(user, key, strlen(key), val, len, err, errlen);
-    if (rc < 0) return -1;
-    *found = rc == STORE_OK;
-    return 0;
-}
-
-static int st_put(void *user, size_t n, const char *const *keys, const uint8_t *const *vals, const size_t *lens,
-                  char *err, size_t errlen) {
-    storage_kv_op ops[64];
-    if (n > 64) return -1;
-    for (size_t i = 0; i < n; i++) ops[i] = (storage_kv_op){keys[i], strlen(keys[i]), vals[i], lens[i], 0};
-    return store_kv_write(user, ops, n, err, errlen) == STORE_OK ? 0 : -1;
-}
 
 /* ---- the subscriber: what it received, by seq ---- */
 
@@ -81,16 +64,9 @@ static int drain(follower *f) {
 
 static uint64_t store_note(sender *s, const contract *probe, const uint8_t addr[20], const char *note) {
     char args[200], err[300];
-    snprintf(args, sizeof args, "[\"0x%064x\", \"%s\"]", (unsigned)strlen(note), note);
-    cJSON *a = cJSON_Parse(args);
-    uint8_t *data, id[32];
-    size_t len;
-    contract_encode_call(contract_function(probe, "store"), a, &data, &len, err, sizeof err);
-    cJSON_Delete(a);
-    int rc = sender_send(s, addr, NULL, data, len, 200000, id, err, sizeof err);
-    free(data);
     chain_receipt r;
-    if (rc || sender_wait(s, id, 10000, &r, NULL, NULL, err, sizeof err)) {
+    snprintf(args, sizeof args, "[\"0x%064x\", \"%s\"]", (unsigned)strlen(note), note);
+    if (anvil_tx(s, probe, addr, "store", args, 0, 200000, &r, err, sizeof err)) {
         fprintf(stderr, "  store %s: %s\n", note, err);
         return 0;
     }
@@ -123,22 +99,15 @@ int main(void) {
     sender *s = sender_open(rpc, &me, &scfg, err, sizeof err);
 
     /* deploy Probe with a large limit */
-    cJSON *ctor = cJSON_Parse("[1000, \"p\"]");
-    uint8_t *code, id[32];
-    size_t clen;
-    contract_deploy_code(probe, ctor, &code, &clen, err, sizeof err);
-    cJSON_Delete(ctor);
     chain_receipt r;
-    CHECK_EQ_INT(sender_send(s, NULL, NULL, code, clen, 0, id, err, sizeof err), 0);
-    free(code);
-    CHECK_EQ_INT(sender_wait(s, id, 10000, &r, NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(anvil_tx(s, probe, NULL, NULL, "[1000, \"p\"]", 0, 0, &r, err, sizeof err), 0);
     follow_contract fc = {probe, {0}};
     memcpy(fc.address, r.contract_address, 20);
 
     snprintf(path, sizeof path, "%s/db", dir);
     store *db = store_open(path, err, sizeof err);
     CHECK(db != NULL);
-    follow_store fs = {st_get, st_put, db};
+    follow_store fs = rocks_follow_store(db);
     follower_config cfg = {.contracts = &fc, .ncontracts = 1, .confirmations = 2, .key_prefix = "cw/test/"};
     follower *f = follower_open(rpc, &cfg, &fs, err, sizeof err);
     CHECK(f != NULL);
