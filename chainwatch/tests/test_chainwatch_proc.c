@@ -5,7 +5,8 @@
  *   - every Probe event arrives on "chain.Probe.Stored", numbered 1, 2, 3...;
  *   - chainwatch stopped (SIGTERM) while the chain moves on, then started again: no event missed,
  *     none repeated; killed (SIGKILL) and started again: none missed, a repeat only with the same
- *     seq and bytes; ChainGetEvents serves the stored stream.
+ *     seq and bytes; the node stopped: ChainSendTx refused as unavailable, chainwatch stays up, and
+ *     when the node is back the stream goes on; ChainGetEvents serves the stored stream.
  * usage: test_chainwatch_proc CHAINWATCH BUS STORAGE */
 #include "anvil.h"
 #include "chain.pb-c.h"
@@ -113,7 +114,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     char err[600];
-    if (harness_init(&h) || anvil_start(&node, 0, NULL)) return 1;
+    char state[128];
+    if (harness_init(&h)) return 1;
+    snprintf(state, sizeof state, "%s/anvil-state.json", h.dir);
+    const char *anvil_args[] = {"--state", state, NULL};
+    if (anvil_start(&node, 0, anvil_args)) return 1;
     /* chainwatch's identity is anvil's funded first key */
     char cw_key[256], cw_curve[65], bus_key[256], bus_curve[65], st_key[256], st_curve[65], bis_key[256], bis_curve[65],
         in_key[256], in_curve[65];
@@ -223,7 +228,6 @@ int main(int argc, char **argv) {
     CHECK_EQ_INT(rc, OPML_E_UNAUTHORIZED);
     CHECK(strstr(err, "may not send transactions") != NULL);
     rpc_close(bad);
-    free(data);
 
     /* a clean stop while the chain moves on */
     store_direct(us, probe, "two");
@@ -250,6 +254,21 @@ int main(int argc, char **argv) {
     CHECK(!strcmp(seen[7].note, "seven"));
     CHECK_EQ_INT(seen[8].count, 0);
 
+    /* the node stops: requests get a clear refusal, chainwatch stays up; it comes back: the stream
+     * goes on where it was */
+    int port = node.port;
+    anvil_stop(&node);
+    rc = rpc_call(call, &tx.base, &opml__chain_send_tx_reply__descriptor, &rep, 20000, 0, err, sizeof err);
+    CHECK_EQ_INT(rc, OPML_E_UNAVAILABLE);
+    CHECK(strstr(err, "node down") != NULL);
+    if (rc != OPML_E_UNAVAILABLE) fprintf(stderr, "  with the node down: %d %s\n", rc, err);
+    listen_for(300);
+    CHECK_EQ_INT(client_health(&bis, pk_cw, 5000), 0);
+    CHECK_EQ_INT(anvil_start(&node, port, anvil_args), 0);
+    store_direct(us, probe, "eight");
+    CHECK(count_upto(8));
+    CHECK(!strcmp(seen[8].note, "eight"));
+
     /* the stored stream, for a subscriber that was away */
     rpc_close(call);
     call = rpc_connect(bis.net, &bis.sg, pk_cw, 0, err, sizeof err);
@@ -258,7 +277,7 @@ int main(int argc, char **argv) {
     CHECK_EQ_INT(rpc_call(call, &ge.base, &opml__chain_get_events_reply__descriptor, &rep, 5000, 1, err, sizeof err), 0);
     if (rep) {
         Opml__ChainGetEventsReply *gr2 = (Opml__ChainGetEventsReply *)rep;
-        CHECK(gr2->n_events == 6 && gr2->last_seq == 7);
+        CHECK(gr2->n_events == 7 && gr2->last_seq == 8);
         for (size_t i = 0; i < gr2->n_events; i++) {
             uint8_t buf[1024];
             size_t len = opml__chain_event__pack(gr2->events[i], buf);
@@ -275,6 +294,7 @@ int main(int argc, char **argv) {
         snprintf(cmd, sizeof cmd, "tail -30 %s/chainwatch.log >&2", h.dir);
         if (system(cmd)) {}
     }
+    free(data);
     net_close(sub);
     client_done(&bis);
     client_done(&intruder);
