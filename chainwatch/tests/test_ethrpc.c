@@ -4,7 +4,10 @@
  * alive between calls. Also a port where nothing listens (node down). */
 #define _GNU_SOURCE /* memmem, strcasestr */
 #include "check.h"
+#include "chaincall.h"
 #include "ethrpc.h"
+#include "follower.h"
+#include "sender.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,7 +19,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum mode { OK, HTTP500, HTTP404, NOT_JSON, WRONG_ID, NO_VERSION, RPC_ERROR, BAD_ERROR, HUGE, STALL, HANGUP, FLAKY, BOTH };
+enum mode { OK, HTTP500, HTTP404, NOT_JSON, WRONG_ID, NO_VERSION, RPC_ERROR, BAD_ERROR, HUGE, STALL, HANGUP, FLAKY, BOTH, SCRIPT };
+
+/* SCRIPT mode: the result (JSON text) the fake node gives for a method, well-formed JSON-RPC around
+ * a hostile value. */
+static const char *(*script)(const char *method);
 
 static atomic_int mode;
 static atomic_int connections;
@@ -63,11 +70,17 @@ static void serve(int fd) {
         int n = atomic_fetch_add(&requests, 1);
         cJSON *req = cJSON_ParseWithLength(buf + head_len, body_len);
         int id = (int)cJSON_GetObjectItem(req, "id")->valuedouble;
+        char method[64];
+        snprintf(method, sizeof method, "%s", cJSON_GetObjectItem(req, "method")->valuestring);
         cJSON_Delete(req);
         memmove(buf, buf + head_len + body_len, len - head_len - body_len);
         len -= head_len + body_len;
-        char body[256];
+        char body[4096];
         switch (atomic_load(&mode)) {
+        case SCRIPT:
+            snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":%s}", id, script(method));
+            reply(fd, 200, body);
+            break;
         case OK:
             snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":\"0x7a69\"}", id);
             reply(fd, 200, body);
@@ -157,6 +170,105 @@ static void expect(ethrpc_client *c, int m, ethrpc_status want, const char *in_m
     cJSON_Delete(res);
 }
 
+
+/* ---- well-formed JSON-RPC carrying hostile values: each reader says what was wrong ---- */
+
+#define H32 "\"0x1111111111111111111111111111111111111111111111111111111111111111\""
+#define H32B "\"0x2222222222222222222222222222222222222222222222222222222222222222\""
+#define WATCHED "\"0x00000000000000000000000000000000000000aa\""
+static const char *logs_result;
+static const char *chain_id_result = "\"0x7a69\"";
+static const char *block_number_result = "\"0x5\"";
+
+static const char *node(const char *method) {
+    if (!strcmp(method, "eth_chainId")) return chain_id_result;
+    if (!strcmp(method, "eth_blockNumber")) return block_number_result;
+    if (!strcmp(method, "eth_getBlockByNumber")) return "{\"hash\":" H32 ",\"parentHash\":" H32B "}";
+    if (!strcmp(method, "eth_getLogs")) return logs_result;
+    if (!strcmp(method, "eth_call")) return "\"0x123\"";
+    if (!strcmp(method, "eth_getTransactionCount")) return "\"-1\"";
+    return "null";
+}
+
+static int no_get(void *u, const char *k, int *found, uint8_t **v, size_t *l, char *e, size_t el) {
+    (void)u, (void)k, (void)v, (void)l, (void)e, (void)el;
+    *found = 0;
+    return 0;
+}
+
+static int any_put(void *u, size_t n, const char *const *k, const uint8_t *const *v, const size_t *l, char *e, size_t el) {
+    (void)u, (void)n, (void)k, (void)v, (void)l, (void)e, (void)el;
+    return 0;
+}
+
+static int publish_none(void *user, const char *topic, const Opml__ChainEvent *ev) {
+    (void)user, (void)topic, (void)ev;
+    return 0;
+}
+
+static void step_fails_with(follower *f, const char *logs, const char *want) {
+    char err[300];
+    logs_result = logs;
+    int rc = follower_step(f, publish_none, NULL, err, sizeof err);
+    CHECK_EQ_INT(rc, -1);
+    CHECK(strstr(err, want) != NULL);
+    if (!strstr(err, want)) fprintf(stderr, "  logs %s: \"%s\" lacks \"%s\"\n", logs, err, want);
+}
+
+static void hostile_results(ethrpc_client *c) {
+    char err[300];
+    atomic_store(&mode, SCRIPT);
+    script = node;
+    /* a sender: chain id that is not a quantity, then a nonce that is not one */
+    identity id;
+    uint8_t secret[32] = {1};
+    identity_from_secret(&id, secret);
+    sender_config sc = {.journal = "/nonexistent-dir/journal.json"};
+    chain_id_result = "\"0xzz\"";
+    CHECK(sender_open(c, &id, &sc, err, sizeof err) == NULL);
+    CHECK(strstr(err, "malformed reply: eth_chainId") != NULL);
+    chain_id_result = "\"0x7a69\"";
+    CHECK(sender_open(c, &id, &sc, err, sizeof err) == NULL);
+    CHECK(strstr(err, "malformed reply: eth_getTransactionCount") != NULL);
+
+    /* eth_call answering odd-length hex */
+    chain_msg m = {.data = (const uint8_t *)"", .len = 0};
+    uint8_t *ret;
+    size_t retlen;
+    CHECK_EQ_INT(chain_call_raw(c, &m, "latest", NULL, &ret, &retlen, err, sizeof err), -1);
+    CHECK(strstr(err, "malformed reply: eth_call") != NULL);
+
+    /* the follower: head, block and logs of the wrong shape */
+    cJSON *abi = cJSON_Parse("[{\"type\":\"event\",\"name\":\"E\",\"inputs\":[]}]");
+    contract *k = contract_from_abi("K", abi, NULL, err, sizeof err);
+    cJSON_Delete(abi);
+    follow_contract fc = {k, {0}};
+    fc.address[19] = 0xaa;
+    follower_config cfg = {.contracts = &fc, .ncontracts = 1, .key_prefix = "t/"};
+    follow_store fs = {no_get, any_put, NULL};
+    follower *f = follower_open(c, &cfg, &fs, err, sizeof err);
+    CHECK(f != NULL);
+    block_number_result = "{}";
+    step_fails_with(f, "[]", "malformed reply: eth_blockNumber");
+    block_number_result = "\"0x5\"";
+    step_fails_with(f, "{}", "eth_getLogs result is not an array");
+    step_fails_with(f, "[{\"address\":" WATCHED ",\"topics\":[\"0x12\"],\"data\":\"0x\",\"blockHash\":" H32
+                       ",\"transactionHash\":" H32 ",\"logIndex\":\"0x0\"}]", "malformed reply: a log topic");
+    step_fails_with(f, "[{\"address\":" WATCHED ",\"topics\":[],\"data\":\"0x1\",\"blockHash\":" H32
+                       ",\"transactionHash\":" H32 ",\"logIndex\":\"0x0\"}]", "malformed reply: a log of block 0");
+    step_fails_with(f, "[{\"address\":" WATCHED ",\"topics\":[],\"data\":\"0x\",\"blockHash\":" H32B
+                       ",\"transactionHash\":" H32 ",\"logIndex\":\"0x0\"}]", "from another block");
+    step_fails_with(f, "[{\"address\":" WATCHED ",\"topics\":[" H32 "," H32 "," H32 "," H32 "," H32 "],\"data\":\"0x\","
+                       "\"blockHash\":" H32 ",\"transactionHash\":" H32 ",\"logIndex\":\"0x0\"}]", "malformed reply");
+    CHECK_EQ_INT(follower_last_seq(f), 0);
+    /* and a well-formed one goes through */
+    logs_result = "[]";
+    CHECK_EQ_INT(follower_step(f, publish_none, NULL, err, sizeof err), 1);
+    CHECK_EQ_INT(follower_next_block(f), 1);
+    follower_close(f);
+    contract_free(k);
+}
+
 int main(void) {
     int port;
     listen_fd = listen_on(&port);
@@ -205,9 +317,10 @@ int main(void) {
     CHECK_EQ_INT(ethrpc_retries(c) - before, 2);
     cJSON_Delete(res);
 
+    hostile_results(c);
+
     /* nothing listening: node down, quickly */
-    close(listen_fd);
-    shutdown(listen_fd, SHUT_RDWR);
+    shutdown(listen_fd, SHUT_RDWR); /* the server's accept fails from now on */
     int dead_port;
     int dead = listen_on(&dead_port);
     close(dead);
@@ -218,8 +331,8 @@ int main(void) {
     CHECK(strstr(ethrpc_errmsg(d), "node down") == ethrpc_errmsg(d));
     CHECK_EQ_INT(ethrpc_attempts(d), 3);
     ethrpc_close(d);
-    ethrpc_close(c);
-    pthread_cancel(th);
+    ethrpc_close(c); /* closes the kept-alive connection: the server thread returns */
     pthread_join(th, NULL);
+    close(listen_fd);
     return check_summary("test_ethrpc");
 }
