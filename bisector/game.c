@@ -1,0 +1,142 @@
+/* game.c: the verification game's arithmetic and decision procedure (game.h). Every number here
+ * must be the contract's: DisputeGame.sol computes the dissection points as
+ * lo + (len * j) / m in uint256, which the 128-bit product below reproduces for any 64-bit range
+ * and any 16-bit k. */
+#include "game.h"
+
+#include "keccak.h"
+
+#include <string.h>
+
+const char *game_action_name(game_action a) {
+    switch (a) {
+    case GAME_ACT_NONE: return "none";
+    case GAME_ACT_WAIT: return "wait";
+    case GAME_ACT_DISSECT: return "dissect";
+    case GAME_ACT_SELECT: return "select";
+    case GAME_ACT_OPEN: return "open";
+    case GAME_ACT_STEP: return "step";
+    case GAME_ACT_TIMEOUT: return "timeout";
+    case GAME_ACT_LOST: return "lost";
+    }
+    return "?";
+}
+
+const char *game_turn_name(game_turn t) {
+    switch (t) {
+    case GAME_TURN_NONE: return "none";
+    case GAME_TURN_DISSECT: return "dissect";
+    case GAME_TURN_SELECT: return "select";
+    case GAME_TURN_OPEN: return "open";
+    case GAME_TURN_STEP: return "step";
+    case GAME_TURN_DONE: return "done";
+    }
+    return "?";
+}
+
+unsigned game_parts(uint64_t lo, uint64_t hi, unsigned k) {
+    if (hi <= lo || k < 2) return 0;
+    uint64_t len = hi - lo;
+    return len < k ? (unsigned)len : k;
+}
+
+uint64_t game_point(uint64_t lo, uint64_t hi, unsigned m, unsigned j) {
+    unsigned __int128 len = hi - lo;
+    return lo + (uint64_t)((len * j) / m);
+}
+
+int game_dissect_points(uint64_t lo, uint64_t hi, unsigned k, uint64_t *points, size_t cap) {
+    unsigned m = game_parts(lo, hi, k);
+    if (m == 0 || cap < (size_t)m + 1) return -1;
+    for (unsigned j = 0; j <= m; j++) points[j] = game_point(lo, hi, m, j);
+    return (int)m;
+}
+
+void game_parts_hash(const uint8_t (*roots)[32], size_t n, uint8_t out[32]) {
+    keccak256(roots, n * 32, out);
+}
+
+int game_select(const uint8_t (*claimed)[32], const uint8_t (*honest)[32], unsigned m, unsigned *part) {
+    if (m < 1 || !claimed || !honest || !part) return GAME_E_ARG;
+    if (memcmp(claimed[0], honest[0], 32) != 0) return GAME_E_START;
+    for (unsigned j = 0; j < m; j++) {
+        if (memcmp(claimed[j + 1], honest[j + 1], 32) != 0) {
+            *part = j;
+            return 0;
+        }
+    }
+    return GAME_E_NO_DISPUTE;
+}
+
+void game_selected_range(uint64_t lo, uint64_t hi, unsigned m, unsigned part, uint64_t *new_lo, uint64_t *new_hi) {
+    *new_lo = game_point(lo, hi, m, part);
+    *new_hi = game_point(lo, hi, m, part + 1);
+}
+
+/* The side whose move it is, 0 when none. */
+static game_role mover_of(game_turn t) {
+    if (t == GAME_TURN_DISSECT || t == GAME_TURN_OPEN) return GAME_SUBMITTER;
+    if (t == GAME_TURN_SELECT || t == GAME_TURN_STEP) return GAME_CHALLENGER;
+    return (game_role)0;
+}
+
+uint64_t game_clock_left(const game_view *g, uint64_t now, game_role *mover) {
+    game_role r = mover_of(g->turn);
+    if (mover) *mover = r;
+    if (r == 0) return 0;
+    uint64_t left = r == GAME_SUBMITTER ? g->submitter_time : g->challenger_time;
+    uint64_t used = now > g->last_move ? now - g->last_move : 0;
+    return used >= left ? 0 : left - used;
+}
+
+static game_action action_of(game_turn t) {
+    switch (t) {
+    case GAME_TURN_DISSECT: return GAME_ACT_DISSECT;
+    case GAME_TURN_SELECT: return GAME_ACT_SELECT;
+    case GAME_TURN_OPEN: return GAME_ACT_OPEN;
+    case GAME_TURN_STEP: return GAME_ACT_STEP;
+    default: return GAME_ACT_NONE;
+    }
+}
+
+void game_move_for(const game_view *g, game_action a, game_move *m) {
+    memset(m, 0, sizeof *m);
+    m->action = a;
+    m->phase = g->phase;
+    m->turn = g->turn;
+    m->lo = g->lo;
+    m->hi = g->hi;
+    m->state = GAME_MOVE_INTENDED;
+}
+
+/* 1 if pending is move a at g's position and is known to be on its way or done. */
+static int in_flight(const game_view *g, game_action a, const game_move *p) {
+    if (!p || p->action != a || p->phase != g->phase || p->turn != g->turn || p->lo != g->lo || p->hi != g->hi) return 0;
+    return p->state == GAME_MOVE_SENT || p->state == GAME_MOVE_MINED;
+}
+
+game_action game_next(const game_view *g, game_role role, uint64_t now, const game_move *pending, uint64_t *wake_at) {
+    game_role mover;
+    game_clock_left(g, now, &mover);
+    uint64_t budget = mover == GAME_SUBMITTER ? g->submitter_time : g->challenger_time;
+    if (wake_at) *wake_at = now;
+    if (mover == 0) return GAME_ACT_NONE;
+    if (mover == role) {
+        uint64_t used = now > g->last_move ? now - g->last_move : 0;
+        if (used > budget) return GAME_ACT_LOST;
+        if (wake_at) *wake_at = g->last_move + budget;
+        game_action a = action_of(g->turn);
+        return in_flight(g, a, pending) ? GAME_ACT_WAIT : a;
+    }
+    /* Their move: the contract times them out when block.timestamp - lastMove > left. */
+    uint64_t expiry = g->last_move + budget + 1;
+    if (now >= expiry) {
+        if (in_flight(g, GAME_ACT_TIMEOUT, pending)) {
+            if (wake_at) *wake_at = now + 1;
+            return GAME_ACT_WAIT;
+        }
+        return GAME_ACT_TIMEOUT;
+    }
+    if (wake_at) *wake_at = expiry;
+    return GAME_ACT_WAIT;
+}

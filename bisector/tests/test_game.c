@@ -1,0 +1,230 @@
+/* test_game.c: the game's rules (game.h) played out in memory. The contract's arithmetic is
+ * restated here independently (lo + len * part / m, as DisputeGame.select computes it), and whole
+ * games are played between a liar and an honest challenger, and between an honest submitter and a
+ * dishonest challenger, for every lied step of graphs of 1..40 steps and VM runs of 2^40 steps, at
+ * several arities: the game must always end at the first lied step, or end with the submitter's
+ * claim right. Then the decision procedure: turns, clocks, the write-ahead move. */
+#include "check.h"
+#include "game.h"
+#include "keccak.h"
+
+#include <string.h>
+
+/* honest hash of step s, and the liar's from step `lie` on */
+static void honest_at(uint64_t s, uint8_t out[32]) {
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(s >> (8 * i));
+    keccak256(b, 8, out);
+}
+static void liar_at(uint64_t s, uint64_t lie, uint8_t out[32]) {
+    honest_at(s, out);
+    if (s >= lie) out[0] ^= 0xFF;
+}
+
+/* Plays a game over [0, n]: the submitter posts liar_at(.., lie) (lie > n: honest), the challenger
+ * selects with game_select on its view (honest when cheat == 0; when cheat, it selects the last
+ * part it can whatever it agrees with). Returns the step s of the final range [s - 1, s], or 0 if
+ * the challenger had nothing to dispute. *rounds counts dissections. */
+static uint64_t play(uint64_t n, unsigned k, uint64_t lie, int cheat, unsigned *rounds) {
+    uint64_t lo = 0, hi = n;
+    uint8_t start[32], end[32];
+    honest_at(0, start);
+    liar_at(n, lie, end);
+    *rounds = 0;
+    while (hi - lo > 1) {
+        uint64_t pts[65];
+        int m = game_dissect_points(lo, hi, k, pts, 65);
+        CHECK(m >= 2);
+        if (m < 2) return 0;
+        uint8_t claimed[65][32], honest[65][32];
+        for (int j = 0; j <= m; j++) {
+            if (j == 0) memcpy(claimed[j], start, 32);
+            else if (j == m) memcpy(claimed[j], end, 32);
+            else liar_at(pts[j], lie, claimed[j]);
+            honest_at(pts[j], honest[j]);
+        }
+        unsigned part;
+        if (cheat) {
+            part = (unsigned)m - 1;
+        } else {
+            int rc = game_select(claimed, honest, (unsigned)m, &part);
+            if (rc == GAME_E_NO_DISPUTE) return 0;
+            CHECK_EQ_INT(rc, 0);
+            if (rc != 0) return 0;
+        }
+        uint64_t nlo, nhi;
+        game_selected_range(lo, hi, (unsigned)m, part, &nlo, &nhi);
+        /* the contract's own formula */
+        CHECK_EQ_INT(nlo, lo + (uint64_t)(((unsigned __int128)(hi - lo) * part) / (unsigned)m));
+        CHECK_EQ_INT(nhi, lo + (uint64_t)(((unsigned __int128)(hi - lo) * (part + 1)) / (unsigned)m));
+        CHECK(nlo < nhi);
+        if (part > 0) memcpy(start, claimed[part], 32);
+        if (part < (unsigned)m - 1) memcpy(end, claimed[part + 1], 32);
+        lo = nlo;
+        hi = nhi;
+        (*rounds)++;
+    }
+    CHECK_EQ_INT(hi, lo + 1);
+    return hi;
+}
+
+static void test_points(void) {
+    uint64_t p[70];
+    CHECK_EQ_INT(game_parts(0, 10, 4), 4);
+    CHECK_EQ_INT(game_parts(3, 5, 4), 2);
+    CHECK_EQ_INT(game_parts(5, 5, 4), 0);
+    CHECK_EQ_INT(game_parts(6, 5, 4), 0);
+    CHECK_EQ_INT(game_parts(0, 10, 1), 0);
+    CHECK_EQ_INT(game_dissect_points(0, 10, 4, p, 70), 4);
+    CHECK(p[0] == 0 && p[1] == 2 && p[2] == 5 && p[3] == 7 && p[4] == 10);
+    CHECK_EQ_INT(game_dissect_points(0, 10, 4, p, 4), -1); /* no room for 5 points */
+    CHECK_EQ_INT(game_dissect_points(7, 7, 4, p, 70), -1);
+    /* a huge range does not overflow: 2^62 steps, k = 65535 */
+    uint64_t hi = 1ull << 62;
+    CHECK_EQ_INT(game_point(0, hi, 65535, 65534), (uint64_t)(((unsigned __int128)hi * 65534) / 65535));
+    CHECK_EQ_INT(game_point(0, hi, 65535, 65535), hi);
+    /* parts hash is keccak of the concatenation */
+    uint8_t r[3][32], h1[32], h2[32];
+    for (int i = 0; i < 3; i++) honest_at((uint64_t)i, r[i]);
+    game_parts_hash(r, 3, h1);
+    keccak256(r, sizeof r, h2);
+    CHECK_MEM(h1, h2, 32);
+}
+
+static void test_select(void) {
+    uint8_t c[4][32], h[4][32];
+    for (int i = 0; i < 4; i++) {
+        honest_at((uint64_t)i, h[i]);
+        memcpy(c[i], h[i], 32);
+    }
+    unsigned part = 99;
+    CHECK_EQ_INT(game_select(c, h, 3, &part), GAME_E_NO_DISPUTE);
+    c[3][5] ^= 1;
+    CHECK_EQ_INT(game_select(c, h, 3, &part), 0);
+    CHECK_EQ_INT(part, 2);
+    c[2][0] ^= 1;
+    CHECK_EQ_INT(game_select(c, h, 3, &part), 0);
+    CHECK_EQ_INT(part, 1);
+    c[0][0] ^= 1;
+    CHECK_EQ_INT(game_select(c, h, 3, &part), GAME_E_START);
+    CHECK_EQ_INT(game_select(c, h, 0, &part), GAME_E_ARG);
+}
+
+static void test_games(void) {
+    static const unsigned ks[] = {2, 3, 4, 7, 16};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        unsigned k = ks[ki];
+        for (uint64_t n = 2; n <= 40; n++) {
+            for (uint64_t lie = 1; lie <= n; lie++) {
+                unsigned rounds;
+                CHECK_EQ_INT(play(n, k, lie, 0, &rounds), lie);
+                /* rounds bounded by ceil(log_k(n)) + 1 */
+                uint64_t cover = 1;
+                unsigned bound = 0;
+                while (cover < n) cover *= k, bound++;
+                CHECK(rounds <= bound + 1);
+            }
+            unsigned rounds;
+            CHECK_EQ_INT(play(n, k, n + 1, 0, &rounds), 0); /* honest submitter: nothing to dispute */
+            /* A dishonest challenger against an honest submitter reaches a step whose end the
+             * submitter claims honestly: the one-step proof then agrees with the submitter. */
+            uint64_t s = play(n, k, n + 1, 1, &rounds);
+            uint8_t claimed[32], honest[32];
+            liar_at(s, n + 1, claimed);
+            honest_at(s, honest);
+            CHECK_MEM(claimed, honest, 32);
+        }
+        /* phase 2: a VM run of 2^40 steps, lies at the first, a middle and the last step */
+        uint64_t T = 1ull << 40;
+        uint64_t lies[] = {1, 123456789, T / 2 + 1, T - 1, T};
+        for (size_t i = 0; i < 5; i++) {
+            unsigned rounds;
+            CHECK_EQ_INT(play(T, k, lies[i], 0, &rounds), lies[i]);
+        }
+    }
+}
+
+static game_view view(game_turn t, uint64_t last, uint64_t st, uint64_t ct) {
+    game_view g;
+    memset(&g, 0, sizeof g);
+    g.lo = 0;
+    g.hi = 10;
+    g.phase = 1;
+    g.turn = t;
+    g.k = 2;
+    g.last_move = last;
+    g.submitter_time = st;
+    g.challenger_time = ct;
+    return g;
+}
+
+static void test_next(void) {
+    uint64_t wake = 0;
+    game_view g = view(GAME_TURN_DISSECT, 1000, 60, 60);
+    /* our move */
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1010, NULL, &wake), GAME_ACT_DISSECT);
+    CHECK_EQ_INT(wake, 1060);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1060, NULL, &wake), GAME_ACT_DISSECT); /* used == left: still ok */
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1061, NULL, &wake), GAME_ACT_LOST);
+    /* their move: wait until their clock runs out, then time them out */
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1010, NULL, &wake), GAME_ACT_WAIT);
+    CHECK_EQ_INT(wake, 1061);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1060, NULL, &wake), GAME_ACT_WAIT);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1061, NULL, &wake), GAME_ACT_TIMEOUT);
+    /* clocks per side */
+    g = view(GAME_TURN_SELECT, 1000, 60, 5);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1003, NULL, &wake), GAME_ACT_SELECT);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1006, NULL, &wake), GAME_ACT_TIMEOUT);
+    game_role mover;
+    CHECK_EQ_INT(game_clock_left(&g, 1003, &mover), 2);
+    CHECK_EQ_INT(mover, GAME_CHALLENGER);
+    CHECK_EQ_INT(game_clock_left(&g, 900, &mover), 5); /* a clock behind the chain's is not negative */
+    g = view(GAME_TURN_OPEN, 1000, 60, 60);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1000, NULL, &wake), GAME_ACT_OPEN);
+    g = view(GAME_TURN_STEP, 1000, 60, 60);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1000, NULL, &wake), GAME_ACT_STEP);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1000, NULL, &wake), GAME_ACT_WAIT);
+    g = view(GAME_TURN_DONE, 1000, 60, 60);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 5000, NULL, &wake), GAME_ACT_NONE);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 5000, NULL, &wake), GAME_ACT_NONE);
+    g = view(GAME_TURN_NONE, 1000, 60, 60);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 5000, NULL, &wake), GAME_ACT_NONE);
+
+    /* write-ahead: a move sent at this position is not sent again; intended or failed ones are */
+    g = view(GAME_TURN_DISSECT, 1000, 60, 60);
+    game_move m;
+    game_move_for(&g, GAME_ACT_DISSECT, &m);
+    CHECK_EQ_INT(m.state, GAME_MOVE_INTENDED);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1001, &m, &wake), GAME_ACT_DISSECT);
+    m.state = GAME_MOVE_SENT;
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1001, &m, &wake), GAME_ACT_WAIT);
+    m.state = GAME_MOVE_MINED; /* mined but the chain view is older: wait for it */
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1001, &m, &wake), GAME_ACT_WAIT);
+    m.state = GAME_MOVE_FAILED;
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1001, &m, &wake), GAME_ACT_DISSECT);
+    /* a move at another position does not count */
+    m.state = GAME_MOVE_SENT;
+    g.lo = 5;
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1001, &m, &wake), GAME_ACT_DISSECT);
+    g.lo = 0;
+    g.phase = 2;
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1001, &m, &wake), GAME_ACT_DISSECT);
+    /* a timeout in flight */
+    g = view(GAME_TURN_SELECT, 1000, 60, 5);
+    game_move_for(&g, GAME_ACT_TIMEOUT, &m);
+    m.state = GAME_MOVE_SENT;
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1010, &m, &wake), GAME_ACT_WAIT);
+    m.state = GAME_MOVE_FAILED;
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1010, &m, &wake), GAME_ACT_TIMEOUT);
+
+    CHECK(!strcmp(game_action_name(GAME_ACT_SELECT), "select"));
+    CHECK(!strcmp(game_turn_name(GAME_TURN_OPEN), "open"));
+}
+
+int main(void) {
+    test_points();
+    test_select();
+    test_games();
+    test_next();
+    return check_summary("test_game");
+}
