@@ -305,6 +305,25 @@ int main(void) {
     memcpy(d.ia, slice_ia, sizeof slice_ia);
     run_both("Slice", &d);
 
+    static const unsigned reductions[] = {OP_REDUCESUM, OP_REDUCEMEAN, OP_REDUCEMAX};
+    for (size_t i = 0; i < 3; i++) { /* over axis 1 of [4, 6, 5], kept as 1 */
+        memset(&d, 0, sizeof d);
+        d.op = (uint16_t)reductions[i];
+        d.noperands = 1;
+        d.in[0] = tens3(KD_F32, 4, 6, 5);
+        d.out = tens3(KD_F32, 4, 1, 5);
+        d.ia[0] = 2;
+        run_both(kernel_op_name(d.op), &d);
+    }
+    memset(&d, 0, sizeof d);
+    d.op = OP_PAD;
+    d.noperands = 1;
+    d.in[0] = tens(KD_F32, 2, 3, 4);
+    d.out = tens(KD_F32, 2, 6, 5);
+    d.ia[0] = 1, d.ia[1] = 0, d.ia[6] = 2, d.ia[7] = 1;
+    d.fa[0] = -0.5f;
+    run_both("Pad", &d);
+
     /* the transformer operators on small shapes */
     memset(&d, 0, sizeof d);
     d.op = OP_EMBEDDING;
