@@ -329,7 +329,7 @@ contract DisputeGame {
         if (g.turn == Turn.Done) revert WrongTurn(g.turn);
         if (oracle.isLive(g.taskId, g.subId)) revert StillLive();
         g.turn = Turn.Done;
-        uint256 bond = registry.spec(g.modelId).challengerBond;
+        uint256 bond = registry.challengerBond(g.modelId);
         credit[g.challenger] += bond;
         emit GameAbandoned(gameId, bond);
     }
@@ -371,7 +371,7 @@ contract DisputeGame {
     ///      or back to the challenger when the submission had already been rejected elsewhere.
     function _resolve(uint256 gameId, Game storage g, bool challengerWon) internal {
         g.turn = Turn.Done;
-        uint256 bond = registry.spec(g.modelId).challengerBond;
+        uint256 bond = registry.challengerBond(g.modelId);
         bool live = oracle.gameEnded(g.taskId, g.subId, challengerWon, g.challenger);
         address winner = challengerWon || !live ? g.challenger : g.submitter;
         credit[winner] += bond;

@@ -87,6 +87,13 @@ contract ModelRegistry {
         return m;
     }
 
+    /// @notice The challenger bond of a model (one storage read; the game's payouts need only it).
+    function challengerBond(uint256 modelId) external view returns (uint256) {
+        Model storage m = models[modelId];
+        if (m.owner == address(0)) revert UnknownModel(modelId);
+        return m.spec.challengerBond;
+    }
+
     /// @notice The model's spec alone (what the oracle and the game read).
     function spec(uint256 modelId) external view returns (ModelSpec memory) {
         Model storage m = models[modelId];

@@ -116,6 +116,7 @@ abstract contract GameFixture is Test {
     uint256[7] internal gasOf;
     uint256[7] internal countOf;
     uint256[7] internal intrinsicOf;
+    uint256[7] internal maxOf;
 
     function _deploy() internal {
         rv = new RiscvStep();
@@ -282,6 +283,7 @@ abstract contract GameFixture is Test {
         gasOf[uint256(kind)] += used;
         countOf[uint256(kind)] += 1;
         intrinsicOf[uint256(kind)] += intrinsic;
+        if (used > maxOf[uint256(kind)]) maxOf[uint256(kind)] = used;
     }
 
     function _move(Kind kind, address who, bytes memory cd) internal {
@@ -446,6 +448,7 @@ abstract contract GameFixture is Test {
             gasOf[i] = 0;
             countOf[i] = 0;
             intrinsicOf[i] = 0;
+            maxOf[i] = 0;
         }
     }
 }
