@@ -6,6 +6,7 @@
 #include "chainerr.h"
 #include "ethjson.h"
 #include "hex.h"
+#include "typed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,8 @@ static void event_free(Opml__ChainEvent *ev) {
     free(ev->event);
     free(ev->signature);
     free(ev->args_json);
+    free(ev->payload_type);
+    free(ev->payload.data);
     free(ev->address.data);
     free(ev->block_hash.data);
     free(ev->tx_hash.data);
@@ -272,6 +275,8 @@ static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t nu
         return chain_err(err, errlen, "out of memory"), NULL;
     }
     opml__chain_event__init(ev);
+    /* init points the strings at protobuf-c's static "": every string here is malloc'd instead */
+    ev->contract = ev->event = ev->signature = ev->args_json = ev->payload_type = NULL;
     ev->chain_id = f->chain_id;
     ev->block_number = number;
     ev->log_index = (uint32_t)index;
@@ -293,14 +298,20 @@ static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t nu
     if (!args) {
         args = cJSON_CreateObject();
         cJSON_AddStringToObject(args, "decode_error", why);
+    } else {
+        char type[128];
+        int t = typed_event(e->name, args, type, &ev->payload.data, &ev->payload.len, why, sizeof why);
+        if (t == 1) ev->payload_type = strdup(type);
+        if (t < 0) cJSON_AddStringToObject(args, "typed_error", why);
     }
     ev->args_json = cJSON_PrintUnformatted(args);
     cJSON_Delete(args);
     if (!ev->contract) ev->contract = strdup("");
     if (!ev->event) ev->event = strdup("");
     if (!ev->signature) ev->signature = strdup("");
-    if (!ev->topics || !ev->contract || !ev->event || !ev->signature || !ev->args_json || !ev->address.data ||
-        !ev->block_hash.data || !ev->tx_hash.data) {
+    if (!ev->payload_type) ev->payload_type = strdup("");
+    if (!ev->topics || !ev->contract || !ev->event || !ev->signature || !ev->args_json || !ev->payload_type ||
+        !ev->address.data || !ev->block_hash.data || !ev->tx_hash.data) {
         event_free(ev);
         return chain_err(err, errlen, "out of memory"), NULL;
     }

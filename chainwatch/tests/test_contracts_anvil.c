@@ -13,6 +13,7 @@
 #include "hex.h"
 #include "keccak.h"
 #include "merkle.h"
+#include "proto_registry.h"
 #include "sender.h"
 
 #include <stdlib.h>
@@ -66,9 +67,33 @@ static void hex32(const uint8_t h[32], char out[67]) { hex_encode(h, 32, out); }
 static char events[64][1024];
 static int nevents;
 
+static int typed_ok;
+
 static int collect(void *user, const char *topic, const Opml__ChainEvent *ev) {
     (void)user, (void)topic;
     if (nevents < 64) snprintf(events[nevents++], sizeof events[0], "%s.%s %s", ev->contract, ev->event, ev->args_json);
+    /* every game event also comes as its typed message */
+    const ProtobufCMessageDescriptor *d = proto_lookup(ev->payload_type);
+    ProtobufCMessage *m = d ? protobuf_c_message_unpack(d, NULL, ev->payload.len, ev->payload.data) : NULL;
+    CHECK(m != NULL);
+    if (!m) fprintf(stderr, "  no typed message for %s.%s (%s)\n", ev->contract, ev->event, ev->args_json);
+    if (m && d == &opml__chain_task_requested__descriptor) {
+        const Opml__ChainTaskRequested *t = (const Opml__ChainTaskRequested *)m;
+        CHECK(t->model_id == 1 && t->requester.len == 20 && t->state0.len == 32 && t->n_inputs == 1);
+        typed_ok++;
+    }
+    if (m && d == &opml__chain_model_registered__descriptor) {
+        const Opml__ChainModelRegistered *t = (const Opml__ChainModelRegistered *)m;
+        CHECK(t->model_id == 1 && t->spec && t->spec->k == 2 && !strcmp(t->spec->challenger_bond, "500") &&
+              !strcmp(t->spec->uri, "file:///models/m.opml"));
+        typed_ok++;
+    }
+    if (m && d == &opml__chain_dissected__descriptor) {
+        const Opml__ChainDissected *t = (const Opml__ChainDissected *)m;
+        CHECK(t->game_id == 1 && t->n_roots == 1 && t->roots[0].len == 32 && t->roots[0].data[0] == 0x33);
+        typed_ok++;
+    }
+    if (m) protobuf_c_message_free_unpacked(m, NULL);
     return 0;
 }
 
@@ -291,7 +316,9 @@ int main(void) {
         CHECK(!strstr(events[i], "decode_error"));
         if (strstr(events[i], "decode_error")) fprintf(stderr, "  %s\n", events[i]);
     }
-    printf("%d events decoded\n", nevents);
+    CHECK_EQ_INT(typed_ok, 5); /* three TaskRequested, ModelRegistered, Dissected checked field by field */
+    for (int i = 0; i < nevents; i++) CHECK(!strstr(events[i], "typed_error"));
+    printf("%d events decoded, each also as its typed message\n", nevents);
 
     follower_close(f);
     mem_free();
