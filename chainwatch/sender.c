@@ -424,45 +424,51 @@ static int node_knows(sender *s, const pending_tx *p) {
 
 int sender_poll(sender *s, sender_receipt_fn cb, void *user, char *err, size_t errlen) {
     uint64_t mined_nonce = 0;
-    int have_mined_nonce = 0;
+    int have_mined_nonce = 0, rc = 0;
+    /* receipts found in this pass: the journal forgets them in one write, then they are reported */
+    chain_receipt *done = calloc(s->npending + 1, sizeof *done);
+    size_t ndone = 0;
+    if (!done) return chain_err(err, errlen, "out of memory");
     for (size_t i = 0; i < s->npending;) {
         pending_tx *p = &s->pending[i];
-        chain_receipt r;
-        int found = find_receipt(s, p, &r, err, errlen);
-        if (found < 0) return -1;
+        chain_receipt *r = &done[ndone];
+        int found = find_receipt(s, p, r, err, errlen);
+        if (found < 0) goto fail;
         if (!found) {
-            if (!have_mined_nonce && account_nonce(s, "latest", &mined_nonce, err, errlen)) return -1;
+            if (!have_mined_nonce && account_nonce(s, "latest", &mined_nonce, err, errlen)) goto fail;
             have_mined_nonce = 1;
             if (mined_nonce > p->nonce) {
                 /* the nonce was used, but by none of our hashes: look once more (the block may have
                  * just arrived), then report it as lost to another transaction of this key */
-                found = find_receipt(s, p, &r, err, errlen);
-                if (found < 0) return -1;
+                found = find_receipt(s, p, r, err, errlen);
+                if (found < 0) goto fail;
                 if (!found) {
-                    memset(&r, 0, sizeof r);
-                    memcpy(r.id, p->id, 32);
-                    memcpy(r.tx_hash, p->hashes[p->nhashes - 1], 32);
-                    r.nonce = p->nonce;
-                    snprintf(r.revert, sizeof r.revert, "dropped: nonce %llu was used by another transaction of this key",
+                    memset(r, 0, sizeof *r);
+                    memcpy(r->id, p->id, 32);
+                    memcpy(r->tx_hash, p->hashes[p->nhashes - 1], 32);
+                    r->nonce = p->nonce;
+                    snprintf(r->revert, sizeof r->revert, "dropped: nonce %llu was used by another transaction of this key",
                              (unsigned long long)p->nonce);
                     found = 1;
                 }
             }
         }
         if (found) {
+            ndone++;
             pending_free(p);
             memmove(p, p + 1, (s->npending - i - 1) * sizeof *p);
             s->npending--;
-            if (journal_save(s, err, errlen)) return -1;
-            if (cb) cb(&r, user);
             continue;
         }
         uint64_t now = now_ms();
         if (now > p->sent_ms && now - p->sent_ms >= s->cfg.stuck_ms) {
-            if (replace(s, p, err, errlen)) return -1;
+            if (replace(s, p, err, errlen)) goto fail;
         } else {
             int known = node_knows(s, p);
-            if (known < 0) return chain_err(err, errlen, "%s", ethrpc_errmsg(s->rpc));
+            if (known < 0) {
+                chain_err(err, errlen, "%s", ethrpc_errmsg(s->rpc));
+                goto fail;
+            }
             if (!known) {
                 s->rebroadcast++;
                 broadcast(s, p->raw, p->raw_len);
@@ -470,7 +476,16 @@ int sender_poll(sender *s, sender_receipt_fn cb, void *user, char *err, size_t e
         }
         i++;
     }
-    return (int)s->npending;
+    rc = (int)s->npending;
+    goto out;
+fail:
+    rc = -1;
+out:
+    /* a crash before this write only makes the next run report these receipts again */
+    if (ndone && journal_save(s, rc < 0 ? NULL : err, rc < 0 ? 0 : errlen)) rc = -1;
+    for (size_t k = 0; k < ndone && cb; k++) cb(&done[k], user);
+    free(done);
+    return rc;
 }
 
 struct waiter {
