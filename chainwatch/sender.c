@@ -219,6 +219,8 @@ static ethrpc_status broadcast(sender *s, const uint8_t *raw, size_t len) {
     return st;
 }
 
+static int node_knows(sender *s, const pending_tx *p);
+
 /* ---- open / close ---- */
 
 sender *sender_open(ethrpc_client *rpc, const identity *id, const sender_config *cfg, char *err, size_t errlen) {
@@ -304,10 +306,15 @@ int sender_send(sender *s, const uint8_t *to, const u256 *value, const uint8_t *
         return -1;
     }
     ethrpc_status st = broadcast(s, p->raw, p->raw_len);
+    /* a refusal after a retry may only mean the first attempt got through ("nonce too low" once
+     * it is mined): the node knowing the hash settles it */
+    char refusal[512] = "";
+    if (st == ETHRPC_E_RPC) snprintf(refusal, sizeof refusal, "%s", ethrpc_errmsg(s->rpc));
+    if (st == ETHRPC_E_RPC && node_knows(s, p) == 1) st = ETHRPC_OK;
     if (st == ETHRPC_E_RPC) {
         /* the node refused it outright (funds, gas, nonce): it will never be mined, so give its
          * nonce back if nothing came after it, and say why */
-        chain_err(err, errlen, "node refused the transaction: %s", ethrpc_errmsg(s->rpc));
+        chain_err(err, errlen, "node refused the transaction: %s", refusal);
         uint8_t *raw = p->raw;
         s->npending--;
         if (tx.nonce + 1 == s->next_nonce) s->next_nonce--;

@@ -212,6 +212,23 @@ int main(void) {
     if (r.success || strcmp(r.revert, "reverted: TooLarge(given=\"4\", limit=\"3\")")) fprintf(stderr, "  %s\n", r.revert);
     CHECK_EQ_INT(sender_next_nonce(s), nonce_before + 1);
 
+    /* a key without funds: the node refuses the transaction; the reason is given, no nonce is used */
+    identity poor;
+    identity_generate(&poor);
+    char poor_journal[300];
+    snprintf(poor_journal, sizeof poor_journal, "%s/poor.json", dir);
+    sender_config pcfg = {.journal = poor_journal};
+    sender *ps = sender_open(rpc, &poor, &pcfg, err, sizeof err);
+    CHECK(ps != NULL);
+    if (ps) {
+        CHECK_EQ_INT(sender_send(ps, addr, NULL, pay_sel, 4, 50000, id, err, sizeof err), -1);
+        CHECK(strstr(err, "node refused the transaction") && strstr(err, "funds"));
+        if (!strstr(err, "funds")) fprintf(stderr, "  %s\n", err);
+        CHECK(sender_next_nonce(ps) == 0 && sender_pending(ps) == 0);
+        sender_close(ps);
+    }
+    unlink(poor_journal);
+
     /* nonces survive a restart of the sender (and are checked against the node) */
     uint64_t next = sender_next_nonce(s);
     sender_close(s);
