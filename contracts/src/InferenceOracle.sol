@@ -102,6 +102,7 @@ contract InferenceOracle {
     error InsufficientGasForCallback();
     error NothingToWithdraw();
     error TransferFailed();
+    error FeeTooLarge(uint256 fee);
 
     constructor(ModelRegistry registry_) {
         registry = registry_;
@@ -123,6 +124,7 @@ contract InferenceOracle {
     function request(uint256 modelId, bytes[] calldata inputs) external payable returns (uint256 taskId) {
         ModelRegistry.ModelSpec memory s = registry.spec(modelId);
         if (inputs.length != s.nin) revert WrongInputCount(s.nin, inputs.length);
+        if (msg.value > type(uint96).max) revert FeeTooLarge(msg.value);
         bytes32[] memory roots = new bytes32[](inputs.length);
         for (uint256 i = 0; i < inputs.length; i++) roots[i] = Merkle.tensorRoot(inputs[i]);
         bytes32 state0 = Merkle.rootOfLeaves(roots, s.stateDepth);

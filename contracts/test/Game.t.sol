@@ -224,4 +224,29 @@ contract GameTest is GameFixture {
         assertEq(oracle.credit(challenger), SUB_BOND, "challenger wins");
         _checkConservation(total);
     }
+
+    /// Any arity, any lying node and VM step: an honest challenger beats a liar; an honest
+    /// submitter beats any challenger strategy; the money is conserved either way.
+    /// forge-config: default.fuzz.runs = 24
+    function testFuzz_honest_party_wins(uint8 nodeSeed, uint8 stepSeed, uint8 kSeed, uint8 modeSeed, bool liar) public {
+        _register(5, uint16(2 + (kSeed % 7)), 5);
+        uint256 task = _request(requester);
+        if (liar) {
+            lieNode = nodeSeed % 5;
+            lieStep = stepSeed % 40 >= 32 ? NONE : 1 + (stepSeed % 31);
+            chalMode = Mode.Honest;
+        } else {
+            chalMode = Mode(modeSeed % 3);
+        }
+        _submit(task, submitter, lieNode);
+        uint256 id = _challenge(task, challenger);
+        assertTrue(_play(id, submitter, challenger), "game ended");
+        if (liar) {
+            assertEq(oracle.credit(challenger), SUB_BOND, "the liar lost its bond");
+            assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
+        } else {
+            assertEq(game.credit(submitter), CHAL_BOND, "the honest submitter won");
+        }
+        _checkConservation(total);
+    }
 }

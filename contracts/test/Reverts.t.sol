@@ -188,6 +188,13 @@ contract RevertsTest is GameFixture {
         bytes[] memory two = new bytes[](2);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WrongInputCount.selector, uint256(1), uint256(2)));
         oracle.request(modelId, two);
+        bytes[] memory in1 = new bytes[](1);
+        uint256 huge = uint256(type(uint96).max) + 1;
+        vm.deal(anyone, huge);
+        vm.prank(anyone);
+        vm.expectRevert(abi.encodeWithSelector(InferenceOracle.FeeTooLarge.selector, huge));
+        oracle.request{value: huge}(modelId, in1);
+        vm.deal(anyone, 100 ether);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.UnknownModel.selector, uint256(42)));
         oracle.request(42, two);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.UnknownTask.selector, uint256(42)));
