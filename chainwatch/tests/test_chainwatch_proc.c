@@ -172,7 +172,7 @@ int main(int argc, char **argv) {
     char *st_argv[] = {argv[3], "--key_file", st_key, "--allow_file", h.allow, "--listen", e_st, "--db", db, NULL};
     char *cwa[] = {argv[1], "--key_file", cw_key, "--allow_file", h.allow, "--listen", e_cw, "--bus_pub", pk_in,
                    "--storage", pk_st, "--rpc_url", node.url, "--watch", watch, "--confirmations", "0", "--poll_ms", "50",
-                   "--start_delay_ms", "500", "--allow_senders", allow_senders, "--journal", cwj, "--chain_id", "31337",
+                   "--start_delay_ms", "1500", "--allow_senders", allow_senders, "--journal", cwj, "--chain_id", "31337",
                    NULL};
     memcpy(cw_argv, cwa, sizeof cwa);
     pid_t bus = harness_spawn(&h, "bus.log", bus_argv);
