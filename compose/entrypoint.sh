@@ -1,0 +1,124 @@
+#!/bin/sh
+# entrypoint.sh: how every opml container starts (compose/docker-compose.yml). One argument names
+# the service; the rest of the configuration is the environment (compose/opml.env): the actors read
+# OPML_<OPTION> themselves (docs/runtime.md), this script only adds what exists at run time, the
+# peers' CURVE keys (KEYHEX@endpoint), read from the shared `keys` volume.
+#
+#   keys                 make every identity's key (once; kept on later runs) and the allow-list
+#   deploy               deploy the contracts (once per chain), fund the identities, write
+#                        $OPML_KEYS/contracts.env
+#   anvil                the local chain
+#   bus | storage | vmjudge | executor
+#   chainwatch ID | bisector ID        the actors of identity ID (validator, submitter, ...)
+#   health               ask this container's actor for its health (the healthcheck)
+#   health-rpc           ask the chain node for its chain id (anvil's healthcheck)
+set -eu
+
+KEYS=${OPML_KEYS:-/keys}
+BIN=${OPML_BIN:-/opt/opml/bin}
+SHARE=${OPML_SHARE:-/opt/opml/share}
+SLOTS=${OPML_EXECUTOR_SLOTS:-8}
+IDENTITIES=${OPML_IDENTITIES:-validator submitter}
+BUS_HOST=${OPML_BUS_HOST:-bus}
+STORAGE_HOST=${OPML_STORAGE_HOST:-storage}
+RPC_URL=${OPML_RPC_URL:-http://anvil:8545}
+
+. "${OPML_LIB:-/opt/opml/lib.sh}"
+
+# Common flags: identity, allow-list, the bus's event input.
+common() {
+    echo "--key_file $KEYS/$1.key --allow_file $KEYS/allow --bus_pub $(peer bus "tcp://$BUS_HOST:7101")"
+}
+
+service=${1:-}
+[ -n "$service" ] || die "usage: entrypoint.sh SERVICE [IDENTITY]"
+shift
+case "$service" in
+keys)
+    make_keys "$SLOTS" "$IDENTITIES"
+    echo "keys: $(wc -l <"$KEYS/allow") identities allow-listed in $KEYS/allow"
+    ;;
+deploy)
+    [ -f "$KEYS/contracts.env" ] && { echo "deploy: already done"; cat "$KEYS/contracts.env"; exit 0; }
+    funded=""
+    for id in $IDENTITIES; do funded="$funded $(address "chainwatch-$id")"; done
+    # shellcheck disable=SC2086 # one argument per address
+    /opt/opml/deploy.sh "$BIN" "$RPC_URL" "$SHARE/contracts" "$KEYS/deployer.key" "$KEYS/contracts.env.tmp" $funded
+    mv "$KEYS/contracts.env.tmp" "$KEYS/contracts.env"
+    cat "$KEYS/contracts.env"
+    ;;
+anvil)
+    exec "$BIN/anvil" --host 0.0.0.0 --port 8545 --chain-id "${OPML_CHAIN_ID:-31337}" \
+        --block-time "${OPML_BLOCK_TIME:-1}" --silent
+    ;;
+health-rpc)
+    exec curl -sf -X POST -H 'Content-Type: application/json' \
+        --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' http://127.0.0.1:8545
+    ;;
+health)
+    # The actor in this container wrote NAME=ENDPOINT to /tmp/opml-self when it started.
+    [ -f /tmp/opml-self ] || die "the actor has not started"
+    me=$(cat /tmp/opml-self)
+    exec "$BIN/opml-health" --key_file "$KEYS/health.key" --peer "$(peer "${me%%=*}" "${me#*=}")" \
+        --timeout_ms 3000 --retries 0 >/dev/null
+    ;;
+esac
+
+# The actors. Each records who it is (key name = its listen endpoint) for the healthcheck.
+self() { echo "$1=tcp://127.0.0.1:$2" >/tmp/opml-self; }
+
+case "$service" in
+bus)
+    self bus 7103
+    exec "$BIN/opml-bus" --key_file "$KEYS/bus.key" --allow_file "$KEYS/allow" \
+        --events_in tcp://0.0.0.0:7101 --events_out tcp://0.0.0.0:7102 --work tcp://0.0.0.0:7103 \
+        --workers tcp://0.0.0.0:7104
+    ;;
+storage)
+    self "storage" 7200
+    exec "$BIN/opml-storage" $(common storage) --listen tcp://0.0.0.0:7200 --db /data/storage.db
+    ;;
+executor)
+    # Take the first free key slot; the lock (fd 9) is held for the life of the process.
+    i=1
+    while [ "$i" -le "$SLOTS" ]; do
+        exec 9>"$KEYS/executor-$i.lock"
+        if flock -n 9; then break; fi
+        exec 9>&-
+        i=$((i + 1))
+    done
+    [ "$i" -le "$SLOTS" ] || die "all $SLOTS executor slots are taken: raise OPML_EXECUTOR_SLOTS and rerun keys"
+    self "executor-$i" 7600
+    exec "$BIN/opml-executor" $(common "executor-$i") --listen tcp://0.0.0.0:7600 \
+        --bus_work "$(peer bus "tcp://$BUS_HOST:7104")" --storage "$(peer storage "tcp://$STORAGE_HOST:7200")"
+    ;;
+vmjudge)
+    self "vmjudge" 7400
+    exec "$BIN/opml-vmjudge" $(common vmjudge) --listen tcp://0.0.0.0:7400 \
+        --bus_work "$(peer bus "tcp://$BUS_HOST:7104")" --storage "$(peer storage "tcp://$STORAGE_HOST:7200")"
+    ;;
+chainwatch)
+    id=${1:?chainwatch needs an identity}
+    [ -f "$KEYS/contracts.env" ] || die "no contracts.env: has the deploy service run?"
+    . "$KEYS/contracts.env"
+    self "chainwatch-$id" 7300
+    exec "$BIN/opml-chainwatch" $(common "chainwatch-$id") --listen tcp://0.0.0.0:7300 \
+        --storage "$(peer storage "tcp://$STORAGE_HOST:7200")" --rpc_url "$RPC_URL" \
+        --artifacts "$SHARE/contracts" --journal "/data/journal.json" \
+        --watch "ModelRegistry@$OPML_REGISTRY,InferenceOracle@$OPML_ORACLE,DisputeGame@$OPML_GAME" \
+        --allow_senders "$(address "bisector-$id")"
+    ;;
+bisector)
+    id=${1:?bisector needs an identity}
+    . "$KEYS/contracts.env"
+    self "bisector-$id" 7500
+    exec "$BIN/opml-bisector" $(common "bisector-$id") --listen tcp://0.0.0.0:7500 \
+        --chainwatch "$(peer "chainwatch-$id" "tcp://chainwatch-$id:7300")" \
+        --bus_events "$(peer bus "tcp://$BUS_HOST:7102")" --work "$(peer bus "tcp://$BUS_HOST:7103")" \
+        --storage "$(peer storage "tcp://$STORAGE_HOST:7200")" \
+        --registry "$OPML_REGISTRY" --oracle "$OPML_ORACLE" --game "$OPML_GAME"
+    ;;
+*)
+    die "unknown service $service"
+    ;;
+esac
