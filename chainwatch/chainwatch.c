@@ -188,10 +188,18 @@ static void tick(actor *a, void *user) {
 
 /* ---- requests ---- */
 
+/* The key under which the reply to a sender's call is kept, so that a retried request (same
+ * call_id, new envelope) gets the same answer instead of a second transaction. */
+static void call_key(const struct cw *cw, const envelope *req, char *out, size_t outlen) {
+    char who[43];
+    hex_encode(req->sender, 20, who);
+    snprintf(out, outlen, "%scall/%s/%016llx", cw->prefix, who, (unsigned long long)(req->call_id ? req->call_id : req->seq));
+}
+
 static int on_send(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
     struct cw *cw = user;
     const Opml__ChainSendTx *m = (const Opml__ChainSendTx *)msg;
-    char who[43], err[600];
+    char who[43], err[600], ckey[200];
     (void)a;
     int ok = 0;
     for (size_t i = 0; i < cw->nallowed; i++) ok |= !memcmp(cw->allowed[i], req->sender, 20);
@@ -202,6 +210,21 @@ static int on_send(actor *a, const envelope *req, const ProtobufCMessage *msg, a
     }
     if ((m->to.len != 0 && m->to.len != 20) || m->value.len > 32)
         return actor_reply_error(reply, OPML_E_BAD_REQUEST, "`to` must be 0 or 20 bytes and `value` at most 32");
+    /* a retry of a call already served: the same answer */
+    int found;
+    uint8_t *prev;
+    size_t plen;
+    call_key(cw, req, ckey, sizeof ckey);
+    if (storage_client_kv_get(cw->st, ckey, strlen(ckey), &found, &prev, &plen))
+        return actor_reply_error(reply, OPML_E_UNAVAILABLE, "storage: %s", storage_client_error(cw->st));
+    if (found) {
+        Opml__ChainSendTxReply *r = opml__chain_send_tx_reply__unpack(NULL, plen, prev);
+        free(prev);
+        if (!r) return actor_reply_error(reply, OPML_E_INTERNAL, "stored reply does not parse");
+        int rc = actor_reply_msg(reply, &r->base);
+        opml__chain_send_tx_reply__free_unpacked(r, NULL);
+        return rc;
+    }
     if (!cw->snd) try_open(cw);
     if (!cw->snd) return actor_reply_error(reply, OPML_E_UNAVAILABLE, "the Ethereum node is not reachable yet");
     u256 value;
@@ -212,16 +235,19 @@ static int on_send(actor *a, const envelope *req, const ProtobufCMessage *msg, a
     if (sender_send(cw->snd, m->to.len ? m->to.data : NULL, &value, m->data.data, m->data.len, m->gas, id, err, sizeof err))
         return actor_reply_error(reply, strstr(err, "node down") || strstr(err, "timeout") ? OPML_E_UNAVAILABLE : OPML_E_BAD_REQUEST,
                                  "%s", err);
-    char key[200];
-    request_key(cw, id, key, sizeof key);
-    if (storage_client_kv_put(cw->st, key, strlen(key), req->sender, 20))
-        log_warn("requester of nonce %llu not stored: %s", (unsigned long long)nonce, storage_client_error(cw->st));
-    char h[67];
-    hex_encode(id, 32, h);
-    log_info("sent %s (nonce %llu) for %s", h, (unsigned long long)nonce, who);
     Opml__ChainSendTxReply out = OPML__CHAIN_SEND_TX_REPLY__INIT;
     out.tx_hash = (ProtobufCBinaryData){32, id};
     out.nonce = nonce;
+    uint8_t packed[64];
+    size_t packed_len = opml__chain_send_tx_reply__pack(&out, packed);
+    char rkey[200];
+    request_key(cw, id, rkey, sizeof rkey);
+    storage_kv_op ops[2] = {{rkey, strlen(rkey), req->sender, 20, 0}, {ckey, strlen(ckey), packed, packed_len, 0}};
+    if (storage_client_kv_write(cw->st, ops, 2))
+        log_warn("requester and reply of nonce %llu not stored: %s", (unsigned long long)nonce, storage_client_error(cw->st));
+    char h[67];
+    hex_encode(id, 32, h);
+    log_info("sent %s (nonce %llu) for %s", h, (unsigned long long)nonce, who);
     return actor_reply_msg(reply, &out.base);
 }
 

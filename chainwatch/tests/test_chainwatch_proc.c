@@ -108,6 +108,32 @@ static void store_direct(sender *s, const contract *probe, const char *note) {
     CHECK(anvil_tx(s, probe, to, "store", args, 0, 200000, &r, err, sizeof err) == 0);
 }
 
+
+/* Sends req on a raw DEALER socket with a chosen call_id (as a retry would) and returns the reply
+ * ChainSendTxReply (NULL on anything else). */
+static Opml__ChainSendTxReply *send_with_call_id(client *c, void *dealer, const Opml__ChainSendTx *req, uint64_t call_id) {
+    uint8_t *env;
+    size_t len;
+    if (envelope_seal_msg(&c->sg, &req->base, call_id, &env, &len)) return NULL;
+    int sent = zmq_send(dealer, env, len, 0);
+    free(env);
+    if (sent < 0) return NULL;
+    zmq_pollitem_t it = {dealer, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, 10000) <= 0) return NULL;
+    zmq_msg_t f[NET_MAX_FRAMES];
+    int n;
+    Opml__ChainSendTxReply *r = NULL;
+    envelope e;
+    char err[200];
+    if (net_recv(dealer, f, NET_MAX_FRAMES, &n, 0)) return NULL;
+    if (envelope_open(zmq_msg_data(&f[n - 1]), zmq_msg_size(&f[n - 1]), 0, 0, &e, err, sizeof err) == 0) {
+        if (e.call_id == call_id) r = (Opml__ChainSendTxReply *)envelope_payload(&e, &opml__chain_send_tx_reply__descriptor);
+        envelope_free(&e);
+    }
+    net_msgs_close(f, n);
+    return r;
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
         fprintf(stderr, "usage: test_chainwatch_proc CHAINWATCH BUS STORAGE\n");
@@ -222,6 +248,23 @@ int main(int argc, char **argv) {
         rep = NULL;
     }
 
+    /* a retried request (same call_id, new envelope) gets the same answer, not a second transaction */
+    void *dealer = net_connect(bis.net, ZMQ_DEALER, pk_cw, err, sizeof err);
+    Opml__ChainSendTxReply *r1 = send_with_call_id(&bis, dealer, &tx, 0xC0FFEE);
+    Opml__ChainSendTxReply *r2 = send_with_call_id(&bis, dealer, &tx, 0xC0FFEE);
+    Opml__ChainSendTxReply *r3 = send_with_call_id(&bis, dealer, &tx, 0xC0FFEF);
+    CHECK(r1 && r2 && r3);
+    if (r1 && r2 && r3) {
+        CHECK(r1->tx_hash.len == 32 && r2->tx_hash.len == 32 && !memcmp(r1->tx_hash.data, r2->tx_hash.data, 32));
+        CHECK(r1->nonce == r2->nonce && r3->nonce == r1->nonce + 1);
+    }
+    if (r1) protobuf_c_message_free_unpacked(&r1->base, NULL);
+    if (r2) protobuf_c_message_free_unpacked(&r2->base, NULL);
+    if (r3) protobuf_c_message_free_unpacked(&r3->base, NULL);
+    net_close(dealer);
+    CHECK(count_upto(3));
+    CHECK(!strcmp(seen[2].note, "via-bisector") && !strcmp(seen[3].note, "via-bisector"));
+
     /* an unknown key may not send */
     rpc *bad = rpc_connect(intruder.net, &intruder.sg, pk_cw, 0, err, sizeof err);
     rc = rpc_call(bad, &tx.base, &opml__chain_send_tx_reply__descriptor, &rep, 5000, 1, err, sizeof err);
@@ -231,28 +274,28 @@ int main(int argc, char **argv) {
 
     /* a clean stop while the chain moves on */
     store_direct(us, probe, "two");
-    CHECK(count_upto(2));
+    CHECK(count_upto(4));
     CHECK_EQ_INT(harness_stop(cw_pid, SIGTERM, 10000), 0);
     store_direct(us, probe, "three");
     store_direct(us, probe, "four");
     start_chainwatch();
     store_direct(us, probe, "five");
-    CHECK(count_upto(5));
+    CHECK(count_upto(7));
     listen_for(500);
-    for (int s = 1; s <= 5; s++) CHECK_EQ_INT(seen[s].count, 1);
-    CHECK(!strcmp(seen[3].note, "three") && !strcmp(seen[4].note, "four") && !strcmp(seen[5].note, "five"));
+    for (int s = 1; s <= 7; s++) CHECK_EQ_INT(seen[s].count, 1);
+    CHECK(!strcmp(seen[5].note, "three") && !strcmp(seen[6].note, "four") && !strcmp(seen[7].note, "five"));
 
     /* killed outright */
     store_direct(us, probe, "six");
-    CHECK(count_upto(6));
+    CHECK(count_upto(8));
     CHECK_EQ_INT(harness_stop(cw_pid, SIGKILL, 5000), 128 + SIGKILL);
     store_direct(us, probe, "seven");
     start_chainwatch();
-    CHECK(count_upto(7));
+    CHECK(count_upto(9));
     listen_for(500);
-    for (int s = 1; s <= 7; s++) CHECK(seen[s].count >= 1 && seen[s].count <= 2);
-    CHECK(!strcmp(seen[7].note, "seven"));
-    CHECK_EQ_INT(seen[8].count, 0);
+    for (int s = 1; s <= 9; s++) CHECK(seen[s].count >= 1 && seen[s].count <= 2);
+    CHECK(!strcmp(seen[9].note, "seven"));
+    CHECK_EQ_INT(seen[10].count, 0);
 
     /* the node stops: requests get a clear refusal, chainwatch stays up; it comes back: the stream
      * goes on where it was */
@@ -266,8 +309,8 @@ int main(int argc, char **argv) {
     CHECK_EQ_INT(client_health(&bis, pk_cw, 5000), 0);
     CHECK_EQ_INT(anvil_start(&node, port, anvil_args), 0);
     store_direct(us, probe, "eight");
-    CHECK(count_upto(8));
-    CHECK(!strcmp(seen[8].note, "eight"));
+    CHECK(count_upto(10));
+    CHECK(!strcmp(seen[10].note, "eight"));
 
     /* the stored stream, for a subscriber that was away */
     rpc_close(call);
@@ -277,7 +320,7 @@ int main(int argc, char **argv) {
     CHECK_EQ_INT(rpc_call(call, &ge.base, &opml__chain_get_events_reply__descriptor, &rep, 5000, 1, err, sizeof err), 0);
     if (rep) {
         Opml__ChainGetEventsReply *gr2 = (Opml__ChainGetEventsReply *)rep;
-        CHECK(gr2->n_events == 7 && gr2->last_seq == 8);
+        CHECK(gr2->n_events == 9 && gr2->last_seq == 10);
         for (size_t i = 0; i < gr2->n_events; i++) {
             uint8_t buf[1024];
             size_t len = opml__chain_event__pack(gr2->events[i], buf);
