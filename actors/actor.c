@@ -117,6 +117,12 @@ static log_limiter drop_lim;
 
 /* ---- replies ---- */
 
+static void reply_clear(actor_reply *r) {
+    free(r->type);
+    free(r->payload);
+    memset(r, 0, sizeof *r);
+}
+
 int actor_reply_msg(actor_reply *r, const ProtobufCMessage *msg) {
     free(r->type);
     free(r->payload);
@@ -133,23 +139,6 @@ int actor_reply_msg(actor_reply *r, const ProtobufCMessage *msg) {
     return 0; /* the runtime answers OPML_E_INTERNAL for a missing reply */
 }
 
-int actor_reply_error(actor_reply *r, unsigned code, const char *fmt, ...) {
-    char text[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    Opml__Error e = OPML__ERROR__INIT;
-    e.code = code;
-    e.message = text;
-    return actor_reply_msg(r, &e.base);
-}
-
-static void reply_clear(actor_reply *r) {
-    free(r->type);
-    free(r->payload);
-    memset(r, 0, sizeof *r);
-}
 
 /* ---- sending ---- */
 
@@ -165,13 +154,14 @@ static int send_env(actor *a, void *sock, zmq_msg_t *route, int nroute, const ch
     }
     for (int i = 0; i < nroute; i++) f[i] = (struct iovec){zmq_msg_data(&route[i]), zmq_msg_size(&route[i])};
     f[nroute] = (struct iovec){env, env_len};
-    int rc = net_sendv(sock, f, nroute + 1);
-    if (rc != 0) log_limited(&drop_lim, LOGL_WARN, "send %s failed: %s", type, zmq_strerror(errno));
+    int rc = net_sendv(sock, f, nroute + 1), e = errno;
+    if (rc != 0) log_limited(&drop_lim, LOGL_WARN, "send %s failed: %s", type, zmq_strerror(e));
     free(env);
+    errno = e; /* callers tell an unreachable peer from other failures */
     return rc;
 }
 
-static int send_msg(actor *a, void *sock, zmq_msg_t *route, int nroute, const ProtobufCMessage *msg, uint64_t call_id) {
+int actor_send(actor *a, void *sock, zmq_msg_t *route, int nroute, const ProtobufCMessage *msg, uint64_t call_id) {
     size_t len = protobuf_c_message_get_packed_size(msg);
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) return -1;
@@ -181,19 +171,33 @@ static int send_msg(actor *a, void *sock, zmq_msg_t *route, int nroute, const Pr
     return rc;
 }
 
-static int send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id, unsigned code,
-                      const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static int send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id, unsigned code,
-                      const char *fmt, ...) {
+static int reply_verror(actor_reply *r, unsigned code, const char *fmt, va_list ap) {
     char text[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     Opml__Error e = OPML__ERROR__INIT;
     e.code = code;
     e.message = text;
-    return send_msg(a, sock, route, nroute, &e.base, call_id);
+    return actor_reply_msg(r, &e.base);
+}
+
+int actor_reply_error(actor_reply *r, unsigned code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    reply_verror(r, code, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+int actor_send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id, unsigned code,
+                     const char *fmt, ...) {
+    actor_reply r = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    reply_verror(&r, code, fmt, ap);
+    va_end(ap);
+    int rc = r.type ? send_env(a, sock, route, nroute, r.type, r.payload, r.len, call_id) : -1;
+    reply_clear(&r);
+    return rc;
 }
 
 int actor_publish(actor *a, const char *topic, const ProtobufCMessage *msg) {
@@ -223,7 +227,7 @@ void actor_health_stat(actor *a, const char *name, int64_t value) {
     s->value = value;
 }
 
-static void answer_health(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id) {
+int actor_answer_health(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id) {
     Opml__HealthReply r = OPML__HEALTH_REPLY__INIT;
     char addr[43], key[65];
     char *handles[MAX_HANDLERS];
@@ -243,7 +247,7 @@ static void answer_health(actor *a, void *sock, zmq_msg_t *route, int nroute, ui
     for (int i = 0; i < a->nstats; i++) stats[i] = &a->stats[i];
     r.stats = stats;
     r.n_stats = (size_t)a->nstats;
-    send_msg(a, sock, route, nroute, &r.base, call_id);
+    return actor_send(a, sock, route, nroute, &r.base, call_id);
 }
 
 void actor_on_health(actor *a, void (*fn)(actor *a, void *user), void *user) {
@@ -289,7 +293,7 @@ static void dispatch(actor *a, void *sock, uint64_t job_id, zmq_msg_t *route, in
     identity_address_text(env->sender, who);
     if (!h) {
         log_limited(&drop_lim, LOGL_WARN, "request of unknown type %s from %s", env->type, who);
-        send_error(a, sock, route, nroute, call_id, OPML_E_UNKNOWN_TYPE, "%s serves no %s", a->name, env->type);
+        actor_send_error(a, sock, route, nroute, call_id, OPML_E_UNKNOWN_TYPE, "%s serves no %s", a->name, env->type);
         envelope_free(env);
         net_msgs_close(route, nroute);
         return;
@@ -297,7 +301,7 @@ static void dispatch(actor *a, void *sock, uint64_t job_id, zmq_msg_t *route, in
     ProtobufCMessage *msg = protobuf_c_message_unpack(h->desc, NULL, env->payload_len, env->payload);
     if (!msg) {
         log_limited(&drop_lim, LOGL_WARN, "malformed %s payload from %s (%zu bytes)", env->type, who, env->payload_len);
-        send_error(a, sock, route, nroute, call_id, OPML_E_BAD_REQUEST, "payload is not a valid %s", env->type);
+        actor_send_error(a, sock, route, nroute, call_id, OPML_E_BAD_REQUEST, "payload is not a valid %s", env->type);
         envelope_free(env);
         net_msgs_close(route, nroute);
         return;
@@ -330,7 +334,7 @@ static void finish_job(actor *a) {
         send_env(a, sock, j->route, j->nroute, j->reply.type, j->reply.payload, j->reply.len, call_id);
     } else {
         log_error("handler for %s returned %d without a reply", j->env.type, j->rc);
-        send_error(a, sock, j->route, j->nroute, call_id, OPML_E_INTERNAL, "%s failed on %s", a->name, j->env.type);
+        actor_send_error(a, sock, j->route, j->nroute, call_id, OPML_E_INTERNAL, "%s failed on %s", a->name, j->env.type);
     }
     reply_clear(&j->reply);
     protobuf_c_message_free_unpacked(j->msg, NULL);
@@ -369,7 +373,7 @@ static void on_listen(actor *a) {
     zmq_msg_close(&f[nroute]);
     uint64_t call_id = env.call_id ? env.call_id : env.seq;
     if (!strcmp(env.type, opml__health_request__descriptor.name)) {
-        answer_health(a, a->listen, f, nroute, call_id);
+        actor_answer_health(a, a->listen, f, nroute, call_id);
         envelope_free(&env);
         net_msgs_close(f, nroute);
         return;
@@ -385,7 +389,7 @@ static void announce(actor *a) {
     w.n_types = (size_t)a->nhandlers;
     w.busy_job = a->busy && a->job.from_bus ? a->job.job_id : 0;
     w.incarnation = a->incarnation;
-    send_msg(a, a->bus_work, NULL, 0, &w.base, 0);
+    actor_send(a, a->bus_work, NULL, 0, &w.base, 0);
 }
 
 static void on_bus(actor *a) {

@@ -73,6 +73,13 @@ void actor_health_stat(actor *a, const char *name, int64_t value);
  * them. Call from handlers, timers or watchers only. */
 int actor_publish(actor *a, const char *topic, const ProtobufCMessage *msg);
 
+/* For actors with sockets of their own (the bus): sign msg with call_id and send it after the
+ * routing frames (ROUTER identity...) on sock; answer a HealthRequest there. Return 0 or -1. */
+int actor_send(actor *a, void *sock, zmq_msg_t *route, int nroute, const ProtobufCMessage *msg, uint64_t call_id);
+int actor_send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id, unsigned code,
+                     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+int actor_answer_health(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id);
+
 /* Binds, connects, publishes actor.started, dispatches until SIGTERM/SIGINT or actor_stop, then
  * publishes actor.stopped. Returns 0 on a clean stop, 1 if it could not start (logged). */
 int actor_run(actor *a);

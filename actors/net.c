@@ -82,7 +82,7 @@ static void *zap_main(void *arg) {
         /* version, request id, domain, address, routing id, mechanism, credentials... */
         int ok = count >= 7 && zmq_msg_size(&f[5]) == 5 && !memcmp(zmq_msg_data(&f[5]), "CURVE", 5) &&
                  allowed(n, zmq_msg_data(&f[6]), zmq_msg_size(&f[6]));
-        char user[65] = "";
+        char user[67] = ""; /* "0x" + 64 hex digits */
         if (count >= 7 && zmq_msg_size(&f[6]) == 32) hex_encode(zmq_msg_data(&f[6]), 32, user);
         if (!ok) {
             char addr[64] = "?";
