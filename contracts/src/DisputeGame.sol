@@ -20,12 +20,13 @@
 pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
+import {Credits} from "./lib/Credits.sol";
 import {Commitments} from "./lib/Commitments.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {InferenceOracle} from "./InferenceOracle.sol";
 import {RiscvStep} from "./RiscvStep.sol";
 
-contract DisputeGame {
+contract DisputeGame is Credits {
     /// @notice Whose move it is. Dissect and Open are the submitter's, Select and Step the
     ///         challenger's (anyone may send the one-step proof).
     enum Turn {
@@ -81,7 +82,6 @@ contract DisputeGame {
 
     mapping(uint256 => Game) internal games;
     uint256 public gameCount;
-    mapping(address => uint256) public credit;
 
     event GameStarted(
         uint256 indexed gameId,
@@ -102,7 +102,6 @@ contract DisputeGame {
     event TimedOut(uint256 indexed gameId, Turn turn, address loser);
     event GameResolved(uint256 indexed gameId, address indexed winner, bool challengerWon, uint256 payout);
     event GameAbandoned(uint256 indexed gameId, uint256 refund);
-    event Withdrawn(address indexed who, uint256 amount);
 
     error UnknownGame(uint256 gameId);
     error NotSubmitted();
@@ -125,8 +124,6 @@ contract DisputeGame {
     error BadOutputSlot();
     error WrongPreState();
     error StillLive();
-    error NothingToWithdraw();
-    error TransferFailed();
 
     constructor(ModelRegistry registry_, InferenceOracle oracle_, RiscvStep riscv_) {
         registry = registry_;
@@ -330,18 +327,8 @@ contract DisputeGame {
         if (oracle.isLive(g.taskId, g.subId)) revert StillLive();
         g.turn = Turn.Done;
         uint256 bond = registry.challengerBond(g.modelId);
-        credit[g.challenger] += bond;
+        _credit(g.challenger, bond);
         emit GameAbandoned(gameId, bond);
-    }
-
-    /// @notice Pays out the caller's credit (bonds won or returned).
-    function withdraw() external {
-        uint256 amount = credit[msg.sender];
-        if (amount == 0) revert NothingToWithdraw();
-        credit[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok,) = msg.sender.call{value: amount}("");
-        if (!ok) revert TransferFailed();
     }
 
     /// @notice The game record.
@@ -374,7 +361,7 @@ contract DisputeGame {
         uint256 bond = registry.challengerBond(g.modelId);
         bool live = oracle.gameEnded(g.taskId, g.subId, challengerWon, g.challenger);
         address winner = challengerWon || !live ? g.challenger : g.submitter;
-        credit[winner] += bond;
+        _credit(winner, bond);
         emit GameResolved(gameId, winner, challengerWon, bond);
     }
 }

@@ -13,6 +13,7 @@
 pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
+import {Credits} from "./lib/Credits.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 
 /// @notice What a requester contract implements to receive results.
@@ -20,7 +21,7 @@ interface IOpmlReceiver {
     function opmlResult(uint256 taskId, bytes calldata output) external;
 }
 
-contract InferenceOracle {
+contract InferenceOracle is Credits {
     /// @notice Gas given to the requester's callback; finalize needs at least this much left.
     uint256 public constant CALLBACK_GAS = 200_000;
 
@@ -64,7 +65,6 @@ contract InferenceOracle {
 
     mapping(uint256 => Task) internal tasks;
     uint256 public taskCount;
-    mapping(address => uint256) public credit;
 
     event TaskRequested(
         uint256 indexed taskId, uint256 indexed modelId, address indexed requester, uint256 fee, bytes32 state0, bytes[] inputs
@@ -82,7 +82,6 @@ contract InferenceOracle {
     event TaskFinalized(uint256 indexed taskId, uint32 indexed subId, address indexed submitter, uint256 paid);
     event CallbackDone(uint256 indexed taskId, address indexed requester, bool ok);
     event TaskCancelled(uint256 indexed taskId, uint256 refund);
-    event Withdrawn(address indexed who, uint256 amount);
     event GameBound(address game);
 
     error OnlyDeployer();
@@ -100,8 +99,6 @@ contract InferenceOracle {
     error WrongOutput();
     error NotRequester();
     error InsufficientGasForCallback();
-    error NothingToWithdraw();
-    error TransferFailed();
     error FeeTooLarge(uint256 fee);
 
     constructor(ModelRegistry registry_) {
@@ -175,7 +172,7 @@ contract InferenceOracle {
         if (keccak256(output) != t.outputHash) revert WrongOutput();
         t.status = Status.Finalized;
         uint256 paid = uint256(t.bond) + t.fee;
-        credit[t.submitter] += paid;
+        _credit(t.submitter, paid);
         emit TaskFinalized(taskId, t.subId, t.submitter, paid);
         // The caller must leave the callback its full gas (EIP-150 keeps 1/64 back).
         if (gasleft() < CALLBACK_GAS + CALLBACK_GAS / 63 + 10_000) revert InsufficientGasForCallback();
@@ -197,18 +194,8 @@ contract InferenceOracle {
         t.status = Status.Cancelled;
         uint256 fee = t.fee;
         t.fee = 0;
-        credit[msg.sender] += fee;
+        _credit(msg.sender, fee);
         emit TaskCancelled(taskId, fee);
-    }
-
-    /// @notice Pays out the caller's credit (bonds won or returned, fees earned, refunds).
-    function withdraw() external {
-        uint256 amount = credit[msg.sender];
-        if (amount == 0) revert NothingToWithdraw();
-        credit[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok,) = msg.sender.call{value: amount}("");
-        if (!ok) revert TransferFailed();
     }
 
     // ---- the dispute game's hooks ----
@@ -239,7 +226,7 @@ contract InferenceOracle {
         t.openGames--;
         if (challengerWon) {
             uint256 bond = t.bond;
-            credit[challenger] += bond;
+            _credit(challenger, bond);
             t.bond = 0;
             t.submitter = address(0);
             t.status = Status.Open;

@@ -10,6 +10,7 @@ import {InferenceOracle} from "../src/InferenceOracle.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {RiscvStep} from "../src/RiscvStep.sol";
 import {Merkle} from "../src/lib/Merkle.sol";
+import {Credits} from "../src/lib/Credits.sol";
 
 contract RevertsTest is GameFixture {
     uint256 task;
@@ -215,7 +216,7 @@ contract RevertsTest is GameFixture {
         oracle.cancel(t2);
         assertEq(oracle.credit(requester), FEE, "fee refunded");
         vm.prank(anyone);
-        vm.expectRevert(InferenceOracle.NothingToWithdraw.selector);
+        vm.expectRevert(Credits.NothingToWithdraw.selector);
         oracle.withdraw();
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WindowOpen.selector, oracle.task(task).deadline));
         oracle.finalize(task, _outputOf(2));

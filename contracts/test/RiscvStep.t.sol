@@ -252,7 +252,7 @@ contract RiscvStepTest is Test {
     /// The tests' guest program end to end: loads from three slots, adds, stores the output in slot
     /// 15 and exits 0.
     function test_program_runs_to_exit() public {
-        m.writeBytes(0, Asm.image(_adder()));
+        m.writeBytes(0, Asm.image(Asm.adder()));
         m.writeBytes(0x10000000, hex"05000000");
         m.writeBytes(0x30000000, hex"07000000");
         m.writeBytes(0x40000000, hex"0b000000");
@@ -262,22 +262,5 @@ contract RiscvStepTest is Test {
         assertEq(m.statusOf(fin), 1, "exited");
         assertEq(m.exitOf(fin), 0, "exit 0");
         assertEq(m.leaf(0xF0000000 >> 5), bytes32(uint256(0x17) << 248), "output 5+7+11 = 23");
-    }
-
-    function _adder() internal pure returns (uint32[] memory w) {
-        w = new uint32[](13);
-        w[0] = Asm.lui(5, 0x30000);
-        w[1] = Asm.lw(6, 5, 0);
-        w[2] = Asm.lui(7, 0x10000);
-        w[3] = Asm.lw(28, 7, 0);
-        w[4] = Asm.add(6, 6, 28);
-        w[5] = Asm.lui(5, 0x40000);
-        w[6] = Asm.lw(28, 5, 0);
-        w[7] = Asm.add(6, 6, 28);
-        w[8] = Asm.lui(5, 0xF0000);
-        w[9] = Asm.sw(6, 5, 0);
-        w[10] = Asm.addi(17, 0, 93);
-        w[11] = Asm.addi(10, 0, 0);
-        w[12] = Asm.ECALL;
     }
 }

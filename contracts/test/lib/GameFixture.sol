@@ -21,6 +21,7 @@ import {RiscvStep} from "../../src/RiscvStep.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {InferenceOracle, IOpmlReceiver} from "../../src/InferenceOracle.sol";
 import {DisputeGame} from "../../src/DisputeGame.sol";
+import {Credits} from "../../src/lib/Credits.sol";
 
 /// A requester contract that keeps what it was called back with.
 contract Receiver is IOpmlReceiver {
@@ -126,25 +127,7 @@ abstract contract GameFixture is Test {
         oracle.bindGame(address(game));
         parties = [requester, submitter, submitter2, challenger, challenger2, anyone];
         for (uint256 i = 0; i < parties.length; i++) vm.deal(parties[i], 100 ether);
-        program = Asm.image(_adder());
-    }
-
-    /// The guest: out = operand0 + descriptor + operand1 (uint32 words), written to slot 15.
-    function _adder() internal pure returns (uint32[] memory w) {
-        w = new uint32[](13);
-        w[0] = Asm.lui(5, 0x30000);
-        w[1] = Asm.lw(6, 5, 0);
-        w[2] = Asm.lui(7, 0x10000);
-        w[3] = Asm.lw(28, 7, 0);
-        w[4] = Asm.add(6, 6, 28);
-        w[5] = Asm.lui(5, 0x40000);
-        w[6] = Asm.lw(28, 5, 0);
-        w[7] = Asm.add(6, 6, 28);
-        w[8] = Asm.lui(5, 0xF0000);
-        w[9] = Asm.sw(6, 5, 0);
-        w[10] = Asm.addi(17, 0, 93);
-        w[11] = Asm.addi(10, 0, 0);
-        w[12] = Asm.ECALL;
+        program = Asm.image(Asm.adder());
     }
 
     // ---- the model ----
@@ -428,14 +411,14 @@ abstract contract GameFixture is Test {
 
     function _withdrawAll(address who) internal {
         if (oracle.credit(who) > 0) {
-            bytes memory cd = abi.encodeCall(InferenceOracle.withdraw, ());
+            bytes memory cd = abi.encodeCall(Credits.withdraw, ());
             vm.prank(who);
             uint256 g0 = gasleft();
             oracle.withdraw();
             _account(Kind.Payout, g0 - gasleft(), cd);
         }
         if (game.credit(who) > 0) {
-            bytes memory cd = abi.encodeCall(DisputeGame.withdraw, ());
+            bytes memory cd = abi.encodeCall(Credits.withdraw, ());
             vm.prank(who);
             uint256 g0 = gasleft();
             game.withdraw();

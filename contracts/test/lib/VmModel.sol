@@ -292,6 +292,25 @@ library Asm {
 
     uint32 internal constant ECALL = 0x00000073;
 
+    /// The tests' guest: out = operand0 + descriptor + operand1 (uint32 words at the start of slots
+    /// 3, 1 and 4), stored at the start of slot 15, then exit 0. 13 instructions.
+    function adder() internal pure returns (uint32[] memory w) {
+        w = new uint32[](13);
+        w[0] = lui(5, 0x30000);
+        w[1] = lw(6, 5, 0);
+        w[2] = lui(7, 0x10000);
+        w[3] = lw(28, 7, 0);
+        w[4] = add(6, 6, 28);
+        w[5] = lui(5, 0x40000);
+        w[6] = lw(28, 5, 0);
+        w[7] = add(6, 6, 28);
+        w[8] = lui(5, 0xF0000);
+        w[9] = sw(6, 5, 0);
+        w[10] = addi(17, 0, 93);
+        w[11] = addi(10, 0, 0);
+        w[12] = ECALL;
+    }
+
     /// Little-endian bytes of a program.
     function image(uint32[] memory words) internal pure returns (bytes memory out) {
         out = new bytes(words.length * 4);
