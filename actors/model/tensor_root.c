@@ -100,21 +100,43 @@ __attribute__((target("avx512f"))) static void keccak_f_x8(__m512i s[25]) {
     }
 }
 
-/* out[i] = keccak256(in[64 i .. 64 i + 63]) for i < n */
+/* Load eight 64-byte messages (word j of lane l at base + idx[l] + 8 j; lanes outside the mask
+ * are zero), permute, and store the 32-byte digests at obase + oidx[l] for the lanes in the mask.
+ * Every load happens before any store, so an output may overlap this group's own inputs. */
+__attribute__((target("avx512f"))) static void hash_x8(__mmask8 k, const uint8_t *base, __m512i idx, const uint8_t *base_r,
+                                                       __m512i idx_r, uint8_t *obase, __m512i oidx) {
+    __m512i s[25];
+    for (int j = 0; j < 4; j++) s[j] = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), k, idx, base + 8 * j, 1);
+    for (int j = 0; j < 4; j++) s[4 + j] = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), k, idx_r, base_r + 8 * j, 1);
+    for (int j = 8; j < 25; j++) s[j] = _mm512_setzero_si512();
+    s[8] = _mm512_set1_epi64(0x01);
+    s[16] = _mm512_set1_epi64((long long)0x8000000000000000ull);
+    keccak_f_x8(s);
+    for (int j = 0; j < 4; j++) _mm512_mask_i64scatter_epi64(obase + 8 * j, k, oidx, s[j], 1);
+}
+
+/* out[i] = keccak256(in[64 i .. 64 i + 63]) for i < n; out may be `in` itself (each group of
+ * eight reads inputs 2i.. before writing outputs i.., which never overtake a later input) */
 __attribute__((target("avx512f"))) static void pairs_x8(const uint8_t *in, size_t n, uint8_t *out) {
     const __m512i gin = _mm512_setr_epi64(0, 64, 128, 192, 256, 320, 384, 448);
     const __m512i gout = _mm512_setr_epi64(0, 32, 64, 96, 128, 160, 192, 224);
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m512i s[25];
-        for (int j = 0; j < 8; j++) s[j] = _mm512_i64gather_epi64(gin, (const void *)(in + 64 * i + 8 * j), 1);
-        for (int j = 8; j < 25; j++) s[j] = _mm512_setzero_si512();
-        s[8] = _mm512_set1_epi64(0x01);
-        s[16] = _mm512_set1_epi64((long long)0x8000000000000000ull);
-        keccak_f_x8(s);
-        for (int j = 0; j < 4; j++) _mm512_i64scatter_epi64((void *)(out + 32 * i + 8 * j), gout, s[j], 1);
-    }
+    for (; i + 2 <= n; i += 8) /* a partial group still beats two scalar permutations */
+        hash_x8(n - i >= 8 ? 0xFF : (__mmask8)((1u << (n - i)) - 1), in + 64 * i, gin, in + 64 * i + 32, gin,
+                out + 32 * i, gout);
     for (; i < n; i++) keccak256_pair(in + 64 * i, in + 64 * i + 32, out + 32 * i);
+}
+
+/* opml_hash_pairs on AVX-512: the pointers themselves are the gather indices (base 0) */
+__attribute__((target("avx512f"))) static size_t lanes_x8(size_t n, const uint8_t *const *left,
+                                                          const uint8_t *const *right, uint8_t *const *out) {
+    size_t i = 0;
+    for (; i + 2 <= n; i += 8) {
+        __mmask8 k = n - i >= 8 ? 0xFF : (__mmask8)((1u << (n - i)) - 1);
+        hash_x8(k, NULL, _mm512_maskz_loadu_epi64(k, left + i), NULL, _mm512_maskz_loadu_epi64(k, right + i), NULL,
+                _mm512_maskz_loadu_epi64(k, out + i));
+    }
+    return i < n ? i : n;
 }
 
 static int have_avx512(void) {
@@ -123,13 +145,17 @@ static int have_avx512(void) {
     return cached;
 }
 
+void opml_hash_pairs(size_t n, const uint8_t *const *left, const uint8_t *const *right, uint8_t *const *out) {
+    size_t i = have_avx512() ? lanes_x8(n, left, right, out) : 0;
+    for (; i < n; i++) keccak256_pair(left[i], right[i], out[i]);
+}
+
 /* The root at height g of data[0 .. len) as leaves, zero leaves after (0 < len <= 32 << g,
- * g >= 1): whole pairs hashed straight from the data, the tail pair zero-padded, then level by
- * level with an odd last node paired with the zero root of its height. Returns 0 or -1 (memory). */
-static int subtree_root(const uint8_t *data, size_t len, unsigned g, uint8_t root[32]) {
+ * g >= 1), with `level` as working space of (len + 63) / 64 * 32 + 32 bytes: whole pairs hashed
+ * straight from the data, the tail pair zero-padded, then level by level with an odd last node
+ * paired with the zero root of its height. */
+static void subtree_root(const uint8_t *data, size_t len, unsigned g, uint8_t *level, uint8_t root[32]) {
     size_t full = len / 64, nodes = (len + 63) / 64;
-    uint8_t *level = malloc(nodes * 32 + 32);
-    if (!level) return -1;
     pairs_x8(data, full, level);
     if (nodes > full) {
         uint8_t tail[64] = {0};
@@ -139,12 +165,60 @@ static int subtree_root(const uint8_t *data, size_t len, unsigned g, uint8_t roo
     unsigned h = 1;
     while (nodes > 1) {
         if (nodes & 1) memcpy(level + 32 * nodes++, merkle_zero(h), 32);
-        pairs_x8(level, nodes / 2, level); /* in place: output i is written after inputs 2i, 2i+1 were read */
+        pairs_x8(level, nodes / 2, level);
         nodes /= 2, h++;
     }
     memcpy(root, level, 32);
     for (; h < g; h++) keccak256_pair(root, merkle_zero(h), root);
-    free(level);
+}
+
+int opml_chunk_root(const void *data, size_t len, unsigned height, uint8_t root[32]) {
+    if (len == 0 || height > MERKLE_SLOT_DEPTH || len > ((size_t)32 << height)) return -1;
+    if (height == 0) {
+        memset(root, 0, 32);
+        memcpy(root, data, len);
+        return 0;
+    }
+    if (!have_avx512()) return merkle_root(data, len, height, root);
+    size_t need = (len + 63) / 64 * 32 + 32;
+    uint8_t stack[(OPML_CHUNK_BYTES / 64) * 32 + 32], *level = need <= sizeof stack ? stack : malloc(need);
+    if (!level) return merkle_root(data, len, height, root);
+    subtree_root(data, len, height, level, root);
+    if (level != stack) free(level);
+    return 0;
+}
+
+int opml_fold_roots(size_t ntrees, uint8_t *const *nodes, size_t *count, unsigned *height, uint8_t (*roots)[32]) {
+    size_t lanes = 0;
+    for (size_t t = 0; t < ntrees; t++) {
+        if (height[t] > MERKLE_SLOT_DEPTH || (count[t] > 1 && height[t] == MERKLE_SLOT_DEPTH)) return -1;
+        lanes += count[t] / 2 + 1;
+    }
+    const uint8_t **l = malloc((lanes ? lanes : 1) * sizeof *l), **r = malloc((lanes ? lanes : 1) * sizeof *r);
+    uint8_t **o = malloc((lanes ? lanes : 1) * sizeof *o);
+    if (!l || !r || !o) {
+        free(l), free(r), free(o);
+        return -1;
+    }
+    for (;;) { /* one level of every unfinished tree per pass, all of them hashed together */
+        size_t n = 0;
+        for (size_t t = 0; t < ntrees; t++) {
+            if (count[t] == 0 || height[t] == MERKLE_SLOT_DEPTH) continue;
+            uint8_t *nd = nodes[t];
+            if (count[t] == 1) { /* the tree's top, folded with zero subtrees */
+                l[n] = nd, r[n] = merkle_zero(height[t]), o[n++] = nd;
+            } else { /* in place: output i overwrites only inputs of pairs <= i */
+                if (count[t] & 1) memcpy(nd + 32 * count[t]++, merkle_zero(height[t]), 32);
+                for (size_t i = 0; i < count[t] / 2; i++) l[n] = nd + 64 * i, r[n] = nd + 64 * i + 32, o[n++] = nd + 32 * i;
+                count[t] /= 2;
+            }
+            height[t]++;
+        }
+        if (n == 0) break;
+        opml_hash_pairs(n, l, r, o);
+    }
+    for (size_t t = 0; t < ntrees; t++) memcpy(roots[t], count[t] ? nodes[t] : merkle_zero(MERKLE_SLOT_DEPTH), 32);
+    free(l), free(r), free(o);
     return 0;
 }
 
@@ -161,7 +235,7 @@ typedef struct chunks {
 static void hash_chunks(chunks *c, size_t first) {
     for (size_t j = first; j < c->count; j += 2) {
         size_t off = j * c->chunk, n = c->len - off < c->chunk ? c->len - off : c->chunk;
-        if (subtree_root(c->data + off, n, c->g, c->roots[j])) c->failed = 1;
+        if (opml_chunk_root(c->data + off, n, c->g, c->roots[j])) c->failed = 1;
     }
 }
 
@@ -177,7 +251,7 @@ int opml_tensor_root(const void *data, size_t len, uint8_t root[32]) {
     while (((size_t)1 << height) < leaves) height++;
     unsigned h;
     if (leaves < 4096) {
-        if (subtree_root(data, len, height, root)) return merkle_tensor_root(data, len, root);
+        if (opml_chunk_root(data, len, height, root)) return merkle_tensor_root(data, len, root);
         h = height;
     } else {
         chunks c = {.data = data, .len = len, .g = height - 3, .chunk = (size_t)32 << (height - 3)};

@@ -9,6 +9,7 @@
 #include "special_floats.h"
 #include "quant.h"
 #include "quant_simd.h"
+#include "keccak.h"
 #include "merkle.h"
 #include "tensor_root.h"
 
@@ -165,9 +166,70 @@ static void tensor_roots(void) {
     free(data);
 }
 
+/* The pieces the engine schedules itself: batched pairs (every count around the group of eight,
+ * outputs over their own inputs), chunk roots at every height, many trees folded together. */
+static void tensor_root_pieces(void) {
+    uint8_t buf[64 * 40], want[40][32], *outs[40];
+    const uint8_t *l[40], *r[40];
+    int bad = 0;
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)sf_rnd();
+        for (size_t i = 0; i < n; i++) {
+            keccak256_pair(buf + 64 * i, buf + 64 * i + 32, want[i]);
+            l[i] = buf + 64 * i, r[i] = buf + 64 * i + 32, outs[i] = buf + 32 * i; /* in place, as a tree level */
+        }
+        opml_hash_pairs(n, l, r, outs);
+        for (size_t i = 0; i < n; i++) bad += memcmp(buf + 32 * i, want[i], 32) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+    size_t big = (size_t)32 << 12;
+    uint8_t *data = malloc(big), a[32], b[32];
+    for (size_t i = 0; i < big; i++) data[i] = (uint8_t)sf_rnd();
+    for (unsigned h = 0; h <= 12; h++) {
+        size_t lens[] = {1, 31, 32, 33, 64, 65, ((size_t)32 << h) / 2 + 1, ((size_t)32 << h) - 1, (size_t)32 << h};
+        for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+            if (lens[i] > ((size_t)32 << h)) continue;
+            merkle_root(data + 3, lens[i], h, a);
+            CHECK_EQ_INT(opml_chunk_root(data + 3, lens[i], h, b), 0);
+            bad += memcmp(a, b, 32) != 0;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(opml_chunk_root(data, 0, 3, b), -1);
+    CHECK_EQ_INT(opml_chunk_root(data, 257, 3, b), -1);
+    CHECK_EQ_INT(opml_chunk_root(data, 32, 24, b), -1);
+    /* tensors of 0 .. 11 chunks of 2^4 leaves (512 bytes), and single nodes at their own height */
+    enum { T = 12, CH = 512 };
+    uint8_t *nodes[T], roots[T][32];
+    size_t count[T], lens[T];
+    unsigned height[T];
+    for (size_t t = 0; t < T; t++) {
+        lens[t] = t < 10 ? t * CH - (t & 1) * 100 : 1 + t * 3; /* the last two: one node, height 0 or 1 */
+        count[t] = t < 10 ? t : 1;
+        height[t] = t < 10 ? 4 : (unsigned)(lens[t] > 32);
+        nodes[t] = malloc((count[t] + 1) * 32);
+        for (size_t j = 0; j < count[t]; j++) {
+            size_t off = j * CH, n = lens[t] - off < CH ? lens[t] - off : CH;
+            CHECK_EQ_INT(opml_chunk_root(data + off, n, height[t], nodes[t] + 32 * j), 0);
+        }
+    }
+    CHECK_EQ_INT(opml_fold_roots(T, nodes, count, height, roots), 0);
+    for (size_t t = 0; t < T; t++) {
+        merkle_tensor_root(data, lens[t], a);
+        bad += memcmp(a, roots[t], 32) != 0;
+        free(nodes[t]);
+    }
+    CHECK_EQ_INT(bad, 0);
+    size_t one = 2;
+    unsigned top = 23;
+    CHECK_EQ_INT(opml_fold_roots(1, (uint8_t *const *)&data, &one, &top, roots), -1);
+    free(data);
+}
+
 int main(void) {
     simd_rules();
     tensor_roots();
+    tensor_root_pieces();
     ref = opml_backend_new("ref");
     blas = opml_backend_new("blas");
     CHECK(ref && blas);

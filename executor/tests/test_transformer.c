@@ -11,6 +11,7 @@
 #include "check.h"
 #include "engine.h"
 #include "llama_graph.h"
+#include "merkle.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -260,6 +261,18 @@ static void test_llama(void) {
     for (size_t v = 0; v < nv; v++) differ += memcmp(r.run.roots[v], bl.run.roots[v], 32) != 0;
     CHECK_EQ_INT(differ, 0);
     CHECK_MEM(r.run.states[g5.m.n], bl.run.states[g5.m.n], 32);
+    /* the engine's scheduled commitments (chunks on two threads, all trees and states finished
+     * together) against their definitions, on a graph of 8 inputs and Reshapes */
+    uint8_t want[32];
+    for (size_t v = 0; v < nv; v++) {
+        merkle_tensor_root(r.run.values[v], (size_t)kd_nbytes(&g5.m.values[v]), want);
+        differ += memcmp(want, r.run.roots[v], 32) != 0;
+    }
+    for (size_t s = 0; s <= g5.m.n; s++) {
+        opml_graph_state((const uint8_t(*)[32])r.run.roots, g5.m.nin + s, g5.m.state_depth, want);
+        differ += memcmp(want, r.run.states[s], 32) != 0;
+    }
+    CHECK_EQ_INT(differ, 0);
     const int32_t *next = (const int32_t *)r.run.values[g5.m.output_value];
     for (int t = 0; t < 5; t++) CHECK(next[t] >= 0 && next[t] < 97);
     printf("llama: %u nodes, next tokens %d %d %d %d %d\n", g5.m.n, next[0], next[1], next[2], next[3], next[4]);
