@@ -19,5 +19,10 @@ int cmd_infer(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 /* cli/cmd_chain.c */
 int cmd_chain(int argc, char **argv);
+/* cli/cmd_register.c, cmd_request.c, cmd_status.c, cmd_demo.c (the system, issue 7) */
+int cmd_register(int argc, char **argv);
+int cmd_request(int argc, char **argv);
+/* cli/cmd_events.c */
+int cmd_events(int argc, char **argv);
 
 #endif

@@ -15,6 +15,9 @@ static const struct opml_command commands[] = {
     {"infer", "run a model with commitments on an input", cmd_infer},
     {"eval", "top-1 accuracy and images/s of a model over a labelled IDX set", cmd_eval},
     {"chain", "deploy contracts from forge artifacts, call and send their functions", cmd_chain},
+    {"register", "register a model on-chain (its commitment, guest root and game parameters)", cmd_register},
+    {"events", "print the bus's event stream as JSON lines", cmd_events},
+    {"request", "ask for an inference on-chain; --wait follows it to finalization", cmd_request},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,140 @@
+/* cmd_register.c: `opml register`, a model on-chain (ModelRegistry.register). The commitment is
+ * computed from the model file (docs/commitments.md: the nodes root over the node leaves, nin, n,
+ * the output value, the state depth), the guest root is the pinned guest program's (vmjudge), and
+ * the game parameters come from the flags. Prints the model id, the model root and the gas.
+ *
+ *   opml register MODEL.opml [--cluster DIR] [--key NAME] [--k 4] [--steps-log2 23] [--window 30]
+ *                 [--clock 120] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI]
+ *
+ * The model's files reach storage when an executor loads the file (opml-executor --model, which
+ * publishes it, docs/executor.md); executors elsewhere then load it from storage by its root. */
+#include "cluster.h"
+#include "commands.h"
+#include "hex.h"
+#include "model.h"
+#include "vm_guest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(void) {
+    fprintf(stderr, "usage: opml register MODEL.opml [--cluster DIR] [--key NAME] [--k K] [--steps-log2 N]\n"
+                    "       [--window SECONDS] [--clock SECONDS] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI]\n");
+    return 2;
+}
+
+/* A whole decimal number in [lo, hi]. */
+static int num(const char *s, long long lo, long long hi, long long *out) {
+    char *e;
+    long long v = strtoll(s, &e, 10);
+    if (e == s || *e || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int cmd_register(int argc, char **argv) {
+    const char *path = NULL, *dir = NULL, *key = "client", *uri = NULL;
+    const char *sbond = "1000000000000000000", *cbond = "1000000000000000000";
+    long long k = 4, steps_log2 = 23, window = 30, clock = 120;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (a[0] != '-') {
+            if (path) return usage();
+            path = a;
+            continue;
+        }
+        if (!v) return usage();
+        if (!strcmp(a, "--cluster")) dir = v;
+        else if (!strcmp(a, "--key")) key = v;
+        else if (!strcmp(a, "--uri")) uri = v;
+        else if (!strcmp(a, "--submitter-bond")) sbond = v;
+        else if (!strcmp(a, "--challenger-bond")) cbond = v;
+        else if (!strcmp(a, "--k")) bad = num(v, 2, 65535, &k);
+        else if (!strcmp(a, "--steps-log2")) bad = num(v, 1, 62, &steps_log2);
+        else if (!strcmp(a, "--window")) bad = num(v, 1, 4294967295LL, &window);
+        else if (!strcmp(a, "--clock")) bad = num(v, 1, 4294967295LL, &clock);
+        else return usage();
+        if (bad) {
+            fprintf(stderr, "opml register: %s %s is out of range\n", a, v);
+            return 2;
+        }
+        i++;
+    }
+    if (!path) return usage();
+    char err[1024];
+    opml_model m;
+    if (opml_model_load(path, &m, err, sizeof err)) {
+        fprintf(stderr, "opml register: %s\n", err);
+        return 1;
+    }
+    /* nodesRoot: the node leaves at depth ceil(log2 n) (docs/commitments.md) */
+    uint8_t(*leaves)[32] = malloc((size_t)m.n * 32);
+    unsigned depth = 0;
+    while ((1ull << depth) < m.n) depth++;
+    uint8_t nodes_root[32];
+    int rc = 1;
+    cluster c;
+    memset(&c, 0, sizeof c);
+    if (!leaves) goto out;
+    for (uint32_t i = 0; i < m.n; i++) memcpy(leaves[i], m.nodes[i].leaf, 32);
+    if (opml_graph_state(leaves, m.n, depth, nodes_root)) {
+        fprintf(stderr, "opml register: cannot compute the nodes root\n");
+        goto out;
+    }
+    if (cluster_open(&c, dir, key, err, sizeof err)) {
+        fprintf(stderr, "opml register: %s\n", err);
+        goto out;
+    }
+    char nr[67], gr[67], mr[67], num_buf[8][24];
+    hex_encode(nodes_root, 32, nr);
+    hex_encode(vm_guest_root, 32, gr);
+    hex_encode(m.root, 32, mr);
+    cJSON *spec = cJSON_CreateArray();
+    cJSON_AddItemToArray(spec, cJSON_CreateString(nr));
+    long long fields[] = {m.nin, m.n, m.output_value, m.state_depth};
+    for (int i = 0; i < 4; i++) {
+        snprintf(num_buf[i], sizeof num_buf[i], "%lld", fields[i]);
+        cJSON_AddItemToArray(spec, cJSON_CreateString(num_buf[i]));
+    }
+    cJSON_AddItemToArray(spec, cJSON_CreateString(gr));
+    long long params[] = {k, steps_log2, window, clock};
+    for (int i = 0; i < 4; i++) {
+        snprintf(num_buf[4 + i], sizeof num_buf[4 + i], "%lld", params[i]);
+        cJSON_AddItemToArray(spec, cJSON_CreateString(num_buf[4 + i]));
+    }
+    cJSON_AddItemToArray(spec, cJSON_CreateString(sbond));
+    cJSON_AddItemToArray(spec, cJSON_CreateString(cbond));
+    char default_uri[700];
+    snprintf(default_uri, sizeof default_uri, "opml-storage:%s", mr);
+    cJSON_AddItemToArray(spec, cJSON_CreateString(uri ? uri : default_uri));
+    cJSON *args = cJSON_CreateArray();
+    cJSON_AddItemToArray(args, spec);
+    chain_receipt r;
+    if (cluster_send(&c, c.registry_c, c.registry, "register", args, NULL, 120000, &r, err, sizeof err)) {
+        fprintf(stderr, "opml register: %s\n", err);
+        cJSON_Delete(args);
+        goto out;
+    }
+    cJSON_Delete(args);
+    /* the new id: the registry counts models 1, 2, ... */
+    cJSON *count = cluster_call(&c, c.registry_c, c.registry, "modelCount", NULL, err, sizeof err);
+    long long id = count ? cluster_uint(count, NULL, 0) : -1;
+    cJSON_Delete(count);
+    if (id < 1) {
+        fprintf(stderr, "opml register: registered, but modelCount could not be read: %s\n", err);
+        goto out;
+    }
+    char tx[67];
+    hex_encode(r.tx_hash, 32, tx);
+    printf("{\"model_id\":%lld,\"model_root\":\"%s\",\"nodes\":%u,\"guest_root\":\"%s\",\"k\":%lld,\"steps_log2\":%lld,"
+           "\"window\":%lld,\"clock\":%lld,\"tx\":\"%s\",\"gas\":%llu}\n",
+           id, mr, m.n, gr, k, steps_log2, window, clock, tx, (unsigned long long)r.gas_used);
+    rc = 0;
+out:
+    cluster_close(&c);
+    free(leaves);
+    opml_model_free(&m);
+    return rc;
+}

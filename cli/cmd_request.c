@@ -1,0 +1,184 @@
+/* cmd_request.c: `opml request`, an inference asked on-chain (InferenceOracle.request, the input
+ * in calldata), and with --wait its life followed until it is finalized (or the time-out).
+ *
+ *   opml request --model-id ID --model MODEL.opml (--idx PATH#N | --input FILE) [--fee WEI]
+ *                [--wait] [--timeout SECONDS] [--cluster DIR] [--key NAME]
+ *
+ * The model file gives the input's size and the IDX pixel divisor; `--input` is the raw
+ * little-endian bytes of the one input. Prints the task id (and with --wait each status change,
+ * the final status and the time it took). */
+#include "cluster.h"
+#include "commands.h"
+#include "hex.h"
+#include "idx.h"
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int usage(void) {
+    fprintf(stderr, "usage: opml request --model-id ID --model MODEL.opml (--idx PATH#N | --input FILE) [--fee WEI]\n"
+                    "       [--wait] [--timeout SECONDS] [--cluster DIR] [--key NAME]\n");
+    return 2;
+}
+
+static const char *status_name(long long s) {
+    static const char *names[] = {"none", "open", "submitted", "finalized", "cancelled"};
+    return s >= 0 && s <= 4 ? names[s] : "?";
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The model input's bytes from --idx PATH#N or --input FILE; malloc'd into *out. */
+static int input_bytes(const opml_model *m, const char *idx_spec, const char *file, uint8_t **out, size_t *len,
+                       char *err, size_t errlen) {
+    size_t need = (size_t)kd_nbytes(&m->inputs[0]);
+    if (file) {
+        *out = opml_read_file(file, len);
+        if (!*out) return opml_errf(err, errlen, "%s: cannot read", file);
+        if (*len != need) {
+            free(*out);
+            return opml_errf(err, errlen, "%s has %zu bytes; the model's input has %zu", file, *len, need);
+        }
+        return 0;
+    }
+    const char *hash = strrchr(idx_spec, '#');
+    char *e;
+    long n = hash ? strtol(hash + 1, &e, 10) : -1;
+    if (!hash || e == hash + 1 || *e || n < 0) return opml_errf(err, errlen, "--idx wants PATH#N, not %s", idx_spec);
+    char path[4096];
+    snprintf(path, sizeof path, "%.*s", (int)(hash - idx_spec), idx_spec);
+    opml_idx x;
+    if (opml_idx_load(path, &x, err, errlen)) return -1;
+    int rc = -1;
+    if (m->inputs[0].dtype != KD_F32 || kd_numel(&m->inputs[0]) != x.item_bytes) {
+        opml_errf(err, errlen, "%s: items of %zu bytes do not make the model's input", path, x.item_bytes);
+    } else if ((uint32_t)n >= x.count) {
+        opml_errf(err, errlen, "%s has %u items; %ld is out of range", path, x.count, n);
+    } else if (!(*out = malloc(need))) {
+        opml_errf(err, errlen, "out of memory");
+    } else {
+        opml_idx_floats(&x, (uint32_t)n, 1, m->input_divisor != 0 ? m->input_divisor : 1.0f, (float *)*out);
+        *len = need;
+        rc = 0;
+    }
+    opml_idx_free(&x);
+    return rc;
+}
+
+int cmd_request(int argc, char **argv) {
+    const char *dir = NULL, *key = "client", *model_path = NULL, *idx = NULL, *file = NULL, *fee = "0";
+    long long model_id = -1, timeout = 300;
+    int wait = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--wait")) {
+            wait = 1;
+            continue;
+        }
+        if (!v) return usage();
+        if (!strcmp(a, "--cluster")) dir = v;
+        else if (!strcmp(a, "--key")) key = v;
+        else if (!strcmp(a, "--model")) model_path = v;
+        else if (!strcmp(a, "--idx")) idx = v;
+        else if (!strcmp(a, "--input")) file = v;
+        else if (!strcmp(a, "--fee")) fee = v;
+        else if (!strcmp(a, "--model-id")) model_id = strtoll(v, NULL, 10);
+        else if (!strcmp(a, "--timeout")) timeout = strtoll(v, NULL, 10);
+        else return usage();
+        i++;
+    }
+    if (model_id < 1 || !model_path || !idx == !file || timeout < 1) return usage();
+    char err[1024];
+    opml_model m;
+    if (opml_model_load(model_path, &m, err, sizeof err)) {
+        fprintf(stderr, "opml request: %s\n", err);
+        return 1;
+    }
+    int rc = 1;
+    uint8_t *in = NULL;
+    size_t len = 0;
+    char *hexin = NULL;
+    cluster c;
+    memset(&c, 0, sizeof c);
+    if (m.nin != 1) {
+        fprintf(stderr, "opml request: the model has %u inputs; this command sends exactly one\n", m.nin);
+        goto out;
+    }
+    if (input_bytes(&m, idx, file, &in, &len, err, sizeof err) || cluster_open(&c, dir, key, err, sizeof err)) {
+        fprintf(stderr, "opml request: %s\n", err);
+        goto out;
+    }
+    hexin = malloc(2 * len + 3);
+    if (!hexin) goto out;
+    hex_encode(in, len, hexin);
+    char id_text[24];
+    snprintf(id_text, sizeof id_text, "%lld", model_id);
+    cJSON *args = cJSON_CreateArray(), *inputs = cJSON_CreateArray();
+    cJSON_AddItemToArray(inputs, cJSON_CreateString(hexin));
+    cJSON_AddItemToArray(args, cJSON_CreateString(id_text));
+    cJSON_AddItemToArray(args, inputs);
+    chain_receipt r;
+    double t0 = now_s();
+    int sent = cluster_send(&c, c.oracle_c, c.oracle, "request", args, fee, 120000, &r, err, sizeof err);
+    cJSON_Delete(args);
+    if (sent) {
+        fprintf(stderr, "opml request: %s\n", err);
+        goto out;
+    }
+    cJSON *count = cluster_call(&c, c.oracle_c, c.oracle, "taskCount", NULL, err, sizeof err);
+    long long task = count ? cluster_uint(count, NULL, 0) : -1;
+    cJSON_Delete(count);
+    if (task < 1) {
+        fprintf(stderr, "opml request: sent, but taskCount could not be read: %s\n", err);
+        goto out;
+    }
+    printf("{\"task_id\":%lld,\"gas\":%llu}\n", task, (unsigned long long)r.gas_used);
+    fflush(stdout);
+    rc = 0;
+    if (!wait) goto out;
+    long long last = -1;
+    char task_text[24];
+    snprintf(task_text, sizeof task_text, "%lld", task);
+    rc = 1;
+    while (now_s() - t0 < (double)timeout) {
+        cJSON *targs = cJSON_CreateArray();
+        cJSON_AddItemToArray(targs, cJSON_CreateString(task_text));
+        cJSON *t = cluster_call(&c, c.oracle_c, c.oracle, "task", targs, err, sizeof err);
+        cJSON_Delete(targs);
+        const cJSON *tt = t ? cJSON_GetArrayItem(t, 0) : NULL;
+        if (tt && cJSON_IsArray(t) && cJSON_GetArraySize(t) == 1 && cJSON_IsObject(tt)) {
+            long long st = cluster_uint(tt, "status", 0), sub = cluster_uint(tt, "subId", 0);
+            if (st != last) {
+                const cJSON *who = cJSON_GetObjectItemCaseSensitive(tt, "submitter");
+                printf("{\"task_id\":%lld,\"status\":\"%s\",\"submission\":%lld,\"submitter\":\"%s\",\"after_s\":%.1f}\n", task,
+                       status_name(st), sub, cJSON_IsString(who) ? who->valuestring : "", now_s() - t0);
+                fflush(stdout);
+                last = st;
+            }
+            if (st == 3 || st == 4) {
+                cJSON_Delete(t);
+                rc = st == 3 ? 0 : 1;
+                goto out;
+            }
+        } else if (!t) {
+            fprintf(stderr, "opml request: task %lld: %s (retrying)\n", task, err);
+        }
+        cJSON_Delete(t);
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "opml request: task %lld not finalized within %lld s\n", task, timeout);
+out:
+    free(hexin);
+    free(in);
+    cluster_close(&c);
+    opml_model_free(&m);
+    return rc;
+}
