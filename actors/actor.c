@@ -200,8 +200,20 @@ int actor_send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_
     return rc;
 }
 
+/* Reads the bus's subscription messages off our XPUB; returns how many there were. */
+static int drain_subscriptions(actor *a) {
+    zmq_msg_t f[NET_MAX_FRAMES];
+    int n, count = 0;
+    while (net_recv(a->bus_pub, f, NET_MAX_FRAMES, &n, ZMQ_DONTWAIT) == 0) {
+        net_msgs_close(f, n);
+        count++;
+    }
+    return count;
+}
+
 int actor_publish(actor *a, const char *topic, const ProtobufCMessage *msg) {
     if (!a->bus_pub) return -1;
+    drain_subscriptions(a);
     uint8_t *env;
     size_t env_len;
     size_t len = protobuf_c_message_get_packed_size(msg);
@@ -599,7 +611,9 @@ int actor_run(actor *a) {
     const char *listen = config_get(a->cfg, "listen"), *pub = config_get(a->cfg, "bus_pub"),
                *work = config_get(a->cfg, "bus_work");
     if (*listen && !(a->listen = net_bind(a->net, ZMQ_ROUTER, listen, err, sizeof err))) goto bad;
-    if (*pub && !(a->bus_pub = net_connect(a->net, ZMQ_PUB, pub, err, sizeof err))) goto bad;
+    /* An XPUB rather than a PUB: the bus subscribes to everything, and seeing its subscription
+     * arrive tells us the connection is up, so that actor.started is not lost to a slow join. */
+    if (*pub && !(a->bus_pub = net_connect(a->net, ZMQ_XPUB, pub, err, sizeof err))) goto bad;
     if (*work && !(a->bus_work = net_connect(a->net, ZMQ_DEALER, work, err, sizeof err))) goto bad;
     if (pthread_create(&a->thread, NULL, job_main, a) != 0) {
         snprintf(err, sizeof err, "job thread: %s", strerror(errno));
@@ -608,6 +622,10 @@ int actor_run(actor *a) {
     a->thread_started = 1;
     log_info("running%s%s%s%s", *listen ? ", listening on " : "", listen, *work ? ", bus worker" : "",
              *pub ? ", publishing events" : "");
+    if (a->bus_pub) {
+        zmq_pollitem_t p = {a->bus_pub, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&p, 1, 2000) <= 0) log_warn("the bus has not subscribed to our events yet");
+    }
     publish_lifecycle(a, 1, NULL);
     a->last_bus_ms = clock_mono_ms();
     if (a->bus_work) announce(a);

@@ -177,9 +177,13 @@ int config_get_long(const config *c, const char *name, long min, long max, long 
 }
 
 void config_print_help(const config *c, const char *actor) {
+    char upper[64];
+    size_t i = 0;
+    for (; actor[i] && i + 1 < sizeof upper; i++) upper[i] = actor[i] == '-' ? '_' : (char)toupper((unsigned char)actor[i]);
+    upper[i] = 0;
     printf("usage: %s [--config FILE] [--name=value ...]\n\noptions (env OPML_NAME or OPML_%s_NAME; flags win):\n",
-           actor, actor);
-    for (size_t i = 0; i < c->count; i++) {
+           actor, upper);
+    for (i = 0; i < c->count; i++) {
         const struct entry *e = &c->entries[i];
         printf("  --%-16s %s\n  %-18s (now: \"%s\" from %s)\n", e->opt->name, e->opt->help, "", e->value, e->source);
     }

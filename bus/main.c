@@ -128,6 +128,12 @@ int main(int argc, char **argv) {
         log_error("%s", err);
         goto out;
     }
+    /* Subscribe to everything upstream: publishers then send every event to the bus as soon as
+     * they are connected, and the XPUB side filters per subscriber. */
+    if (zmq_send(bus.xsub, "\x01", 1, 0) != 1) {
+        log_error("events_in: subscribing: %s", zmq_strerror(errno));
+        goto out;
+    }
     if (!(bus.br = broker_new(a, bus.front, bus.back, bus.xpub, skew, hb_timeout, job_timeout, (unsigned)max_queue))) {
         log_error("out of memory");
         goto out;

@@ -4,8 +4,9 @@
  *   curve     a client whose key is not allow-listed can neither send work, subscribe nor publish;
  *   tamper    envelopes with a flipped bit in each field, a wrong signer, a replay: refused, logged;
  *   hostile   10,000 random and truncated messages at every socket of the bus and at a worker's
- *             request socket: all dropped or answered, processes stay up, memory flat, exit clean.
- * usage: test_bus BUS_BINARY ECHO_BINARY MODE */
+ *             request socket: all dropped or answered, processes stay up, memory flat, exit clean;
+ *   events    `opml events` prints the events actors publish as JSON lines, filtered by topic.
+ * usage: test_bus BUS_BINARY ECHO_BINARY MODE [OPML_BINARY] */
 #include "check.h"
 #include "echo.pb-c.h"
 #include "harness.h"
@@ -501,9 +502,33 @@ static void test_hostile(void) {
     cluster_stop(&cl); /* exit status 0: under ASan this includes its leak check */
 }
 
+/* ---- events: `opml events` prints what actors publish, as JSON lines, filtered by topic ---- */
+
+static const char *opml_bin;
+
+static void test_events(void) {
+    struct cluster cl;
+    cluster_start(&cl);
+    char *argv[] = {(char *)opml_bin, "events", "--bus", cl.ev_out, "--key_file", cl.client2_key, "--topic",
+                    "actor.", "--count", "2", "--json", NULL};
+    pid_t ev = harness_spawn(&cl.h, "events.out", argv);
+    msleep(700); /* its subscription travels */
+    start_worker(&cl, 0); /* publishes actor.started (and the bus bus.worker.joined, filtered out) */
+    wait_workers(&cl, 1);
+    CHECK_EQ_INT(harness_stop(cl.w[0], SIGTERM, 10000), 0); /* publishes actor.stopped */
+    cl.w[0] = 0;
+    CHECK_EQ_INT(harness_stop(ev, 0, 10000), 0); /* it exits by itself after 2 events */
+    CHECK(harness_log_has(&cl.h, "events.out", "{\"topic\":\"actor.started\""));
+    CHECK(harness_log_has(&cl.h, "events.out", "\"type\":\"opml.ActorStarted\",\"payload\":{\"actor\":\"echo\""));
+    CHECK(harness_log_has(&cl.h, "events.out", "{\"topic\":\"actor.stopped\""));
+    CHECK(!harness_log_has(&cl.h, "events.out", "bus.worker"));
+    cluster_stop(&cl);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: test_bus BUS ECHO kill|thousand|curve|tamper|hostile\n");
+    if (argc == 5) opml_bin = argv[4];
+    if (argc < 4 || argc > 5) {
+        fprintf(stderr, "usage: test_bus BUS ECHO kill|thousand|curve|tamper|hostile|events [OPML]\n");
         return 2;
     }
     bus_bin = argv[1];
@@ -515,6 +540,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(mode, "curve")) test_curve();
     else if (!strcmp(mode, "tamper")) test_tamper();
     else if (!strcmp(mode, "hostile")) test_hostile();
+    else if (!strcmp(mode, "events") && opml_bin) test_events();
     else return 2;
     char name[64];
     snprintf(name, sizeof name, "test_bus %s", mode);
