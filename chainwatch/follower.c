@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define COMMIT_EVERY 64 /* blocks without events between cursor writes */
+#define RANGE_MAX 1000  /* blocks per eth_getLogs when catching up below the re-org window */
 
 typedef struct rec_block {
     uint64_t number;
@@ -35,6 +36,7 @@ struct follower {
     int dirty;           /* state ahead of the store (blocks without events) */
     unsigned since_commit;
     int reload;          /* state may be ahead of the store after a failure: reload it */
+    uint64_t range;      /* blocks per eth_getLogs below the re-org window (halved on failure) */
     uint64_t retracted;
 };
 
@@ -169,6 +171,7 @@ follower *follower_open(ethrpc_client *rpc, const follower_config *cfg, const fo
     f->cfg = *cfg;
     f->cfg.key_prefix = f->prefix;
     if (!f->cfg.window) f->cfg.window = 256;
+    f->range = RANGE_MAX;
     f->store = *store;
     cJSON *res;
     if (ethrpc_call(rpc, "eth_chainId", NULL, &res) != ETHRPC_OK) {
@@ -481,6 +484,65 @@ out:
     return rc;
 }
 
+/* Catching up: blocks more than `window` below the confirmed head are past any re-org the
+ * follower tracks, so their logs are read with one eth_getLogs over [next, to] instead of block by
+ * block. Each log still names its block (number and hash) and must come in chain order. */
+static int process_range(follower *f, uint64_t to, follow_publish_fn publish, void *user, char *err, size_t errlen) {
+    cJSON *filter = cJSON_CreateObject(), *addrs = cJSON_CreateArray(), *params = cJSON_CreateArray(), *logs;
+    for (size_t i = 0; i < f->cfg.ncontracts; i++) cJSON_AddItemToArray(addrs, ej_new_data(f->cfg.contracts[i].address, 20));
+    cJSON_AddItemToObject(filter, "fromBlock", ej_new_quantity(f->next));
+    cJSON_AddItemToObject(filter, "toBlock", ej_new_quantity(to));
+    cJSON_AddItemToObject(filter, "address", addrs);
+    cJSON_AddItemToArray(params, filter);
+    if (ethrpc_call(f->rpc, "eth_getLogs", params, &logs) != ETHRPC_OK) {
+        if (f->range > 1) f->range /= 2; /* too many logs for the node, perhaps: ask for less */
+        return chain_err(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+    }
+    if (!cJSON_IsArray(logs)) {
+        cJSON_Delete(logs);
+        return chain_err(err, errlen, "malformed reply: eth_getLogs result is not an array");
+    }
+    size_t n = (size_t)cJSON_GetArraySize(logs), k = 0;
+    Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);
+    int rc = -1;
+    const cJSON *log;
+    uint64_t last_block = 0;
+    if (!evs) {
+        chain_err(err, errlen, "out of memory");
+        goto out;
+    }
+    cJSON_ArrayForEach(log, logs) {
+        uint64_t number;
+        uint8_t hash[32];
+        if (ej_quantity(ej_get(log, "blockNumber"), &number) || ej_data_fixed(ej_get(log, "blockHash"), hash, 32) ||
+            number < f->next || number > to || number < last_block) {
+            chain_err(err, errlen, "malformed reply: a log outside blocks %llu..%llu or out of order",
+                      (unsigned long long)f->next, (unsigned long long)to);
+            goto out;
+        }
+        evs[k] = event_of_log(f, log, number, hash, err, errlen);
+        if (!evs[k]) goto out;
+        if (k && number == last_block && evs[k]->log_index <= evs[k - 1]->log_index) {
+            chain_err(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)number);
+            k++;
+            goto out;
+        }
+        last_block = number;
+        evs[k]->seq = f->seq + 1 + k;
+        k++;
+    }
+    f->seq += n;
+    f->next = to + 1;
+    f->dirty = 1;
+    if (commit(f, evs, n, err, errlen)) goto out;
+    rc = publish_new(f, evs, n, publish, user, err, errlen);
+out:
+    for (size_t i = 0; i < k; i++) event_free(evs[i]);
+    free(evs);
+    cJSON_Delete(logs);
+    return rc;
+}
+
 int follower_step(follower *f, follow_publish_fn publish, void *user, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (f->reload && cursor_load(f, err, errlen)) return -1;
@@ -494,8 +556,15 @@ int follower_step(follower *f, follow_publish_fn publish, void *user, char *err,
     cJSON_Delete(res);
     if (bad) return chain_err(err, errlen, "malformed reply: eth_blockNumber");
 
-    if (head >= f->cfg.confirmations && f->next <= head - f->cfg.confirmations)
+    if (head >= f->cfg.confirmations && f->next <= head - f->cfg.confirmations) {
+        uint64_t safe = head - f->cfg.confirmations;
+        if (safe >= f->cfg.window && f->next + f->cfg.window <= safe) { /* far behind: whole ranges */
+            uint64_t to = safe - f->cfg.window;
+            if (to - f->next + 1 > f->range) to = f->next + f->range - 1;
+            return process_range(f, to, publish, user, err, errlen) ? -1 : 1;
+        }
         return process_block(f, publish, user, err, errlen) ? -1 : 1;
+    }
 
     /* caught up: is the newest recorded block still in the chain? */
     if (f->nblocks) {

@@ -10,6 +10,9 @@
  *   2. eth_getLogs({blockHash, address: the contracts}): the block's logs, exactly that block's;
  *   3. each log becomes an event with the next seq; the events and the advanced cursor are written
  *      in ONE atomic store write, and then published.
+ * Blocks more than `window` below head - confirmations (catching up after a long stop, or from an
+ * old from_block) are past any tracked re-org and are read with one eth_getLogs per range of up to
+ * 1000 blocks (halved when the node fails the query) instead of block by block.
  * When idle, the last recorded block's hash is checked again, so that a re-org that replaces the
  * tip without growing the chain is noticed too. A retraction is an event of its own (next seq,
  * removed = true, retracts_seq = the seq it retracts), stored and published the same way.

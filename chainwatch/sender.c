@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #define MAX_HASHES 16 /* hashes remembered per nonce: the id plus the latest replacements */
+/* A nonce used while none of our hashes has a receipt is declared lost only after this long: a node
+ * may count the nonce a moment before it serves the receipt. */
+#define DROP_AFTER_MS 3000
 
 typedef struct pending_tx {
     uint8_t id[32];
@@ -26,6 +29,7 @@ typedef struct pending_tx {
     uint8_t *raw;                   /* the latest signed version */
     size_t raw_len;
     uint64_t sent_ms;               /* Unix ms of the latest (re)signing */
+    uint64_t gone_ms;               /* when its nonce was first seen used with none of its hashes mined */
 } pending_tx;
 
 struct sender {
@@ -445,11 +449,11 @@ int sender_poll(sender *s, sender_receipt_fn cb, void *user, char *err, size_t e
             if (!have_mined_nonce && account_nonce(s, "latest", &mined_nonce, err, errlen)) goto fail;
             have_mined_nonce = 1;
             if (mined_nonce > p->nonce) {
-                /* the nonce was used, but by none of our hashes: look once more (the block may have
-                 * just arrived), then report it as lost to another transaction of this key */
-                found = find_receipt(s, p, r, err, errlen);
-                if (found < 0) goto fail;
-                if (!found) {
+                /* the nonce was used, but by none of our hashes (yet): if that lasts, report it as
+                 * lost to another transaction of this key */
+                uint64_t t = now_ms();
+                if (!p->gone_ms) p->gone_ms = t;
+                if (t - p->gone_ms >= DROP_AFTER_MS) {
                     memset(r, 0, sizeof *r);
                     memcpy(r->id, p->id, 32);
                     memcpy(r->tx_hash, p->hashes[p->nhashes - 1], 32);
@@ -458,7 +462,13 @@ int sender_poll(sender *s, sender_receipt_fn cb, void *user, char *err, size_t e
                              (unsigned long long)p->nonce);
                     found = 1;
                 }
+            } else {
+                p->gone_ms = 0;
             }
+        }
+        if (!found && p->gone_ms) { /* its nonce is used: nothing to replace or re-broadcast */
+            i++;
+            continue;
         }
         if (found) {
             ndone++;

@@ -203,6 +203,22 @@ int main(void) {
     if (ev) opml__chain_event__free_unpacked(ev, NULL);
     CHECK(follower_get_event(f, 999, err, sizeof err) == NULL);
 
+    /* a follower far behind (window 4) catches up by ranges, then block by block: the current
+     * chain's events exactly, in order, with far fewer requests than two per block */
+    memset(got, 0, sizeof got);
+    follower_config late = {.contracts = &fc, .ncontracts = 1, .window = 4, .key_prefix = "cw/late/"};
+    follower *lf = follower_open(rpc, &late, &fs, err, sizeof err);
+    unsigned long before_calls = ethrpc_attempts(rpc);
+    CHECK(drain(lf) > 0);
+    const char *notes[] = {"one", "two", "three", "four", "five", "six", "seven", "eight", "reborn"};
+    CHECK_EQ_INT(follower_last_seq(lf), 9);
+    for (int i = 0; i < 9; i++) CHECK(received((uint64_t)i + 1, "chain.Probe.Stored", notes[i], 0));
+    uint64_t blocks = follower_next_block(lf);
+    CHECK(ethrpc_attempts(rpc) - before_calls < blocks);
+    if (ethrpc_attempts(rpc) - before_calls >= blocks)
+        fprintf(stderr, "  %lu requests for %llu blocks\n", ethrpc_attempts(rpc) - before_calls, (unsigned long long)blocks);
+    follower_close(lf);
+
     /* a hostile node reply (block that vanished, node down) is an error, not a crash */
     anvil_stop(&node);
     CHECK_EQ_INT(follower_step(f, on_event, NULL, err, sizeof err), -1);
