@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every benchmark of the project in the release build and prints its figures:
+#   bash bench/run.sh            (builds build/ first; a benchmark that is not built is skipped)
+# Each benchmark is also documented at the top of its source file in bench/.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+B=$top/build
+shared=$top/../shared
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null || echo "bench: the build failed; running what was built"
+
+status=0
+run() { # NAME BINARY ARGS...
+  local name=$1 bin=$2
+  shift 2
+  if [ ! -x "$bin" ]; then echo "== $name: not built, skipped"; return; fi
+  echo "== $name"
+  "$bin" "$@" || { echo "bench: $name failed"; status=1; }
+}
+run merkle "$B/bench/bench_merkle" 256
+run bus "$B/bench/bench_bus" "$B/bus/opml-bus" "$B/actors/opml-echo"
+run storage "$B/storage/bench_storage" "$B/storage/opml-storage"
+run engine "$(ls "$B"/executor/bench_engine 2>/dev/null)" "$shared/models"
+run transformer "$(ls "$B"/executor/bench_transformer 2>/dev/null)"
+run vm "$(ls "$B"/vmjudge/bench_vm 2>/dev/null)" "$shared/models/fashion_cnn.onnx" \
+  /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+run chain "$(ls "$B"/chainwatch/bench_chain 2>/dev/null)"
+exit $status
