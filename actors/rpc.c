@@ -64,6 +64,7 @@ int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescript
         return OPML_E_INTERNAL;
     }
     protobuf_c_message_pack(req, payload);
+    zmq_setsockopt(r->sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms); /* a send waits no longer than a reply */
     snprintf(err, errlen, "no reply to %s in %d ms after %d attempts", req->descriptor->name, timeout_ms, retries + 1);
     for (int attempt = 0; attempt <= retries && rc == OPML_E_TIMEOUT; attempt++) {
         if (send_attempt(r, payload, len, req->descriptor->name, &call_id) != 0) {

@@ -5,6 +5,7 @@
  *   tamper    envelopes with a flipped bit in each field, a wrong signer, a replay: refused, logged;
  *   hostile   10,000 random and truncated messages at every socket of the bus and at a worker's
  *             request socket: all dropped or answered, processes stay up, memory flat, exit clean;
+ *   restart   the bus is SIGKILLed and restarted: the worker and the client reconnect by themselves;
  *   events    `opml events` prints the events actors publish as JSON lines, filtered by topic.
  * usage: test_bus BUS_BINARY ECHO_BINARY MODE [OPML_BINARY] */
 #include "check.h"
@@ -37,6 +38,8 @@ static void msleep(int ms) {
     nanosleep(&ts, NULL);
 }
 
+static void start_bus(struct cluster *cl);
+
 static void cluster_start(struct cluster *cl) {
     char curve[65];
     memset(cl, 0, sizeof *cl);
@@ -57,6 +60,15 @@ static void cluster_start(struct cluster *cl) {
     snprintf(cl->ev_out, sizeof cl->ev_out, "%s@tcp://127.0.0.1:%d", cl->bus_curve, cl->p_out);
     snprintf(cl->work, sizeof cl->work, "%s@tcp://127.0.0.1:%d", cl->bus_curve, cl->p_work);
     snprintf(cl->workers, sizeof cl->workers, "%s@tcp://127.0.0.1:%d", cl->bus_curve, cl->p_workers);
+    start_bus(cl);
+    if (client_init(&cl->c, cl->client_key) != 0 || client_wait_up(&cl->c, cl->work, 10000) != 0) {
+        fprintf(stderr, "the bus did not come up\n");
+        exit(1);
+    }
+}
+
+/* Starts opml-bus on the cluster's ports (again, after a crash: same key, same ports). */
+static void start_bus(struct cluster *cl) {
     char e_in[64], e_out[64], e_work[64], e_workers[64];
     snprintf(e_in, sizeof e_in, "tcp://127.0.0.1:%d", cl->p_in);
     snprintf(e_out, sizeof e_out, "tcp://127.0.0.1:%d", cl->p_out);
@@ -66,10 +78,6 @@ static void cluster_start(struct cluster *cl) {
                     "--events_out", e_out, "--work", e_work, "--workers", e_workers, "--heartbeat_ms", "100",
                     "--heartbeat_timeout_ms", "800", NULL};
     cl->bus = harness_spawn(&cl->h, "bus.log", argv);
-    if (client_init(&cl->c, cl->client_key) != 0 || client_wait_up(&cl->c, cl->work, 10000) != 0) {
-        fprintf(stderr, "the bus did not come up\n");
-        exit(1);
-    }
 }
 
 static void wait_workers(struct cluster *cl, long n) {
@@ -502,6 +510,32 @@ static void test_hostile(void) {
     cluster_stop(&cl); /* exit status 0: under ASan this includes its leak check */
 }
 
+/* ---- restart: the bus crashes and comes back; workers and clients reconnect by themselves ---- */
+
+static void test_restart(void) {
+    struct cluster cl;
+    char err[256];
+    cluster_start(&cl);
+    start_worker(&cl, 0);
+    wait_workers(&cl, 1);
+    rpc *r = rpc_connect(cl.c.net, &cl.c.sg, cl.work, 0, err, sizeof err);
+    Opml__EchoRequest req = OPML__ECHO_REQUEST__INIT;
+    ProtobufCMessage *rep = NULL;
+    CHECK_EQ_INT(rpc_call(r, &req.base, &opml__echo_reply__descriptor, &rep, 3000, 0, err, sizeof err), 0);
+    if (rep) protobuf_c_message_free_unpacked(rep, NULL);
+    CHECK_EQ_INT(harness_stop(cl.bus, SIGKILL, 5000), 128 + SIGKILL);
+    msleep(300);
+    start_bus(&cl);
+    CHECK(client_wait_up(&cl.c, cl.work, 10000) == 0);
+    wait_workers(&cl, 1); /* the worker's heartbeats reach the new bus over its reconnected socket */
+    /* The same rpc (its socket reconnected too) gets a job done; retries cover the reconnect. */
+    rep = NULL;
+    CHECK_EQ_INT(rpc_call(r, &req.base, &opml__echo_reply__descriptor, &rep, 1000, 5, err, sizeof err), 0);
+    if (rep) protobuf_c_message_free_unpacked(rep, NULL);
+    rpc_close(r);
+    cluster_stop(&cl);
+}
+
 /* ---- events: `opml events` prints what actors publish, as JSON lines, filtered by topic ---- */
 
 static const char *opml_bin;
@@ -528,7 +562,7 @@ static void test_events(void) {
 int main(int argc, char **argv) {
     if (argc == 5) opml_bin = argv[4];
     if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: test_bus BUS ECHO kill|thousand|curve|tamper|hostile|events [OPML]\n");
+        fprintf(stderr, "usage: test_bus BUS ECHO kill|thousand|curve|tamper|hostile|restart|events [OPML]\n");
         return 2;
     }
     bus_bin = argv[1];
@@ -540,6 +574,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(mode, "curve")) test_curve();
     else if (!strcmp(mode, "tamper")) test_tamper();
     else if (!strcmp(mode, "hostile")) test_hostile();
+    else if (!strcmp(mode, "restart")) test_restart();
     else if (!strcmp(mode, "events") && opml_bin) test_events();
     else return 2;
     char name[64];
