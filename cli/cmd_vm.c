@@ -336,9 +336,14 @@ int cmd_vm_run(int argc, char **argv) {
     hex_encode(out_root, 32, h1);
     hex_encode(final, 32, h2);
     hex_encode(initial, 32, h3);
+    uint8_t path[4][32];
+    char hp[4][67];
+    vm_node_output_path(&v, path);
+    for (int k = 0; k < 4; k++) hex_encode(path[k], 32, hp[k]);
     if (json)
         printf("{\"node\":%" PRIu64 ",\"output_root\":\"%s\",\"steps\":%" PRIu64 ",\"final_state_hash\":\"%s\","
-               "\"initial_state_hash\":\"%s\"}\n", node, h1, v.step, h2, h3);
+               "\"initial_state_hash\":\"%s\",\"output_slot_path\":[\"%s\",\"%s\",\"%s\",\"%s\"]}\n", node, h1,
+               v.step, h2, h3, hp[0], hp[1], hp[2], hp[3]);
     else
         printf("node               %" PRIu64 " (%s)\noutput_root        %s\nsteps              %" PRIu64
                "\nfinal_state_hash   %s\ninitial_state_hash %s\n", node, kernel_op_name(m.nodes[node].d.op), h1, v.step,

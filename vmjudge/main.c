@@ -191,6 +191,12 @@ static int on_final(actor *a, const envelope *req, const ProtobufCMessage *msg, 
     out.exit_code = c->t.cur.exit_code;
     out.output_root.data = out_root, out.output_root.len = 32;
     out.initial_state_hash.data = c->initial, out.initial_state_hash.len = 32;
+    uint8_t path[4][32];
+    ProtobufCBinaryData bins[4];
+    vm_node_output_path(&c->t.cur, path);
+    for (int k = 0; k < 4; k++) bins[k].data = path[k], bins[k].len = 32;
+    out.n_output_slot_path = 4;
+    out.output_slot_path = bins;
     return actor_reply_msg(reply, &out.base);
 }
 

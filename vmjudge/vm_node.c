@@ -93,3 +93,12 @@ void vm_node_output_root(vm *v, uint8_t root[32]) {
     vm_mem_root(&v->mem, mem);
     vm_mem_slot_root(&v->mem, VM_SLOT_OUTPUT, root);
 }
+
+void vm_node_output_path(vm *v, uint8_t path[4][32]) {
+    uint8_t mem[32], slots[16][32];
+    vm_mem_root(&v->mem, mem);
+    for (unsigned s = 0; s < 16; s++) vm_mem_slot_root(&v->mem, s, slots[s]);
+    merkle_proof p;
+    merkle_prove(slots, sizeof slots, 4, VM_SLOT_OUTPUT, &p);
+    memcpy(path, p.siblings, 4 * 32);
+}

@@ -48,4 +48,8 @@ int vm_node_load_roots(vm *v, const uint8_t guest_root[32], const uint8_t desc_r
 /* After a run: the output root (slot 15's tensor root). */
 void vm_node_output_root(vm *v, uint8_t root[32]);
 
+/* The proof that the output root is slot 15 of the machine's memory root: the 4 siblings of slot
+ * 15 in the depth-4 tree of slot roots, slot level first (the game's `slotPath`). */
+void vm_node_output_path(vm *v, uint8_t path[4][32]);
+
 #endif

@@ -83,6 +83,11 @@ static void run_both(const char *name, kd_desc *d) {
     CHECK_EQ_INT(v.exit_code, 0);
     vm_node_output_root(&v, got);
     CHECK_MEM(got, want, 32);
+    uint8_t slot_path[4][32], final_state[VM_STATE_BYTES], via_path[32];
+    vm_node_output_path(&v, slot_path);
+    vm_pack(&v, final_state);
+    merkle_root_from_path(got, VM_SLOT_OUTPUT, 4, (const uint8_t (*)[32])slot_path, via_path);
+    CHECK_MEM(via_path, final_state, 32); /* the output root is slot 15 of the final memory root */
     /* the same guest and memory under qemu-riscv32 */
     char path[] = "/tmp/opml-vmnode-XXXXXX";
     int fd = mkstemp(path);

@@ -186,6 +186,14 @@ int main(int argc, char **argv) {
         keccak256(init_state, sizeof init_state, init_hash);
         CHECK_MEM(f->initial_state_hash.data, init_hash, 32);
         steps = f->steps;
+        /* the output root sits at slot 15 of the final memory root */
+        CHECK_EQ_INT(f->n_output_slot_path, 4);
+        if (f->n_output_slot_path == 4 && f->state.len == VM_STATE_BYTES) {
+            uint8_t sib[4][32], root[32];
+            for (int k = 0; k < 4; k++) memcpy(sib[k], f->output_slot_path[k].data, 32);
+            merkle_root_from_path(f->output_root.data, 15, 4, (const uint8_t (*)[32])sib, root);
+            CHECK_MEM(root, f->state.data, 32);
+        }
         uint8_t local[32];
         local_hash(steps, local);
         CHECK_MEM(f->state_hash.data, local, 32);
