@@ -11,6 +11,7 @@
 #include "backend.h"
 
 #include <cblas.h>
+#include <immintrin.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,9 +25,9 @@
 
 typedef struct work {
     float *a, *b, *c;   /* quantized left operand, quantized right operand (QMatMul/im2col), chunk product */
-    int32_t *acc;
+    int32_t *acc, *off; /* int32 sums; the integer convolution's row offsets */
     float *sa, *sb;
-    size_t na, nb, nc, nacc, nsa, nsb;
+    size_t na, nb, nc, nacc, noff, nsa, nsb;
     int threads, max_threads; /* OpenBLAS threads now, and as configured at start */
 } work;
 
@@ -48,7 +49,7 @@ static int blas_init(opml_backend *b) {
 
 static void blas_destroy(opml_backend *b) {
     work *w = b->state;
-    if (w) free(w->a), free(w->b), free(w->c), free(w->acc), free(w->sa), free(w->sb);
+    if (w) free(w->a), free(w->b), free(w->c), free(w->acc), free(w->off), free(w->sa), free(w->sb);
     free(w);
 }
 
@@ -121,7 +122,7 @@ static int run_matvec(work *w, const kd_desc *d, const void *const in[], float *
     int8_t *q = (int8_t *)w->b;
     for (size_t r = 0; r < rows; r++) {
         w->sa[r] = qs_scale(x + r * k, k);
-        kq_quantize(x + r * k, k, 1, w->sa[r], q + r * k);
+        qs_quantize_i8(x + r * k, k, w->sa[r], q + r * k);
     }
     matvec all = {q, in[1], w->sa, in[2], d->noperands == 4 ? in[3] : NULL, y, rows, k, n, 0, n};
     if ((double)n * (double)k < BLAS_THREADED_MACS || n < 128) {
@@ -156,6 +157,156 @@ static int run_qlinear(work *w, const kd_desc *d, const void *const in[], float 
     free(tmp);
     if (rc) return KD_ESCRATCH;
     for (size_t r = 0; r < rows; r++) qs_output_rows(w->acc + r * n, n, w->sa[r], sw, bias, y + r * n);
+    return KD_OK;
+}
+
+/* ---- QConv on AVX-512BW: integer products, no floats ----
+ * The image is quantized to int16 and multiplied with vpmaddwd: each instruction multiplies two
+ * rows' pixels pairwise with a filter's two weights and adds the pair in int32 (|sum| <=
+ * 2 * 127 * 127, no saturation); the int32 accumulators are the reference's acc exactly (integer
+ * addition in any order). A row is the input seen by one (ci, ky, kx) at every output pixel:
+ *   - stride 1: the image is laid out zero-padded, Hp x Wp per channel; outputs are computed for
+ *     Wp columns per output row (the last Wp - OW are discarded), so the row of (ci, ky, kx) is
+ *     the padded plane itself from offset ci Hp Wp + ky dh Wp + kx dw: nothing is copied;
+ *   - other strides: the rows are unrolled (im2col) as the float path does.
+ * An odd row count is paired with a row of zeros. */
+#define CONV_MB 4 /* filters per block: 8 accumulators in registers */
+
+static int have_avx512bw(void) {
+    static int cached = -1;
+    if (cached < 0) cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 1 : 0;
+    return cached;
+}
+
+/* The filters' weights as int32 pairs (w[2j] low, w[2j + 1] high, 0 past K), groups of mg filters
+ * padded with zero filters to mg4, from the cache slot or made now (into *tmp without a slot). */
+static const int32_t *pair_weights(const int8_t *w, size_t g, size_t mg, size_t mg4, size_t k, void **cache, int32_t **tmp) {
+    if (cache && *cache) return *cache;
+    size_t kp = (k + 1) / 2, n = g * mg4 * kp;
+    int32_t *wp = calloc(n ? n : 1, sizeof *wp);
+    if (!wp) return NULL;
+    for (size_t gi = 0; gi < g; gi++)
+        for (size_t o = 0; o < mg; o++)
+            for (size_t j = 0; j < kp; j++) {
+                const int8_t *f = w + (gi * mg + o) * k;
+                uint32_t lo = (uint16_t)(int16_t)f[2 * j], hi = 2 * j + 1 < k ? (uint16_t)(int16_t)f[2 * j + 1] : 0;
+                wp[(gi * mg4 + o) * kp + j] = (int32_t)(lo | hi << 16);
+            }
+    if (cache) *cache = wp;
+    else *tmp = wp;
+    return wp;
+}
+
+/* acc[o * np + p] = sum over k < 2 kp of base[off[k] + p] * w_o[k], for o < mg4 (a multiple of
+ * CONV_MB), p < np (a multiple of 32); every base[off[k] + p] must be readable */
+__attribute__((target("avx512f,avx512bw"))) static void conv_i16(const int32_t *wp, size_t mg4, size_t kp,
+                                                                 const int16_t *base, const int32_t *off, size_t np,
+                                                                 int32_t *acc) {
+    /* unpacklo/hi work per 128-bit lane: lo holds pixels 0-3, 8-11, 16-19, 24-27, hi the rest */
+    const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (size_t p = 0; p < np; p += 32)
+        for (size_t o0 = 0; o0 < mg4; o0 += CONV_MB) {
+            __m512i lo[CONV_MB], hi[CONV_MB];
+#pragma GCC unroll 4 /* the accumulators must be registers */
+            for (int o = 0; o < CONV_MB; o++) lo[o] = hi[o] = _mm512_setzero_si512();
+            for (size_t j = 0; j < kp; j++) {
+                __m512i r0 = _mm512_loadu_si512(base + off[2 * j] + p), r1 = _mm512_loadu_si512(base + off[2 * j + 1] + p);
+                __m512i a = _mm512_unpacklo_epi16(r0, r1), b = _mm512_unpackhi_epi16(r0, r1);
+#pragma GCC unroll 4
+                for (int o = 0; o < CONV_MB; o++) {
+                    __m512i wv = _mm512_set1_epi32(wp[(o0 + (size_t)o) * kp + j]);
+                    lo[o] = _mm512_add_epi32(lo[o], _mm512_madd_epi16(a, wv));
+                    hi[o] = _mm512_add_epi32(hi[o], _mm512_madd_epi16(b, wv));
+                }
+            }
+#pragma GCC unroll 4
+            for (int o = 0; o < CONV_MB; o++) {
+                int32_t *dst = acc + (o0 + (size_t)o) * np + p;
+                _mm512_storeu_si512(dst, _mm512_permutex2var_epi32(lo[o], first, hi[o]));
+                _mm512_storeu_si512(dst + 16, _mm512_permutex2var_epi32(lo[o], second, hi[o]));
+            }
+        }
+}
+
+static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y, void **cache);
+
+static int run_qconv_int(work *w, const kd_desc *d, const void *const in[], float *y, void **cache) {
+    const kd_tensor *tx = &d->in[0], *tw = &d->in[1], *ty = &d->out;
+    const float *x = in[0], *sw = in[2], *bias = d->noperands == 4 ? in[3] : NULL;
+    size_t nb = tx->dims[0], c = tx->dims[1], h = tx->dims[2], wd = tx->dims[3];
+    size_t m = tw->dims[0], cg = tw->dims[1], kh = tw->dims[2], kw = tw->dims[3];
+    size_t oh = ty->dims[2], ow = ty->dims[3], g = (size_t)d->ia[0], mg = m / g, kg = cg * kh * kw;
+    size_t mg4 = (mg + CONV_MB - 1) / CONV_MB * CONV_MB, kp = (kg + 1) / 2;
+    int64_t sh = d->ia[1], sv = d->ia[2], pt = d->ia[3], pl = d->ia[4], dh = d->ia[7], dv = d->ia[8];
+    /* direct: the padded planes (Hp x Wp; outputs row-major with stride Wp); else im2col rows */
+    size_t hp = h + (size_t)pt + (size_t)d->ia[5], wp_ = wd + (size_t)pl + (size_t)d->ia[6];
+    int direct = sh == 1 && sv == 1 && hp == oh + (kh - 1) * (size_t)dh && wp_ == ow + (kw - 1) * (size_t)dv;
+    if (!direct) wp_ = ow;
+    size_t np = oh * wp_, np32 = (np + 31) / 32 * 32, img = c * h * wd;
+    size_t plane = direct ? c * hp * wp_ : kg * np32, rows_len = plane + np32 + 64; /* a zero row after the plane */
+    if (rows_len > INT32_MAX) return run_qconv(w, d, in, y, NULL); /* offsets are int32 */
+    int32_t *tmp = NULL;
+    const int32_t *wp = pair_weights(in[1], g, mg, mg4, kg, cache, &tmp);
+    /* w->a: the quantized image (int16), w->b: the rows, w->acc: one group's sums, w->c: one
+     * filter's outputs over the padded width */
+    if (!wp || grow((void **)&w->a, &w->na, (img + 1) / 2 + 1, sizeof(float)) ||
+        grow((void **)&w->b, &w->nb, rows_len / 2 + 1, sizeof(float)) ||
+        grow((void **)&w->acc, &w->nacc, mg4 * np32, sizeof(int32_t)) || grow((void **)&w->off, &w->noff, 2 * kp, sizeof(int32_t)) ||
+        grow((void **)&w->c, &w->nc, np, sizeof(float))) {
+        free(tmp);
+        return KD_ESCRATCH;
+    }
+    int16_t *q = (int16_t *)w->a, *rows = (int16_t *)w->b;
+    for (size_t n = 0; n < nb; n++) {
+        float sx = qs_scale(x + n * img, img);
+        memset(rows, 0, rows_len * sizeof *rows);
+        qs_quantize_i16(x + n * img, img, sx, q);
+        if (direct) /* each input row at (ci, pt + iy, pl) of the padded planes */
+            for (size_t ci = 0; ci < c; ci++)
+                for (size_t iy = 0; iy < h; iy++)
+                    memcpy(rows + (ci * hp + (size_t)pt + iy) * wp_ + (size_t)pl, q + (ci * h + iy) * wd, wd * sizeof *q);
+        for (size_t gi = 0; gi < g; gi++) {
+            int32_t *off = w->off;
+            size_t k = 0;
+            for (size_t ci = 0; ci < cg; ci++)
+                for (size_t ky = 0; ky < kh; ky++)
+                    for (size_t kx = 0; kx < kw; kx++, k++) {
+                        if (direct) {
+                            off[k] = (int32_t)(((gi * cg + ci) * hp + ky * (size_t)dh) * wp_ + kx * (size_t)dv);
+                            continue;
+                        }
+                        off[k] = (int32_t)(k * np32); /* im2col, as run_qconv */
+                        int16_t *col = rows + k * np32;
+                        int64_t o = (int64_t)kx * dv - pl;
+                        int64_t lo = o >= 0 ? 0 : (-o + sv - 1) / sv;
+                        int64_t hi = (int64_t)wd - o <= 0 ? 0 : ((int64_t)wd - o + sv - 1) / sv;
+                        if (hi > (int64_t)ow) hi = (int64_t)ow;
+                        if (lo > hi) lo = hi;
+                        for (size_t py = 0; py < oh; py++) {
+                            int64_t iy = (int64_t)py * sh - pt + (int64_t)ky * dh;
+                            if (iy < 0 || iy >= (int64_t)h) continue; /* rows start zeroed */
+                            const int16_t *qrow = q + ((gi * cg + ci) * h + (size_t)iy) * wd;
+                            for (int64_t px = lo; px < hi; px++) col[py * ow + (size_t)px] = qrow[px * sv + o];
+                        }
+                    }
+            if (kg & 1) off[kg] = (int32_t)plane; /* the zero row */
+            conv_i16(wp + gi * mg4 * kp, mg4, kp, rows, off, np32, w->acc);
+            for (size_t o = 0; o < mg; o++) {
+                size_t mo = gi * mg + o;
+                float *yo = y + (n * m + mo) * oh * ow;
+                if (!direct || wp_ == ow) { /* the sums are the output rows */
+                    qs_output(w->acc + o * np32, oh * ow, sx, sw[mo], bias != NULL, bias ? bias[mo] : 0.0f, yo);
+                    continue;
+                }
+                /* all Wp columns at once (the extra ones are discarded), then the rows moved */
+                float *t = w->c;
+                qs_output(w->acc + o * np32, np, sx, sw[mo], bias != NULL, bias ? bias[mo] : 0.0f, t);
+                for (size_t py = 0; py < oh; py++) memcpy(yo + py * ow, t + py * wp_, ow * sizeof *yo);
+            }
+        }
+    }
+    free(tmp);
     return KD_OK;
 }
 
@@ -256,7 +407,9 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
     case OP_QLINEAR:
         if (kd_numel(&d->in[0]) / d->in[0].dims[d->in[0].rank - 1] <= 2) return run_matvec(b->state, d, in, out);
         return run_qlinear(b->state, d, in, out, cache);
-    case OP_QCONV: return run_qconv(b->state, d, in, out, cache);
+    case OP_QCONV:
+        if (have_avx512bw()) return run_qconv_int(b->state, d, in, out, cache);
+        return run_qconv(b->state, d, in, out, cache);
     case OP_QMATMUL: return run_qmatmul(b->state, d, in, out);
     default: return kernel_exec(d, in, out, scratch, scratch_len);
     }

@@ -43,6 +43,27 @@ __attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t
     for (; i < n; i++) out[i] = (float)kf_quantize(x[i], scale);
 }
 
+/* quantize_avx2's lanes (integers in [-127, 127] as floats) converted exactly and packed to
+ * int16 (wide = 1) or int8 */
+__attribute__((target("avx2"))) static void quantize_int_avx2(const float *x, size_t n, float scale, void *out, int wide) {
+    const __m256 s = _mm256_set1_ps(scale), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 t = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+        t = _mm256_blendv_ps(t, _mm256_setzero_ps(), _mm256_cmp_ps(t, t, _CMP_UNORD_Q));
+        t = _mm256_max_ps(_mm256_min_ps(t, hi), lo);
+        __m256i q = _mm256_cvtps_epi32(_mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m128i p = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        if (wide) _mm_storeu_si128((__m128i *)((int16_t *)out + i), p);
+        else _mm_storel_epi64((__m128i *)((int8_t *)out + i), _mm_packs_epi16(p, p));
+    }
+    for (; i < n; i++) {
+        int32_t v = kf_quantize(x[i], scale);
+        if (wide) ((int16_t *)out)[i] = (int16_t)v;
+        else ((int8_t *)out)[i] = (int8_t)v;
+    }
+}
+
 __attribute__((target("avx2"))) static void output_avx2(const int32_t *acc, size_t n, float sa, const float *sb, float sb1,
                                                         const float *bias, int has_bias, float bias1, float *y) {
     const __m256 a = _mm256_set1_ps(sa), canon = _mm256_castsi256_ps(_mm256_set1_epi32((int)KF_CANON_NAN));
@@ -88,6 +109,22 @@ void qs_quantize(const float *x, size_t n, float scale, float *out) {
         return;
     }
     for (size_t i = 0; i < n; i++) out[i] = (float)kf_quantize(x[i], scale);
+}
+
+void qs_quantize_i16(const float *x, size_t n, float scale, int16_t *out) {
+    if (have_avx2()) {
+        quantize_int_avx2(x, n, scale, out, 1);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) out[i] = (int16_t)kf_quantize(x[i], scale);
+}
+
+void qs_quantize_i8(const float *x, size_t n, float scale, int8_t *out) {
+    if (have_avx2()) {
+        quantize_int_avx2(x, n, scale, out, 0);
+        return;
+    }
+    kq_quantize(x, n, 1, scale, out);
 }
 
 void qs_output_rows(const int32_t *acc, size_t n, float sa, const float *sb, const float *bias, float *y) {

@@ -15,6 +15,9 @@
 float qs_scale(const float *x, size_t n);
 /* out[i] = (float)kf_quantize(x[i], scale), as +0 for zero */
 void qs_quantize(const float *x, size_t n, float scale, float *out);
+/* out[i] = kf_quantize(x[i], scale) as int16 or int8 (for the integer products) */
+void qs_quantize_i16(const float *x, size_t n, float scale, int16_t *out);
+void qs_quantize_i8(const float *x, size_t n, float scale, int8_t *out);
 /* y[i] = kq_output(acc[i], sa, sb[i], bias != NULL, bias ? bias[i] : 0) */
 void qs_output_rows(const int32_t *acc, size_t n, float sa, const float *sb, const float *bias, float *y);
 /* y[i] = kq_output(acc[i], sa, sb, has_bias, bias) */

@@ -125,6 +125,8 @@ static void unary(unsigned op, size_t n) {
 static void simd_rules(void) {
     float x[70], qa[70], sb[70], bias[70], ya[70];
     int32_t acc[70];
+    int16_t q16[70];
+    int8_t q8[70];
     int bad = 0;
     for (size_t n = 0; n <= 70; n++)
         for (int rep = 0; rep < 20; rep++) {
@@ -135,6 +137,9 @@ static void simd_rules(void) {
             float sc = rep % 3 == 0 ? s : rep % 3 == 1 ? 0.0f : kf_from_bits(0x7F800000u);
             qs_quantize(x, n, sc, qa);
             for (size_t i = 0; i < n; i++) bad += kf_bits(qa[i]) != kf_bits((float)kf_quantize(x[i], sc));
+            qs_quantize_i16(x, n, sc, q16);
+            qs_quantize_i8(x, n, sc, q8);
+            for (size_t i = 0; i < n; i++) bad += (q16[i] != kf_quantize(x[i], sc)) + (q8[i] != kf_quantize(x[i], sc));
             float sa = sf_float(1);
             qs_output_rows(acc, n, sa, sb, rep & 1 ? bias : NULL, ya);
             for (size_t i = 0; i < n; i++) bad += kf_bits(ya[i]) != kf_bits(kq_output(acc[i], sa, sb[i], rep & 1, bias[i]));
@@ -255,6 +260,18 @@ int main(void) {
     qconv(2, 5, 6, 4, 3, 2, 3, 1, 2, 0, 1, 0);
     qconv(1, 128, 3, 3, 4, 3, 3, 1, 1, 1, 1, 0);  /* K = 1152 > 1024 */
     qconv(1, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 0);
+    /* the integer convolution's edges: filter blocks of 4 (M = 1..9), rows of 31/32/33 pixels and
+     * their padded widths, an odd and an even row count, K = 4097 and 4098, dilation 2 on the
+     * padded planes, stride 2 through im2col */
+    for (uint32_t m = 1; m <= 9; m++) qconv(1, 2, 5, 6, m, 3, 3, 1, 1, 1, 1, m & 1);
+    qconv(1, 3, 1, 31, 4, 1, 1, 1, 1, 0, 1, 1);
+    qconv(1, 3, 1, 32, 4, 1, 2, 1, 1, 0, 1, 0);
+    qconv(2, 3, 2, 33, 5, 1, 3, 1, 1, 1, 1, 1);
+    qconv(1, 4097, 1, 1, 3, 1, 1, 1, 1, 0, 1, 1);
+    qconv(1, 2049, 1, 2, 3, 1, 2, 1, 1, 0, 1, 0);
+    qconv(1, 4, 9, 9, 6, 3, 3, 2, 1, 2, 2, 1);
+    qconv(1, 4, 9, 9, 6, 3, 3, 1, 2, 1, 2, 1);
+    qconv(1, 16, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1);
     for (int r = 0; r < 10; r++) {
         uint32_t g = 1 + sf_rnd() % 3;
         qconv(1 + sf_rnd() % 2, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 9, 1 + sf_rnd() % 9, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 3,
