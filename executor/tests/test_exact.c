@@ -152,8 +152,8 @@ static void simd_rules(void) {
 /* The engine's fast tensor roots against merkle_tensor_root on lengths around every edge. */
 static void tensor_roots(void) {
     size_t big = (size_t)1 << 20;
-    uint8_t *data = malloc(big), a[32], b[32];
-    for (size_t i = 0; i < big; i++) data[i] = (uint8_t)sf_rnd();
+    uint8_t *data = malloc(big + 3), a[32], b[32]; /* the roots below start 3 bytes in */
+    for (size_t i = 0; i < big + 3; i++) data[i] = (uint8_t)sf_rnd();
     size_t lens[] = {0, 1, 31, 32, 33, 63, 64, 65, 480, 511, 512, 513, 544, 1000, 1023, 1024, 1025, 4095, 4096, 4097,
                      25088, 32768 - 32, 32768, 32768 + 1, 99999, big - 1, big};
     int bad = 0;
@@ -188,8 +188,8 @@ static void tensor_root_pieces(void) {
     }
     CHECK_EQ_INT(bad, 0);
     size_t big = (size_t)32 << 12;
-    uint8_t *data = malloc(big), a[32], b[32];
-    for (size_t i = 0; i < big; i++) data[i] = (uint8_t)sf_rnd();
+    uint8_t *data = malloc(big + 3), a[32], b[32]; /* the roots below start 3 bytes in */
+    for (size_t i = 0; i < big + 3; i++) data[i] = (uint8_t)sf_rnd();
     for (unsigned h = 0; h <= 12; h++) {
         size_t lens[] = {1, 31, 32, 33, 64, 65, ((size_t)32 << h) / 2 + 1, ((size_t)32 << h) - 1, (size_t)32 << h};
         for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
