@@ -1,10 +1,14 @@
 /* Envelopes: sealed ones open; a flipped bit in any field (and in any bit of the encoding), a
  * wrong signer, a stale time and a replay are each refused with a reason; the replay guard's
- * eviction keeps working past its capacity; the config layers (default < file < env < flag). */
+ * eviction keeps working past its capacity; the config layers (default < file < env < flag); the
+ * log's levels and JSON lines. */
 #include "check.h"
 #include "config.h"
 #include "envelope.h"
 #include "log.h"
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -158,6 +162,32 @@ int main(void) {
     char *noval[] = {"t", "--alpha", NULL};
     CHECK(config_load("t", opts, NULL, 2, noval, err, sizeof err) == NULL && strstr(err, "needs a value"));
     unlink(path);
+
+    /* Logs: levels filter, JSON lines parse and carry the fields. */
+    char logpath[] = "/tmp/opml-log-XXXXXX";
+    int lfd = mkstemp(logpath), saved = dup(2);
+    CHECK(lfd >= 0 && dup2(lfd, 2) == 2);
+    log_setup("tlog", LOGL_INFO, 1);
+    log_debug("hidden");
+    log_info("shown \"quoted\" %d", 7);
+    log_setup("tlog", LOGL_WARN, 0);
+    log_info("hidden too");
+    log_warn("plain");
+    dup2(saved, 2);
+    close(saved);
+    FILE *lf = fdopen(lfd, "r");
+    rewind(lf);
+    char line[512];
+    CHECK(fgets(line, sizeof line, lf) != NULL);
+    cJSON *j = cJSON_Parse(line);
+    CHECK(j && !strcmp(cJSON_GetObjectItem(j, "msg")->valuestring, "shown \"quoted\" 7"));
+    CHECK(j && !strcmp(cJSON_GetObjectItem(j, "level")->valuestring, "info"));
+    CHECK(j && !strcmp(cJSON_GetObjectItem(j, "actor")->valuestring, "tlog") && cJSON_GetObjectItem(j, "ts"));
+    cJSON_Delete(j);
+    CHECK(fgets(line, sizeof line, lf) != NULL && strstr(line, " tlog WARN plain\n"));
+    CHECK(fgets(line, sizeof line, lf) == NULL);
+    fclose(lf);
+    unlink(logpath);
 
     free(tmp);
     free(buf);
