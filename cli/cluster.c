@@ -83,7 +83,7 @@ int cluster_open(cluster *c, const char *dir, const char *key_name, char *err, s
     if (key_name) {
         char key[700], journal[700];
         snprintf(key, sizeof key, "%s/%s.key", c->keys, key_name);
-        snprintf(journal, sizeof journal, "%s/%s.journal.json", c->dir, key_name);
+        snprintf(journal, sizeof journal, "%s/data/%s.journal.json", c->dir, key_name);
         if (identity_load(&c->id, key, err, errlen)) {
             cluster_close(c);
             return -1;

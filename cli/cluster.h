@@ -33,7 +33,8 @@ typedef struct cluster {
 
 /* Reads DIR/cluster.env (dir NULL: $OPML_CLUSTER, else "opml-cluster"), loads the three contracts
  * and opens the RPC client. With key_name (a key in the keys directory, "client" by default for
- * the CLI), also the sender of that identity (journal DIR/<key_name>.journal.json). Returns 0 or
+ * the CLI), also the sender of that identity (journal DIR/data/<key_name>.journal.json, which
+ * launch.sh up clears with the chain). Returns 0 or
  * -1 with the reason in err. */
 int cluster_open(cluster *c, const char *dir, const char *key_name, char *err, size_t errlen);
 void cluster_close(cluster *c);

@@ -116,6 +116,7 @@ bisector)
         --chainwatch "$(peer "chainwatch-$id" "tcp://chainwatch-$id:7300")" \
         --bus_events "$(peer bus "tcp://$BUS_HOST:7102")" --work "$(peer bus "tcp://$BUS_HOST:7103")" \
         --storage "$(peer storage "tcp://$STORAGE_HOST:7200")" \
+        --address "$(address "chainwatch-$id")" --artifacts "$SHARE/contracts" \
         --registry "$OPML_REGISTRY" --oracle "$OPML_ORACLE" --game "$OPML_GAME"
     ;;
 *)

@@ -12,9 +12,10 @@
 # Settings (environment): OPML_BUILD (the build directory, default build), OPML_PORT_BASE (default
 # 17100; the ports used are BASE .. BASE+99), OPML_EXECUTORS (2), OPML_IDENTITIES ("validator
 # submitter"), OPML_FAULT_<ID> (the fault setting of identity ID's bisector, fault.h; default
-# none), OPML_BLOCK_TIME (anvil's seconds per block, default 1; 0: a block per transaction),
+# none), OPML_ROLE_<ID> (submit, validate or both, the default), OPML_BLOCK_TIME (anvil's seconds per block, default 1; 0: a block per transaction),
 # OPML_BISECTORS (1; 0 starts the cluster without bisectors, for tests that drive the game
-# themselves). `up` writes DIR/cluster.env: the endpoints, keys and addresses, what the `opml`
+# themselves), OPML_MODEL (model files the bisectors serve, comma-separated; executors load and
+# publish the first to storage). `up` writes DIR/cluster.env: the endpoints, keys and addresses, what the `opml`
 # subcommands read (--cluster DIR). A second `up` on the same DIR keeps its keys and databases
 # and starts a fresh chain.
 set -eu
@@ -125,7 +126,7 @@ start_one() {
         i=${name#executor-}
         # shellcheck disable=SC2046
         spawn "$name" "$BIN/opml-executor" $(common "$name") --listen "$loop:$(executor_port "$i")" \
-            --bus_work "$(peer bus "$loop:$bus_workers")" --storage "$(peer storage "$loop:$storage_port")"
+            ${OPML_MODEL:+--model "${OPML_MODEL%%,*}"} --bus_work "$(peer bus "$loop:$bus_workers")" --storage "$(peer storage "$loop:$storage_port")"
         ;;
     chainwatch-*)
         id=${name#chainwatch-}
@@ -144,12 +145,20 @@ start_one() {
         j=$(identity_number "$id")
         . "$dir/contracts.env"
         fault=$(eval "echo \${OPML_FAULT_$id:-none}")
+        role=$(eval "echo \${OPML_ROLE_$id:-both}")
+        case $role in
+        submit) roles="--submit 1 --validate 0" ;;
+        validate) roles="--submit 0 --validate 1" ;;
+        both) roles="--submit 1 --validate 1" ;;
+        *) die "OPML_ROLE_$id must be submit, validate or both" ;;
+        esac
         # shellcheck disable=SC2046
         spawn "$name" "$BIN/opml-bisector" $(common "$name") --listen "$loop:$(bisector_port "$j")" \
             --chainwatch "$(peer "chainwatch-$id" "$loop:$(chainwatch_port "$j")")" \
             --bus_events "$(peer bus "$loop:$bus_out")" --work "$(peer bus "$loop:$bus_work")" \
             --storage "$(peer storage "$loop:$storage_port")" \
-            --registry "$OPML_REGISTRY" --oracle "$OPML_ORACLE" --game "$OPML_GAME" --fault "$fault"
+            --address "$(address "chainwatch-$id")" --artifacts "$artifacts" --model "${OPML_MODEL:-}" \
+            --registry "$OPML_REGISTRY" --oracle "$OPML_ORACLE" --game "$OPML_GAME" --fault "$fault" $roles
         ;;
     *) die "no process $name" ;;
     esac
