@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
     storage_proc p;
     if (proc_setup(&p, argv[1]) != 0) return 1;
     char path[128];
-    snprintf(path, sizeof path, "%s/direct", p.dir);
+    snprintf(path, sizeof path, "%s/direct", p.h.dir);
     store *s = store_open(path, err, sizeof err);
     if (!s) return fprintf(stderr, "%s\n", err), 1;
     t = now_s();
@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
     double a_get = now_s() - t;
     report("actor get (client checks root)", count, a_get, TENSOR_BYTES);
     /* the same reads as bare rpc calls: what the transport and envelopes cost without the check */
-    rpc *r = rpc_connect(p.net, &p.signer, p.peer, 0, err, sizeof err);
+    rpc *r = rpc_connect(p.cl.net, &p.cl.sg, p.peer, 0, err, sizeof err);
     if (!r) return fprintf(stderr, "rpc: %s\n", err), 1;
     t = now_s();
     for (int i = 0; i < count; i++) {

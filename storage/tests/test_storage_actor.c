@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #define SCAN_KEYS 2500
 
@@ -106,7 +105,7 @@ static void test_parts(storage_proc *p, storage_client *c) {
     /* by hand: two parts with a wrong root (refused at the last one), a part out of order, a
      * tensor over the slot; nothing stays in progress (checked by the health figures later) */
     char err[256];
-    rpc *r = rpc_connect(p->net, &p->signer, p->peer, 0, err, sizeof err);
+    rpc *r = rpc_connect(p->cl.net, &p->cl.sg, p->peer, 0, err, sizeof err);
     Opml__StoragePutTensor part = OPML__STORAGE_PUT_TENSOR__INIT;
     part.root = (ProtobufCBinaryData){32, wrong};
     part.total_length = 1000;
@@ -174,7 +173,7 @@ static void test_retry(storage_proc *p, storage_client *c) {
     CHECK(identity_generate(&id) == 0);
     signer_init(&sg, &id);
     char err[256];
-    void *sock = net_connect(p->net, ZMQ_DEALER, p->peer, err, sizeof err);
+    void *sock = net_connect(p->cl.net, ZMQ_DEALER, p->peer, err, sizeof err);
     Opml__StorageKvOp op = OPML__STORAGE_KV_OP__INIT, *ops[1] = {&op};
     op.key = (ProtobufCBinaryData){3, (uint8_t *)"dup"};
     op.value = (ProtobufCBinaryData){5, (uint8_t *)"first"};
@@ -218,7 +217,7 @@ static void test_stats_health(storage_proc *p, storage_client *c) {
     CHECK(st->requests > 10 && st->errors >= 5 && st->kv_keys > 0);
     protobuf_c_message_free_unpacked(&st->base, NULL);
     char err[256];
-    rpc *r = rpc_connect(p->net, &p->signer, p->peer, 0, err, sizeof err);
+    rpc *r = rpc_connect(p->cl.net, &p->cl.sg, p->peer, 0, err, sizeof err);
     Opml__HealthRequest req = OPML__HEALTH_REQUEST__INIT;
     ProtobufCMessage *m = NULL;
     CHECK_EQ_INT(rpc_call(r, &req.base, &opml__health_reply__descriptor, &m, 5000, 0, err, sizeof err), 0);
@@ -252,8 +251,7 @@ int main(int argc, char **argv) {
     test_stats_health(&p, c);
     storage_client_free(c);
 
-    int status = proc_kill(&p, SIGTERM); /* a clean stop */
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(proc_stop(&p, SIGTERM), 0); /* a clean stop */
     CHECK(proc_start(&p, 10000) == 0);
     c = proc_client(&p, 20000, 0);
     int found;

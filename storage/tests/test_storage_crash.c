@@ -192,8 +192,7 @@ int main(int argc, char **argv) {
         __atomic_store_n(&k.stream_ended, 1, __ATOMIC_RELEASE);
         inflight = acked.n;
         pthread_join(t, NULL);
-        int status = proc_kill(&p, SIGKILL); /* reaps it */
-        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        CHECK_EQ_INT(proc_stop(&p, SIGKILL), 128 + SIGKILL); /* reaps it */
         printf("round %d: %u writes acknowledged before kill -9 (%u ms after the 20th; op %u in flight)\n", round,
                acked.n - start, k.after_ms, inflight);
         storage_client_free(c); /* drop anything still queued for the dead process */

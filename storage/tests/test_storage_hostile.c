@@ -202,7 +202,7 @@ int main(int argc, char **argv) {
     CHECK(identity_generate(&hid) == 0);
     signer_init(&hs, &hid);
     char err[256];
-    void *sock = net_connect(p.net, ZMQ_DEALER, p.peer, err, sizeof err);
+    void *sock = net_connect(p.cl.net, ZMQ_DEALER, p.peer, err, sizeof err);
     CHECK(sock != NULL);
     if (!sock) return check_summary("test_storage_hostile");
     int zero = 0;
@@ -273,7 +273,7 @@ int main(int argc, char **argv) {
         if (i == 2000) { /* memory after a warm-up, once everything sent so far is served */
             CHECK_EQ_INT(storage_client_stats(c, &st), 0);
             protobuf_c_message_free_unpacked(&st->base, NULL);
-            rss_warm = proc_rss_kb(&p);
+            rss_warm = harness_rss_kib(p.pid);
         }
     }
     free(last_signed);
@@ -318,7 +318,7 @@ int main(int argc, char **argv) {
     size_t vlen;
     CHECK_EQ_INT(storage_client_kv_get(c, "hostile", 7, &found, &v, &vlen), 0);
     CHECK_EQ_INT(found, 0); /* the refused batch left nothing */
-    long rss_end = proc_rss_kb(&p);
+    long rss_end = harness_rss_kib(p.pid);
     printf("server memory: %ld KiB after 2000 messages, %ld KiB after %d\n", rss_warm, rss_end, MESSAGES);
     CHECK(rss_warm > 0 && rss_end > 0 && rss_end - rss_warm < 8 * 1024);
 
@@ -333,9 +333,7 @@ int main(int argc, char **argv) {
     if (sc) CHECK_EQ_INT(storage_client_stats(sc, &st), OPML_E_TIMEOUT);
     storage_client_free(sc);
     net_free(sn);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "grep -q 'not in the allow-list' %s/storage.log", p.dir);
-    CHECK(system(cmd) == 0);
+    CHECK(harness_log_has(&p.h, "storage.log", "not in the allow-list"));
     CHECK(proc_alive(&p));
 
     net_close(sock);
