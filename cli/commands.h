@@ -22,6 +22,7 @@ int cmd_chain(int argc, char **argv);
 /* cli/cmd_register.c, cmd_request.c, cmd_status.c, cmd_demo.c (the system, issue 7) */
 int cmd_register(int argc, char **argv);
 int cmd_request(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 /* cli/cmd_events.c */
 int cmd_events(int argc, char **argv);
 

@@ -18,6 +18,7 @@ static const struct opml_command commands[] = {
     {"register", "register a model on-chain (its commitment, guest root and game parameters)", cmd_register},
     {"events", "print the bus's event stream as JSON lines", cmd_events},
     {"request", "ask for an inference on-chain; --wait follows it to finalization", cmd_request},
+    {"demo", "the whole system on this machine: an honest result finalizes, a lie is challenged", cmd_demo},
     {NULL, NULL, NULL},
 };
 

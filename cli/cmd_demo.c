@@ -1,0 +1,245 @@
+/* cmd_demo.c: `opml demo`, the whole system on one machine. It converts fashion_cnn, starts the
+ * compose topology as local processes (compose/launch.sh: anvil mining a block a second, the
+ * contracts deployed, bus, storage, two executors, vmjudge, and two identities, an honest
+ * validator and a submitter told to lie on its second submission), registers the model, makes two
+ * requests on real Fashion-MNIST test images and shows what happens as it happens (the bisectors'
+ * moves), then a summary: times, transactions and gas from the chain. It stops everything with
+ * SIGTERM at the end; a second run starts afresh (new chain, same keys).
+ *
+ *   opml demo [--dir DIR] [--repo DIR] [--onnx FILE] [--fault SPEC] [--keep]
+ *
+ * --repo: the source tree (compose/launch.sh; default "."), --onnx: the model (default
+ * REPO/../shared/models/fashion_cnn.onnx), --fault: the submitter's lie (default node=4@2),
+ * --keep: leave the cluster running. The build directory is the one this binary belongs to. */
+#include "cluster.h"
+#include "commands.h"
+#include "ethjson.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Runs a shell command line; returns its exit status (or -1). */
+static int sh(const char *cmd) {
+    int st = system(cmd);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* The bisectors' logs, followed: lines about the game are printed as they come. */
+typedef struct follow {
+    char path[2][700];
+    const char *who[2];
+    long off[2];
+    double challenged, narrowed, rejected; /* when those lines were first seen (0: not yet) */
+} follow;
+
+static const char *const interesting[] = {"LYING", "WRONG", "agrees", "submitted", "challenging", "we are the", "sent (phase",
+                                          "Selected", "TimedOut", "resolved", "rejected", "finalized", "finalize sent", NULL};
+
+static void follow_poll(follow *f) {
+    for (int i = 0; i < 2; i++) {
+        FILE *fp = fopen(f->path[i], "r");
+        if (!fp) continue;
+        if (fseek(fp, f->off[i], SEEK_SET) == 0) {
+            char line[1024];
+            while (fgets(line, sizeof line, fp)) {
+                size_t n = strlen(line);
+                if (n == 0 || line[n - 1] != '\n') break; /* a partial line: read it whole next time */
+                f->off[i] += (long)n;
+                for (const char *const *k = interesting; *k; k++)
+                    if (strstr(line, *k)) {
+                        const char *msg = strstr(line, " INFO ");
+                        if (!msg) msg = strstr(line, " WARN ");
+                        printf("  %-10s %s", f->who[i], msg ? msg + 6 : line);
+                        double t = now_s();
+                        if (!f->challenged && strstr(line, "challenging")) f->challenged = t;
+                        if (!f->narrowed && strstr(line, "open to move")) f->narrowed = t;
+                        if (!f->rejected && strstr(line, "rejected")) f->rejected = t;
+                        break;
+                    }
+            }
+        }
+        fclose(fp);
+    }
+    fflush(stdout);
+}
+
+/* The task's status (1 open, 2 submitted, 3 finalized) and submission number, or -1. */
+static int task_status(cluster *c, long long task, long long *sub) {
+    char id[24], err[400];
+    snprintf(id, sizeof id, "%lld", task);
+    cJSON *args = cJSON_CreateArray();
+    cJSON_AddItemToArray(args, cJSON_CreateString(id));
+    cJSON *t = cluster_call(c, c->oracle_c, c->oracle, "task", args, err, sizeof err);
+    cJSON_Delete(args);
+    const cJSON *o = t ? cJSON_GetArrayItem(t, 0) : NULL;
+    int st = o ? (int)cluster_uint(o, "status", 0) : -1;
+    if (o && sub) *sub = cluster_uint(o, "subId", 0);
+    cJSON_Delete(t);
+    return st;
+}
+
+/* Chain totals over blocks [from, to]: transactions and gas. */
+static void chain_totals(cluster *c, uint64_t from, uint64_t to, uint64_t *txs, uint64_t *gas) {
+    *txs = *gas = 0;
+    for (uint64_t b = from; b <= to; b++) {
+        char q[32];
+        snprintf(q, sizeof q, "0x%llx", (unsigned long long)b);
+        cJSON *p = cJSON_CreateArray(), *res = NULL;
+        cJSON_AddItemToArray(p, cJSON_CreateString(q));
+        cJSON_AddItemToArray(p, cJSON_CreateFalse());
+        if (ethrpc_call(c->rpc, "eth_getBlockByNumber", p, &res) == ETHRPC_OK && cJSON_IsObject(res)) {
+            const cJSON *g = cJSON_GetObjectItemCaseSensitive(res, "gasUsed");
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(res, "transactions");
+            uint64_t v;
+            if (ej_quantity(g, &v) == 0) *gas += v;
+            *txs += (uint64_t)cJSON_GetArraySize(t);
+        }
+        cJSON_Delete(res);
+    }
+}
+
+static uint64_t block_number(cluster *c) {
+    cJSON *res = NULL;
+    uint64_t n = 0;
+    if (ethrpc_call(c->rpc, "eth_blockNumber", cJSON_CreateArray(), &res) == ETHRPC_OK && ej_quantity(res, &n)) n = 0;
+    cJSON_Delete(res);
+    return n;
+}
+
+int cmd_demo(int argc, char **argv) {
+    const char *dir = "opml-demo", *repo = ".", *onnx = NULL, *fault = "node=4@2";
+    int keep = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--keep")) keep = 1;
+        else if (!strcmp(argv[i], "--dir") && v) dir = argv[++i];
+        else if (!strcmp(argv[i], "--repo") && v) repo = argv[++i];
+        else if (!strcmp(argv[i], "--onnx") && v) onnx = argv[++i];
+        else if (!strcmp(argv[i], "--fault") && v) fault = argv[++i];
+        else {
+            fprintf(stderr, "usage: opml demo [--dir DIR] [--repo DIR] [--onnx FILE] [--fault SPEC] [--keep]\n");
+            return 2;
+        }
+    }
+    char exe[PATH_MAX], build[PATH_MAX], cmd[6 * PATH_MAX + 1024], model[PATH_MAX + 64], onnx_buf[PATH_MAX + 64], launch[PATH_MAX + 64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return 1;
+    exe[n] = 0;
+    snprintf(build, sizeof build, "%s", exe);
+    for (int up = 0; up < 2; up++) *strrchr(build, '/') = 0; /* BUILD/cli/opml -> BUILD */
+    snprintf(launch, sizeof launch, "%s/compose/launch.sh", repo);
+    if (access(launch, X_OK)) {
+        fprintf(stderr, "opml demo: %s not found: run from the source tree or give --repo\n", launch);
+        return 1;
+    }
+    if (!onnx) {
+        snprintf(onnx_buf, sizeof onnx_buf, "%s/../shared/models/fashion_cnn.onnx", repo);
+        onnx = onnx_buf;
+    }
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    if (sh(cmd)) return 1;
+    snprintf(model, sizeof model, "%s/fashion_cnn.opml", dir);
+    double t0 = now_s();
+    printf("opml demo: fashion_cnn, two identities (an honest validator; a submitter lying as '%s')\n", fault);
+    snprintf(cmd, sizeof cmd, "'%s' convert '%s' -o '%s' >/dev/null", exe, onnx, model);
+    if (sh(cmd)) {
+        fprintf(stderr, "opml demo: converting %s failed\n", onnx);
+        return 1;
+    }
+    printf("[%5.1fs] starting anvil, the contracts, bus, storage, 2 executors, vmjudge, 2 chainwatch, 2 bisectors\n",
+           now_s() - t0);
+    fflush(stdout);
+    snprintf(cmd, sizeof cmd,
+             "OPML_BUILD='%s' OPML_MODEL='%s' OPML_ROLE_validator=validate OPML_ROLE_submitter=submit "
+             "OPML_FAULT_submitter='%s' '%s' up '%s'",
+             build, model, fault, launch, dir);
+    if (sh(cmd)) {
+        fprintf(stderr, "opml demo: the cluster did not start (logs in %s/logs)\n", dir);
+        return 1;
+    }
+    int rc = 1;
+    cluster c;
+    char err[1024];
+    memset(&c, 0, sizeof c);
+    if (cluster_open(&c, dir, "client", err, sizeof err)) {
+        fprintf(stderr, "opml demo: %s\n", err);
+        goto stop;
+    }
+    follow f = {.who = {"validator", "submitter"}, .off = {0, 0}};
+    snprintf(f.path[0], sizeof f.path[0], "%s/logs/bisector-validator.log", dir);
+    snprintf(f.path[1], sizeof f.path[1], "%s/logs/bisector-submitter.log", dir);
+    for (int i = 0; i < 2; i++) { /* skip the start-up lines */
+        FILE *fp = fopen(f.path[i], "r");
+        if (fp) {
+            fseek(fp, 0, SEEK_END);
+            f.off[i] = ftell(fp);
+            fclose(fp);
+        }
+    }
+    uint64_t first_block = block_number(&c) + 1;
+    snprintf(cmd, sizeof cmd, "'%s' register '%s' --cluster '%s' --k 4 --window 5 --clock 10 >'%s/register.json'", exe,
+             model, dir, dir);
+    printf("[%5.1fs] registering fashion_cnn (k 4, window 5 s, clock 10 s per side)\n", now_s() - t0);
+    fflush(stdout);
+    if (sh(cmd)) goto stop;
+    double took[2] = {0, 0};
+    for (int r = 0; r < 2; r++) {
+        double ts = now_s();
+        printf("[%5.1fs] request %d: Fashion-MNIST test image %d\n", ts - t0, r + 1, r);
+        fflush(stdout);
+        snprintf(cmd, sizeof cmd,
+                 "'%s' request --cluster '%s' --model-id 1 --model '%s' --idx "
+                 "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz#%d --fee 1000 >'%s/request%d.json'",
+                 exe, dir, model, r, dir, r + 1);
+        if (sh(cmd)) goto stop;
+        long long task = r + 1, sub = 0;
+        int st = 0;
+        while (now_s() - ts < 180) {
+            follow_poll(&f);
+            st = task_status(&c, task, &sub);
+            if (st == 3) break;
+            usleep(300 * 1000);
+        }
+        follow_poll(&f);
+        took[r] = now_s() - ts;
+        if (st != 3) {
+            printf("opml demo: task %lld did not finalize in 180 s (logs in %s/logs)\n", task, dir);
+            goto stop;
+        }
+        printf("[%5.1fs] task %lld FINALIZED (submission %lld) after %.1f s\n", now_s() - t0, task, sub, took[r]);
+        fflush(stdout);
+    }
+    uint64_t txs, gas;
+    chain_totals(&c, first_block, block_number(&c), &txs, &gas);
+    printf("\nsummary\n");
+    printf("  request 1 (honest): finalized in %.1f s\n", took[0]);
+    printf("  request 2 (a lie):  %.1f s in all until the honest resubmission finalized\n", took[1]);
+    if (f.challenged && f.narrowed && f.rejected)
+        printf("    phase 1 (challenge to the one disputed node): %.1f s\n"
+               "    the liar cannot open the node for phase 2 (not played yet: see bisector/main.c) and loses by its\n"
+               "    clock: timeout and rejection %.1f s later; its bond is the validator's, the validator's comes back\n",
+               f.narrowed - f.challenged, f.rejected - f.narrowed);
+    printf("  chain: %llu transactions, %llu gas (registration, requests, submissions, the game, finalizations)\n",
+           (unsigned long long)txs, (unsigned long long)gas);
+    printf("  total %.1f s; logs in %s/logs\n", now_s() - t0, dir);
+    rc = 0;
+stop:
+    cluster_close(&c);
+    if (!keep) {
+        snprintf(cmd, sizeof cmd, "'%s' down '%s' >/dev/null", launch, dir);
+        if (sh(cmd)) rc = 1;
+        else printf("stopped (SIGTERM to every process)\n");
+    }
+    return rc;
+}
