@@ -40,8 +40,12 @@ typedef struct follow {
     char path[2][700];
     const char *who[2];
     long off[2];
-    double challenged, narrowed, rejected; /* when those lines were first seen (0: not yet) */
+    double lied, challenged, narrowed, rejected; /* when those lines were first seen (0: not yet) */
+    uint64_t lie_block, verdict_block;           /* the chain's head then */
+    cluster *c;
 } follow;
+
+static uint64_t block_number(cluster *c);
 
 static const char *const interesting[] = {"LYING", "WRONG", "agrees", "submitted", "challenging", "we are the", "sent (phase",
                                           "Selected", "TimedOut", "resolved", "rejected", "finalized", "finalize sent", NULL};
@@ -62,9 +66,10 @@ static void follow_poll(follow *f) {
                         if (!msg) msg = strstr(line, " WARN ");
                         printf("  %-10s %s", f->who[i], msg ? msg + 6 : line);
                         double t = now_s();
+                        if (!f->lied && strstr(line, "LYING")) f->lied = t, f->lie_block = block_number(f->c);
                         if (!f->challenged && strstr(line, "challenging")) f->challenged = t;
                         if (!f->narrowed && strstr(line, "open to move")) f->narrowed = t;
-                        if (!f->rejected && strstr(line, "rejected")) f->rejected = t;
+                        if (!f->rejected && strstr(line, "rejected")) f->rejected = t, f->verdict_block = block_number(f->c);
                         break;
                     }
             }
@@ -176,7 +181,7 @@ int cmd_demo(int argc, char **argv) {
         fprintf(stderr, "opml demo: %s\n", err);
         goto stop;
     }
-    follow f = {.who = {"validator", "submitter"}, .off = {0, 0}};
+    follow f = {.who = {"validator", "submitter"}, .off = {0, 0}, .c = &c};
     snprintf(f.path[0], sizeof f.path[0], "%s/logs/bisector-validator.log", dir);
     snprintf(f.path[1], sizeof f.path[1], "%s/logs/bisector-submitter.log", dir);
     for (int i = 0; i < 2; i++) { /* skip the start-up lines */
@@ -225,11 +230,17 @@ int cmd_demo(int argc, char **argv) {
     printf("\nsummary\n");
     printf("  request 1 (honest): finalized in %.1f s\n", took[0]);
     printf("  request 2 (a lie):  %.1f s in all until the honest resubmission finalized\n", took[1]);
-    if (f.challenged && f.narrowed && f.rejected)
+    if (f.lied && f.challenged && f.narrowed && f.rejected) {
+        uint64_t dtx, dgas;
+        chain_totals(&c, f.lie_block, f.verdict_block, &dtx, &dgas);
+        printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n"
+               "    submission to challenge: %.1f s\n", f.rejected - f.lied, (unsigned long long)dtx,
+               (unsigned long long)dgas, f.challenged - f.lied);
         printf("    phase 1 (challenge to the one disputed node): %.1f s\n"
                "    the liar cannot open the node for phase 2 (not played yet: see bisector/main.c) and loses by its\n"
                "    clock: timeout and rejection %.1f s later; its bond is the validator's, the validator's comes back\n",
                f.narrowed - f.challenged, f.rejected - f.narrowed);
+    }
     printf("  chain: %llu transactions, %llu gas (registration, requests, submissions, the game, finalizations)\n",
            (unsigned long long)txs, (unsigned long long)gas);
     printf("  total %.1f s; logs in %s/logs\n", now_s() - t0, dir);

@@ -23,6 +23,7 @@ int cmd_chain(int argc, char **argv);
 int cmd_register(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 /* cli/cmd_events.c */
 int cmd_events(int argc, char **argv);
 

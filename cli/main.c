@@ -19,6 +19,7 @@ static const struct opml_command commands[] = {
     {"events", "print the bus's event stream as JSON lines", cmd_events},
     {"request", "ask for an inference on-chain; --wait follows it to finalization", cmd_request},
     {"demo", "the whole system on this machine: an honest result finalizes, a lie is challenged", cmd_demo},
+    {"status", "tasks and games of a cluster's chain, as JSON lines", cmd_status},
     {NULL, NULL, NULL},
 };
 
