@@ -1,5 +1,6 @@
 /* config.c: see config.h. The option tables are small (tens of names): linear search is enough. */
 #include "config.h"
+#include "errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,14 +20,6 @@ struct config {
     size_t count;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* Normalises an option name in place: lower case, '-' -> '_'. */
 static void normalise(char *name) {
     for (; *name; name++) *name = *name == '-' ? '_' : (char)tolower((unsigned char)*name);
@@ -40,9 +33,9 @@ static struct entry *find(const config *c, const char *name) {
 
 static int set(config *c, const char *name, const char *value, const char *source, char *err, size_t errlen) {
     struct entry *e = find(c, name);
-    if (!e) return fail(err, errlen, "unknown option '%s' (from %s); --help lists them", name, source);
+    if (!e) return opml_errf(err, errlen, "unknown option '%s' (from %s); --help lists them", name, source);
     char *v = strdup(value);
-    if (!v) return fail(err, errlen, "out of memory");
+    if (!v) return opml_errf(err, errlen, "out of memory");
     free(e->value);
     e->value = v;
     e->source = source;
@@ -58,7 +51,7 @@ static char *trim(char *s) {
 
 static int load_file(config *c, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
-    if (!f) return fail(err, errlen, "config file %s: %s", path, strerror(errno));
+    if (!f) return opml_errf(err, errlen, "config file %s: %s", path, strerror(errno));
     char line[4096];
     int lineno = 0, rc = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {
@@ -67,7 +60,7 @@ static int load_file(config *c, const char *path, char *err, size_t errlen) {
         if (!*s || *s == '#') continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            rc = fail(err, errlen, "config file %s:%d: expected 'name = value'", path, lineno);
+            rc = opml_errf(err, errlen, "config file %s:%d: expected 'name = value'", path, lineno);
             break;
         }
         *eq = 0;
@@ -76,7 +69,7 @@ static int load_file(config *c, const char *path, char *err, size_t errlen) {
         if (set(c, name, value, "file", err, errlen) != 0) {
             char why[256];
             snprintf(why, sizeof why, "%s", err);
-            rc = fail(err, errlen, "config file %s:%d: %s", path, lineno, why);
+            rc = opml_errf(err, errlen, "config file %s:%d: %s", path, lineno, why);
         }
     }
     fclose(f);
@@ -98,7 +91,7 @@ config *config_load(const char *actor, const config_opt *common, const config_op
     for (int t = 0; t < 2; t++)
         for (const config_opt *o = t ? extra : common; o && o->name; o++) {
             if (find(c, o->name)) {
-                fail(err, errlen, "option '%s' declared twice", o->name);
+                opml_errf(err, errlen, "option '%s' declared twice", o->name);
                 goto bad;
             }
             struct entry *e = &c->entries[c->count++];
@@ -126,14 +119,14 @@ config *config_load(const char *actor, const config_opt *common, const config_op
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0) {
-            fail(err, errlen, "unexpected argument '%s' (options are --name=value)", a);
+            opml_errf(err, errlen, "unexpected argument '%s' (options are --name=value)", a);
             goto bad;
         }
         char name[128];
         const char *eq = strchr(a, '='), *value;
         size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
         if (len == 0 || len >= sizeof name) {
-            fail(err, errlen, "bad option '%s'", a);
+            opml_errf(err, errlen, "bad option '%s'", a);
             goto bad;
         }
         memcpy(name, a + 2, len);
@@ -142,7 +135,7 @@ config *config_load(const char *actor, const config_opt *common, const config_op
         if (eq) value = eq + 1;
         else if (i + 1 < argc) value = argv[++i];
         else {
-            fail(err, errlen, "option --%s needs a value", name);
+            opml_errf(err, errlen, "option --%s needs a value", name);
             goto bad;
         }
         if (!strcmp(name, "config")) continue;
@@ -150,7 +143,7 @@ config *config_load(const char *actor, const config_opt *common, const config_op
     }
     return c;
 oom:
-    fail(err, errlen, "out of memory");
+    opml_errf(err, errlen, "out of memory");
 bad:
     config_free(c);
     return NULL;
@@ -171,7 +164,7 @@ int config_get_long(const config *c, const char *name, long min, long max, long 
     errno = 0;
     long x = strtol(v, &end, 10);
     if (!*v || *end || errno || x < min || x > max)
-        return fail(err, errlen, "option %s: '%s' is not an integer in [%ld, %ld]", name, v, min, max);
+        return opml_errf(err, errlen, "option %s: '%s' is not an integer in [%ld, %ld]", name, v, min, max);
     *out = x;
     return 0;
 }

@@ -1,5 +1,6 @@
 /* envelope.c: see envelope.h. */
 #include "envelope.h"
+#include "errmsg.h"
 
 #include "keccak.h"
 #include "log.h"
@@ -9,14 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void signer_init(signer *s, const identity *id) {
     struct timespec ts;
@@ -93,37 +86,37 @@ int envelope_open(const void *bytes, size_t len, uint64_t now_ms, uint64_t max_s
     uint8_t digest[32], signer_addr[20];
     char who[43];
     memset(out, 0, sizeof *out);
-    if (len > ENVELOPE_MAX_BYTES) return fail(err, errlen, "envelope refused: %zu bytes is over the limit", len);
+    if (len > ENVELOPE_MAX_BYTES) return opml_errf(err, errlen, "envelope refused: %zu bytes is over the limit", len);
     Opml__Envelope *e = opml__envelope__unpack(NULL, len, bytes);
-    if (!e) return fail(err, errlen, "envelope refused: not a protobuf Envelope (%zu bytes)", len);
+    if (!e) return opml_errf(err, errlen, "envelope refused: not a protobuf Envelope (%zu bytes)", len);
     if (e->sender.len != 20 || e->signature.len != 65) {
-        fail(err, errlen, "envelope refused: sender is %zu bytes, signature %zu (want 20, 65)", e->sender.len,
+        opml_errf(err, errlen, "envelope refused: sender is %zu bytes, signature %zu (want 20, 65)", e->sender.len,
              e->signature.len);
         goto bad;
     }
     size_t tlen = strlen(e->type);
     if (tlen == 0 || tlen > ENVELOPE_MAX_TYPE) {
-        fail(err, errlen, "envelope refused: payload type of %zu characters", tlen);
+        opml_errf(err, errlen, "envelope refused: payload type of %zu characters", tlen);
         goto bad;
     }
     envelope_digest(e->sender.data, e->seq, e->time_ms, e->call_id, e->type, e->payload.data, e->payload.len, digest);
     identity_address_text(e->sender.data, who);
     if (identity_recover(digest, e->signature.data, signer_addr) != 0) {
-        fail(err, errlen, "envelope refused: malformed signature (claimed sender %s, seq %llu)", who,
+        opml_errf(err, errlen, "envelope refused: malformed signature (claimed sender %s, seq %llu)", who,
              (unsigned long long)e->seq);
         goto bad;
     }
     if (memcmp(signer_addr, e->sender.data, 20) != 0) {
         char real[43];
         identity_address_text(signer_addr, real);
-        fail(err, errlen, "envelope refused: signature is by %s, not the claimed sender %s (seq %llu, type %s)", real,
+        opml_errf(err, errlen, "envelope refused: signature is by %s, not the claimed sender %s (seq %llu, type %s)", real,
              who, (unsigned long long)e->seq, e->type);
         goto bad;
     }
     if (max_skew_ms) {
         uint64_t d = e->time_ms > now_ms ? e->time_ms - now_ms : now_ms - e->time_ms;
         if (d > max_skew_ms) {
-            fail(err, errlen, "envelope refused: time %llu is %llu ms from ours (limit %llu) from %s seq %llu",
+            opml_errf(err, errlen, "envelope refused: time %llu is %llu ms from ours (limit %llu) from %s seq %llu",
                  (unsigned long long)e->time_ms, (unsigned long long)d, (unsigned long long)max_skew_ms, who,
                  (unsigned long long)e->seq);
             goto bad;
@@ -222,7 +215,7 @@ int replay_guard_check(replay_guard *g, const envelope *e, char *err, size_t err
     if (s->used && e->seq <= s->seq) {
         char who[43];
         identity_address_text(e->sender, who);
-        return fail(err, errlen, "envelope refused: replay or out of order from %s: seq %llu, last accepted %llu (%s)",
+        return opml_errf(err, errlen, "envelope refused: replay or out of order from %s: seq %llu, last accepted %llu (%s)",
                     who, (unsigned long long)e->seq, (unsigned long long)s->seq, e->type);
     }
     if (!s->used) {

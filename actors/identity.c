@@ -2,6 +2,7 @@
  * randomised against side channels; libsecp256k1 contexts are safe to share between threads once
  * created. */
 #include "identity.h"
+#include "errmsg.h"
 
 #include "hex.h"
 #include "keccak.h"
@@ -56,16 +57,6 @@ static void address_of(const uint8_t pubkey[64], uint8_t address[20]) {
     memcpy(address, h + 12, 20);
 }
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 int identity_from_secret(identity *id, const uint8_t secret[32]) {
     secp256k1_context *c = context();
     secp256k1_pubkey pk;
@@ -95,34 +86,34 @@ int identity_load(identity *id, const char *path, char *err, size_t errlen) {
     uint8_t secret[32];
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return set_err(err, errlen, "key file %s: %s", path, strerror(errno));
+    if (fd < 0) return opml_errf(err, errlen, "key file %s: %s", path, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return set_err(err, errlen, "key file %s: not a regular file", path);
+        return opml_errf(err, errlen, "key file %s: not a regular file", path);
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         close(fd);
-        return set_err(err, errlen, "key file %s: mode %03o lets group or world access it; chmod 600 it",
+        return opml_errf(err, errlen, "key file %s: mode %03o lets group or world access it; chmod 600 it",
                        path, (unsigned)(st.st_mode & 0777));
     }
     ssize_t n = read(fd, text, sizeof text - 1);
     close(fd);
-    if (n < 0) return set_err(err, errlen, "key file %s: %s", path, strerror(errno));
+    if (n < 0) return opml_errf(err, errlen, "key file %s: %s", path, strerror(errno));
     text[n] = 0;
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) text[--n] = 0;
     int rc = hex_decode(text, secret, 32);
     memset(text, 0, sizeof text);
-    if (rc != 0) return set_err(err, errlen, "key file %s: expected one line of 64 hex digits", path);
+    if (rc != 0) return opml_errf(err, errlen, "key file %s: expected one line of 64 hex digits", path);
     rc = identity_from_secret(id, secret);
     memset(secret, 0, sizeof secret);
-    if (rc != 0) return set_err(err, errlen, "key file %s: not a valid secp256k1 secret", path);
+    if (rc != 0) return opml_errf(err, errlen, "key file %s: not a valid secp256k1 secret", path);
     return 0;
 }
 
 int identity_save(const identity *id, const char *path, char *err, size_t errlen) {
     char text[70];
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return set_err(err, errlen, "key file %s: %s", path, strerror(errno));
+    if (fd < 0) return opml_errf(err, errlen, "key file %s: %s", path, strerror(errno));
     hex_encode(id->secret, 32, text);
     size_t len = strlen(text);
     text[len++] = '\n';
@@ -131,14 +122,14 @@ int identity_save(const identity *id, const char *path, char *err, size_t errlen
     if (close(fd) != 0) ok = 0;
     if (!ok) {
         unlink(path);
-        return set_err(err, errlen, "key file %s: write failed: %s", path, strerror(errno));
+        return opml_errf(err, errlen, "key file %s: write failed: %s", path, strerror(errno));
     }
     return 0;
 }
 
 int identity_load_or_create(identity *id, const char *path, char *err, size_t errlen) {
     if (access(path, F_OK) == 0 || errno != ENOENT) return identity_load(id, path, err, errlen);
-    if (identity_generate(id) != 0) return set_err(err, errlen, "no randomness to generate a key");
+    if (identity_generate(id) != 0) return opml_errf(err, errlen, "no randomness to generate a key");
     if (identity_save(id, path, err, errlen) != 0) return -1;
     return 0;
 }

@@ -1,6 +1,7 @@
 /* net.c: see net.h. The ZAP handler (RFC 27) is a thread with a REP socket on the context's
  * well-known inproc endpoint; libzmq asks it about every CURVE client of every server socket. */
 #include "net.h"
+#include "errmsg.h"
 
 #include "hex.h"
 #include "log.h"
@@ -24,17 +25,9 @@ struct net {
     int zap_running;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int load_allow(net *n, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
-    if (!f) return fail(err, errlen, "allow-list %s: %s", path, strerror(errno));
+    if (!f) return opml_errf(err, errlen, "allow-list %s: %s", path, strerror(errno));
     char line[512];
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
@@ -47,12 +40,12 @@ static int load_allow(net *n, const char *path, char *err, size_t errlen) {
         *end = 0;
         uint8_t key[32];
         if (hex_decode(s, key, 32) != 0) {
-            rc = fail(err, errlen, "allow-list %s:%d: expected a CURVE public key as 64 hex digits", path, lineno);
+            rc = opml_errf(err, errlen, "allow-list %s:%d: expected a CURVE public key as 64 hex digits", path, lineno);
             break;
         }
         void *grown = realloc(n->allowed, (n->n_allowed + 1) * sizeof *n->allowed);
         if (!grown) {
-            rc = fail(err, errlen, "out of memory");
+            rc = opml_errf(err, errlen, "out of memory");
             break;
         }
         n->allowed = grown;
@@ -108,17 +101,17 @@ static void *zap_main(void *arg) {
 net *net_new(const identity *id, const char *allow_file, char *err, size_t errlen) {
     net *n = calloc(1, sizeof *n);
     if (!n) {
-        fail(err, errlen, "out of memory");
+        opml_errf(err, errlen, "out of memory");
         return NULL;
     }
     identity_curve_secret(id, n->curve_secret);
     if (!zmq_z85_encode(n->secret_z85, n->curve_secret, 32) || zmq_curve_public(n->public_z85, n->secret_z85) != 0 ||
         !zmq_z85_decode(n->curve_public, n->public_z85)) {
-        fail(err, errlen, "CURVE key derivation failed: is libzmq built with CURVE?");
+        opml_errf(err, errlen, "CURVE key derivation failed: is libzmq built with CURVE?");
         goto bad;
     }
     if (!(n->ctx = zmq_ctx_new())) {
-        fail(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
+        opml_errf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
         goto bad;
     }
     if (allow_file && *allow_file) {
@@ -127,12 +120,12 @@ net *net_new(const identity *id, const char *allow_file, char *err, size_t errle
         int linger = 0;
         zmq_setsockopt(n->zap, ZMQ_LINGER, &linger, sizeof linger);
         if (!n->zap || zmq_bind(n->zap, "inproc://zeromq.zap.01") != 0) {
-            fail(err, errlen, "ZAP handler: %s", zmq_strerror(errno));
+            opml_errf(err, errlen, "ZAP handler: %s", zmq_strerror(errno));
             if (n->zap) zmq_close(n->zap);
             goto bad;
         }
         if (pthread_create(&n->zap_thread, NULL, zap_main, n) != 0) {
-            fail(err, errlen, "ZAP handler thread: %s", strerror(errno));
+            opml_errf(err, errlen, "ZAP handler thread: %s", strerror(errno));
             zmq_close(n->zap);
             goto bad;
         }
@@ -192,12 +185,12 @@ static void common_options(void *s) {
 
 void *net_bind(net *n, int type, const char *endpoint, char *err, size_t errlen) {
     if (!n->zap_running) {
-        fail(err, errlen, "cannot bind %s: no allow-list configured (allow_file)", endpoint);
+        opml_errf(err, errlen, "cannot bind %s: no allow-list configured (allow_file)", endpoint);
         return NULL;
     }
     void *s = zmq_socket(n->ctx, type);
     if (!s) {
-        fail(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
+        opml_errf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
         return NULL;
     }
     int one = 1;
@@ -205,13 +198,13 @@ void *net_bind(net *n, int type, const char *endpoint, char *err, size_t errlen)
     if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, n->curve_secret, 32) != 0 ||
         zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "opml", 4) != 0) {
-        fail(err, errlen, "CURVE server options: %s", zmq_strerror(errno));
+        opml_errf(err, errlen, "CURVE server options: %s", zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
     if (type == ZMQ_ROUTER) zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     if (zmq_bind(s, endpoint) != 0) {
-        fail(err, errlen, "bind %s: %s", endpoint, zmq_strerror(errno));
+        opml_errf(err, errlen, "bind %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
@@ -222,24 +215,24 @@ void *net_connect(net *n, int type, const char *peer, char *err, size_t errlen) 
     uint8_t server[32];
     const char *endpoint;
     if (net_parse_peer(peer, server, &endpoint) != 0) {
-        fail(err, errlen, "peer '%s': expected <server CURVE key, 64 hex digits>@<endpoint>", peer);
+        opml_errf(err, errlen, "peer '%s': expected <server CURVE key, 64 hex digits>@<endpoint>", peer);
         return NULL;
     }
     void *s = zmq_socket(n->ctx, type);
     if (!s) {
-        fail(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
+        opml_errf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
         return NULL;
     }
     common_options(s);
     if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server, 32) != 0 ||
         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, n->curve_public, 32) != 0 ||
         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, n->curve_secret, 32) != 0) {
-        fail(err, errlen, "CURVE client options: %s", zmq_strerror(errno));
+        opml_errf(err, errlen, "CURVE client options: %s", zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
     if (zmq_connect(s, endpoint) != 0) {
-        fail(err, errlen, "connect %s: %s", endpoint, zmq_strerror(errno));
+        opml_errf(err, errlen, "connect %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }

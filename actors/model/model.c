@@ -16,14 +16,6 @@
 #define WEIGHT_REC 36
 #define NODE_REC (KD_BYTES + 4 + 4 * KD_MAX_OPERANDS)
 
-int opml_errf(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }

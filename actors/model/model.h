@@ -16,6 +16,8 @@
 #define OPML_MODEL_H
 
 #include <stddef.h>
+
+#include "errmsg.h"
 #include <stdint.h>
 #include <stdio.h>
 
@@ -59,9 +61,6 @@ int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, s
 int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen);
 void opml_model_free(opml_model *m);
 
-/* Formats a message into err (errlen bytes, truncated) and returns -1: the error convention of the
- * model and engine functions. */
-int opml_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A whole file read into malloc'd memory (*len bytes; at least one byte allocated). NULL when it
  * cannot be opened or read, or memory runs out. */

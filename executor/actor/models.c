@@ -1,5 +1,6 @@
 /* models.c: the executor's loaded models and their pieces in storage (models.h). */
 #include "models.h"
+#include "errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,14 +9,6 @@
 
 #include "hex.h"
 #include "log.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int exec_fetch_tensor(storage_client *st, const uint8_t root[32], size_t len, uint8_t **data, char *err,
                       size_t errlen) {
@@ -71,7 +64,7 @@ static exec_model *keep(model_cache *c, opml_model *m, char *err, size_t errlen)
     exec_model *e = calloc(1, sizeof *e);
     if (!e) {
         opml_model_free(m);
-        fail(err, errlen, "out of memory");
+        opml_errf(err, errlen, "out of memory");
         return NULL;
     }
     e->m = *m;
@@ -101,20 +94,20 @@ static void model_key(const uint8_t root[32], uint8_t key[sizeof MODELS_KEY_PREF
 static int publish(storage_client *st, const opml_model *m, char *err, size_t errlen) {
     size_t npieces = (m->file_len + MODELS_PIECE - 1) / MODELS_PIECE;
     uint8_t *rec = malloc(8 + 32 * npieces);
-    if (!rec) return fail(err, errlen, "out of memory");
+    if (!rec) return opml_errf(err, errlen, "out of memory");
     for (int b = 0; b < 8; b++) rec[b] = (uint8_t)((uint64_t)m->file_len >> (56 - 8 * b));
     for (size_t i = 0; i < npieces; i++) {
         size_t off = i * MODELS_PIECE, len = m->file_len - off < MODELS_PIECE ? m->file_len - off : MODELS_PIECE;
         if (storage_client_put_tensor(st, m->file + off, len, NULL, rec + 8 + 32 * i)) {
             free(rec);
-            return fail(err, errlen, "storing piece %zu of the model file: %s", i, storage_client_error(st));
+            return opml_errf(err, errlen, "storing piece %zu of the model file: %s", i, storage_client_error(st));
         }
     }
     uint8_t key[sizeof MODELS_KEY_PREFIX - 1 + 32];
     model_key(m->root, key);
     int rc = storage_client_kv_put(st, key, sizeof key, rec, 8 + 32 * npieces);
     free(rec);
-    if (rc) return fail(err, errlen, "storing the model record: %s", storage_client_error(st));
+    if (rc) return opml_errf(err, errlen, "storing the model record: %s", storage_client_error(st));
     return 0;
 }
 
@@ -144,12 +137,12 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
     int rc = storage_client_kv_get(c->st, key, sizeof key, &found, &rec, &rlen);
     if (rc) {
         *code = OPML_E_UNAVAILABLE;
-        fail(err, errlen, "storage: %s", storage_client_error(c->st));
+        opml_errf(err, errlen, "storage: %s", storage_client_error(c->st));
         return NULL;
     }
     if (!found) {
         *code = OPML_E_NOT_FOUND;
-        fail(err, errlen, "unknown model %s: not loaded here and not in storage", hex);
+        opml_errf(err, errlen, "unknown model %s: not loaded here and not in storage", hex);
         return NULL;
     }
     *code = OPML_E_INTERNAL;
@@ -160,13 +153,13 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
     if (rlen < 8 || (rlen - 8) % 32 || flen > (uint64_t)npieces * MODELS_PIECE ||
         flen + MODELS_PIECE <= (uint64_t)npieces * MODELS_PIECE) {
         free(rec);
-        fail(err, errlen, "model %s: malformed record in storage (%zu bytes)", hex, rlen);
+        opml_errf(err, errlen, "model %s: malformed record in storage (%zu bytes)", hex, rlen);
         return NULL;
     }
     file = malloc(flen ? flen : 1);
     if (!file) {
         free(rec);
-        fail(err, errlen, "model %s: out of memory for %llu bytes", hex, (unsigned long long)flen);
+        opml_errf(err, errlen, "model %s: out of memory for %llu bytes", hex, (unsigned long long)flen);
         return NULL;
     }
     for (size_t i = 0; i < npieces; i++) {
@@ -176,7 +169,7 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
         int rc2 = exec_fetch_tensor(c->st, rec + 8 + 32 * i, want, &piece, why, sizeof why);
         if (rc2) {
             *code = rc2 == OPML_E_UNAVAILABLE ? OPML_E_UNAVAILABLE : OPML_E_INTERNAL;
-            fail(err, errlen, "model %s: piece %zu: %s", hex, i, why);
+            opml_errf(err, errlen, "model %s: piece %zu: %s", hex, i, why);
             free(rec), free(file);
             return NULL;
         }
@@ -189,13 +182,13 @@ static exec_model *from_storage(model_cache *c, const uint8_t root[32], int *cod
     rc = opml_model_parse(file, flen, &m, why, sizeof why);
     free(file);
     if (rc) {
-        fail(err, errlen, "model %s from storage: %s", hex, why);
+        opml_errf(err, errlen, "model %s from storage: %s", hex, why);
         return NULL;
     }
     if (memcmp(m.root, root, 32)) {
         char got[67];
         hex_encode(m.root, 32, got);
-        fail(err, errlen, "storage's file for model %s has model root %s", hex, got);
+        opml_errf(err, errlen, "storage's file for model %s has model root %s", hex, got);
         opml_model_free(&m);
         return NULL;
     }
