@@ -17,9 +17,12 @@
  * it failed, a move recorded INTENDED is sent (again), and the contract refuses a move whose
  * position has passed (chainwatch refuses a transaction that would revert: harmless).
  *
- * Not done here yet: phase 2 (openNode and the VM bisection) needs the claimed final VM state's
- * slot-15 path from vmjudge (VmFinalStateReply has no slot roots); until then a game that reaches
- * a single graph step ends by the clock: the submitter cannot open, the challenger times it out. */
+ * Phase 2: at one graph step the submitter opens the node (openNode: the node's leaf and its
+ * path into the model, the operands' roots and paths into the agreed state, the claimed final VM
+ * state from vmjudge with slot 15's path); the VM bisection then runs over vmjudge's state hashes,
+ * and at one VM step the challenger sends vmjudge's step proof. On start the bisector puts each
+ * served model's node descriptors and weights into storage, where vmjudge fetches them.
+ */
 #include "actor.h"
 #include "chain.pb-c.h"
 #include "contract.h"
@@ -27,6 +30,7 @@
 #include "fault.h"
 #include "game.h"
 #include "hex.h"
+#include "keccak.h"
 #include "log.h"
 #include "merkle.h"
 #include "model.h"
@@ -35,6 +39,8 @@
 #include "client.h"
 #include "tensor_root.h"
 #include "u256.h"
+#include "vmjudge.pb-c.h"
+#include "vm_guest.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -92,6 +98,7 @@ typedef struct task {
     uint8_t (*claimed)[32]; /* what we post as submitter (honest when not lying) */
     uint8_t *claimed_out;
     size_t claimed_out_len;
+    fault_plan plan;        /* the lie told on this task (inactive: none) */
     struct task *next;
 } task;
 
@@ -155,6 +162,21 @@ static const char *arg_str(const cJSON *o, const char *name) {
     return cJSON_IsString(x) ? x->valuestring : "";
 }
 static void hexstr(const uint8_t *b, size_t n, char *out) { hex_encode(b, n, out); }
+
+/* Puts the bytes behind every root the contract builds a node's VM state from (each node's
+ * descriptor, each weight tensor) into storage, where vmjudge fetches them. Returns 0 or -1. */
+static int publish_model(bisector *b, const opml_model *m) {
+    uint8_t root[32];
+    for (uint32_t i = 0; i < m->n; i++)
+        if (storage_client_put_tensor(b->st, m->nodes[i].desc, KD_BYTES, m->nodes[i].desc_root, root)) goto bad;
+    for (uint32_t i = 0; i < m->nweights; i++)
+        if (storage_client_put_tensor(b->st, m->weights[i].data, (size_t)kd_nbytes(&m->weights[i].t), m->weights[i].root, root))
+            goto bad;
+    return 0;
+bad:
+    log_error("model: its descriptors and weights could not be stored: %s", storage_client_error(b->st));
+    return -1;
+}
 
 /* ---- lookup ---- */
 
@@ -300,6 +322,7 @@ static int run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
             log_error("task %" PRIu64 ": %s", t->id, err);
         else if (p.active) {
             fault_apply_values(&p, nin, t->claimed, t->claimed_out, t->claimed_out_len);
+            t->plan = p;
             log_warn("task %" PRIu64 ": LYING (fault injection) at node %u%s", t->id, p.node,
                      p.output_bytes ? ", the output" : "");
         }
@@ -417,6 +440,163 @@ static cJSON *hashes_json(const uint8_t (*h)[32], size_t n) {
     return a;
 }
 
+/* ---- phase 2: the VM run of one node, through vmjudge (any, via the bus) ---- */
+
+typedef struct node_run {
+    Opml__VmNodeRun run;
+    ProtobufCBinaryData ops[KD_MAX_OPERANDS];
+    uint8_t op_roots[KD_MAX_OPERANDS][32];
+    uint8_t refs[KD_MAX_OPERANDS][32];   /* the node leaf's refs (value ids or weight roots) */
+    uint8_t desc_root[32];
+} node_run;
+
+/* The run of node `node` as the contract builds it from the values `vals` (claimed or honest). */
+static void node_run_init(node_run *nr, const model_entry *me, const uint8_t (*vals)[32], uint32_t node) {
+    const opml_node *nd = &me->m.nodes[node];
+    memset(nr, 0, sizeof *nr);
+    opml__vm_node_run__init(&nr->run);
+    memcpy(nr->desc_root, nd->desc_root, 32);
+    for (int j = 0; j < KD_MAX_OPERANDS; j++) {
+        uint32_t ref = nd->ref[j];
+        if (nd->input_mask >> j & 1) {
+            memset(nr->refs[j], 0, 32);
+            for (int i = 0; i < 4; i++) nr->refs[j][28 + i] = (uint8_t)(ref >> (24 - 8 * i));
+            memcpy(nr->op_roots[j], vals[ref], 32);
+        } else {
+            const uint8_t *r = ref == OPML_REF_NONE ? merkle_zero(23) : me->m.weights[ref].root;
+            memcpy(nr->refs[j], r, 32);
+            memcpy(nr->op_roots[j], r, 32);
+        }
+        nr->ops[j].data = nr->op_roots[j];
+        nr->ops[j].len = 32;
+    }
+    nr->run.guest_root.data = (uint8_t *)vm_guest_root;
+    nr->run.guest_root.len = 32;
+    nr->run.desc_root.data = nr->desc_root;
+    nr->run.desc_root.len = 32;
+    nr->run.n_operand_roots = KD_MAX_OPERANDS;
+    nr->run.operand_roots = nr->ops;
+    nr->run.max_steps = 1ull << me->steps_log2;
+}
+
+static ProtobufCMessage *vm_call(bisector *b, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d) {
+    char err[600];
+    ProtobufCMessage *rep = NULL;
+    if (rpc_call(b->work, req, d, &rep, 120000, 1, err, sizeof err)) {
+        log_warn("vmjudge: %s", err);
+        return NULL;
+    }
+    return rep;
+}
+
+/* State hashes of the run at steps[0..n); *halt = the step it halted at. */
+static int vm_hashes(bisector *b, node_run *nr, const uint64_t *steps, size_t n, uint8_t (*out)[32], uint64_t *halt) {
+    Opml__VmStateHashes req = OPML__VM_STATE_HASHES__INIT;
+    req.run = &nr->run;
+    req.n_steps = n;
+    req.steps = (uint64_t *)steps;
+    Opml__VmStateHashesReply *r = (Opml__VmStateHashesReply *)vm_call(b, &req.base, &opml__vm_state_hashes_reply__descriptor);
+    if (!r) return -1;
+    int rc = r->n_hashes == n ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (r->hashes[i].len != 32) rc = -1;
+        else memcpy(out[i], r->hashes[i].data, 32);
+    }
+    if (halt) *halt = r->final_step;
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return rc;
+}
+
+/* The submitter's claimed final VM state of the opened node (honest, or with slot 15 = the lied
+ * output), its slot path, and the first VM step whose claimed hash is false. */
+typedef struct claim2 {
+    uint8_t packed[173], hash[32], slot_path[4][32];
+    uint64_t first, halt;
+} claim2;
+
+static int vm_claim(bisector *b, task *t, const model_entry *me, node_run *nr, uint32_t node, claim2 *c) {
+    Opml__VmFinalState req = OPML__VM_FINAL_STATE__INIT;
+    req.run = &nr->run;
+    Opml__VmFinalStateReply *r = (Opml__VmFinalStateReply *)vm_call(b, &req.base, &opml__vm_final_state_reply__descriptor);
+    if (!r) return -1;
+    int rc = -1;
+    if (r->state.len != 173 || r->n_output_slot_path != 4 || r->status != 1 || r->exit_code != 0) {
+        log_error("node %u: the VM run did not exit cleanly (status %u, code %u)", node, r->status, r->exit_code);
+        goto out;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (r->output_slot_path[i].len != 32) goto out;
+        memcpy(c->slot_path[i], r->output_slot_path[i].data, 32);
+    }
+    c->halt = r->steps;
+    const uint8_t *o = t->claimed[me->m.nin + node];
+    if (r->output_root.len == 32 && !memcmp(r->output_root.data, o, 32)) {
+        memcpy(c->packed, r->state.data, 173);
+        c->first = (1ull << me->steps_log2) + 1; /* honest: no step is false */
+    } else {
+        fault_final_state(r->state.data, (const uint8_t (*)[32])c->slot_path, o, c->packed);
+        c->first = fault_vm_first_step(&t->plan, c->halt, 1ull << me->steps_log2);
+    }
+    keccak256(c->packed, 173, c->hash);
+    rc = 0;
+out:
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return rc;
+}
+
+/* openNode's argument (DisputeGame.NodeOpening) for graph step s, as a JSON tuple. */
+static cJSON *node_opening(bisector *b, task *t, const model_entry *me, uint64_t s) {
+    uint32_t nin = me->m.nin, node = (uint32_t)(s - 1);
+    unsigned D = me->m.state_depth;
+    node_run nr;
+    claim2 c;
+    node_run_init(&nr, me, t->claimed, node);
+    if (vm_claim(b, t, me, &nr, node, &c)) return NULL;
+    merkle_proof sp, np;
+    uint8_t(*leaves)[32] = malloc((size_t)me->m.n * 32);
+    unsigned nd = 0;
+    while ((1ull << nd) < me->m.n) nd++;
+    if (!leaves) return NULL;
+    for (uint32_t i = 0; i < me->m.n; i++) memcpy(leaves[i], me->m.nodes[i].leaf, 32);
+    int bad = merkle_prove(t->claimed, (size_t)(nin + s) * 32, D, nin - 1 + s, &sp) ||
+              merkle_prove(leaves, (size_t)me->m.n * 32, nd, node, &np);
+    free(leaves);
+    if (bad) return NULL;
+    cJSON *o = cJSON_CreateArray(), *values = cJSON_CreateArray(), *paths = cJSON_CreateArray();
+    char h[67], mask[8];
+    hexstr(t->claimed[nin + node], 32, h);
+    cJSON_AddItemToArray(o, cJSON_CreateString(h));
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])sp.siblings, D));
+    hexstr(nr.desc_root, 32, h);
+    cJSON_AddItemToArray(o, cJSON_CreateString(h));
+    snprintf(mask, sizeof mask, "%u", me->m.nodes[node].input_mask);
+    cJSON_AddItemToArray(o, cJSON_CreateString(mask));
+    cJSON_AddItemToArray(o, hashes_json(nr.refs, KD_MAX_OPERANDS));
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])np.siblings, nd));
+    for (int j = 0; j < KD_MAX_OPERANDS; j++) {
+        if (!(me->m.nodes[node].input_mask >> j & 1)) continue;
+        uint32_t ref = me->m.nodes[node].ref[j];
+        merkle_proof vp;
+        if (merkle_prove(t->claimed, (size_t)(nin + s - 1) * 32, D, ref, &vp)) {
+            cJSON_Delete(o), cJSON_Delete(values), cJSON_Delete(paths);
+            return NULL;
+        }
+        hexstr(t->claimed[ref], 32, h);
+        cJSON_AddItemToArray(values, cJSON_CreateString(h));
+        for (unsigned i = 0; i < D; i++) {
+            hexstr(vp.siblings[i], 32, h);
+            cJSON_AddItemToArray(paths, cJSON_CreateString(h));
+        }
+    }
+    cJSON_AddItemToArray(o, values);
+    cJSON_AddItemToArray(o, paths);
+    char packed[2 + 346 + 1];
+    hexstr(c.packed, 173, packed);
+    cJSON_AddItemToArray(o, cJSON_CreateString(packed));
+    cJSON_AddItemToArray(o, hashes_json(c.slot_path, 4));
+    return o;
+}
+
 /* One move of game g, if it is ours to make now. */
 static void play(bisector *b, gm *g) {
     if (!g->ours || g->rec.finished) return;
@@ -465,13 +645,66 @@ static void play(bisector *b, gm *g) {
         fn = "select";
     } else if (act == GAME_ACT_TIMEOUT) {
         fn = "timeout";
+    } else if (act == GAME_ACT_OPEN) {
+        cJSON *o = node_opening(b, t, me, g->v.hi);
+        if (!o) goto out;
+        cJSON_AddItemToArray(args, o);
+        fn = "openNode";
+    } else if (g->v.phase == 2 && (act == GAME_ACT_DISSECT || act == GAME_ACT_SELECT)) {
+        uint64_t pts[70];
+        int m = game_dissect_points(g->v.lo, g->v.hi, g->v.k, pts, 70);
+        if (m < 2) goto out;
+        node_run nr;
+        uint32_t node = g->v.node; /* the node NodeOpened named (0-based) */
+        uint8_t hs[70][32];
+        if (act == GAME_ACT_DISSECT) {
+            claim2 c;
+            node_run_init(&nr, me, t->claimed, node);
+            if (vm_claim(b, t, me, &nr, node, &c) || vm_hashes(b, &nr, pts + 1, (size_t)m - 1, hs, NULL)) goto out;
+            for (int j = 1; j < m; j++) fault_vm_hash(pts[j], c.first, 1ull << me->steps_log2, hs[j - 1], c.hash, hs[j - 1]);
+            cJSON_AddItemToArray(args, hashes_json(hs, (size_t)m - 1));
+            fn = "dissect";
+        } else {
+            unsigned part;
+            if ((size_t)m != g->nroots + 1) goto out;
+            uint8_t claimed[70][32];
+            node_run_init(&nr, me, t->honest, node);
+            if (vm_hashes(b, &nr, pts, (size_t)m + 1, hs, NULL)) goto out;
+            memcpy(claimed[0], g->v.start_hash, 32);
+            memcpy(claimed[m], g->v.end_hash, 32);
+            for (int j = 1; j < m; j++) memcpy(claimed[j], g->roots[j - 1], 32);
+            int rc = game_select(claimed, hs, (unsigned)m, &part);
+            if (b->f.kind != FAULT_NONE) part = (unsigned)m - 1;
+            else if (rc) {
+                log_error("game %" PRIu64 ": phase 2: cannot select (%d)", g->rec.game_id, rc);
+                goto out;
+            }
+            cJSON_AddItemToArray(args, hashes_json(g->roots, g->nroots));
+            char p[16];
+            snprintf(p, sizeof p, "%u", part);
+            cJSON_AddItemToArray(args, cJSON_CreateString(p));
+            fn = "select";
+        }
+    } else if (act == GAME_ACT_STEP) {
+        node_run nr;
+        node_run_init(&nr, me, t->honest, g->v.node);
+        Opml__VmProveStep req = OPML__VM_PROVE_STEP__INIT;
+        req.run = &nr.run;
+        req.step = g->v.lo;
+        Opml__VmProveStepReply *r = (Opml__VmProveStepReply *)vm_call(b, &req.base, &opml__vm_prove_step_reply__descriptor);
+        if (!r) goto out;
+        char *st = malloc(2 * r->state.len + 3), *pf = malloc(2 * r->proof.len + 3);
+        if (st && pf) {
+            hexstr(r->state.data, r->state.len, st);
+            hexstr(r->proof.data, r->proof.len, pf);
+            cJSON_AddItemToArray(args, cJSON_CreateString(st));
+            cJSON_AddItemToArray(args, cJSON_CreateString(pf));
+            fn = "step";
+        }
+        free(st), free(pf);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        if (!fn) goto out;
     } else {
-        /* openNode and phase 2: see the note at the top of this file */
-        static uint64_t warned;
-        if (warned != g->rec.game_id)
-            log_warn("game %" PRIu64 ": %s at step %" PRIu64 " needs phase 2, which this bisector cannot play yet "
-                     "(vmjudge gives no slot-15 path of the final VM state)", g->rec.game_id, game_action_name(act), g->v.hi);
-        warned = g->rec.game_id;
         goto out;
     }
     /* write-ahead: the move is recorded before it is sent */
@@ -804,6 +1037,8 @@ int main(int argc, char **argv) {
         goto out;
     }
     zmq_setsockopt(b.sub, ZMQ_SUBSCRIBE, "chain.", 6);
+    for (size_t i = 0; i < b.nmodels; i++)
+        if (publish_model(&b, &b.models[i].m)) goto out;
     /* the submission counter, then the chain's whole history */
     char key[160];
     int found = 0;
