@@ -3,7 +3,8 @@
  * contracts deployed, bus, storage, two executors, vmjudge, and two identities, an honest
  * validator and a submitter told to lie on its second submission), registers the model, makes two
  * requests on real Fashion-MNIST test images and shows what happens as it happens (the bisectors'
- * moves), then a summary: times, transactions and gas from the chain. It stops everything with
+ * moves: phase 1 over the graph's nodes, phase 2 over the disputed node's VM steps, the one-step
+ * proof on-chain), then a summary: times, transactions and gas from the chain. It stops everything with
  * SIGTERM at the end; a second run starts afresh (new chain, same keys).
  *
  *   opml demo [--dir DIR] [--repo DIR] [--onnx FILE] [--fault SPEC] [--keep]
@@ -40,7 +41,7 @@ typedef struct follow {
     char path[2][700];
     const char *who[2];
     long off[2];
-    double lied, challenged, narrowed, rejected; /* when those lines were first seen (0: not yet) */
+    double lied, challenged, opened, verdict, rejected; /* when those lines were first seen (0: not yet) */
     uint64_t lie_block, verdict_block;           /* the chain's head then */
     cluster *c;
 } follow;
@@ -48,7 +49,7 @@ typedef struct follow {
 static uint64_t block_number(cluster *c);
 
 static const char *const interesting[] = {"LYING", "WRONG", "agrees", "submitted", "challenging", "we are the", "sent (phase",
-                                          "Selected", "TimedOut", "resolved", "rejected", "finalized", "finalize sent", NULL};
+                                          "Selected", "NodeOpened", "TimedOut", "resolved", "rejected", "finalized", "finalize sent", NULL};
 
 static void follow_poll(follow *f) {
     for (int i = 0; i < 2; i++) {
@@ -68,7 +69,8 @@ static void follow_poll(follow *f) {
                         double t = now_s();
                         if (!f->lied && strstr(line, "LYING")) f->lied = t, f->lie_block = block_number(f->c);
                         if (!f->challenged && strstr(line, "challenging")) f->challenged = t;
-                        if (!f->narrowed && strstr(line, "open to move")) f->narrowed = t;
+                        if (!f->opened && strstr(line, "NodeOpened")) f->opened = t;
+                        if (!f->verdict && strstr(line, "resolved")) f->verdict = t;
                         if (!f->rejected && strstr(line, "rejected")) f->rejected = t, f->verdict_block = block_number(f->c);
                         break;
                     }
@@ -193,9 +195,10 @@ int cmd_demo(int argc, char **argv) {
         }
     }
     uint64_t first_block = block_number(&c) + 1;
-    snprintf(cmd, sizeof cmd, "'%s' register '%s' --cluster '%s' --k 4 --window 5 --clock 10 >'%s/register.json'", exe,
+    snprintf(cmd, sizeof cmd, "'%s' register '%s' --cluster '%s' --k 16 --window 5 --clock 60 >'%s/register.json'", exe,
              model, dir, dir);
-    printf("[%5.1fs] registering fashion_cnn (k 4, window 5 s, clock 10 s per side)\n", now_s() - t0);
+    printf("[%5.1fs] registering fashion_cnn (k 16, window 5 s, clock 60 s per side, phase 2 over 2^23 VM steps)\n",
+           now_s() - t0);
     fflush(stdout);
     if (sh(cmd)) goto stop;
     double took[2] = {0, 0};
@@ -230,16 +233,14 @@ int cmd_demo(int argc, char **argv) {
     printf("\nsummary\n");
     printf("  request 1 (honest): finalized in %.1f s\n", took[0]);
     printf("  request 2 (a lie):  %.1f s in all until the honest resubmission finalized\n", took[1]);
-    if (f.lied && f.challenged && f.narrowed && f.rejected) {
+    if (f.lied && f.challenged && f.opened && f.verdict && f.rejected) {
         uint64_t dtx, dgas;
         chain_totals(&c, f.lie_block, f.verdict_block, &dtx, &dgas);
-        printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n"
-               "    submission to challenge: %.1f s\n", f.rejected - f.lied, (unsigned long long)dtx,
-               (unsigned long long)dgas, f.challenged - f.lied);
-        printf("    phase 1 (challenge to the one disputed node): %.1f s\n"
-               "    the liar cannot open the node for phase 2 (not played yet: see bisector/main.c) and loses by its\n"
-               "    clock: timeout and rejection %.1f s later; its bond is the validator's, the validator's comes back\n",
-               f.narrowed - f.challenged, f.rejected - f.narrowed);
+        printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n",
+               f.verdict - f.lied, (unsigned long long)dtx, (unsigned long long)dgas);
+        printf("      submission to challenge %.1f s | phase 1 (graph nodes, to the node opened) %.1f s |"
+               " phase 2 (VM steps, to the one-step proof's verdict) %.1f s\n",
+               f.challenged - f.lied, f.opened - f.challenged, f.verdict - f.opened);
     }
     printf("  chain: %llu transactions, %llu gas (registration, requests, submissions, the game, finalizations)\n",
            (unsigned long long)txs, (unsigned long long)gas);

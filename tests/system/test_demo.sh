@@ -13,7 +13,7 @@ cd "$top"
 for run in 1 2; do
     "$build/cli/opml" demo --dir "$dir" >"$dir/demo$run.out" 2>&1 || { cat "$dir/demo$run.out" >&2; exit 1; }
     for want in "task 1 FINALIZED (submission 1)" "LYING (fault injection) at node 4" "is WRONG" \
-        "Selected (phase 1, [4, 5]" "resolved, we WON" "task 2 FINALIZED (submission 2)" "stopped (SIGTERM"; do
+        "Selected (phase 1, [4, 5]" "NodeOpened (phase 2" "step sent (phase 2" "resolved, we WON" "task 2 FINALIZED (submission 2)" "stopped (SIGTERM"; do
         grep -qF "$want" "$dir/demo$run.out" || { cat "$dir/demo$run.out" >&2; echo "test_demo: run $run lacks '$want'" >&2; exit 1; }
     done
     for p in "$dir"/pids/*; do

@@ -6,20 +6,21 @@
 #   test_dispute.sh BUILD_DIR SCENARIO
 #
 #   honest          an honest submission finalizes after its window; the submitter is paid bond + fee
-#   lie-first, lie-middle, lie-last, lie-output
-#                   the submitter lies at node 0, 4, 9 (the output node) or in the posted output
-#                   (fault node=N@1 / output@1): the validator challenges, the game narrows to
-#                   exactly the lied node, the liar's submission is rejected on-chain and its bond
-#                   credited to the validator, whose own bond comes back; the liar resubmits
-#                   honestly and that result finalizes
-#   kill-validator  lie-middle, with the validator's bisector killed (SIGKILL) in phase 1 after
-#                   its first selection and restarted: it still wins
+#   lie-first, lie-middle, lie-last, lie-output, lie-vm
+#                   the submitter lies at node 0, 4, 9 (the output node), in the posted output, or
+#                   at node 3 and inside its VM run from step 1000 (fault node=N@1, output@1,
+#                   vm=3:1000@1): the validator challenges, phase 1 narrows the game to exactly the
+#                   lied node, the liar opens it, phase 2 narrows it to one VM step (step 999 to 1000
+#                   for the in-VM lie), the one-step proof decides on-chain, the liar's submission
+#                   is rejected and its bond credited to the validator, whose own bond comes back;
+#                   the liar resubmits honestly and that result finalizes
+#   dishonest-challenger
+#                   a validator that challenges an honest submission (and selects against it)
+#                   loses at the one-step proof: its bond goes to the submitter, the task finalizes
+#   kill-validator  lie-middle, with the validator's bisector killed (SIGKILL) in phase 1 and again
+#                   in phase 2, restarted each time: it still wins
 #   two-validators  two validators challenge the same lie: the submission is rejected, the liar's
 #                   bond goes to one validator, and each validator gets its own bond back
-#
-# The game is played through phase 1; phase 2 (the VM bisection and the one-step proof) is not
-# played by the bisector yet (bisector/main.c), so the liar, unable to open the node, loses by its
-# clock (timeout), which the validator calls.
 set -eu
 build=$1
 scenario=$2
@@ -40,10 +41,13 @@ fail() {
 trap '"$launch" down "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
 lied=""
+k=16
 case $scenario in
 honest) ;;
+dishonest-challenger) export OPML_FAULT_validator=node=0 ;;
+lie-vm) export OPML_FAULT_submitter=vm=3:1000@1 lied=3 ;;
 lie-first) export OPML_FAULT_submitter=node=0@1 lied=0 ;;
-lie-middle | kill-validator) export OPML_FAULT_submitter=node=4@1 lied=4 ;;
+lie-middle | kill-validator) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
 lie-last) export OPML_FAULT_submitter=node=9@1 lied=9 ;;
 lie-output) export OPML_FAULT_submitter=output@1 lied=9 ;;
 two-validators)
@@ -56,7 +60,7 @@ esac
 "$opml" convert "$top/../shared/models/fashion_cnn.onnx" -o "$OPML_MODEL" >/dev/null || fail "convert failed"
 "$launch" up "$dir" >/dev/null || fail "the cluster did not come up"
 . "$dir/cluster.env"
-"$opml" register "$OPML_MODEL" --cluster "$dir" --k 4 --window 4 --clock 10 >"$dir/register.json" || fail "register failed"
+"$opml" register "$OPML_MODEL" --cluster "$dir" --k "$k" --window 4 --clock 60 >"$dir/register.json" || fail "register failed"
 
 credit() { # CONTRACT ADDRESS WHO -> wei
     "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$OPML_ARTIFACTS/$1.sol/$1.json" --to "$2" --fn credit \
@@ -73,10 +77,12 @@ wait_log() { # FILE TEXT SECONDS
 
 if [ "$scenario" = kill-validator ]; then
     (
-        wait_log "$dir/logs/bisector-validator.log" "select sent" 60
-        "$launch" stop "$dir" bisector-validator KILL
-        echo "killed" >"$dir/killed"
-        "$launch" start "$dir" bisector-validator
+        for phase in 1 2; do
+            wait_log "$dir/logs/bisector-validator.log" "select sent (phase $phase" 60
+            "$launch" stop "$dir" bisector-validator KILL
+            echo "killed in phase $phase" >>"$dir/killed"
+            "$launch" start "$dir" bisector-validator
+        done
     ) &
     killer=$!
 fi
@@ -85,7 +91,10 @@ start=$(date +%s)
 "$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --idx "$images#7" --fee "$FEE" --wait \
     --timeout 150 >"$dir/request.json" || fail "the task did not finalize: $(cat "$dir/request.json")"
 took=$(($(date +%s) - start))
-[ "$scenario" = kill-validator ] && { wait "$killer" || fail "kill and restart failed"; [ -f "$dir/killed" ] || fail "not killed"; }
+if [ "$scenario" = kill-validator ]; then
+    wait "$killer" || fail "kill and restart failed"
+    [ "$(wc -l <"$dir/killed")" = 2 ] || fail "not killed in both phases"
+fi
 
 sub=$OPML_ADDRESS_submitter
 if [ -z "$lied" ]; then
@@ -93,11 +102,18 @@ if [ -z "$lied" ]; then
     [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = "$((BOND / 1000000000))000001000" ] ||
         fail "submitter credit $(credit InferenceOracle "$OPML_ORACLE" "$sub"), expected bond + fee"
     grep -q "checked: State_n agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
+    if [ "$scenario" = dishonest-challenger ]; then
+        grep -q "resolved, we WON" "$dir/logs/bisector-submitter.log" || fail "the honest submitter did not win"
+        grep -q "resolved, we lost" "$dir/logs/bisector-validator.log" || fail "the dishonest challenger did not lose"
+        grep -q "step sent (phase 2" "$dir/logs/bisector-validator.log" || fail "no one-step proof"
+        [ "$(credit DisputeGame "$OPML_GAME" "$sub")" = "$BOND" ] || fail "the challenger's bond did not go to the submitter"
+        [ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = 0 ] || fail "the dishonest challenger got credit"
+    fi
     echo "test_dispute $scenario: ok (finalized in $took s)"
     exit 0
 fi
 
-# the lie was rejected and an honest resubmission finalized
+# the lie was rejected and an honest resubmission finalized (a verdict by the one-step proof)
 grep -q '"status":"finalized","submission":2' "$dir/request.json" || fail "expected submission 2 to finalize: $(cat "$dir/request.json")"
 grep -q "LYING (fault injection) at node $lied" "$dir/logs/bisector-submitter.log" || fail "the submitter did not lie at node $lied"
 winners=0
@@ -107,6 +123,7 @@ for v in validator validator2; do
     grep -q "submission 1 is WRONG" "$log" || fail "$v did not find the lie"
     # phase 1 narrowed the game to exactly the lied node: graph step lied + 1
     grep -q "Selected (phase 1, \[$lied, $((lied + 1))\]" "$log" || fail "$v's game did not end at node $lied"
+    grep -q "NodeOpened (phase 2" "$log" || fail "$v's game did not reach phase 2"
     addr=$(eval "echo \$OPML_ADDRESS_$v")
     gc=$(credit DisputeGame "$OPML_GAME" "$addr")
     [ "$gc" = "$BOND" ] || fail "$v: its challenger bond did not come back (game credit $gc)"
@@ -118,4 +135,7 @@ for v in validator validator2; do
     esac
 done
 [ "$winners" = 1 ] || fail "the liar's bond went to $winners validators, expected exactly one"
+grep -q "step sent (phase 2" "$dir"/logs/bisector-validator*.log || fail "no one-step proof was sent"
+grep -q "resolved, we lost" "$dir/logs/bisector-submitter.log" || fail "the liar did not lose"
+[ "$scenario" = lie-vm ] && { grep -q "Selected (phase 2, \[999, 1000\]" "$dir/logs/bisector-validator.log" || fail "phase 2 did not end at VM step 1000"; }
 echo "test_dispute $scenario: ok (lie at node $lied rejected, resubmission finalized, $took s)"
