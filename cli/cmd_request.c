@@ -2,8 +2,11 @@
  * in calldata), and with --wait its life followed until it is finalized (or the time-out).
  *
  *   opml request --model-id ID --model MODEL.opml (--idx PATH#N | --input FILE) [--fee WEI]
- *                [--wait] [--timeout SECONDS] [--cluster DIR] [--key NAME]
+ *                [--wait] [--timeout SECONDS] [--cluster DIR] [--key NAME] [--via ARTIFACT@0xADDRESS]
  *
+ * --via sends the request through a requester contract instead: its function
+ * `ask(uint256 modelId, bytes[] inputs)` (payable) must call the oracle's `request`, and the
+ * contract receives the result by IOpmlReceiver.opmlResult (docs/contract-authors.md).
  * The model file gives the input's size and the IDX pixel divisor; `--input` is the raw
  * little-endian bytes of the one input. Prints the task id (and with --wait each status change,
  * the final status and the time it took). */
@@ -20,7 +23,7 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: opml request --model-id ID --model MODEL.opml (--idx PATH#N | --input FILE) [--fee WEI]\n"
-                    "       [--wait] [--timeout SECONDS] [--cluster DIR] [--key NAME]\n");
+                    "       [--wait] [--timeout SECONDS] [--cluster DIR] [--key NAME] [--via ARTIFACT@0xADDRESS]\n");
     return 2;
 }
 
@@ -73,7 +76,7 @@ static int input_bytes(const opml_model *m, const char *idx_spec, const char *fi
 }
 
 int cmd_request(int argc, char **argv) {
-    const char *dir = NULL, *key = "client", *model_path = NULL, *idx = NULL, *file = NULL, *fee = "0";
+    const char *dir = NULL, *key = "client", *model_path = NULL, *idx = NULL, *file = NULL, *fee = "0", *via = NULL;
     long long model_id = -1, timeout = 300;
     int wait = 0;
     for (int i = 1; i < argc; i++) {
@@ -89,6 +92,7 @@ int cmd_request(int argc, char **argv) {
         else if (!strcmp(a, "--idx")) idx = v;
         else if (!strcmp(a, "--input")) file = v;
         else if (!strcmp(a, "--fee")) fee = v;
+        else if (!strcmp(a, "--via")) via = v;
         else if (!strcmp(a, "--model-id")) model_id = strtoll(v, NULL, 10);
         else if (!strcmp(a, "--timeout")) timeout = strtoll(v, NULL, 10);
         else return usage();
@@ -126,7 +130,25 @@ int cmd_request(int argc, char **argv) {
     cJSON_AddItemToArray(args, inputs);
     chain_receipt r;
     double t0 = now_s();
-    int sent = cluster_send(&c, c.oracle_c, c.oracle, "request", args, fee, 120000, &r, err, sizeof err);
+    int sent;
+    if (via) {
+        /* ARTIFACT@0xADDRESS: a requester contract with ask(uint256,bytes[]) */
+        char art[4096];
+        uint8_t to[20];
+        const char *at = strrchr(via, '@');
+        contract *k = NULL;
+        if (!at || (size_t)(at - via) >= sizeof art || hex_decode(at + 1, to, 20)) {
+            snprintf(err, sizeof err, "--via wants ARTIFACT@0xADDRESS, not %s", via);
+            sent = -1;
+        } else {
+            snprintf(art, sizeof art, "%.*s", (int)(at - via), via);
+            k = contract_load(art, err, sizeof err);
+            sent = k ? cluster_send(&c, k, to, "ask", args, fee, 120000, &r, err, sizeof err) : -1;
+        }
+        contract_free(k);
+    } else {
+        sent = cluster_send(&c, c.oracle_c, c.oracle, "request", args, fee, 120000, &r, err, sizeof err);
+    }
     cJSON_Delete(args);
     if (sent) {
         fprintf(stderr, "opml request: %s\n", err);

@@ -5,7 +5,9 @@
 #
 #   test_dispute.sh BUILD_DIR SCENARIO
 #
-#   honest          an honest submission finalizes after its window; the submitter is paid bond + fee
+#   honest          an honest submission, requested through a requester contract (sol/Receiver.sol),
+#                   finalizes after its window; the submitter is paid bond + fee; the contract's
+#                   callback receives the output that was submitted
 #   lie-first, lie-middle, lie-last, lie-output, lie-vm
 #                   the submitter lies at node 0, 4, 9 (the output node), in the posted output, or
 #                   at node 3 and inside its VM run from step 1000 (fault node=N@1, output@1,
@@ -87,9 +89,21 @@ if [ "$scenario" = kill-validator ]; then
     killer=$!
 fi
 
+via=""
+if [ "$scenario" = honest ]; then
+    eth=$top/tools/eth/node_modules/.bin
+    "$eth/forge" build --root "$top/tests/system/sol" --use "$top/tools/eth/solc" --out "$dir/sol-out" \
+        --cache-path "$dir/sol-cache" --offline >/dev/null 2>&1 || fail "forge build of Receiver.sol failed"
+    art=$dir/sol-out/Receiver.sol/Receiver.json
+    receiver=$("$opml" chain deploy --rpc "$OPML_RPC_URL" --key "$OPML_KEYS/client.key" \
+        --journal "$dir/data/client.journal.json" --artifact "$art" --args "[\"$OPML_ORACLE\"]" | jq -r .contract)
+    via="--via $art@$receiver"
+fi
+
 start=$(date +%s)
+# shellcheck disable=SC2086
 "$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --idx "$images#7" --fee "$FEE" --wait \
-    --timeout 150 >"$dir/request.json" || fail "the task did not finalize: $(cat "$dir/request.json")"
+    --timeout 150 $via >"$dir/request.json" || fail "the task did not finalize: $(cat "$dir/request.json")"
 took=$(($(date +%s) - start))
 if [ "$scenario" = kill-validator ]; then
     wait "$killer" || fail "kill and restart failed"
@@ -101,7 +115,17 @@ if [ -z "$lied" ]; then
     grep -q '"submission":1,.*"finalized"\|"finalized".*"submission":1' "$dir/request.json" || fail "not finalized as submission 1"
     [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = "$((BOND / 1000000000))000001000" ] ||
         fail "submitter credit $(credit InferenceOracle "$OPML_ORACLE" "$sub"), expected bond + fee"
-    grep -q "checked: State_n agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
+    if [ "$scenario" = honest ]; then
+        grep -q "checked: State_n agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
+        rcall() { "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$art" --to "$receiver" --fn "$1" | jq -r '.[0]'; }
+        [ "$(rcall calls)" = 1 ] && [ "$(rcall lastTask)" = 1 ] || fail "the requester's callback was not called once"
+        out=$(rcall lastOutput)
+        [ ${#out} = $((2 + 2 * 40)) ] || fail "the callback got $out, not 10 float32"
+        want=$("$opml" status --cluster "$dir" --task 1 | jq -r .outputHash)
+        [ "$("$top/tools/eth/node_modules/.bin/cast" keccak "$out")" = "$want" ] || fail "the callback's output is not the submitted one"
+    else
+        grep -q "is right, but this validator lies" "$dir/logs/bisector-validator.log" || fail "the validator did not challenge"
+    fi
     if [ "$scenario" = dishonest-challenger ]; then
         grep -q "resolved, we WON" "$dir/logs/bisector-submitter.log" || fail "the honest submitter did not win"
         grep -q "resolved, we lost" "$dir/logs/bisector-validator.log" || fail "the dishonest challenger did not lose"
