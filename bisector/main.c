@@ -597,6 +597,24 @@ static cJSON *node_opening(bisector *b, task *t, const model_entry *me, uint64_t
     return o;
 }
 
+/* Our hashes at the m + 1 points of the current dissection: the submitter's claims (sub) or the
+ * challenger's honest view; graph states in phase 1, VM state hashes (vmjudge) in phase 2. */
+static int point_hashes(bisector *b, gm *g, task *t, const model_entry *me, int sub, const uint64_t *pts, unsigned m,
+                        uint8_t (*out)[32]) {
+    if (g->v.phase == 1) {
+        for (unsigned j = 0; j <= m; j++)
+            if (state_at(t, me, sub, pts[j], out[j])) return -1;
+        return 0;
+    }
+    node_run nr;
+    claim2 c;
+    node_run_init(&nr, me, sub ? t->claimed : t->honest, g->v.node); /* the node NodeOpened named */
+    if ((sub && vm_claim(b, t, me, &nr, g->v.node, &c)) || vm_hashes(b, &nr, pts, (size_t)m + 1, out, NULL)) return -1;
+    if (sub)
+        for (unsigned j = 0; j <= m; j++) fault_vm_hash(pts[j], c.first, 1ull << me->steps_log2, out[j], c.hash, out[j]);
+    return 0;
+}
+
 /* One move of game g, if it is ours to make now. */
 static void play(bisector *b, gm *g) {
     if (!g->ours || g->rec.finished) return;
@@ -615,68 +633,26 @@ static void play(bisector *b, gm *g) {
     cJSON *args = cJSON_CreateArray();
     cJSON_AddItemToArray(args, cJSON_CreateString(gid));
     const char *fn = NULL;
-    if (act == GAME_ACT_DISSECT && g->v.phase == 1) {
+    if (act == GAME_ACT_DISSECT || act == GAME_ACT_SELECT) {
         uint64_t pts[70];
-        int m = game_dissect_points(g->v.lo, g->v.hi, g->v.k, pts, 70);
-        if (m < 2) goto out;
-        uint8_t roots[70][32];
-        for (int j = 1; j < m; j++) state_at(t, me, 1, pts[j], roots[j - 1]);
-        cJSON_AddItemToArray(args, hashes_json(roots, (size_t)m - 1));
-        fn = "dissect";
-    } else if (act == GAME_ACT_SELECT && g->v.phase == 1) {
-        unsigned m = (unsigned)g->nroots + 1, part;
-        uint64_t pts[70];
-        if (m > 65 || game_dissect_points(g->v.lo, g->v.hi, g->v.k, pts, 70) != (int)m) goto out;
-        uint8_t claimed[70][32], honest[70][32];
-        memcpy(claimed[0], g->v.start_hash, 32);
-        memcpy(claimed[m], g->v.end_hash, 32);
-        for (unsigned j = 1; j < m; j++) memcpy(claimed[j], g->roots[j - 1], 32);
-        for (unsigned j = 0; j <= m; j++) state_at(t, me, 0, pts[j], honest[j]);
-        int rc = game_select(claimed, honest, m, &part);
-        if (b->f.kind != FAULT_NONE) part = m - 1; /* a lying challenger: always the last part */
-        else if (rc) {
-            log_error("game %" PRIu64 ": cannot select (%d): our computation disagrees with the agreed start", g->rec.game_id, rc);
-            goto out;
-        }
-        cJSON_AddItemToArray(args, hashes_json(g->roots, g->nroots));
-        char p[16];
-        snprintf(p, sizeof p, "%u", part);
-        cJSON_AddItemToArray(args, cJSON_CreateString(p));
-        fn = "select";
-    } else if (act == GAME_ACT_TIMEOUT) {
-        fn = "timeout";
-    } else if (act == GAME_ACT_OPEN) {
-        cJSON *o = node_opening(b, t, me, g->v.hi);
-        if (!o) goto out;
-        cJSON_AddItemToArray(args, o);
-        fn = "openNode";
-    } else if (g->v.phase == 2 && (act == GAME_ACT_DISSECT || act == GAME_ACT_SELECT)) {
-        uint64_t pts[70];
-        int m = game_dissect_points(g->v.lo, g->v.hi, g->v.k, pts, 70);
-        if (m < 2) goto out;
-        node_run nr;
-        uint32_t node = g->v.node; /* the node NodeOpened named (0-based) */
         uint8_t hs[70][32];
-        if (act == GAME_ACT_DISSECT) {
-            claim2 c;
-            node_run_init(&nr, me, t->claimed, node);
-            if (vm_claim(b, t, me, &nr, node, &c) || vm_hashes(b, &nr, pts + 1, (size_t)m - 1, hs, NULL)) goto out;
-            for (int j = 1; j < m; j++) fault_vm_hash(pts[j], c.first, 1ull << me->steps_log2, hs[j - 1], c.hash, hs[j - 1]);
-            cJSON_AddItemToArray(args, hashes_json(hs, (size_t)m - 1));
+        int m = game_dissect_points(g->v.lo, g->v.hi, g->v.k, pts, 70);
+        int sub = act == GAME_ACT_DISSECT;
+        if (m < 2 || (!sub && (size_t)m != g->nroots + 1) || point_hashes(b, g, t, me, sub, pts, (unsigned)m, hs)) goto out;
+        if (sub) {
+            cJSON_AddItemToArray(args, hashes_json(hs + 1, (size_t)m - 1));
             fn = "dissect";
         } else {
             unsigned part;
-            if ((size_t)m != g->nroots + 1) goto out;
             uint8_t claimed[70][32];
-            node_run_init(&nr, me, t->honest, node);
-            if (vm_hashes(b, &nr, pts, (size_t)m + 1, hs, NULL)) goto out;
             memcpy(claimed[0], g->v.start_hash, 32);
             memcpy(claimed[m], g->v.end_hash, 32);
             for (int j = 1; j < m; j++) memcpy(claimed[j], g->roots[j - 1], 32);
             int rc = game_select(claimed, hs, (unsigned)m, &part);
-            if (b->f.kind != FAULT_NONE) part = (unsigned)m - 1;
+            if (b->f.kind != FAULT_NONE) part = (unsigned)m - 1; /* a lying challenger: always the last part */
             else if (rc) {
-                log_error("game %" PRIu64 ": phase 2: cannot select (%d)", g->rec.game_id, rc);
+                log_error("game %" PRIu64 ": phase %u: cannot select (%d): our computation disagrees with the agreed start",
+                          g->rec.game_id, g->v.phase, rc);
                 goto out;
             }
             cJSON_AddItemToArray(args, hashes_json(g->roots, g->nroots));
@@ -685,6 +661,13 @@ static void play(bisector *b, gm *g) {
             cJSON_AddItemToArray(args, cJSON_CreateString(p));
             fn = "select";
         }
+    } else if (act == GAME_ACT_TIMEOUT) {
+        fn = "timeout";
+    } else if (act == GAME_ACT_OPEN) {
+        cJSON *o = node_opening(b, t, me, g->v.hi);
+        if (!o) goto out;
+        cJSON_AddItemToArray(args, o);
+        fn = "openNode";
     } else if (act == GAME_ACT_STEP) {
         node_run nr;
         node_run_init(&nr, me, t->honest, g->v.node);
