@@ -21,6 +21,9 @@
 #                   loses at the one-step proof: its bond goes to the submitter, the task finalizes
 #   kill-validator  lie-middle, with the validator's bisector killed (SIGKILL) in phase 1 and again
 #                   in phase 2, restarted each time: it still wins
+#   kill-executor   one of the two executors is killed (SIGKILL) while the task's runs are being
+#                   dispatched (the submitter's, then the validator's): the bus hands any job it
+#                   held to the other one, the task finalizes, and a second task does too
 #   two-validators  two validators challenge the same lie: the submission is rejected, the liar's
 #                   bond goes to one validator, and each validator gets its own bond back
 set -eu
@@ -45,7 +48,7 @@ trap '"$launch" down "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 lied=""
 k=16
 case $scenario in
-honest) ;;
+honest | kill-executor) ;;
 dishonest-challenger) export OPML_FAULT_validator=node=0 ;;
 lie-vm) export OPML_FAULT_submitter=vm=3:1000@1 lied=3 ;;
 lie-first) export OPML_FAULT_submitter=node=0@1 lied=0 ;;
@@ -77,6 +80,13 @@ wait_log() { # FILE TEXT SECONDS
     done
 }
 
+if [ "$scenario" = kill-executor ]; then
+    (
+        sleep 0.5
+        "$launch" stop "$dir" executor-1 KILL
+    ) &
+    killer=$!
+fi
 if [ "$scenario" = kill-validator ]; then
     (
         for phase in 1 2; do
@@ -105,6 +115,12 @@ start=$(date +%s)
 "$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --idx "$images#7" --fee "$FEE" --wait \
     --timeout 150 $via >"$dir/request.json" || fail "the task did not finalize: $(cat "$dir/request.json")"
 took=$(($(date +%s) - start))
+if [ "$scenario" = kill-executor ]; then
+    wait "$killer" || fail "the kill failed"
+    [ ! -f "$dir/pids/executor-1" ] || fail "executor-1 was not killed"
+    "$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --idx "$images#8" --fee "$FEE" --wait \
+        --timeout 60 >"$dir/request2.json" || fail "a second task did not finalize on one executor"
+fi
 if [ "$scenario" = kill-validator ]; then
     wait "$killer" || fail "kill and restart failed"
     [ "$(wc -l <"$dir/killed")" = 2 ] || fail "not killed in both phases"
@@ -113,20 +129,23 @@ fi
 sub=$OPML_ADDRESS_submitter
 if [ -z "$lied" ]; then
     grep -q '"submission":1,.*"finalized"\|"finalized".*"submission":1' "$dir/request.json" || fail "not finalized as submission 1"
-    [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = "$((BOND / 1000000000))000001000" ] ||
-        fail "submitter credit $(credit InferenceOracle "$OPML_ORACLE" "$sub"), expected bond + fee"
-    if [ "$scenario" = honest ]; then
+    paid=1000000000000001000 # bond + fee
+    [ "$scenario" = kill-executor ] && paid=2000000000000002000 # two tasks
+    [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = "$paid" ] ||
+        fail "submitter credit $(credit InferenceOracle "$OPML_ORACLE" "$sub"), expected $paid (bond + fee per task)"
+    if [ "$scenario" != dishonest-challenger ]; then
         grep -q "checked: State_n agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
+    fi
+    if [ "$scenario" = honest ]; then
         rcall() { "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$art" --to "$receiver" --fn "$1" | jq -r '.[0]'; }
         [ "$(rcall calls)" = 1 ] && [ "$(rcall lastTask)" = 1 ] || fail "the requester's callback was not called once"
         out=$(rcall lastOutput)
         [ ${#out} = $((2 + 2 * 40)) ] || fail "the callback got $out, not 10 float32"
         want=$("$opml" status --cluster "$dir" --task 1 | jq -r .outputHash)
         [ "$("$top/tools/eth/node_modules/.bin/cast" keccak "$out")" = "$want" ] || fail "the callback's output is not the submitted one"
-    else
-        grep -q "is right, but this validator lies" "$dir/logs/bisector-validator.log" || fail "the validator did not challenge"
     fi
     if [ "$scenario" = dishonest-challenger ]; then
+        grep -q "is right, but this validator lies" "$dir/logs/bisector-validator.log" || fail "the validator did not challenge"
         grep -q "resolved, we WON" "$dir/logs/bisector-submitter.log" || fail "the honest submitter did not win"
         grep -q "resolved, we lost" "$dir/logs/bisector-validator.log" || fail "the dishonest challenger did not lose"
         grep -q "step sent (phase 2" "$dir/logs/bisector-validator.log" || fail "no one-step proof"
