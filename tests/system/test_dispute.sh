@@ -24,6 +24,9 @@
 #   kill-executor   one of the two executors is killed (SIGKILL) while the task's runs are being
 #                   dispatched (the submitter's, then the validator's): the bus hands any job it
 #                   held to the other one, the task finalizes, and a second task does too
+#   liar-gone       lie-middle with clocks of 15 s, and the liar's bisector killed for good after
+#                   its first dissection: the validator calls timeout when the liar's clock has
+#                   run out and wins (the liar's bond is credited to it, its own comes back)
 #   two-validators  two validators challenge the same lie: the submission is rejected, the liar's
 #                   bond goes to one validator, and each validator gets its own bond back
 set -eu
@@ -47,12 +50,14 @@ trap '"$launch" down "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
 lied=""
 k=16
+clock=60
 case $scenario in
 honest | kill-executor) ;;
 dishonest-challenger) export OPML_FAULT_validator=node=0 ;;
 lie-vm) export OPML_FAULT_submitter=vm=3:1000@1 lied=3 ;;
 lie-first) export OPML_FAULT_submitter=node=0@1 lied=0 ;;
 lie-middle | kill-validator) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
+liar-gone) export OPML_FAULT_submitter=node=4@1 lied=4 clock=15 ;;
 lie-last) export OPML_FAULT_submitter=node=9@1 lied=9 ;;
 lie-output) export OPML_FAULT_submitter=output@1 lied=9 ;;
 two-validators)
@@ -65,7 +70,7 @@ esac
 "$opml" convert "$top/../shared/models/fashion_cnn.onnx" -o "$OPML_MODEL" >/dev/null || fail "convert failed"
 "$launch" up "$dir" >/dev/null || fail "the cluster did not come up"
 . "$dir/cluster.env"
-"$opml" register "$OPML_MODEL" --cluster "$dir" --k "$k" --window 4 --clock 60 >"$dir/register.json" || fail "register failed"
+"$opml" register "$OPML_MODEL" --cluster "$dir" --k "$k" --window 4 --clock "$clock" >"$dir/register.json" || fail "register failed"
 
 credit() { # CONTRACT ADDRESS WHO -> wei
     "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$OPML_ARTIFACTS/$1.sol/$1.json" --to "$2" --fn credit \
@@ -108,6 +113,20 @@ if [ "$scenario" = honest ]; then
     receiver=$("$opml" chain deploy --rpc "$OPML_RPC_URL" --key "$OPML_KEYS/client.key" \
         --journal "$dir/data/client.journal.json" --artifact "$art" --args "[\"$OPML_ORACLE\"]" | jq -r .contract)
     via="--via $art@$receiver"
+fi
+
+if [ "$scenario" = liar-gone ]; then
+    "$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --idx "$images#7" --fee "$FEE" >/dev/null ||
+        fail "request failed"
+    wait_log "$dir/logs/bisector-submitter.log" "dissect sent (phase 1" 60
+    "$launch" stop "$dir" bisector-submitter KILL
+    wait_log "$dir/logs/bisector-validator.log" "resolved, we WON" 60
+    grep -q "timeout sent" "$dir/logs/bisector-validator.log" || fail "the validator did not call timeout"
+    [ "$(credit InferenceOracle "$OPML_ORACLE" "$OPML_ADDRESS_validator")" = "$BOND" ] || fail "the liar's bond did not go to the validator"
+    [ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = "$BOND" ] || fail "the validator's bond did not come back"
+    "$opml" status --cluster "$dir" --task 1 | grep -q '"status":"open"' || fail "the task did not reopen"
+    echo "test_dispute $scenario: ok (the absent liar timed out)"
+    exit 0
 fi
 
 start=$(date +%s)
