@@ -195,9 +195,9 @@ int cmd_demo(int argc, char **argv) {
         }
     }
     uint64_t first_block = block_number(&c) + 1;
-    snprintf(cmd, sizeof cmd, "'%s' register '%s' --cluster '%s' --k 16 --window 5 --clock 60 >'%s/register.json'", exe,
+    snprintf(cmd, sizeof cmd, "'%s' register '%s' --cluster '%s' --k 16 --window 6 --clock 60 >'%s/register.json'", exe,
              model, dir, dir);
-    printf("[%5.1fs] registering fashion_cnn (k 16, window 5 s, clock 60 s per side, phase 2 over 2^23 VM steps)\n",
+    printf("[%5.1fs] registering fashion_cnn (k 16, window 6 s, clock 60 s per side, phase 2 over 2^23 VM steps)\n",
            now_s() - t0);
     fflush(stdout);
     if (sh(cmd)) goto stop;

@@ -70,7 +70,7 @@ esac
 "$opml" convert "$top/../shared/models/fashion_cnn.onnx" -o "$OPML_MODEL" >/dev/null || fail "convert failed"
 "$launch" up "$dir" >/dev/null || fail "the cluster did not come up"
 . "$dir/cluster.env"
-"$opml" register "$OPML_MODEL" --cluster "$dir" --k "$k" --window 4 --clock "$clock" >"$dir/register.json" || fail "register failed"
+"$opml" register "$OPML_MODEL" --cluster "$dir" --k "$k" --window 8 --clock "$clock" >"$dir/register.json" || fail "register failed"
 
 credit() { # CONTRACT ADDRESS WHO -> wei
     "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$OPML_ARTIFACTS/$1.sol/$1.json" --to "$2" --fn credit \
