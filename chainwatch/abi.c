@@ -4,7 +4,7 @@
  * the dynamic values in order. Byte buffers reuse rlp_buf (rlp_raw is a plain append). */
 #include "abi.h"
 
-#include "chainerr.h"
+#include "errmsg.h"
 #include "ethjson.h"
 #include "hex.h"
 #include "rlp.h"
@@ -66,8 +66,8 @@ static abi_type *new_type(abi_kind k) {
 static abi_type *parse_param(const cJSON *param, int depth, char *err, size_t errlen);
 
 static abi_type *parse_tuple(const cJSON *params, int depth, char *err, size_t errlen) {
-    if (depth > MAX_DEPTH) return chain_err(err, errlen, "type nested deeper than %d", MAX_DEPTH), NULL;
-    if (params && !cJSON_IsArray(params)) return chain_err(err, errlen, "components/inputs is not an array"), NULL;
+    if (depth > MAX_DEPTH) return opml_errf(err, errlen, "type nested deeper than %d", MAX_DEPTH), NULL;
+    if (params && !cJSON_IsArray(params)) return opml_errf(err, errlen, "components/inputs is not an array"), NULL;
     abi_type *t = new_type(ABI_TUPLE);
     size_t n = params ? (size_t)cJSON_GetArraySize(params) : 0;
     if (!t) return NULL;
@@ -114,7 +114,7 @@ static int parse_uint(const char *s, size_t n, unsigned long *out) {
 static abi_type *parse_param(const cJSON *param, int depth, char *err, size_t errlen) {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(param, "type");
     if (!cJSON_IsObject(param) || !cJSON_IsString(type))
-        return chain_err(err, errlen, "ABI parameter without a \"type\" string"), NULL;
+        return opml_errf(err, errlen, "ABI parameter without a \"type\" string"), NULL;
     const char *s = type->valuestring;
     size_t base_len = strcspn(s, "[");
     abi_type *t = NULL;
@@ -156,7 +156,7 @@ static abi_type *parse_param(const cJSON *param, int depth, char *err, size_t er
     } else {
         goto badtype;
     }
-    if (!t) return chain_err(err, errlen, "out of memory"), NULL;
+    if (!t) return opml_errf(err, errlen, "out of memory"), NULL;
     if (canon[0] && !(t->canonical = strdup(canon))) goto oom;
     /* array dimensions, innermost first */
     for (const char *d = s + base_len; *d;) {
@@ -164,7 +164,7 @@ static abi_type *parse_param(const cJSON *param, int depth, char *err, size_t er
         if (*d != '[' || !close) goto badtype_free;
         if (++depth > MAX_DEPTH) {
             abi_type_free(t);
-            return chain_err(err, errlen, "type %s nested deeper than %d", s, MAX_DEPTH), NULL;
+            return opml_errf(err, errlen, "type %s nested deeper than %d", s, MAX_DEPTH), NULL;
         }
         abi_type *a = new_type(ABI_ARRAY);
         if (!a) goto oom;
@@ -186,10 +186,10 @@ static abi_type *parse_param(const cJSON *param, int depth, char *err, size_t er
 badtype_free:
     abi_type_free(t);
 badtype:
-    return chain_err(err, errlen, "unsupported or malformed ABI type \"%s\"", s), NULL;
+    return opml_errf(err, errlen, "unsupported or malformed ABI type \"%s\"", s), NULL;
 oom:
     abi_type_free(t);
-    return chain_err(err, errlen, "out of memory"), NULL;
+    return opml_errf(err, errlen, "out of memory"), NULL;
 }
 
 abi_type *abi_type_parse(const cJSON *param, char *err, size_t errlen) { return parse_param(param, 0, err, errlen); }
@@ -212,21 +212,21 @@ static int encode_int(const abi_type *t, const cJSON *v, u256 *x, char *err, siz
     if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
         if (d != (double)(long long)d || d > 9007199254740991.0 || d < -9007199254740991.0)
-            return chain_err(err, errlen, "%s: number %g is not an exact integer (pass big values as strings)", t->canonical, d);
+            return opml_errf(err, errlen, "%s: number %g is not an exact integer (pass big values as strings)", t->canonical, d);
         char txt[32];
         snprintf(txt, sizeof txt, "%lld", (long long)d);
-        if (u256_parse(x, txt, is_signed)) return chain_err(err, errlen, "%s: negative value for an unsigned type", t->canonical);
+        if (u256_parse(x, txt, is_signed)) return opml_errf(err, errlen, "%s: negative value for an unsigned type", t->canonical);
     } else if (!cJSON_IsString(v) || u256_parse(x, v->valuestring, is_signed)) {
-        return chain_err(err, errlen, "%s: expected an integer (decimal or 0x hex string, or a number)", t->canonical);
+        return opml_errf(err, errlen, "%s: expected an integer (decimal or 0x hex string, or a number)", t->canonical);
     }
     /* range: the bytes above the type's width must be the sign extension (or zero) */
     unsigned top = 32 - t->size / 8;
     uint8_t fill = (is_signed && top < 32 && (x->b[top] & 0x80)) ? 0xff : 0;
     if (is_signed && t->size == 256) return 0;
     for (unsigned i = 0; i < top; i++)
-        if (x->b[i] != fill) return chain_err(err, errlen, "%s: value out of range", t->canonical);
+        if (x->b[i] != fill) return opml_errf(err, errlen, "%s: value out of range", t->canonical);
     if (is_signed && cJSON_IsString(v) && v->valuestring[0] != '-' && fill)
-        return chain_err(err, errlen, "%s: value out of range", t->canonical);
+        return opml_errf(err, errlen, "%s: value out of range", t->canonical);
     return 0;
 }
 
@@ -255,7 +255,7 @@ static int encode_seq(abi_type *const *ts, const abi_type *one, const cJSON *con
 
 static int encode_value(const abi_type *t, const cJSON *v, rlp_buf *b, int depth, char *err, size_t errlen) {
     uint8_t w[32] = {0};
-    if (depth > MAX_DEPTH) return chain_err(err, errlen, "value nested deeper than %d", MAX_DEPTH);
+    if (depth > MAX_DEPTH) return opml_errf(err, errlen, "value nested deeper than %d", MAX_DEPTH);
     switch (t->kind) {
     case ABI_UINT:
     case ABI_INT: {
@@ -266,17 +266,17 @@ static int encode_value(const abi_type *t, const cJSON *v, rlp_buf *b, int depth
     }
     case ABI_ADDRESS:
         if (!cJSON_IsString(v) || hex_decode(v->valuestring, w + 12, 20) || strncmp(v->valuestring, "0x", 2))
-            return chain_err(err, errlen, "address: expected \"0x\" and 40 hex digits");
+            return opml_errf(err, errlen, "address: expected \"0x\" and 40 hex digits");
         word(b, w);
         return 0;
     case ABI_BOOL:
-        if (!cJSON_IsBool(v)) return chain_err(err, errlen, "bool: expected true or false");
+        if (!cJSON_IsBool(v)) return opml_errf(err, errlen, "bool: expected true or false");
         w[31] = cJSON_IsTrue(v) ? 1 : 0;
         word(b, w);
         return 0;
     case ABI_BYTESN:
         if (!cJSON_IsString(v) || strncmp(v->valuestring, "0x", 2) || hex_decode(v->valuestring, w, t->size))
-            return chain_err(err, errlen, "%s: expected \"0x\" and %u hex digits", t->canonical, 2 * t->size);
+            return opml_errf(err, errlen, "%s: expected \"0x\" and %u hex digits", t->canonical, 2 * t->size);
         word(b, w);
         return 0;
     case ABI_BYTES:
@@ -284,11 +284,11 @@ static int encode_value(const abi_type *t, const cJSON *v, rlp_buf *b, int depth
         uint8_t *data = NULL;
         size_t len;
         if (t->kind == ABI_STRING) {
-            if (!cJSON_IsString(v)) return chain_err(err, errlen, "string: expected a JSON string");
+            if (!cJSON_IsString(v)) return opml_errf(err, errlen, "string: expected a JSON string");
             len = strlen(v->valuestring);
         } else {
             if (!cJSON_IsString(v) || strncmp(v->valuestring, "0x", 2) || hex_to_bytes(v->valuestring, &data, &len))
-                return chain_err(err, errlen, "bytes: expected \"0x\" and an even number of hex digits");
+                return opml_errf(err, errlen, "bytes: expected \"0x\" and an even number of hex digits");
         }
         word_u64(b, len);
         rlp_raw(b, data ? data : (const uint8_t *)v->valuestring, len);
@@ -297,12 +297,12 @@ static int encode_value(const abi_type *t, const cJSON *v, rlp_buf *b, int depth
         return 0;
     }
     case ABI_ARRAY: {
-        if (!cJSON_IsArray(v)) return chain_err(err, errlen, "%s: expected a JSON array", t->canonical);
+        if (!cJSON_IsArray(v)) return opml_errf(err, errlen, "%s: expected a JSON array", t->canonical);
         size_t n = (size_t)cJSON_GetArraySize(v);
         if (t->length >= 0 && n != (size_t)t->length)
-            return chain_err(err, errlen, "%s: expected %ld elements, got %zu", t->canonical, t->length, n);
+            return opml_errf(err, errlen, "%s: expected %ld elements, got %zu", t->canonical, t->length, n);
         const cJSON **vs = malloc((n ? n : 1) * sizeof *vs);
-        if (!vs) return chain_err(err, errlen, "out of memory");
+        if (!vs) return opml_errf(err, errlen, "out of memory");
         size_t i = 0;
         const cJSON *e;
         cJSON_ArrayForEach(e, v) vs[i++] = e;
@@ -313,30 +313,30 @@ static int encode_value(const abi_type *t, const cJSON *v, rlp_buf *b, int depth
     }
     case ABI_TUPLE: {
         const cJSON **vs = malloc((t->nfields ? t->nfields : 1) * sizeof *vs);
-        if (!vs) return chain_err(err, errlen, "out of memory");
+        if (!vs) return opml_errf(err, errlen, "out of memory");
         int rc = 0;
         if (cJSON_IsArray(v)) {
             if ((size_t)cJSON_GetArraySize(v) != t->nfields)
-                rc = chain_err(err, errlen, "%s: expected %zu values, got %d", t->canonical, t->nfields, cJSON_GetArraySize(v));
+                rc = opml_errf(err, errlen, "%s: expected %zu values, got %d", t->canonical, t->nfields, cJSON_GetArraySize(v));
             size_t i = 0;
             const cJSON *e;
             if (!rc) cJSON_ArrayForEach(e, v) vs[i++] = e;
         } else if (cJSON_IsObject(v)) {
             for (size_t i = 0; i < t->nfields && !rc; i++) {
                 vs[i] = cJSON_GetObjectItemCaseSensitive(v, t->names[i]);
-                if (!t->names[i][0] || !vs[i]) rc = chain_err(err, errlen, "%s: no value for component \"%s\"", t->canonical, t->names[i]);
+                if (!t->names[i][0] || !vs[i]) rc = opml_errf(err, errlen, "%s: no value for component \"%s\"", t->canonical, t->names[i]);
             }
             if (!rc && (size_t)cJSON_GetArraySize(v) != t->nfields)
-                rc = chain_err(err, errlen, "%s: object has members that are not components", t->canonical);
+                rc = opml_errf(err, errlen, "%s: object has members that are not components", t->canonical);
         } else {
-            rc = chain_err(err, errlen, "%s: expected a JSON array or object", t->canonical);
+            rc = opml_errf(err, errlen, "%s: expected a JSON array or object", t->canonical);
         }
         if (!rc) rc = encode_seq(t->fields, NULL, vs, t->nfields, b, depth, err, errlen);
         free((void *)vs);
         return rc;
     }
     }
-    return chain_err(err, errlen, "unknown ABI type");
+    return opml_errf(err, errlen, "unknown ABI type");
 }
 
 int abi_encode(const abi_type *t, const cJSON *value, uint8_t **out, size_t *len, char *err, size_t errlen) {
@@ -344,9 +344,9 @@ int abi_encode(const abi_type *t, const cJSON *value, uint8_t **out, size_t *len
     char inner[256] = "";
     if (encode_value(t, value, &b, 0, inner, sizeof inner) || b.oom) {
         rlp_buf_free(&b);
-        return chain_err(err, errlen, "cannot encode %s: %s", t->canonical, b.oom ? "out of memory" : inner);
+        return opml_errf(err, errlen, "cannot encode %s: %s", t->canonical, b.oom ? "out of memory" : inner);
     }
-    if (!b.p && !(b.p = malloc(1))) return chain_err(err, errlen, "out of memory");
+    if (!b.p && !(b.p = malloc(1))) return opml_errf(err, errlen, "out of memory");
     *out = b.p;
     *len = b.len;
     return 0;
@@ -371,7 +371,7 @@ static cJSON *decode_static_word(const abi_type *t, const uint8_t w[32], char *e
         unsigned top = 32 - t->size / 8;
         uint8_t fill = (t->kind == ABI_INT && (w[top] & 0x80)) ? 0xff : 0;
         for (unsigned i = 0; i < top; i++)
-            if (w[i] != fill) return chain_err(err, errlen, "%s: value out of range (dirty high bytes)", t->canonical), NULL;
+            if (w[i] != fill) return opml_errf(err, errlen, "%s: value out of range (dirty high bytes)", t->canonical), NULL;
         u256 x;
         memcpy(x.b, w, 32);
         u256_to_dec(&x, t->kind == ABI_INT, t->size, txt);
@@ -379,20 +379,20 @@ static cJSON *decode_static_word(const abi_type *t, const uint8_t w[32], char *e
     }
     case ABI_ADDRESS:
         for (int i = 0; i < 12; i++)
-            if (w[i]) return chain_err(err, errlen, "address: high 12 bytes are not zero"), NULL;
+            if (w[i]) return opml_errf(err, errlen, "address: high 12 bytes are not zero"), NULL;
         hex_encode(w + 12, 20, txt);
         return cJSON_CreateString(txt);
     case ABI_BOOL:
         for (int i = 0; i < 31; i++)
-            if (w[i]) return chain_err(err, errlen, "bool: not 0 or 1"), NULL;
-        if (w[31] > 1) return chain_err(err, errlen, "bool: not 0 or 1"), NULL;
+            if (w[i]) return opml_errf(err, errlen, "bool: not 0 or 1"), NULL;
+        if (w[31] > 1) return opml_errf(err, errlen, "bool: not 0 or 1"), NULL;
         return cJSON_CreateBool(w[31]);
     case ABI_BYTESN:
         for (unsigned i = t->size; i < 32; i++)
-            if (w[i]) return chain_err(err, errlen, "%s: padding is not zero", t->canonical), NULL;
+            if (w[i]) return opml_errf(err, errlen, "%s: padding is not zero", t->canonical), NULL;
         hex_encode(w, t->size, txt);
         return cJSON_CreateString(txt);
-    default: return chain_err(err, errlen, "%s is not a one-word type", t->canonical), NULL;
+    default: return opml_errf(err, errlen, "%s is not a one-word type", t->canonical), NULL;
     }
 }
 
@@ -409,12 +409,12 @@ static int decode_seq(abi_type *const *ts, const abi_type *one, char *const *nam
     for (size_t i = 0; i < n; i++) {
         const abi_type *t = ts ? ts[i] : one;
         size_t hs = head_size(t);
-        if (pos + hs > len) return chain_err(err, errlen, "%s: data too short (%zu bytes)", t->canonical, len);
+        if (pos + hs > len) return opml_errf(err, errlen, "%s: data too short (%zu bytes)", t->canonical, len);
         cJSON *v;
         if (abi_is_dynamic(t)) {
             int ok = 1;
             uint64_t off = read_len(base + pos, &ok);
-            if (!ok || off > len) return chain_err(err, errlen, "%s: offset beyond the data", t->canonical);
+            if (!ok || off > len) return opml_errf(err, errlen, "%s: offset beyond the data", t->canonical);
             v = decode_value(t, base + off, len - (size_t)off, depth + 1, err, errlen);
         } else {
             v = decode_value(t, base + pos, hs, depth + 1, err, errlen);
@@ -438,15 +438,15 @@ static int all_named(const abi_type *t) {
 }
 
 static cJSON *decode_value(const abi_type *t, const uint8_t *base, size_t len, int depth, char *err, size_t errlen) {
-    if (depth > MAX_DEPTH) return chain_err(err, errlen, "value nested deeper than %d", MAX_DEPTH), NULL;
+    if (depth > MAX_DEPTH) return opml_errf(err, errlen, "value nested deeper than %d", MAX_DEPTH), NULL;
     switch (t->kind) {
     case ABI_BYTES:
     case ABI_STRING: {
         int ok = 1;
-        if (len < 32) return chain_err(err, errlen, "%s: data too short for its length", t->canonical), NULL;
+        if (len < 32) return opml_errf(err, errlen, "%s: data too short for its length", t->canonical), NULL;
         uint64_t n = read_len(base, &ok);
         if (!ok || (n + 31) / 32 * 32 > len - 32)
-            return chain_err(err, errlen, "%s: length %llu (padded) beyond the data", t->canonical, (unsigned long long)n), NULL;
+            return opml_errf(err, errlen, "%s: length %llu (padded) beyond the data", t->canonical, (unsigned long long)n), NULL;
         if (t->kind == ABI_STRING) {
             char *s = malloc(n + 1);
             if (!s) return NULL;
@@ -454,7 +454,7 @@ static cJSON *decode_value(const abi_type *t, const uint8_t *base, size_t len, i
             s[n] = 0;
             if (strlen(s) != n) {
                 free(s);
-                return chain_err(err, errlen, "string: contains a NUL byte"), NULL;
+                return opml_errf(err, errlen, "string: contains a NUL byte"), NULL;
             }
             cJSON *j = cJSON_CreateString(s);
             free(s);
@@ -471,12 +471,12 @@ static cJSON *decode_value(const abi_type *t, const uint8_t *base, size_t len, i
         uint64_t n = (uint64_t)t->length;
         if (t->length < 0) {
             int ok = 1;
-            if (len < 32) return chain_err(err, errlen, "%s: data too short for its length", t->canonical), NULL;
+            if (len < 32) return opml_errf(err, errlen, "%s: data too short for its length", t->canonical), NULL;
             n = read_len(base, &ok);
             base += 32;
             len -= 32;
             /* every element needs at least one word of head, so n is bounded by the data */
-            if (!ok || n > len / 32) return chain_err(err, errlen, "%s: %llu elements cannot fit in %zu bytes", t->canonical,
+            if (!ok || n > len / 32) return opml_errf(err, errlen, "%s: %llu elements cannot fit in %zu bytes", t->canonical,
                                                 (unsigned long long)n, len), NULL;
         }
         cJSON *arr = cJSON_CreateArray();
@@ -498,7 +498,7 @@ static cJSON *decode_value(const abi_type *t, const uint8_t *base, size_t len, i
         return o;
     }
     default:
-        if (len < 32) return chain_err(err, errlen, "%s: data too short", t->canonical), NULL;
+        if (len < 32) return opml_errf(err, errlen, "%s: data too short", t->canonical), NULL;
         return decode_static_word(t, base, err, errlen);
     }
 }
@@ -506,6 +506,6 @@ static cJSON *decode_value(const abi_type *t, const uint8_t *base, size_t len, i
 cJSON *abi_decode(const abi_type *t, const uint8_t *data, size_t len, char *err, size_t errlen) {
     char inner[256] = "";
     cJSON *v = decode_value(t, data, len, 0, inner, sizeof inner);
-    if (!v) chain_err(err, errlen, "cannot decode %s: %s", t->canonical, inner[0] ? inner : "out of memory");
+    if (!v) opml_errf(err, errlen, "cannot decode %s: %s", t->canonical, inner[0] ? inner : "out of memory");
     return v;
 }

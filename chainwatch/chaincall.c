@@ -2,7 +2,7 @@
  * data as hex (geth, anvil, reth, erigon all do this for eth_call and eth_estimateGas). */
 #include "chaincall.h"
 
-#include "chainerr.h"
+#include "errmsg.h"
 #include "ethjson.h"
 #include "revert.h"
 
@@ -30,14 +30,14 @@ static int failure(ethrpc_client *rpc, ethrpc_status s, const chain_known *known
         char why[512];
         revert_describe(bytes, len, known ? known->list : NULL, known ? known->n : 0, why, sizeof why);
         free(bytes);
-        chain_err(err, errlen, "reverted: %s", why);
+        opml_errf(err, errlen, "reverted: %s", why);
         return CHAIN_REVERTED;
     }
     if (s == ETHRPC_E_RPC && strstr(ethrpc_errmsg(rpc), "revert")) {
-        chain_err(err, errlen, "reverted: %s", ethrpc_errmsg(rpc));
+        opml_errf(err, errlen, "reverted: %s", ethrpc_errmsg(rpc));
         return CHAIN_REVERTED;
     }
-    return chain_err(err, errlen, "%s", ethrpc_errmsg(rpc));
+    return opml_errf(err, errlen, "%s", ethrpc_errmsg(rpc));
 }
 
 int chain_call_raw(ethrpc_client *rpc, const chain_msg *m, const char *tag, const chain_known *known, uint8_t **ret,
@@ -49,7 +49,7 @@ int chain_call_raw(ethrpc_client *rpc, const chain_msg *m, const char *tag, cons
     if (s != ETHRPC_OK) return failure(rpc, s, known, err, errlen);
     int rc = ej_data(res, ret, retlen);
     cJSON_Delete(res);
-    return rc ? chain_err(err, errlen, "malformed reply: eth_call result is not hex data") : 0;
+    return rc ? opml_errf(err, errlen, "malformed reply: eth_call result is not hex data") : 0;
 }
 
 cJSON *chain_call(ethrpc_client *rpc, const uint8_t *from, const uint8_t to[20], const abi_function *f, const cJSON *args,
@@ -74,5 +74,5 @@ int chain_estimate(ethrpc_client *rpc, const chain_msg *m, const chain_known *kn
     if (s != ETHRPC_OK) return failure(rpc, s, known, err, errlen);
     int rc = ej_quantity(res, gas);
     cJSON_Delete(res);
-    return rc ? chain_err(err, errlen, "malformed reply: eth_estimateGas result is not a quantity") : 0;
+    return rc ? opml_errf(err, errlen, "malformed reply: eth_estimateGas result is not a quantity") : 0;
 }

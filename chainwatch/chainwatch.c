@@ -7,7 +7,7 @@
  * The node or the storage actor may be down at any time: work is retried on the next tick. */
 #include "actor.h"
 #include "chain.pb-c.h"
-#include "chainerr.h"
+#include "errmsg.h"
 #include "client.h"
 #include "contract.h"
 #include "ethrpc.h"
@@ -68,7 +68,7 @@ static log_limiter lim_rpc, lim_follow;
 static int st_get(void *user, const char *key, int *found, uint8_t **val, size_t *len, char *err, size_t errlen) {
     struct cw *cw = user;
     if (storage_client_kv_get(cw->st, key, strlen(key), found, val, len))
-        return chain_err(err, errlen, "storage: %s", storage_client_error(cw->st));
+        return opml_errf(err, errlen, "storage: %s", storage_client_error(cw->st));
     return 0;
 }
 
@@ -76,11 +76,11 @@ static int st_put(void *user, size_t n, const char *const *keys, const uint8_t *
                   char *err, size_t errlen) {
     struct cw *cw = user;
     storage_kv_op *ops = calloc(n, sizeof *ops);
-    if (!ops) return chain_err(err, errlen, "out of memory");
+    if (!ops) return opml_errf(err, errlen, "out of memory");
     for (size_t i = 0; i < n; i++) ops[i] = (storage_kv_op){keys[i], strlen(keys[i]), vals[i], lens[i], 0};
     int rc = storage_client_kv_write(cw->st, ops, n);
     free(ops);
-    return rc ? chain_err(err, errlen, "storage: %s", storage_client_error(cw->st)) : 0;
+    return rc ? opml_errf(err, errlen, "storage: %s", storage_client_error(cw->st)) : 0;
 }
 
 static int publish_event(void *user, const char *topic, const Opml__ChainEvent *ev) {

@@ -1,7 +1,7 @@
 /* contract.c: see contract.h. */
 #include "contract.h"
 
-#include "chainerr.h"
+#include "errmsg.h"
 #include "ethjson.h"
 #include "hex.h"
 #include "keccak.h"
@@ -67,7 +67,7 @@ static int add_entry(contract *c, const cJSON *e, char *err, size_t errlen) {
     const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(e, "inputs");
     const cJSON *mut = cJSON_GetObjectItemCaseSensitive(e, "stateMutability");
     const char *m = cJSON_IsString(mut) ? mut->valuestring : "nonpayable";
-    if (!cJSON_IsString(type)) return chain_err(err, errlen, "ABI entry without a type");
+    if (!cJSON_IsString(type)) return opml_errf(err, errlen, "ABI entry without a type");
     const char *ty = type->valuestring;
     if (!strcmp(ty, "fallback") || !strcmp(ty, "receive")) return 0;
     if (!strcmp(ty, "constructor")) {
@@ -76,7 +76,7 @@ static int add_entry(contract *c, const cJSON *e, char *err, size_t errlen) {
         c->ctor_payable = !strcmp(m, "payable");
         return c->ctor_inputs ? 0 : -1;
     }
-    if (!cJSON_IsString(name) || !name->valuestring[0]) return chain_err(err, errlen, "%s entry without a name", ty);
+    if (!cJSON_IsString(name) || !name->valuestring[0]) return opml_errf(err, errlen, "%s entry without a name", ty);
     abi_type *in = abi_tuple_parse(inputs, err, errlen);
     if (!in) return -1;
     char *sig = signature_of(name->valuestring, in);
@@ -124,7 +124,7 @@ static int add_entry(contract *c, const cJSON *e, char *err, size_t errlen) {
         if (nidx > (ev->anonymous ? 4u : 3u)) {
             free(ev->indexed);
             abi_type_free(ev->data);
-            chain_err(err, errlen, "event %s has too many indexed parameters", sig);
+            opml_errf(err, errlen, "event %s has too many indexed parameters", sig);
             goto fail;
         }
         ev->name = nm;
@@ -145,10 +145,10 @@ static int add_entry(contract *c, const cJSON *e, char *err, size_t errlen) {
         memcpy(er->selector, h, 4);
         return 0;
     }
-    chain_err(err, errlen, "unknown ABI entry type \"%s\"", ty);
+    opml_errf(err, errlen, "unknown ABI entry type \"%s\"", ty);
     goto fail;
 oom:
-    chain_err(err, errlen, "out of memory");
+    opml_errf(err, errlen, "out of memory");
 fail:
     free(sig);
     free(nm);
@@ -157,17 +157,17 @@ fail:
 }
 
 contract *contract_from_abi(const char *name, const cJSON *abi, const char *bytecode_hex, char *err, size_t errlen) {
-    if (!cJSON_IsArray(abi)) return chain_err(err, errlen, "%s: \"abi\" is not an array", name), NULL;
+    if (!cJSON_IsArray(abi)) return opml_errf(err, errlen, "%s: \"abi\" is not an array", name), NULL;
     contract *c = calloc(1, sizeof *c);
     if (!c || !(c->name = strdup(name))) {
         free(c);
-        return chain_err(err, errlen, "out of memory"), NULL;
+        return opml_errf(err, errlen, "out of memory"), NULL;
     }
     char inner[256];
     const cJSON *e;
     cJSON_ArrayForEach(e, abi) {
         if (add_entry(c, e, inner, sizeof inner)) {
-            chain_err(err, errlen, "%s: %s", name, inner);
+            opml_errf(err, errlen, "%s: %s", name, inner);
             contract_free(c);
             return NULL;
         }
@@ -178,12 +178,12 @@ contract *contract_from_abi(const char *name, const cJSON *abi, const char *byte
     }
     if (bytecode_hex && bytecode_hex[0] && strcmp(bytecode_hex, "0x")) {
         if (strchr(bytecode_hex, '$') || strstr(bytecode_hex, "__")) {
-            chain_err(err, errlen, "%s: bytecode has unlinked library references", name);
+            opml_errf(err, errlen, "%s: bytecode has unlinked library references", name);
             contract_free(c);
             return NULL;
         }
         if (hex_to_bytes(bytecode_hex, &c->bytecode, &c->bytecode_len)) {
-            chain_err(err, errlen, "%s: bytecode is not hex", name);
+            opml_errf(err, errlen, "%s: bytecode is not hex", name);
             contract_free(c);
             return NULL;
         }
@@ -193,7 +193,7 @@ contract *contract_from_abi(const char *name, const cJSON *abi, const char *byte
 
 contract *contract_load(const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
-    if (!f) return chain_err(err, errlen, "cannot open artifact %s", path), NULL;
+    if (!f) return opml_errf(err, errlen, "cannot open artifact %s", path), NULL;
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -210,11 +210,11 @@ contract *contract_load(const char *path, char *err, size_t errlen) {
     fclose(f);
     if (!text || rerr) {
         free(text);
-        return chain_err(err, errlen, "cannot read artifact %s", path), NULL;
+        return opml_errf(err, errlen, "cannot read artifact %s", path), NULL;
     }
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
-    if (!root) return chain_err(err, errlen, "artifact %s is not JSON", path), NULL;
+    if (!root) return opml_errf(err, errlen, "artifact %s is not JSON", path), NULL;
     const cJSON *bc = cJSON_GetObjectItemCaseSensitive(root, "bytecode");
     const cJSON *obj = cJSON_IsObject(bc) ? cJSON_GetObjectItemCaseSensitive(bc, "object") : bc;
     /* the contract's name is the file's base name */
@@ -276,7 +276,7 @@ static int encode_prefixed(const uint8_t *prefix, size_t plen, const abi_type *t
     uint8_t *o = malloc(plen + elen + 1);
     if (!o) {
         free(enc);
-        return chain_err(err, errlen, "out of memory");
+        return opml_errf(err, errlen, "out of memory");
     }
     if (plen) memcpy(o, prefix, plen);
     memcpy(o + plen, enc, elen);
@@ -289,22 +289,22 @@ static int encode_prefixed(const uint8_t *prefix, size_t plen, const abi_type *t
 int contract_encode_call(const abi_function *f, const cJSON *args, uint8_t **out, size_t *len, char *err, size_t errlen) {
     char inner[300];
     if (encode_prefixed(f->selector, 4, f->inputs, args, out, len, inner, sizeof inner))
-        return chain_err(err, errlen, "%s: %s", f->signature, inner);
+        return opml_errf(err, errlen, "%s: %s", f->signature, inner);
     return 0;
 }
 
 cJSON *contract_decode_result(const abi_function *f, const uint8_t *data, size_t len, char *err, size_t errlen) {
     char inner[300];
     cJSON *v = abi_decode(f->outputs, data, len, inner, sizeof inner);
-    if (!v) chain_err(err, errlen, "%s returned: %s", f->signature, inner);
+    if (!v) opml_errf(err, errlen, "%s returned: %s", f->signature, inner);
     return v;
 }
 
 int contract_deploy_code(const contract *c, const cJSON *args, uint8_t **out, size_t *len, char *err, size_t errlen) {
-    if (!c->bytecode) return chain_err(err, errlen, "%s has no creation code (abstract or an interface)", c->name);
+    if (!c->bytecode) return opml_errf(err, errlen, "%s has no creation code (abstract or an interface)", c->name);
     char inner[300];
     if (encode_prefixed(c->bytecode, c->bytecode_len, c->ctor_inputs, args, out, len, inner, sizeof inner))
-        return chain_err(err, errlen, "%s constructor: %s", c->name, inner);
+        return opml_errf(err, errlen, "%s constructor: %s", c->name, inner);
     return 0;
 }
 
@@ -313,12 +313,12 @@ cJSON *contract_decode_log(const abi_event *e, const uint8_t (*topics)[32], size
     size_t t = e->anonymous ? 0 : 1, nidx = 0;
     for (size_t i = 0; i < e->inputs->nfields; i++) nidx += (size_t)e->indexed[i];
     if (!e->anonymous && (ntopics < 1 || memcmp(topics[0], e->topic, 32)))
-        return chain_err(err, errlen, "%s: topic 0 is not this event's", e->signature), NULL;
+        return opml_errf(err, errlen, "%s: topic 0 is not this event's", e->signature), NULL;
     if (ntopics != t + nidx)
-        return chain_err(err, errlen, "%s: %zu topics, expected %zu", e->signature, ntopics, t + nidx), NULL;
+        return opml_errf(err, errlen, "%s: %zu topics, expected %zu", e->signature, ntopics, t + nidx), NULL;
     char inner[300];
     cJSON *plain = abi_decode(e->data, data, len, inner, sizeof inner);
-    if (!plain) return chain_err(err, errlen, "%s data: %s", e->signature, inner), NULL;
+    if (!plain) return opml_errf(err, errlen, "%s data: %s", e->signature, inner), NULL;
     cJSON *out = cJSON_CreateObject();
     for (size_t i = 0; out && i < e->inputs->nfields; i++) {
         const abi_type *ty = e->inputs->fields[i];
@@ -332,7 +332,7 @@ cJSON *contract_decode_log(const abi_event *e, const uint8_t (*topics)[32], size
             } else {
                 v = abi_decode_word(ty, topics[t], inner, sizeof inner);
                 if (!v) {
-                    chain_err(err, errlen, "%s topic %zu: %s", e->signature, t, inner);
+                    opml_errf(err, errlen, "%s topic %zu: %s", e->signature, t, inner);
                     cJSON_Delete(out);
                     out = NULL;
                     break;

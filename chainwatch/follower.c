@@ -3,7 +3,7 @@
  * store write or publish it is reloaded from the store before the next step. */
 #include "follower.h"
 
-#include "chainerr.h"
+#include "errmsg.h"
 #include "ethjson.h"
 #include "hex.h"
 #include "typed.h"
@@ -100,7 +100,7 @@ static int cursor_load(follower *f, char *err, size_t errlen) {
     if (!j || ej_quantity(ej_get(j, "next"), &f->next) || ej_quantity(ej_get(j, "seq"), &f->seq) ||
         ej_quantity(ej_get(j, "published"), &f->published) || !cJSON_IsArray(bl) || f->published > f->seq) {
         cJSON_Delete(j);
-        return chain_err(err, errlen, "stored cursor %s is damaged", key);
+        return opml_errf(err, errlen, "stored cursor %s is damaged", key);
     }
     f->blocks = calloc((size_t)cJSON_GetArraySize(bl) + 1, sizeof *f->blocks);
     cJSON_ArrayForEach(b, bl) {
@@ -113,7 +113,7 @@ static int cursor_load(follower *f, char *err, size_t errlen) {
         if (!ok || !r->seqs) {
             free(r->seqs);
             cJSON_Delete(j);
-            return chain_err(err, errlen, "stored cursor %s is damaged", key);
+            return opml_errf(err, errlen, "stored cursor %s is damaged", key);
         }
         f->nblocks++;
     }
@@ -147,7 +147,7 @@ static int commit(follower *f, Opml__ChainEvent *const *evs, size_t n, char *err
         f->since_commit = 0;
     }
 out:
-    if (rc && keys && vals && lens && !(err && err[0])) chain_err(err, errlen, "out of memory");
+    if (rc && keys && vals && lens && !(err && err[0])) opml_errf(err, errlen, "out of memory");
     for (size_t i = 0; keys && vals && i <= n; i++) {
         free(keys[i]);
         free(vals[i]);
@@ -161,11 +161,11 @@ out:
 
 follower *follower_open(ethrpc_client *rpc, const follower_config *cfg, const follow_store *store, char *err,
                         size_t errlen) {
-    if (!cfg->ncontracts || !cfg->key_prefix) return chain_err(err, errlen, "follower: no contracts or key prefix"), NULL;
+    if (!cfg->ncontracts || !cfg->key_prefix) return opml_errf(err, errlen, "follower: no contracts or key prefix"), NULL;
     follower *f = calloc(1, sizeof *f);
     if (!f || !(f->prefix = strdup(cfg->key_prefix))) {
         free(f);
-        return chain_err(err, errlen, "out of memory"), NULL;
+        return opml_errf(err, errlen, "out of memory"), NULL;
     }
     f->rpc = rpc;
     f->cfg = *cfg;
@@ -175,14 +175,14 @@ follower *follower_open(ethrpc_client *rpc, const follower_config *cfg, const fo
     f->store = *store;
     cJSON *res;
     if (ethrpc_call(rpc, "eth_chainId", NULL, &res) != ETHRPC_OK) {
-        chain_err(err, errlen, "%s", ethrpc_errmsg(rpc));
+        opml_errf(err, errlen, "%s", ethrpc_errmsg(rpc));
         follower_close(f);
         return NULL;
     }
     int bad = ej_quantity(res, &f->chain_id);
     cJSON_Delete(res);
     if (bad) {
-        chain_err(err, errlen, "malformed reply: eth_chainId");
+        opml_errf(err, errlen, "malformed reply: eth_chainId");
         follower_close(f);
         return NULL;
     }
@@ -207,13 +207,13 @@ Opml__ChainEvent *follower_get_event(follower *f, uint64_t seq, char *err, size_
     uint8_t *val;
     size_t len;
     event_key(f, seq, key, sizeof key);
-    if (seq == 0 || seq > f->seq) return chain_err(err, errlen, "no event %llu (last is %llu)", (unsigned long long)seq,
+    if (seq == 0 || seq > f->seq) return opml_errf(err, errlen, "no event %llu (last is %llu)", (unsigned long long)seq,
                                                    (unsigned long long)f->seq), NULL;
     if (f->store.get(f->store.user, key, &found, &val, &len, err, errlen)) return NULL;
-    if (!found) return chain_err(err, errlen, "event %llu is missing from the store", (unsigned long long)seq), NULL;
+    if (!found) return opml_errf(err, errlen, "event %llu is missing from the store", (unsigned long long)seq), NULL;
     Opml__ChainEvent *ev = opml__chain_event__unpack(NULL, len, val);
     free(val);
-    if (!ev) chain_err(err, errlen, "stored event %llu does not parse", (unsigned long long)seq);
+    if (!ev) opml_errf(err, errlen, "stored event %llu does not parse", (unsigned long long)seq);
     return ev;
 }
 
@@ -257,16 +257,16 @@ static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t nu
     if (ej_data_fixed(ej_get(log, "address"), addr, 20) || ej_data_fixed(ej_get(log, "transactionHash"), txh, 32) ||
         ej_data_fixed(ej_get(log, "blockHash"), bh, 32) || ej_quantity(ej_get(log, "logIndex"), &index) ||
         !cJSON_IsArray(tl) || cJSON_GetArraySize(tl) > 4 || ej_data(ej_get(log, "data"), &data, &len))
-        return chain_err(err, errlen, "malformed reply: a log of block %llu", (unsigned long long)number), NULL;
+        return opml_errf(err, errlen, "malformed reply: a log of block %llu", (unsigned long long)number), NULL;
     cJSON_ArrayForEach(t, tl) {
         if (ej_data_fixed(t, topics[nt++], 32)) {
             free(data);
-            return chain_err(err, errlen, "malformed reply: a log topic of block %llu", (unsigned long long)number), NULL;
+            return opml_errf(err, errlen, "malformed reply: a log topic of block %llu", (unsigned long long)number), NULL;
         }
     }
     if (memcmp(bh, hash, 32) || cJSON_IsTrue(ej_get(log, "removed"))) {
         free(data);
-        return chain_err(err, errlen, "a log of block %llu is from another block (re-org in progress)",
+        return opml_errf(err, errlen, "a log of block %llu is from another block (re-org in progress)",
                          (unsigned long long)number), NULL;
     }
     const follow_contract *fc = NULL;
@@ -275,7 +275,7 @@ static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t nu
     Opml__ChainEvent *ev = calloc(1, sizeof *ev);
     if (!ev) {
         free(data);
-        return chain_err(err, errlen, "out of memory"), NULL;
+        return opml_errf(err, errlen, "out of memory"), NULL;
     }
     opml__chain_event__init(ev);
     /* init points the strings at protobuf-c's static "": every string here is malloc'd instead */
@@ -316,7 +316,7 @@ static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t nu
     if (!ev->topics || !ev->contract || !ev->event || !ev->signature || !ev->args_json || !ev->payload_type ||
         !ev->address.data || !ev->block_hash.data || !ev->tx_hash.data) {
         event_free(ev);
-        return chain_err(err, errlen, "out of memory"), NULL;
+        return opml_errf(err, errlen, "out of memory"), NULL;
     }
     return ev;
 }
@@ -330,7 +330,7 @@ static int publish_range(follower *f, uint64_t upto, follow_publish_fn publish, 
         follower_topic(ev, topic, sizeof topic);
         int rc = publish(user, topic, ev);
         opml__chain_event__free_unpacked(ev, NULL);
-        if (rc) return chain_err(err, errlen, "could not publish event %llu", (unsigned long long)(f->published + 1));
+        if (rc) return opml_errf(err, errlen, "could not publish event %llu", (unsigned long long)(f->published + 1));
         f->published++;
         f->dirty = 1;
     }
@@ -345,7 +345,7 @@ static int publish_new(follower *f, Opml__ChainEvent *const *evs, size_t n, foll
         follower_topic(evs[i], topic, sizeof topic);
         if (publish(user, topic, evs[i])) {
             f->reload = 1;
-            return chain_err(err, errlen, "could not publish event %llu", (unsigned long long)evs[i]->seq);
+            return opml_errf(err, errlen, "could not publish event %llu", (unsigned long long)evs[i]->seq);
         }
         f->published = evs[i]->seq;
         f->dirty = 1;
@@ -359,7 +359,7 @@ static int retract_top(follower *f, follow_publish_fn publish, void *user, char 
     Opml__ChainEvent **evs = calloc(top.nseqs + 1, sizeof *evs);
     int rc = -1;
     size_t n = 0;
-    if (!evs) return chain_err(err, errlen, "out of memory");
+    if (!evs) return opml_errf(err, errlen, "out of memory");
     for (size_t k = top.nseqs; k-- > 0;) {
         Opml__ChainEvent *old = follower_get_event(f, top.seqs[k], err, errlen);
         if (!old) goto out;
@@ -403,21 +403,21 @@ static int block_at(follower *f, uint64_t n, uint8_t hash[32], uint8_t parent[32
     cJSON_AddItemToArray(params, ej_new_quantity(n));
     cJSON_AddItemToArray(params, cJSON_CreateFalse());
     if (ethrpc_call(f->rpc, "eth_getBlockByNumber", params, &b) != ETHRPC_OK)
-        return chain_err(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+        return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
     if (cJSON_IsNull(b)) {
         cJSON_Delete(b);
         return 0;
     }
     int bad = ej_data_fixed(ej_get(b, "hash"), hash, 32) || ej_data_fixed(ej_get(b, "parentHash"), parent, 32);
     cJSON_Delete(b);
-    return bad ? chain_err(err, errlen, "malformed reply: block %llu", (unsigned long long)n) : 1;
+    return bad ? opml_errf(err, errlen, "malformed reply: block %llu", (unsigned long long)n) : 1;
 }
 
 /* Processes block f->next (known to exist and be confirmed). */
 static int process_block(follower *f, follow_publish_fn publish, void *user, char *err, size_t errlen) {
     uint8_t hash[32], parent[32];
     int got = block_at(f, f->next, hash, parent, err, errlen);
-    if (got <= 0) return got < 0 ? -1 : chain_err(err, errlen, "block %llu vanished", (unsigned long long)f->next);
+    if (got <= 0) return got < 0 ? -1 : opml_errf(err, errlen, "block %llu vanished", (unsigned long long)f->next);
     if (f->nblocks && f->blocks[f->nblocks - 1].number + 1 == f->next &&
         memcmp(parent, f->blocks[f->nblocks - 1].hash, 32) != 0)
         return retract_top(f, publish, user, err, errlen); /* re-org below us: step back */
@@ -428,10 +428,10 @@ static int process_block(follower *f, follow_publish_fn publish, void *user, cha
     cJSON_AddItemToObject(filter, "address", addrs);
     cJSON_AddItemToArray(params, filter);
     if (ethrpc_call(f->rpc, "eth_getLogs", params, &logs) != ETHRPC_OK)
-        return chain_err(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+        return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
     if (!cJSON_IsArray(logs)) {
         cJSON_Delete(logs);
-        return chain_err(err, errlen, "malformed reply: eth_getLogs result is not an array");
+        return opml_errf(err, errlen, "malformed reply: eth_getLogs result is not an array");
     }
     size_t n = (size_t)cJSON_GetArraySize(logs), k = 0;
     Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);
@@ -440,14 +440,14 @@ static int process_block(follower *f, follow_publish_fn publish, void *user, cha
     int rc = -1;
     const cJSON *log;
     if (!evs || !rb.seqs) {
-        chain_err(err, errlen, "out of memory");
+        opml_errf(err, errlen, "out of memory");
         goto out;
     }
     cJSON_ArrayForEach(log, logs) {
         evs[k] = event_of_log(f, log, f->next, hash, err, errlen);
         if (!evs[k]) goto out;
         if (k && evs[k]->log_index <= evs[k - 1]->log_index) {
-            chain_err(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)f->next);
+            opml_errf(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)f->next);
             k++;
             goto out;
         }
@@ -458,7 +458,7 @@ static int process_block(follower *f, follow_publish_fn publish, void *user, cha
     /* record the block, dropping the oldest beyond the window */
     rec_block *grown = realloc(f->blocks, (f->nblocks + 1) * sizeof *grown);
     if (!grown) {
-        chain_err(err, errlen, "out of memory");
+        opml_errf(err, errlen, "out of memory");
         goto out;
     }
     f->blocks = grown;
@@ -496,11 +496,11 @@ static int process_range(follower *f, uint64_t to, follow_publish_fn publish, vo
     cJSON_AddItemToArray(params, filter);
     if (ethrpc_call(f->rpc, "eth_getLogs", params, &logs) != ETHRPC_OK) {
         if (f->range > 1) f->range /= 2; /* too many logs for the node, perhaps: ask for less */
-        return chain_err(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+        return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
     }
     if (!cJSON_IsArray(logs)) {
         cJSON_Delete(logs);
-        return chain_err(err, errlen, "malformed reply: eth_getLogs result is not an array");
+        return opml_errf(err, errlen, "malformed reply: eth_getLogs result is not an array");
     }
     size_t n = (size_t)cJSON_GetArraySize(logs), k = 0;
     Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);
@@ -508,7 +508,7 @@ static int process_range(follower *f, uint64_t to, follow_publish_fn publish, vo
     const cJSON *log;
     uint64_t last_block = 0;
     if (!evs) {
-        chain_err(err, errlen, "out of memory");
+        opml_errf(err, errlen, "out of memory");
         goto out;
     }
     cJSON_ArrayForEach(log, logs) {
@@ -516,14 +516,14 @@ static int process_range(follower *f, uint64_t to, follow_publish_fn publish, vo
         uint8_t hash[32];
         if (ej_quantity(ej_get(log, "blockNumber"), &number) || ej_data_fixed(ej_get(log, "blockHash"), hash, 32) ||
             number < f->next || number > to || number < last_block) {
-            chain_err(err, errlen, "malformed reply: a log outside blocks %llu..%llu or out of order",
+            opml_errf(err, errlen, "malformed reply: a log outside blocks %llu..%llu or out of order",
                       (unsigned long long)f->next, (unsigned long long)to);
             goto out;
         }
         evs[k] = event_of_log(f, log, number, hash, err, errlen);
         if (!evs[k]) goto out;
         if (k && number == last_block && evs[k]->log_index <= evs[k - 1]->log_index) {
-            chain_err(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)number);
+            opml_errf(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)number);
             k++;
             goto out;
         }
@@ -551,10 +551,10 @@ int follower_step(follower *f, follow_publish_fn publish, void *user, char *err,
 
     uint64_t head;
     cJSON *res;
-    if (ethrpc_call(f->rpc, "eth_blockNumber", NULL, &res) != ETHRPC_OK) return chain_err(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+    if (ethrpc_call(f->rpc, "eth_blockNumber", NULL, &res) != ETHRPC_OK) return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
     int bad = ej_quantity(res, &head);
     cJSON_Delete(res);
-    if (bad) return chain_err(err, errlen, "malformed reply: eth_blockNumber");
+    if (bad) return opml_errf(err, errlen, "malformed reply: eth_blockNumber");
 
     if (head >= f->cfg.confirmations && f->next <= head - f->cfg.confirmations) {
         uint64_t safe = head - f->cfg.confirmations;

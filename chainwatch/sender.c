@@ -3,7 +3,7 @@
  * never sent) or a journaled one that the next open re-broadcasts. */
 #include "sender.h"
 
-#include "chainerr.h"
+#include "errmsg.h"
 #include "ethjson.h"
 #include "hex.h"
 #include "tx.h"
@@ -73,7 +73,7 @@ static int journal_save(sender *s, char *err, size_t errlen) {
     cJSON_AddItemToObject(j, "pending", list);
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
-    if (!text) return chain_err(err, errlen, "journal: out of memory");
+    if (!text) return opml_errf(err, errlen, "journal: out of memory");
 
     size_t plen = strlen(s->journal);
     char *tmp = malloc(plen + 5);
@@ -94,7 +94,7 @@ static int journal_save(sender *s, char *err, size_t errlen) {
             if (rename(tmp, s->journal) == 0) rc = 0;
         }
         if (fd >= 0) close(fd);
-        if (rc) chain_err(err, errlen, "journal %s: cannot write: %s", s->journal, strerror(errno));
+        if (rc) opml_errf(err, errlen, "journal %s: cannot write: %s", s->journal, strerror(errno));
     }
     if (rc == 0) { /* make the rename itself durable */
         char *dir = strdup(s->journal);
@@ -118,7 +118,7 @@ static int journal_load(sender *s, char *err, size_t errlen) {
     FILE *f = fopen(s->journal, "rb");
     if (!f) {
         if (errno == ENOENT) return 0;
-        return chain_err(err, errlen, "journal %s: %s", s->journal, strerror(errno));
+        return opml_errf(err, errlen, "journal %s: %s", s->journal, strerror(errno));
     }
     char *text = NULL;
     size_t len = 0, cap = 0, n;
@@ -140,11 +140,11 @@ static int journal_load(sender *s, char *err, size_t errlen) {
     if (!j || ej_quantity(ej_get(j, "chain_id"), &chain) || ej_data_fixed(ej_get(j, "address"), addr, 20) ||
         ej_quantity(ej_get(j, "next_nonce"), &next) || !cJSON_IsArray(list)) {
         cJSON_Delete(j);
-        return chain_err(err, errlen, "journal %s is damaged: refusing to guess nonces", s->journal);
+        return opml_errf(err, errlen, "journal %s is damaged: refusing to guess nonces", s->journal);
     }
     if (chain != s->chain_id || memcmp(addr, s->id->address, 20)) {
         cJSON_Delete(j);
-        return chain_err(err, errlen, "journal %s belongs to another chain (%llu) or key", s->journal,
+        return opml_errf(err, errlen, "journal %s belongs to another chain (%llu) or key", s->journal,
                          (unsigned long long)chain);
     }
     s->next_nonce = next;
@@ -152,7 +152,7 @@ static int journal_load(sender *s, char *err, size_t errlen) {
     s->pending = calloc(count ? count : 1, sizeof *s->pending);
     if (!s->pending) {
         cJSON_Delete(j);
-        return chain_err(err, errlen, "out of memory");
+        return opml_errf(err, errlen, "out of memory");
     }
     cJSON_ArrayForEach(o, list) {
         pending_tx *p = &s->pending[s->npending];
@@ -165,7 +165,7 @@ static int journal_load(sender *s, char *err, size_t errlen) {
         if (!ok || p->nhashes == 0) {
             pending_free(p);
             cJSON_Delete(j);
-            return chain_err(err, errlen, "journal %s: a pending transaction is damaged", s->journal);
+            return opml_errf(err, errlen, "journal %s: a pending transaction is damaged", s->journal);
         }
         memcpy(p->id, p->hashes[0], 32);
         s->npending++;
@@ -179,10 +179,10 @@ static int journal_load(sender *s, char *err, size_t errlen) {
 static int rpc_quantity(sender *s, const char *method, cJSON *params, uint64_t *out, char *err, size_t errlen) {
     cJSON *res;
     ethrpc_status st = ethrpc_call(s->rpc, method, params, &res);
-    if (st != ETHRPC_OK) return chain_err(err, errlen, "%s", ethrpc_errmsg(s->rpc));
+    if (st != ETHRPC_OK) return opml_errf(err, errlen, "%s", ethrpc_errmsg(s->rpc));
     int rc = ej_quantity(res, out);
     cJSON_Delete(res);
-    return rc ? chain_err(err, errlen, "malformed reply: %s result is not a quantity", method) : 0;
+    return rc ? opml_errf(err, errlen, "malformed reply: %s result is not a quantity", method) : 0;
 }
 
 static int account_nonce(sender *s, const char *tag, uint64_t *out, char *err, size_t errlen) {
@@ -198,13 +198,13 @@ static int current_fees(sender *s, uint64_t *tip, uint64_t *max_fee, char *err, 
     cJSON_AddItemToArray(params, cJSON_CreateString("latest"));
     cJSON_AddItemToArray(params, cJSON_CreateFalse());
     if (ethrpc_call(s->rpc, "eth_getBlockByNumber", params, &block) != ETHRPC_OK)
-        return chain_err(err, errlen, "%s", ethrpc_errmsg(s->rpc));
+        return opml_errf(err, errlen, "%s", ethrpc_errmsg(s->rpc));
     uint64_t base;
     int rc = ej_quantity(ej_get(block, "baseFeePerGas"), &base);
     cJSON_Delete(block);
-    if (rc) return chain_err(err, errlen, "malformed reply: latest block has no baseFeePerGas (not an EIP-1559 chain?)");
+    if (rc) return opml_errf(err, errlen, "malformed reply: latest block has no baseFeePerGas (not an EIP-1559 chain?)");
     if (rpc_quantity(s, "eth_maxPriorityFeePerGas", NULL, tip, err, errlen)) return -1;
-    if (base > (UINT64_MAX - *tip) / 2) return chain_err(err, errlen, "base fee %llu is absurd", (unsigned long long)base);
+    if (base > (UINT64_MAX - *tip) / 2) return opml_errf(err, errlen, "base fee %llu is absurd", (unsigned long long)base);
     *max_fee = 2 * base + *tip;
     if (s->cfg.max_fee_cap && *max_fee > s->cfg.max_fee_cap) {
         *max_fee = s->cfg.max_fee_cap;
@@ -228,11 +228,11 @@ static int node_knows(sender *s, const pending_tx *p);
 /* ---- open / close ---- */
 
 sender *sender_open(ethrpc_client *rpc, const identity *id, const sender_config *cfg, char *err, size_t errlen) {
-    if (!cfg->journal) return chain_err(err, errlen, "sender: no journal path"), NULL;
+    if (!cfg->journal) return opml_errf(err, errlen, "sender: no journal path"), NULL;
     sender *s = calloc(1, sizeof *s);
     if (!s || !(s->journal = strdup(cfg->journal))) {
         free(s);
-        return chain_err(err, errlen, "out of memory"), NULL;
+        return opml_errf(err, errlen, "out of memory"), NULL;
     }
     s->rpc = rpc;
     s->id = id;
@@ -244,7 +244,7 @@ sender *sender_open(ethrpc_client *rpc, const identity *id, const sender_config 
     uint64_t node_nonce;
     if (rpc_quantity(s, "eth_chainId", NULL, &s->chain_id, err, errlen)) goto fail;
     if (cfg->chain_id && cfg->chain_id != s->chain_id) {
-        chain_err(err, errlen, "the node is on chain %llu, configured for chain %llu", (unsigned long long)s->chain_id,
+        opml_errf(err, errlen, "the node is on chain %llu, configured for chain %llu", (unsigned long long)s->chain_id,
                   (unsigned long long)cfg->chain_id);
         goto fail;
     }
@@ -283,8 +283,8 @@ int sender_send(sender *s, const uint8_t *to, const u256 *value, const uint8_t *
         chain_msg m = {.from = s->id->address, .to = to, .value = value, .data = data, .len = len};
         char why[600];
         int rc = chain_estimate(s->rpc, &m, &s->cfg.known, &gas, why, sizeof why);
-        if (rc == CHAIN_REVERTED) return chain_err(err, errlen, "not sent, it would revert: %s", why + strlen("reverted: "));
-        if (rc) return chain_err(err, errlen, "gas estimate: %s", why);
+        if (rc == CHAIN_REVERTED) return opml_errf(err, errlen, "not sent, it would revert: %s", why + strlen("reverted: "));
+        if (rc) return opml_errf(err, errlen, "gas estimate: %s", why);
         gas += gas * s->cfg.gas_margin_percent / 100;
     }
     eth_tx tx = {.chain_id = s->chain_id, .gas = gas, .has_to = to != NULL, .value = *value, .data = data, .data_len = len};
@@ -292,12 +292,12 @@ int sender_send(sender *s, const uint8_t *to, const u256 *value, const uint8_t *
     if (current_fees(s, &tx.max_priority_fee, &tx.max_fee, err, errlen)) return -1;
 
     pending_tx *grown = realloc(s->pending, (s->npending + 1) * sizeof *grown);
-    if (!grown) return chain_err(err, errlen, "out of memory");
+    if (!grown) return opml_errf(err, errlen, "out of memory");
     s->pending = grown;
     pending_tx *p = &s->pending[s->npending];
     memset(p, 0, sizeof *p);
     tx.nonce = p->nonce = s->next_nonce;
-    if (tx_sign(&tx, s->id, &p->raw, &p->raw_len, p->id)) return chain_err(err, errlen, "signing failed");
+    if (tx_sign(&tx, s->id, &p->raw, &p->raw_len, p->id)) return opml_errf(err, errlen, "signing failed");
     memcpy(p->hashes[0], p->id, 32);
     p->nhashes = 1;
     p->sent_ms = now_ms();
@@ -318,7 +318,7 @@ int sender_send(sender *s, const uint8_t *to, const u256 *value, const uint8_t *
     if (st == ETHRPC_E_RPC) {
         /* the node refused it outright (funds, gas, nonce): it will never be mined, so give its
          * nonce back if nothing came after it, and say why */
-        chain_err(err, errlen, "node refused the transaction: %s", refusal);
+        opml_errf(err, errlen, "node refused the transaction: %s", refusal);
         uint8_t *raw = p->raw;
         s->npending--;
         if (tx.nonce + 1 == s->next_nonce) s->next_nonce--;
@@ -385,8 +385,8 @@ static int replace(sender *s, pending_tx *p, char *err, size_t errlen) {
     tx.max_fee = max_fee > bumped_max ? max_fee : bumped_max;
     if (tx.max_fee < tx.max_priority_fee) tx.max_fee = tx.max_priority_fee;
     if (s->cfg.max_fee_cap && tx.max_fee > s->cfg.max_fee_cap)
-        return chain_err(err, errlen, "nonce %llu is stuck and its fee is at the cap", (unsigned long long)p->nonce);
-    if (tx_sign(&tx, s->id, &raw, &raw_len, hash)) return chain_err(err, errlen, "signing failed");
+        return opml_errf(err, errlen, "nonce %llu is stuck and its fee is at the cap", (unsigned long long)p->nonce);
+    if (tx_sign(&tx, s->id, &raw, &raw_len, hash)) return opml_errf(err, errlen, "signing failed");
     /* tx.data points into the old raw: it is freed only after signing */
     free(p->raw);
     p->raw = raw;
@@ -406,7 +406,7 @@ static int find_receipt(sender *s, pending_tx *p, chain_receipt *out, char *err,
         cJSON *params = cJSON_CreateArray(), *r;
         cJSON_AddItemToArray(params, ej_new_data(p->hashes[h], 32));
         if (ethrpc_call(s->rpc, "eth_getTransactionReceipt", params, &r) != ETHRPC_OK)
-            return chain_err(err, errlen, "%s", ethrpc_errmsg(s->rpc));
+            return opml_errf(err, errlen, "%s", ethrpc_errmsg(s->rpc));
         if (cJSON_IsNull(r)) {
             cJSON_Delete(r);
             continue;
@@ -414,7 +414,7 @@ static int find_receipt(sender *s, pending_tx *p, chain_receipt *out, char *err,
         memset(out, 0, sizeof *out);
         int rc = parse_receipt(r, out);
         cJSON_Delete(r);
-        if (rc) return chain_err(err, errlen, "malformed reply: transaction receipt");
+        if (rc) return opml_errf(err, errlen, "malformed reply: transaction receipt");
         memcpy(out->id, p->id, 32);
         out->nonce = p->nonce;
         if (!out->success) revert_reason(s, p, out->block_number, out->revert, sizeof out->revert);
@@ -439,7 +439,7 @@ int sender_poll(sender *s, sender_receipt_fn cb, void *user, char *err, size_t e
     /* receipts found in this pass: the journal forgets them in one write, then they are reported */
     chain_receipt *done = calloc(s->npending + 1, sizeof *done);
     size_t ndone = 0;
-    if (!done) return chain_err(err, errlen, "out of memory");
+    if (!done) return opml_errf(err, errlen, "out of memory");
     for (size_t i = 0; i < s->npending;) {
         pending_tx *p = &s->pending[i];
         chain_receipt *r = &done[ndone];
@@ -483,7 +483,7 @@ int sender_poll(sender *s, sender_receipt_fn cb, void *user, char *err, size_t e
         } else {
             int known = node_knows(s, p);
             if (known < 0) {
-                chain_err(err, errlen, "%s", ethrpc_errmsg(s->rpc));
+                opml_errf(err, errlen, "%s", ethrpc_errmsg(s->rpc));
                 goto fail;
             }
             if (!known) {
@@ -529,14 +529,14 @@ int sender_wait(sender *s, const uint8_t id[32], uint64_t timeout_ms, chain_rece
     uint64_t deadline = now_ms() + timeout_ms;
     int tracked = 0;
     for (size_t i = 0; i < s->npending; i++) tracked |= !memcmp(s->pending[i].id, id, 32);
-    if (!tracked) return chain_err(err, errlen, "no pending transaction has this id");
+    if (!tracked) return opml_errf(err, errlen, "no pending transaction has this id");
     long nap_ms = 1;
     for (;;) {
         char why[512];
         if (sender_poll(s, on_receipt, &w, why, sizeof why) < 0 && now_ms() >= deadline)
-            return chain_err(err, errlen, "no receipt: %s", why);
+            return opml_errf(err, errlen, "no receipt: %s", why);
         if (w.done) return 0;
-        if (now_ms() >= deadline) return chain_err(err, errlen, "no receipt within %llu ms", (unsigned long long)timeout_ms);
+        if (now_ms() >= deadline) return opml_errf(err, errlen, "no receipt within %llu ms", (unsigned long long)timeout_ms);
         struct timespec ts = {0, nap_ms * 1000000L};
         nanosleep(&ts, NULL);
         if (nap_ms < 50) nap_ms *= 2; /* a quick first look: automining nodes answer within a millisecond */

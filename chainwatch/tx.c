@@ -1,7 +1,7 @@
 /* tx.c: see tx.h. */
 #include "tx.h"
 
-#include "chainerr.h"
+#include "errmsg.h"
 #include "keccak.h"
 #include "rlp.h"
 
@@ -67,27 +67,27 @@ int tx_sign(const eth_tx *tx, const identity *id, uint8_t **raw, size_t *raw_len
 int tx_decode(const uint8_t *raw, size_t raw_len, eth_tx *tx, uint8_t from[20], char *err, size_t errlen) {
     rlp_item list, it[12];
     memset(tx, 0, sizeof *tx);
-    if (raw_len < 1 || raw[0] != 2) return chain_err(err, errlen, "not a type-2 (EIP-1559) transaction");
+    if (raw_len < 1 || raw[0] != 2) return opml_errf(err, errlen, "not a type-2 (EIP-1559) transaction");
     if (rlp_decode(raw + 1, raw_len - 1, &list) != raw_len - 1 || !list.is_list)
-        return chain_err(err, errlen, "transaction is not one canonical RLP list");
+        return opml_errf(err, errlen, "transaction is not one canonical RLP list");
     int n = 0, r;
     rlp_item tmp;
     while ((r = rlp_next(&list, &tmp)) == 1) {
-        if (n == 12) return chain_err(err, errlen, "transaction has more than 12 fields");
+        if (n == 12) return opml_errf(err, errlen, "transaction has more than 12 fields");
         it[n++] = tmp;
     }
-    if (r < 0 || n != 12) return chain_err(err, errlen, "transaction has %d well-formed fields, not 12", n);
+    if (r < 0 || n != 12) return opml_errf(err, errlen, "transaction has %d well-formed fields, not 12", n);
     uint64_t v;
     u256 rr, ss;
     if (rlp_to_uint(&it[0], &tx->chain_id) || rlp_to_uint(&it[1], &tx->nonce) ||
         rlp_to_uint(&it[2], &tx->max_priority_fee) || rlp_to_uint(&it[3], &tx->max_fee) ||
         rlp_to_uint(&it[4], &tx->gas) || rlp_to_u256(&it[6], &tx->value) || rlp_to_uint(&it[9], &v) ||
         rlp_to_u256(&it[10], &rr) || rlp_to_u256(&it[11], &ss))
-        return chain_err(err, errlen, "a numeric transaction field is not a canonical integer");
-    if (it[5].is_list || (it[5].len != 0 && it[5].len != 20)) return chain_err(err, errlen, "`to` is not 0 or 20 bytes");
-    if (it[7].is_list) return chain_err(err, errlen, "`data` is a list");
-    if (!it[8].is_list || it[8].len != 0) return chain_err(err, errlen, "only empty access lists are supported");
-    if (v > 1) return chain_err(err, errlen, "y parity %llu is not 0 or 1", (unsigned long long)v);
+        return opml_errf(err, errlen, "a numeric transaction field is not a canonical integer");
+    if (it[5].is_list || (it[5].len != 0 && it[5].len != 20)) return opml_errf(err, errlen, "`to` is not 0 or 20 bytes");
+    if (it[7].is_list) return opml_errf(err, errlen, "`data` is a list");
+    if (!it[8].is_list || it[8].len != 0) return opml_errf(err, errlen, "only empty access lists are supported");
+    if (v > 1) return opml_errf(err, errlen, "y parity %llu is not 0 or 1", (unsigned long long)v);
     tx->has_to = it[5].len == 20;
     if (tx->has_to) memcpy(tx->to, it[5].data, 20);
     tx->data = it[7].len ? it[7].data : NULL;
@@ -96,7 +96,7 @@ int tx_decode(const uint8_t *raw, size_t raw_len, eth_tx *tx, uint8_t from[20], 
     memcpy(sig, rr.b, 32);
     memcpy(sig + 32, ss.b, 32);
     sig[64] = (uint8_t)v;
-    if (tx_digest(tx, digest)) return chain_err(err, errlen, "out of memory");
-    if (identity_recover(digest, sig, from)) return chain_err(err, errlen, "signature is invalid or has a high s");
+    if (tx_digest(tx, digest)) return opml_errf(err, errlen, "out of memory");
+    if (identity_recover(digest, sig, from)) return opml_errf(err, errlen, "signature is invalid or has a high s");
     return 0;
 }

@@ -1,7 +1,7 @@
 /* typed.c: see typed.h. Byte buffers are rlp_buf (rlp_raw is a plain append). */
 #include "typed.h"
 
-#include "chainerr.h"
+#include "errmsg.h"
 #include "ethjson.h"
 #include "proto_registry.h"
 #include "rlp.h"
@@ -61,25 +61,25 @@ static int encode_field(const ProtobufCFieldDescriptor *f, const cJSON *v, rlp_b
         if (cJSON_IsNumber(v)) snprintf(txt, sizeof txt, "%.0f", v->valuedouble);
         const char *s = cJSON_IsString(v) ? v->valuestring : cJSON_IsNumber(v) ? txt : NULL;
         if (!s || u256_parse(&x, s, 0) || u256_to_u64(&x, &n) || (f->type == PROTOBUF_C_TYPE_UINT32 && n > UINT32_MAX))
-            return chain_err(err, errlen, "%s: not an unsigned integer that fits", f->name);
+            return opml_errf(err, errlen, "%s: not an unsigned integer that fits", f->name);
         put_key(b, f->id, 0);
         put_varint(b, n);
         return 0;
     }
     case PROTOBUF_C_TYPE_BOOL:
-        if (!cJSON_IsBool(v)) return chain_err(err, errlen, "%s: not a bool", f->name);
+        if (!cJSON_IsBool(v)) return opml_errf(err, errlen, "%s: not a bool", f->name);
         put_key(b, f->id, 0);
         put_varint(b, cJSON_IsTrue(v) ? 1 : 0);
         return 0;
     case PROTOBUF_C_TYPE_STRING:
-        if (!cJSON_IsString(v)) return chain_err(err, errlen, "%s: not text", f->name);
+        if (!cJSON_IsString(v)) return opml_errf(err, errlen, "%s: not text", f->name);
         put_bytes(b, f->id, (const uint8_t *)v->valuestring, strlen(v->valuestring));
         return 0;
     case PROTOBUF_C_TYPE_BYTES: {
         const cJSON *h = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "hash") : v; /* indexed dynamic */
         uint8_t *p;
         size_t n;
-        if (ej_data(h, &p, &n)) return chain_err(err, errlen, "%s: not 0x hex", f->name);
+        if (ej_data(h, &p, &n)) return opml_errf(err, errlen, "%s: not 0x hex", f->name);
         put_bytes(b, f->id, p, n);
         free(p);
         return 0;
@@ -94,22 +94,22 @@ static int encode_field(const ProtobufCFieldDescriptor *f, const cJSON *v, rlp_b
         rlp_buf_free(&inner);
         return 0;
     }
-    default: return chain_err(err, errlen, "%s: field type not supported for events", f->name);
+    default: return opml_errf(err, errlen, "%s: field type not supported for events", f->name);
     }
 }
 
 static int encode_msg(const ProtobufCMessageDescriptor *d, const cJSON *obj, rlp_buf *b, int depth, char *err,
                       size_t errlen) {
-    if (depth > MAX_DEPTH) return chain_err(err, errlen, "%s nested too deep", d->name);
-    if (!cJSON_IsObject(obj)) return chain_err(err, errlen, "%s: parameters are not an object by name", d->name);
+    if (depth > MAX_DEPTH) return opml_errf(err, errlen, "%s nested too deep", d->name);
+    if (!cJSON_IsObject(obj)) return opml_errf(err, errlen, "%s: parameters are not an object by name", d->name);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         char name[128];
         camel(f->name, name, sizeof name);
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name), *e;
-        if (!v) return chain_err(err, errlen, "%s.%s: the event has no parameter %s", d->name, f->name, name);
+        if (!v) return opml_errf(err, errlen, "%s.%s: the event has no parameter %s", d->name, f->name, name);
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            if (!cJSON_IsArray(v)) return chain_err(err, errlen, "%s.%s: not an array", d->name, f->name);
+            if (!cJSON_IsArray(v)) return opml_errf(err, errlen, "%s.%s: not an array", d->name, f->name);
             cJSON_ArrayForEach(e, v) if (encode_field(f, e, b, depth, err, errlen)) return -1;
         } else if (encode_field(f, v, b, depth, err, errlen)) {
             return -1;
@@ -125,17 +125,17 @@ int typed_event(const char *event, const cJSON *args, char type[128], uint8_t **
     if (!d) return 0;
     rlp_buf b = {0};
     if (encode_msg(d, args, &b, 0, err, errlen) || b.oom) {
-        if (b.oom) chain_err(err, errlen, "out of memory");
+        if (b.oom) opml_errf(err, errlen, "out of memory");
         rlp_buf_free(&b);
         return -1;
     }
     ProtobufCMessage *check = protobuf_c_message_unpack(d, NULL, b.len, b.p ? b.p : (const uint8_t *)"");
     if (!check) {
         rlp_buf_free(&b);
-        return chain_err(err, errlen, "%s: the encoding does not unpack", type);
+        return opml_errf(err, errlen, "%s: the encoding does not unpack", type);
     }
     protobuf_c_message_free_unpacked(check, NULL);
-    if (!b.p && !(b.p = malloc(1))) return chain_err(err, errlen, "out of memory");
+    if (!b.p && !(b.p = malloc(1))) return opml_errf(err, errlen, "out of memory");
     *payload = b.p;
     *len = b.len;
     return 1;

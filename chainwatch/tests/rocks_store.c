@@ -1,7 +1,7 @@
 /* rocks_store.c: see rocks_store.h. */
 #include "rocks_store.h"
 
-#include "chainerr.h"
+#include "errmsg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +16,7 @@ static int st_get(void *user, const char *key, int *found, uint8_t **val, size_t
 static int st_put(void *user, size_t n, const char *const *keys, const uint8_t *const *vals, const size_t *lens,
                   char *err, size_t errlen) {
     storage_kv_op *ops = calloc(n ? n : 1, sizeof *ops);
-    if (!ops) return chain_err(err, errlen, "out of memory");
+    if (!ops) return opml_errf(err, errlen, "out of memory");
     for (size_t i = 0; i < n; i++) ops[i] = (storage_kv_op){keys[i], strlen(keys[i]), vals[i], lens[i], 0};
     int rc = store_kv_write(user, ops, n, err, errlen);
     free(ops);

@@ -6,7 +6,7 @@
  * contracts; views decoded; custom errors decoded by selector from the ABIs. */
 #include "anvil.h"
 #include "chaincall.h"
-#include "chainerr.h"
+#include "errmsg.h"
 #include "check.h"
 #include "contract.h"
 #include "follower.h"
@@ -133,7 +133,7 @@ static int mem_put(void *user, size_t n, const char *const *keys, const uint8_t 
         int i = 0;
         while (i < nmem && strcmp(mem[i].key, keys[k])) i++;
         if (i == nmem) {
-            if (nmem == 512) return chain_err(err, errlen, "memory store full");
+            if (nmem == 512) return opml_errf(err, errlen, "memory store full");
             nmem++;
         }
         snprintf(mem[i].key, sizeof mem[i].key, "%s", keys[k]);
