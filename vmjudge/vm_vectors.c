@@ -7,6 +7,7 @@
  *
  *   vm_vectors OUT.json          write the file
  *   vm_vectors --check FILE      exit 1 if FILE differs from what would be written (stale) */
+#include "vector_file.h"
 #include "vm_proof.h"
 #include "vm_asm.h"
 #include "hex.h"
@@ -266,30 +267,5 @@ static void generate(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 2 && argv[1][0] != '-') {
-        if (!(out = fopen(argv[1], "w"))) { perror(argv[1]); return 1; }
-        generate();
-        return fclose(out) == 0 ? 0 : 1;
-    }
-    if (argc == 3 && !strcmp(argv[1], "--check")) {
-        char *buf = NULL;
-        size_t size = 0;
-        out = open_memstream(&buf, &size);
-        if (!out) return 1;
-        generate();
-        fclose(out);
-        FILE *f = fopen(argv[2], "rb");
-        int same = 0;
-        if (f) {
-            char *old = malloc(size + 1);
-            same = old && fread(old, 1, size + 1, f) == size && memcmp(old, buf, size) == 0;
-            free(old);
-            fclose(f);
-        }
-        free(buf);
-        if (!same) fprintf(stderr, "vm_vectors: %s is stale: regenerate it with `vm_vectors %s`\n", argv[2], argv[2]);
-        return same ? 0 : 1;
-    }
-    fprintf(stderr, "usage: vm_vectors OUT.json | vm_vectors --check FILE\n");
-    return 2;
+    return vector_file_main(argc, argv, "vm_vectors", &out, generate);
 }
