@@ -2,8 +2,9 @@
  * in the same process:
  *   1. fashion_cnn images/s in batches of 1 and 64: the deterministic W8A8 `blas` backend against
  *      a plain fp32 OpenBLAS evaluation of the same model (the `fp32` backend below: the model's
- *      weights dequantized to float once, activations never quantized, sgemm; not deterministic
- *      across machines, only a speed baseline);
+ *      weights dequantized to float once, activations never quantized, im2col + sgemm; every other
+ *      operator runs exactly as in the blas backend; not deterministic across machines, only a
+ *      speed baseline);
  *   2. the cost of commitments: the blas run with every tensor root and graph state against
  *      without (each figure the best of three alternating rounds);
  *   3. one decoding step through the linear layers of a LLaMA-7B-shaped block (hidden 4096, MLP
@@ -44,7 +45,6 @@ static float *dequant(const kd_desc *d, const void *const in[], void **cache) {
 
 static int fp32_run(opml_backend *b, const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch,
                     size_t scratch_len, void **cache) {
-    (void)b;
     float *y = out;
     const float *x = in[0], *bias = d->noperands == 4 ? in[3] : NULL;
     if (d->op == OP_QLINEAR) {
@@ -62,14 +62,7 @@ static int fp32_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         float *w = dequant(d, in, cache), *col = malloc(kk * p * sizeof *col);
         for (size_t n = 0; n < nb; n++) {
             const float *xi = x + n * c * h * wd;
-            for (size_t ci = 0, r = 0; ci < c; ci++)
-                for (size_t ky = 0; ky < kh; ky++)
-                    for (size_t kx = 0; kx < kw; kx++, r++)
-                        for (size_t py = 0; py < oh; py++)
-                            for (size_t px = 0; px < ow; px++) {
-                                long iy = (long)(py * (size_t)d->ia[1] + ky) - d->ia[3], ix = (long)(px * (size_t)d->ia[2] + kx) - d->ia[4];
-                                col[r * p + py * ow + px] = iy >= 0 && iy < (long)h && ix >= 0 && ix < (long)wd ? xi[(ci * h + (size_t)iy) * wd + (size_t)ix] : 0.0f;
-                            }
+            opml_im2col_f32(d, xi, 0, col);
             float *yi = y + n * m * p;
             for (size_t o = 0; o < m; o++)
                 for (size_t i = 0; i < p; i++) yi[o * p + i] = bias ? bias[o] : 0.0f;
@@ -78,7 +71,10 @@ static int fp32_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         free(col);
         return 0;
     }
-    return kernel_exec(d, in, out, scratch, scratch_len);
+    /* every other operator exactly as the deterministic path runs it (the blas backend's vector
+     * Relu and MaxPool, else the reference kernels): the ratio measures the products alone */
+    opml_backend *blas = b->state;
+    return blas->ops->run(blas, d, in, out, scratch, scratch_len, NULL);
 }
 
 static void fp32_release(opml_backend *b, void *cached) {
@@ -222,7 +218,7 @@ int main(int argc, char **argv) {
     int quick = argc > 2 && !strcmp(argv[2], "--quick");
     int images = quick ? 640 : 6400;
     opml_backend *blas = opml_backend_new("blas");
-    opml_backend fp32 = {&fp32_ops, NULL};
+    opml_backend fp32 = {&fp32_ops, blas};
     float *pix = malloc(64 * 784 * 4);
     for (int i = 0; i < 64 * 784; i++) pix[i] = (float)((i * 7919) % 256) / 255.0f;
     uint32_t batches[2] = {1, 64};

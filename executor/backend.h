@@ -39,6 +39,11 @@ void opml_backend_free(opml_backend *b);
 /* The names this build offers, for usage messages: "ref|blas", or "ref|blas|cuda" with CUDA. */
 const char *opml_backend_names(void);
 
+/* im2col of group gi of one image img [C, H, W] of the QConv node d: col [C/G*KH*KW, OH*OW], row
+ * (ci, ky, kx), zero where the window leaves the image. The blas backend's float path, and the
+ * benchmark's fp32 baseline (bench/bench_engine.c). */
+void opml_im2col_f32(const kd_desc *d, const float *img, size_t gi, float *col);
+
 extern const opml_backend_ops opml_backend_ref_ops;
 extern const opml_backend_ops opml_backend_blas_ops;
 extern const opml_backend_ops opml_backend_cuda_ops; /* builds with OPML_HAVE_CUDA (backend_cuda.cu) */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmath.h"
 #include "quant.h"
 #include "quant_simd.h"
 
@@ -310,13 +311,43 @@ static int run_qconv_int(work *w, const kd_desc *d, const void *const in[], floa
     return KD_OK;
 }
 
+void opml_im2col_f32(const kd_desc *d, const float *img, size_t gi, float *col) {
+    const kd_tensor *tx = &d->in[0], *tw = &d->in[1], *ty = &d->out;
+    size_t h = tx->dims[2], wd = tx->dims[3], cg = tw->dims[1], kh = tw->dims[2], kw = tw->dims[3];
+    size_t oh = ty->dims[2], ow = ty->dims[3], p = oh * ow;
+    int64_t sh = d->ia[1], sv = d->ia[2], pt = d->ia[3], pl = d->ia[4], dh = d->ia[7], dv = d->ia[8];
+    /* the columns whose input pixel lies inside the image form one run [lo, hi) per output row */
+    for (size_t ci = 0; ci < cg; ci++)
+        for (size_t ky = 0; ky < kh; ky++)
+            for (size_t kx = 0; kx < kw; kx++, col += p) {
+                int64_t off = (int64_t)kx * dv - pl; /* ix = px * sv + off */
+                int64_t lo = off >= 0 ? 0 : (-off + sv - 1) / sv;
+                int64_t hi = (int64_t)wd - off <= 0 ? 0 : ((int64_t)wd - off + sv - 1) / sv;
+                if (hi > (int64_t)ow) hi = (int64_t)ow;
+                if (lo > hi) lo = hi;
+                for (size_t py = 0; py < oh; py++) {
+                    int64_t iy = (int64_t)py * sh - pt + (int64_t)ky * dh;
+                    float *dst = col + py * ow;
+                    if (iy < 0 || iy >= (int64_t)h) {
+                        memset(dst, 0, ow * sizeof *dst);
+                        continue;
+                    }
+                    const float *row = img + ((gi * cg + ci) * h + (size_t)iy) * wd;
+                    for (int64_t px = 0; px < lo; px++) dst[px] = 0.0f;
+                    if (sv == 1) memcpy(dst + lo, row + lo + off, (size_t)(hi - lo) * sizeof *dst);
+                    else
+                        for (int64_t px = lo; px < hi; px++) dst[px] = row[px * sv + off];
+                    for (int64_t px = hi; px < (int64_t)ow; px++) dst[px] = 0.0f;
+                }
+            }
+}
+
 static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y, void **cache) {
     const kd_tensor *tx = &d->in[0], *tw = &d->in[1], *ty = &d->out;
     const float *x = in[0], *sw = in[2], *bias = d->noperands == 4 ? in[3] : NULL;
     size_t nb = tx->dims[0], c = tx->dims[1], h = tx->dims[2], wd = tx->dims[3];
     size_t m = tw->dims[0], cg = tw->dims[1], kh = tw->dims[2], kw = tw->dims[3];
     size_t oh = ty->dims[2], ow = ty->dims[3], g = (size_t)d->ia[0], mg = m / g, p = oh * ow, kg = cg * kh * kw;
-    int64_t sh = d->ia[1], sv = d->ia[2], pt = d->ia[3], pl = d->ia[4], dh = d->ia[7], dv = d->ia[8];
     size_t img = c * h * wd;
     float *tmp = NULL;
     const float *wf = float_weights(in[1], m * kg, cache, &tmp);
@@ -330,32 +361,7 @@ static int run_qconv(work *w, const kd_desc *d, const void *const in[], float *y
         float sx = qs_scale(x + n * img, img);
         qs_quantize(x + n * img, img, sx, qf);
         for (size_t gi = 0; gi < g; gi++) {
-            /* im2col: row (ci, ky, kx), column (py, px); the columns whose input pixel lies
-             * inside the image form one run [lo, hi) per output row */
-            float *col = w->b;
-            for (size_t ci = 0; ci < cg; ci++)
-                for (size_t ky = 0; ky < kh; ky++)
-                    for (size_t kx = 0; kx < kw; kx++, col += p) {
-                        int64_t off = (int64_t)kx * dv - pl; /* ix = px * sv + off */
-                        int64_t lo = off >= 0 ? 0 : (-off + sv - 1) / sv;
-                        int64_t hi = (int64_t)wd - off <= 0 ? 0 : ((int64_t)wd - off + sv - 1) / sv;
-                        if (hi > (int64_t)ow) hi = (int64_t)ow;
-                        if (lo > hi) lo = hi;
-                        for (size_t py = 0; py < oh; py++) {
-                            int64_t iy = (int64_t)py * sh - pt + (int64_t)ky * dh;
-                            float *dst = col + py * ow;
-                            if (iy < 0 || iy >= (int64_t)h) {
-                                memset(dst, 0, ow * sizeof *dst);
-                                continue;
-                            }
-                            const float *qrow = qf + ((gi * cg + ci) * h + (size_t)iy) * wd;
-                            for (int64_t px = 0; px < lo; px++) dst[px] = 0.0f;
-                            if (sv == 1) memcpy(dst + lo, qrow + lo + off, (size_t)(hi - lo) * sizeof *dst);
-                            else
-                                for (int64_t px = lo; px < hi; px++) dst[px] = qrow[px * sv + off];
-                            for (int64_t px = hi; px < (int64_t)ow; px++) dst[px] = 0.0f;
-                        }
-                    }
+            opml_im2col_f32(d, qf, gi, w->b);
             if (exact_gemm(w, mg, p, kg, wf + gi * mg * kg, kg, w->b, p, 0, w->acc)) {
                 free(tmp);
                 return KD_ESCRATCH;
@@ -399,11 +405,63 @@ static int run_qmatmul(work *w, const kd_desc *d, const void *const in[], float 
     return KD_OK;
 }
 
+/* ---- element-wise operators on AVX-512, lane by lane the reference's operations ---- */
+
+/* Relu: x > 0 ? x : +0, NaN canonical (relu.c) */
+__attribute__((target("avx512f"))) static void relu_x16(const float *x, size_t n, float *y) {
+    const __m512 canon = _mm512_castsi512_ps(_mm512_set1_epi32((int)KF_CANON_NAN));
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+        __m512 r = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), canon));
+    }
+}
+
+/* MaxPool whose every window lies inside the input (no padding): each lane is one output pixel
+ * scanning its window in the reference's order (row by row), m = v > m ? v : m from -Inf, any
+ * NaN giving the canonical NaN (maxpool.c) */
+__attribute__((target("avx512f"))) static void maxpool_x16(const kd_desc *d, const float *x, float *y) {
+    const int32_t *a = d->ia;
+    size_t planes = (size_t)d->in[0].dims[0] * d->in[0].dims[1], h = d->in[0].dims[2], w = d->in[0].dims[3];
+    size_t oh = d->out.dims[2], ow = d->out.dims[3];
+    const __m512 canon = _mm512_castsi512_ps(_mm512_set1_epi32((int)KF_CANON_NAN)), ninf = _mm512_set1_ps(-__builtin_inff());
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (size_t p = 0; p < planes; p++)
+        for (size_t py = 0; py < oh; py++)
+            for (size_t px = 0; px < ow; px += 16) {
+                __mmask16 k = ow - px >= 16 ? 0xFFFF : (__mmask16)((1u << (ow - px)) - 1);
+                __m512i base = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)px)), _mm512_set1_epi32(a[3]));
+                __m512 m = ninf;
+                __mmask16 nan = 0;
+                for (int32_t ky = 0; ky < a[0]; ky++) {
+                    const float *row = x + (p * h + py * (size_t)a[2] + (size_t)ky * (size_t)a[8]) * w;
+                    for (int32_t kx = 0; kx < a[1]; kx++) {
+                        __m512 v = _mm512_mask_i32gather_ps(ninf, k, _mm512_add_epi32(base, _mm512_set1_epi32(kx * a[9])), row, 4);
+                        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                        m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ), v);
+                    }
+                }
+                _mm512_mask_storeu_ps(y + (p * oh + py) * ow + px, k, _mm512_mask_mov_ps(m, nan, canon));
+            }
+}
+
+/* 1 when every window of the MaxPool lies inside its input */
+static int maxpool_inside(const kd_desc *d) {
+    const int32_t *a = d->ia;
+    for (int i = 4; i < 8; i++)
+        if (a[i]) return 0;
+    if (d->out.dims[2] == 0 || d->out.dims[3] == 0) return 0;
+    return (int64_t)(d->out.dims[2] - 1) * a[2] + (int64_t)(a[0] - 1) * a[8] < (int64_t)d->in[0].dims[2] &&
+           (int64_t)(d->out.dims[3] - 1) * a[3] + (int64_t)(a[1] - 1) * a[9] < (int64_t)d->in[0].dims[3] &&
+           (int64_t)d->in[0].dims[3] * d->in[0].dims[2] < INT32_MAX / 4;
+}
+
 static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out,
                     void *scratch, size_t scratch_len, void **cache) {
     int r = kernel_check(d);
     if (r) return r;
-    switch (d->op) {
+    switch (d->op) { /* the cases that return nothing fall to the reference kernel */
     case OP_QLINEAR:
         if (kd_numel(&d->in[0]) / d->in[0].dims[d->in[0].rank - 1] <= 2) return run_matvec(b->state, d, in, out);
         return run_qlinear(b->state, d, in, out, cache);
@@ -411,8 +469,17 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         if (have_avx512bw()) return run_qconv_int(b->state, d, in, out, cache);
         return run_qconv(b->state, d, in, out, cache);
     case OP_QMATMUL: return run_qmatmul(b->state, d, in, out);
-    default: return kernel_exec(d, in, out, scratch, scratch_len);
+    case OP_RELU:
+        if (!have_avx512bw()) break;
+        relu_x16(in[0], (size_t)kd_numel(&d->out), out);
+        return KD_OK;
+    case OP_MAXPOOL:
+        if (!have_avx512bw() || !maxpool_inside(d)) break;
+        maxpool_x16(d, in[0], out);
+        return KD_OK;
+    default: break;
     }
+    return kernel_exec(d, in, out, scratch, scratch_len);
 }
 
 const opml_backend_ops opml_backend_blas_ops = {"blas", blas_init, blas_destroy, blas_run, blas_release};

@@ -121,6 +121,38 @@ static void unary(unsigned op, size_t n) {
     free(x);
 }
 
+/* The blas backend's vector Relu and MaxPool (windows inside the input): every tail of a vector
+ * of 16, kernels, strides and dilations, and planes of +0/-0 ties, +-Inf and NaN only, where the
+ * first maximum in the reference's scan order must win. */
+static void elementwise(void) {
+    for (size_t n = 0; n <= 40; n++) unary(OP_RELU, n);
+    static const int32_t shapes[][6] = {{2, 2, 2, 2, 1, 1}, {3, 3, 1, 1, 1, 1}, {3, 2, 2, 3, 1, 1}, {2, 2, 1, 1, 2, 3},
+                                        {1, 1, 1, 1, 1, 1}, {3, 3, 3, 3, 1, 1}, {2, 3, 1, 2, 2, 1}};
+    static const uint32_t sizes[][2] = {{1, 16}, {4, 15}, {5, 17}, {8, 33}, {28, 28}, {14, 14}, {7, 64}};
+    char what[96];
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+        for (size_t zi = 0; zi < sizeof sizes / sizeof *sizes; zi++)
+            for (int kind = 0; kind < 3; kind++) {
+                const int32_t *a = shapes[si];
+                uint32_t h = sizes[zi][0], w = sizes[zi][1];
+                int64_t oh = ((int64_t)h - (int64_t)(a[0] - 1) * a[4] - 1) / a[2] + 1, ow = ((int64_t)w - (int64_t)(a[1] - 1) * a[5] - 1) / a[3] + 1;
+                if (h < (uint32_t)((a[0] - 1) * a[4] + 1) || w < (uint32_t)((a[1] - 1) * a[5] + 1)) continue;
+                uint32_t xd[4] = {2, 3, h, w}, od[4] = {2, 3, (uint32_t)oh, (uint32_t)ow};
+                size_t n = (size_t)6 * h * w;
+                float *x = malloc(n * 4);
+                static const uint32_t ties[] = {0x00000000u, 0x80000000u, 0xFF800000u, 0x7F800000u, 0x7FC00001u, 0xFFC00000u};
+                for (size_t i = 0; i < n; i++)
+                    x[i] = kind == 0 ? sf_float(1) : kf_from_bits(ties[sf_rnd() % (kind == 1 ? 2u : 6u)]);
+                kd_desc d = {.op = OP_MAXPOOL, .noperands = 1, .ia = {a[0], a[1], a[2], a[3], 0, 0, 0, 0, a[4], a[5]}};
+                d.in[0] = T(KD_F32, 4, xd), d.out = T(KD_F32, 4, od);
+                CHECK_EQ_INT(kernel_check(&d), 0);
+                const void *in[KD_MAX_OPERANDS] = {x};
+                snprintf(what, sizeof what, "MaxPool %ux%u k%dx%d s%dx%d d%dx%d values %d", h, w, a[0], a[1], a[2], a[3], a[4], a[5], kind);
+                compare(what, &d, in);
+                free(x);
+            }
+}
+
 /* The vectorized quantization rules against the scalar ones: every tail length, specials. */
 static void simd_rules(void) {
     float x[70], qa[70], sb[70], bias[70], ya[70];
@@ -288,6 +320,7 @@ int main(void) {
     unsigned ops[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX,
                       OP_EXP,  OP_LOG,       OP_SQRT,    OP_NEG,  OP_ABS};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) unary(ops[i], 257);
+    elementwise();
     {
         float a[24], b[4], p[2 * 3 * 5 * 5];
         fill(a, 24, 1), fill(b, 4, 1), fill(p, 150, 1);
