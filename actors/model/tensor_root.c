@@ -3,14 +3,16 @@
  *
  * A tensor root (docs/commitments.md) is a Merkle tree whose every parent is keccak256 of 64 bytes:
  * one Keccak-f[1600] permutation of a state holding the 64 bytes, the padding byte 0x01 at byte 64
- * and 0x80 at byte 135. The parents of one level are independent, so on CPUs with AVX-512 this
- * computes eight of them at once, one state lane per 64-bit word of a zmm register; the tree is
- * built level by level (an odd last node is paired with the zero root of its height) and the
- * top is folded with the zero roots up to depth 23, exactly as actors/merkle.c does; tensors of
- * 128 KiB and more are cut into 5 to 8 subtrees hashed by two threads. Without AVX-512, or for
- * tensors of fewer than 16 leaves, it is merkle_tensor_root itself.
- * executor/tests/test_exact.c compares both on every length around the edges. Host-only: the
- * guest never computes roots. */
+ * and 0x80 at byte 135. Parents are independent within a level (and across trees), so on CPUs
+ * with AVX-512 this computes eight of them at once, one state lane per 64-bit word of a zmm
+ * register, loaded by gathers from eight arbitrary 64-byte inputs (a mask for fewer than eight).
+ * opml_tensor_root builds one tree level by level (an odd last node is paired with the zero root
+ * of its height) and folds the top with the zero roots up to depth 23, exactly as actors/merkle.c
+ * does; tensors of 128 KiB and more are cut into 5 to 8 subtrees hashed by two threads. The
+ * pieces (opml_hash_pairs, opml_chunk_root, opml_fold_roots) let the engine schedule the hashing
+ * of a whole run itself. Without AVX-512, or for tensors of fewer than 16 leaves, it is
+ * actors/merkle.c itself. executor/tests/test_exact.c compares everything with merkle_root on
+ * every length around the edges. Host-only: the guest never computes roots. */
 #include "tensor_root.h"
 
 #include <immintrin.h>
