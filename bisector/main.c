@@ -408,6 +408,19 @@ static void try_check(bisector *b, task *t) {
     model_entry *me = model_by_id(b, t->model_id);
     if (!me || t->status != 2 || t->checked || !memcmp(t->submitter, b->me, 20) || now_s() >= t->deadline) return;
     if (run_task(b, t, me, 0)) return;
+    /* a challenge recorded before a crash is not sent again (its game may not be on-chain yet) */
+    char key[200], a[43];
+    hexstr(b->me, 20, a);
+    snprintf(key, sizeof key, "bisector/%s/challenge/%016" PRIx64 "/%08x", a, t->id, t->sub_id);
+    int found = 0;
+    uint8_t *val = NULL;
+    size_t vlen = 0;
+    if (storage_client_kv_get(b->st, key, strlen(key), &found, &val, &vlen)) return;
+    free(val);
+    if (found) {
+        t->checked = 1;
+        return;
+    }
     uint8_t honest_n[32];
     if (state_at(t, me, 0, me->m.n, honest_n)) return;
     int wrong = memcmp(honest_n, t->state_n, 32) != 0;
@@ -423,8 +436,16 @@ static void try_check(bisector *b, task *t) {
     snprintf(id, sizeof id, "%" PRIu64, t->id);
     cJSON *args = cJSON_CreateArray();
     cJSON_AddItemToArray(args, cJSON_CreateString(id));
-    uint8_t tx[32];
-    if (send_tx(b, b->game_c, b->game_addr, "challenge", args, me->cbond, tx)) t->checked = 0; /* try again */
+    uint8_t tx[32], one = 1;
+    if (storage_client_kv_put(b->st, key, strlen(key), &one, 1)) { /* write-ahead, or not at all */
+        t->checked = 0;
+        cJSON_Delete(args);
+        return;
+    }
+    if (send_tx(b, b->game_c, b->game_addr, "challenge", args, me->cbond, tx)) {
+        t->checked = 0; /* refused: try again (the marker is removed first) */
+        storage_client_kv_delete(b->st, key, strlen(key));
+    }
     cJSON_Delete(args);
 }
 
@@ -796,6 +817,8 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
             g->v.last_move = now;
             g->v.submitter_time = g->v.challenger_time = me ? me->clock : 0;
             g->ours = !memcmp(g->submitter, b->me, 20) || !memcmp(g->challenger, b->me, 20);
+            if (t && !memcmp(g->challenger, b->me, 20) && t->sub_id == (uint32_t)arg_u64(a, "subId"))
+                t->checked = 1; /* our challenge of this submission is on-chain */
             if (g->ours) {
                 record_load(b, g);
                 g->rec.task_id = arg_u64(a, "taskId");

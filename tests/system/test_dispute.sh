@@ -20,7 +20,8 @@
 #                   a validator that challenges an honest submission (and selects against it)
 #                   loses at the one-step proof: its bond goes to the submitter, the task finalizes
 #   kill-validator  lie-middle, with the validator's bisector killed (SIGKILL) in phase 1 and again
-#                   in phase 2, restarted each time: it still wins
+#                   in phase 2, restarted each time: it still wins, and it does not challenge the
+#                   same submission twice (its bond comes back once)
 #   kill-executor   one of the two executors is killed (SIGKILL) while the task's runs are being
 #                   dispatched (the submitter's, then the validator's): the bus hands any job it
 #                   held to the other one, the task finalizes, and a second task does too
