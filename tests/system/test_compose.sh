@@ -6,7 +6,7 @@
 # the check can fail.
 set -eu
 dc=$1
-file=$2
+file=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 fail() { echo "test_compose: $*" >&2; exit 1; }
 cd "$(dirname "$file")"
 "$dc" -f "$file" config -q || fail "docker-compose config refused $file"
