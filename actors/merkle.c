@@ -90,10 +90,6 @@ int merkle_root(const void *data, size_t len, unsigned depth, uint8_t root[32]) 
     return 0;
 }
 
-int merkle_tensor_root(const void *data, size_t len, uint8_t root[32]) {
-    return merkle_root(data, len, MERKLE_SLOT_DEPTH, root);
-}
-
 int merkle_subtree_root(const void *data, size_t len, uint64_t first, unsigned height, uint8_t root[32]) {
     if (height > MERKLE_MAX_DEPTH || (height < 64 && (first & ((1ull << height) - 1)))) return -1;
     size_t leaves = (len + 31) / 32;

@@ -193,7 +193,7 @@ static void llama_linear(opml_backend *b, int reps) {
     /* what commitments would add: the tensor roots of the seven outputs (a step's new values) */
     double h0 = now();
     uint8_t root[32];
-    for (int i = 0; i < 7; i++) opml_tensor_root(y, shapes[i][0] * 4, root);
+    for (int i = 0; i < 7; i++) merkle_tensor_root(y, shapes[i][0] * 4, root);
     double hashing = now() - h0;
     double gbs = memcpy_gbs((size_t)1 << 28);
     /* bytes the step must read: the int8 weights (one token is a matrix-vector product, which
@@ -245,7 +245,7 @@ int main(int argc, char **argv) {
         size_t probe = 1 << 20;
         uint8_t *buf = calloc(1, probe), root[32];
         double h0 = now();
-        for (int r = 0; r < 8; r++) opml_tensor_root(buf, probe, root);
+        for (int r = 0; r < 8; r++) merkle_tensor_root(buf, probe, root);
         double rate = 8.0 * (double)probe / (now() - h0);
         free(buf);
         printf("fashion_cnn batch %2u: commitments hash %.1f KiB per image, tensor roots at %.0f MB/s: at best %.0f "

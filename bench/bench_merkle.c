@@ -1,17 +1,15 @@
-/* bench_merkle.c: the tensor root (merkle_tensor_root, 32-byte leaves in a 2^28-byte slot) of a
- * 256 MiB tensor against flat Keccak-256 over the same bytes, in one run, as a ratio of times.
- * A tree of 32-byte leaves needs about 4.3 times the Keccak-f permutations of flat hashing
- * (2^23 64-byte parents, then a halving series, vs 2^28/136 rate blocks), so the goal is a
- * ratio of at most 5: the rest would be overhead. Where the engine's tensor_root (actors/model:
- * eight permutations per AVX-512 stream) is built, its time on the same bytes is shown too.
+/* bench_merkle.c: the tensor root (32-byte leaves in a 2^28-byte slot) of a 256 MiB tensor
+ * against flat Keccak-256 over the same bytes, in one run, as a ratio of times. A tree of 32-byte
+ * leaves needs about 4.3 times the Keccak-f permutations of flat hashing (2^23 64-byte parents,
+ * then a halving series, vs 2^28/136 rate blocks), so the goal is a ratio of at most 5: the rest
+ * would be overhead. Two implementations, same roots: the portable merkle_root (one permutation
+ * at a time, actors/merkle.c) and merkle_tensor_root (eight per AVX-512 stream on two threads,
+ * actors/tensor_root.c; the one every actor uses).
  *   bench_merkle [MiB]   (default 256) */
 #include "keccak.h"
 #include <string.h>
 #include "log.h"
 #include "merkle.h"
-#ifdef OPML_HAVE_MODEL
-#include "tensor_root.h"
-#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,33 +40,29 @@ int main(int argc, char **argv) {
         double t0 = now_s();
         keccak256(data, len, flat);
         double t1 = now_s();
-        if (merkle_tensor_root(data, len, root) != 0) return 1;
+        if (merkle_root(data, len, MERKLE_SLOT_DEPTH, root) != 0) return 1;
         double t2 = now_s();
         if (t1 - t0 < best_flat) best_flat = t1 - t0;
         if (t2 - t1 < best_tree) best_tree = t2 - t1;
     }
-#ifdef OPML_HAVE_MODEL
     double best_simd = 1e9;
     uint8_t root2[32];
     for (int rep = 0; rep < 3; rep++) {
         double t0 = now_s();
-        if (opml_tensor_root(data, len, root2) != 0 || memcmp(root, root2, 32) != 0) {
-            fprintf(stderr, "bench_merkle: opml_tensor_root disagrees with merkle_tensor_root\n");
+        if (merkle_tensor_root(data, len, root2) != 0 || memcmp(root, root2, 32) != 0) {
+            fprintf(stderr, "bench_merkle: merkle_tensor_root disagrees with merkle_root\n");
             return 1;
         }
         double t = now_s() - t0;
         if (t < best_simd) best_simd = t;
     }
-#endif
     double mb = (double)len / 1e6;
     printf("merkle: %zu MiB tensor\n", mib);
     printf("  flat keccak256:      %8.1f MB/s  (%.3f s)\n", mb / best_flat, best_flat);
-    printf("  merkle_tensor_root:  %8.1f MB/s  (%.3f s)\n", mb / best_tree, best_tree);
-    printf("  ratio tree/flat time: %.2f  (goal <= 5; permutation ratio ~4.3)\n", best_tree / best_flat);
-#ifdef OPML_HAVE_MODEL
-    printf("  opml_tensor_root:    %8.1f MB/s  (%.3f s; ratio to flat %.2f)\n", mb / best_simd, best_simd,
+    printf("  merkle_root (portable): %8.1f MB/s  (%.3f s; ratio tree/flat time %.2f, goal <= 5, permutation ratio ~4.3)\n",
+           mb / best_tree, best_tree, best_tree / best_flat);
+    printf("  merkle_tensor_root:     %8.1f MB/s  (%.3f s; ratio tree/flat time %.2f)\n", mb / best_simd, best_simd,
            best_simd / best_flat);
-#endif
     free(data);
     return 0;
 }

@@ -142,7 +142,7 @@ int fault_apply_values(const fault_plan *p, uint32_t nin, uint8_t (*roots)[32], 
     if (p->output_bytes) {
         if (output_len == 0) return -1;
         output[0] ^= 1;
-        return opml_tensor_root(output, output_len, leaf);
+        return merkle_tensor_root(output, output_len, leaf);
     }
     fault_false_hash(leaf, leaf);
     return 0;

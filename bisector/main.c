@@ -308,7 +308,7 @@ static int run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
     t->claimed = calloc(nin + n, 32);
     t->claimed_out = malloc(r->output.len ? r->output.len : 1);
     if (!t->honest || !t->claimed || !t->claimed_out) goto out;
-    opml_tensor_root(t->input, t->input_len, t->honest[0]);
+    merkle_tensor_root(t->input, t->input_len, t->honest[0]);
     for (uint32_t i = 0; i < n; i++) {
         if (r->node_output_roots[i].len != 32) goto out;
         memcpy(t->honest[nin + i], r->node_output_roots[i].data, 32);

@@ -75,7 +75,7 @@ static int commit(opml_model *m, char *err, size_t errlen) {
         return opml_errf(err, errlen, "model: out of memory");
     }
     memcpy(m->values, m->inputs, m->nin * sizeof *m->inputs);
-    for (uint32_t i = 0; i < m->nweights; i++) opml_tensor_root(m->weights[i].data, kd_nbytes(&m->weights[i].t), m->weights[i].root);
+    for (uint32_t i = 0; i < m->nweights; i++) merkle_tensor_root(m->weights[i].data, kd_nbytes(&m->weights[i].t), m->weights[i].root);
     for (uint32_t k = 0; k < m->n; k++) {
         opml_node *nd = &m->nodes[k];
         if (kd_decode(nd->desc, KD_BYTES, &nd->d)) goto bad_desc;

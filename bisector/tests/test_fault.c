@@ -87,7 +87,7 @@ static void test_values(void) {
     for (int i = 0; i < 16; i++) output[i] = honest_out[i] = (uint8_t)(i * 7);
     uint8_t honest[NIN + NN][32];
     for (int v = 0; v < NIN + NN; v++) keccak256(&v, sizeof v, honest[v]);
-    opml_tensor_root(honest_out, 16, honest[NIN + NN - 1]);
+    merkle_tensor_root(honest_out, 16, honest[NIN + NN - 1]);
     for (uint32_t node = 0; node < NN; node++) {
         fault_plan p = {1, node, node == NN - 1, 0, 0};
         uint8_t claimed[NIN + NN][32];
@@ -103,7 +103,7 @@ static void test_values(void) {
         }
         /* the posted output is in the claimed State_n */
         uint8_t root[32];
-        opml_tensor_root(output, 16, root);
+        merkle_tensor_root(output, 16, root);
         CHECK_MEM(root, claimed[NIN + NN - 1], 32);
         CHECK_EQ_INT(memcmp(output, honest_out, 16) != 0, node == NN - 1);
     }

@@ -1,17 +1,17 @@
-/* tensor_root.h: the tensor root of docs/commitments.md (merkle_tensor_root's result, bit for
- * bit), computed with eight Keccak permutations per AVX-512 instruction stream where the CPU has
- * it: the engine's commitments and a model's loading cost are almost all hashing. */
+/* tensor_root.h: the pieces of a tensor root (docs/commitments.md) for callers that schedule the
+ * hashing themselves, eight Keccak permutations per AVX-512 instruction stream where the CPU has
+ * it: the engine's commitments are almost all hashing. The whole root is merkle_tensor_root
+ * (merkle.h), implemented beside these in tensor_root.c. */
 #ifndef OPML_TENSOR_ROOT_H
 #define OPML_TENSOR_ROOT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* merkle_tensor_root(data, len, root): returns 0, or -1 when len > 2^28. */
-int opml_tensor_root(const void *data, size_t len, uint8_t root[32]);
+#include "merkle.h"
 
-/* The pieces of a tensor root, for callers that schedule the hashing themselves (the engine hashes
- * every value of a run in chunks on two threads, then finishes all the trees together). */
+/* The engine hashes every value of a run in chunks on two threads, then finishes all the trees
+ * together. */
 
 #define OPML_CHUNK_BYTES 8192 /* the chunk size opml_chunk_root hashes without allocating */
 

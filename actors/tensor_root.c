@@ -1,17 +1,17 @@
-/* tensor_root.c: fast tensor roots for the engine and the model loader (tensor_root.h), eight
- * Keccak permutations at a time.
+/* tensor_root.c: merkle_tensor_root (merkle.h), the tensor root every actor computes, eight
+ * Keccak permutations at a time, and the pieces the engine schedules itself (tensor_root.h).
  *
  * A tensor root (docs/commitments.md) is a Merkle tree whose every parent is keccak256 of 64 bytes:
  * one Keccak-f[1600] permutation of a state holding the 64 bytes, the padding byte 0x01 at byte 64
  * and 0x80 at byte 135. Parents are independent within a level (and across trees), so on CPUs
  * with AVX-512 this computes eight of them at once, one state lane per 64-bit word of a zmm
  * register, loaded by gathers from eight arbitrary 64-byte inputs (a mask for fewer than eight).
- * opml_tensor_root builds one tree level by level (an odd last node is paired with the zero root
+ * merkle_tensor_root builds one tree level by level (an odd last node is paired with the zero root
  * of its height) and folds the top with the zero roots up to depth 23, exactly as actors/merkle.c
  * does; tensors of 128 KiB and more are cut into 5 to 8 subtrees hashed by two threads. The
  * pieces (opml_hash_pairs, opml_chunk_root, opml_fold_roots) let the engine schedule the hashing
- * of a whole run itself. Without AVX-512, or for tensors of fewer than 16 leaves, it is
- * actors/merkle.c itself. executor/tests/test_exact.c compares everything with merkle_root on
+ * of a whole run itself. Without AVX-512, or for tensors of fewer than 16 leaves, it is the
+ * portable merkle_root of actors/merkle.c. executor/tests/test_exact.c compares everything with merkle_root on
  * every length around the edges. Host-only: the guest never computes roots. */
 #include "tensor_root.h"
 
@@ -246,14 +246,14 @@ static void *chunk_worker(void *arg) {
     return NULL;
 }
 
-int opml_tensor_root(const void *data, size_t len, uint8_t root[32]) {
+int merkle_tensor_root(const void *data, size_t len, uint8_t root[32]) {
     size_t leaves = (len + 31) / 32;
-    if (!have_avx512() || leaves < 16 || len > MERKLE_SLOT_BYTES) return merkle_tensor_root(data, len, root);
+    if (!have_avx512() || leaves < 16 || len > MERKLE_SLOT_BYTES) return merkle_root(data, len, MERKLE_SLOT_DEPTH, root);
     unsigned height = 0; /* of the smallest subtree at leaf 0 holding every leaf */
     while (((size_t)1 << height) < leaves) height++;
     unsigned h;
     if (leaves < 4096) {
-        if (opml_chunk_root(data, len, height, root)) return merkle_tensor_root(data, len, root);
+        if (opml_chunk_root(data, len, height, root)) return merkle_root(data, len, MERKLE_SLOT_DEPTH, root);
         h = height;
     } else {
         chunks c = {.data = data, .len = len, .g = height - 3, .chunk = (size_t)32 << (height - 3)};
@@ -263,7 +263,7 @@ int opml_tensor_root(const void *data, size_t len, uint8_t root[32]) {
         hash_chunks(&c, 0);
         if (threaded) pthread_join(t, NULL);
         else hash_chunks(&c, 1);
-        if (c.failed) return merkle_tensor_root(data, len, root);
+        if (c.failed) return merkle_root(data, len, MERKLE_SLOT_DEPTH, root);
         size_t nodes = c.count;
         for (h = c.g; nodes > 1; h++) { /* the chunk roots are the nodes at height g */
             if (nodes & 1) memcpy(c.roots[nodes++], merkle_zero(h), 32);
