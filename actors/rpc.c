@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CANCEL_POLL_MS 100 /* how often a waiting call asks the cancel hook */
+
+static int (*cancel_fn)(void *);
+static void *cancel_arg;
+
 struct rpc {
     void *sock;
     signer *s;
@@ -40,6 +45,11 @@ void rpc_close(rpc *r) {
 }
 
 const uint8_t *rpc_last_replier(const rpc *r) { return r->replier; }
+
+void rpc_cancel_when(int (*cancelled)(void *arg), void *arg) {
+    cancel_fn = cancelled;
+    cancel_arg = arg;
+}
 
 static int send_attempt(rpc *r, const uint8_t *payload, size_t len, const char *type, uint64_t *call_id) {
     uint8_t *env;
@@ -74,8 +84,15 @@ int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescript
         while (rc == OPML_E_TIMEOUT) {
             uint64_t now = clock_mono_ms();
             if (now >= deadline) break;
+            if (cancel_fn && cancel_fn(cancel_arg)) {
+                snprintf(err, errlen, "gave up %s: the process is stopping", req->descriptor->name);
+                rc = OPML_E_UNAVAILABLE;
+                break;
+            }
+            long wait = (long)(deadline - now);
+            if (cancel_fn && wait > CANCEL_POLL_MS) wait = CANCEL_POLL_MS;
             zmq_pollitem_t p = {r->sock, 0, ZMQ_POLLIN, 0};
-            int pr = zmq_poll(&p, 1, (long)(deadline - now));
+            int pr = zmq_poll(&p, 1, wait);
             if (pr < 0 && errno != EINTR) {
                 snprintf(err, errlen, "zmq_poll: %s", zmq_strerror(errno));
                 rc = OPML_E_INTERNAL;

@@ -21,9 +21,17 @@ void rpc_close(rpc *r);
 /* Calls: sends req, waits for a reply of type reply_desc. Returns
  *   0: *reply is the unpacked reply (free with protobuf_c_message_free_unpacked);
  *   an OPML_E_* code: the server answered opml.Error (its message in err), or OPML_E_TIMEOUT, or
- *   OPML_E_BAD_REQUEST when the reply is of another type (err says which). */
+ *   OPML_E_BAD_REQUEST when the reply is of another type (err says which), or OPML_E_UNAVAILABLE
+ *   without a reply when the process is stopping (rpc_cancel_when). */
 int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
              ProtobufCMessage **reply, int timeout_ms, int retries, char *err, size_t errlen);
+
+/* Makes every rpc_call of the process give up, with OPML_E_UNAVAILABLE, once cancelled(arg)
+ * returns non-zero: it is asked, on the calling thread, as each attempt starts waiting and at
+ * least every 100 ms while it waits. An actor passes actor_stopping, so that a handler waiting on a
+ * peer that is down does not hold up a stop (SIGTERM) for its time-outs and retries. A stop is
+ * process-wide, hence one hook for all rpcs. Set it before any call runs; NULL removes it. */
+void rpc_cancel_when(int (*cancelled)(void *arg), void *arg);
 
 /* The address that signed the last reply rpc_call accepted (a worker's, through the bus). */
 const uint8_t *rpc_last_replier(const rpc *r);

@@ -11,6 +11,7 @@
 #include "actor.h"
 #include "client.h"
 #include "keccak.h"
+#include "rpc.h"
 #include "vm_node.h"
 #include "vm_trace.h"
 #include "vmjudge.pb-c.h"
@@ -59,7 +60,8 @@ static const void *fetch_from_storage(const uint8_t root[32], size_t *len, void 
     return j->fetched;
 }
 
-/* A long recording gives up when the actor is asked to stop (SIGTERM). */
+/* A long recording, and a storage call waiting on a storage actor that is down (rpc_cancel_when),
+ * give up when the actor is asked to stop (SIGTERM). */
 static int stopping(void *a) { return actor_stopping(a); }
 
 static int refuse(judge *j, actor_reply *reply, unsigned code, const char *fmt, const char *arg) {
@@ -107,11 +109,15 @@ static cached_run *get_run(judge *j, const Opml__VmNodeRun *r, actor_reply *repl
         refuse(j, reply, OPML_E_UNAVAILABLE, "%s", "out of memory");
         return NULL;
     }
+    log_debug("recording a new node run: fetching its bytes from storage");
     if (vm_node_load_roots(&v, r->guest_root.data, r->desc_root.data, ops, fetch_from_storage, j, err, sizeof err) != 0) {
         free(j->fetched);
         j->fetched = NULL;
         vm_free(&v);
-        refuse(j, reply, strstr(err, "guest root") ? OPML_E_BAD_REQUEST : OPML_E_NOT_FOUND, "%s", err);
+        if (actor_stopping(j->actor)) { /* the fetch was cut short: say nothing of the roots */
+            log_info("gave up fetching a node run's bytes: shutting down (%s)", err);
+            refuse(j, reply, OPML_E_UNAVAILABLE, "%s", "shutting down");
+        } else refuse(j, reply, strstr(err, "guest root") ? OPML_E_BAD_REQUEST : OPML_E_NOT_FOUND, "%s", err);
         return NULL;
     }
     free(j->fetched);
@@ -288,6 +294,7 @@ int main(int argc, char **argv) {
         log_error("storage %s: %s", peer, err);
         goto out;
     }
+    rpc_cancel_when(stopping, a);
     j.ncache = (unsigned)ncache;
     j.actor = a;
     if (!(j.cache = calloc(j.ncache, sizeof *j.cache))) goto out;
