@@ -10,12 +10,12 @@
  *       runs node I of a model in the VM: the engine computes the graph's values natively (the
  *       bytes behind node I's input roots), the node loader builds the VM's initial state from
  *       the roots (vm_node.h), the guest runs to its exit; prints the output root, the steps and
- *       the final state hash. INPUT as for `opml infer`: a raw float32 file or idx:PATH#N. */
+ *       the final state hash. INPUT as for `opml infer` (input.h), naming one model input. */
 #include "commands.h"
 
 #include "engine.h"
 #include "hex.h"
-#include "idx.h"
+#include "input.h"
 #include "vm.h"
 #include "vm_elf.h"
 #include "vm_model.h"
@@ -26,39 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define VM_EXEC_DEFAULT_STEPS 4000000000ull
 #define VM_EXEC_MAX_FILE (256u << 20)
-
-/* Reads a whole file of at most `max` bytes into a malloc'd buffer (a bounded opml_read_file: a
- * device or a huge file is refused instead of read until memory runs out). NULL with a message. */
-static uint8_t *read_file(const char *path, size_t max, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0) {
-        fprintf(stderr, "opml: %s: %s\n", path, strerror(errno));
-        if (f) fclose(f);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        fprintf(stderr, "opml: %s: %s\n", path, S_ISREG(st.st_mode) ? "file too large" : "not a regular file");
-        fclose(f);
-        return NULL;
-    }
-    size_t size = (size_t)st.st_size;
-    uint8_t *buf = malloc(size + 1);
-    size_t n = buf ? fread(buf, 1, size + 1, f) : 0;
-    int bad = !buf || ferror(f) || n != size;
-    fclose(f);
-    if (bad) {
-        fprintf(stderr, "opml: %s: cannot read\n", path);
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
 
 static int parse_u64(const char *s, uint64_t *out) {
     if (!s || !*s || *s == '-') return -1;
@@ -119,15 +89,18 @@ int cmd_vm_exec(int argc, char **argv) {
     }
     if (!path) return usage_exec();
     size_t len;
-    uint8_t *elf = read_file(path, VM_EXEC_MAX_FILE, &len);
-    if (!elf) return 1;
+    char err[512];
+    uint8_t *elf = cli_read_file(path, VM_EXEC_MAX_FILE, &len, err, sizeof err);
+    if (!elf) {
+        fprintf(stderr, "opml vm-exec: %s\n", err);
+        return 1;
+    }
     vm v;
     if (vm_init(&v) != 0) {
         fprintf(stderr, "opml vm-exec: out of memory\n");
         free(elf);
         return 1;
     }
-    char err[160];
     int rc = vm_load_elf(&v, elf, len, err, sizeof err);
     free(elf);
     if (rc != 0) {
@@ -217,42 +190,8 @@ int cmd_vm_step(int argc, char **argv) {
 
 static int usage_run(void) {
     fprintf(stderr, "usage: opml vm-run MODEL.opml INPUT --node I [--json] [--max-steps N]\n"
-                    "  INPUT: a raw float32 file (one model input) or idx:PATH#N\n");
+                    "  INPUT: a raw float32 file (one model input), idx:PATH#N or idx:PATH#A-B (one batch)\n");
     return 2;
-}
-
-/* Reads INPUT (raw float32 of exactly `need` bytes, or idx:PATH#N) into a malloc'd buffer. */
-static float *read_input(const char *input, const opml_model *m, size_t need, char *err, size_t errlen) {
-    if (strncmp(input, "idx:", 4) != 0) {
-        size_t len;
-        uint8_t *raw = read_file(input, need, &len);
-        if (raw && len != need) {
-            snprintf(err, errlen, "%s: %zu bytes, the model input is %zu bytes of float32", input, len, need);
-            free(raw);
-            return NULL;
-        }
-        if (!raw) snprintf(err, errlen, "%s: cannot read %zu bytes of input", input, need);
-        return (float *)raw;
-    }
-    const char *hash = strrchr(input, '#');
-    uint64_t item;
-    if (!hash || parse_u64(hash + 1, &item) != 0) {
-        snprintf(err, errlen, "bad input '%s' (want a float32 file or idx:PATH#N)", input);
-        return NULL;
-    }
-    char path[4096];
-    snprintf(path, sizeof path, "%.*s", (int)(hash - input - 4), input + 4);
-    opml_idx idx;
-    if (opml_idx_load(path, &idx, err, errlen) != 0) return NULL;
-    float *buf = NULL;
-    if (m->inputs[0].dtype != KD_F32 || idx.item_bytes * 4 != need || !(m->input_divisor > 0))
-        snprintf(err, errlen, "%.200s: items of %zu bytes are not this model's input", path, idx.item_bytes);
-    else if (item >= idx.count)
-        snprintf(err, errlen, "%.200s has %u items; index %" PRIu64 " is out of range", path, idx.count, item);
-    else if ((buf = malloc(need)) != NULL)
-        opml_idx_floats(&idx, (uint32_t)item, 1, m->input_divisor, buf);
-    opml_idx_free(&idx);
-    return buf;
 }
 
 int cmd_vm_run(int argc, char **argv) {
@@ -280,26 +219,21 @@ int cmd_vm_run(int argc, char **argv) {
     int rc = 1;
     opml_backend *b = NULL;
     opml_run r = {0};
-    float *in = NULL;
+    cli_input in = {0};
     vm v;
     int have_vm = 0;
     if (node >= m.n) {
         fprintf(stderr, "opml vm-run: node %" PRIu64 " is out of range: the model has %u nodes\n", node, m.n);
         goto done;
     }
-    if (m.nin != 1) {
-        fprintf(stderr, "opml vm-run: the model has %u inputs; this command feeds exactly one\n", m.nin);
-        goto done;
-    }
-    size_t need = (size_t)kd_nbytes(&m.inputs[0]);
-    if (!(in = read_input(input, &m, need, err, sizeof err))) {
+    if (cli_input_open(&in, input, &m, 1, err, sizeof err) != 0) {
         fprintf(stderr, "opml vm-run: %s\n", err);
         goto done;
     }
     /* the graph's values and their roots, computed natively by the reference backend */
-    const void *inputs[1] = {in};
+    const void *inputs[1] = {cli_input_at(&in, 0, NULL, 0)};
     if (!(b = opml_backend_new("ref")) || opml_run_init(&r, &m, b, err, sizeof err) != 0 ||
-        opml_run_exec(&r, inputs, &need, 1, err, sizeof err) != 0) {
+        opml_run_exec(&r, inputs, &in.need, 1, err, sizeof err) != 0) {
         fprintf(stderr, "opml vm-run: %s\n", b ? err : "no reference backend");
         goto done;
     }
@@ -354,6 +288,6 @@ done:
     if (r.m) opml_run_free(&r);
     opml_backend_free(b);
     opml_model_free(&m);
-    free(in);
+    cli_input_close(&in);
     return rc;
 }
