@@ -9,6 +9,7 @@
 #include "vm.h"
 
 #include "keccak.h"
+#include "vm_jit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,13 @@ int vm_init(vm *v) {
 
 void vm_free(vm *v) {
     vm_mem_free(&v->mem);
+    vm_jit_free(v->jit);
+    v->jit = NULL;
+}
+
+int vm_run(vm *v, uint64_t max_step) {
+    int rc = vm_jit_run(v, max_step);
+    return rc == 1 ? vm_interpret(v, max_step) : rc;
 }
 
 const char *vm_fault_name(uint32_t code) {
@@ -79,7 +87,7 @@ const void *vm_dec_undecoded;
  * allowed: NEXT and JUMP complete one. Sequential flow steps to d + 1; the sentinel entry past the
  * page's end moves on to the next page. Jumps within the page go straight to the target's entry,
  * others through `fetch`, which checks alignment and finds the page. */
-int vm_run(vm *v, uint64_t max_step) {
+int vm_interpret(vm *v, uint64_t max_step) {
     if (v->status != VM_RUNNING || v->step >= max_step) return 0;
     static void *const labels[VM_OP_COUNT] = {
         [VM_OP_UNDECODED] = &&op_undecoded, [VM_OP_ILLEGAL] = &&op_illegal,

@@ -1,8 +1,10 @@
 /* vm.h: the RV32IM machine of docs/vm.md: registers, pc, step counter, status, memory; the fast
  * interpreter; the packed 173-byte state and its hash.
  *
- * vm_run() executes instructions from a decode cache kept beside each code page, with no hashing
- * in the loop: the memory root is computed only when a state hash or proof is asked for. */
+ * vm_run() translates the guest code to host machine code where it can (vm_jit.h) and interprets
+ * the rest: vm_interpret() executes instructions from a decode cache kept beside each code page.
+ * Neither hashes in the loop: the memory root is computed only when a state hash or proof is
+ * asked for. */
 #ifndef OPML_VM_H
 #define OPML_VM_H
 
@@ -34,6 +36,7 @@ typedef struct vm {
     uint8_t status;      /* enum vm_status */
     uint32_t exit_code;  /* a0 at exit, or the fault code */
     vm_mem mem;
+    struct vm_jit *jit;  /* translations of the code run so far, or NULL (vm_jit.h) */
 } vm;
 
 /* A fresh machine: zero registers and memory, pc 0, step 0, running. Returns 0 or -1. */
@@ -43,6 +46,9 @@ void vm_free(vm *v);
 /* Runs until the machine halts or v->step reaches `max_step` (an absolute step number).
  * Returns 0, or -1 out of memory (the machine is then unusable). */
 int vm_run(vm *v, uint64_t max_step);
+
+/* vm_run with the interpreter alone: the definition that translated code must match. */
+int vm_interpret(vm *v, uint64_t max_step);
 
 /* The packed state of docs/vm.md (rehashes changed memory first) and its keccak256. */
 void vm_pack(vm *v, uint8_t out[VM_STATE_BYTES]);

@@ -23,9 +23,11 @@
 #define VM_SLOT_BITS 28
 
 /* Page flags: a write takes the fast path only while all of them are clear (and the page has no
- * decode cache); the first write to a page clears them and lists the page. */
+ * decode cache); the first write to a page clears HASHED and SAVED and lists the page. */
 #define VM_PAGE_HASHED 1u   /* `hash` is the root of the page's current bytes */
 #define VM_PAGE_SAVED 2u    /* not written since the last vm_mem_take_written */
+#define VM_PAGE_CODE 4u     /* the translator (vm_jit.c) ran code from the page: it must see every
+                             * write (vm_mem_touch leaves the flag set) */
 
 /* One decode-cache entry of the interpreter (vm.c): the decoded instruction and the address of
  * its handler in the interpreter loop. An entry not decoded yet (or overwritten since) has

@@ -103,7 +103,7 @@ void vm_trace_free(vm_trace *t) {
 
 /* Rebuilds t->cur as checkpoint k (0 = the initial machine). */
 static int restore(vm_trace *t, size_t k) {
-    vm_free(&t->cur);
+    vm_mem_free(&t->cur.mem); /* keeps t->cur's translations: vm_run checks them against memory */
     if (vm_mem_copy(&t->cur.mem, &t->base.mem) != 0) return -1;
     uint8_t *done = calloc(VM_PAGE_COUNT / 8, 1);
     if (!done) return -1;
