@@ -45,6 +45,8 @@
 #define JIT_BLOCK_ROOM (64u << 10)     /* worst-case bytes of one block, hot and cold */
 #define JIT_MAX_FIXUPS (JIT_MAX_BLOCK * 8 + 8)
 #define JIT_WORDS (VM_PAGE_SIZE / 4)
+#define JIT_MAX_PAGES 256              /* page copies kept (1 MiB); more flushes, bounding memory
+                                        * and the comparison at each vm_run */
 #define JIT_FIRST_RUN 10000          /* a machine gets a translator on its first run this long */
 
 /* Why translated code returned to the dispatcher (the value in eax at the exit). */
@@ -546,12 +548,10 @@ static jit_block *translate(vm_jit *j, uint32_t pc) {
         if (ends_block(in.op) || ((a + 4) & (VM_PAGE_SIZE - 1)) == 0) break;
     }
     if (n == 0) return block_add(j, pc);
+    if (j->used + JIT_BLOCK_ROOM > JIT_CODE_BYTES || (j->ncpages == JIT_MAX_PAGES && !code_page(j, p->index)))
+        jit_flush(j);
     jit_page *cp = jit_watch(j, p);
     if (!cp || set_writable(j, 1) != 0) return NULL;
-    if (j->used + JIT_BLOCK_ROOM > JIT_CODE_BYTES) {
-        jit_flush(j);
-        if (!(cp = jit_watch(j, p))) return NULL;
-    }
     jit_block *b = block_add(j, pc);
     if (!b) return NULL;
     emitter e = {j, {j->code + j->used, 0, SEG_HOT}, {j->cold, 0, SEG_COLD}, 0};
