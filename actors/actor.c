@@ -40,6 +40,7 @@ const config_opt actor_common_options[] = {
 
 struct handler {
     const ProtobufCMessageDescriptor *desc;
+    size_t max_payload; /* longer payloads are refused before unpacking */
     actor_handler fn;
     void *user;
 };
@@ -296,26 +297,40 @@ static const struct handler *find_handler(const actor *a, const char *type) {
     return NULL;
 }
 
-/* Starts the handler for a verified envelope (ownership of env passes on), or answers at once
- * (unknown type, payload that does not parse). route frames are moved into the job. */
-static void dispatch(actor *a, void *sock, uint64_t job_id, zmq_msg_t *route, int nroute, envelope *env) {
-    uint64_t call_id = env->call_id ? env->call_id : env->seq;
-    const struct handler *h = find_handler(a, env->type);
-    char who[43];
+/* Answers a request that will not reach its handler with opml.Error `code` and the text fmt, logs
+ * the text with the sender (rate-limited), and frees env and the route frames. */
+__attribute__((format(printf, 7, 8))) static void refuse(actor *a, void *sock, zmq_msg_t *route, int nroute,
+                                                         envelope *env, unsigned code, const char *fmt, ...) {
+    char text[400], who[43];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
     identity_address_text(env->sender, who);
+    log_limited(&drop_lim, LOGL_WARN, "refused a request from %s: %s", who, text);
+    actor_send_error(a, sock, route, nroute, env->call_id ? env->call_id : env->seq, code, "%s", text);
+    envelope_free(env);
+    net_msgs_close(route, nroute);
+}
+
+/* Starts the handler for a verified envelope (ownership of env passes on), or refuses it at once:
+ * an unknown type, a payload over the type's cap (never unpacked) or one that does not parse.
+ * route frames are moved into the job. */
+static void dispatch(actor *a, void *sock, uint64_t job_id, zmq_msg_t *route, int nroute, envelope *env) {
+    const struct handler *h = find_handler(a, env->type);
     if (!h) {
-        log_limited(&drop_lim, LOGL_WARN, "request of unknown type %s from %s", env->type, who);
-        actor_send_error(a, sock, route, nroute, call_id, OPML_E_UNKNOWN_TYPE, "%s serves no %s", a->name, env->type);
-        envelope_free(env);
-        net_msgs_close(route, nroute);
+        refuse(a, sock, route, nroute, env, OPML_E_UNKNOWN_TYPE, "%s serves no %s", a->name, env->type);
+        return;
+    }
+    if (env->payload_len > h->max_payload) {
+        refuse(a, sock, route, nroute, env, OPML_E_BAD_REQUEST, "%s payload of %zu bytes is over the cap of %zu bytes",
+               env->type, env->payload_len, h->max_payload);
         return;
     }
     ProtobufCMessage *msg = protobuf_c_message_unpack(h->desc, NULL, env->payload_len, env->payload);
     if (!msg) {
-        log_limited(&drop_lim, LOGL_WARN, "malformed %s payload from %s (%zu bytes)", env->type, who, env->payload_len);
-        actor_send_error(a, sock, route, nroute, call_id, OPML_E_BAD_REQUEST, "payload is not a valid %s", env->type);
-        envelope_free(env);
-        net_msgs_close(route, nroute);
+        refuse(a, sock, route, nroute, env, OPML_E_BAD_REQUEST, "payload is not a valid %s (%zu bytes)", env->type,
+               env->payload_len);
         return;
     }
     struct job *j = &a->job;
@@ -565,12 +580,16 @@ const identity *actor_identity(const actor *a) { return &a->id; }
 void actor_stop(actor *a) { a->stop = 1; }
 int actor_stopping(const actor *a) { return a->stop || got_signal; }
 
-int actor_on(actor *a, const ProtobufCMessageDescriptor *desc, actor_handler fn, void *user) {
+int actor_on_max(actor *a, const ProtobufCMessageDescriptor *desc, size_t max_payload, actor_handler fn, void *user) {
     if (a->nhandlers >= MAX_HANDLERS || find_handler(a, desc->name) ||
         !strcmp(desc->name, opml__health_request__descriptor.name))
         return -1;
-    a->handlers[a->nhandlers++] = (struct handler){desc, fn, user};
+    a->handlers[a->nhandlers++] = (struct handler){desc, max_payload, fn, user};
     return 0;
+}
+
+int actor_on(actor *a, const ProtobufCMessageDescriptor *desc, actor_handler fn, void *user) {
+    return actor_on_max(a, desc, ACTOR_MAX_CONTROL, fn, user);
 }
 
 int actor_watch(actor *a, void *sock, void (*fn)(actor *a, void *sock, void *user), void *user) {

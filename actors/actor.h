@@ -12,8 +12,8 @@
  * request envelope is verified (signature, time, replay), its payload unpacked with the handler's
  * descriptor and handed to the handler, whose reply is signed and sent back with the request's
  * call_id. opml.HealthRequest is answered by the runtime. Malformed or unverifiable input is dropped
- * with a (rate-limited) log line; a request nobody serves, or whose payload does not parse, gets an
- * opml.Error reply.
+ * with a (rate-limited) log line; a request nobody serves, whose payload is longer than its type's
+ * cap (actor_on_max) or does not parse, gets an opml.Error reply.
  *
  * Threads: handlers run one at a time on the actor's job thread, so that the main thread keeps the
  * bus heartbeats going during a long job. Timers (actor_every) and watched sockets (actor_watch) run
@@ -55,7 +55,17 @@ net *actor_net(actor *a);
 signer *actor_signer(actor *a);
 const identity *actor_identity(const actor *a);
 
-/* Serve requests whose payload type is desc->name with fn. Returns 0, or -1 if the type is taken. */
+/* Serve requests whose payload type is desc->name with fn, refusing payloads longer than
+ * max_payload bytes before unpacking them: opml.Error OPML_E_BAD_REQUEST "... over the cap of ...",
+ * and a rate-limited log line. A peer can thus make an actor unpack no more than a type's cap. Types
+ * that carry data (tensor parts, key-value writes, model inputs, transactions) declare a cap that
+ * fits their largest legitimate request; ENVELOPE_MAX_BYTES leaves only the envelope's limit.
+ * Returns 0, or -1 if the type is taken (opml.HealthRequest always is) or 64 types are served. */
+int actor_on_max(actor *a, const ProtobufCMessageDescriptor *desc, size_t max_payload, actor_handler fn, void *user);
+
+/* actor_on_max with the cap of control messages, ACTOR_MAX_CONTROL: the types whose fields are
+ * roots, ids, keys and at most a few thousand numbers (vmjudge's 4096 steps: about 41 KB). */
+#define ACTOR_MAX_CONTROL (64u << 10)
 int actor_on(actor *a, const ProtobufCMessageDescriptor *desc, actor_handler fn, void *user);
 
 /* Call fn(a, sock, user) on the main thread whenever sock is readable (a SUB, another ROUTER...). */

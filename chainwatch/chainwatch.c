@@ -405,7 +405,7 @@ int main(int argc, char **argv) {
         goto out;
     }
     cw.start_at_ms = clock_mono_ms() + (uint64_t)delay;
-    actor_on(a, &opml__chain_send_tx__descriptor, on_send, &cw);
+    actor_on_max(a, &opml__chain_send_tx__descriptor, ENVELOPE_MAX_BYTES, on_send, &cw); /* calldata: gas-bound */
     actor_on(a, &opml__chain_get_receipt__descriptor, on_get_receipt, &cw);
     actor_on(a, &opml__chain_get_events__descriptor, on_get_events, &cw);
     actor_on_health(a, stats, &cw);

@@ -392,18 +392,20 @@ int main(int argc, char **argv) {
     log_info("database %s open", dir);
     static const struct {
         const ProtobufCMessageDescriptor *desc;
+        size_t max_payload; /* puts and writes carry data: up to the envelope's limit */
         actor_handler fn;
     } handlers[] = {
-        {&opml__storage_put_tensor__descriptor, on_put_tensor},
-        {&opml__storage_get_tensor__descriptor, on_get_tensor},
-        {&opml__storage_stat_tensor__descriptor, on_stat_tensor},
-        {&opml__storage_get_proof__descriptor, on_get_proof},
-        {&opml__storage_kv_get__descriptor, on_kv_get},
-        {&opml__storage_kv_write__descriptor, on_kv_write},
-        {&opml__storage_kv_scan__descriptor, on_kv_scan},
-        {&opml__storage_stats__descriptor, on_stats},
+        {&opml__storage_put_tensor__descriptor, ENVELOPE_MAX_BYTES, on_put_tensor},
+        {&opml__storage_get_tensor__descriptor, ACTOR_MAX_CONTROL, on_get_tensor},
+        {&opml__storage_stat_tensor__descriptor, ACTOR_MAX_CONTROL, on_stat_tensor},
+        {&opml__storage_get_proof__descriptor, ACTOR_MAX_CONTROL, on_get_proof},
+        {&opml__storage_kv_get__descriptor, ACTOR_MAX_CONTROL, on_kv_get},
+        {&opml__storage_kv_write__descriptor, ENVELOPE_MAX_BYTES, on_kv_write},
+        {&opml__storage_kv_scan__descriptor, ACTOR_MAX_CONTROL, on_kv_scan},
+        {&opml__storage_stats__descriptor, ACTOR_MAX_CONTROL, on_stats},
     };
-    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) actor_on(a, handlers[i].desc, handlers[i].fn, &s);
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        actor_on_max(a, handlers[i].desc, handlers[i].max_payload, handlers[i].fn, &s);
     actor_on_health(a, on_health, &s);
     int rc = actor_run(a);
     for (int i = 0; i < STORAGE_UPLOADS; i++) upload_free(&s.uploads[i]);

@@ -341,7 +341,7 @@ int main(int argc, char **argv) {
         log_error("model %s: %s", config_get(cf, "model"), err);
         goto out;
     }
-    actor_on(a, &opml__executor_run__descriptor, on_run, &x);
+    actor_on_max(a, &opml__executor_run__descriptor, ENVELOPE_MAX_BYTES, on_run, &x); /* inputs' bytes */
     actor_on(a, &opml__executor_get_states__descriptor, on_states, &x);
     actor_on(a, &opml__executor_get_value__descriptor, on_value, &x);
     actor_on_health(a, stats, &x);
