@@ -25,8 +25,13 @@
  *
  * Host registers in translated code: rbx = v->x (x[0] is always 0 in memory), r12 = the page
  * table, r13 = the vm_jit context, r14 = steps left; rax, rcx, rdx, rsi, rdi are scratch and
- * nothing lives in them from one guest instruction to the next. The code buffer is writable only
- * while the dispatcher translates or patches, executable only while code runs (W^X). */
+ * nothing lives in them from one guest instruction to the next.
+ *
+ * W^X: the code buffer is one memory object mapped twice, writable at j->code and executable at
+ * j->code + j->delta, never both at one address. Code is written, and jumps patched, through the
+ * writable view (relative jumps are the same in both); what runs, and every pointer that code
+ * jumps through (block entries, the inline cache), is in the executable view. */
+#define _GNU_SOURCE /* memfd_create */
 #include "vm_jit.h"
 
 #include "vm.h"
@@ -37,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define JIT_CODE_BYTES (8u << 20)      /* code buffer; flushed whole when full */
 #define JIT_MAX_BLOCK 128              /* instructions per block */
@@ -72,16 +78,17 @@ struct vm_jit {
     uint32_t *x;
     vm_page **pages;
     uint64_t left;
-    uint8_t *patch;                     /* at EXIT_LOOKUP: the rel32 to link, NULL after a JALR */
+    uint8_t *patch;                     /* at EXIT_LOOKUP: the rel32 to link (writable view), NULL
+                                         * after a JALR */
     uint32_t pc;                        /* at every exit: where the guest continues */
     jit_ic ic[JIT_IC_SIZE];
     /* the dispatcher's */
     vm *v;
-    uint8_t *code;                      /* JIT_CODE_BYTES, mmapped */
+    uint8_t *code;                      /* JIT_CODE_BYTES, the writable view */
+    ptrdiff_t delta;                    /* the executable view is at code + delta */
     size_t used, start;                 /* start: past the entry/exit trampoline */
-    int writable;
     unsigned gen;                       /* flush count: a pending link from before a flush is void */
-    const uint8_t *exit;
+    const uint8_t *exit;                /* in the writable view, like every jump target in code */
     jit_block *blocks;                  /* open-addressing table keyed by pc */
     size_t nblocks, capblocks;
     jit_page *cpages;
@@ -508,13 +515,6 @@ static jit_block *block_add(vm_jit *j, uint32_t pc) {
     return &j->blocks[s];
 }
 
-static int set_writable(vm_jit *j, int w) {
-    if (j->writable == w) return 0;
-    if (mprotect(j->code, JIT_CODE_BYTES, w ? PROT_READ | PROT_WRITE : PROT_READ | PROT_EXEC) != 0) return -1;
-    j->writable = w;
-    return 0;
-}
-
 static int ends_block(unsigned op) {
     return op == VM_OP_JAL || op == VM_OP_JALR || (op >= VM_OP_BEQ && op <= VM_OP_BGEU);
 }
@@ -534,7 +534,7 @@ static void layout(emitter *e) {
 
 /* The block at pc (pc aligned, not in the table), translated; an entry with n = 0 when the
  * instruction at pc is one the translator leaves to the interpreter. NULL when out of memory
- * or when the code buffer cannot be made writable (the dispatcher then interprets). */
+ * (the dispatcher then interprets). */
 static jit_block *translate(vm_jit *j, uint32_t pc) {
     vm_page *p = j->v->mem.pages[pc >> VM_PAGE_BITS];
     vm_insn ins[JIT_MAX_BLOCK];
@@ -551,7 +551,7 @@ static jit_block *translate(vm_jit *j, uint32_t pc) {
     if (j->used + JIT_BLOCK_ROOM > JIT_CODE_BYTES || (j->ncpages == JIT_MAX_PAGES && !code_page(j, p->index)))
         jit_flush(j);
     jit_page *cp = jit_watch(j, p);
-    if (!cp || set_writable(j, 1) != 0) return NULL;
+    if (!cp) return NULL;
     jit_block *b = block_add(j, pc);
     if (!b) return NULL;
     emitter e = {j, {j->code + j->used, 0, SEG_HOT}, {j->cold, 0, SEG_COLD}, 0};
@@ -565,7 +565,7 @@ static jit_block *translate(vm_jit *j, uint32_t pc) {
     }
     if (!ends_block(ins[n - 1].op)) chain(&e, -1, pc + 4 * n);
     layout(&e);
-    b->code = e.hot.p;
+    b->code = e.hot.p + j->delta;
     b->n = (uint16_t)n;
     j->used += (e.hot.n + e.cold.n + 15) & ~(size_t)15;
     return b;
@@ -594,27 +594,35 @@ static void trampoline(vm_jit *j) {
     j->start = (s.n + 15) & ~15u;
 }
 
+/* The translator with its two views of one code buffer; NULL where the host refuses memory
+ * that can be executed, or out of memory (vm_run then interprets). */
 static vm_jit *jit_new(void) {
     vm_jit *j = calloc(1, sizeof *j);
     if (!j) return NULL;
-    j->code = mmap(NULL, JIT_CODE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (j->code == MAP_FAILED) {
+    int fd = memfd_create("opml-vm-jit", MFD_CLOEXEC);
+    void *rw = MAP_FAILED, *rx = MAP_FAILED;
+    if (fd >= 0 && ftruncate(fd, JIT_CODE_BYTES) == 0) {
+        rw = mmap(NULL, JIT_CODE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        rx = mmap(NULL, JIT_CODE_BYTES, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    }
+    if (fd >= 0) close(fd);
+    if (rw == MAP_FAILED || rx == MAP_FAILED) {
+        if (rw != MAP_FAILED) munmap(rw, JIT_CODE_BYTES);
+        if (rx != MAP_FAILED) munmap(rx, JIT_CODE_BYTES);
         free(j);
         return NULL;
     }
-    j->writable = 1;
+    j->code = rw;
+    j->delta = (uint8_t *)rx - (uint8_t *)rw;
     trampoline(j);
     jit_flush(j);
-    if (set_writable(j, 0) != 0) { /* a host that forbids executable memory: interpret */
-        vm_jit_free(j);
-        return NULL;
-    }
     return j;
 }
 
 void vm_jit_free(vm_jit *j) {
     if (!j) return;
     munmap(j->code, JIT_CODE_BYTES);
+    munmap(j->code + j->delta, JIT_CODE_BYTES);
     free(j->blocks);
     free(j->cpages);
     free(j);
@@ -654,15 +662,13 @@ int vm_jit_run(vm *v, uint64_t max_step) {
             continue;
         }
         if (link && link_gen == j->gen) {
-            if (set_writable(j, 1) != 0) return vm_interpret(v, max_step);
-            int32_t rel = (int32_t)(b->code - (link + 4));
+            int32_t rel = (int32_t)((b->code - j->delta) - (link + 4));
             memcpy(link, &rel, 4);
         }
         if (from_jalr) j->ic[(v->pc >> 2) & (JIT_IC_SIZE - 1)] = (jit_ic){v->pc, 0, b->code};
         link = NULL, from_jalr = 0;
-        if (set_writable(j, 0) != 0) return vm_interpret(v, max_step);
         int (*enter)(vm_jit *, const uint8_t *);
-        const void *entry = j->code;
+        const void *entry = j->code + j->delta;
         memcpy(&enter, &entry, sizeof enter);
         j->left = left;
         int why = enter(j, b->code);

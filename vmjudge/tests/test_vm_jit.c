@@ -272,6 +272,34 @@ static void test_interpreter_writes_code(void) {
     done(&p);
 }
 
+/* Code spread over 300 pages of one-instruction blocks (jal +4), run three times: the translator
+ * runs out of code buffer and of page copies and flushes on the way; the result must not change. */
+static void test_many_blocks(void) {
+    const uint32_t base = 0x100000, words = 300 * VM_PAGE_SIZE / 4;
+    uint32_t *code = malloc(4 * (words + 5));
+    CHECK(code != NULL);
+    if (!code) return;
+    for (uint32_t i = 0; i < words; i++) code[i] = rv_j(4, 0);
+    code[words] = RV_ADDI(6, 6, -1);
+    code[words + 1] = rv_b(-(int32_t)(4 * (words + 1)), 0, 6, 1); /* bne x6, x0, base: out of reach */
+    pair p;
+    /* a branch reaches 4 KiB only: go back through a register instead */
+    code[words + 1] = rv_b(8, 0, 6, 0);                  /* beq x6, x0, exit */
+    code[words + 2] = rv_i(0, 7, 0, 0, 0x67);            /* jalr x0, 0(x7) = base */
+    code[words + 3] = RV_ADDI(17, 0, 93);
+    code[words + 4] = RV_ECALL;
+    load(&p, base, code, words + 5);
+    for (int k = 0; k < 2; k++) {
+        vm *v = k ? &p.ref : &p.jit;
+        v->x[6] = 3, v->x[7] = base;
+    }
+    run_whole(&p, 10000000, "many blocks");
+    CHECK_EQ_INT(p.ref.status, VM_EXITED);
+    CHECK_EQ_INT(p.ref.step, 3 * (words + 3) - 1 + 2);
+    done(&p);
+    free(code);
+}
+
 /* The translator is really used by default on a long run, and OPML_VM_JIT=0 turns it off: the
  * comparisons above would otherwise prove nothing. */
 static void test_switch(void) {
@@ -305,5 +333,6 @@ int main(void) {
     test_misaligned();
     test_rewrite_between_runs();
     test_interpreter_writes_code();
+    test_many_blocks();
     return check_summary("test_vm_jit");
 }
