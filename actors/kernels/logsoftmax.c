@@ -14,11 +14,7 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
         for (size_t i = 0; i < inner; i++) {
             const float *xr = x + o * len * inner + i;
             float *yr = y + o * len * inner + i;
-            float m = kf_from_bits(0xFF800000u);
-            for (size_t j = 0; j < len; j++) {
-                if (kf_isnan(xr[j * inner])) m = xr[j * inner];
-                else if (!kf_isnan(m) && xr[j * inner] > m) m = xr[j * inner];
-            }
+            float m = kd_softmax_row_max(xr, len, inner);
             float s = 0.0f;
             for (size_t j = 0; j < len; j++) s = s + kf_exp(xr[j * inner] - m);
             float l = kf_log(s);

@@ -60,6 +60,9 @@ int kd_check_unary_f32(const kd_desc *d);
  * their check, and the row geometry: `outer` groups of `inner` interleaved rows of `len`. */
 int kd_check_softmax(const kd_desc *d);
 void kd_softmax_rows(const kd_desc *d, size_t *outer, size_t *len, size_t *inner);
+/* The maximum of the row xr[0], xr[inner], ..., xr[(len - 1) * inner] by "greater than" from
+ * -Inf; any NaN in the row makes it NaN (the first NaN met, scanning in index order). */
+float kd_softmax_row_max(const float *xr, size_t len, size_t inner);
 /* The reductions (reduce.c): one f32 operand, ia[0] a bit mask of the reduced axes (only bits
  * below the rank), an f32 output with the kept dimensions' element count (keepdims or not). Each
  * output element, in index order, visits its reduced positions in row-major order. */

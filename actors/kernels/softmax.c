@@ -23,6 +23,15 @@ void kd_softmax_rows(const kd_desc *d, size_t *outer, size_t *len, size_t *inner
     }
 }
 
+float kd_softmax_row_max(const float *xr, size_t len, size_t inner) {
+    float m = kf_from_bits(0xFF800000u);
+    for (size_t j = 0; j < len; j++) {
+        if (kf_isnan(xr[j * inner])) m = xr[j * inner];
+        else if (!kf_isnan(m) && xr[j * inner] > m) m = xr[j * inner];
+    }
+    return m;
+}
+
 static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
     (void)scratch;
     const float *x = in[0];
@@ -33,11 +42,7 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
         for (size_t in_ = 0; in_ < inner; in_++) {
             const float *xr = x + o * len * inner + in_;
             float *yr = y + o * len * inner + in_;
-            float m = kf_from_bits(0xFF800000u);
-            for (size_t j = 0; j < len; j++) {
-                if (kf_isnan(xr[j * inner])) m = xr[j * inner];
-                else if (!kf_isnan(m) && xr[j * inner] > m) m = xr[j * inner];
-            }
+            float m = kd_softmax_row_max(xr, len, inner);
             float s = 0.0f;
             for (size_t j = 0; j < len; j++) {
                 yr[j * inner] = kf_exp(xr[j * inner] - m);
