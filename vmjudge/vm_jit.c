@@ -49,7 +49,7 @@
 #define JIT_IC_SIZE 1024               /* JALR inline cache entries (a power of 2) */
 #define JIT_COLD_BYTES (32u << 10)     /* out-of-line stubs of one block, worst case < 16 KiB */
 #define JIT_BLOCK_ROOM (64u << 10)     /* worst-case bytes of one block, hot and cold */
-#define JIT_MAX_FIXUPS (JIT_MAX_BLOCK * 8 + 8)
+#define JIT_MAX_FIXUPS (JIT_MAX_BLOCK * 10) /* a store makes 8 jumps, a block end 4 more */
 #define JIT_WORDS (VM_PAGE_SIZE / 4)
 #define JIT_MAX_PAGES 256              /* page copies kept (1 MiB); more flushes, bounding memory
                                         * and the comparison at each vm_run */
