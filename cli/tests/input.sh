@@ -5,24 +5,13 @@
 #   input.sh OPML MODELS_DIR FASHION_MNIST_DIR
 set -u
 opml=$1 models=$2 data=$3
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# refused MESSAGE CMD...: the command exits 1 (not 0, not a usage error, not a signal) and its
-# stderr holds MESSAGE and no sanitizer report
-refused() {
-  msg=$1; shift
-  "$@" >/dev/null 2>"$t/err"
-  rc=$?
-  if [ "$rc" != 1 ] || ! grep -qF -- "$msg" "$t/err" || grep -q Sanitizer "$t/err"; then
-    bad "$* exited $rc (want 1 and '$msg'): $(head -c 400 "$t/err")"
-  fi
-}
-# both MESSAGE INPUT: infer and vm-run refuse INPUT with the same MESSAGE after their names
+# shellcheck source-path=SCRIPTDIR source=../../tests/lib/expect.sh
+. "$(dirname "$0")/../../tests/lib/expect.sh"
+# both MESSAGE INPUT: infer and vm-run refuse INPUT with exit 1 (not 0, not a usage error, not a
+# signal) and the same MESSAGE after their names
 both() {
-  refused "opml infer: $1" "$opml" infer "$t/mlp.opml" "$2"
-  refused "opml vm-run: $1" "$opml" vm-run "$t/mlp.opml" "$2" --node 0
+  expect 1 "opml infer: $1" "$opml" infer "$t/mlp.opml" "$2"
+  expect 1 "opml vm-run: $1" "$opml" vm-run "$t/mlp.opml" "$2" --node 0
 }
 images="$data/t10k-images-idx3-ubyte.gz"
 "$opml" convert "$models/fashion_mlp.onnx" -o "$t/mlp.opml" >/dev/null || { echo "cannot convert the model"; exit 1; }
@@ -50,8 +39,8 @@ both "/dev/zero: not a regular file" /dev/zero
 # vm-run runs one model input: two in a file or an IDX range of two are refused, one is not
 head -c 3136 /dev/zero >"$t/zero.f32"
 cat "$t/zero.f32" "$t/zero.f32" >"$t/two.f32"
-refused "opml vm-run: $t/two.f32: file too large (6272 bytes, at most 3136)" "$opml" vm-run "$t/mlp.opml" "$t/two.f32" --node 0
-refused "opml vm-run: 'idx:$images#3-4' is 2 model inputs; this command takes at most 1" \
+expect 1 "opml vm-run: $t/two.f32: file too large (6272 bytes, at most 3136)" "$opml" vm-run "$t/mlp.opml" "$t/two.f32" --node 0
+expect 1 "opml vm-run: 'idx:$images#3-4' is 2 model inputs; this command takes at most 1" \
   "$opml" vm-run "$t/mlp.opml" "idx:$images#3-4" --node 0
 
 # good input: each form gives infer and vm-run the same values (node 0's output root), and infer
@@ -70,5 +59,5 @@ fi
 grep -q "\"input\":\"$t/two.f32@1\"" "$t/two.json" || bad "raw labels: $(cut -c1-120 "$t/two.json")"
 [ "$("$opml" infer "$t/mlp.opml" "idx:$images#6" --json | root)" != "$(root <"$t/range.json" | head -n 1)" ] ||
   bad "items 6 and 3 give the same root"
-[ $fails = 0 ] || exit 1
+[ "$fails" = 0 ] || exit 1
 echo "input: all checks passed"

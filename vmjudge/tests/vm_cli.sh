@@ -4,23 +4,13 @@
 #   vm_cli.sh OPML TEST_VM_ELF MODELS_DIR
 set -u
 opml=$1 samples=$2 models=$3
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-# expect RC PATTERN CMD...: the command exits with RC and its stderr matches PATTERN
-expect() {
-  want=$1 pat=$2; shift 2
-  "$@" >"$t/out" 2>"$t/err"; got=$?
-  [ "$got" = "$want" ] || bad "$* exited $got, want $want: $(cat "$t/err")"
-  grep -q "$pat" "$t/err" || bad "$*: stderr lacks '$pat': $(cat "$t/err")"
-  [ "$got" -lt 128 ] || bad "$* crashed (status $got)"
-}
+# shellcheck source-path=SCRIPTDIR source=../../tests/lib/expect.sh
+. "$(dirname "$0")/../../tests/lib/expect.sh"
 "$samples" --write "$t" || { echo "cannot write sample ELFs"; exit 1; }
 
 # vm-exec on a random program: it stops at its write ecall (fault 5)
 "$opml" vm-exec "$t/good.elf" --json >"$t/run.json" || bad "vm-exec good.elf"
-grep -q '"status": "faulted"' "$t/run.json" && grep -q '"exit_code": 5' "$t/run.json" || bad "vm-exec status: $(cat "$t/run.json")"
+{ grep -q '"status": "faulted"' "$t/run.json" && grep -q '"exit_code": 5' "$t/run.json"; } || bad "vm-exec status: $(cat "$t/run.json")"
 steps=$(sed -n 's/.*"steps": \([0-9]*\).*/\1/p' "$t/run.json")
 [ "$steps" -gt 100 ] || bad "vm-exec steps: $steps"
 # the proof of step J, checked by vm-step, leads to the state hash after J+1 steps
@@ -33,7 +23,7 @@ for j in 0 1 37 $((steps / 2)) $((steps - 1)) "$steps"; do
   [ "$post" = "$next" ] || bad "step $j: vm-step gives $post, the run gives $next"
 done
 "$opml" vm-exec "$t/good.elf" >"$t/text" || bad "vm-exec text output"
-grep -q "final_state_hash: 0x" "$t/text" && grep -q "^x1 " "$t/text" || bad "vm-exec text: $(cat "$t/text")"
+{ grep -q "final_state_hash: 0x" "$t/text" && grep -q "^x1 " "$t/text"; } || bad "vm-exec text: $(cat "$t/text")"
 
 # bad input
 expect 1 "not an ELF" "$opml" vm-exec "$t/notelf.elf"
@@ -61,5 +51,5 @@ if [ -f "$models/fashion_mlp.onnx" ]; then
   expect 2 "usage" "$opml" vm-run "$t/mlp.opml" "$t/zeros.f32" --node -1
   expect 1 "still running" "$opml" vm-run "$t/mlp.opml" "$t/zeros.f32" --node 1 --max-steps 1000
 fi
-[ $fail = 0 ] && echo "vm_cli: all checks passed"
-exit $fail
+[ "$fails" = 0 ] || exit 1
+echo "vm_cli: all checks passed"
