@@ -89,6 +89,13 @@ uint64_t game_clock_left(const game_view *g, uint64_t now, game_role *mover) {
     return used >= left ? 0 : left - used;
 }
 
+void game_charge(game_view *g, game_role mover, uint64_t block_time) {
+    uint64_t used = block_time > g->last_move ? block_time - g->last_move : 0;
+    uint64_t *clk = mover == GAME_SUBMITTER ? &g->submitter_time : &g->challenger_time;
+    *clk = used > *clk ? 0 : *clk - used;
+    g->last_move = block_time;
+}
+
 static game_action action_of(game_turn t) {
     switch (t) {
     case GAME_TURN_DISSECT: return GAME_ACT_DISSECT;

@@ -41,7 +41,7 @@ typedef struct game_view {
     uint8_t start_hash[32]; /* agreed at lo */
     uint8_t end_hash[32];   /* the submitter's at hi */
     uint8_t parts_hash[32]; /* keccak256 of the pending dissection's roots */
-    uint64_t last_move;     /* block time of the last move */
+    uint64_t last_move;     /* block time of the last move (block.timestamp, the chain's time) */
     uint64_t submitter_time, challenger_time; /* clock left at last_move */
     uint32_t node;          /* phase 2: the graph step being run */
 } game_view;
@@ -78,7 +78,7 @@ typedef struct game_move {
     game_turn turn;
     uint64_t lo, hi;
     game_move_state state;
-    uint64_t sent_at;      /* our clock when sent (seconds) */
+    uint64_t sent_at;      /* the chain's time when sent (seconds, as estimated: chaintime.h) */
     uint8_t tx_id[32];     /* ChainSendTxReply.tx_hash when SENT or later */
 } game_move;
 
@@ -116,7 +116,14 @@ void game_selected_range(uint64_t lo, uint64_t hi, unsigned m, unsigned part, ui
  * side whose move it is (0 when the game has no mover: none or done). */
 uint64_t game_clock_left(const game_view *g, uint64_t now, game_role *mover);
 
-/* The decision. `pending` (may be NULL) is the last move recorded for this game. Rules:
+/* A move by `mover` mined in a block with timestamp block_time, as the contract charges it: the
+ * mover's clock loses the time since last_move (down to 0), and last_move becomes block_time. A
+ * block_time before last_move charges nothing. */
+void game_charge(game_view *g, game_role mover, uint64_t block_time);
+
+/* The decision at `now`, the chain's time (chaintime.h), never the local clock: the contract decides
+ * time-outs by block.timestamp. `pending` (may be NULL) is the last move recorded for this game.
+ * Rules:
  *  - turn none or done: NONE.
  *  - our move: LOST if our clock is used up at `now`; otherwise the turn's action, unless pending is
  *    that very move (same action and position) and is SENT or MINED, then WAIT (for the receipt or

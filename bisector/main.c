@@ -17,6 +17,11 @@
  * it failed, a move recorded INTENDED is sent (again), and the contract refuses a move whose
  * position has passed (chainwatch refuses a transaction that would revert: harmless).
  *
+ * Time: deadlines and chess clocks are the chain's (chaintime.h). A move's time is its event's
+ * block timestamp, as the contract charges it, and "now" is the newest block timestamp seen (in
+ * events and in chainwatch's ChainGetEvents replies) plus the local time elapsed since: never the
+ * local wall clock, which drifts from block.timestamp and would age a replayed game wrongly.
+ *
  * Phase 2: at one graph step the submitter opens the node (openNode: the node's leaf and its
  * path into the model, the operands' roots and paths into the agreed state, the claimed final VM
  * state from vmjudge with slot 15's path); the VM bisection then runs over vmjudge's state hashes,
@@ -25,6 +30,7 @@
  */
 #include "actor.h"
 #include "chain.pb-c.h"
+#include "chaintime.h"
 #include "contract.h"
 #include "executor.pb-c.h"
 #include "fault.h"
@@ -126,11 +132,13 @@ typedef struct bisector {
     task *tasks;
     gm *games;
     uint64_t last_seq;
+    chain_time ct;        /* the chain's time, from the events' block timestamps */
     uint32_t submissions;
     int64_t moves, txs_refused;
 } bisector;
 
-static uint64_t now_s(void) { return (uint64_t)time(NULL); }
+/* The chain's time now (chaintime.h): every deadline and clock is decided by it. */
+static uint64_t now_s(const bisector *b) { return chain_time_now(&b->ct, clock_mono_ms(), (uint64_t)time(NULL)); }
 
 /* ---- small helpers over chainwatch's decoded arguments ---- */
 
@@ -353,7 +361,7 @@ static uint32_t next_submission(bisector *b) {
 
 static void try_submit(bisector *b, task *t) {
     model_entry *me = model_by_id(b, t->model_id);
-    if (!me || t->status != 1 || (t->busy && now_s() - t->busy_at < 10)) return;
+    if (!me || t->status != 1 || (t->busy && now_s(b) - t->busy_at < 10)) return;
     if (!t->ran && run_task(b, t, me, (int)next_submission(b))) return;
     uint32_t D = me->m.state_depth, ov = me->m.output_value;
     uint8_t state_n[32];
@@ -377,15 +385,15 @@ static void try_submit(bisector *b, task *t) {
     cJSON_AddItemToArray(args, proof);
     uint8_t tx[32];
     t->busy = 1; /* sent or refused: look again in 10 s unless the chain answers first */
-    t->busy_at = now_s();
+    t->busy_at = now_s(b);
     if (send_tx(b, b->oracle_c, b->oracle, "submit", args, me->sbond, tx) == 0) log_info("task %" PRIu64 ": submitted", t->id);
     cJSON_Delete(args);
     free(out);
 }
 
 static void try_finalize(bisector *b, task *t) {
-    if (t->status != 2 || memcmp(t->submitter, b->me, 20) || now_s() <= t->deadline || !t->output) return;
-    if (t->busy && now_s() - t->busy_at < 5) return;
+    if (t->status != 2 || memcmp(t->submitter, b->me, 20) || now_s(b) <= t->deadline || !t->output) return;
+    if (t->busy && now_s(b) - t->busy_at < 5) return;
     char id[24];
     char *out = malloc(2 * t->output_len + 3);
     if (!out) return;
@@ -396,7 +404,7 @@ static void try_finalize(bisector *b, task *t) {
     cJSON_AddItemToArray(args, cJSON_CreateString(out));
     uint8_t tx[32];
     t->busy = 1;
-    t->busy_at = now_s();
+    t->busy_at = now_s(b);
     if (send_tx(b, b->oracle_c, b->oracle, "finalize", args, NULL, tx) == 0) log_info("task %" PRIu64 ": finalize sent", t->id);
     cJSON_Delete(args);
     free(out);
@@ -406,7 +414,7 @@ static void try_finalize(bisector *b, task *t) {
 
 static void try_check(bisector *b, task *t) {
     model_entry *me = model_by_id(b, t->model_id);
-    if (!me || t->status != 2 || t->checked || !memcmp(t->submitter, b->me, 20) || now_s() >= t->deadline) return;
+    if (!me || t->status != 2 || t->checked || !memcmp(t->submitter, b->me, 20) || now_s(b) >= t->deadline) return;
     if (run_task(b, t, me, 0)) return;
     /* a challenge recorded before a crash is not sent again (its game may not be on-chain yet) */
     char key[200], a[43];
@@ -643,10 +651,10 @@ static void play(bisector *b, gm *g) {
     model_entry *me = t ? model_by_id(b, t->model_id) : NULL;
     if (!t || !me) return;
     uint64_t wake;
-    game_action act = game_next(&g->v, g->rec.role, now_s(), &g->rec.pending, &wake);
+    game_action act = game_next(&g->v, g->rec.role, now_s(b), &g->rec.pending, &wake);
     if (act == GAME_ACT_NONE || act == GAME_ACT_WAIT || act == GAME_ACT_LOST) return;
     /* a move refused a moment ago is tried again after 2 s, not at every tick */
-    if (g->rec.pending.state == GAME_MOVE_FAILED && g->rec.pending.action == act && now_s() - g->rec.pending.sent_at < 2)
+    if (g->rec.pending.state == GAME_MOVE_FAILED && g->rec.pending.action == act && now_s(b) - g->rec.pending.sent_at < 2)
         return;
     if (!t->ran && run_task(b, t, me, g->rec.role == GAME_SUBMITTER ? (int)b->submissions : 0)) return;
     char gid[24];
@@ -713,7 +721,7 @@ static void play(bisector *b, gm *g) {
     }
     /* write-ahead: the move is recorded before it is sent */
     game_move_for(&g->v, act, &g->rec.pending);
-    g->rec.pending.sent_at = now_s();
+    g->rec.pending.sent_at = now_s(b);
     if (record_save(b, &g->rec)) goto out;
     uint8_t tx[32];
     if (send_tx(b, b->game_c, b->game_addr, fn, args, NULL, tx) == 0) {
@@ -755,7 +763,7 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
     cJSON *a = cJSON_Parse(ev->args_json);
     if (!a) return;
     const char *e = ev->event;
-    uint64_t now = now_s();
+    uint64_t now = ev->block_time ? ev->block_time : now_s(b); /* the block's time, as the contract's */
     if (!strcmp(e, "ModelRegistered")) {
         on_model(b, a);
     } else if (!strcmp(e, "TaskRequested")) {
@@ -834,10 +842,7 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
         if (g) {
             /* the mover's clock is charged since the last move */
             int sub_moved = !strcmp(e, "Dissected") || !strcmp(e, "NodeOpened");
-            uint64_t used = now > g->v.last_move ? now - g->v.last_move : 0;
-            uint64_t *clk = sub_moved ? &g->v.submitter_time : &g->v.challenger_time;
-            *clk = used > *clk ? 0 : *clk - used;
-            g->v.last_move = now;
+            game_charge(&g->v, sub_moved ? GAME_SUBMITTER : GAME_CHALLENGER, now);
             if (!strcmp(e, "Dissected")) {
                 const cJSON *rs = cJSON_GetObjectItemCaseSensitive(a, "roots");
                 size_t n = (size_t)cJSON_GetArraySize(rs);
@@ -905,6 +910,7 @@ static void on_receipt(bisector *b, const Opml__ChainReceipt *r) {
 static void apply(bisector *b, const Opml__ChainEvent *ev) {
     if (ev->seq <= b->last_seq) return; /* a repeat */
     b->last_seq = ev->seq;
+    if (!ev->removed) chain_time_saw(&b->ct, ev->block_time, clock_mono_ms());
     on_event(b, ev);
 }
 
@@ -922,6 +928,7 @@ static int catch_up(bisector *b, uint64_t until) {
         }
         Opml__ChainGetEventsReply *r = (Opml__ChainGetEventsReply *)rep;
         for (size_t i = 0; i < r->n_events; i++) apply(b, r->events[i]);
+        chain_time_saw(&b->ct, r->block_time, clock_mono_ms()); /* the newest block chainwatch read */
         int done = r->n_events == 0 || b->last_seq >= r->last_seq || (until && b->last_seq >= until);
         protobuf_c_message_free_unpacked(rep, NULL);
         if (done) return 0;

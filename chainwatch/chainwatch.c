@@ -295,6 +295,7 @@ static int on_get_events(actor *a, const envelope *req, const ProtobufCMessage *
         out.events = evs;
         out.n_events = n;
         out.last_seq = last;
+        out.block_time = follower_block_time(cw->fol);
         rc = actor_reply_msg(reply, &out.base);
     }
     for (size_t i = 0; i < got; i++) opml__chain_event__free_unpacked(evs[i], NULL);

@@ -38,6 +38,7 @@ struct follower {
     int reload;          /* state may be ahead of the store after a failure: reload it */
     uint64_t range;      /* blocks per eth_getLogs below the re-org window (halved on failure) */
     uint64_t retracted;
+    uint64_t block_time; /* the newest timestamp of a block read since open (0: none yet) */
 };
 
 static void blocks_clear(follower *f) {
@@ -196,6 +197,7 @@ follower *follower_open(ethrpc_client *rpc, const follower_config *cfg, const fo
 uint64_t follower_last_seq(const follower *f) { return f->seq; }
 uint64_t follower_next_block(const follower *f) { return f->next; }
 uint64_t follower_retracted(const follower *f) { return f->retracted; }
+uint64_t follower_block_time(const follower *f) { return f->block_time; }
 
 void follower_topic(const Opml__ChainEvent *ev, char *out, size_t outlen) {
     snprintf(out, outlen, "chain.%s.%s", ev->contract[0] ? ev->contract : "unknown", ev->event[0] ? ev->event : "unknown");
@@ -247,9 +249,10 @@ static ProtobufCBinaryData bytes_dup(const uint8_t *p, size_t n) {
     return b;
 }
 
-/* The event of one log object of eth_getLogs. NULL (reason in err) if the log is malformed. */
-static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t number, const uint8_t hash[32], char *err,
-                                      size_t errlen) {
+/* The event of one log object of eth_getLogs, of block `number` with that hash and timestamp. NULL
+ * (reason in err) if the log is malformed or from another block. */
+static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t number, const uint8_t hash[32],
+                                      uint64_t time, char *err, size_t errlen) {
     uint8_t addr[20], txh[32], bh[32], topics[4][32], *data = NULL;
     uint64_t index;
     size_t nt = 0, len = 0;
@@ -282,6 +285,7 @@ static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t nu
     ev->contract = ev->event = ev->signature = ev->args_json = ev->payload_type = NULL;
     ev->chain_id = f->chain_id;
     ev->block_number = number;
+    ev->block_time = time;
     ev->log_index = (uint32_t)index;
     ev->address = bytes_dup(addr, 20);
     ev->block_hash = bytes_dup(hash, 32);
@@ -397,8 +401,10 @@ out:
     return rc;
 }
 
-/* eth_getBlockByNumber(n): 1 with hash and parent, 0 if the node has no such block, -1. */
-static int block_at(follower *f, uint64_t n, uint8_t hash[32], uint8_t parent[32], char *err, size_t errlen) {
+/* eth_getBlockByNumber(n), the header only: 1 with its hash, parent hash and timestamp (the
+ * newest timestamp read is kept), 0 if the node has no such block, -1. */
+static int block_at(follower *f, uint64_t n, uint8_t hash[32], uint8_t parent[32], uint64_t *time, char *err,
+                    size_t errlen) {
     cJSON *params = cJSON_CreateArray(), *b;
     cJSON_AddItemToArray(params, ej_new_quantity(n));
     cJSON_AddItemToArray(params, cJSON_CreateFalse());
@@ -408,15 +414,19 @@ static int block_at(follower *f, uint64_t n, uint8_t hash[32], uint8_t parent[32
         cJSON_Delete(b);
         return 0;
     }
-    int bad = ej_data_fixed(ej_get(b, "hash"), hash, 32) || ej_data_fixed(ej_get(b, "parentHash"), parent, 32);
+    int bad = ej_data_fixed(ej_get(b, "hash"), hash, 32) || ej_data_fixed(ej_get(b, "parentHash"), parent, 32) ||
+              ej_quantity(ej_get(b, "timestamp"), time);
     cJSON_Delete(b);
-    return bad ? opml_errf(err, errlen, "malformed reply: block %llu", (unsigned long long)n) : 1;
+    if (bad) return opml_errf(err, errlen, "malformed reply: block %llu", (unsigned long long)n);
+    if (*time > f->block_time) f->block_time = *time;
+    return 1;
 }
 
 /* Processes block f->next (known to exist and be confirmed). */
 static int process_block(follower *f, follow_publish_fn publish, void *user, char *err, size_t errlen) {
     uint8_t hash[32], parent[32];
-    int got = block_at(f, f->next, hash, parent, err, errlen);
+    uint64_t time;
+    int got = block_at(f, f->next, hash, parent, &time, err, errlen);
     if (got <= 0) return got < 0 ? -1 : opml_errf(err, errlen, "block %llu vanished", (unsigned long long)f->next);
     if (f->nblocks && f->blocks[f->nblocks - 1].number + 1 == f->next &&
         memcmp(parent, f->blocks[f->nblocks - 1].hash, 32) != 0)
@@ -444,7 +454,7 @@ static int process_block(follower *f, follow_publish_fn publish, void *user, cha
         goto out;
     }
     cJSON_ArrayForEach(log, logs) {
-        evs[k] = event_of_log(f, log, f->next, hash, err, errlen);
+        evs[k] = event_of_log(f, log, f->next, hash, time, err, errlen);
         if (!evs[k]) goto out;
         if (k && evs[k]->log_index <= evs[k - 1]->log_index) {
             opml_errf(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)f->next);
@@ -486,7 +496,9 @@ out:
 
 /* Catching up: blocks more than `window` below the confirmed head are past any re-org the
  * follower tracks, so their logs are read with one eth_getLogs over [next, to] instead of block by
- * block. Each log still names its block (number and hash) and must come in chain order. */
+ * block. Each log still names its block (number and hash) and must come in chain order. A log
+ * carries no timestamp: each block with logs is read once (eth_getBlockByNumber, the header), and
+ * must be the block the log names, or the reply is stale (a re-org) and the range is read again. */
 static int process_range(follower *f, uint64_t to, follow_publish_fn publish, void *user, char *err, size_t errlen) {
     cJSON *filter = cJSON_CreateObject(), *addrs = cJSON_CreateArray(), *params = cJSON_CreateArray(), *logs;
     for (size_t i = 0; i < f->cfg.ncontracts; i++) cJSON_AddItemToArray(addrs, ej_new_data(f->cfg.contracts[i].address, 20));
@@ -506,7 +518,8 @@ static int process_range(follower *f, uint64_t to, follow_publish_fn publish, vo
     Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);
     int rc = -1;
     const cJSON *log;
-    uint64_t last_block = 0;
+    uint64_t last_block = 0, time = 0;
+    uint8_t last_hash[32] = {0};
     if (!evs) {
         opml_errf(err, errlen, "out of memory");
         goto out;
@@ -520,7 +533,19 @@ static int process_range(follower *f, uint64_t to, follow_publish_fn publish, vo
                       (unsigned long long)f->next, (unsigned long long)to);
             goto out;
         }
-        evs[k] = event_of_log(f, log, number, hash, err, errlen);
+        if (!k || number != last_block) { /* the first log of its block: the block's header */
+            uint8_t parent[32];
+            int got = block_at(f, number, last_hash, parent, &time, err, errlen);
+            if (got <= 0) {
+                if (got == 0) opml_errf(err, errlen, "block %llu vanished", (unsigned long long)number);
+                goto out;
+            }
+        }
+        if (memcmp(hash, last_hash, 32)) {
+            opml_errf(err, errlen, "a log of block %llu is from another block (re-org in progress)", (unsigned long long)number);
+            goto out;
+        }
+        evs[k] = event_of_log(f, log, number, hash, time, err, errlen);
         if (!evs[k]) goto out;
         if (k && number == last_block && evs[k]->log_index <= evs[k - 1]->log_index) {
             opml_errf(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)number);
@@ -569,7 +594,8 @@ int follower_step(follower *f, follow_publish_fn publish, void *user, char *err,
     /* caught up: is the newest recorded block still in the chain? */
     if (f->nblocks) {
         uint8_t hash[32], parent[32];
-        int got = block_at(f, f->blocks[f->nblocks - 1].number, hash, parent, err, errlen);
+        uint64_t time;
+        int got = block_at(f, f->blocks[f->nblocks - 1].number, hash, parent, &time, err, errlen);
         if (got < 0) return -1;
         if (got == 0 || memcmp(hash, f->blocks[f->nblocks - 1].hash, 32))
             return retract_top(f, publish, user, err, errlen) ? -1 : 1;

@@ -8,11 +8,13 @@
  *      n-1; if not, the chain re-orged: the last recorded block is retracted (below) and the
  *      follower steps back one block, until the recorded chain and the node's agree again;
  *   2. eth_getLogs({blockHash, address: the contracts}): the block's logs, exactly that block's;
- *   3. each log becomes an event with the next seq; the events and the advanced cursor are written
- *      in ONE atomic store write, and then published.
+ *   3. each log becomes an event with the next seq and the block's timestamp (from step 1's
+ *      header: always the block the logs were read from, the canonical one after a re-org); the
+ *      events and the advanced cursor are written in ONE atomic store write, and then published.
  * Blocks more than `window` below head - confirmations (catching up after a long stop, or from an
  * old from_block) are past any tracked re-org and are read with one eth_getLogs per range of up to
- * 1000 blocks (halved when the node fails the query) instead of block by block.
+ * 1000 blocks (halved when the node fails the query) instead of block by block, plus one header
+ * per block that has logs (its timestamp; its hash must be the one the logs name).
  * When idle, the last recorded block's hash is checked again, so that a re-org that replaces the
  * tip without growing the chain is noticed too. A retraction is an event of its own (next seq,
  * removed = true, retracts_seq = the seq it retracts), stored and published the same way.
@@ -86,6 +88,9 @@ Opml__ChainEvent *follower_get_event(follower *f, uint64_t seq, char *err, size_
 uint64_t follower_last_seq(const follower *f);   /* the last seq stored */
 uint64_t follower_next_block(const follower *f); /* the next block to process */
 uint64_t follower_retracted(const follower *f);  /* retractions since open (health, tests) */
+/* The newest timestamp (block.timestamp, seconds) of a block read since open, 0 before the first:
+ * the chain's time about `confirmations` blocks ago when caught up. */
+uint64_t follower_block_time(const follower *f);
 
 /* The topic of an event: "chain.<Contract>.<Event>" into out (room for outlen). */
 void follower_topic(const Opml__ChainEvent *ev, char *out, size_t outlen);

@@ -1,6 +1,7 @@
 /* anvil.c: see anvil.h. */
 #include "anvil.h"
 
+#include "ethjson.h"
 #include "ethrpc.h"
 
 #include <arpa/inet.h>
@@ -86,6 +87,18 @@ char *anvil_rpc(const anvil *a, const char *method, const char *params_json) {
     cJSON_Delete(res);
     ethrpc_close(c);
     return out;
+}
+
+uint64_t anvil_block_time(const anvil *a, uint64_t number) {
+    char params[64];
+    snprintf(params, sizeof params, "[\"0x%llx\", false]", (unsigned long long)number);
+    char *text = anvil_rpc(a, "eth_getBlockByNumber", params);
+    cJSON *b = text ? cJSON_Parse(text) : NULL;
+    uint64_t t = 0;
+    if (ej_quantity(ej_get(b, "timestamp"), &t)) t = 0;
+    cJSON_Delete(b);
+    free(text);
+    return t;
 }
 
 int anvil_tx(sender *s, const contract *c, const uint8_t *to, const char *fn, const char *args_json, uint64_t value,

@@ -7,6 +7,7 @@
 #include "contract.h"
 #include "sender.h"
 
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct anvil {
@@ -27,6 +28,9 @@ void anvil_stop(anvil *a);
 /* Raw JSON-RPC convenience for test set-up (evm_mine, evm_snapshot...): result as text, caller
  * frees; NULL on any failure. params_json is a JSON array text. */
 char *anvil_rpc(const anvil *a, const char *method, const char *params_json);
+/* The timestamp (block.timestamp) of block `number` of the node's chain, as `cast block N -f
+ * timestamp` prints it; 0 on any failure. */
+uint64_t anvil_block_time(const anvil *a, uint64_t number);
 
 /* Sends c's function fn(args_json) to `to` -- or deploys c with constructor args_json when to is
  * NULL -- with value wei and gas (0: estimated), and waits for its receipt (20 s at most). Returns

@@ -6,7 +6,8 @@
  *   - chainwatch stopped (SIGTERM) while the chain moves on, then started again: no event missed,
  *     none repeated; killed (SIGKILL) and started again: none missed, a repeat only with the same
  *     seq and bytes; the node stopped: ChainSendTx refused as unavailable, chainwatch stays up, and
- *     when the node is back the stream goes on; ChainGetEvents serves the stored stream.
+ *     when the node is back the stream goes on; ChainGetEvents serves the stored stream, with the
+ *     newest block's timestamp.
  * usage: test_chainwatch_proc CHAINWATCH BUS STORAGE */
 #include "anvil.h"
 #include "chain.pb-c.h"
@@ -321,6 +322,10 @@ int main(int argc, char **argv) {
     if (rep) {
         Opml__ChainGetEventsReply *gr2 = (Opml__ChainGetEventsReply *)rep;
         CHECK(gr2->n_events == 9 && gr2->last_seq == 10);
+        /* each event carries its block's timestamp; the reply, the newest block read (not older) */
+        const Opml__ChainEvent *last = gr2->n_events == 9 ? gr2->events[8] : NULL;
+        CHECK(last && last->block_time && last->block_time == anvil_block_time(&node, last->block_number));
+        CHECK(last && gr2->block_time >= last->block_time);
         for (size_t i = 0; i < gr2->n_events; i++) {
             uint8_t buf[1024];
             size_t len = opml__chain_event__pack(gr2->events[i], buf);

@@ -179,11 +179,14 @@ static void expect(ethrpc_client *c, int m, ethrpc_status want, const char *in_m
 static const char *logs_result;
 static const char *chain_id_result = "\"0x7a69\"";
 static const char *block_number_result = "\"0x5\"";
+#define BLOCK_TIME 0x6553f100
+#define BLOCK "{\"hash\":" H32 ",\"parentHash\":" H32B ",\"timestamp\":\"0x6553f100\"}"
+static const char *block_result = BLOCK;
 
 static const char *node(const char *method) {
     if (!strcmp(method, "eth_chainId")) return chain_id_result;
     if (!strcmp(method, "eth_blockNumber")) return block_number_result;
-    if (!strcmp(method, "eth_getBlockByNumber")) return "{\"hash\":" H32 ",\"parentHash\":" H32B "}";
+    if (!strcmp(method, "eth_getBlockByNumber")) return block_result;
     if (!strcmp(method, "eth_getLogs")) return logs_result;
     if (!strcmp(method, "eth_call")) return "\"0x123\"";
     if (!strcmp(method, "eth_getTransactionCount")) return "\"-1\"";
@@ -203,6 +206,13 @@ static int any_put(void *u, size_t n, const char *const *k, const uint8_t *const
 
 static int publish_none(void *user, const char *topic, const Opml__ChainEvent *ev) {
     (void)user, (void)topic, (void)ev;
+    return 0;
+}
+
+static uint64_t published_time; /* block_time of the last event publish_time saw */
+static int publish_time(void *user, const char *topic, const Opml__ChainEvent *ev) {
+    (void)user, (void)topic;
+    published_time = ev->block_time;
     return 0;
 }
 
@@ -251,6 +261,11 @@ static void hostile_results(ethrpc_client *c) {
     block_number_result = "{}";
     step_fails_with(f, "[]", "malformed reply: eth_blockNumber");
     block_number_result = "\"0x5\"";
+    block_result = "{\"hash\":" H32 ",\"parentHash\":" H32B "}"; /* no timestamp */
+    step_fails_with(f, "[]", "malformed reply: block 0");
+    block_result = "{\"hash\":" H32 ",\"parentHash\":" H32B ",\"timestamp\":1700000000}"; /* not a quantity */
+    step_fails_with(f, "[]", "malformed reply: block 0");
+    block_result = BLOCK;
     step_fails_with(f, "{}", "eth_getLogs result is not an array");
     step_fails_with(f, "[{\"address\":" WATCHED ",\"topics\":[\"0x12\"],\"data\":\"0x\",\"blockHash\":" H32
                        ",\"transactionHash\":" H32 ",\"logIndex\":\"0x0\"}]", "malformed reply: a log topic");
@@ -265,6 +280,26 @@ static void hostile_results(ethrpc_client *c) {
     logs_result = "[]";
     CHECK_EQ_INT(follower_step(f, publish_none, NULL, err, sizeof err), 1);
     CHECK_EQ_INT(follower_next_block(f), 1);
+    CHECK_EQ_INT(follower_block_time(f), BLOCK_TIME);
+    follower_close(f);
+
+    /* catching up by ranges (window 2, head 5): a block with logs is read for its timestamp and
+     * must be the block its logs name, else the reply is stale */
+    follower_config rc = {.contracts = &fc, .ncontracts = 1, .window = 2, .key_prefix = "r/"};
+    f = follower_open(c, &rc, &fs, err, sizeof err);
+    CHECK(f != NULL);
+    step_fails_with(f, "[{\"address\":" WATCHED ",\"topics\":[],\"data\":\"0x\",\"blockNumber\":\"0x2\",\"blockHash\":" H32B
+                       ",\"transactionHash\":" H32 ",\"logIndex\":\"0x0\"}]", "log of block 2 is from another block");
+    block_result = "null";
+    step_fails_with(f, "[{\"address\":" WATCHED ",\"topics\":[],\"data\":\"0x\",\"blockNumber\":\"0x2\",\"blockHash\":" H32
+                       ",\"transactionHash\":" H32 ",\"logIndex\":\"0x0\"}]", "block 2 vanished");
+    block_result = BLOCK;
+    CHECK_EQ_INT(follower_last_seq(f), 0);
+    logs_result = "[{\"address\":" WATCHED ",\"topics\":[],\"data\":\"0x\",\"blockNumber\":\"0x2\",\"blockHash\":" H32
+                  ",\"transactionHash\":" H32 ",\"logIndex\":\"0x0\"}]";
+    CHECK_EQ_INT(follower_step(f, publish_time, NULL, err, sizeof err), 1);
+    CHECK_EQ_INT(follower_last_seq(f), 1);
+    CHECK_EQ_INT(published_time, BLOCK_TIME);
     follower_close(f);
     contract_free(k);
 }

@@ -2,7 +2,9 @@
  * opml_store): every Probe event decoded and numbered; confirmations respected; a re-org made with
  * evm_snapshot/evm_revert retracts the dropped events and publishes the new chain's; a restart
  * resumes without missing or repeating anything; a publish failure and a crash between publishing
- * and the cursor write lose nothing, and any repeat carries the same seq and bytes. */
+ * and the cursor write lose nothing, and any repeat carries the same seq and bytes. Every event
+ * carries its block's timestamp, on a chain whose time runs days ahead of the wall clock
+ * (evm_increaseTime), read block by block, by ranges, and from the new chain after a re-org. */
 #include "anvil.h"
 #include "check.h"
 #include "contract.h"
@@ -13,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the subscriber: what it received, by seq ---- */
@@ -24,6 +27,7 @@ static struct got {
     int removed;
     uint64_t retracts;
     uint64_t block;
+    uint64_t block_time;
     uint8_t packed[2048];
     size_t plen;
     int count; /* times received */
@@ -49,6 +53,7 @@ static int on_event(void *user, const char *topic, const Opml__ChainEvent *ev) {
     g->removed = ev->removed;
     g->retracts = ev->retracts_seq;
     g->block = ev->block_number;
+    g->block_time = ev->block_time;
     memcpy(g->packed, buf, n);
     g->plen = n;
     return 0;
@@ -81,6 +86,23 @@ static int received(uint64_t seq, const char *topic, const char *args_part, int 
     return ok;
 }
 
+#define AHEAD 1000000 /* seconds the chain's time runs ahead of the wall clock */
+
+/* Events from..to carry their block's timestamp, as the node reports it, and that is chain time,
+ * days ahead of the wall clock. */
+static int times_match(const anvil *node, uint64_t from, uint64_t to) {
+    int ok = 1;
+    for (uint64_t seq = from; seq <= to; seq++) {
+        uint64_t want = anvil_block_time(node, got[seq].block);
+        if (got[seq].block_time != want || want < (uint64_t)time(NULL) + AHEAD / 2) {
+            fprintf(stderr, "  seq %llu: block %llu time %llu, the node says %llu\n", (unsigned long long)seq,
+                    (unsigned long long)got[seq].block, (unsigned long long)got[seq].block_time, (unsigned long long)want);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
 int main(void) {
     char dir[] = "/tmp/chainwatch-follow-XXXXXX", path[256], jpath[256], err[600];
     if (!mkdtemp(dir)) return 1;
@@ -103,6 +125,9 @@ int main(void) {
     CHECK_EQ_INT(anvil_tx(s, probe, NULL, NULL, "[1000, \"p\"]", 0, 0, &r, err, sizeof err), 0);
     follow_contract fc = {probe, {0}};
     memcpy(fc.address, r.contract_address, 20);
+    char ahead[32];
+    snprintf(ahead, sizeof ahead, "[%d]", AHEAD);
+    free(anvil_rpc(&node, "evm_increaseTime", ahead)); /* the chain's clock is no longer the wall's */
 
     snprintf(path, sizeof path, "%s/db", dir);
     store *db = store_open(path, err, sizeof err);
@@ -122,6 +147,8 @@ int main(void) {
     CHECK_EQ_INT(follower_last_seq(f), 1);
     CHECK(received(1, "chain.Probe.Stored", "\"note\":\"one\"", 0));
     CHECK_EQ_INT(got[1].block, b1);
+    CHECK(times_match(&node, 1, 1));
+    CHECK(follower_block_time(f) >= got[1].block_time); /* blocks on top of it were read too */
 
     /* a clean restart: nothing repeated, nothing missed */
     store_note(s, probe, fc.address, "two");
@@ -136,6 +163,7 @@ int main(void) {
     CHECK(drain(f) > 0);
     CHECK(received(2, "chain.Probe.Stored", "two", 0) && received(3, "chain.Probe.Stored", "three", 0) &&
           received(4, "chain.Probe.Stored", "four", 0));
+    CHECK(times_match(&node, 2, 4));
 
     /* a publication that fails is published again on the next step */
     store_note(s, probe, fc.address, "five");
@@ -187,6 +215,10 @@ int main(void) {
         fprintf(stderr, "  %s\n", err);
         return 1;
     }
+    /* the new chain's block at doomed-a's height gets another timestamp: the event must carry it */
+    char next_time[48];
+    snprintf(next_time, sizeof next_time, "[%llu]", (unsigned long long)(got[before + 1].block_time + 5000));
+    free(anvil_rpc(&node, "evm_setNextBlockTimestamp", next_time));
     store_note(s, probe, fc.address, "reborn");
     free(anvil_rpc(&node, "anvil_mine", "[\"0x3\"]"));
     CHECK(drain(f) > 0);
@@ -194,6 +226,11 @@ int main(void) {
     CHECK(received(before + 3, "chain.Probe.Stored", "doomed-b", 1) && got[before + 3].retracts == before + 2);
     CHECK(received(before + 4, "chain.Probe.Stored", "doomed-a", 1) && got[before + 4].retracts == before + 1);
     CHECK(received(before + 5, "chain.Probe.Stored", "reborn", 0));
+    /* a retraction carries the dropped block's time, the new event the canonical block's */
+    CHECK(got[before + 3].block_time == got[before + 2].block_time && got[before + 4].block_time == got[before + 1].block_time);
+    CHECK_EQ_INT(got[before + 5].block, got[before + 1].block);
+    CHECK_EQ_INT(got[before + 5].block_time, got[before + 1].block_time + 5000);
+    CHECK(times_match(&node, before + 5, before + 5));
     CHECK_EQ_INT(follower_last_seq(f), before + 5);
     CHECK_EQ_INT(follower_retracted(f), 2);
 
@@ -213,6 +250,7 @@ int main(void) {
     const char *notes[] = {"one", "two", "three", "four", "five", "six", "seven", "eight", "reborn"};
     CHECK_EQ_INT(follower_last_seq(lf), 9);
     for (int i = 0; i < 9; i++) CHECK(received((uint64_t)i + 1, "chain.Probe.Stored", notes[i], 0));
+    CHECK(times_match(&node, 1, 9)); /* by ranges, each block's header read for its logs */
     uint64_t blocks = follower_next_block(lf);
     CHECK(ethrpc_attempts(rpc) - before_calls < blocks);
     if (ethrpc_attempts(rpc) - before_calls >= blocks)
