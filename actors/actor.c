@@ -8,6 +8,7 @@
 #include "bus.pb-c.h"
 #include "events.pb-c.h"
 #include "hex.h"
+#include "rpc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -405,6 +406,7 @@ static void on_listen(actor *a) {
         net_msgs_close(f, nroute);
         return;
     }
+    log_debug("request: %s", env.type);
     dispatch(a, a->listen, 0, f, nroute, &env);
 }
 
@@ -460,6 +462,11 @@ static void on_bus(actor *a) {
 }
 
 /* ---- life cycle ---- */
+
+/* The process's rpc_cancel_when hook from actor_new until actor_run returns: a call waiting on a
+ * peer that is down (in a handler, a timer, or starting up) gives up once the actor is stopping,
+ * rather than holding the stop up for its time-outs and retries. */
+static int rpc_cancelled(void *a) { return actor_stopping(a); }
 
 actor *actor_new(const char *name, const config_opt *options, int argc, char **argv) {
     char err[512];
@@ -540,6 +547,7 @@ actor *actor_new(const char *name, const config_opt *options, int argc, char **a
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     a->start_ms = clock_mono_ms();
+    rpc_cancel_when(rpc_cancelled, a);
     log_info("identity %s, CURVE key %s", addr, key);
     return a;
 bad:
@@ -549,6 +557,7 @@ bad:
 
 void actor_free(actor *a) {
     if (!a) return;
+    rpc_cancel_when(NULL, NULL); /* the hook must not outlive a */
     if (a->thread_started) {
         pthread_mutex_lock(&a->mu);
         a->quit = 1;
@@ -699,6 +708,7 @@ int actor_run(actor *a) {
         }
         finish_job(a);
     }
+    rpc_cancel_when(NULL, NULL); /* what the caller does after the run (flushing state) waits as usual */
     log_info("stopping (%s)", got_signal ? (got_signal == SIGTERM ? "SIGTERM" : "SIGINT") : "asked to");
     publish_lifecycle(a, 0, got_signal ? "signal" : "asked to stop");
     return 0;

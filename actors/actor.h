@@ -44,7 +44,7 @@ extern const config_opt actor_common_options[];
 
 /* Reads the configuration (common options + `options`, NULL-terminated, may be NULL), sets up the
  * log, loads (or creates) the identity in key_file, creates the ZeroMQ context with the allow-list
- * and installs the SIGTERM/SIGINT handlers. `--help` prints the options and exits 0; `--identity`
+ * and installs the SIGTERM/SIGINT handlers and the rpc_cancel_when hook (see actor_run). `--help` prints the options and exits 0; `--identity`
  * prints the address and CURVE public key and exits 0. Returns NULL after logging why. */
 actor *actor_new(const char *name, const config_opt *options, int argc, char **argv);
 void actor_free(actor *a);
@@ -91,7 +91,11 @@ int actor_send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_
 int actor_answer_health(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id);
 
 /* Binds, connects, publishes actor.started, dispatches until SIGTERM/SIGINT or actor_stop, then
- * publishes actor.stopped. Returns 0 on a clean stop, 1 if it could not start (logged). */
+ * publishes actor.stopped. Returns 0 on a clean stop, 1 if it could not start (logged).
+ * From actor_new until actor_run returns, the actor is the process's rpc_cancel_when hook (rpc.h):
+ * once it is stopping, an rpc_call waiting on a peer that is down gives up with OPML_E_UNAVAILABLE,
+ * so that the request in progress is answered at once rather than after the call's time-outs and
+ * retries. Calls made after actor_run returns (flushing state at exit) wait as usual. */
 int actor_run(actor *a);
 void actor_stop(actor *a);
 int actor_stopping(const actor *a);

@@ -11,7 +11,6 @@
 #include "actor.h"
 #include "client.h"
 #include "keccak.h"
-#include "rpc.h"
 #include "vm_node.h"
 #include "vm_trace.h"
 #include "vmjudge.pb-c.h"
@@ -45,6 +44,7 @@ typedef struct judge {
     cached_run *cache;
     uint64_t clock;
     uint8_t *fetched;    /* the last bytes fetched (vm_fetch_fn contract: valid until the next call) */
+    int fetch_rc;        /* the storage client's code for the last fetch: 0, OPML_E_NOT_FOUND, ... */
     uint64_t recorded, hashes, proofs, verifies, refused;
 } judge;
 
@@ -52,7 +52,7 @@ static const void *fetch_from_storage(const uint8_t root[32], size_t *len, void 
     judge *j = user;
     free(j->fetched);
     j->fetched = NULL;
-    int rc = storage_client_get_tensor(j->st, root, &j->fetched, len);
+    int rc = j->fetch_rc = storage_client_get_tensor(j->st, root, &j->fetched, len);
     if (rc != 0) {
         snprintf(err, errlen, "storage: %s", storage_client_error(j->st));
         return NULL;
@@ -60,8 +60,8 @@ static const void *fetch_from_storage(const uint8_t root[32], size_t *len, void 
     return j->fetched;
 }
 
-/* A long recording, and a storage call waiting on a storage actor that is down (rpc_cancel_when),
- * give up when the actor is asked to stop (SIGTERM). */
+/* A long recording gives up when the actor is asked to stop (SIGTERM); so does a storage call
+ * waiting on a storage actor that is down (the runtime's rpc_cancel_when hook, actor.h). */
 static int stopping(void *a) { return actor_stopping(a); }
 
 static int refuse(judge *j, actor_reply *reply, unsigned code, const char *fmt, const char *arg) {
@@ -110,6 +110,7 @@ static cached_run *get_run(judge *j, const Opml__VmNodeRun *r, actor_reply *repl
         return NULL;
     }
     log_debug("recording a new node run: fetching its bytes from storage");
+    j->fetch_rc = 0;
     if (vm_node_load_roots(&v, r->guest_root.data, r->desc_root.data, ops, fetch_from_storage, j, err, sizeof err) != 0) {
         free(j->fetched);
         j->fetched = NULL;
@@ -117,6 +118,8 @@ static cached_run *get_run(judge *j, const Opml__VmNodeRun *r, actor_reply *repl
         if (actor_stopping(j->actor)) { /* the fetch was cut short: say nothing of the roots */
             log_info("gave up fetching a node run's bytes: shutting down (%s)", err);
             refuse(j, reply, OPML_E_UNAVAILABLE, "%s", "shutting down");
+        } else if (j->fetch_rc && j->fetch_rc != OPML_E_NOT_FOUND) { /* no answer, or a bad one: try again */
+            refuse(j, reply, OPML_E_UNAVAILABLE, "%s", err);
         } else refuse(j, reply, strstr(err, "guest root") ? OPML_E_BAD_REQUEST : OPML_E_NOT_FOUND, "%s", err);
         return NULL;
     }
@@ -294,7 +297,6 @@ int main(int argc, char **argv) {
         log_error("storage %s: %s", peer, err);
         goto out;
     }
-    rpc_cancel_when(stopping, a);
     j.ncache = (unsigned)ncache;
     j.actor = a;
     if (!(j.cache = calloc(j.ncache, sizeof *j.cache))) goto out;

@@ -77,6 +77,13 @@ int harness_port(void) {
     return ntohs(a.sin_port);
 }
 
+void harness_peer(harness *h, const char *name, char key_path[256], char listen[64], char peer[160]) {
+    char curve[65];
+    harness_key(h, name, 1, key_path, NULL, curve);
+    snprintf(listen, 64, "tcp://127.0.0.1:%d", harness_port());
+    snprintf(peer, 160, "%s@%s", curve, listen);
+}
+
 pid_t harness_spawn(harness *h, const char *log, char *const argv[]) {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", h->dir, log);
@@ -93,6 +100,17 @@ pid_t harness_spawn(harness *h, const char *log, char *const argv[]) {
         _exit(127);
     }
     return pid;
+}
+
+pid_t harness_actor(harness *h, const char *bin, const char *name, char *const args[], char peer[160]) {
+    char key[256], listen[64], log[64], *argv[40] = {(char *)bin, "--key_file", key, "--allow_file", h->allow,
+                                                      "--listen", listen};
+    int n = 7;
+    harness_peer(h, name, key, listen, peer);
+    for (int i = 0; i < 32 && args[i]; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(log, sizeof log, "%s.log", name);
+    return harness_spawn(h, log, argv);
 }
 
 int harness_stop(pid_t pid, int sig, int timeout_ms) {
@@ -119,6 +137,30 @@ int harness_log_has(harness *h, const char *log, const char *text) {
     while (!found && fgets(line, sizeof line, f)) found = strstr(line, text) != NULL;
     fclose(f);
     return found;
+}
+
+int harness_wait_log(harness *h, const char *log, const char *text, int timeout_ms) {
+    uint64_t end = clock_mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if (harness_log_has(h, log, text)) return 1;
+        if (clock_mono_ms() >= end) return 0;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void harness_show_log(harness *h, const char *log) {
+    char path[256], buf[4096];
+    size_t n;
+    snprintf(path, sizeof path, "%s/%s", h->dir, log);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "no log %s\n", path);
+        return;
+    }
+    fprintf(stderr, "---- %s\n", log);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stderr);
+    fclose(f);
 }
 
 long harness_rss_kib(pid_t pid) {
@@ -185,4 +227,33 @@ int client_wait_up(client *c, const char *peer, int timeout_ms) {
     while (clock_mono_ms() < end)
         if (client_health(c, peer, 300) == 0) return 0;
     return -1;
+}
+
+int client_call(client *c, const char *peer, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
+                int timeout_ms, char *err, size_t errlen) {
+    rpc *r = rpc_connect(c->net, &c->sg, peer, 0, err, errlen);
+    if (!r) return OPML_E_INTERNAL;
+    ProtobufCMessage *rep = NULL;
+    int rc = rpc_call(r, req, reply_desc, &rep, timeout_ms, 0, err, errlen);
+    if (rep) protobuf_c_message_free_unpacked(rep, NULL);
+    rpc_close(r);
+    return rc;
+}
+
+static void *call_thread(void *arg) {
+    client_async *q = arg;
+    q->rc = client_call(q->c, q->peer, q->req, q->reply_desc, q->timeout_ms, q->err, sizeof q->err);
+    return NULL;
+}
+
+int client_call_start(client_async *q, client *c, const char *peer, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *reply_desc, int timeout_ms) {
+    *q = (client_async){.c = c, .peer = peer, .req = req, .reply_desc = reply_desc, .timeout_ms = timeout_ms};
+    q->rc = -1;
+    return pthread_create(&q->thread, NULL, call_thread, q) == 0 ? 0 : -1;
+}
+
+int client_call_join(client_async *q) {
+    pthread_join(q->thread, NULL);
+    return q->rc;
 }
