@@ -1,6 +1,7 @@
 /* rpc.c: see rpc.h. */
 #include "rpc.h"
 
+#include "actor.h"
 #include "log.h"
 
 #include <errno.h>
@@ -62,8 +63,37 @@ static int send_attempt(rpc *r, const uint8_t *payload, size_t len, const char *
     return rc;
 }
 
+/* The reply `env` to a call: 0 and *reply unpacked, or the code rpc_call_max returns, its reason in
+ * err. The payload's length is checked against its cap before anything is unpacked. */
+static int take_reply(const envelope *env, const ProtobufCMessageDescriptor *reply_desc, size_t max_reply,
+                      ProtobufCMessage **reply, char *err, size_t errlen) {
+    int is_error = !strcmp(env->type, opml__error__descriptor.name);
+    size_t cap = is_error ? ACTOR_MAX_CONTROL : max_reply;
+    if (env->payload_len > cap) {
+        snprintf(err, errlen, "%s reply of %zu bytes is over the cap of %zu bytes", env->type, env->payload_len, cap);
+        return OPML_E_BAD_REQUEST;
+    }
+    if (is_error) {
+        Opml__Error *e = (Opml__Error *)envelope_payload(env, &opml__error__descriptor);
+        int rc = e && e->code ? (int)e->code : OPML_E_INTERNAL;
+        snprintf(err, errlen, "%s", e ? e->message : "malformed error reply");
+        if (e) opml__error__free_unpacked(e, NULL);
+        return rc;
+    }
+    if (!(*reply = envelope_payload(env, reply_desc))) {
+        snprintf(err, errlen, "reply is %s, expected %s", env->type, reply_desc->name);
+        return OPML_E_BAD_REQUEST;
+    }
+    return 0;
+}
+
 int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
              ProtobufCMessage **reply, int timeout_ms, int retries, char *err, size_t errlen) {
+    return rpc_call_max(r, req, reply_desc, ACTOR_MAX_CONTROL, reply, timeout_ms, retries, err, errlen);
+}
+
+int rpc_call_max(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc, size_t max_reply,
+                 ProtobufCMessage **reply, int timeout_ms, int retries, char *err, size_t errlen) {
     size_t len = protobuf_c_message_get_packed_size(req);
     uint8_t *payload = malloc(len ? len : 1);
     uint64_t call_id = 0;
@@ -121,17 +151,7 @@ int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescript
                 continue;
             }
             memcpy(r->replier, env.sender, 20);
-            if (!strcmp(env.type, opml__error__descriptor.name)) {
-                Opml__Error *e = (Opml__Error *)envelope_payload(&env, &opml__error__descriptor);
-                rc = e && e->code ? (int)e->code : OPML_E_INTERNAL;
-                snprintf(err, errlen, "%s", e ? e->message : "malformed error reply");
-                if (e) opml__error__free_unpacked(e, NULL);
-            } else if (!(*reply = envelope_payload(&env, reply_desc))) {
-                snprintf(err, errlen, "reply is %s, expected %s", env.type, reply_desc->name);
-                rc = OPML_E_BAD_REQUEST;
-            } else {
-                rc = 0;
-            }
+            rc = take_reply(&env, reply_desc, max_reply, reply, err, errlen);
             envelope_free(&env);
         }
     }

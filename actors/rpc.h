@@ -18,11 +18,22 @@ typedef struct rpc rpc;
 rpc *rpc_connect(net *n, signer *s, const char *peer, uint64_t max_skew_ms, char *err, size_t errlen);
 void rpc_close(rpc *r);
 
-/* Calls: sends req, waits for a reply of type reply_desc. Returns
+/* Calls: sends req, waits for a reply of type reply_desc whose payload is at most max_reply bytes.
+ * The reply's payload length is checked before it is unpacked: a peer can make the caller unpack
+ * no more than max_reply bytes of a reply, and no more than ACTOR_MAX_CONTROL (actor.h, 64 KiB) of
+ * an opml.Error. Returns
  *   0: *reply is the unpacked reply (free with protobuf_c_message_free_unpacked);
  *   an OPML_E_* code: the server answered opml.Error (its message in err), or OPML_E_TIMEOUT, or
- *   OPML_E_BAD_REQUEST when the reply is of another type (err says which), or OPML_E_UNAVAILABLE
- *   without a reply when the process is stopping (rpc_cancel_when). */
+ *   OPML_E_BAD_REQUEST when the reply is of another type or over its cap (err says which and how
+ *   long; it is never unpacked), or OPML_E_UNAVAILABLE without a reply when the process is
+ *   stopping (rpc_cancel_when). */
+int rpc_call_max(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc, size_t max_reply,
+                 ProtobufCMessage **reply, int timeout_ms, int retries, char *err, size_t errlen);
+
+/* rpc_call_max with the control cap, ACTOR_MAX_CONTROL: for replies of roots, ids, keys, counts and
+ * short texts. Callers whose replies carry data (tensor bytes, step hashes, events) state a cap
+ * that fits their largest legitimate reply with rpc_call_max (ENVELOPE_MAX_BYTES: the envelope's
+ * limit only). */
 int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
              ProtobufCMessage **reply, int timeout_ms, int retries, char *err, size_t errlen);
 

@@ -139,7 +139,8 @@ int main(int argc, char **argv) {
         Opml__StorageGetTensor req = OPML__STORAGE_GET_TENSOR__INIT;
         req.root = (ProtobufCBinaryData){32, roots[i]};
         ProtobufCMessage *m;
-        if (rpc_call(r, &req.base, &opml__storage_get_tensor_reply__descriptor, &m, 30000, 0, err, sizeof err))
+        if (rpc_call_max(r, &req.base, &opml__storage_get_tensor_reply__descriptor, ENVELOPE_MAX_BYTES, &m, 30000, 0,
+                         err, sizeof err))
             return fprintf(stderr, "rpc get: %s\n", err), 1;
         if (((Opml__StorageGetTensorReply *)m)->data.len != TENSOR_BYTES) status = 1;
         protobuf_c_message_free_unpacked(m, NULL);

@@ -301,7 +301,8 @@ static int run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
     req.n_inputs = 1;
     req.inputs = &in;
     ProtobufCMessage *rep = NULL;
-    if (rpc_call(b->work, &req.base, &opml__executor_run_reply__descriptor, &rep, 60000, 1, err, sizeof err)) {
+    if (rpc_call_max(b->work, &req.base, &opml__executor_run_reply__descriptor, ENVELOPE_MAX_BYTES, &rep, 60000, 1, err,
+                     sizeof err)) {
         log_warn("task %" PRIu64 ": executor: %s", t->id, err);
         return -1;
     }
@@ -511,7 +512,7 @@ static void node_run_init(node_run *nr, const model_entry *me, const uint8_t (*v
 static ProtobufCMessage *vm_call(bisector *b, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d) {
     char err[600];
     ProtobufCMessage *rep = NULL;
-    if (rpc_call(b->work, req, d, &rep, 120000, 1, err, sizeof err)) {
+    if (rpc_call_max(b->work, req, d, ENVELOPE_MAX_BYTES, &rep, 120000, 1, err, sizeof err)) {
         log_warn("vmjudge: %s", err);
         return NULL;
     }
@@ -922,7 +923,8 @@ static int catch_up(bisector *b, uint64_t until) {
         req.from_seq = b->last_seq + 1;
         req.limit = 1000;
         ProtobufCMessage *rep = NULL;
-        if (rpc_call(b->cw, &req.base, &opml__chain_get_events_reply__descriptor, &rep, 10000, 1, err, sizeof err)) {
+        if (rpc_call_max(b->cw, &req.base, &opml__chain_get_events_reply__descriptor, ENVELOPE_MAX_BYTES, &rep, 10000, 1,
+                         err, sizeof err)) {
             log_warn("chainwatch: events not fetched: %s", err);
             return -1;
         }

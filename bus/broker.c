@@ -327,14 +327,23 @@ out:
 
 /* ---- workers ---- */
 
+/* A worker's announcement (or heartbeat). Its payload is capped before it is unpacked: a WorkerReady
+ * names at most 64 types of at most 255 bytes (about 17 KB), so the control cap fits it; a longer
+ * one is refused, and the worker stays unknown (or goes silent) as if it had not been sent. */
 static void on_ready(broker *b, struct worker *w, const envelope *env, const zmq_msg_t *route) {
-    Opml__WorkerReady *r = (Opml__WorkerReady *)envelope_payload(env, &opml__worker_ready__descriptor);
-    if (!r) {
-        log_limited(&lim, LOGL_WARN, "workers: malformed WorkerReady");
-        return;
-    }
     char who[43];
     identity_address_text(env->sender, who);
+    if (env->payload_len > ACTOR_MAX_CONTROL) {
+        log_limited(&lim, LOGL_WARN,
+                    "workers: refused a WorkerReady from %s: payload of %zu bytes is over the cap of %u bytes", who,
+                    env->payload_len, ACTOR_MAX_CONTROL);
+        return;
+    }
+    Opml__WorkerReady *r = (Opml__WorkerReady *)envelope_payload(env, &opml__worker_ready__descriptor);
+    if (!r) {
+        log_limited(&lim, LOGL_WARN, "workers: malformed WorkerReady from %s", who);
+        return;
+    }
     if (!w) {
         if (b->nworkers == b->cap_workers) {
             unsigned cap = b->cap_workers ? 2 * b->cap_workers : 16;

@@ -11,7 +11,12 @@
  *   - exactly one reply per call: a retry of a call in progress is absorbed, a retry of a finished
  *     call gets the same reply again, and a second completion (a worker declared dead that finishes
  *     after all) is dropped.
- * Workers are known by their address: each worker process needs its own key. */
+ * Workers are known by their address: each worker process needs its own key.
+ *
+ * What the broker parses is capped before it is parsed: envelopes at ENVELOPE_MAX_BYTES
+ * (envelope_open), a WorkerReady's payload at ACTOR_MAX_CONTROL (a longer one is refused with a
+ * log line). Requests and replies pass through with their payloads unread; workers and clients
+ * cap those. */
 #ifndef OPML_BUS_BROKER_H
 #define OPML_BUS_BROKER_H
 

@@ -29,7 +29,8 @@ struct bus {
 
 static log_limiter lim;
 
-/* A publisher's message: [topic][envelope], forwarded as is if it looks like one. */
+/* A publisher's message: [topic][envelope], forwarded as is if it looks like one. The envelope is
+ * parsed (to see that it is one) only when it is within ENVELOPE_MAX_BYTES. */
 static void on_xsub(actor *a, void *sock, void *user) {
     struct bus *bus = user;
     zmq_msg_t f[NET_MAX_FRAMES];
@@ -40,6 +41,13 @@ static void on_xsub(actor *a, void *sock, void *user) {
         return;
     }
     Opml__Envelope *e = NULL;
+    if (n == 2 && zmq_msg_size(&f[1]) > ENVELOPE_MAX_BYTES) { /* refused before it is parsed, as envelope_open does */
+        bus->events_dropped++;
+        log_limited(&lim, LOGL_WARN, "events_in: dropped an event of %zu bytes: over the envelope's limit of %u bytes",
+                    zmq_msg_size(&f[1]), ENVELOPE_MAX_BYTES);
+        net_msgs_close(f, n);
+        return;
+    }
     if (n == 2 && zmq_msg_size(&f[0]) > 0 && zmq_msg_size(&f[0]) <= 255 &&
         (e = opml__envelope__unpack(NULL, zmq_msg_size(&f[1]), zmq_msg_data(&f[1]))) && e->sender.len == 20 &&
         e->signature.len == 65) {

@@ -60,7 +60,7 @@ const char *storage_client_error(const storage_client *c) {
 static int call(storage_client *c, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
                 ProtobufCMessage **reply) {
     c->err[0] = 0;
-    return rpc_call(c->r, req, desc, reply, c->timeout_ms, c->retries, c->err, sizeof c->err);
+    return rpc_call_max(c->r, req, desc, ENVELOPE_MAX_BYTES, reply, c->timeout_ms, c->retries, c->err, sizeof c->err);
 }
 
 /* Sends one StoragePutTensor; on 0 *length and *complete are the reply's. */

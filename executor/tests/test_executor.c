@@ -148,7 +148,7 @@ static void cluster_stop(struct cluster *cl) {
 /* One call through rpc r; returns 0 or the error code, with the message in err. */
 static int call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d, ProtobufCMessage **rep,
                 char *err, size_t errlen) {
-    return rpc_call(r, req, d, rep, 60000, 0, err, errlen);
+    return rpc_call_max(r, req, d, ENVELOPE_MAX_BYTES, rep, 60000, 0, err, errlen);
 }
 
 static int run_model(rpc *r, const uint8_t root[32], const void *input, size_t len, Opml__ExecutorRunReply **rep,

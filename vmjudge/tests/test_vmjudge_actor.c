@@ -47,7 +47,7 @@ static void local_hash(uint64_t step, uint8_t out[32]) {
 
 static int call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d, ProtobufCMessage **rep,
                 char *err, size_t errlen) {
-    return rpc_call(r, req, d, rep, 20000, 0, err, errlen);
+    return rpc_call_max(r, req, d, ENVELOPE_MAX_BYTES, rep, 20000, 0, err, errlen);
 }
 
 static void test_stop_while_recording(harness *h, client *c, const char *bin, const char *speer, char *vkey,
