@@ -39,9 +39,10 @@ int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescript
 
 /* Makes every rpc_call of the process give up, with OPML_E_UNAVAILABLE, once cancelled(arg)
  * returns non-zero: it is asked, on the calling thread, as each attempt starts waiting and at
- * least every 100 ms while it waits. An actor passes actor_stopping, so that a handler waiting on a
- * peer that is down does not hold up a stop (SIGTERM) for its time-outs and retries. A stop is
- * process-wide, hence one hook for all rpcs. Set it before any call runs; NULL removes it. */
+ * least every 100 ms while it waits. The actor runtime installs actor_stopping (actor_new, removed
+ * when actor_run returns), so that a handler waiting on a peer that is down does not hold up a stop
+ * (SIGTERM) for its time-outs and retries. A stop is process-wide, hence one hook for all rpcs.
+ * Set it before any call runs; NULL removes it. */
 void rpc_cancel_when(int (*cancelled)(void *arg), void *arg);
 
 /* The address that signed the last reply rpc_call accepted (a worker's, through the bus). */
