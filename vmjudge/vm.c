@@ -1,6 +1,9 @@
-/* vm.c: the fast RV32IM interpreter and the packed state (see vm.h, docs/vm.md).
+/* vm.c: the RV32IM interpreter, vm_run, and the packed state (see vm.h, docs/vm.md).
  *
- * The loop keeps the current decode entry, the step budget and the current code page in locals.
+ * vm_interpret defines the machine: vm_run hands a run to the translator (vm_jit.c), which calls
+ * back here for every fault, halt and budget tail, and runs everything here on hosts without one.
+ *
+ * The interpreter's loop keeps the current decode entry, the step budget and the current code page in locals.
  * Each code page gets an array of decoded instructions filled lazily on first execution (entries
  * not decoded yet decode in place); writes to the page reset the entry they overwrite
  * (vm_mem_touch). Loads read page data directly (an unallocated page reads as zero); a store
