@@ -1,17 +1,22 @@
 /* cmd_register.c: `opml register`, a model on-chain (ModelRegistry.register). The commitment is
  * computed from the model file (docs/commitments.md: the nodes root over the node leaves, nin, n,
  * the output value, the state depth), the guest root is the pinned guest program's (vmjudge), and
- * the game parameters come from the flags. Prints the model id, the model root and the gas.
+ * the game parameters come from the flags. Prints the model id, the model root, whether the file
+ * was published and the gas.
  *
  *   opml register MODEL.opml [--cluster DIR] [--key NAME] [--k 4] [--steps-log2 23] [--window 30]
- *                 [--clock 120] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI]
+ *                 [--clock 120] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI] [--no-publish]
  *
- * The model's files reach storage when an executor loads the file (opml-executor --model, which
- * publishes it, docs/executor.md); executors elsewhere then load it from storage by its root. */
+ * Before anything is sent on-chain, the model file is published to the cluster's storage actor
+ * (OPML_STORAGE of cluster.env) the way an executor started with --model publishes it
+ * (models_publish, docs/executor.md), so that every executor can load the model by its root: a
+ * model that storage did not take is not registered. --no-publish skips this, for an operator who
+ * puts the file into storage otherwise. */
 #include "cluster.h"
 #include "commands.h"
 #include "hex.h"
 #include "model.h"
+#include "models.h"
 #include "vm_guest.h"
 
 #include <stdio.h>
@@ -20,7 +25,8 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: opml register MODEL.opml [--cluster DIR] [--key NAME] [--k K] [--steps-log2 N]\n"
-                    "       [--window SECONDS] [--clock SECONDS] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI]\n");
+                    "       [--window SECONDS] [--clock SECONDS] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI]\n"
+                    "       [--no-publish]\n");
     return 2;
 }
 
@@ -33,16 +39,41 @@ static int num(const char *s, long long lo, long long hi, long long *out) {
     return 0;
 }
 
+/* The model file into the cluster's storage actor, as the session's identity. Returns 0 or -1 with
+ * the reason in err. */
+static int publish(cluster *c, const opml_model *m, char *err, size_t errlen) {
+    const char *peer = cluster_env(c, "OPML_STORAGE"); /* valid until the next cluster_env */
+    if (!peer) {
+        snprintf(err, errlen, "%s/cluster.env has no OPML_STORAGE (--no-publish if the model is stored otherwise)", c->dir);
+        return -1;
+    }
+    char why[600];
+    signer s;
+    signer_init(&s, &c->id);
+    net *n = net_new(&c->id, NULL, why, sizeof why);
+    storage_client *st = n ? storage_client_new(n, &s, peer, 10000, 1, why, sizeof why) : NULL;
+    int rc = st ? models_publish(st, m, why, sizeof why) : -1;
+    storage_client_free(st);
+    net_free(n);
+    if (rc) snprintf(err, errlen, "storage %s did not take the model file, so it was not registered: %s", peer, why);
+    return rc;
+}
+
 int cmd_register(int argc, char **argv) {
     const char *path = NULL, *dir = NULL, *key = "client", *uri = NULL;
     const char *sbond = "1000000000000000000", *cbond = "1000000000000000000";
     long long k = 4, steps_log2 = 23, window = 30, clock = 120;
+    int publishing = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (a[0] != '-') {
             if (path) return usage();
             path = a;
+            continue;
+        }
+        if (!strcmp(a, "--no-publish")) {
+            publishing = 0;
             continue;
         }
         if (!v) return usage();
@@ -83,7 +114,7 @@ int cmd_register(int argc, char **argv) {
         fprintf(stderr, "opml register: cannot compute the nodes root\n");
         goto out;
     }
-    if (cluster_open(&c, dir, key, err, sizeof err)) {
+    if (cluster_open(&c, dir, key, err, sizeof err) || (publishing && publish(&c, &m, err, sizeof err))) {
         fprintf(stderr, "opml register: %s\n", err);
         goto out;
     }
@@ -129,8 +160,9 @@ int cmd_register(int argc, char **argv) {
     char tx[67];
     hex_encode(r.tx_hash, 32, tx);
     printf("{\"model_id\":%lld,\"model_root\":\"%s\",\"nodes\":%u,\"guest_root\":\"%s\",\"k\":%lld,\"steps_log2\":%lld,"
-           "\"window\":%lld,\"clock\":%lld,\"tx\":\"%s\",\"gas\":%llu}\n",
-           id, mr, m.n, gr, k, steps_log2, window, clock, tx, (unsigned long long)r.gas_used);
+           "\"window\":%lld,\"clock\":%lld,\"published\":%s,\"tx\":\"%s\",\"gas\":%llu}\n",
+           id, mr, m.n, gr, k, steps_log2, window, clock, publishing ? "true" : "false", tx,
+           (unsigned long long)r.gas_used);
     rc = 0;
 out:
     cluster_close(&c);

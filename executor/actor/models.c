@@ -90,8 +90,7 @@ static void model_key(const uint8_t root[32], uint8_t key[sizeof MODELS_KEY_PREF
     memcpy(key + sizeof MODELS_KEY_PREFIX - 1, root, 32);
 }
 
-/* Store the model's file as pieces and its key-value record. */
-static int publish(storage_client *st, const opml_model *m, char *err, size_t errlen) {
+int models_publish(storage_client *st, const opml_model *m, char *err, size_t errlen) {
     size_t npieces = (m->file_len + MODELS_PIECE - 1) / MODELS_PIECE;
     uint8_t *rec = malloc(8 + 32 * npieces);
     if (!rec) return opml_errf(err, errlen, "out of memory");
@@ -119,7 +118,7 @@ int models_load_file(model_cache *c, const char *path, char *err, size_t errlen)
     c->loads_file++;
     char hex[67], why[300];
     hex_encode(e->m.root, 32, hex);
-    if (publish(c->st, &e->m, why, sizeof why))
+    if (models_publish(c->st, &e->m, why, sizeof why))
         log_warn("model %s loaded from %s, but other executors cannot load it: %s", hex, path, why);
     else
         log_info("model %s loaded from %s (%u nodes) and published to storage", hex, path, e->m.n);

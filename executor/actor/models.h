@@ -5,7 +5,8 @@
  *
  * In storage, a model file is kept as pieces of at most MODELS_PIECE bytes, each a tensor, and the
  * key-value pair  "exec/model/" ++ modelRoot(32)  ->  u64 file length (big-endian) ++ the pieces'
- * tensor roots. models_publish writes them; any executor can then load the model by its root. */
+ * tensor roots. models_publish writes them (an executor started with a model file, `opml register`);
+ * any executor can then load the model by its root. */
 #ifndef OPML_EXECUTOR_MODELS_H
 #define OPML_EXECUTOR_MODELS_H
 
@@ -43,6 +44,12 @@ int exec_fetch_tensor(storage_client *st, const uint8_t root[32], size_t len, ui
 /* Precondition: cap >= 1; b and st outlive the cache. Returns 0 or -1 (out of memory). */
 int models_init(model_cache *c, unsigned cap, opml_backend *b, storage_client *st);
 void models_free(model_cache *c);
+
+/* Writes the model's file to storage as pieces and its record (above), so that any executor can
+ * load the model by its root. Precondition: m was parsed or loaded from a file (m->file holds its
+ * m->file_len bytes; a model assembled in memory has no file). Writing a model that is stored
+ * already stores the same again. Returns 0, or -1 with the reason (the storage client's) in err. */
+int models_publish(storage_client *st, const opml_model *m, char *err, size_t errlen);
 
 /* Load the model file at path into the cache and publish it to storage (a storage failure is
  * logged: the model is still served here). Returns 0 or -1 + err (the file does not load). */
