@@ -18,6 +18,7 @@ const char *game_action_name(game_action a) {
     case GAME_ACT_STEP: return "step";
     case GAME_ACT_TIMEOUT: return "timeout";
     case GAME_ACT_LOST: return "lost";
+    case GAME_ACT_ABANDON: return "abandon";
     }
     return "?";
 }
@@ -146,4 +147,9 @@ game_action game_next(const game_view *g, game_role role, uint64_t now, const ga
     }
     if (wake_at) *wake_at = expiry;
     return GAME_ACT_WAIT;
+}
+
+game_action game_next_dead(const game_view *g, game_role role, const game_move *pending) {
+    if (g->turn == GAME_TURN_NONE || g->turn == GAME_TURN_DONE || role != GAME_CHALLENGER) return GAME_ACT_NONE;
+    return in_flight(g, GAME_ACT_ABANDON, pending) ? GAME_ACT_WAIT : GAME_ACT_ABANDON;
 }

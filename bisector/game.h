@@ -56,6 +56,7 @@ typedef enum game_action {
     GAME_ACT_STEP,
     GAME_ACT_TIMEOUT,    /* the other side's clock has run out: end the game */
     GAME_ACT_LOST,       /* our own clock has run out: nothing we send can land */
+    GAME_ACT_ABANDON,    /* the submission is no longer live: end the game, the challenger's bond back */
 } game_action;
 
 const char *game_action_name(game_action a);
@@ -134,6 +135,14 @@ void game_charge(game_view *g, game_role mover, uint64_t block_time);
  *    used > left), with the same pending rule; else WAIT with *wake_at = the first second at which
  *    it will have. */
 game_action game_next(const game_view *g, game_role role, uint64_t now, const game_move *pending, uint64_t *wake_at);
+
+/* The decision in a game whose submission is no longer live (another game rejected it, or the
+ * task has a newer submission): no move can change who is paid any more (DisputeGame credits the
+ * challenger its bond whoever wins), so the submitter stops (NONE: a move would only cost gas) and
+ * the challenger ends the game with abandon (ABANDON), which credits its bond at once instead of
+ * after the rest of the game or the submitter's clock; WAIT while that abandon is SENT or MINED.
+ * Turn none or done: NONE. */
+game_action game_next_dead(const game_view *g, game_role role, const game_move *pending);
 
 /* Fills m with the move for action a at g's current position, state INTENDED. */
 void game_move_for(const game_view *g, game_action a, game_move *m);

@@ -22,6 +22,12 @@
  * events and in chainwatch's ChainGetEvents replies) plus the local time elapsed since: never the
  * local wall clock, which drifts from block.timestamp and would age a replayed game wrongly.
  *
+ * Money: every payout is a credit to pull (docs/game.md "Money"). What we are owed on the oracle
+ * and on the game is read from the events (payout.h); with `auto_withdraw` each credit is
+ * withdrawn as soon as the chain shows it, with the same write-ahead record as a move (record.h),
+ * so a restart sends no second withdraw. A game whose submission another game rejected is ended
+ * with abandon by its challenger (our bond back at once) and no longer played by its submitter.
+ *
  * Phase 2: at one graph step the submitter opens the node (openNode: the node's leaf and its
  * path into the model, the operands' roots and paths into the agreed state, the claimed final VM
  * state from vmjudge with slot 15's path); the VM bisection then runs over vmjudge's state hashes,
@@ -40,6 +46,7 @@
 #include "log.h"
 #include "merkle.h"
 #include "model.h"
+#include "payout.h"
 #include "record.h"
 #include "rpc.h"
 #include "client.h"
@@ -70,6 +77,7 @@ static const config_opt options[] = {
     {"fault", "none", "fault injection (bisector/fault.h): none, node=N, random[=SEED], output, vm=N[:STEP], each @K"},
     {"submit", "1", "1: submit results for requested tasks"},
     {"validate", "1", "1: check others' submissions and challenge wrong ones"},
+    {"auto_withdraw", "1", "1: withdraw this identity's credits (bonds, fees) from oracle and game once on-chain"},
     {"tick_ms", "200", "how often to look for work"},
     {NULL, NULL, NULL},
 };
@@ -88,6 +96,7 @@ typedef struct model_entry {
 typedef struct task {
     uint64_t id, model_id;
     int status;           /* 1 open, 2 submitted, 3 finalized, 4 cancelled */
+    uint8_t requester[20];
     uint8_t *input;
     size_t input_len;
     uint32_t sub_id;
@@ -118,6 +127,10 @@ typedef struct gm {
     struct gm *next;
 } gm;
 
+/* The two contracts that pay us (pull payments): b->pay[] and payers[] share this index. */
+enum { PAY_ORACLE, PAY_GAME, PAYERS };
+static const char *const payers[PAYERS] = {"InferenceOracle", "DisputeGame"};
+
 typedef struct bisector {
     actor *a;
     rpc *cw, *work;
@@ -128,7 +141,8 @@ typedef struct bisector {
     model_entry models[MAX_MODELS];
     size_t nmodels;
     fault f;
-    int submit, validate;
+    int submit, validate, auto_withdraw;
+    payout pay[PAYERS];   /* our credit on each contract and its withdrawal */
     task *tasks;
     gm *games;
     uint64_t last_seq;
@@ -286,6 +300,73 @@ static int send_tx(bisector *b, const contract *k, const uint8_t to[20], const c
     protobuf_c_message_free_unpacked(rep, NULL);
     b->moves++;
     return 0;
+}
+
+/* ---- our credits: the withdrawal's record and the withdraw ---- */
+
+static const uint8_t *payer_address(const bisector *b, int i) { return i == PAY_ORACLE ? b->oracle : b->game_addr; }
+
+static int payout_save(bisector *b, int i) {
+    char key[200];
+    uint8_t buf[PAYOUT_RECORD_BYTES];
+    payout_record_key(b->me, payer_address(b, i), key, sizeof key);
+    payout_record_encode(&b->pay[i], buf);
+    int rc = storage_client_kv_put(b->st, key, strlen(key), buf, sizeof buf);
+    if (rc) log_warn("%s: withdrawal record not stored: %s", payers[i], storage_client_error(b->st));
+    return rc;
+}
+
+/* The withdrawal recorded before a restart (read before the history is replayed: the Withdrawn
+ * events after its decision end it). */
+static void payout_load(bisector *b, int i) {
+    char key[200], err[200];
+    int found = 0;
+    uint8_t *val = NULL;
+    size_t len = 0;
+    payout_record_key(b->me, payer_address(b, i), key, sizeof key);
+    if (storage_client_kv_get(b->st, key, strlen(key), &found, &val, &len) == 0 && found &&
+        payout_record_decode(val, len, &b->pay[i], err, sizeof err))
+        log_error("%s: %s: withdrawing from the chain's view alone", payers[i], err);
+    free(val);
+}
+
+/* After the replay, a withdrawal still SENT asks chainwatch for its receipt, which may have been
+ * published while we were away (none yet: it is pending, and its receipt will come on the bus). */
+static void payout_resume(bisector *b, int i) {
+    char err[600];
+    if (b->pay[i].state != GAME_MOVE_SENT) return;
+    Opml__ChainGetReceipt req = OPML__CHAIN_GET_RECEIPT__INIT;
+    req.id.data = b->pay[i].tx_id;
+    req.id.len = 32;
+    ProtobufCMessage *rep = NULL;
+    if (rpc_call(b->cw, &req.base, &opml__chain_receipt__descriptor, &rep, 10000, 1, err, sizeof err)) return; /* pending */
+    const Opml__ChainReceipt *r = (const Opml__ChainReceipt *)rep;
+    payout_receipt(&b->pay[i], b->pay[i].tx_id, r->success);
+    protobuf_c_message_free_unpacked(rep, NULL);
+    payout_save(b, i);
+}
+
+/* Withdraws our credit from contract i if the chain shows one and no withdrawal is on its way. */
+static void try_withdraw(bisector *b, int i) {
+    payout *p = &b->pay[i];
+    uint64_t now = now_s(b);
+    if (payout_next(p, now) != PAYOUT_SEND) return;
+    payout_decide(p, b->last_seq, now);
+    if (payout_save(b, i)) { /* write-ahead, or not at all: look again in PAYOUT_RETRY_S */
+        p->state = GAME_MOVE_FAILED;
+        return;
+    }
+    cJSON *args = cJSON_CreateArray();
+    uint8_t tx[32];
+    if (send_tx(b, i == PAY_ORACLE ? b->oracle_c : b->game_c, payer_address(b, i), "withdraw", args, NULL, tx) == 0) {
+        p->state = GAME_MOVE_SENT;
+        memcpy(p->tx_id, tx, 32);
+        log_info("%s: withdraw sent", payers[i]);
+    } else {
+        p->state = GAME_MOVE_FAILED;
+    }
+    payout_save(b, i);
+    cJSON_Delete(args);
 }
 
 /* ---- the executor ---- */
@@ -652,12 +733,15 @@ static void play(bisector *b, gm *g) {
     model_entry *me = t ? model_by_id(b, t->model_id) : NULL;
     if (!t || !me) return;
     uint64_t wake;
-    game_action act = game_next(&g->v, g->rec.role, now_s(b), &g->rec.pending, &wake);
+    int live = t->status == 2 && t->sub_id == g->rec.sub_id;
+    game_action act = live ? game_next(&g->v, g->rec.role, now_s(b), &g->rec.pending, &wake)
+                           : game_next_dead(&g->v, g->rec.role, &g->rec.pending);
     if (act == GAME_ACT_NONE || act == GAME_ACT_WAIT || act == GAME_ACT_LOST) return;
     /* a move refused a moment ago is tried again after 2 s, not at every tick */
     if (g->rec.pending.state == GAME_MOVE_FAILED && g->rec.pending.action == act && now_s(b) - g->rec.pending.sent_at < 2)
         return;
-    if (!t->ran && run_task(b, t, me, g->rec.role == GAME_SUBMITTER ? (int)b->submissions : 0)) return;
+    if (act != GAME_ACT_ABANDON && !t->ran && run_task(b, t, me, g->rec.role == GAME_SUBMITTER ? (int)b->submissions : 0))
+        return;
     char gid[24];
     snprintf(gid, sizeof gid, "%" PRIu64, g->rec.game_id);
     cJSON *args = cJSON_CreateArray();
@@ -693,6 +777,8 @@ static void play(bisector *b, gm *g) {
         }
     } else if (act == GAME_ACT_TIMEOUT) {
         fn = "timeout";
+    } else if (act == GAME_ACT_ABANDON) {
+        fn = "abandon";
     } else if (act == GAME_ACT_OPEN) {
         cJSON *o = node_opening(b, t, me, g->v.hi);
         if (!o) goto out;
@@ -756,6 +842,12 @@ static void on_model(bisector *b, const cJSON *a) {
     }
 }
 
+/* Contract i (payers[]) credited us `amount` wei, decimal, for reason `why`. */
+static void credited(bisector *b, int i, const char *amount, const char *why) {
+    payout_credited(&b->pay[i]);
+    log_info("%s: credited %s wei (%s)%s", payers[i], amount, why, b->auto_withdraw ? "" : "; auto_withdraw is off");
+}
+
 static void on_event(bisector *b, const Opml__ChainEvent *ev) {
     if (ev->removed) {
         log_warn("event %" PRIu64 " retracted by a re-org: the view is rebuilt from the chain's next events", ev->retracts_seq);
@@ -773,6 +865,7 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
         if (t && cJSON_GetArraySize(ins) == 1) {
             t->model_id = arg_u64(a, "modelId");
             t->status = 1;
+            arg_bytes(a, "requester", t->requester, 20);
             t->input = arg_dyn(cJSON_GetArrayItem(ins, 0), &t->input_len);
         }
     } else if (!strcmp(e, "ResultSubmitted")) {
@@ -802,13 +895,20 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
             }
             log_info("task %" PRIu64 ": submission rejected, the task is open again", t->id);
         }
+        uint8_t c[20];
+        if (arg_bytes(a, "challenger", c, 20) == 0 && !memcmp(c, b->me, 20))
+            credited(b, PAY_ORACLE, arg_str(a, "bond"), "the rejected submitter's bond");
     } else if (!strcmp(e, "TaskFinalized")) {
         task *t = task_get(b, arg_u64(a, "taskId"), 0);
         if (t) t->status = 3;
         if (t) log_info("task %" PRIu64 ": finalized", t->id);
+        uint8_t s[20];
+        if (arg_bytes(a, "submitter", s, 20) == 0 && !memcmp(s, b->me, 20))
+            credited(b, PAY_ORACLE, arg_str(a, "paid"), "bond and fee");
     } else if (!strcmp(e, "TaskCancelled")) {
         task *t = task_get(b, arg_u64(a, "taskId"), 0);
         if (t) t->status = 4;
+        if (t && !memcmp(t->requester, b->me, 20)) credited(b, PAY_ORACLE, arg_str(a, "refund"), "a cancelled task's fee");
     } else if (!strcmp(e, "GameStarted")) {
         gm *g = game_get(b, arg_u64(a, "gameId"), 1);
         task *t = g ? task_get(b, arg_u64(a, "taskId"), 0) : NULL;
@@ -881,17 +981,28 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
             g->rec.finished = 1;
             record_save(b, &g->rec);
         }
+        if (g && !strcmp(e, "GameAbandoned") && !memcmp(g->challenger, b->me, 20))
+            credited(b, PAY_GAME, arg_str(a, "refund"), "our bond of an abandoned game");
     } else if (!strcmp(e, "GameResolved")) {
         gm *g = game_get(b, arg_u64(a, "gameId"), 0);
+        uint8_t w[20];
+        int we_won = arg_bytes(a, "winner", w, 20) == 0 && !memcmp(w, b->me, 20);
         if (g) g->v.turn = GAME_TURN_DONE;
         if (g && g->ours && !g->rec.finished) {
-            uint8_t w[20];
-            arg_bytes(a, "winner", w, 20);
             g->rec.finished = 1;
-            g->rec.won = !memcmp(w, b->me, 20);
+            g->rec.won = (uint8_t)we_won;
             record_save(b, &g->rec);
             log_info("game %" PRIu64 ": resolved, we %s (bond %s wei to the winner)", g->rec.game_id, g->rec.won ? "WON" : "lost",
                      arg_str(a, "payout"));
+        }
+        if (we_won) credited(b, PAY_GAME, arg_str(a, "payout"), "a game's bond");
+    } else if (!strcmp(e, "Withdrawn")) {
+        uint8_t who[20];
+        int i = ev->address.len == 20 && !memcmp(ev->address.data, b->oracle, 20) ? PAY_ORACLE
+                : ev->address.len == 20 && !memcmp(ev->address.data, b->game_addr, 20) ? PAY_GAME : -1;
+        if (i >= 0 && arg_bytes(a, "who", who, 20) == 0 && !memcmp(who, b->me, 20)) {
+            payout_withdrawn(&b->pay[i], ev->seq);
+            log_info("%s: withdrew %s wei", payers[i], arg_str(a, "amount"));
         }
     }
     cJSON_Delete(a);
@@ -899,7 +1010,13 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
 
 /* The receipt of one of our transactions: a failed move is decided again. */
 static void on_receipt(bisector *b, const Opml__ChainReceipt *r) {
-    if (r->success || r->id.len != 32) return;
+    if (r->id.len != 32) return;
+    for (int i = 0; i < PAYERS; i++)
+        if (payout_receipt(&b->pay[i], r->id.data, r->success)) {
+            if (!r->success) log_warn("%s: our withdraw failed on-chain: %s", payers[i], r->revert);
+            payout_save(b, i);
+        }
+    if (r->success) return;
     for (gm *g = b->games; g; g = g->next)
         if (g->ours && !memcmp(g->rec.pending.tx_id, r->id.data, 32)) {
             log_warn("game %" PRIu64 ": our %s failed on-chain: %s", g->rec.game_id, game_action_name(g->rec.pending.action), r->revert);
@@ -975,6 +1092,7 @@ static void tick(actor *a, void *user) {
         if (b->validate && t->status == 2) try_check(b, t);
     }
     for (gm *g = b->games; g; g = g->next) play(b, g);
+    for (int i = 0; b->auto_withdraw && i < PAYERS; i++) try_withdraw(b, i);
 }
 
 static void stats(actor *a, void *user) {
@@ -1016,14 +1134,16 @@ int main(int argc, char **argv) {
     b.a = a;
     const config *c = actor_config(a);
     int rc = 2;
-    long submit, validate, tick_ms;
+    long submit, validate, auto_withdraw, tick_ms;
     if (config_get_long(c, "submit", 0, 1, &submit, err, sizeof err) || config_get_long(c, "validate", 0, 1, &validate, err, sizeof err) ||
+        config_get_long(c, "auto_withdraw", 0, 1, &auto_withdraw, err, sizeof err) ||
         config_get_long(c, "tick_ms", 10, 60000, &tick_ms, err, sizeof err) || fault_parse(config_get(c, "fault"), &b.f, err, sizeof err)) {
         log_error("%s", err);
         goto out;
     }
     b.submit = (int)submit;
     b.validate = (int)validate;
+    b.auto_withdraw = (int)auto_withdraw;
     if (need_address(c, "address", b.me) || need_address(c, "oracle", b.oracle) || need_address(c, "game", b.game_addr)) goto out;
     for (const char **o = (const char *[]){"chainwatch", "bus_events", "work", "storage", NULL}; *o; o++)
         if (!*config_get(c, *o)) {
@@ -1062,14 +1182,16 @@ int main(int argc, char **argv) {
     if (storage_client_kv_get(b.st, counter_key(&b, key), strlen(key), &found, &val, &vlen) == 0 && found && vlen == 4)
         b.submissions = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 | (uint32_t)val[2] << 8 | val[3];
     free(val);
+    for (int i = 0; i < PAYERS; i++) payout_load(&b, i); /* before the history: its Withdrawn events end them */
     while (catch_up(&b, 0) && !actor_stopping(a)) {
         struct timespec ts = {0, 300 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    for (int i = 0; i < PAYERS; i++) payout_resume(&b, i);
     char fs[64];
     fault_format(&b.f, fs, sizeof fs);
-    log_info("resumed at event %" PRIu64 ": %zu model(s), %s%s, fault %s", b.last_seq, b.nmodels, b.submit ? "submitter " : "",
-             b.validate ? "validator" : "", fs);
+    log_info("resumed at event %" PRIu64 ": %zu model(s), %s%s, fault %s, auto_withdraw %d", b.last_seq, b.nmodels,
+             b.submit ? "submitter " : "", b.validate ? "validator" : "", fs, b.auto_withdraw);
     actor_watch(a, b.sub, on_sub, &b);
     actor_every(a, (unsigned)tick_ms, tick, &b);
     actor_on_health(a, stats, &b);

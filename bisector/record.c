@@ -3,7 +3,8 @@
  * model_id u64, model_root 32, input_state 32, node u32, vm_run_set u8, desc_root 32,
  * operand_roots 12 x 32, lie {active u8, node u32, output_bytes u8, in_vm u8, vm_step u64},
  * pending {action u8, phase u8, turn u8, lo u64, hi u64, state u8, sent_at u64, tx_id 32},
- * last_seq u64, finished u8, won u8, then keccak256(all of the above)[0..8). */
+ * last_seq u64, finished u8, won u8, then keccak256(all of the above)[0..8). And the withdrawal
+ * record (payout.h) with the same cursor and checksum. */
 #include "record.h"
 
 #include "hex.h"
@@ -27,6 +28,14 @@ static void put(cursor *c, uint64_t v, unsigned bytes) {
 static void put_bytes(cursor *c, const uint8_t *b, size_t n) {
     memcpy(c->p + c->at, b, n);
     c->at += n;
+}
+/* Closes an encoding of `total` bytes: the first 8 bytes of keccak256 of what was written. */
+static void seal(cursor *c, size_t total) {
+    assert(c->at == total - 8);
+    (void)total; /* asserted only */
+    uint8_t h[32];
+    keccak256(c->p, c->at, h);
+    put_bytes(c, h, 8);
 }
 static uint64_t get(cursor *c, unsigned bytes) {
     uint64_t v = 0;
@@ -77,30 +86,32 @@ void game_record_encode(const game_record *r, uint8_t out[GAME_RECORD_BYTES]) {
     put(&c, r->last_seq, 8);
     put(&c, r->finished, 1);
     put(&c, r->won, 1);
-    assert(c.at == GAME_RECORD_BYTES - 8);
-    uint8_t h[32];
-    keccak256(out, c.at, h);
-    put_bytes(&c, h, 8);
+    seal(&c, GAME_RECORD_BYTES);
 }
 
-static int bad(char *err, size_t errlen, const char *why) {
-    snprintf(err, errlen, "game record: %s", why);
+static int bad(char *err, size_t errlen, const char *record, const char *why) {
+    snprintf(err, errlen, "%s: %s", record, why);
     return -1;
 }
 
-int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err, size_t errlen) {
-    if (!buf || len != GAME_RECORD_BYTES) return bad(err, errlen, "wrong size");
+/* The checksum closing an encoding of `len` bytes: the first 8 bytes of keccak256 of the rest. */
+static int checksum_ok(const uint8_t *buf, size_t len) {
     uint8_t h[32];
-    keccak256(buf, GAME_RECORD_BYTES - 8, h);
-    if (memcmp(h, buf + GAME_RECORD_BYTES - 8, 8) != 0) return bad(err, errlen, "checksum mismatch (corrupt)");
-    if (buf[0] != GAME_RECORD_VERSION) return bad(err, errlen, "unknown version");
+    keccak256(buf, len - 8, h);
+    return memcmp(h, buf + len - 8, 8) == 0;
+}
+
+int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err, size_t errlen) {
+    if (!buf || len != GAME_RECORD_BYTES) return bad(err, errlen, "game record", "wrong size");
+    if (!checksum_ok(buf, len)) return bad(err, errlen, "game record", "checksum mismatch (corrupt)");
+    if (buf[0] != GAME_RECORD_VERSION) return bad(err, errlen, "game record", "unknown version");
     cursor c = {NULL, buf, 1};
     memset(r, 0, sizeof *r);
     r->game_id = get(&c, 8);
     r->task_id = get(&c, 8);
     r->sub_id = (uint32_t)get(&c, 4);
     uint64_t role = get(&c, 1);
-    if (role != GAME_SUBMITTER && role != GAME_CHALLENGER) return bad(err, errlen, "bad role");
+    if (role != GAME_SUBMITTER && role != GAME_CHALLENGER) return bad(err, errlen, "game record", "bad role");
     r->role = (game_role)role;
     r->model_id_set = (uint8_t)get(&c, 1);
     r->model_id = get(&c, 8);
@@ -116,16 +127,16 @@ int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err
     r->lie.in_vm = (int)get(&c, 1);
     r->lie.vm_step = get(&c, 8);
     uint64_t action = get(&c, 1);
-    if (action > GAME_ACT_LOST) return bad(err, errlen, "bad pending action");
+    if (action > GAME_ACT_ABANDON) return bad(err, errlen, "game record", "bad pending action");
     r->pending.action = (game_action)action;
     r->pending.phase = (uint8_t)get(&c, 1);
     uint64_t turn = get(&c, 1);
-    if (turn > GAME_TURN_DONE) return bad(err, errlen, "bad pending turn");
+    if (turn > GAME_TURN_DONE) return bad(err, errlen, "game record", "bad pending turn");
     r->pending.turn = (game_turn)turn;
     r->pending.lo = get(&c, 8);
     r->pending.hi = get(&c, 8);
     uint64_t state = get(&c, 1);
-    if (state > GAME_MOVE_FAILED) return bad(err, errlen, "bad pending state");
+    if (state > GAME_MOVE_FAILED) return bad(err, errlen, "game record", "bad pending state");
     r->pending.state = (game_move_state)state;
     r->pending.sent_at = get(&c, 8);
     get_bytes(&c, r->pending.tx_id, 32);
@@ -134,6 +145,37 @@ int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err
     r->won = (uint8_t)get(&c, 1);
     if (r->model_id_set > 1 || r->vm_run_set > 1 || r->finished > 1 || r->won > 1 || r->lie.active > 1 ||
         r->lie.output_bytes > 1 || r->lie.in_vm > 1)
-        return bad(err, errlen, "bad flag");
+        return bad(err, errlen, "game record", "bad flag");
+    return 0;
+}
+
+int payout_record_key(const uint8_t address[20], const uint8_t contract[20], char *key, size_t cap) {
+    char a[2 + 40 + 1], k[2 + 40 + 1];
+    hex_encode(address, 20, a);
+    hex_encode(contract, 20, k);
+    int n = snprintf(key, cap, "bisector/%s/withdraw/%s", a, k);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+void payout_record_encode(const payout *p, uint8_t out[PAYOUT_RECORD_BYTES]) {
+    cursor c = {out, NULL, 0};
+    put(&c, PAYOUT_RECORD_VERSION, 1);
+    put(&c, (uint64_t)p->state, 1);
+    put(&c, p->seq, 8);
+    put(&c, p->sent_at, 8);
+    put_bytes(&c, p->tx_id, 32);
+    seal(&c, PAYOUT_RECORD_BYTES);
+}
+
+int payout_record_decode(const uint8_t *buf, size_t len, payout *p, char *err, size_t errlen) {
+    if (!buf || len != PAYOUT_RECORD_BYTES) return bad(err, errlen, "withdrawal record", "wrong size");
+    if (!checksum_ok(buf, len)) return bad(err, errlen, "withdrawal record", "checksum mismatch (corrupt)");
+    if (buf[0] != PAYOUT_RECORD_VERSION) return bad(err, errlen, "withdrawal record", "unknown version");
+    if (buf[1] > GAME_MOVE_FAILED) return bad(err, errlen, "withdrawal record", "bad state");
+    cursor c = {NULL, buf, 2};
+    p->state = (game_move_state)buf[1];
+    p->seq = get(&c, 8);
+    p->sent_at = get(&c, 8);
+    get_bytes(&c, p->tx_id, 32);
     return 0;
 }

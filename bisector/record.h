@@ -14,12 +14,17 @@
  *
  * Stored under the key "bisector/<our address, 0x hex>/game/<game id, 16 hex digits>" as a fixed
  * binary layout (big-endian integers), versioned and closed by the first 8 bytes of its keccak256:
- * a record that does not decode is refused with a reason, never half-used. */
+ * a record that does not decode is refused with a reason, never half-used.
+ *
+ * The withdrawal of our credit from a contract (payout.h) is recorded the same way, write-ahead,
+ * under "bisector/<our address>/withdraw/<contract address, 0x hex>": version u8, state u8,
+ * seq u64, sent_at u64, tx_id 32, then the first 8 bytes of their keccak256. */
 #ifndef OPML_GAME_RECORD_H
 #define OPML_GAME_RECORD_H
 
 #include "fault.h"
 #include "game.h"
+#include "payout.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -56,5 +61,19 @@ void game_record_encode(const game_record *r, uint8_t out[GAME_RECORD_BYTES]);
 /* Decodes and checks a stored record: size, version, checksum, enum ranges. Returns 0 or -1 with
  * the reason in err. */
 int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err, size_t errlen);
+
+#define PAYOUT_RECORD_VERSION 1
+#define PAYOUT_RECORD_BYTES 58
+
+/* The storage key for `address`'s withdrawal from `contract` (20 bytes each). Returns the key's
+ * length (< cap) or -1. */
+int payout_record_key(const uint8_t address[20], const uint8_t contract[20], char *key, size_t cap);
+
+/* Encodes p's stored part (state, seq, sent_at, tx_id) into out. */
+void payout_record_encode(const payout *p, uint8_t out[PAYOUT_RECORD_BYTES]);
+
+/* Decodes a stored withdrawal record into p's stored part (p->owed is left as it is): size,
+ * version, checksum, state range. Returns 0, or -1 with the reason in err and p unchanged. */
+int payout_record_decode(const uint8_t *buf, size_t len, payout *p, char *err, size_t errlen);
 
 #endif

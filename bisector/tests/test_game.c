@@ -221,10 +221,38 @@ static void test_next(void) {
     CHECK(!strcmp(game_turn_name(GAME_TURN_OPEN), "open"));
 }
 
+/* A game whose submission another game rejected: the challenger abandons it (once), the submitter
+ * stops; a finished game needs nothing. */
+static void test_dead(void) {
+    game_view g = view(GAME_TURN_SELECT, 1000, 60, 60);
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, NULL), GAME_ACT_ABANDON);
+    CHECK_EQ_INT(game_next_dead(&g, GAME_SUBMITTER, NULL), GAME_ACT_NONE);
+    g.turn = GAME_TURN_DISSECT; /* the submitter's turn: still the challenger's abandon */
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, NULL), GAME_ACT_ABANDON);
+    game_move m;
+    game_move_for(&g, GAME_ACT_ABANDON, &m);
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, &m), GAME_ACT_ABANDON); /* INTENDED: send (again) */
+    m.state = GAME_MOVE_SENT;
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, &m), GAME_ACT_WAIT);
+    m.state = GAME_MOVE_MINED;
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, &m), GAME_ACT_WAIT);
+    m.state = GAME_MOVE_FAILED;
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, &m), GAME_ACT_ABANDON);
+    game_move_for(&g, GAME_ACT_SELECT, &m); /* another move in flight is no abandon */
+    m.state = GAME_MOVE_SENT;
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, &m), GAME_ACT_ABANDON);
+    g.turn = GAME_TURN_DONE;
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, NULL), GAME_ACT_NONE);
+    g.turn = GAME_TURN_NONE;
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, NULL), GAME_ACT_NONE);
+    CHECK(!strcmp(game_action_name(GAME_ACT_ABANDON), "abandon"));
+}
+
 int main(void) {
     test_points();
     test_select();
     test_games();
     test_next();
+    test_dead();
     return check_summary("test_game");
 }

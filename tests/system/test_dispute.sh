@@ -30,6 +30,12 @@
 #                   run out and wins (the liar's bond is credited to it, its own comes back)
 #   two-validators  two validators challenge the same lie: the submission is rejected, the liar's
 #                   bond goes to one validator, and each validator gets its own bond back
+#   withdraw        lie-middle with the bisectors' auto_withdraw on (the other scenarios turn it off
+#                   to read the credits the contracts leave): with no manual withdraw, the validator
+#                   withdraws its two credits (the liar's bond from the oracle, its own from the
+#                   game) and the submitter its bond and fee, each once: every credit ends at 0 and
+#                   each balance moved by the credits less what it paid (bonds, gas); a validator
+#                   killed and restarted afterwards sends no withdraw again
 set -eu
 build=$1
 scenario=$2
@@ -57,7 +63,7 @@ honest | kill-executor) ;;
 dishonest-challenger) export OPML_FAULT_validator=node=0 ;;
 lie-vm) export OPML_FAULT_submitter=vm=3:1000@1 lied=3 ;;
 lie-first) export OPML_FAULT_submitter=node=0@1 lied=0 ;;
-lie-middle | kill-validator) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
+lie-middle | kill-validator | withdraw) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
 liar-gone) export OPML_FAULT_submitter=node=4@1 lied=4 clock=15 ;;
 lie-last) export OPML_FAULT_submitter=node=9@1 lied=9 ;;
 lie-output) export OPML_FAULT_submitter=output@1 lied=9 ;;
@@ -67,6 +73,7 @@ two-validators)
     ;;
 *) fail "unknown scenario" ;;
 esac
+[ "$scenario" = withdraw ] || export OPML_BISECTOR_AUTO_WITHDRAW=0
 
 "$opml" convert "$top/../shared/models/fashion_cnn.onnx" -o "$OPML_MODEL" >/dev/null || fail "convert failed"
 "$launch" up "$dir" >/dev/null || fail "the cluster did not come up"
@@ -76,6 +83,9 @@ esac
 credit() { # CONTRACT ADDRESS WHO -> wei
     "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$OPML_ARTIFACTS/$1.sol/$1.json" --to "$2" --fn credit \
         --args "[\"$3\"]" | tr -d '[]"'
+}
+balance() { # WHO -> wei
+    "$top/tools/eth/node_modules/.bin/cast" balance --rpc-url "$OPML_RPC_URL" "$1"
 }
 wait_log() { # FILE TEXT SECONDS
     i=0
@@ -130,6 +140,7 @@ if [ "$scenario" = liar-gone ]; then
     exit 0
 fi
 
+val0=$(balance "$OPML_ADDRESS_validator") sub0=$(balance "$OPML_ADDRESS_submitter")
 start=$(date +%s)
 # shellcheck disable=SC2086
 "$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --idx "$images#7" --fee "$FEE" --wait \
@@ -147,6 +158,42 @@ if [ "$scenario" = kill-validator ]; then
 fi
 
 sub=$OPML_ADDRESS_submitter
+if [ "$scenario" = withdraw ]; then
+    vlog=$dir/logs/bisector-validator.log slog=$dir/logs/bisector-submitter.log
+    wait_log "$vlog" "InferenceOracle: withdrew $BOND wei" 30
+    wait_log "$vlog" "DisputeGame: withdrew $BOND wei" 30
+    wait_log "$slog" "InferenceOracle: withdrew $((BOND + FEE)) wei" 30
+    for c in "InferenceOracle $OPML_ORACLE $OPML_ADDRESS_validator" "DisputeGame $OPML_GAME $OPML_ADDRESS_validator" \
+        "InferenceOracle $OPML_ORACLE $sub" "DisputeGame $OPML_GAME $sub"; do
+        # shellcheck disable=SC2086
+        [ "$(credit $c)" = 0 ] || fail "credit left after the withdrawals: $c: $(credit $c)"
+    done
+    # the validator paid a bond and gas and got two bonds back; the liar lost a bond, got its second
+    # one back with the fee, and paid gas: each within 0.05 ETH of gas of that
+    moved() { # BEFORE AFTER EXPECTED: EXPECTED - 0.05 ETH < AFTER - BEFORE <= EXPECTED
+        awk -v b="$1" -v a="$2" -v e="$3" 'BEGIN { d = a - b; exit !(d > e - 5e16 && d <= e) }'
+    }
+    val1=$(balance "$OPML_ADDRESS_validator") sub1=$(balance "$sub")
+    moved "$val0" "$val1" "$BOND" || fail "the validator's balance went from $val0 to $val1, expected about +$BOND"
+    moved "$sub0" "$sub1" "-$((BOND - FEE))" || fail "the submitter's balance went from $sub0 to $sub1, expected about -$((BOND - FEE))"
+    if [ "$(grep -c "withdraw sent" "$vlog")" != 2 ] || [ "$(grep -c "withdraw sent" "$slog")" != 1 ]; then
+        fail "expected one withdraw per credit: $(grep -c "withdraw sent" "$vlog") by the validator, $(grep -c "withdraw sent" "$slog") by the submitter"
+    fi
+    # a restart replays the history: the withdrawals are there, nothing is sent again
+    "$launch" stop "$dir" bisector-validator KILL
+    "$launch" start "$dir" bisector-validator
+    i=0
+    while [ "$(grep -c "resumed at event" "$vlog")" -lt 2 ]; do
+        i=$((i + 1))
+        [ "$i" -lt 300 ] || fail "the restarted validator did not resume within 30 s"
+        sleep 0.1
+    done
+    sleep 3
+    [ "$(grep -c "withdraw sent" "$vlog")" = 2 ] || fail "the restarted validator withdrew again"
+    [ "$(balance "$OPML_ADDRESS_validator")" = "$val1" ] || fail "the restarted validator sent a transaction"
+    echo "test_dispute $scenario: ok (credits withdrawn once each, $took s)"
+    exit 0
+fi
 if [ -z "$lied" ]; then
     grep -q '"submission":1,.*"finalized"\|"finalized".*"submission":1' "$dir/request.json" || fail "not finalized as submission 1"
     paid=1000000000000001000 # bond + fee
