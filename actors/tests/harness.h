@@ -36,7 +36,8 @@ pid_t harness_spawn(harness *h, const char *log, char *const argv[]);
 
 /* Starts the actor binary bin as `name` on a harness_peer place of its own: --key_file, --allow_file
  * and --listen, then args (NULL-terminated, at most 32); its output goes to <dir>/<name>.log and
- * what its clients name to peer. Returns its pid. */
+ * what its clients name to peer. Returns its pid. The actor reads the allow file once, as it
+ * starts: make every key it must accept (harness_key with allow) before calling this. */
 pid_t harness_actor(harness *h, const char *bin, const char *name, char *const args[], char peer[160]);
 
 /* Sends sig and waits up to timeout_ms. Returns the exit status (0..255), 128+signal if killed,

@@ -21,9 +21,9 @@ int main(int argc, char **argv) {
     CHECK_EQ_INT(harness_init(&h), 0);
     char skey[256], slisten[64], speer[160], xpeer[160], ckey[256], ccurve[65];
     harness_peer(&h, "storage", skey, slisten, speer); /* a storage actor that never starts */
+    harness_key(&h, "client", 1, ckey, NULL, ccurve); /* before the actor starts: it reads the allow file once */
     char *args[] = {"--storage", speer, "--backend", "ref", "--log_level", "debug", NULL};
     pid_t xp = harness_actor(&h, argv[1], "executor", args, xpeer);
-    harness_key(&h, "client", 1, ckey, NULL, ccurve);
     client c;
     CHECK_EQ_INT(client_init(&c, ckey), 0);
     CHECK_EQ_INT(client_wait_up(&c, xpeer, 10000), 0);
