@@ -183,6 +183,11 @@ static const char *arg_str(const cJSON *o, const char *name) {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
     return cJSON_IsString(x) ? x->valuestring : "";
 }
+/* Whether the address argument `name` is this bisector's identity. */
+static int arg_is_me(const bisector *b, const cJSON *o, const char *name) {
+    uint8_t who[20];
+    return arg_bytes(o, name, who, 20) == 0 && !memcmp(who, b->me, 20);
+}
 static void hexstr(const uint8_t *b, size_t n, char *out) { hex_encode(b, n, out); }
 
 /* Puts the bytes behind every root the contract builds a node's VM state from (each node's
@@ -895,15 +900,13 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
             }
             log_info("task %" PRIu64 ": submission rejected, the task is open again", t->id);
         }
-        uint8_t c[20];
-        if (arg_bytes(a, "challenger", c, 20) == 0 && !memcmp(c, b->me, 20))
+        if (arg_is_me(b, a, "challenger"))
             credited(b, PAY_ORACLE, arg_str(a, "bond"), "the rejected submitter's bond");
     } else if (!strcmp(e, "TaskFinalized")) {
         task *t = task_get(b, arg_u64(a, "taskId"), 0);
         if (t) t->status = 3;
         if (t) log_info("task %" PRIu64 ": finalized", t->id);
-        uint8_t s[20];
-        if (arg_bytes(a, "submitter", s, 20) == 0 && !memcmp(s, b->me, 20))
+        if (arg_is_me(b, a, "submitter"))
             credited(b, PAY_ORACLE, arg_str(a, "paid"), "bond and fee");
     } else if (!strcmp(e, "TaskCancelled")) {
         task *t = task_get(b, arg_u64(a, "taskId"), 0);
@@ -985,8 +988,7 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
             credited(b, PAY_GAME, arg_str(a, "refund"), "our bond of an abandoned game");
     } else if (!strcmp(e, "GameResolved")) {
         gm *g = game_get(b, arg_u64(a, "gameId"), 0);
-        uint8_t w[20];
-        int we_won = arg_bytes(a, "winner", w, 20) == 0 && !memcmp(w, b->me, 20);
+        int we_won = arg_is_me(b, a, "winner");
         if (g) g->v.turn = GAME_TURN_DONE;
         if (g && g->ours && !g->rec.finished) {
             g->rec.finished = 1;
@@ -997,10 +999,9 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
         }
         if (we_won) credited(b, PAY_GAME, arg_str(a, "payout"), "a game's bond");
     } else if (!strcmp(e, "Withdrawn")) {
-        uint8_t who[20];
         int i = ev->address.len == 20 && !memcmp(ev->address.data, b->oracle, 20) ? PAY_ORACLE
                 : ev->address.len == 20 && !memcmp(ev->address.data, b->game_addr, 20) ? PAY_GAME : -1;
-        if (i >= 0 && arg_bytes(a, "who", who, 20) == 0 && !memcmp(who, b->me, 20)) {
+        if (i >= 0 && arg_is_me(b, a, "who")) {
             payout_withdrawn(&b->pay[i], ev->seq);
             log_info("%s: withdrew %s wei", payers[i], arg_str(a, "amount"));
         }

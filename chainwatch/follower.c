@@ -422,6 +422,25 @@ static int block_at(follower *f, uint64_t n, uint8_t hash[32], uint8_t parent[32
     return 1;
 }
 
+/* eth_getLogs of the watched contracts over the blocks `filter` selects (the call takes it over).
+ * Returns 0 with the array in *logs, or -1 with err set; *node_failed (when not NULL) is set when
+ * the node failed the call, rather than answered something that is not an array. */
+static int get_logs(follower *f, cJSON *filter, cJSON **logs, int *node_failed, char *err, size_t errlen) {
+    cJSON *addrs = cJSON_CreateArray(), *params = cJSON_CreateArray();
+    for (size_t i = 0; i < f->cfg.ncontracts; i++) cJSON_AddItemToArray(addrs, ej_new_data(f->cfg.contracts[i].address, 20));
+    cJSON_AddItemToObject(filter, "address", addrs);
+    cJSON_AddItemToArray(params, filter);
+    if (ethrpc_call(f->rpc, "eth_getLogs", params, logs) != ETHRPC_OK) {
+        if (node_failed) *node_failed = 1;
+        return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
+    }
+    if (!cJSON_IsArray(*logs)) {
+        cJSON_Delete(*logs);
+        return opml_errf(err, errlen, "malformed reply: eth_getLogs result is not an array");
+    }
+    return 0;
+}
+
 /* Processes block f->next (known to exist and be confirmed). */
 static int process_block(follower *f, follow_publish_fn publish, void *user, char *err, size_t errlen) {
     uint8_t hash[32], parent[32];
@@ -432,17 +451,9 @@ static int process_block(follower *f, follow_publish_fn publish, void *user, cha
         memcmp(parent, f->blocks[f->nblocks - 1].hash, 32) != 0)
         return retract_top(f, publish, user, err, errlen); /* re-org below us: step back */
 
-    cJSON *filter = cJSON_CreateObject(), *addrs = cJSON_CreateArray(), *params = cJSON_CreateArray(), *logs;
-    for (size_t i = 0; i < f->cfg.ncontracts; i++) cJSON_AddItemToArray(addrs, ej_new_data(f->cfg.contracts[i].address, 20));
+    cJSON *filter = cJSON_CreateObject(), *logs;
     cJSON_AddItemToObject(filter, "blockHash", ej_new_data(hash, 32));
-    cJSON_AddItemToObject(filter, "address", addrs);
-    cJSON_AddItemToArray(params, filter);
-    if (ethrpc_call(f->rpc, "eth_getLogs", params, &logs) != ETHRPC_OK)
-        return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
-    if (!cJSON_IsArray(logs)) {
-        cJSON_Delete(logs);
-        return opml_errf(err, errlen, "malformed reply: eth_getLogs result is not an array");
-    }
+    if (get_logs(f, filter, &logs, NULL, err, errlen)) return -1;
     size_t n = (size_t)cJSON_GetArraySize(logs), k = 0;
     Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);
     rec_block rb = {f->next, {0}, calloc(n + 1, sizeof(uint64_t)), 0};
@@ -500,19 +511,13 @@ out:
  * carries no timestamp: each block with logs is read once (eth_getBlockByNumber, the header), and
  * must be the block the log names, or the reply is stale (a re-org) and the range is read again. */
 static int process_range(follower *f, uint64_t to, follow_publish_fn publish, void *user, char *err, size_t errlen) {
-    cJSON *filter = cJSON_CreateObject(), *addrs = cJSON_CreateArray(), *params = cJSON_CreateArray(), *logs;
-    for (size_t i = 0; i < f->cfg.ncontracts; i++) cJSON_AddItemToArray(addrs, ej_new_data(f->cfg.contracts[i].address, 20));
+    cJSON *filter = cJSON_CreateObject(), *logs;
     cJSON_AddItemToObject(filter, "fromBlock", ej_new_quantity(f->next));
     cJSON_AddItemToObject(filter, "toBlock", ej_new_quantity(to));
-    cJSON_AddItemToObject(filter, "address", addrs);
-    cJSON_AddItemToArray(params, filter);
-    if (ethrpc_call(f->rpc, "eth_getLogs", params, &logs) != ETHRPC_OK) {
-        if (f->range > 1) f->range /= 2; /* too many logs for the node, perhaps: ask for less */
-        return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
-    }
-    if (!cJSON_IsArray(logs)) {
-        cJSON_Delete(logs);
-        return opml_errf(err, errlen, "malformed reply: eth_getLogs result is not an array");
+    int node_failed = 0;
+    if (get_logs(f, filter, &logs, &node_failed, err, errlen)) {
+        if (node_failed && f->range > 1) f->range /= 2; /* too many logs for the node, perhaps: ask for less */
+        return -1;
     }
     size_t n = (size_t)cJSON_GetArraySize(logs), k = 0;
     Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);

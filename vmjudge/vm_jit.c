@@ -254,9 +254,8 @@ static int h_store(vm_jit *j, uint32_t addr, uint32_t value, uint32_t size) {
     return 0;
 }
 
-/* Loads and stores: the address into eax, the alignment check (deopt on a misaligned one), the
- * page into rdx (a missing page: the cold path), the offset into eax. */
-static void address(emitter *e, const vm_insn *in, unsigned size, label deopt, label missing) {
+/* Loads and stores: the address into eax and the alignment check (deopt on a misaligned one). */
+static void checked_address(emitter *e, const vm_insn *in, unsigned size, label deopt) {
     seg *h = &e->hot;
     op_mem(h, 0, 0x8B, RAX, GREG(in->rs1));
     if (in->imm) op_reg(h, 0, 0x81, 0, RAX), b32(h, in->imm);
@@ -264,6 +263,12 @@ static void address(emitter *e, const vm_insn *in, unsigned size, label deopt, l
         b8(h, 0xA8), b8(h, size - 1); /* test al, size-1 */
         jump(e, h, CC_NE, deopt);
     }
+}
+
+/* checked_address, then the page into rdx (a missing page: the cold path `missing`). */
+static void address(emitter *e, const vm_insn *in, unsigned size, label deopt, label missing) {
+    seg *h = &e->hot;
+    checked_address(e, in, size, deopt);
     op_reg(h, 0, 0x89, RAX, RCX);
     op_reg(h, 0, 0xC1, 5, RCX), b8(h, VM_PAGE_BITS);        /* shr ecx, 12 */
     op_mem(h, 1, 0x8B, RDX, R12, RCX, 3, 0);                /* mov rdx, [r12+rcx*8] */
@@ -276,11 +281,7 @@ static void load(emitter *e, const vm_insn *in, uint32_t refund, uint32_t pc) {
     unsigned size = in->op == VM_OP_LW ? 4 : in->op == VM_OP_LH || in->op == VM_OP_LHU ? 2 : 1;
     label deopt = exit_stub(e, refund, pc, EXIT_DEOPT);
     if (in->rd == VM_REG_SINK) { /* nothing to write: only a misaligned address has an effect */
-        if (size == 1) return;
-        op_mem(h, 0, 0x8B, RAX, GREG(in->rs1));
-        if (in->imm) op_reg(h, 0, 0x81, 0, RAX), b32(h, in->imm);
-        b8(h, 0xA8), b8(h, size - 1);
-        jump(e, h, CC_NE, deopt);
+        if (size > 1) checked_address(e, in, size, deopt);
         return;
     }
     label missing = here(c);
