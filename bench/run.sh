@@ -19,11 +19,11 @@ run() { # NAME BINARY ARGS...
   "$bin" "$@" || { echo "bench: $name failed"; status=1; }
 }
 run merkle "$B/bench/bench_merkle" 256
-run bus "$B/bench/bench_bus" "$B/bus/opml-bus" "$B/actors/opml-echo"
+run bus "$B/bench/bench_bus" "$B/bus/opml-bus" "$B/runtime/opml-echo"
 run storage "$B/storage/bench_storage" "$B/storage/opml-storage"
-run engine "$(ls "$B"/executor/bench_engine 2>/dev/null)" "$shared/models"
-run transformer "$(ls "$B"/executor/bench_transformer 2>/dev/null)"
-run vm "$(ls "$B"/vmjudge/bench_vm 2>/dev/null)" "$shared/models/fashion_cnn.onnx" \
+run engine "$(ls "$B"/engine/bench_engine 2>/dev/null)" "$shared/models"
+run transformer "$(ls "$B"/engine/bench_transformer 2>/dev/null)"
+run vm "$(ls "$B"/vm/bench_vm 2>/dev/null)" "$shared/models/fashion_cnn.onnx" \
   /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 run chain "$(ls "$B"/chainwatch/bench_chain 2>/dev/null)"
 exit $status

@@ -9,14 +9,14 @@
  *
  * Before anything is sent on-chain, the model file is published to the cluster's storage actor
  * (OPML_STORAGE of cluster.env) the way an executor started with --model publishes it
- * (models_publish, docs/executor.md), so that every executor can load the model by its root: a
+ * (model_file_publish, docs/executor.md), so that every executor can load the model by its root: a
  * model that storage did not take is not registered. --no-publish skips this, for an operator who
  * puts the file into storage otherwise. */
 #include "cluster.h"
 #include "commands.h"
 #include "hex.h"
 #include "model.h"
-#include "models.h"
+#include "model_file.h"
 #include "vm_guest.h"
 
 #include <stdio.h>
@@ -52,7 +52,7 @@ static int publish(cluster *c, const opml_model *m, char *err, size_t errlen) {
     signer_init(&s, &c->id);
     net *n = net_new(&c->id, NULL, why, sizeof why);
     storage_client *st = n ? storage_client_new(n, &s, peer, 10000, 1, why, sizeof why) : NULL;
-    int rc = st ? models_publish(st, m, why, sizeof why) : -1;
+    int rc = st ? model_file_publish(st, m, why, sizeof why) : -1;
     storage_client_free(st);
     net_free(n);
     if (rc) snprintf(err, errlen, "storage %s did not take the model file, so it was not registered: %s", peer, why);

@@ -51,7 +51,7 @@ loop=tcp://127.0.0.1
 
 link_binaries() {
     mkdir -p "$BIN"
-    for b in cli/opml actors/opml-health bus/opml-bus storage/opml-storage executor/opml-executor \
+    for b in cli/opml runtime/opml-health bus/opml-bus storage/opml-storage executor/opml-executor \
         vmjudge/opml-vmjudge chainwatch/opml-chainwatch bisector/opml-bisector; do
         [ -x "$build/$b" ] && ln -sf "$build/$b" "$BIN/"
     done

@@ -114,7 +114,7 @@ static unsigned gather_inputs(executor *x, const Opml__ExecutorRun *q, const opm
         } else {
             char why[300];
             len[i] = (size_t)kd_nbytes(&m->inputs[i]);
-            int code = exec_fetch_tensor(x->st, q->input_roots[i].data, len[i], &fetched[i], why, sizeof why);
+            int code = storage_fetch_exact(x->st, q->input_roots[i].data, len[i], &fetched[i], why, sizeof why);
             if (code) {
                 snprintf(err, errlen, "input %u: %s", i, why);
                 return (unsigned)code;
@@ -275,7 +275,7 @@ static int on_value(actor *a, const envelope *req, const ProtobufCMessage *msg, 
     free(rec);
     char why[300];
     len = (size_t)vlen;
-    if (vlen > STORAGE_MAX_PUT || (code = exec_fetch_tensor(x->st, root, len, &data, why, sizeof why))) {
+    if (vlen > STORAGE_MAX_PUT || (code = storage_fetch_exact(x->st, root, len, &data, why, sizeof why))) {
         snprintf(err, sizeof err, "value %u: %s", q->value, vlen > STORAGE_MAX_PUT ? "the run record is corrupt" : why);
         return refuse(x, reply, vlen > STORAGE_MAX_PUT ? OPML_E_INTERNAL : OPML_E_UNAVAILABLE, err);
     }

@@ -201,7 +201,7 @@ static void generate(void) {
     };
     fprintf(out, "{\n  \"description\": \"RV32IM step proofs of docs/vm.md: state (173 bytes), proof (0, 896 or 1792 bytes) "
                  "and the post-state and its keccak256, or the error the verifier (and RiscvStep.sol) must raise. "
-                 "Written by vmjudge/vm_vectors.c; do not edit.\",\n  \"vectors\": [");
+                 "Written by tests/vectors/vm_vectors.c; do not edit.\",\n  \"vectors\": [");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         vm v;
         machine(&v, &cases[i]);
