@@ -114,7 +114,7 @@ static void load(const char *dir, uint32_t batch, opml_model *m) {
     size_t len, blen;
     uint8_t *onnx = opml_read_file(path, &len), *bytes;
     opml_convert_opts o = {.batch = batch, .input_divisor = 255.0f};
-    if (!onnx || opml_convert_onnx(onnx, len, &o, &bytes, &blen, err, sizeof err) ||
+    if (!onnx || opml_convert(onnx, len, &o, &bytes, &blen, err, sizeof err) ||
         opml_model_parse(bytes, blen, m, err, sizeof err)) {
         fprintf(stderr, "bench_engine: %s: %s\n", path, onnx ? err : "cannot read");
         exit(1);

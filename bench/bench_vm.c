@@ -96,7 +96,7 @@ static int model_node(bench_node *b, const char *onnx_path, const char *images) 
     uint8_t *onnx = opml_read_file(onnx_path, &len), *bytes = NULL;
     opml_convert_opts opts = {1, 255.0f};
     opml_model m;
-    if (!onnx || opml_convert_onnx(onnx, len, &opts, &bytes, &len, err, sizeof err) != 0 ||
+    if (!onnx || opml_convert(onnx, len, &opts, &bytes, &len, err, sizeof err) != 0 ||
         opml_model_parse(bytes, len, &m, err, sizeof err) != 0) {
         fprintf(stderr, "bench_vm: %s: %s\n", onnx_path, onnx ? err : "cannot read");
         free(onnx), free(bytes);

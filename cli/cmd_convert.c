@@ -1,5 +1,5 @@
 /* cmd_convert.c: `opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]`: ONNX to
- * an opml model file (executor/convert.h), printing the model root. The pixel divisor recorded for
+ * an opml model file (convert/convert.h), printing the model root. The pixel divisor recorded for
  * IDX inputs comes from --pixel-divisor, else from the "input" field of MODEL.json beside the
  * ONNX file ("... pixel/255"), else 255. */
 #include "commands.h"
@@ -72,7 +72,7 @@ int cmd_convert(int argc, char **argv) {
     uint8_t *model;
     size_t mlen;
     char err[512];
-    int rc = opml_convert_onnx(onnx, len, &o, &model, &mlen, err, sizeof err);
+    int rc = opml_convert(onnx, len, &o, &model, &mlen, err, sizeof err);
     free(onnx);
     if (rc) {
         fprintf(stderr, "opml convert: %s: %s\n", in, err);

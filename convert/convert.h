@@ -1,8 +1,10 @@
-/* convert.h: ONNX to opml model conversion (`opml convert`, docs/model-format.md). Reads an ONNX
- * ModelProto through protobuf-c (compiled from Debian's onnx.proto), folds constants, folds
- * BatchNormalization into the preceding Conv/Gemm, splits multi-output operators, quantizes the
- * weights of Gemm/MatMul/Conv to int8 with per-output-channel scales, and writes the model file.
- * Anything it cannot convert exactly is an error naming the node and its operator. */
+/* convert.h: model import (`opml convert`, docs/model-format.md): a model of another format into an
+ * opml model file. opml_convert picks the importer by the file's format (convert.c's table; ONNX
+ * is onnx/onnx_import.h, a GGUF importer goes beside it in gguf/). Every importer lowers its graph
+ * through the same helpers (lower.h): constants folded by the reference kernels, weights of the
+ * matrix products quantized to int8 with per-output-channel scales by the kernels' own rule, and
+ * the model committed and written. Anything an importer cannot convert exactly is an error naming
+ * the node and its operator. */
 #ifndef OPML_CONVERT_H
 #define OPML_CONVERT_H
 
@@ -14,14 +16,9 @@ typedef struct opml_convert_opts {
     float input_divisor; /* recorded in the model: IDX byte b becomes b / input_divisor */
 } opml_convert_opts;
 
-/* Convert ONNX bytes to model-file bytes (*out, malloc'd, *out_len). Returns 0 or -1 + err. */
-int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *opts, uint8_t **out, size_t *out_len,
-                      char *err, size_t errlen);
-
-/* A serialized ONNX TensorProto (the conformance tests' input_N.pb / output_N.pb) as float32:
- * *data (malloc'd, numel floats; int64/int32/double tensors are converted), dims, rank. Returns
- * 0 or -1 + err. */
-int opml_onnx_tensor_read(const uint8_t *buf, size_t len, float **data, int64_t dims[8], int *rank, char *err,
-                          size_t errlen);
+/* Convert model bytes of any supported format to model-file bytes (*out, malloc'd, *out_len).
+ * Returns 0 or -1 + err. */
+int opml_convert(const uint8_t *model, size_t len, const opml_convert_opts *opts, uint8_t **out, size_t *out_len,
+                 char *err, size_t errlen);
 
 #endif

@@ -154,7 +154,7 @@ static void shared_model(const char *dir, const char *name) {
     CHECK(onnx != NULL);
     if (!onnx) return;
     opml_convert_opts o = {.batch = 2, .input_divisor = 255.0f};
-    CHECK_EQ_INT(opml_convert_onnx(onnx, len, &o, &file, &mlen, err, sizeof err), 0);
+    CHECK_EQ_INT(opml_convert(onnx, len, &o, &file, &mlen, err, sizeof err), 0);
     opml_model m;
     CHECK_EQ_INT(opml_model_parse(file, mlen, &m, err, sizeof err), 0);
     size_t in_len = (size_t)kd_nbytes(&m.inputs[0]);

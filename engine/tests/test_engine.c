@@ -32,7 +32,7 @@ static int load_converted(const uint8_t *onnx, size_t len, uint32_t batch, opml_
     opml_convert_opts o = {.batch = batch, .input_divisor = 255.0f};
     uint8_t *bytes;
     size_t blen;
-    if (opml_convert_onnx(onnx, len, &o, &bytes, &blen, err, sizeof err)) return -1;
+    if (opml_convert(onnx, len, &o, &bytes, &blen, err, sizeof err)) return -1;
     int r = opml_model_parse(bytes, blen, m, err, sizeof err);
     free(bytes);
     return r;
@@ -118,8 +118,8 @@ static void shared_model(const char *dir, const char *name) {
     opml_convert_opts o = {.batch = 1, .input_divisor = 255.0f};
     uint8_t *b1, *b2;
     size_t l1, l2;
-    CHECK_EQ_INT(opml_convert_onnx(onnx, len, &o, &b1, &l1, err, sizeof err), 0);
-    CHECK_EQ_INT(opml_convert_onnx(onnx, len, &o, &b2, &l2, err, sizeof err), 0);
+    CHECK_EQ_INT(opml_convert(onnx, len, &o, &b1, &l1, err, sizeof err), 0);
+    CHECK_EQ_INT(opml_convert(onnx, len, &o, &b2, &l2, err, sizeof err), 0);
     CHECK(l1 == l2 && !memcmp(b1, b2, l1));
     opml_model m, m4;
     CHECK_EQ_INT(opml_model_parse(b1, l1, &m, err, sizeof err), 0);

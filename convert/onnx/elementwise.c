@@ -1,0 +1,131 @@
+/* elementwise.c: ONNX's elementwise operators (onnx_lower.h): the unary ones (Relu, LeakyRelu,
+ * Sigmoid, Tanh, Exp, Log, Sqrt, Neg, Abs), Clip, HardSigmoid and HardSwish as Mul/Add/Clip, and
+ * the broadcasting binary ones (Add, Sub, Mul, Div), with shape arithmetic on int64 constants and
+ * an Add of a bias folded into the QLinear before it. */
+#include "onnx_lower.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmath.h"
+
+int onnx_op_unary(onnx_ctx *ox, unsigned op) {
+    conv *c = ox->c;
+    static const char *const none[] = {NULL}, *const leaky[] = {"alpha", NULL};
+    if (onnx_only_attrs(ox, op == OP_LEAKYRELU ? leaky : none)) return -1;
+    int x;
+    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    kd_desc d = {.op = (uint16_t)op, .noperands = 1};
+    cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    if (op == OP_LEAKYRELU) d.fa[0] = onnx_attr_f(ox, "alpha", 0.01f);
+    return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}
+
+/* a scalar float constant named after the current node's output */
+static int scalar_const(onnx_ctx *ox, const char *suffix, float v) {
+    conv *c = ox->c;
+    char name[300];
+    snprintf(name, sizeof name, "%s/%s", onnx_out_name(ox, 0), suffix);
+    return cv_new_const(c, name, KD_F32, 0, NULL, &v);
+}
+
+/* HardSigmoid: y = clip(alpha * x + beta, 0, 1); HardSwish: x * HardSigmoid(x) with alpha = 1/6,
+ * beta = 1/2. As Mul, Add, Clip (and Mul) nodes. */
+int onnx_op_hard(onnx_ctx *ox, unsigned swish) {
+    conv *c = ox->c;
+    static const char *const known[] = {"alpha", "beta", NULL}, *const none[] = {NULL};
+    if (onnx_only_attrs(ox, swish ? none : known)) return -1;
+    int x;
+    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    float alpha = swish ? 1.0f / 6.0f : onnx_attr_f(ox, "alpha", 0.2f), beta = swish ? 0.5f : onnx_attr_f(ox, "beta", 0.5f);
+    int ka = scalar_const(ox, "alpha", alpha), kb = ka < 0 ? -1 : scalar_const(ox, "beta", beta);
+    if (kb < 0) return -1;
+    const char *name = onnx_out_name(ox, 0);
+    char n1[300], n2[300], n3[300];
+    snprintf(n1, sizeof n1, "%s/ax", name), snprintf(n2, sizeof n2, "%s/axb", name), snprintf(n3, sizeof n3, "%s/hs", name);
+    kd_desc d = {.op = OP_MUL, .noperands = 2};
+    cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    int ops[2] = {x, ka}, y;
+    if ((y = cv_emit(c, &d, ops, n1)) < 0) return -1;
+    d.op = OP_ADD, ops[0] = y, ops[1] = kb;
+    if ((y = cv_emit(c, &d, ops, n2)) < 0) return -1;
+    kd_desc cl = {.op = OP_CLIP, .noperands = 1, .fa = {0.0f, 1.0f}};
+    cv_set_out(&cl, c->syms[x].rank, c->syms[x].dims);
+    if ((y = cv_emit(c, &cl, &y, swish ? n3 : name)) < 0) return -1;
+    if (!swish) return 0;
+    d.op = OP_MUL, ops[0] = x, ops[1] = y;
+    return cv_emit(c, &d, ops, name) < 0 ? -1 : 0;
+}
+
+int onnx_op_clip(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    conv *c = ox->c;
+    static const char *const known[] = {"min", "max", NULL};
+    if (onnx_only_attrs(ox, known)) return -1;
+    int x, lo, hi;
+    if (onnx_in(ox, 0, &x) || onnx_in(ox, 1, &lo) || onnx_in(ox, 2, &hi)) return -1;
+    if (x < 0) return cv_fail(c, "missing input");
+    kd_desc d = {.op = OP_CLIP, .noperands = 1};
+    d.fa[0] = onnx_attr_f(ox, "min", kf_from_bits(0xFF800000u));
+    d.fa[1] = onnx_attr_f(ox, "max", kf_from_bits(0x7F800000u));
+    int b[2] = {lo, hi};
+    for (int i = 0; i < 2; i++) {
+        if (b[i] < 0) continue;
+        cv_sym *s = &c->syms[b[i]];
+        if (!s->is_const || cv_numel(s) != 1) return cv_fail(c, "a run-time %s bound is not supported", i ? "max" : "min");
+        d.fa[i] = s->dtype == CV_I64 ? (float)s->i[0] : s->f[0];
+    }
+    cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}
+
+/* Add(y, b) with y a bias-less QLinear's output that nothing else reads and b a float constant of
+ * its N output channels: b becomes the QLinear's bias (kq_output adds it with the same single IEEE
+ * addition the Add node would make, so the bits are the same). Returns 1 when folded. */
+static int fold_bias(onnx_ctx *ox, int y, int b) {
+    conv *c = ox->c;
+    cv_sym *sy = &c->syms[y], *sb = &c->syms[b];
+    cv_node *nd = sy->producer >= 0 ? &c->nodes[sy->producer] : NULL;
+    if (!nd || !nd->quant || nd->d.op != OP_QLINEAR || nd->bias || !sb->is_const || sb->dtype != KD_F32) return 0;
+    if ((size_t)cv_numel(sb) != nd->rows || sb->rank > sy->rank || onnx_consumers(ox, sy->name) != 1) return 0;
+    for (int i = 0; i + 1 < sb->rank; i++)
+        if (sb->dims[i] != 1) return 0;
+    if (sb->rank && (size_t)sb->dims[sb->rank - 1] != nd->rows) return 0;
+    if (!(nd->bias = malloc(nd->rows * 4 + 4))) return 0;
+    memcpy(nd->bias, sb->f, nd->rows * 4);
+    nd->d.noperands = 4;
+    nd->d.in[3] = nd->d.in[2];
+    return 1;
+}
+
+int onnx_op_binary(onnx_ctx *ox, unsigned op) {
+    conv *c = ox->c;
+    static const char *const none[] = {NULL};
+    if (onnx_only_attrs(ox, none)) return -1;
+    int ab[2];
+    if (onnx_in(ox, 0, &ab[0]) || onnx_in(ox, 1, &ab[1])) return -1;
+    if (ab[0] < 0 || ab[1] < 0) return cv_fail(c, "missing input");
+    cv_sym *a = &c->syms[ab[0]], *b = &c->syms[ab[1]];
+    int rank;
+    int64_t dims[KD_MAX_RANK];
+    if (cv_broadcast(c, a, b, &rank, dims)) return -1;
+    if (a->is_const && b->is_const && (a->dtype == CV_I64 || b->dtype == CV_I64)) {
+        /* shape arithmetic on int64 constants: same size or one scalar */
+        if (a->dtype != CV_I64 || b->dtype != CV_I64) return cv_fail(c, "mixed int64/float constants");
+        int64_t na = cv_numel(a), nb = cv_numel(b), n = na > nb ? na : nb;
+        if ((na != n && na != 1) || (nb != n && nb != 1) || n > 64) return cv_fail(c, "int64 arithmetic beyond scalars");
+        int64_t out[64];
+        for (int64_t i = 0; i < n; i++) {
+            int64_t x = a->i[na == 1 ? 0 : i], y = b->i[nb == 1 ? 0 : i];
+            if (op == OP_DIV && y == 0) return cv_fail(c, "int64 division by zero");
+            out[i] = op == OP_ADD ? x + y : op == OP_SUB ? x - y : op == OP_MUL ? x * y : x / y;
+        }
+        return cv_new_const(c, onnx_out_name(ox, 0), CV_I64, rank, dims, out) < 0 ? -1 : 0;
+    }
+    if (op == OP_ADD && fold_bias(ox, ab[0], ab[1]) == 1) return cv_alias(c, ab[0], onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    if (op == OP_ADD && fold_bias(ox, ab[1], ab[0]) == 1) return cv_alias(c, ab[1], onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    kd_desc d = {.op = (uint16_t)op, .noperands = 2};
+    cv_set_out(&d, rank, dims);
+    return cv_emit(c, &d, ab, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}

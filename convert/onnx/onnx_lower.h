@@ -1,0 +1,86 @@
+/* onnx_lower.h: inside the ONNX importer. The reader (reader.c) walks the graph's nodes and calls
+ * each node's lowering function from the dispatch table (operator name -> function); the
+ * lowerings are grouped by family, one file each: elementwise.c (unary, binary, Clip, HardSigmoid,
+ * HardSwish), shape.c (Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Pad,
+ * Shape, Gather, Cast, Constant, Identity), conv_pool.c (Conv, MaxPool, AveragePool,
+ * GlobalAveragePool), gemm.c (Gemm, MatMul), reduce.c (ReduceSum, ReduceMean, ReduceMax), norm.c
+ * (Softmax, LogSoftmax, BatchNormalization). Every lowering emits through lower.h; an attribute it
+ * does not handle is refused, never ignored. */
+#ifndef OPML_ONNX_LOWER_H
+#define OPML_ONNX_LOWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lower.h"
+#include "onnx.pb-c.h"
+
+/* The ONNX side of a conversion: the graph, the node being lowered, the opset. */
+typedef struct onnx_ctx {
+    conv *c;
+    const Onnx__GraphProto *g;
+    const Onnx__NodeProto *cur;
+    int64_t opset;
+    int as1d; /* the current Conv or pool is 1-D, run as 2-D with height 1 */
+} onnx_ctx;
+
+/* A lowering: the current node into symbols and nodes; arg is the table's (a kernel operator for
+ * families, a variant flag, or unused). Returns 0 or -1 with the reason in the conversion. */
+typedef int (*onnx_lower_fn)(onnx_ctx *ox, unsigned arg);
+
+/* ---- the current node's attributes, inputs and outputs (reader.c) ---- */
+const Onnx__AttributeProto *onnx_attr(onnx_ctx *ox, const char *name);
+int64_t onnx_attr_i(onnx_ctx *ox, const char *name, int64_t def);
+float onnx_attr_f(onnx_ctx *ox, const char *name, float def);
+/* ints attribute into out[max]; returns the count, or -1 (absent), -2 (too many) */
+int onnx_attr_ints(onnx_ctx *ox, const char *name, int64_t *out, int max);
+/* a string attribute (at most 63 bytes, in a static buffer), or def */
+const char *onnx_attr_s(onnx_ctx *ox, const char *name, const char *def);
+/* Every attribute of the node must be in the NULL-terminated known list. */
+int onnx_only_attrs(onnx_ctx *ox, const char *const *known);
+/* Input i of the current node: its symbol in *k, or -1 when absent (optional input left empty). */
+int onnx_in(onnx_ctx *ox, size_t i, int *k);
+const char *onnx_out_name(onnx_ctx *ox, size_t i);
+/* Only output 0 may be used (a second output such as MaxPool's Indices is an error). */
+int onnx_single_output(onnx_ctx *ox);
+/* How many node inputs and graph outputs name this tensor. */
+int onnx_consumers(onnx_ctx *ox, const char *name);
+/* ints from a constant input or an attribute (Slice before opset 10); *n -1 when neither */
+int onnx_ints_of(onnx_ctx *ox, size_t input, const char *attrname, int64_t *out, int *n);
+
+/* ---- the lowerings, by family ---- */
+int onnx_op_unary(onnx_ctx *ox, unsigned op);
+int onnx_op_hard(onnx_ctx *ox, unsigned swish);
+int onnx_op_clip(onnx_ctx *ox, unsigned arg);
+int onnx_op_binary(onnx_ctx *ox, unsigned op);
+
+int onnx_op_flatten(onnx_ctx *ox, unsigned arg);
+int onnx_op_reshape(onnx_ctx *ox, unsigned arg);
+int onnx_op_squeeze(onnx_ctx *ox, unsigned unsqueeze);
+int onnx_op_transpose(onnx_ctx *ox, unsigned arg);
+int onnx_op_concat(onnx_ctx *ox, unsigned arg);
+int onnx_op_split(onnx_ctx *ox, unsigned arg);
+int onnx_op_slice(onnx_ctx *ox, unsigned arg);
+int onnx_op_pad(onnx_ctx *ox, unsigned arg);
+int onnx_op_shape(onnx_ctx *ox, unsigned arg);
+int onnx_op_gather(onnx_ctx *ox, unsigned arg);
+int onnx_op_cast(onnx_ctx *ox, unsigned arg);
+int onnx_op_constant(onnx_ctx *ox, unsigned arg);
+int onnx_op_identity(onnx_ctx *ox, unsigned arg);
+
+int onnx_op_pool(onnx_ctx *ox, unsigned op);
+int onnx_op_gap(onnx_ctx *ox, unsigned arg);
+int onnx_op_conv(onnx_ctx *ox, unsigned arg);
+
+int onnx_op_gemm(onnx_ctx *ox, unsigned arg);
+int onnx_op_matmul(onnx_ctx *ox, unsigned arg);
+
+int onnx_op_reduce(onnx_ctx *ox, unsigned op);
+
+int onnx_op_softmax(onnx_ctx *ox, unsigned op);
+int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);
+
+/* A constant from a TensorProto (reader.c; Constant's `value`). Returns the symbol or -1. */
+int onnx_tensor_const(conv *c, const char *name, const Onnx__TensorProto *t);
+
+#endif
