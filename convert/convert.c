@@ -3,6 +3,7 @@
  * the reference kernels, emitted nodes, quantized products, and the writing of the model file. */
 #include "convert.h"
 #include "lower.h"
+#include "errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ int cv_fail(conv *c, const char *fmt, ...) {
     char msg[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    opml_verrc(msg, sizeof msg, -1, fmt, ap);
     va_end(ap);
     if (c->at_node)
         snprintf(c->err, c->errlen, "node '%s' (%s): %s", c->at_name && *c->at_name ? c->at_name : "(unnamed)",

@@ -30,13 +30,6 @@ int ej_quantity(const cJSON *v, uint64_t *out) {
     return 0;
 }
 
-int ej_quantity256(const cJSON *v, u256 *out) {
-    if (!cJSON_IsString(v)) return -1;
-    const char *s = v->valuestring;
-    if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return -1;
-    return u256_parse(out, s, 0);
-}
-
 int hex_to_bytes(const char *text, uint8_t **out, size_t *len) {
     if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text += 2;
     size_t n = strlen(text);

@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 int ej_quantity(const cJSON *v, uint64_t *out);
-int ej_quantity256(const cJSON *v, u256 *out);
 /* Exactly len bytes. */
 int ej_data_fixed(const cJSON *v, uint8_t *out, size_t len);
 /* Any length; *out is malloc'd (non-NULL even when empty) and owned by the caller. */

@@ -1,6 +1,7 @@
 /* ethrpc.c: see ethrpc.h. The curl easy handle lives as long as the client so that its connection is
  * kept alive between calls; the reply is collected into a buffer capped at max_reply. */
 #include "ethrpc.h"
+#include "errmsg.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -33,11 +34,13 @@ static int global_ok;
 
 static void global_init(void) { global_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
 
+static ethrpc_status fail(ethrpc_client *c, ethrpc_status s, long code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static ethrpc_status fail(ethrpc_client *c, ethrpc_status s, long code, const char *fmt, ...) {
     va_list ap;
     int n = snprintf(c->errmsg, sizeof c->errmsg, "%s: ", ethrpc_status_name(s));
     va_start(ap, fmt);
-    vsnprintf(c->errmsg + n, sizeof c->errmsg - (size_t)n, fmt, ap);
+    opml_verrc(c->errmsg + n, sizeof c->errmsg - (size_t)n, 0, fmt, ap);
     va_end(ap);
     c->errcode = code;
     return s;

@@ -41,7 +41,7 @@ struct sender {
     uint64_t next_nonce;
     pending_tx *pending;
     size_t npending;
-    uint64_t replaced, rebroadcast;
+    uint64_t replaced;
 };
 
 static uint64_t now_ms(void) {
@@ -270,7 +270,6 @@ uint64_t sender_next_nonce(const sender *s) { return s->next_nonce; }
 size_t sender_pending(const sender *s) { return s->npending; }
 uint64_t sender_chain_id(const sender *s) { return s->chain_id; }
 uint64_t sender_replaced(const sender *s) { return s->replaced; }
-uint64_t sender_rebroadcast(const sender *s) { return s->rebroadcast; }
 
 /* ---- sending ---- */
 
@@ -487,7 +486,6 @@ int sender_poll(sender *s, sender_receipt_fn cb, void *user, char *err, size_t e
                 goto fail;
             }
             if (!known) {
-                s->rebroadcast++;
                 broadcast(s, p->raw, p->raw_len);
             }
         }

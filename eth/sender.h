@@ -81,8 +81,7 @@ int sender_wait(sender *s, const uint8_t id[32], uint64_t timeout_ms, chain_rece
 uint64_t sender_next_nonce(const sender *s);
 size_t sender_pending(const sender *s);
 uint64_t sender_chain_id(const sender *s);
-/* Counters: transactions replaced and re-broadcast since open. */
+/* Counter: transactions replaced since open. */
 uint64_t sender_replaced(const sender *s);
-uint64_t sender_rebroadcast(const sender *s);
 
 #endif

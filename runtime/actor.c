@@ -6,6 +6,7 @@
 #include "actor.h"
 
 #include "bus.pb-c.h"
+#include "errmsg.h"
 #include "events.pb-c.h"
 #include "hex.h"
 #include "rpc.h"
@@ -108,7 +109,6 @@ struct actor {
     int nstats;
     void (*health_fn)(actor *a, void *user);
     void *health_user;
-    int stop;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -173,9 +173,9 @@ int actor_send(actor *a, void *sock, zmq_msg_t *route, int nroute, const Protobu
     return rc;
 }
 
-static int reply_verror(actor_reply *r, unsigned code, const char *fmt, va_list ap) {
+int actor_reply_verror(actor_reply *r, unsigned code, const char *fmt, va_list ap) {
     char text[512];
-    vsnprintf(text, sizeof text, fmt, ap);
+    opml_verrc(text, sizeof text, 0, fmt, ap);
     Opml__Error e = OPML__ERROR__INIT;
     e.code = code;
     e.message = text;
@@ -185,7 +185,7 @@ static int reply_verror(actor_reply *r, unsigned code, const char *fmt, va_list 
 int actor_reply_error(actor_reply *r, unsigned code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    reply_verror(r, code, fmt, ap);
+    actor_reply_verror(r, code, fmt, ap);
     va_end(ap);
     return 0;
 }
@@ -195,7 +195,7 @@ int actor_send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_
     actor_reply r = {0};
     va_list ap;
     va_start(ap, fmt);
-    reply_verror(&r, code, fmt, ap);
+    actor_reply_verror(&r, code, fmt, ap);
     va_end(ap);
     int rc = r.type ? send_env(a, sock, route, nroute, r.type, r.payload, r.len, call_id) : -1;
     reply_clear(&r);
@@ -305,7 +305,7 @@ __attribute__((format(printf, 7, 8))) static void refuse(actor *a, void *sock, z
     char text[400], who[43];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    opml_verrc(text, sizeof text, 0, fmt, ap);
     va_end(ap);
     identity_address_text(env->sender, who);
     log_limited(&drop_lim, LOGL_WARN, "refused a request from %s: %s", who, text);
@@ -582,12 +582,13 @@ void actor_free(actor *a) {
 }
 
 const config *actor_config(const actor *a) { return a->cfg; }
-const char *actor_name(const actor *a) { return a->name; }
 net *actor_net(actor *a) { return a->net; }
 signer *actor_signer(actor *a) { return &a->sg; }
 const identity *actor_identity(const actor *a) { return &a->id; }
-void actor_stop(actor *a) { a->stop = 1; }
-int actor_stopping(const actor *a) { return a->stop || got_signal; }
+int actor_stopping(const actor *a) {
+    (void)a; /* a stop is process-wide: SIGTERM or SIGINT */
+    return got_signal != 0;
+}
 
 int actor_on_max(actor *a, const ProtobufCMessageDescriptor *desc, size_t max_payload, actor_handler fn, void *user) {
     if (a->nhandlers >= MAX_HANDLERS || find_handler(a, desc->name) ||
@@ -659,7 +660,7 @@ int actor_run(actor *a) {
     if (a->bus_work) announce(a);
     a->next_hb_ms = clock_mono_ms() + (uint64_t)a->hb_ms;
 
-    while (!a->stop && !got_signal) {
+    while (!got_signal) {
         zmq_pollitem_t items[4 + MAX_WATCHES];
         int n = 0, i_listen = -1, i_bus = -1, i_pipe, i_watch = -1;
         items[i_pipe = n++] = (zmq_pollitem_t){NULL, a->pipe[0], ZMQ_POLLIN, 0};

@@ -22,6 +22,8 @@
 #ifndef OPML_ACTOR_H
 #define OPML_ACTOR_H
 
+#include <stdarg.h>
+
 #include "config.h"
 #include "envelope.h"
 #include "health.pb-c.h"
@@ -50,7 +52,6 @@ actor *actor_new(const char *name, const config_opt *options, int argc, char **a
 void actor_free(actor *a);
 
 const config *actor_config(const actor *a);
-const char *actor_name(const actor *a);
 net *actor_net(actor *a);
 signer *actor_signer(actor *a);
 const identity *actor_identity(const actor *a);
@@ -90,18 +91,19 @@ int actor_send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_
                      const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 int actor_answer_health(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id);
 
-/* Binds, connects, publishes actor.started, dispatches until SIGTERM/SIGINT or actor_stop, then
+/* Binds, connects, publishes actor.started, dispatches until SIGTERM or SIGINT, then
  * publishes actor.stopped. Returns 0 on a clean stop, 1 if it could not start (logged).
  * From actor_new until actor_run returns, the actor is the process's rpc_cancel_when hook (rpc.h):
  * once it is stopping, an rpc_call waiting on a peer that is down gives up with OPML_E_UNAVAILABLE,
  * so that the request in progress is answered at once rather than after the call's time-outs and
  * retries. Calls made after actor_run returns (flushing state at exit) wait as usual. */
 int actor_run(actor *a);
-void actor_stop(actor *a);
 int actor_stopping(const actor *a);
 
 /* Set a handler's reply. Both return 0. */
 int actor_reply_msg(actor_reply *r, const ProtobufCMessage *msg);
 int actor_reply_error(actor_reply *r, unsigned code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* actor_reply_error for a handler's own refusal helper (one that counts or adds context). */
+int actor_reply_verror(actor_reply *r, unsigned code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -149,10 +149,6 @@ void net_free(net *n) {
     free(n);
 }
 
-void *net_context(net *n) { return n->ctx; }
-
-void net_curve_public(const net *n, uint8_t out[32]) { memcpy(out, n->curve_public, 32); }
-
 void net_curve_public_hex(const net *n, char out[65]) {
     char tmp[67];
     hex_encode(n->curve_public, 32, tmp);

@@ -34,10 +34,7 @@ net *net_new(const identity *id, const char *allow_file, char *err, size_t errle
 /* Stops the ZAP handler and terminates the context; every socket must be closed first. */
 void net_free(net *n);
 
-void *net_context(net *n);
-
-/* The process's CURVE public key, raw and as 64 hex digits (no 0x). */
-void net_curve_public(const net *n, uint8_t out[32]);
+/* The process's CURVE public key as 64 hex digits (no 0x). */
 void net_curve_public_hex(const net *n, char out[65]);
 
 /* A CURVE-server socket of `type` (ZMQ_ROUTER, ZMQ_XPUB, ...) bound to endpoint. Returns the

@@ -19,7 +19,6 @@ struct rpc {
     signer *s;
     uint64_t max_skew;
     replay_guard *guard;
-    uint8_t replier[20];
 };
 
 rpc *rpc_connect(net *n, signer *s, const char *peer, uint64_t max_skew_ms, char *err, size_t errlen) {
@@ -45,7 +44,6 @@ void rpc_close(rpc *r) {
     free(r);
 }
 
-const uint8_t *rpc_last_replier(const rpc *r) { return r->replier; }
 
 void rpc_cancel_when(int (*cancelled)(void *arg), void *arg) {
     cancel_fn = cancelled;
@@ -150,7 +148,6 @@ int rpc_call_max(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDesc
                 envelope_free(&env);
                 continue;
             }
-            memcpy(r->replier, env.sender, 20);
             rc = take_reply(&env, reply_desc, max_reply, reply, err, errlen);
             envelope_free(&env);
         }

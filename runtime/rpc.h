@@ -45,7 +45,5 @@ int rpc_call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescript
  * Set it before any call runs; NULL removes it. */
 void rpc_cancel_when(int (*cancelled)(void *arg), void *arg);
 
-/* The address that signed the last reply rpc_call accepted (a worker's, through the bus). */
-const uint8_t *rpc_last_replier(const rpc *r);
 
 #endif

@@ -2,6 +2,7 @@
  * the checks that make a reply trustworthy (tensor bytes against their root, proofs). */
 #include "client.h"
 
+#include "errmsg.h"
 #include "rpc.h"
 
 #include <stdarg.h>
@@ -19,11 +20,12 @@ struct storage_client {
     char err[512];
 };
 
+/* A failed call: the reason in the client's buffer (storage_client_error), code returned. */
 static int fail(storage_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(storage_client *c, int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    opml_verrc(c->err, sizeof c->err, code, fmt, ap);
     va_end(ap);
     return code;
 }

@@ -46,13 +46,12 @@ struct storage {
 static int refuse(struct storage *s, actor_reply *reply, unsigned code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int refuse(struct storage *s, actor_reply *reply, unsigned code, const char *fmt, ...) {
-    char text[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    actor_reply_verror(reply, code, fmt, ap);
     va_end(ap);
     s->errors++;
-    return actor_reply_error(reply, code, "%s", text);
+    return 0;
 }
 
 /* The reply to a store error code (rc != STORE_OK). */

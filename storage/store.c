@@ -12,11 +12,11 @@
  * (its first chunk < the chunk count) exists; the nodes hash to the root the record is keyed by.
  * Nodes over zero data are not stored: they are merkle_zero(h). */
 #include "store.h"
+#include "errmsg.h"
 
 #include "keccak.h"
 
 #include <rocksdb/c.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,20 +38,9 @@ struct store {
     uint64_t tensors, tensor_bytes; /* mirrors the counters in the default family */
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* Turns a RocksDB error string into STORE_E_IO (freeing it). */
 static int rocks_fail(char *rerr, char *err, size_t errlen, const char *what) {
-    fail(err, errlen, STORE_E_IO, "%s: %s", what, rerr ? rerr : "unknown RocksDB error");
+    opml_errc(err, errlen, STORE_E_IO, "%s: %s", what, rerr ? rerr : "unknown RocksDB error");
     rocksdb_free(rerr);
     return STORE_E_IO;
 }
@@ -88,7 +77,7 @@ static int read_counter(store *s, const char *name, uint64_t *out, char *err, si
     size_t n;
     const char *p = rocksdb_pinnableslice_value(v, &n);
     int rc = STORE_OK;
-    if (n != 8) rc = fail(err, errlen, STORE_E_CORRUPT, "counter %s has %zu bytes", name, n);
+    if (n != 8) rc = opml_errc(err, errlen, STORE_E_CORRUPT, "counter %s has %zu bytes", name, n);
     else *out = get_u64((const uint8_t *)p);
     rocksdb_pinnableslice_destroy(v);
     return rc;
@@ -106,7 +95,7 @@ static int check_format(store *s, char *err, size_t errlen) {
     } else {
         int same = n == strlen(STORE_FORMAT) && !memcmp(v, STORE_FORMAT, n);
         rocksdb_free(v);
-        if (!same) return fail(err, errlen, STORE_E_ARG, "the database has another format than %s", STORE_FORMAT);
+        if (!same) return opml_errc(err, errlen, STORE_E_ARG, "the database has another format than %s", STORE_FORMAT);
     }
     int rc = read_counter(s, "tensors", &s->tensors, err, errlen);
     if (rc == STORE_OK) rc = read_counter(s, "tensor_bytes", &s->tensor_bytes, err, errlen);
@@ -116,7 +105,7 @@ static int check_format(store *s, char *err, size_t errlen) {
 store *store_open(const char *dir, char *err, size_t errlen) {
     store *s = calloc(1, sizeof *s);
     if (!s) {
-        fail(err, errlen, STORE_E_IO, "out of memory");
+        opml_errc(err, errlen, STORE_E_IO, "out of memory");
         return NULL;
     }
     s->opts = rocksdb_options_create();
@@ -211,11 +200,11 @@ int store_tensor_len(store *s, const uint8_t root[32], uint64_t *len, char *err,
     size_t n;
     const char *p = rocksdb_pinnableslice_value(v, &n);
     int rc = STORE_OK;
-    if (n != 8) rc = fail(err, errlen, STORE_E_CORRUPT, "a tensor record has %zu bytes, not 8", n);
+    if (n != 8) rc = opml_errc(err, errlen, STORE_E_CORRUPT, "a tensor record has %zu bytes, not 8", n);
     else *len = get_u64((const uint8_t *)p);
     rocksdb_pinnableslice_destroy(v);
     if (rc == STORE_OK && *len > STORE_MAX_TENSOR)
-        rc = fail(err, errlen, STORE_E_CORRUPT, "a tensor record claims %llu bytes", (unsigned long long)*len);
+        rc = opml_errc(err, errlen, STORE_E_CORRUPT, "a tensor record claims %llu bytes", (unsigned long long)*len);
     return rc;
 }
 
@@ -223,21 +212,21 @@ int store_put_tensor(store *s, const void *data, size_t len, const uint8_t *clai
                      int *existed, char *err, size_t errlen) {
     if (existed) *existed = 0;
     if (len > STORE_MAX_TENSOR)
-        return fail(err, errlen, STORE_E_ARG, "a tensor of %zu bytes exceeds the %llu-byte slot", len,
+        return opml_errc(err, errlen, STORE_E_ARG, "a tensor of %zu bytes exceeds the %llu-byte slot", len,
                     (unsigned long long)STORE_MAX_TENSOR);
-    if (len && !data) return fail(err, errlen, STORE_E_ARG, "no data for a %zu-byte tensor", len);
+    if (len && !data) return opml_errc(err, errlen, STORE_E_ARG, "no data for a %zu-byte tensor", len);
     upper_tree t = {0};
     uint8_t root[32];
     if (len == 0) memcpy(root, merkle_zero(TOP_HEIGHT), 32);
     else {
-        if (build_upper(data, len, &t) != 0) return fail(err, errlen, STORE_E_IO, "out of memory");
+        if (build_upper(data, len, &t) != 0) return opml_errc(err, errlen, STORE_E_IO, "out of memory");
         memcpy(root, t.level[TOP_HEIGHT - STORE_CHUNK_HEIGHT][0], 32);
     }
     memcpy(root_out, root, 32);
     int rc;
     uint64_t have;
     if (claimed_root && memcmp(claimed_root, root, 32) != 0) {
-        rc = fail(err, errlen, STORE_E_ROOT, "the bytes do not hash to the claimed tensor root");
+        rc = opml_errc(err, errlen, STORE_E_ROOT, "the bytes do not hash to the claimed tensor root");
         goto out;
     }
     rc = store_tensor_len(s, root, &have, err, errlen);
@@ -290,13 +279,13 @@ static int pin_chunk(store *s, const uint8_t root[32], uint64_t len, uint32_t c,
     char *rerr = NULL;
     *slice = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[CF_TENSORS], (const char *)key, 36, &rerr);
     if (rerr) return rocks_fail(rerr, err, errlen, "reading a tensor chunk");
-    if (!*slice) return fail(err, errlen, STORE_E_CORRUPT, "chunk %u of a stored tensor is missing", c);
+    if (!*slice) return opml_errc(err, errlen, STORE_E_CORRUPT, "chunk %u of a stored tensor is missing", c);
     uint64_t off = (uint64_t)c * STORE_CHUNK_BYTES;
     size_t want = len - off < STORE_CHUNK_BYTES ? (size_t)(len - off) : STORE_CHUNK_BYTES;
     *bytes = (const uint8_t *)rocksdb_pinnableslice_value(*slice, n);
     if (*n != want) {
         rocksdb_pinnableslice_destroy(*slice);
-        return fail(err, errlen, STORE_E_CORRUPT, "chunk %u has %zu bytes, not %zu", c, *n, want);
+        return opml_errc(err, errlen, STORE_E_CORRUPT, "chunk %u has %zu bytes, not %zu", c, *n, want);
     }
     return STORE_OK;
 }
@@ -307,7 +296,7 @@ int store_read_tensor(store *s, const uint8_t root[32], uint64_t offset, size_t 
     int rc = store_tensor_len(s, root, &total, err, errlen);
     if (rc != STORE_OK) return rc;
     if (offset > total || len > total - offset)
-        return fail(err, errlen, STORE_E_ARG, "range [%llu, +%zu) lies outside the %llu-byte tensor",
+        return opml_errc(err, errlen, STORE_E_ARG, "range [%llu, +%zu) lies outside the %llu-byte tensor",
                     (unsigned long long)offset, len, (unsigned long long)total);
     uint8_t *out = buf;
     while (len) {
@@ -327,7 +316,7 @@ int store_read_tensor(store *s, const uint8_t root[32], uint64_t offset, size_t 
 
 int store_prove(store *s, const uint8_t root[32], uint64_t index, merkle_proof *out, char *err, size_t errlen) {
     if (index >> TOP_HEIGHT)
-        return fail(err, errlen, STORE_E_ARG, "leaf %llu is outside the slot's 2^%d leaves", (unsigned long long)index,
+        return opml_errc(err, errlen, STORE_E_ARG, "leaf %llu is outside the slot's 2^%d leaves", (unsigned long long)index,
                     TOP_HEIGHT);
     uint64_t len;
     int rc = store_tensor_len(s, root, &len, err, errlen);
@@ -341,7 +330,7 @@ int store_prove(store *s, const uint8_t root[32], uint64_t index, merkle_proof *
         if ((rc = pin_chunk(s, root, len, c, &slice, &bytes, &n, err, errlen)) != STORE_OK) return rc;
         rc = merkle_prove(bytes, n, STORE_CHUNK_HEIGHT, index & ((1u << STORE_CHUNK_HEIGHT) - 1), out);
         rocksdb_pinnableslice_destroy(slice);
-        if (rc != 0) return fail(err, errlen, STORE_E_CORRUPT, "chunk %u does not fit its subtree", c);
+        if (rc != 0) return opml_errc(err, errlen, STORE_E_CORRUPT, "chunk %u does not fit its subtree", c);
     } else { /* past the data: a zero leaf under zero subtrees */
         memset(out->leaf, 0, 32);
         for (unsigned h = 0; h < STORE_CHUNK_HEIGHT; h++) memcpy(out->siblings[h], merkle_zero(h), 32);
@@ -359,22 +348,22 @@ int store_prove(store *s, const uint8_t root[32], uint64_t index, merkle_proof *
         char *rerr = NULL;
         rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[CF_MERKLE], (const char *)key, 37, &rerr);
         if (rerr) return rocks_fail(rerr, err, errlen, "reading a Merkle node");
-        if (!v) return fail(err, errlen, STORE_E_CORRUPT, "Merkle node %u at height %u is missing", sib, h);
+        if (!v) return opml_errc(err, errlen, STORE_E_CORRUPT, "Merkle node %u at height %u is missing", sib, h);
         size_t n = 0;
         const char *p = rocksdb_pinnableslice_value(v, &n);
         if (n == 32) memcpy(out->siblings[h], p, 32);
         rocksdb_pinnableslice_destroy(v);
-        if (n != 32) return fail(err, errlen, STORE_E_CORRUPT, "Merkle node %u at height %u has %zu bytes", sib, h, n);
+        if (n != 32) return opml_errc(err, errlen, STORE_E_CORRUPT, "Merkle node %u at height %u has %zu bytes", sib, h, n);
     }
     if (!merkle_verify(root, out))
-        return fail(err, errlen, STORE_E_CORRUPT, "the proof of leaf %llu does not verify against its root",
+        return opml_errc(err, errlen, STORE_E_CORRUPT, "the proof of leaf %llu does not verify against its root",
                     (unsigned long long)index);
     return STORE_OK;
 }
 
 static int check_key(const void *key, size_t klen, char *err, size_t errlen) {
     if (!key || klen == 0 || klen > STORE_MAX_KEY)
-        return fail(err, errlen, STORE_E_ARG, "a key must have 1..%d bytes, not %zu", STORE_MAX_KEY, klen);
+        return opml_errc(err, errlen, STORE_E_ARG, "a key must have 1..%d bytes, not %zu", STORE_MAX_KEY, klen);
     return STORE_OK;
 }
 
@@ -394,17 +383,17 @@ int store_kv_get(store *s, const void *key, size_t klen, uint8_t **value, size_t
         if (*value) memcpy(*value, p, n);
     }
     rocksdb_pinnableslice_destroy(v);
-    if (n && !*value) return fail(err, errlen, STORE_E_IO, "out of memory for a %zu-byte value", n);
+    if (n && !*value) return opml_errc(err, errlen, STORE_E_IO, "out of memory for a %zu-byte value", n);
     return STORE_OK;
 }
 
 int store_kv_write(store *s, const storage_kv_op *ops, size_t n, char *err, size_t errlen) {
-    if (n && !ops) return fail(err, errlen, STORE_E_ARG, "no operations");
+    if (n && !ops) return opml_errc(err, errlen, STORE_E_ARG, "no operations");
     for (size_t i = 0; i < n; i++) {
         int rc = check_key(ops[i].key, ops[i].klen, err, errlen);
         if (rc != STORE_OK) return rc;
         if (!ops[i].del && (ops[i].vlen > STORE_MAX_VALUE || (ops[i].vlen && !ops[i].value)))
-            return fail(err, errlen, STORE_E_ARG, "a value must have at most %u bytes, not %zu", STORE_MAX_VALUE,
+            return opml_errc(err, errlen, STORE_E_ARG, "a value must have at most %u bytes, not %zu", STORE_MAX_VALUE,
                         ops[i].vlen);
     }
     if (n == 0) return STORE_OK;
@@ -435,7 +424,7 @@ int store_kv_scan(store *s, const void *prefix, size_t plen, const void *start_a
                   storage_scan_fn fn, void *arg, int *more, char *err, size_t errlen) {
     if (more) *more = 0;
     if (plen > STORE_MAX_KEY || salen > STORE_MAX_KEY || (plen && !prefix) || (salen && !start_after) || !fn)
-        return fail(err, errlen, STORE_E_ARG, "bad scan arguments (prefix %zu bytes, start %zu bytes)", plen, salen);
+        return opml_errc(err, errlen, STORE_E_ARG, "bad scan arguments (prefix %zu bytes, start %zu bytes)", plen, salen);
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_STATE]);
     int after = salen && (plen == 0 || bytes_cmp(start_after, salen, prefix, plen) >= 0);
     if (after) {

@@ -18,15 +18,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     harness h;
-    CHECK_EQ_INT(harness_init(&h), 0);
-    char skey[256], slisten[64], speer[160], xpeer[160], ckey[256], ccurve[65];
-    harness_peer(&h, "storage", skey, slisten, speer); /* a storage actor that never starts */
-    harness_key(&h, "client", 1, ckey, NULL, ccurve); /* before the actor starts: it reads the allow file once */
-    char *args[] = {"--storage", speer, "--backend", "ref", "--log_level", "debug", NULL};
-    pid_t xp = harness_actor(&h, argv[1], "executor", args, xpeer);
     client c;
-    CHECK_EQ_INT(client_init(&c, ckey), 0);
-    CHECK_EQ_INT(client_wait_up(&c, xpeer, 10000), 0);
+    pid_t xp;
+    char xpeer[160], *args[] = {"--backend", "ref", "--log_level", "debug", NULL};
+    CHECK_EQ_INT(harness_init(&h), 0);
+    CHECK_EQ_INT(harness_storage_down(&h, argv[1], "executor", args, &c, &xp, xpeer), 0);
 
     uint8_t model_root[32] = {0x5e, 0x70}, input[4] = {0};
     Opml__ExecutorRun run = OPML__EXECUTOR_RUN__INIT;

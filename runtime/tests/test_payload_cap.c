@@ -4,12 +4,13 @@
  *   opml.EchoRequest with actor_on: the control cap, ACTOR_MAX_CONTROL;
  *   opml.EchoReply   with actor_on_max and a cap of 100 bytes (any type will do: both carry
  *                    `bytes data = 1`, so one encoder makes payloads for both);
- * a client sends it raw envelopes over a DEALER. The test binary is linked with
- * -Wl,--wrap=protobuf_c_message_unpack, so that the unpacks the actor's thread makes are counted:
- * "never unpacked" is observed, not inferred from the reply. */
+ * a client sends it raw envelopes over a DEALER. The unpacks the actor's thread makes are counted
+ * (unpack_count.h; the client's own unpacks of replies do not count): "never unpacked" is
+ * observed, not inferred from the reply. */
 #include "check.h"
 #include "echo.pb-c.h"
 #include "harness.h"
+#include "unpack_count.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -18,26 +19,9 @@
 
 #define SMALL_CAP 100
 
-/* ---- counting unpacks (on the actor's thread: the client's own unpacks of replies do not count) ---- */
-
-ProtobufCMessage *__real_protobuf_c_message_unpack(const ProtobufCMessageDescriptor *desc,
-                                                   ProtobufCAllocator *allocator, size_t len, const uint8_t *data);
-ProtobufCMessage *__wrap_protobuf_c_message_unpack(const ProtobufCMessageDescriptor *desc,
-                                                   ProtobufCAllocator *allocator, size_t len, const uint8_t *data);
-
-static __thread int on_actor_thread;
-static unsigned unpacks_request, unpacks_reply; /* of EchoRequest, of EchoReply payloads */
-
-ProtobufCMessage *__wrap_protobuf_c_message_unpack(const ProtobufCMessageDescriptor *desc,
-                                                   ProtobufCAllocator *allocator, size_t len, const uint8_t *data) {
-    if (on_actor_thread && desc == &opml__echo_request__descriptor)
-        __atomic_add_fetch(&unpacks_request, 1, __ATOMIC_SEQ_CST);
-    if (on_actor_thread && desc == &opml__echo_reply__descriptor)
-        __atomic_add_fetch(&unpacks_reply, 1, __ATOMIC_SEQ_CST);
-    return __real_protobuf_c_message_unpack(desc, allocator, len, data);
-}
-
-static unsigned count(unsigned *c) { return __atomic_load_n(c, __ATOMIC_SEQ_CST); }
+/* the actor's unpacks of EchoRequest and of EchoReply payloads so far */
+static unsigned requests_unpacked(void) { return unpack_count(&opml__echo_request__descriptor); }
+static unsigned replies_unpacked(void) { return unpack_count(&opml__echo_reply__descriptor); }
 
 /* ---- the actor ---- */
 
@@ -51,7 +35,7 @@ static int on_any(actor *a, const envelope *req, const ProtobufCMessage *msg, ac
 }
 
 static void *actor_main(void *arg) {
-    on_actor_thread = 1;
+    unpack_count_here();
     return (void *)(intptr_t)actor_run(arg);
 }
 
@@ -124,24 +108,24 @@ static uint8_t *garbage_of(size_t n) {
 }
 
 static void expect_refused(client *c, void *d, const char *type, uint8_t *payload, size_t len, size_t cap) {
-    unsigned before_req = count(&unpacks_request), before_rep = count(&unpacks_reply);
+    unsigned before_req = requests_unpacked(), before_rep = replies_unpacked();
     struct answer a = ask(c, d, type, payload, len);
     char want[128];
     snprintf(want, sizeof want, "%s payload of %zu bytes is over the cap of %zu bytes", type, len, cap);
     CHECK_EQ_INT(a.code, OPML_E_BAD_REQUEST);
     CHECK(strstr(a.text, want) != NULL);
     if (!strstr(a.text, want)) fprintf(stderr, "  got \"%s\", want \"%s\"\n", a.text, want);
-    CHECK_EQ_INT(count(&unpacks_request), before_req); /* never unpacked */
-    CHECK_EQ_INT(count(&unpacks_reply), before_rep);
+    CHECK_EQ_INT(requests_unpacked(), before_req); /* never unpacked */
+    CHECK_EQ_INT(replies_unpacked(), before_rep);
     free(payload);
 }
 
 static void expect_served(client *c, void *d, const char *type, uint8_t *payload, size_t len, uint64_t nth) {
-    unsigned before = count(&unpacks_request) + count(&unpacks_reply);
+    unsigned before = requests_unpacked() + replies_unpacked();
     struct answer a = ask(c, d, type, payload, len);
     CHECK_EQ_INT(a.code, 0);
     CHECK_EQ_INT(a.served, nth); /* the refused requests in between never reached the handler */
-    CHECK_EQ_INT(count(&unpacks_request) + count(&unpacks_reply), before + 1);
+    CHECK_EQ_INT(requests_unpacked() + replies_unpacked(), before + 1);
     free(payload);
 }
 
@@ -179,13 +163,13 @@ int main(void) {
     /* Bytes that do not parse: over the cap they are refused as too long (the parser never sees
      * them); at the cap they reach the parser, which refuses them as not a valid message. */
     expect_refused(&c, d, req_t, garbage_of(ACTOR_MAX_CONTROL + 1), ACTOR_MAX_CONTROL + 1, ACTOR_MAX_CONTROL);
-    unsigned before = count(&unpacks_request);
+    unsigned before = requests_unpacked();
     uint8_t *g = garbage_of(ACTOR_MAX_CONTROL);
     struct answer ans = ask(&c, d, req_t, g, ACTOR_MAX_CONTROL);
     free(g);
     CHECK_EQ_INT(ans.code, OPML_E_BAD_REQUEST);
     CHECK(strstr(ans.text, "payload is not a valid opml.EchoRequest") != NULL);
-    CHECK_EQ_INT(count(&unpacks_request), before + 1);
+    CHECK_EQ_INT(requests_unpacked(), before + 1);
 
     /* A declared cap (actor_on_max) is the type's own, whichever is smaller or larger. */
     expect_served(&c, d, rep_t, message_of(SMALL_CAP), SMALL_CAP, 3);

@@ -5,11 +5,12 @@
  * one exactly at its cap is. An actor runs in this process (actor_run on a thread of its own) and
  * answers opml.EchoRequest with a reply of a chosen size: `data` holds the payload size wanted, in
  * decimal; with fail_code 0 the reply is an opml.EchoReply, else an opml.Error with that code. The
- * test binary is linked with -Wl,--wrap=protobuf_c_message_unpack, so that the client's unpacks of
- * replies are counted: "never unpacked" is observed, not inferred from the return code. */
+ * client's unpacks of replies are counted (unpack_count.h; the actor's unpacks of requests do not
+ * count): "never unpacked" is observed, not inferred from the return code. */
 #include "check.h"
 #include "echo.pb-c.h"
 #include "harness.h"
+#include "unpack_count.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -18,22 +19,9 @@
 
 #define BIG_CAP (1u << 20)
 
-/* ---- counting unpacks (on the client's thread: the actor's unpacks of requests do not count) ---- */
-
-ProtobufCMessage *__real_protobuf_c_message_unpack(const ProtobufCMessageDescriptor *desc,
-                                                   ProtobufCAllocator *allocator, size_t len, const uint8_t *data);
-ProtobufCMessage *__wrap_protobuf_c_message_unpack(const ProtobufCMessageDescriptor *desc,
-                                                   ProtobufCAllocator *allocator, size_t len, const uint8_t *data);
-
-static __thread int on_client_thread;
-static unsigned unpacks_reply, unpacks_error; /* of EchoReply, of Error payloads */
-
-ProtobufCMessage *__wrap_protobuf_c_message_unpack(const ProtobufCMessageDescriptor *desc,
-                                                   ProtobufCAllocator *allocator, size_t len, const uint8_t *data) {
-    if (on_client_thread && desc == &opml__echo_reply__descriptor) unpacks_reply++;
-    if (on_client_thread && desc == &opml__error__descriptor) unpacks_error++;
-    return __real_protobuf_c_message_unpack(desc, allocator, len, data);
-}
+/* the client's unpacks of EchoReply and of Error payloads so far */
+static unsigned replies_unpacked(void) { return unpack_count(&opml__echo_reply__descriptor); }
+static unsigned errors_unpacked(void) { return unpack_count(&opml__error__descriptor); }
 
 /* ---- the actor ---- */
 
@@ -91,37 +79,37 @@ static int ask(rpc *r, size_t size, unsigned fail_code, size_t max_reply, char *
 
 static void expect_served(rpc *r, size_t size, size_t max_reply) {
     char err[512];
-    unsigned before = unpacks_reply;
+    unsigned before = replies_unpacked();
     CHECK_EQ_INT(ask(r, size, 0, max_reply, err, sizeof err), 0);
-    CHECK_EQ_INT(unpacks_reply, before + 1);
+    CHECK_EQ_INT(replies_unpacked(), before + 1);
 }
 
 static void expect_refused(rpc *r, size_t size, unsigned fail_code, size_t max_reply, size_t cap) {
     char err[512], want[160];
-    unsigned before_reply = unpacks_reply, before_error = unpacks_error;
+    unsigned before_reply = replies_unpacked(), before_error = errors_unpacked();
     snprintf(want, sizeof want, "%s reply of %zu bytes is over the cap of %zu bytes",
              fail_code ? "opml.Error" : "opml.EchoReply", size, cap);
     CHECK_EQ_INT(ask(r, size, fail_code, max_reply, err, sizeof err), OPML_E_BAD_REQUEST);
     CHECK(!strcmp(err, want));
     if (strcmp(err, want)) fprintf(stderr, "  got \"%s\", want \"%s\"\n", err, want);
-    CHECK_EQ_INT(unpacks_reply, before_reply); /* never unpacked */
-    CHECK_EQ_INT(unpacks_error, before_error);
+    CHECK_EQ_INT(replies_unpacked(), before_reply); /* never unpacked */
+    CHECK_EQ_INT(errors_unpacked(), before_error);
 }
 
 /* An opml.Error reply of `size` bytes within its cap: its code comes back, its text in err. */
 static void expect_error(rpc *r, size_t size, size_t max_reply) {
     char err[512];
-    unsigned before = unpacks_error;
+    unsigned before = errors_unpacked();
     CHECK_EQ_INT(ask(r, size, OPML_E_NOT_FOUND, max_reply, err, sizeof err), OPML_E_NOT_FOUND);
     CHECK(strlen(err) >= 6 && strspn(err, "x") == strlen(err)); /* the text (cut to err) */
-    CHECK_EQ_INT(unpacks_error, before + 1);
+    CHECK_EQ_INT(errors_unpacked(), before + 1);
 }
 
 int main(void) {
     harness h;
     char server_key[256], client_key[256], curve[65], listen[64], peer[160], err[512];
     memset(fill, 'x', sizeof fill - 1);
-    on_client_thread = 1;
+    unpack_count_here();
     if (harness_init(&h) != 0) return 1;
     harness_peer(&h, "server", server_key, listen, peer);
     harness_key(&h, "client", 1, client_key, NULL, curve);

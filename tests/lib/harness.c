@@ -229,6 +229,24 @@ int client_wait_up(client *c, const char *peer, int timeout_ms) {
     return -1;
 }
 
+int harness_storage_down(harness *h, const char *bin, const char *name, char *const args[], client *c, pid_t *pid,
+                         char peer[160]) {
+    char skey[256], slisten[64], speer[160], ckey[256], ccurve[65], *argv[33] = {"--storage", speer};
+    int n = 2;
+    memset(c, 0, sizeof *c);
+    harness_peer(h, "storage", skey, slisten, speer); /* a storage actor that never starts */
+    harness_key(h, "client", 1, ckey, NULL, ccurve);
+    for (int i = 0; i < 30 && args[i]; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    *pid = harness_actor(h, bin, name, argv, peer);
+    if (*pid <= 0) {
+        *pid = 0;
+        return -1;
+    }
+    if (client_init(c, ckey) != 0) return -1;
+    return client_wait_up(c, peer, 10000);
+}
+
 int client_call(client *c, const char *peer, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
                 int timeout_ms, char *err, size_t errlen) {
     rpc *r = rpc_connect(c->net, &c->sg, peer, 0, err, errlen);

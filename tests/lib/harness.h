@@ -1,7 +1,8 @@
 /* harness.h: what the process-level tests share: a scratch directory with keys and an allow-list,
  * free loopback ports, child processes (started with their stderr in a log file, stopped with a
- * signal, their exit status checked), and a test client that signs and sends raw envelopes, also
- * from a thread of its own while the test acts on the callee. */
+ * signal, their exit status checked), a test client that signs and sends raw envelopes, also
+ * from a thread of its own while the test acts on the callee, and the set-up of an actor whose
+ * storage actor is down. */
 #ifndef OPML_TEST_HARNESS_H
 #define OPML_TEST_HARNESS_H
 
@@ -73,6 +74,15 @@ long client_stat(client *c, const char *peer, const char *name);
 
 /* Polls peer's health until it answers or timeout_ms passes. Returns 0 once it answered. */
 int client_wait_up(client *c, const char *peer, int timeout_ms);
+
+/* An actor whose storage actor is down, and a client to call it: makes the client's allow-listed
+ * key first (the actor reads the allow file once, as it starts), starts bin as `name` with
+ * --storage naming a place where no storage actor ever starts, then args (NULL-terminated, at
+ * most 30), initializes c with the client's key and waits up to 10 s for the actor's health. *pid
+ * gets the actor's pid (0 if it was not started), peer what its clients name it. Returns 0, or -1
+ * when the actor or the client did not come up. */
+int harness_storage_down(harness *h, const char *bin, const char *name, char *const args[], client *c, pid_t *pid,
+                         char peer[160]);
 
 /* Sends req to peer and waits up to timeout_ms (one attempt) for a reply of type reply_desc, which
  * is dropped. Returns rpc_call's code: 0 for such a reply, else an OPML_E_* code, the reason (the

@@ -21,15 +21,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     harness h;
-    CHECK_EQ_INT(harness_init(&h), 0);
-    char skey[256], slisten[64], speer[160], vpeer[160], ckey[256], ccurve[65];
-    harness_peer(&h, "storage", skey, slisten, speer); /* a storage actor that never starts */
-    harness_key(&h, "client", 1, ckey, NULL, ccurve); /* before the actor starts: it reads the allow file once */
-    char *args[] = {"--storage", speer, NULL};
-    pid_t vp = harness_actor(&h, argv[1], "vmjudge", args, vpeer);
     client c;
-    CHECK_EQ_INT(client_init(&c, ckey), 0);
-    CHECK_EQ_INT(client_wait_up(&c, vpeer, 10000), 0);
+    pid_t vp;
+    char vpeer[160], *args[] = {NULL};
+    CHECK_EQ_INT(harness_init(&h), 0);
+    CHECK_EQ_INT(harness_storage_down(&h, argv[1], "vmjudge", args, &c, &vp, vpeer), 0);
 
     /* the pinned guest (no fetch), and a descriptor and operands that only storage could have */
     uint8_t unknown[32] = {0xd0, 0x3e};
