@@ -1,6 +1,6 @@
 /* convert.h: model import (`opml convert`, docs/model-format.md): a model of another format into an
- * opml model file. opml_convert picks the importer by the file's format (convert.c's table; ONNX
- * is onnx/onnx_import.h, a GGUF importer goes beside it in gguf/). Every importer lowers its graph
+ * opml model file. opml_convert picks the importer by the file's format (convert.c; ONNX is
+ * onnx/onnx_import.h, a GGUF importer goes beside it in gguf/). Every importer lowers its graph
  * through the same helpers (lower.h): constants folded by the reference kernels, weights of the
  * matrix products quantized to int8 with per-output-channel scales by the kernels' own rule, and
  * the model committed and written. Anything an importer cannot convert exactly is an error naming

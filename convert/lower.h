@@ -1,4 +1,4 @@
-/* lower.h: what every importer lowers its graph with (convert.c): the model under conversion.
+/* lower.h: what every importer lowers its graph with (lower.c): the model under conversion.
  *
  * An importer walks its graph in topological order, keeping a symbol per tensor name: either a
  * constant (float32 or int64 data known now) or a graph value (a model input or the output of an
@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "convert.h"
 #include "kernel.h"
 
 #define CV_I64 100 /* dtype of an int64 constant (shape arithmetic only; never a model tensor) */
@@ -80,8 +79,9 @@ int cv_reshape_to(conv *c, int x, int rank, const int64_t *dims, const char *nam
 int cv_emit_slice(conv *c, int x, const int64_t *start, const int64_t *step, const int64_t *dims, const char *name);
 int cv_linear_const(conv *c, int x, int bsym, int wt, float alpha, const float *bias, int64_t nb, const char *name);
 
-/* The model whose output is symbol out_sym, quantized, committed and written to *out (malloc'd). */
-int cv_finish(conv *c, int out_sym, const opml_convert_opts *opts, uint8_t **out, size_t *out_len);
+/* The model whose output is symbol out_sym, quantized, committed and written to *out (malloc'd),
+ * recording input_divisor (convert.h). */
+int cv_finish(conv *c, int out_sym, float input_divisor, uint8_t **out, size_t *out_len);
 void cv_free(conv *c);
 
 #endif

@@ -64,9 +64,7 @@ const identity *actor_identity(const actor *a);
  * Returns 0, or -1 if the type is taken (opml.HealthRequest always is) or 64 types are served. */
 int actor_on_max(actor *a, const ProtobufCMessageDescriptor *desc, size_t max_payload, actor_handler fn, void *user);
 
-/* actor_on_max with the cap of control messages, ACTOR_MAX_CONTROL: the types whose fields are
- * roots, ids, keys and at most a few thousand numbers (vmjudge's 4096 steps: about 41 KB). */
-#define ACTOR_MAX_CONTROL (64u << 10)
+/* actor_on_max with the cap of control messages, ACTOR_MAX_CONTROL (envelope.h). */
 int actor_on(actor *a, const ProtobufCMessageDescriptor *desc, actor_handler fn, void *user);
 
 /* Call fn(a, sock, user) on the main thread whenever sock is readable (a SUB, another ROUTER...). */

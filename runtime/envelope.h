@@ -33,6 +33,10 @@ enum {
 
 #define ENVELOPE_MAX_TYPE 255
 #define ENVELOPE_MAX_BYTES (64u << 20) /* larger frames are refused before parsing */
+/* The payload cap of control messages (actor_on's requests, rpc_call's replies, every opml.Error):
+ * the types whose fields are roots, ids, keys and at most a few thousand numbers (vmjudge's 4096
+ * steps: about 41 KB). */
+#define ACTOR_MAX_CONTROL (64u << 10)
 
 /* The sending side: an identity and its sequence counter. */
 typedef struct signer {

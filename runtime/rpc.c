@@ -1,7 +1,6 @@
 /* rpc.c: see rpc.h. */
 #include "rpc.h"
 
-#include "actor.h"
 #include "log.h"
 
 #include <errno.h>

@@ -8,11 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "convert.h"
+/* convert.h; declared here only, so that the entry point can include this header */
+struct opml_convert_opts;
 
 /* Convert ONNX bytes to model-file bytes (*out, malloc'd, *out_len). Returns 0 or -1 + err. */
-int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *opts, uint8_t **out, size_t *out_len,
-                      char *err, size_t errlen);
+int opml_convert_onnx(const uint8_t *onnx, size_t len, const struct opml_convert_opts *opts, uint8_t **out,
+                      size_t *out_len, char *err, size_t errlen);
 
 /* A serialized ONNX TensorProto (the conformance tests' input_N.pb / output_N.pb) as float32:
  * *data (malloc'd, numel floats; int64/int32/double tensors are converted), dims, rank. Returns

@@ -5,6 +5,8 @@
 #include "onnx_import.h"
 #include "onnx_lower.h"
 
+#include "convert.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,7 +374,7 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
         snprintf(name, sizeof name, "%s/copy", c.syms[os].name);
         if ((os = cv_push_node(&c, &d, ops, name)) < 0) goto done;
     }
-    rc = cv_finish(&c, os, opts, out, out_len);
+    rc = cv_finish(&c, os, opts->input_divisor, out, out_len);
 done:
     cv_free(&c);
     onnx__model_proto__free_unpacked(mp, NULL);

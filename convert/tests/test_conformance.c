@@ -16,6 +16,7 @@
  * Prints ran/passed per operator; fails when a test that ran does not pass, or when an operator
  * has no passing test at all. */
 #include "check.h"
+#include "convert.h"
 #include "onnx_import.h"
 #include "engine.h"
 #include "onnx.pb-c.h"

@@ -1,6 +1,46 @@
 /* kernel.c: the operator table and the single entry point kernel_run() that the ref backend and
- * the RISC-V guest's dispatcher call (kernel.h). */
-#include "ops.h"
+ * the RISC-V guest's dispatcher call (kernel.h). Each operator's kernel_op is defined in its
+ * source (relu.c: kop_relu, ...). */
+#include "kernel.h"
+
+#define KERNEL_OP_DECL(sym) extern const kernel_op sym
+KERNEL_OP_DECL(kop_qlinear);
+KERNEL_OP_DECL(kop_qmatmul);
+KERNEL_OP_DECL(kop_qconv);
+KERNEL_OP_DECL(kop_relu);
+KERNEL_OP_DECL(kop_leakyrelu);
+KERNEL_OP_DECL(kop_sigmoid);
+KERNEL_OP_DECL(kop_tanh);
+KERNEL_OP_DECL(kop_softmax);
+KERNEL_OP_DECL(kop_maxpool);
+KERNEL_OP_DECL(kop_avgpool);
+KERNEL_OP_DECL(kop_globalavgpool);
+KERNEL_OP_DECL(kop_add);
+KERNEL_OP_DECL(kop_sub);
+KERNEL_OP_DECL(kop_mul);
+KERNEL_OP_DECL(kop_div);
+KERNEL_OP_DECL(kop_reshape);
+KERNEL_OP_DECL(kop_transpose);
+KERNEL_OP_DECL(kop_concat);
+KERNEL_OP_DECL(kop_clip);
+KERNEL_OP_DECL(kop_slice);
+KERNEL_OP_DECL(kop_logsoftmax);
+KERNEL_OP_DECL(kop_exp);
+KERNEL_OP_DECL(kop_log);
+KERNEL_OP_DECL(kop_sqrt);
+KERNEL_OP_DECL(kop_neg);
+KERNEL_OP_DECL(kop_abs);
+KERNEL_OP_DECL(kop_reducesum);
+KERNEL_OP_DECL(kop_reducemean);
+KERNEL_OP_DECL(kop_reducemax);
+KERNEL_OP_DECL(kop_pad);
+KERNEL_OP_DECL(kop_embedding);
+KERNEL_OP_DECL(kop_rmsnorm);
+KERNEL_OP_DECL(kop_rope);
+KERNEL_OP_DECL(kop_kvappend);
+KERNEL_OP_DECL(kop_attention);
+KERNEL_OP_DECL(kop_silu);
+KERNEL_OP_DECL(kop_argmax);
 
 static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_QLINEAR] = &kop_qlinear,     [OP_QMATMUL] = &kop_qmatmul, [OP_QCONV] = &kop_qconv,

@@ -125,6 +125,14 @@ uint64_t kd_nbytes(const kd_tensor *t);
 uint32_t kd_batch_dim(const kd_tensor *t, unsigned outrank, unsigned i);
 size_t kd_batch_offset(const kd_tensor *t, const kd_tensor *y, size_t idx);
 
+/* What an operator source (relu.c, ...) provides to the dispatcher (kernel.c's table). */
+typedef struct kernel_op {
+    const char *name;
+    int (*check)(const kd_desc *d);
+    size_t (*scratch)(const kd_desc *d); /* NULL: none */
+    void (*run)(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch);
+} kernel_op;
+
 /* The operator's name ("QLinear", ...), or NULL for an unknown id. */
 const char *kernel_op_name(unsigned op);
 

@@ -1,56 +1,11 @@
-/* ops.h: what each operator source provides to the dispatcher in kernel.c, and the small shape
- * helpers they share. Internal to actors/kernels/ (and the engine's accelerated backends, which
- * reuse the quantization helpers of quant.h so that every backend quantizes with the same code). */
+/* ops.h: the small shape helpers the operator sources share (each source defines its operator's
+ * kernel_op, kernel.h, for the dispatcher's table in kernel.c). Internal to numerics/kernels/ (and
+ * the engine's accelerated backends, which reuse the quantization helpers of quant.h so that every
+ * backend quantizes with the same code). */
 #ifndef OPML_KERNEL_OPS_H
 #define OPML_KERNEL_OPS_H
 
 #include "kernel.h"
-
-typedef struct kernel_op {
-    const char *name;
-    int (*check)(const kd_desc *d);
-    size_t (*scratch)(const kd_desc *d); /* NULL: none */
-    void (*run)(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch);
-} kernel_op;
-
-#define KERNEL_OP_DECL(sym) extern const kernel_op sym
-KERNEL_OP_DECL(kop_qlinear);
-KERNEL_OP_DECL(kop_qmatmul);
-KERNEL_OP_DECL(kop_qconv);
-KERNEL_OP_DECL(kop_relu);
-KERNEL_OP_DECL(kop_leakyrelu);
-KERNEL_OP_DECL(kop_sigmoid);
-KERNEL_OP_DECL(kop_tanh);
-KERNEL_OP_DECL(kop_softmax);
-KERNEL_OP_DECL(kop_maxpool);
-KERNEL_OP_DECL(kop_avgpool);
-KERNEL_OP_DECL(kop_globalavgpool);
-KERNEL_OP_DECL(kop_add);
-KERNEL_OP_DECL(kop_sub);
-KERNEL_OP_DECL(kop_mul);
-KERNEL_OP_DECL(kop_div);
-KERNEL_OP_DECL(kop_reshape);
-KERNEL_OP_DECL(kop_transpose);
-KERNEL_OP_DECL(kop_concat);
-KERNEL_OP_DECL(kop_clip);
-KERNEL_OP_DECL(kop_slice);
-KERNEL_OP_DECL(kop_logsoftmax);
-KERNEL_OP_DECL(kop_exp);
-KERNEL_OP_DECL(kop_log);
-KERNEL_OP_DECL(kop_sqrt);
-KERNEL_OP_DECL(kop_neg);
-KERNEL_OP_DECL(kop_abs);
-KERNEL_OP_DECL(kop_reducesum);
-KERNEL_OP_DECL(kop_reducemean);
-KERNEL_OP_DECL(kop_reducemax);
-KERNEL_OP_DECL(kop_pad);
-KERNEL_OP_DECL(kop_embedding);
-KERNEL_OP_DECL(kop_rmsnorm);
-KERNEL_OP_DECL(kop_rope);
-KERNEL_OP_DECL(kop_kvappend);
-KERNEL_OP_DECL(kop_attention);
-KERNEL_OP_DECL(kop_silu);
-KERNEL_OP_DECL(kop_argmax);
 
 /* Bytes of one element of this dtype (0 for KD_NONE). */
 unsigned kd_elsize(unsigned dtype);
