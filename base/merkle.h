@@ -1,4 +1,4 @@
-/* merkle.h: the binary Keccak Merkle tree of docs/commitments.md (normative, DESIGN.md section 4).
+/* merkle.h: the binary Keccak Merkle tree of docs/commitments.md (normative).
  *
  *   - a leaf is 32 bytes of data, not hashed; a parent is keccak256(left ++ right);
  *   - a tree of depth d has 2^d leaves; data is laid from leaf 0 on, missing bytes are zero;
@@ -28,7 +28,7 @@ const uint8_t *merkle_zero(unsigned height);
  * Returns 0, or -1 if depth > MERKLE_MAX_DEPTH or the data does not fit in 2^depth leaves. */
 int merkle_root(const void *data, size_t len, unsigned depth, uint8_t root[32]);
 
-/* The tensor root of DESIGN.md section 4: merkle_root at depth MERKLE_SLOT_DEPTH, bit for bit.
+/* The tensor root of docs/commitments.md: merkle_root at depth MERKLE_SLOT_DEPTH, bit for bit.
  * Defined in tensor_root.c: eight Keccak permutations at a time where the CPU has AVX-512, and
  * tensors of 128 KiB and more on two threads. Returns -1 if len > 2^28. */
 int merkle_tensor_root(const void *data, size_t len, uint8_t root[32]);

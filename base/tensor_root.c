@@ -7,12 +7,12 @@
  * with AVX-512 this computes eight of them at once, one state lane per 64-bit word of a zmm
  * register, loaded by gathers from eight arbitrary 64-byte inputs (a mask for fewer than eight).
  * merkle_tensor_root builds one tree level by level (an odd last node is paired with the zero root
- * of its height) and folds the top with the zero roots up to depth 23, exactly as actors/merkle.c
+ * of its height) and folds the top with the zero roots up to depth 23, exactly as base/merkle.c
  * does; tensors of 128 KiB and more are cut into 5 to 8 subtrees hashed by two threads. The
  * pieces (opml_hash_pairs, opml_chunk_root, opml_fold_roots) let the engine schedule the hashing
  * of a whole run itself. Without AVX-512, or for tensors of fewer than 16 leaves, it is the
- * portable merkle_root of actors/merkle.c. executor/tests/test_exact.c compares everything with merkle_root on
- * every length around the edges. Host-only: the guest never computes roots. */
+ * portable merkle_root of base/merkle.c. engine/tests/test_exact.c compares everything with
+ * merkle_root on every length around the edges. Host-only: the guest never computes roots. */
 #include "tensor_root.h"
 
 #include <immintrin.h>

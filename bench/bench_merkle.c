@@ -3,8 +3,8 @@
  * leaves needs about 4.3 times the Keccak-f permutations of flat hashing (2^23 64-byte parents,
  * then a halving series, vs 2^28/136 rate blocks), so the goal is a ratio of at most 5: the rest
  * would be overhead. Two implementations, same roots: the portable merkle_root (one permutation
- * at a time, actors/merkle.c) and merkle_tensor_root (eight per AVX-512 stream on two threads,
- * actors/tensor_root.c; the one every actor uses).
+ * at a time, base/merkle.c) and merkle_tensor_root (eight per AVX-512 stream on two threads,
+ * base/tensor_root.c; the one every actor uses).
  *   bench_merkle [MiB]   (default 256) */
 #include "keccak.h"
 #include <string.h>

@@ -1,6 +1,6 @@
 /* bench_transformer.c: one decoding step (one token) through LLaMA-7B-sized transformer blocks
  * (hidden 4096, 32 heads of 128, MLP 11008, int8 weights: 202 MB per block) built in memory with
- * seeded random weights (executor/tests/llama_graph.c), on the ref and blas backends, with and
+ * seeded random weights (engine/tests/llama_graph.c), on the ref and blas backends, with and
  * without commitments. Prints tokens per second of the step, the weight bandwidth it implies and
  * that bandwidth as a fraction of this machine's memcpy bandwidth, measured in the same run.
  * usage: bench_transformer [--layers N] [--reps N] [--pos P] [--backend ref|blas]

@@ -2,7 +2,7 @@
  * cluster as compose/launch.sh describes it in DIR/cluster.env (the chain's RPC URL and id, the
  * contract addresses, the artifacts, the keys directory), and a session on its chain as one of
  * its identities: contracts loaded from forge's artifacts (no selector copied by hand), calls
- * (eth_call) and transactions (opml_chain's sender, its nonce journal beside the key). */
+ * (eth_call) and transactions (opml_eth's sender, its nonce journal beside the key). */
 #ifndef OPML_CLI_CLUSTER_H
 #define OPML_CLI_CLUSTER_H
 

@@ -1,4 +1,4 @@
-/* cmd_chain.c: `opml chain`, contracts from the shell through chainwatch's library (opml_chain):
+/* cmd_chain.c: `opml chain`, contracts from the shell through the Ethereum library (opml_eth):
  *   opml chain deploy --artifact A.json [--args JSON] [--value WEI]      -> the contract's address
  *   opml chain call   --artifact A.json --to 0x.. --fn NAME [--args JSON] -> the decoded result
  *   opml chain send   --artifact A.json --to 0x.. --fn NAME [--args JSON] [--value WEI] -> the receipt

@@ -1,7 +1,8 @@
 /* vm_model.h: node runs of a model's graph: the roots of a node's operands as the contract has
  * them (value roots from the graph state, weight roots from the model) and the bytes behind them,
- * taken from a committed engine run (executor/engine.h). Used by `opml vm-run` and the benchmark;
- * built into opml_vm when the engine is part of the build. */
+ * taken from a committed engine run (engine/engine.h). Used by `opml vm-run` and bench_vm, as the
+ * library opml_vm_model: it joins the engine and the VM, so it sits above both, and the VM and the
+ * judge (vmjudge/) never link the engine they judge. */
 #ifndef OPML_VM_MODEL_H
 #define OPML_VM_MODEL_H
 

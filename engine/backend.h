@@ -1,6 +1,6 @@
-/* backend.h: the engine's backends (DESIGN.md section 3). A backend runs one node; it must give
- * exactly the bits of the reference kernels (actors/kernels) for every operator, and the tests in
- * executor/tests hold it to that. `ref` runs the kernels themselves; `blas` replaces the integer
+/* backend.h: the engine's backends (docs/numerics.md). A backend runs one node; it must give
+ * exactly the bits of the reference kernels (numerics/kernels) for every operator, and the tests in
+ * engine/tests hold it to that. `ref` runs the kernels themselves; `blas` replaces the integer
  * dot products of QLinear, QConv and QMatMul by OpenBLAS sgemm on int8-valued floats (exact: K is
  * cut into chunks of at most 1024, so every partial sum stays below 2^24) and runs every other
  * operator with the reference kernel. A new backend (cuda) is one more opml_backend_ops table

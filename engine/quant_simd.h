@@ -1,9 +1,9 @@
-/* quant_simd.h: the quantization rules of actors/kernels/quant.h (docs/numerics.md) vectorized
+/* quant_simd.h: the quantization rules of numerics/kernels/quant.h (docs/numerics.md) vectorized
  * for the host backends, with exactly the reference's results: every lane performs the same IEEE
  * operations (division, multiplication, addition, int32 to float conversion), max/min/round
  * instructions are used only where they agree with the scalar comparisons (absmax skips NaN,
  * clamping after NaN is removed, round-to-nearest-even on |t| <= 127). AVX2 where the CPU has it,
- * else the scalar reference functions themselves. executor/tests/test_exact.c compares each
+ * else the scalar reference functions themselves. engine/tests/test_exact.c compares each
  * function with its scalar rule on special values and every tail length. */
 #ifndef OPML_QUANT_SIMD_H
 #define OPML_QUANT_SIMD_H

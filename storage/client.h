@@ -1,5 +1,5 @@
 /* client.h: how other actors (executor, vmjudge, bisector, chainwatch) and tools call the storage
- * actor. One storage_client wraps one rpc (actors/rpc.h) to the actor's `listen` socket, or to the
+ * actor. One storage_client wraps one rpc (runtime/rpc.h) to the actor's `listen` socket, or to the
  * bus's work socket when storage serves as a bus worker.
  *
  * The client does not trust the server: a tensor read is checked against its root, a proof with

@@ -1,4 +1,4 @@
-/* vm_guest.h: the pinned guest program (vmjudge/guest/, docs/vm-guest.md), compiled into opml_vm:
+/* vm_guest.h: the pinned guest program (vm/guest/, docs/vm-guest.md), compiled into opml_vm:
  * its flat image, loaded into slot 0 for every node run, and its tensor root, the guest root the
  * contract registers. The build fails unless the image's root is the one in guest/GUEST_ROOT. */
 #ifndef OPML_VM_GUEST_H

@@ -1,6 +1,6 @@
 /* vm_trace.h: a recorded run with checkpoints, so that "the state hash at step j" or "the proof
  * of step j" for any j costs a re-run from the nearest checkpoint, not from step 0 (the queries of
- * a phase-2 bisection, DESIGN.md section 5).
+ * a phase-2 bisection, docs/game.md).
  *
  * vm_trace_record() runs the machine to its end once, saving every `interval` steps the registers
  * and the pages written since the previous checkpoint (with their hashes). Seeking to step j

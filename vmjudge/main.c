@@ -1,4 +1,4 @@
-/* main.c: opml-vmjudge, the vmjudge actor (DESIGN.md section 2, proto/vmjudge.proto). It runs one
+/* main.c: opml-vmjudge, the vmjudge actor (docs/architecture.md, proto/vmjudge.proto). It runs one
  * graph node inside the RISC-V VM and answers the questions of a phase-2 dispute: the state hash
  * at many steps, the final state, the proof of one step, and whether a step proof holds the way
  * the contract checks it.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// DisputeGame.sol: the two-phase verification game of DESIGN.md section 5; the rules in one place
+// DisputeGame.sol: the two-phase verification game (docs/architecture.md); the rules in one place
 // are docs/game.md. One game = one submission (the oracle's) against one challenger; any number of
 // games may run against the same submission.
 //

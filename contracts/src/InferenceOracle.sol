@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// InferenceOracle.sol: the task lifecycle of DESIGN.md section 5 and docs/game.md. A requester
+// InferenceOracle.sol: the task lifecycle of docs/game.md. A requester
 // pays a fee and posts the inputs (calldata, and the event, for data availability); a submitter
 // posts the output with State_n and a bond, proving the output's tensor root sits in State_n at
 // the model's output value; during the challenge window the DisputeGame contract may open any

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // VmVectors.t.sol: RiscvStep against the C VM's step vectors (tests/vectors/vm_steps.json, written
-// by vmjudge/vm_vectors.c): for every vector the same post-state bytes and hash, or the same
+// by tests/vectors/vm_vectors.c): for every vector the same post-state bytes and hash, or the same
 // class of error (bad_state_length, bad_proof_length, bad_memory_proof) as a revert.
 pragma solidity ^0.8.28;
 

@@ -1,4 +1,4 @@
-/* kernel.h: the reference kernels of opml (DESIGN.md section 3, docs/numerics.md) and the node
+/* kernel.h: the reference kernels of opml (docs/numerics.md) and the node
  * descriptor they read (docs/model-format.md, normative).
  *
  * Every operator has exactly one meaning, defined by the portable C in this directory. The same

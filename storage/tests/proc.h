@@ -1,5 +1,5 @@
 /* proc.h: a real opml-storage process for the system tests and the benchmark, on the runtime's
- * test harness (actors/tests/harness.h): a scratch directory with the server's key and an
+ * test harness (tests/lib/harness.h): a scratch directory with the server's key and an
  * allow-list holding the test client's key, a free loopback port, the process started (and
  * restarted on the same database) and stopped, and storage clients of it. */
 #ifndef OPML_STORAGE_PROC_H

@@ -2,7 +2,7 @@
  * docs/commitments.md that the C actors produce and contracts/test/Commitments.t.sol checks the
  * Solidity side against: Keccak-256, zero roots, Merkle roots and proofs, tensor roots, graph
  * states, node leaves, model roots and the VM's initial node state (docs/vm.md) built from roots.
- * Every value comes from the C libraries (opml_actors, opml_model, opml_vm); data is a fixed
+ * Every value comes from the C libraries (opml_base, opml_model, opml_vm); data is a fixed
  * pseudo-random byte stream, so the file is the same on every run.
  *
  *   commitments_gen OUT.json          write the file

@@ -3,7 +3,7 @@
 #
 #   build.sh CC GUEST_DIR KERNEL_DIR OUT_DIR PIN_TOOL [--update]
 #
-# Compiles start.S, guest.c and every actors/kernels/*.c (sorted) for RV32IM with fixed flags and
+# Compiles start.S, guest.c and every numerics/kernels/*.c (sorted) for RV32IM with fixed flags and
 # no paths or timestamps in the output, links them at address 0 with picolibc's string functions
 # and libgcc's soft-float, and writes OUT_DIR/guest.elf and OUT_DIR/guest.bin (the flat image of
 # slot 0). PIN_TOOL then checks the image's tensor root against GUEST_DIR/GUEST_ROOT and writes

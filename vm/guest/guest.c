@@ -1,6 +1,6 @@
 /* guest.c: the RV32IM guest program: one program for every operator, which runs the one node
  * whose descriptor the VM placed in slot 1 (docs/vm.md memory map) with the reference kernels of
- * actors/kernels. Operand j is read from slot 3 + j, the output written to slot 15, slot 2 holds
+ * numerics/kernels. Operand j is read from slot 3 + j, the output written to slot 15, slot 2 holds
  * the stack (top down from 0x30000000) and below it the kernels' scratch. Exit code 0 on success,
  * else the kernel's error as a positive number (kernel.h, enum kd_err). */
 #include "kernel.h"

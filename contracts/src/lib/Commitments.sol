@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Commitments.sol: the model and VM commitments of docs/commitments.md and docs/vm.md that the
-// contracts compute (the C side: actors/model/model.c, vmjudge/vm_node.c): the node leaf, the model
+// contracts compute (the C side: numerics/model/model.c, vm/vm_node.c): the node leaf, the model
 // root and the hash of a node run's initial VM state built from roots. Checked against
 // tests/vectors/commitments.json by test/Commitments.t.sol.
 pragma solidity ^0.8.28;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Merkle.sol: the binary Keccak Merkle tree of docs/commitments.md (normative), the same bytes as
-// actors/merkle.c. A leaf is 32 bytes of data (not hashed), a parent is keccak256(left ++ right),
+// base/merkle.c. A leaf is 32 bytes of data (not hashed), a parent is keccak256(left ++ right),
 // missing data is zero with zero-subtree roots Z(h). Proof siblings run from the leaf's level up;
 // at height h the node is the right child when bit h of the leaf index is 1.
 // Hashing uses the scratch space 0x00..0x3f, so no memory is allocated per hash.

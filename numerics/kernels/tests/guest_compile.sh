@@ -1,7 +1,7 @@
 #!/bin/sh
 # Compiles every kernel source for the RV32IM guest with the guest's flags (no libc beyond
 # picolibc's string.h, no libm) and checks that the objects call no libm function: the
-# kernels must build unchanged for the VM (DESIGN.md section 3).
+# kernels must build unchanged for the VM (docs/numerics.md, docs/vm-guest.md).
 set -eu
 cc=$1 src=$2
 out=$(mktemp -d)

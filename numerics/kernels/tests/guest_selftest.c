@@ -4,7 +4,7 @@
  * sqrt, exp, expm1, sigmoid, tanh, log and quantization over bit patterns), runs the reference kernels
  * and prints one FNV-1a hash of the output bytes per case. guest_selftest.sh compares the two
  * transcripts: the host's SSE arithmetic and the guest's libgcc soft-float must agree bit for bit
- * (DESIGN.md section 3). Like the kernels, this file uses no libc beyond string.h on the guest. */
+ * (docs/numerics.md). Like the kernels, this file uses no libc beyond string.h on the guest. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The reference kernels on small cases checked against independent formulas (quantization by
  * nearbyintf, i.e. round half to even, written separately from quant.c), the descriptor's byte
  * round trip and its rejections, and kernel_run's errors on inconsistent shapes. The ONNX
- * conformance tests (executor/tests) cover each operator's meaning more widely. */
+ * conformance tests (convert/tests) cover each operator's meaning more widely. */
 #include "check.h"
 #include "fmath.h"
 #include "kernel.h"
