@@ -113,9 +113,8 @@ int onnx_op_gap(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     static const char *const none[] = {NULL};
-    if (onnx_only_attrs(ox, none)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, none, &x)) return -1;
     cv_sym *s = &c->syms[x];
     if (s->rank < 3) return cv_fail(c, "input of rank %d", s->rank);
     int64_t dims[KD_MAX_RANK];

@@ -13,9 +13,8 @@
 int onnx_op_unary(onnx_ctx *ox, unsigned op) {
     conv *c = ox->c;
     static const char *const none[] = {NULL}, *const leaky[] = {"alpha", NULL};
-    if (onnx_only_attrs(ox, op == OP_LEAKYRELU ? leaky : none)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, op == OP_LEAKYRELU ? leaky : none, &x)) return -1;
     kd_desc d = {.op = (uint16_t)op, .noperands = 1};
     cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
     if (op == OP_LEAKYRELU) d.fa[0] = onnx_attr_f(ox, "alpha", 0.01f);
@@ -35,9 +34,8 @@ static int scalar_const(onnx_ctx *ox, const char *suffix, float v) {
 int onnx_op_hard(onnx_ctx *ox, unsigned swish) {
     conv *c = ox->c;
     static const char *const known[] = {"alpha", "beta", NULL}, *const none[] = {NULL};
-    if (onnx_only_attrs(ox, swish ? none : known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, swish ? none : known, &x)) return -1;
     float alpha = swish ? 1.0f / 6.0f : onnx_attr_f(ox, "alpha", 0.2f), beta = swish ? 0.5f : onnx_attr_f(ox, "beta", 0.5f);
     int ka = scalar_const(ox, "alpha", alpha), kb = ka < 0 ? -1 : scalar_const(ox, "beta", beta);
     if (kb < 0) return -1;

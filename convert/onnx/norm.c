@@ -12,9 +12,8 @@
 int onnx_op_softmax(onnx_ctx *ox, unsigned op) {
     conv *c = ox->c;
     static const char *const known[] = {"axis", NULL};
-    if (onnx_only_attrs(ox, known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, known, &x)) return -1;
     int64_t axis = 0;
     if (cv_norm_axis(c, onnx_attr_i(ox, "axis", ox->opset < 13 ? 1 : -1), c->syms[x].rank, &axis)) return -1;
     kd_desc d = {.op = (uint16_t)op, .noperands = 1, .ia = {(int32_t)axis, ox->opset < 13}};

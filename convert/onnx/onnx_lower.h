@@ -40,6 +40,9 @@ const char *onnx_attr_s(onnx_ctx *ox, const char *name, const char *def);
 int onnx_only_attrs(onnx_ctx *ox, const char *const *known);
 /* Input i of the current node: its symbol in *k, or -1 when absent (optional input left empty). */
 int onnx_in(onnx_ctx *ox, size_t i, int *k);
+/* The start of most lowerings: every attribute in the NULL-terminated known list, and input 0
+ * present (its symbol in *x; "missing input" when it is absent or undefined). Returns 0 or -1. */
+int onnx_first_input(onnx_ctx *ox, const char *const *known, int *x);
 const char *onnx_out_name(onnx_ctx *ox, size_t i);
 /* Only output 0 may be used (a second output such as MaxPool's Indices is an error). */
 int onnx_single_output(onnx_ctx *ox);

@@ -151,6 +151,12 @@ int onnx_in(onnx_ctx *ox, size_t i, int *k) {
     return 0;
 }
 
+int onnx_first_input(onnx_ctx *ox, const char *const *known, int *x) {
+    if (onnx_only_attrs(ox, known)) return -1;
+    if (onnx_in(ox, 0, x) || *x < 0) return *x < 0 ? cv_fail(ox->c, "missing input") : -1;
+    return 0;
+}
+
 const char *onnx_out_name(onnx_ctx *ox, size_t i) { return i < ox->cur->n_output ? ox->cur->output[i] : ""; }
 
 /* Only output 0 may be used (a second output such as MaxPool's Indices is an error). */

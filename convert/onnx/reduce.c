@@ -9,9 +9,8 @@
 int onnx_op_reduce(onnx_ctx *ox, unsigned op) {
     conv *c = ox->c;
     static const char *const known[] = {"axes", "keepdims", "noop_with_empty_axes", NULL};
-    if (onnx_only_attrs(ox, known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, known, &x)) return -1;
     int64_t axes[KD_MAX_RANK];
     int n = 0;
     if (onnx_ints_of(ox, 1, "axes", axes, &n)) return -1;

@@ -12,9 +12,8 @@ int onnx_op_flatten(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     static const char *const known[] = {"axis", NULL};
-    if (onnx_only_attrs(ox, known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, known, &x)) return -1;
     cv_sym *s = &c->syms[x];
     int64_t axis = onnx_attr_i(ox, "axis", 1);
     if (axis < 0) axis += s->rank;
@@ -86,9 +85,8 @@ static int axes_of(onnx_ctx *ox, int64_t *axes, int *n) {
 int onnx_op_squeeze(onnx_ctx *ox, unsigned unsqueeze) {
     conv *c = ox->c;
     static const char *const known[] = {"axes", NULL};
-    if (onnx_only_attrs(ox, known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, known, &x)) return -1;
     cv_sym *s = &c->syms[x];
     int64_t axes[KD_MAX_RANK], dims[KD_MAX_RANK];
     int n = 0, rank = 0;
@@ -122,9 +120,8 @@ int onnx_op_transpose(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     static const char *const known[] = {"perm", NULL};
-    if (onnx_only_attrs(ox, known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, known, &x)) return -1;
     cv_sym *s = &c->syms[x];
     int64_t perm[KD_MAX_RANK], dims[KD_MAX_RANK];
     int n = onnx_attr_ints(ox, "perm", perm, KD_MAX_RANK);
@@ -219,9 +216,8 @@ int onnx_op_slice(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     static const char *const known[] = {"starts", "ends", "axes", NULL};
-    if (onnx_only_attrs(ox, known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, known, &x)) return -1;
     cv_sym *s = &c->syms[x];
     int64_t starts[KD_MAX_RANK], ends[KD_MAX_RANK], axes[KD_MAX_RANK], steps[KD_MAX_RANK];
     int ns, ne, na, nst;
@@ -310,9 +306,8 @@ int onnx_op_shape(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     static const char *const known[] = {"start", "end", NULL};
-    if (onnx_only_attrs(ox, known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, known, &x)) return -1;
     cv_sym *s = &c->syms[x];
     int64_t b = onnx_attr_i(ox, "start", 0), e = onnx_attr_i(ox, "end", s->rank);
     if (b < 0) b += s->rank;
@@ -348,9 +343,8 @@ int onnx_op_cast(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     static const char *const known[] = {"to", "saturate", NULL};
-    if (onnx_only_attrs(ox, known)) return -1;
     int x;
-    if (onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_first_input(ox, known, &x)) return -1;
     cv_sym *s = &c->syms[x];
     int64_t to = onnx_attr_i(ox, "to", 0);
     int want = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? KD_F32 : to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? CV_I64 : -1;
