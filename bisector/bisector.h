@@ -4,7 +4,8 @@
  *   main.c       start-up: configuration, connections, the resume, the wiring of the actor loop;
  *   served.c     the models this identity serves: loaded, looked up, published to storage;
  *   chainio.c    the conversation with chainwatch: transactions out, events and receipts in;
- *   fold.c       the chain's events folded into tasks, games and credits;
+ *   fold.c       the chain's events folded into tasks, games and credits: a pure function
+ *                (fold.h), whose effects chainio.c carries out;
  *   submitter.c  runs a task on an executor, submits it with the bond, finalizes it;
  *   validator.c  checks another identity's submission, challenges a wrong one;
  *   play.c       one move of a game we play, recorded before it is sent (record.h);
@@ -19,80 +20,23 @@
 #include "actor.h"
 #include "chaintime.h"
 #include "client.h"
-#include "chain.pb-c.h"
 #include "contract.h"
-#include "model.h"
-#include "record.h"
+#include "fold.h"
 #include "rpc.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAX_MODELS 8
-
-typedef struct model_entry {
-    opml_model m;
-    uint64_t id;          /* on-chain id, 0 until ModelRegistered names it */
-    uint16_t k;
-    uint8_t steps_log2;
-    uint64_t clock;
-    char sbond[80], cbond[80];
-} model_entry;
-
-typedef struct task {
-    uint64_t id, model_id;
-    int status;           /* 1 open, 2 submitted, 3 finalized, 4 cancelled */
-    uint8_t requester[20];
-    uint8_t *input;
-    size_t input_len;
-    uint32_t sub_id;
-    uint8_t submitter[20];
-    uint8_t state_n[32];
-    uint8_t *output;      /* the live submission's output (for finalize) */
-    size_t output_len;
-    uint64_t deadline;
-    int checked;          /* validator: this submission was checked */
-    int busy;             /* submitter: a submit or finalize is in flight */
-    uint64_t busy_at;
-    int ran;              /* values below are known */
-    uint8_t (*honest)[32];  /* value roots, nin + n */
-    uint8_t (*claimed)[32]; /* what we post as submitter (honest when not lying) */
-    uint8_t *claimed_out;
-    size_t claimed_out_len;
-    fault_plan plan;        /* the lie told on this task (inactive: none) */
-    struct task *next;
-} task;
-
-typedef struct gm {
-    game_record rec;      /* only for games we play */
-    game_view v;
-    uint8_t submitter[20], challenger[20];
-    uint8_t (*roots)[32]; /* the pending dissection's roots */
-    size_t nroots;
-    int ours;
-    struct gm *next;
-} gm;
-
-/* The two contracts that pay us (pull payments): b->pay[] and payers[] share this index. */
-enum { PAY_ORACLE, PAY_GAME, PAYERS };
-extern const char *const payers[PAYERS];
-
 typedef struct bisector {
     actor *a;
     rpc *cw, *work;
     storage_client *st;
     void *sub;
-    contract *oracle_c, *game_c;
-    uint8_t me[20], oracle[20], game_addr[20];
-    model_entry models[MAX_MODELS];
-    size_t nmodels;
+    contract *payer_c[PAYERS]; /* the oracle's and the game's ABI, payers[] order */
+    fold_state s;         /* the chain's view: our identity, models, tasks, games, credits (fold.h) */
     fault f;
     int submit, validate, auto_withdraw;
-    payout pay[PAYERS];   /* our credit on each contract and its withdrawal */
-    task *tasks;
-    gm *games;
-    uint64_t last_seq;
     chain_time ct;        /* the chain's time, from the events' block timestamps */
     uint32_t submissions;
     int64_t moves, txs_refused;
@@ -101,19 +45,12 @@ typedef struct bisector {
 /* served.c */
 int served_load(bisector *b, const char *list, char *err, size_t errlen);
 int served_publish(bisector *b);
-model_entry *model_by_id(bisector *b, uint64_t id);
 
 /* chainio.c */
 uint64_t now_s(const bisector *b);
-int send_tx(bisector *b, const contract *k, const uint8_t to[20], const char *fn, const cJSON *args, const char *value,
-            uint8_t id[32]);
+int send_tx(bisector *b, int to, const char *fn, const cJSON *args, const char *value, uint8_t id[32]);
 int catch_up(bisector *b, uint64_t until);
 void on_sub(actor *a, void *sock, void *user);
-
-/* fold.c */
-task *task_get(bisector *b, uint64_t id, int create);
-gm *game_get(bisector *b, uint64_t id, int create);
-void fold_event(bisector *b, const Opml__ChainEvent *ev);
 
 /* submitter.c */
 void submissions_load(bisector *b);
@@ -127,7 +64,9 @@ void try_check(bisector *b, task *t);
 
 /* play.c */
 int record_save(bisector *b, const game_record *r);
-void record_load(bisector *b, gm *g);
+void game_join(bisector *b, gm *g);
+void game_abandoned(bisector *b, gm *g);
+void game_resolved(bisector *b, gm *g, int won, const char *bond);
 cJSON *hashes_json(const uint8_t (*h)[32], size_t n);
 void play(bisector *b, gm *g);
 void on_move_receipt(bisector *b, const uint8_t id[32], int success, const char *revert);
@@ -155,5 +94,6 @@ void payout_load(bisector *b, int i);
 void payout_resume(bisector *b, int i);
 void try_withdraw(bisector *b, int i);
 void on_payout_receipt(bisector *b, const uint8_t id[32], int success, const char *revert);
+void credited(const bisector *b, int i, const char *amount, const char *why);
 
 #endif

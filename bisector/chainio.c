@@ -2,7 +2,9 @@
  * (ChainSendTx; chainwatch signs them, and refuses one that would revert). In: the chain's events
  * and the receipts of our transactions, published on the bus (topic "chain."), and the stored
  * events from seq last_seq + 1 on (ChainGetEvents), read at start and whenever the bus's stream
- * skips a seq. Each event is folded once, in seq order (fold.c); each receipt is handed to the
+ * skips a seq. Each event is folded once, in seq order, from its typed message (fold.h: a pure
+ * function), and what the fold decided is carried out here (carry_out: the log, the work of the
+ * submitter and the validator, the game records, the credits); each receipt is handed to the
  * withdrawal and the game whose transaction it is.
  *
  * Time: "now" is the chain's (chaintime.h), from the block timestamps of the events and of
@@ -19,11 +21,11 @@
 /* The chain's time now (chaintime.h): every deadline and clock is decided by it. */
 uint64_t now_s(const bisector *b) { return chain_time_now(&b->ct, clock_mono_ms(), (uint64_t)time(NULL)); }
 
-/* Sends fn(args) to `to` with value (decimal wei, NULL: 0). Returns 0 with the id, or -1. */
-int send_tx(bisector *b, const contract *k, const uint8_t to[20], const char *fn, const cJSON *args, const char *value,
-            uint8_t id[32]) {
+/* Sends fn(args) to contract `to` (PAY_ORACLE or PAY_GAME) with value (decimal wei, NULL: 0).
+ * Returns 0 with the id, or -1. */
+int send_tx(bisector *b, int to, const char *fn, const cJSON *args, const char *value, uint8_t id[32]) {
     char err[600];
-    const abi_function *f = contract_function(k, fn);
+    const abi_function *f = contract_function(b->payer_c[to], fn);
     uint8_t *data = NULL;
     size_t len = 0;
     if (!f || contract_encode_call(f, args, &data, &len, err, sizeof err)) {
@@ -37,7 +39,7 @@ int send_tx(bisector *b, const contract *k, const uint8_t to[20], const char *fn
         return -1;
     }
     Opml__ChainSendTx req = OPML__CHAIN_SEND_TX__INIT;
-    req.to.data = (uint8_t *)to;
+    req.to.data = b->s.payer_addr[to];
     req.to.len = 20;
     req.value.data = v.b;
     req.value.len = 32;
@@ -65,11 +67,45 @@ static void on_receipt(bisector *b, const Opml__ChainReceipt *r) {
     on_move_receipt(b, r->id.data, r->success, r->revert);
 }
 
+/* What the fold of one event decided (fold.h), carried out in order. The fold names only tasks and
+ * games it holds; a name it does not hold would be a bug of the fold, and is skipped. */
+static void carry_out(bisector *b, const fold_out *o) {
+    static const enum log_level levels[] = {[FOLD_INFO] = LOGL_INFO, [FOLD_WARN] = LOGL_WARN, [FOLD_ERROR] = LOGL_ERROR};
+    for (size_t i = 0; i < o->n; i++) {
+        const fold_fx *f = &o->fx[i];
+        task *t = fold_task(&b->s, f->id);
+        gm *g = fold_game(&b->s, f->id);
+        switch (f->kind) {
+        case FOLD_FX_LOG: log_msg(levels[f->level], "%s", f->text); break;
+        case FOLD_FX_SUBMITTED:
+            if (t) t->checked = 0, t->busy = 0;
+            break;
+        case FOLD_FX_REJECTED:
+            if (t) t->busy = 0;
+            if (t && f->flag) fold_task_forget_run(t);
+            break;
+        case FOLD_FX_CHALLENGED:
+            if (t) t->checked = 1;
+            break;
+        case FOLD_FX_JOINED:
+            if (g) game_join(b, g);
+            break;
+        case FOLD_FX_ABANDONED:
+            if (g) game_abandoned(b, g);
+            break;
+        case FOLD_FX_RESOLVED:
+            if (g) game_resolved(b, g, f->flag, f->text);
+            break;
+        case FOLD_FX_CREDITED: credited(b, f->payer, f->text, f->why); break;
+        }
+    }
+    if (o->lost) log_error("fold: %zu effects of one event lost (FOLD_MAX_FX is too small)", o->lost);
+}
+
 static void apply(bisector *b, const Opml__ChainEvent *ev) {
-    if (ev->seq <= b->last_seq) return; /* a repeat */
-    b->last_seq = ev->seq;
-    if (!ev->removed) chain_time_saw(&b->ct, ev->block_time, clock_mono_ms());
-    fold_event(b, ev);
+    fold_out o;
+    if (fold_event(&b->s, ev, now_s(b), &o) && !ev->removed) chain_time_saw(&b->ct, ev->block_time, clock_mono_ms());
+    carry_out(b, &o);
 }
 
 /* Fetches events after last_seq from chainwatch's store until caught up (or up to `until`). */
@@ -77,7 +113,7 @@ int catch_up(bisector *b, uint64_t until) {
     char err[400];
     for (;;) {
         Opml__ChainGetEvents req = OPML__CHAIN_GET_EVENTS__INIT;
-        req.from_seq = b->last_seq + 1;
+        req.from_seq = b->s.last_seq + 1;
         req.limit = 1000;
         ProtobufCMessage *rep = NULL;
         if (rpc_call_max(b->cw, &req.base, &opml__chain_get_events_reply__descriptor, ENVELOPE_MAX_BYTES, &rep, 10000, 1,
@@ -88,7 +124,7 @@ int catch_up(bisector *b, uint64_t until) {
         Opml__ChainGetEventsReply *r = (Opml__ChainGetEventsReply *)rep;
         for (size_t i = 0; i < r->n_events; i++) apply(b, r->events[i]);
         chain_time_saw(&b->ct, r->block_time, clock_mono_ms()); /* the newest block chainwatch read */
-        int done = r->n_events == 0 || b->last_seq >= r->last_seq || (until && b->last_seq >= until);
+        int done = r->n_events == 0 || b->s.last_seq >= r->last_seq || (until && b->s.last_seq >= until);
         protobuf_c_message_free_unpacked(rep, NULL);
         if (done) return 0;
     }
@@ -106,7 +142,7 @@ void on_sub(actor *a, void *sock, void *user) {
             if (!strcmp(e.type, "opml.ChainEvent")) {
                 Opml__ChainEvent *ev = (Opml__ChainEvent *)envelope_payload(&e, &opml__chain_event__descriptor);
                 if (ev) {
-                    if (ev->seq > b->last_seq + 1) catch_up(b, ev->seq - 1); /* a gap: fetch what was missed */
+                    if (ev->seq > b->s.last_seq + 1) catch_up(b, ev->seq - 1); /* a gap: fetch what was missed */
                     apply(b, ev);
                     protobuf_c_message_free_unpacked(&ev->base, NULL);
                 }

@@ -10,9 +10,10 @@
  *     (game_select), and times out an opponent whose clock has run out (game_next).
  *
  * State: the chain's events are the log. On start the bisector reads every event from chainwatch
- * (ChainGetEvents) and rebuilds its view of tasks and games, then follows the bus; a gap in the
- * stream's seq is fetched again. What only it knows is in storage, written before it acts: the
- * game records (record.h, the write-ahead move) and the submission counter (for `fault`'s @K).
+ * (ChainGetEvents) and rebuilds its view of tasks and games (fold.h: a pure fold of the events'
+ * typed messages), then follows the bus; a gap in the stream's seq is fetched again. What only it
+ * knows is in storage, written before it acts: the game records (record.h, the write-ahead move)
+ * and the submission counter (for `fault`'s @K).
  * So a SIGKILL at any point resumes: a move recorded SENT is not sent again until its receipt says
  * it failed, a move recorded INTENDED is sent (again), and the contract refuses a move whose
  * position has passed (chainwatch refuses a transaction that would revert: harmless).
@@ -73,21 +74,21 @@ static const config_opt options[] = {
 static void tick(actor *a, void *user) {
     bisector *b = user;
     if (actor_stopping(a)) return;
-    for (task *t = b->tasks; t; t = t->next) {
-        if (b->submit && t->status == 1) try_submit(b, t);
-        if (b->submit && t->status == 2) try_finalize(b, t);
-        if (b->validate && t->status == 2) try_check(b, t);
+    for (task *t = b->s.tasks; t; t = t->next) {
+        if (b->submit && t->status == TASK_OPEN) try_submit(b, t);
+        if (b->submit && t->status == TASK_SUBMITTED) try_finalize(b, t);
+        if (b->validate && t->status == TASK_SUBMITTED) try_check(b, t);
     }
-    for (gm *g = b->games; g; g = g->next) play(b, g);
+    for (gm *g = b->s.games; g; g = g->next) play(b, g);
     for (int i = 0; b->auto_withdraw && i < PAYERS; i++) try_withdraw(b, i);
 }
 
 static void stats(actor *a, void *user) {
     bisector *b = user;
     int64_t games = 0, won = 0;
-    for (gm *g = b->games; g; g = g->next)
-        if (g->ours) games++, won += g->rec.won;
-    actor_health_stat(a, "last_seq", (int64_t)b->last_seq);
+    for (gm *g = b->s.games; g; g = g->next)
+        if (g->role) games++, won += g->rec.won;
+    actor_health_stat(a, "last_seq", (int64_t)b->s.last_seq);
     actor_health_stat(a, "games", games);
     actor_health_stat(a, "games_won", won);
     actor_health_stat(a, "moves_sent", b->moves);
@@ -131,15 +132,15 @@ int main(int argc, char **argv) {
     b.submit = (int)submit;
     b.validate = (int)validate;
     b.auto_withdraw = (int)auto_withdraw;
-    if (need_address(c, "address", b.me) || need_address(c, "oracle", b.oracle) || need_address(c, "game", b.game_addr)) goto out;
+    if (need_address(c, "address", b.s.me) || need_address(c, "oracle", b.s.payer_addr[PAY_ORACLE]) ||
+        need_address(c, "game", b.s.payer_addr[PAY_GAME])) goto out;
     for (const char **o = (const char *[]){"chainwatch", "bus_events", "work", "storage", NULL}; *o; o++)
         if (!*config_get(c, *o)) {
             log_error("option %s is required (KEYHEX@endpoint)", *o);
             goto out;
         }
-    if (!(b.oracle_c = load_contract(config_get(c, "artifacts"), "InferenceOracle")) ||
-        !(b.game_c = load_contract(config_get(c, "artifacts"), "DisputeGame")))
-        goto out;
+    for (int i = 0; i < PAYERS; i++)
+        if (!(b.payer_c[i] = load_contract(config_get(c, "artifacts"), payers[i]))) goto out;
     if (served_load(&b, config_get(c, "model"), err, sizeof err)) { /* the models we serve */
         log_error("%s", err);
         goto out;
@@ -163,28 +164,20 @@ int main(int argc, char **argv) {
     for (int i = 0; i < PAYERS; i++) payout_resume(&b, i);
     char fs[64];
     fault_format(&b.f, fs, sizeof fs);
-    log_info("resumed at event %" PRIu64 ": %zu model(s), %s%s, fault %s, auto_withdraw %d", b.last_seq, b.nmodels,
+    log_info("resumed at event %" PRIu64 ": %zu model(s), %s%s, fault %s, auto_withdraw %d", b.s.last_seq, b.s.nmodels,
              b.submit ? "submitter " : "", b.validate ? "validator" : "", fs, b.auto_withdraw);
     actor_watch(a, b.sub, on_sub, &b);
     actor_every(a, (unsigned)tick_ms, tick, &b);
     actor_on_health(a, stats, &b);
     rc = actor_run(a);
 out:
-    for (task *t = b.tasks, *n; t; t = n) {
-        n = t->next;
-        free(t->input), free(t->output), free(t->honest), free(t->claimed), free(t->claimed_out), free(t);
-    }
-    for (gm *g = b.games, *n; g; g = n) {
-        n = g->next;
-        free(g->roots), free(g);
-    }
-    for (size_t i = 0; i < b.nmodels; i++) opml_model_free(&b.models[i].m);
+    fold_free(&b.s);
+    for (size_t i = 0; i < b.s.nmodels; i++) opml_model_free(&b.s.models[i].m);
     net_close(b.sub);
     storage_client_free(b.st);
     rpc_close(b.work);
     rpc_close(b.cw);
-    contract_free(b.oracle_c);
-    contract_free(b.game_c);
+    for (int i = 0; i < PAYERS; i++) contract_free(b.payer_c[i]);
     actor_free(a);
     return rc;
 }

@@ -19,16 +19,16 @@
 int record_save(bisector *b, const game_record *r) {
     char key[160];
     uint8_t buf[GAME_RECORD_BYTES];
-    game_record_key(b->me, r->game_id, key, sizeof key);
+    game_record_key(b->s.me, r->game_id, key, sizeof key);
     game_record_encode(r, buf);
     int rc = storage_client_kv_put(b->st, key, strlen(key), buf, sizeof buf);
     if (rc) log_warn("game %" PRIu64 ": record not stored: %s", r->game_id, storage_client_error(b->st));
     return rc;
 }
 
-void record_load(bisector *b, gm *g) {
+static void record_load(bisector *b, gm *g) {
     char key[160], err[200];
-    game_record_key(b->me, g->rec.game_id, key, sizeof key);
+    game_record_key(b->s.me, g->rec.game_id, key, sizeof key);
     int found = 0;
     uint8_t *val = NULL;
     size_t len = 0;
@@ -38,6 +38,35 @@ void record_load(bisector *b, gm *g) {
         else log_error("game %" PRIu64 ": %s: playing from the chain's view alone", g->rec.game_id, err);
     }
     free(val);
+}
+
+/* A game we play started (FOLD_FX_JOINED): its record, if one was stored before a restart, with the
+ * game's identity as the chain names it. */
+void game_join(bisector *b, gm *g) {
+    g->rec.game_id = g->id;
+    record_load(b, g);
+    g->rec.task_id = g->task_id;
+    g->rec.sub_id = g->sub_id;
+    g->rec.role = g->role;
+    task *t = fold_task(&b->s, g->task_id);
+    model_entry *me = t ? fold_model(&b->s, t->model_id) : NULL;
+    if (me) memcpy(g->rec.model_root, me->m.root, 32);
+}
+
+/* A game we play was abandoned (FOLD_FX_ABANDONED): it is over. */
+void game_abandoned(bisector *b, gm *g) {
+    g->rec.finished = 1;
+    record_save(b, &g->rec);
+}
+
+/* A game we play was resolved (FOLD_FX_RESOLVED): it is over, won or lost; said once (a replayed
+ * resolution of a game the record shows finished says nothing). */
+void game_resolved(bisector *b, gm *g, int won, const char *bond) {
+    if (g->rec.finished) return;
+    g->rec.finished = 1;
+    g->rec.won = (uint8_t)won;
+    record_save(b, &g->rec);
+    log_info("game %" PRIu64 ": resolved, we %s (bond %s wei to the winner)", g->rec.game_id, g->rec.won ? "WON" : "lost", bond);
 }
 
 cJSON *hashes_json(const uint8_t (*h)[32], size_t n) {
@@ -113,12 +142,12 @@ static const char *move_args(bisector *b, gm *g, task *t, const model_entry *me,
 
 /* One move of game g, if it is ours to make now. */
 void play(bisector *b, gm *g) {
-    if (!g->ours || g->rec.finished) return;
-    task *t = task_get(b, g->rec.task_id, 0);
-    model_entry *me = t ? model_by_id(b, t->model_id) : NULL;
+    if (!g->role || g->rec.finished) return;
+    task *t = fold_task(&b->s, g->rec.task_id);
+    model_entry *me = t ? fold_model(&b->s, t->model_id) : NULL;
     if (!t || !me) return;
     uint64_t wake;
-    int live = t->status == 2 && t->sub_id == g->rec.sub_id;
+    int live = t->status == TASK_SUBMITTED && t->sub_id == g->rec.sub_id;
     game_action act = live ? game_next(&g->v, g->rec.role, now_s(b), &g->rec.pending, &wake)
                            : game_next_dead(&g->v, g->rec.role, &g->rec.pending);
     if (act == GAME_ACT_NONE || act == GAME_ACT_WAIT || act == GAME_ACT_LOST) return;
@@ -138,7 +167,7 @@ void play(bisector *b, gm *g) {
     g->rec.pending.sent_at = now_s(b);
     if (record_save(b, &g->rec)) goto out;
     uint8_t tx[32];
-    if (send_tx(b, b->game_c, b->game_addr, fn, args, NULL, tx) == 0) {
+    if (send_tx(b, PAY_GAME, fn, args, NULL, tx) == 0) {
         g->rec.pending.state = GAME_MOVE_SENT;
         memcpy(g->rec.pending.tx_id, tx, 32);
         log_info("game %" PRIu64 ": %s sent (phase %u, [%" PRIu64 ", %" PRIu64 "])", g->rec.game_id, fn, g->v.phase, g->v.lo, g->v.hi);
@@ -153,8 +182,8 @@ out:
 /* The receipt of transaction id: a move of ours that failed on-chain is decided again. */
 void on_move_receipt(bisector *b, const uint8_t id[32], int success, const char *revert) {
     if (success) return;
-    for (gm *g = b->games; g; g = g->next)
-        if (g->ours && !memcmp(g->rec.pending.tx_id, id, 32)) {
+    for (gm *g = b->s.games; g; g = g->next)
+        if (g->role && !memcmp(g->rec.pending.tx_id, id, 32)) {
             log_warn("game %" PRIu64 ": our %s failed on-chain: %s", g->rec.game_id, game_action_name(g->rec.pending.action), revert);
             g->rec.pending.state = GAME_MOVE_FAILED;
             record_save(b, &g->rec);

@@ -1,6 +1,6 @@
 /* served.c: the models this identity serves and checks (the `model` setting). Each is loaded from
  * its file at start and learns its on-chain id and game parameters from its ModelRegistered event
- * (fold.c). Before anything else the bytes behind every root the contract builds a node's VM state
+ * (fold.c; fold_model finds one by its id). Before anything else the bytes behind every root the contract builds a node's VM state
  * from (each node's descriptor, each weight tensor) are put into storage, where vmjudge fetches
  * them: phase 2 of a game on the model cannot run without them. */
 #include "bisector.h"
@@ -13,9 +13,9 @@ int served_load(bisector *b, const char *list, char *err, size_t errlen) {
     char copy[4096], why[600];
     snprintf(copy, sizeof copy, "%s", list);
     for (char *save, *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        if (b->nmodels == MAX_MODELS) return opml_errf(err, errlen, "model %s: too many models", p);
-        if (opml_model_load(p, &b->models[b->nmodels].m, why, sizeof why)) return opml_errf(err, errlen, "model %s: %s", p, why);
-        b->nmodels++;
+        if (b->s.nmodels == FOLD_MAX_MODELS) return opml_errf(err, errlen, "model %s: too many models", p);
+        if (opml_model_load(p, &b->s.models[b->s.nmodels].m, why, sizeof why)) return opml_errf(err, errlen, "model %s: %s", p, why);
+        b->s.nmodels++;
     }
     return 0;
 }
@@ -35,13 +35,7 @@ bad:
 }
 
 int served_publish(bisector *b) {
-    for (size_t i = 0; i < b->nmodels; i++)
-        if (publish_model(b, &b->models[i].m)) return -1;
+    for (size_t i = 0; i < b->s.nmodels; i++)
+        if (publish_model(b, &b->s.models[i].m)) return -1;
     return 0;
-}
-
-model_entry *model_by_id(bisector *b, uint64_t id) {
-    for (size_t i = 0; i < b->nmodels; i++)
-        if (b->models[i].id == id) return &b->models[i];
-    return NULL;
 }

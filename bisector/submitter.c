@@ -23,7 +23,7 @@
 
 static void counter_key(const bisector *b, char key[160]) {
     char a[43];
-    hex_encode(b->me, 20, a);
+    hex_encode(b->s.me, 20, a);
     snprintf(key, 160, "bisector/%s/submissions", a);
 }
 
@@ -115,8 +115,8 @@ int state_at(const task *t, const model_entry *me, int claimed, uint64_t s, uint
 /* ---- submit and finalize ---- */
 
 void try_submit(bisector *b, task *t) {
-    model_entry *me = model_by_id(b, t->model_id);
-    if (!me || t->status != 1 || (t->busy && now_s(b) - t->busy_at < 10)) return;
+    model_entry *me = fold_model(&b->s, t->model_id);
+    if (!me || t->status != TASK_OPEN || (t->busy && now_s(b) - t->busy_at < 10)) return;
     if (!t->ran && run_task(b, t, me, (int)next_submission(b))) return;
     uint32_t D = me->m.state_depth, ov = me->m.output_value;
     uint8_t state_n[32];
@@ -141,13 +141,13 @@ void try_submit(bisector *b, task *t) {
     uint8_t tx[32];
     t->busy = 1; /* sent or refused: look again in 10 s unless the chain answers first */
     t->busy_at = now_s(b);
-    if (send_tx(b, b->oracle_c, b->oracle, "submit", args, me->sbond, tx) == 0) log_info("task %" PRIu64 ": submitted", t->id);
+    if (send_tx(b, PAY_ORACLE, "submit", args, me->sbond, tx) == 0) log_info("task %" PRIu64 ": submitted", t->id);
     cJSON_Delete(args);
     free(out);
 }
 
 void try_finalize(bisector *b, task *t) {
-    if (t->status != 2 || memcmp(t->submitter, b->me, 20) || now_s(b) <= t->deadline || !t->output) return;
+    if (t->status != TASK_SUBMITTED || memcmp(t->submitter, b->s.me, 20) || now_s(b) <= t->deadline || !t->output) return;
     if (t->busy && now_s(b) - t->busy_at < 5) return;
     char id[24];
     char *out = malloc(2 * t->output_len + 3);
@@ -160,7 +160,7 @@ void try_finalize(bisector *b, task *t) {
     uint8_t tx[32];
     t->busy = 1;
     t->busy_at = now_s(b);
-    if (send_tx(b, b->oracle_c, b->oracle, "finalize", args, NULL, tx) == 0) log_info("task %" PRIu64 ": finalize sent", t->id);
+    if (send_tx(b, PAY_ORACLE, "finalize", args, NULL, tx) == 0) log_info("task %" PRIu64 ": finalize sent", t->id);
     cJSON_Delete(args);
     free(out);
 }

@@ -17,12 +17,12 @@
 #include <string.h>
 
 void try_check(bisector *b, task *t) {
-    model_entry *me = model_by_id(b, t->model_id);
-    if (!me || t->status != 2 || t->checked || !memcmp(t->submitter, b->me, 20) || now_s(b) >= t->deadline) return;
+    model_entry *me = fold_model(&b->s, t->model_id);
+    if (!me || t->status != TASK_SUBMITTED || t->checked || !memcmp(t->submitter, b->s.me, 20) || now_s(b) >= t->deadline) return;
     if (run_task(b, t, me, 0)) return;
     /* a challenge recorded before a crash is not sent again (its game may not be on-chain yet) */
     char key[200], a[43];
-    hex_encode(b->me, 20, a);
+    hex_encode(b->s.me, 20, a);
     snprintf(key, sizeof key, "bisector/%s/challenge/%016" PRIx64 "/%08x", a, t->id, t->sub_id);
     int found = 0;
     uint8_t *val = NULL;
@@ -54,7 +54,7 @@ void try_check(bisector *b, task *t) {
         cJSON_Delete(args);
         return;
     }
-    if (send_tx(b, b->game_c, b->game_addr, "challenge", args, me->cbond, tx)) {
+    if (send_tx(b, PAY_GAME, "challenge", args, me->cbond, tx)) {
         t->checked = 0; /* refused: try again (the marker is removed first) */
         storage_client_kv_delete(b->st, key, strlen(key));
     }

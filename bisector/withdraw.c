@@ -11,15 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const payers[PAYERS] = {"InferenceOracle", "DisputeGame"};
-
-static const uint8_t *payer_address(const bisector *b, int i) { return i == PAY_ORACLE ? b->oracle : b->game_addr; }
-
 static int payout_save(bisector *b, int i) {
     char key[200];
     uint8_t buf[PAYOUT_RECORD_BYTES];
-    payout_record_key(b->me, payer_address(b, i), key, sizeof key);
-    payout_record_encode(&b->pay[i], buf);
+    payout_record_key(b->s.me, b->s.payer_addr[i], key, sizeof key);
+    payout_record_encode(&b->s.pay[i], buf);
     int rc = storage_client_kv_put(b->st, key, strlen(key), buf, sizeof buf);
     if (rc) log_warn("%s: withdrawal record not stored: %s", payers[i], storage_client_error(b->st));
     return rc;
@@ -32,9 +28,9 @@ void payout_load(bisector *b, int i) {
     int found = 0;
     uint8_t *val = NULL;
     size_t len = 0;
-    payout_record_key(b->me, payer_address(b, i), key, sizeof key);
+    payout_record_key(b->s.me, b->s.payer_addr[i], key, sizeof key);
     if (storage_client_kv_get(b->st, key, strlen(key), &found, &val, &len) == 0 && found &&
-        payout_record_decode(val, len, &b->pay[i], err, sizeof err))
+        payout_record_decode(val, len, &b->s.pay[i], err, sizeof err))
         log_error("%s: %s: withdrawing from the chain's view alone", payers[i], err);
     free(val);
 }
@@ -43,31 +39,31 @@ void payout_load(bisector *b, int i) {
  * published while we were away (none yet: it is pending, and its receipt will come on the bus). */
 void payout_resume(bisector *b, int i) {
     char err[600];
-    if (b->pay[i].state != GAME_MOVE_SENT) return;
+    if (b->s.pay[i].state != GAME_MOVE_SENT) return;
     Opml__ChainGetReceipt req = OPML__CHAIN_GET_RECEIPT__INIT;
-    req.id.data = b->pay[i].tx_id;
+    req.id.data = b->s.pay[i].tx_id;
     req.id.len = 32;
     ProtobufCMessage *rep = NULL;
     if (rpc_call(b->cw, &req.base, &opml__chain_receipt__descriptor, &rep, 10000, 1, err, sizeof err)) return; /* pending */
     const Opml__ChainReceipt *r = (const Opml__ChainReceipt *)rep;
-    payout_receipt(&b->pay[i], b->pay[i].tx_id, r->success);
+    payout_receipt(&b->s.pay[i], b->s.pay[i].tx_id, r->success);
     protobuf_c_message_free_unpacked(rep, NULL);
     payout_save(b, i);
 }
 
 /* Withdraws our credit from contract i if the chain shows one and no withdrawal is on its way. */
 void try_withdraw(bisector *b, int i) {
-    payout *p = &b->pay[i];
+    payout *p = &b->s.pay[i];
     uint64_t now = now_s(b);
     if (payout_next(p, now) != PAYOUT_SEND) return;
-    payout_decide(p, b->last_seq, now);
+    payout_decide(p, b->s.last_seq, now);
     if (payout_save(b, i)) { /* write-ahead, or not at all: look again in PAYOUT_RETRY_S */
         p->state = GAME_MOVE_FAILED;
         return;
     }
     cJSON *args = cJSON_CreateArray();
     uint8_t tx[32];
-    if (send_tx(b, i == PAY_ORACLE ? b->oracle_c : b->game_c, payer_address(b, i), "withdraw", args, NULL, tx) == 0) {
+    if (send_tx(b, i, "withdraw", args, NULL, tx) == 0) {
         p->state = GAME_MOVE_SENT;
         memcpy(p->tx_id, tx, 32);
         log_info("%s: withdraw sent", payers[i]);
@@ -78,10 +74,16 @@ void try_withdraw(bisector *b, int i) {
     cJSON_Delete(args);
 }
 
+/* Contract i (payers[]) credited us `amount` wei, decimal, for reason `why` (fold.c has marked it
+ * owed). */
+void credited(const bisector *b, int i, const char *amount, const char *why) {
+    log_info("%s: credited %s wei (%s)%s", payers[i], amount, why, b->auto_withdraw ? "" : "; auto_withdraw is off");
+}
+
 /* The receipt of transaction id: a withdrawal of ours becomes MINED or FAILED. */
 void on_payout_receipt(bisector *b, const uint8_t id[32], int success, const char *revert) {
     for (int i = 0; i < PAYERS; i++)
-        if (payout_receipt(&b->pay[i], id, success)) {
+        if (payout_receipt(&b->s.pay[i], id, success)) {
             if (!success) log_warn("%s: our withdraw failed on-chain: %s", payers[i], revert);
             payout_save(b, i);
         }
