@@ -63,7 +63,6 @@ void try_finalize(bisector *b, task *t);
 void try_check(bisector *b, task *t);
 
 /* play.c */
-int record_save(bisector *b, const game_record *r);
 void game_join(bisector *b, gm *g);
 void game_abandoned(bisector *b, gm *g);
 void game_resolved(bisector *b, gm *g, int won, const char *bond);

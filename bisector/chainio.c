@@ -70,7 +70,8 @@ static void on_receipt(bisector *b, const Opml__ChainReceipt *r) {
 /* What the fold of one event decided (fold.h), carried out in order. The fold names only tasks and
  * games it holds; a name it does not hold would be a bug of the fold, and is skipped. */
 static void carry_out(bisector *b, const fold_out *o) {
-    static const enum log_level levels[] = {[FOLD_INFO] = LOGL_INFO, [FOLD_WARN] = LOGL_WARN, [FOLD_ERROR] = LOGL_ERROR};
+    static const enum log_level levels[] = {
+        [FOLD_DEBUG] = LOGL_DEBUG, [FOLD_INFO] = LOGL_INFO, [FOLD_WARN] = LOGL_WARN, [FOLD_ERROR] = LOGL_ERROR};
     for (size_t i = 0; i < o->n; i++) {
         const fold_fx *f = &o->fx[i];
         task *t = fold_task(&b->s, f->id);

@@ -472,7 +472,7 @@ static ProtobufCMessage *typed(const fold_ctx *c, const ProtobufCMessageDescript
 int fold_event(fold_state *s, const Opml__ChainEvent *ev, uint64_t now, fold_out *out) {
     memset(out, 0, sizeof *out);
     if (ev->seq <= s->last_seq) {
-        say(out, FOLD_INFO, "event %" PRIu64 " (%s) skipped: events up to %" PRIu64 " are folded", ev->seq,
+        say(out, FOLD_DEBUG, "event %" PRIu64 " (%s) skipped: events up to %" PRIu64 " are folded", ev->seq,
             ev->event ? ev->event : "", s->last_seq);
         return 0;
     }

@@ -14,8 +14,10 @@
  * credit that names us is a credit whatever we missed); nothing is ever folded as a silent zero.
  *
  * Events are folded once each and in chainwatch's seq order: a seq already folded is skipped with
- * a line saying so, a seq after a gap is folded with a warning naming the gap (the bisector asks
- * chainwatch for what it missed before it folds a later event, so a gap here means that failed).
+ * a debug line saying so (repeats are normal: the catch-up at start overlaps the live stream, and
+ * every identity's chainwatch publishes the same stream on the bus), a seq after a gap is folded
+ * with a warning naming the gap (the bisector asks chainwatch for what it missed before it folds a
+ * later event, so a gap here means that failed).
  * A retraction (a re-org) is counted and not folded: the chain's next events rebuild the view. */
 #ifndef OPML_FOLD_H
 #define OPML_FOLD_H
@@ -109,7 +111,7 @@ typedef struct fold_state {
     uint64_t last_seq;             /* the last event folded (retractions count) */
 } fold_state;
 
-typedef enum fold_level { FOLD_INFO = 1, FOLD_WARN, FOLD_ERROR } fold_level;
+typedef enum fold_level { FOLD_DEBUG = 1, FOLD_INFO, FOLD_WARN, FOLD_ERROR } fold_level;
 
 /* What the fold asks of the bisector, in order. */
 typedef enum fold_fx_kind {

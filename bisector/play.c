@@ -16,7 +16,7 @@
 
 /* ---- the game record in storage ---- */
 
-int record_save(bisector *b, const game_record *r) {
+static int record_save(bisector *b, const game_record *r) {
     char key[160];
     uint8_t buf[GAME_RECORD_BYTES];
     game_record_key(b->s.me, r->game_id, key, sizeof key);

@@ -568,7 +568,7 @@ static void test_out_of_order(void) {
     CHECK_EQ_INT(fold_task(&s, 10)->status, TASK_FINALIZED);
     /* a repeated seq: skipped, said, nothing folded twice */
     CHECK_EQ_INT(fold(&s, result_submitted(16, 10, 4, OTHER)), 0);
-    CHECK(out.n == 1 && said(FOLD_INFO, "event 16 (ResultSubmitted) skipped: events up to 16 are folded"));
+    CHECK(out.n == 1 && said(FOLD_DEBUG, "event 16 (ResultSubmitted) skipped: events up to 16 are folded"));
     CHECK(fold_task(&s, 10)->sub_id == 1 && fold_task(&s, 10)->status == TASK_FINALIZED);
     CHECK_EQ_INT(fold(&s, result_submitted(3, 10, 4, OTHER)), 0);
     CHECK_EQ_INT(s.last_seq, 16);
@@ -632,7 +632,7 @@ static void test_damaged(void) {
         CHECK_EQ_INT(out.lost, 0);
         for (size_t i = 0; i < out.n; i++) {
             CHECK(out.fx[i].kind >= FOLD_FX_LOG && out.fx[i].kind <= FOLD_FX_CREDITED);
-            if (out.fx[i].kind == FOLD_FX_LOG) CHECK(out.fx[i].level >= FOLD_INFO && out.fx[i].level <= FOLD_ERROR);
+            if (out.fx[i].kind == FOLD_FX_LOG) CHECK(out.fx[i].level >= FOLD_DEBUG && out.fx[i].level <= FOLD_ERROR);
         }
         refusals += said(FOLD_ERROR, "not folded");
         seq++;
