@@ -1,6 +1,7 @@
 /* fault.c: the fault-injection setting and the lies it produces (fault.h). */
 #include "fault.h"
 
+#include "errmsg.h"
 #include "keccak.h"
 #include "merkle.h"
 #include "tensor_root.h"
@@ -8,11 +9,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *what, const char *text) {
-    snprintf(err, errlen, "fault setting \"%s\": %s", text, what);
-    return -1;
-}
 
 /* A whole unsigned decimal number from s up to end; -1 on anything else. */
 static int parse_u64(const char *s, const char *end, uint64_t *out) {
@@ -30,13 +26,13 @@ static int parse_u64(const char *s, const char *end, uint64_t *out) {
 
 int fault_parse(const char *text, fault *f, char *err, size_t errlen) {
     memset(f, 0, sizeof *f);
-    if (!text) return fail(err, errlen, "missing", "");
+    if (!text) return opml_errf(err, errlen, "fault setting \"\": missing");
     const char *end = text + strlen(text);
     const char *at = strchr(text, '@');
     if (at) {
         uint64_t nth;
         if (parse_u64(at + 1, end, &nth) != 0 || nth == 0 || nth > UINT32_MAX)
-            return fail(err, errlen, "@K needs a submission number >= 1", text);
+            return opml_errf(err, errlen, "fault setting \"%s\": @K needs a submission number >= 1", text);
         f->only_nth = (uint32_t)nth;
         end = at;
     }
@@ -46,30 +42,32 @@ int fault_parse(const char *text, fault *f, char *err, size_t errlen) {
     const char *arg = eq ? eq + 1 : NULL;
     uint64_t v;
     if (klen == 4 && !memcmp(text, "none", 4)) {
-        if (arg || f->only_nth) return fail(err, errlen, "none takes no argument", text);
+        if (arg || f->only_nth) return opml_errf(err, errlen, "fault setting \"%s\": none takes no argument", text);
         f->kind = FAULT_NONE;
     } else if (klen == 4 && !memcmp(text, "node", 4)) {
         if (!arg || parse_u64(arg, end, &v) != 0 || v > UINT32_MAX)
-            return fail(err, errlen, "node=N needs a node number", text);
+            return opml_errf(err, errlen, "fault setting \"%s\": node=N needs a node number", text);
         f->kind = FAULT_NODE;
         f->node = (uint32_t)v;
     } else if (klen == 6 && !memcmp(text, "random", 6)) {
         f->kind = FAULT_RANDOM_NODE;
-        if (arg && parse_u64(arg, end, &f->seed) != 0) return fail(err, errlen, "random=SEED needs a number", text);
+        if (arg && parse_u64(arg, end, &f->seed) != 0)
+            return opml_errf(err, errlen, "fault setting \"%s\": random=SEED needs a number", text);
     } else if (klen == 6 && !memcmp(text, "output", 6)) {
-        if (arg) return fail(err, errlen, "output takes no argument", text);
+        if (arg) return opml_errf(err, errlen, "fault setting \"%s\": output takes no argument", text);
         f->kind = FAULT_OUTPUT;
     } else if (klen == 2 && !memcmp(text, "vm", 2)) {
-        if (!arg) return fail(err, errlen, "vm=N[:STEP] needs a node number", text);
+        if (!arg) return opml_errf(err, errlen, "fault setting \"%s\": vm=N[:STEP] needs a node number", text);
         const char *colon = memchr(arg, ':', (size_t)(end - arg));
         if (parse_u64(arg, colon ? colon : end, &v) != 0 || v > UINT32_MAX)
-            return fail(err, errlen, "vm=N[:STEP] needs a node number", text);
+            return opml_errf(err, errlen, "fault setting \"%s\": vm=N[:STEP] needs a node number", text);
         f->kind = FAULT_VM;
         f->node = (uint32_t)v;
         if (colon && (parse_u64(colon + 1, end, &f->vm_step) != 0 || f->vm_step == 0))
-            return fail(err, errlen, "vm=N:STEP needs a step >= 1", text);
+            return opml_errf(err, errlen, "fault setting \"%s\": vm=N:STEP needs a step >= 1", text);
     } else {
-        return fail(err, errlen, "unknown kind (none, node=N, random[=SEED], output, vm=N[:STEP], each with @K)", text);
+        return opml_errf(err, errlen,
+                         "fault setting \"%s\": unknown kind (none, node=N, random[=SEED], output, vm=N[:STEP], each with @K)", text);
     }
     return 0;
 }
@@ -101,25 +99,20 @@ int fault_plan_for(const fault *f, uint32_t nth, uint64_t task_id, uint32_t nin,
                    fault_plan *p, char *err, size_t errlen) {
     memset(p, 0, sizeof *p);
     if (f->kind == FAULT_NONE || (f->only_nth && f->only_nth != nth)) return 0;
-    if (n == 0) return fail(err, errlen, "the model has no nodes", "");
+    if (n == 0) return opml_errf(err, errlen, "fault setting \"\": the model has no nodes");
     uint32_t node;
     switch (f->kind) {
     case FAULT_NODE:
     case FAULT_VM: node = f->node; break;
     case FAULT_RANDOM_NODE: node = (uint32_t)(mix64(f->seed ^ task_id) % n); break;
     case FAULT_OUTPUT:
-        if (output_value < nin) {
-            snprintf(err, errlen, "fault output: the model's output is input %" PRIu32 ", not a node", output_value);
-            return -1;
-        }
+        if (output_value < nin)
+            return opml_errf(err, errlen, "fault output: the model's output is input %" PRIu32 ", not a node", output_value);
         node = output_value - nin;
         break;
-    default: return fail(err, errlen, "unknown kind", "");
+    default: return opml_errf(err, errlen, "fault setting \"\": unknown kind");
     }
-    if (node >= n) {
-        snprintf(err, errlen, "fault at node %" PRIu32 ": the model has %" PRIu32 " nodes", node, n);
-        return -1;
-    }
+    if (node >= n) return opml_errf(err, errlen, "fault at node %" PRIu32 ": the model has %" PRIu32 " nodes", node, n);
     p->active = 1;
     p->node = node;
     p->output_bytes = nin + node == output_value;

@@ -153,3 +153,51 @@ game_action game_next_dead(const game_view *g, game_role role, const game_move *
     if (g->turn == GAME_TURN_NONE || g->turn == GAME_TURN_DONE || role != GAME_CHALLENGER) return GAME_ACT_NONE;
     return in_flight(g, GAME_ACT_ABANDON, pending) ? GAME_ACT_WAIT : GAME_ACT_ABANDON;
 }
+
+game_turn game_turn_at(uint8_t phase, uint64_t lo, uint64_t hi) {
+    if (hi - lo > 1) return GAME_TURN_DISSECT;
+    return phase == 1 ? GAME_TURN_OPEN : GAME_TURN_STEP;
+}
+
+void game_started(game_view *g, uint64_t n, uint16_t k, uint64_t clock, const uint8_t state0[32],
+                  const uint8_t state_n[32], uint64_t block_time) {
+    memset(g, 0, sizeof *g);
+    g->lo = 0;
+    g->hi = n;
+    g->phase = 1;
+    g->turn = game_turn_at(1, 0, n);
+    g->k = k;
+    memcpy(g->start_hash, state0, 32);
+    memcpy(g->end_hash, state_n, 32);
+    g->last_move = block_time;
+    g->submitter_time = g->challenger_time = clock;
+}
+
+void game_dissected(game_view *g, uint64_t block_time) {
+    game_charge(g, GAME_SUBMITTER, block_time);
+    g->turn = GAME_TURN_SELECT;
+}
+
+void game_selected(game_view *g, uint64_t lo, uint64_t hi, const uint8_t start_hash[32], const uint8_t end_hash[32],
+                   uint64_t block_time) {
+    game_charge(g, GAME_CHALLENGER, block_time);
+    g->lo = lo;
+    g->hi = hi;
+    memcpy(g->start_hash, start_hash, 32);
+    memcpy(g->end_hash, end_hash, 32);
+    g->turn = game_turn_at(g->phase, lo, hi);
+}
+
+void game_node_opened(game_view *g, uint32_t node, uint64_t steps, const uint8_t initial[32], const uint8_t final_[32],
+                      uint64_t block_time) {
+    game_charge(g, GAME_SUBMITTER, block_time);
+    g->phase = 2;
+    g->lo = 0;
+    g->hi = steps;
+    memcpy(g->start_hash, initial, 32);
+    memcpy(g->end_hash, final_, 32);
+    g->node = node;
+    g->turn = GAME_TURN_DISSECT; /* as the contract sets it, whatever `steps` */
+}
+
+void game_ended(game_view *g) { g->turn = GAME_TURN_DONE; }

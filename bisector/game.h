@@ -1,4 +1,4 @@
-/* game.h: the rules of the verification game (DESIGN.md section 5, contracts/src/DisputeGame.sol)
+/* game.h: the rules of the verification game (docs/game.md, contracts/src/DisputeGame.sol)
  * as pure functions, so that the bisector's every decision can be tested without a chain.
  *
  * A game is a range [lo, hi] of steps (graph steps in phase 1, VM steps in phase 2) whose start
@@ -146,5 +146,36 @@ game_action game_next_dead(const game_view *g, game_role role, const game_move *
 
 /* Fills m with the move for action a at g's current position, state INTENDED. */
 void game_move_for(const game_view *g, game_action a, game_move *m);
+
+/* ---- the contract's transitions, applied to a view as the chain's events report them ----
+ * These are DisputeGame's turn rules, and the only place on the C side that states them: each
+ * move charges its mover's clock up to the block's time (game_charge: dissect and openNode the
+ * submitter's, select the challenger's) and sets the turn the contract sets. */
+
+/* The turn once the range [lo, hi] of phase `phase` is reached (challenge, select): dissect while
+ * it is longer than one step; at one step, openNode in phase 1, the one-step proof in phase 2.
+ * Precondition: lo <= hi. */
+game_turn game_turn_at(uint8_t phase, uint64_t lo, uint64_t hi);
+
+/* GameStarted at block_time: phase 1 over [0, n], State_0 agreed and State_n claimed, each side's
+ * clock `clock` seconds, arity k. The rest of g (node, parts_hash) is zeroed. */
+void game_started(game_view *g, uint64_t n, uint16_t k, uint64_t clock, const uint8_t state0[32],
+                  const uint8_t state_n[32], uint64_t block_time);
+
+/* Dissected at block_time: the submitter posted its roots; the challenger selects. */
+void game_dissected(game_view *g, uint64_t block_time);
+
+/* Selected at block_time: the range is [lo, hi] with the hashes the event names. Precondition:
+ * lo <= hi. */
+void game_selected(game_view *g, uint64_t lo, uint64_t hi, const uint8_t start_hash[32], const uint8_t end_hash[32],
+                   uint64_t block_time);
+
+/* NodeOpened at block_time: phase 2 over [0, steps] of node `node`'s VM run (0-based, as the event
+ * names it), from its initial state to the claimed final one; the submitter dissects it. */
+void game_node_opened(game_view *g, uint32_t node, uint64_t steps, const uint8_t initial[32], const uint8_t final_[32],
+                      uint64_t block_time);
+
+/* TimedOut, GameResolved or GameAbandoned: the game is over. */
+void game_ended(game_view *g);
 
 #endif

@@ -7,6 +7,7 @@
  * record (payout.h) with the same cursor and checksum. */
 #include "record.h"
 
+#include "errmsg.h"
 #include "hex.h"
 #include "keccak.h"
 
@@ -89,11 +90,6 @@ void game_record_encode(const game_record *r, uint8_t out[GAME_RECORD_BYTES]) {
     seal(&c, GAME_RECORD_BYTES);
 }
 
-static int bad(char *err, size_t errlen, const char *record, const char *why) {
-    snprintf(err, errlen, "%s: %s", record, why);
-    return -1;
-}
-
 /* The checksum closing an encoding of `len` bytes: the first 8 bytes of keccak256 of the rest. */
 static int checksum_ok(const uint8_t *buf, size_t len) {
     uint8_t h[32];
@@ -102,16 +98,16 @@ static int checksum_ok(const uint8_t *buf, size_t len) {
 }
 
 int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err, size_t errlen) {
-    if (!buf || len != GAME_RECORD_BYTES) return bad(err, errlen, "game record", "wrong size");
-    if (!checksum_ok(buf, len)) return bad(err, errlen, "game record", "checksum mismatch (corrupt)");
-    if (buf[0] != GAME_RECORD_VERSION) return bad(err, errlen, "game record", "unknown version");
+    if (!buf || len != GAME_RECORD_BYTES) return opml_errf(err, errlen, "game record: wrong size");
+    if (!checksum_ok(buf, len)) return opml_errf(err, errlen, "game record: checksum mismatch (corrupt)");
+    if (buf[0] != GAME_RECORD_VERSION) return opml_errf(err, errlen, "game record: unknown version");
     cursor c = {NULL, buf, 1};
     memset(r, 0, sizeof *r);
     r->game_id = get(&c, 8);
     r->task_id = get(&c, 8);
     r->sub_id = (uint32_t)get(&c, 4);
     uint64_t role = get(&c, 1);
-    if (role != GAME_SUBMITTER && role != GAME_CHALLENGER) return bad(err, errlen, "game record", "bad role");
+    if (role != GAME_SUBMITTER && role != GAME_CHALLENGER) return opml_errf(err, errlen, "game record: bad role");
     r->role = (game_role)role;
     r->model_id_set = (uint8_t)get(&c, 1);
     r->model_id = get(&c, 8);
@@ -127,16 +123,16 @@ int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err
     r->lie.in_vm = (int)get(&c, 1);
     r->lie.vm_step = get(&c, 8);
     uint64_t action = get(&c, 1);
-    if (action > GAME_ACT_ABANDON) return bad(err, errlen, "game record", "bad pending action");
+    if (action > GAME_ACT_ABANDON) return opml_errf(err, errlen, "game record: bad pending action");
     r->pending.action = (game_action)action;
     r->pending.phase = (uint8_t)get(&c, 1);
     uint64_t turn = get(&c, 1);
-    if (turn > GAME_TURN_DONE) return bad(err, errlen, "game record", "bad pending turn");
+    if (turn > GAME_TURN_DONE) return opml_errf(err, errlen, "game record: bad pending turn");
     r->pending.turn = (game_turn)turn;
     r->pending.lo = get(&c, 8);
     r->pending.hi = get(&c, 8);
     uint64_t state = get(&c, 1);
-    if (state > GAME_MOVE_FAILED) return bad(err, errlen, "game record", "bad pending state");
+    if (state > GAME_MOVE_FAILED) return opml_errf(err, errlen, "game record: bad pending state");
     r->pending.state = (game_move_state)state;
     r->pending.sent_at = get(&c, 8);
     get_bytes(&c, r->pending.tx_id, 32);
@@ -145,7 +141,7 @@ int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err
     r->won = (uint8_t)get(&c, 1);
     if (r->model_id_set > 1 || r->vm_run_set > 1 || r->finished > 1 || r->won > 1 || r->lie.active > 1 ||
         r->lie.output_bytes > 1 || r->lie.in_vm > 1)
-        return bad(err, errlen, "game record", "bad flag");
+        return opml_errf(err, errlen, "game record: bad flag");
     return 0;
 }
 
@@ -168,10 +164,10 @@ void payout_record_encode(const payout *p, uint8_t out[PAYOUT_RECORD_BYTES]) {
 }
 
 int payout_record_decode(const uint8_t *buf, size_t len, payout *p, char *err, size_t errlen) {
-    if (!buf || len != PAYOUT_RECORD_BYTES) return bad(err, errlen, "withdrawal record", "wrong size");
-    if (!checksum_ok(buf, len)) return bad(err, errlen, "withdrawal record", "checksum mismatch (corrupt)");
-    if (buf[0] != PAYOUT_RECORD_VERSION) return bad(err, errlen, "withdrawal record", "unknown version");
-    if (buf[1] > GAME_MOVE_FAILED) return bad(err, errlen, "withdrawal record", "bad state");
+    if (!buf || len != PAYOUT_RECORD_BYTES) return opml_errf(err, errlen, "withdrawal record: wrong size");
+    if (!checksum_ok(buf, len)) return opml_errf(err, errlen, "withdrawal record: checksum mismatch (corrupt)");
+    if (buf[0] != PAYOUT_RECORD_VERSION) return opml_errf(err, errlen, "withdrawal record: unknown version");
+    if (buf[1] > GAME_MOVE_FAILED) return opml_errf(err, errlen, "withdrawal record: bad state");
     cursor c = {NULL, buf, 2};
     p->state = (game_move_state)buf[1];
     p->seq = get(&c, 8);

@@ -3,7 +3,8 @@
  * games are played between a liar and an honest challenger, and between an honest submitter and a
  * dishonest challenger, for every lied step of graphs of 1..40 steps and VM runs of 2^40 steps, at
  * several arities: the game must always end at the first lied step, or end with the submitter's
- * claim right. Then the decision procedure: turns, clocks, the write-ahead move. */
+ * claim right. Then the decision procedure: turns, clocks, the write-ahead move; and the contract's
+ * transitions as the events report them. */
 #include "check.h"
 #include "game.h"
 #include "keccak.h"
@@ -248,7 +249,47 @@ static void test_dead(void) {
     CHECK(!strcmp(game_action_name(GAME_ACT_ABANDON), "abandon"));
 }
 
+/* The contract's transitions (DisputeGame.sol: challenge, dissect, select, openNode, and the end),
+ * as the fold applies them from the events: the turn each sets, the clock each charges. */
+static void test_transitions(void) {
+    /* the turn at a range: dissect while longer than one step; at one step, open or step */
+    CHECK_EQ_INT(game_turn_at(1, 0, 9), GAME_TURN_DISSECT);
+    CHECK_EQ_INT(game_turn_at(1, 4, 6), GAME_TURN_DISSECT);
+    CHECK_EQ_INT(game_turn_at(1, 4, 5), GAME_TURN_OPEN);
+    CHECK_EQ_INT(game_turn_at(2, 999, 1000), GAME_TURN_STEP);
+    CHECK_EQ_INT(game_turn_at(2, 0, 1ull << 40), GAME_TURN_DISSECT);
+    CHECK_EQ_INT(game_turn_at(1, 0, 1), GAME_TURN_OPEN); /* a one-node graph: opened at once */
+    CHECK_EQ_INT(game_turn_at(1, 0, 0), GAME_TURN_OPEN); /* challenge(): m.n > 1 ? Dissect : Open */
+    uint8_t s0[32], sn[32], a[32], b[32];
+    memset(s0, 1, 32), memset(sn, 2, 32), memset(a, 3, 32), memset(b, 4, 32);
+    game_view g;
+    memset(&g, 0xEE, sizeof g);
+    game_started(&g, 9, 4, 60, s0, sn, 1000);
+    CHECK(g.phase == 1 && g.lo == 0 && g.hi == 9 && g.k == 4 && g.turn == GAME_TURN_DISSECT && g.node == 0);
+    CHECK(g.last_move == 1000 && g.submitter_time == 60 && g.challenger_time == 60);
+    CHECK(!memcmp(g.start_hash, s0, 32) && !memcmp(g.end_hash, sn, 32));
+    game_dissected(&g, 1007); /* the submitter's move: its clock */
+    CHECK(g.turn == GAME_TURN_SELECT && g.submitter_time == 53 && g.challenger_time == 60 && g.last_move == 1007);
+    game_selected(&g, 4, 6, a, b, 1010); /* the challenger's */
+    CHECK(g.turn == GAME_TURN_DISSECT && g.lo == 4 && g.hi == 6 && g.challenger_time == 57 && g.submitter_time == 53);
+    CHECK(!memcmp(g.start_hash, a, 32) && !memcmp(g.end_hash, b, 32));
+    game_dissected(&g, 1010);
+    game_selected(&g, 5, 6, b, a, 1100); /* 90 s: more than the challenger had, charged down to 0 */
+    CHECK(g.turn == GAME_TURN_OPEN && g.challenger_time == 0);
+    game_node_opened(&g, 5, 1024, s0, sn, 1101);
+    CHECK(g.phase == 2 && g.node == 5 && g.lo == 0 && g.hi == 1024 && g.turn == GAME_TURN_DISSECT && g.submitter_time == 52);
+    CHECK(!memcmp(g.start_hash, s0, 32) && !memcmp(g.end_hash, sn, 32));
+    game_dissected(&g, 1102);
+    game_selected(&g, 511, 512, a, b, 1103);
+    CHECK_EQ_INT(g.turn, GAME_TURN_STEP);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1104, NULL, NULL), GAME_ACT_LOST); /* its clock is spent */
+    game_ended(&g);
+    CHECK_EQ_INT(g.turn, GAME_TURN_DONE);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1103, NULL, NULL), GAME_ACT_NONE);
+}
+
 int main(void) {
+    test_transitions();
     test_points();
     test_select();
     test_games();

@@ -1,0 +1,499 @@
+/* fold.c: the chain's events folded into the bisector's view (fold.h). One handler per event, found
+ * by the event's name in `handlers`, with the typed message it reads; each checks what it uses
+ * before it changes anything, so a refused event leaves the view as it was. The game's turn rules
+ * are game.c's (game_started, game_dissected, ...), not restated here. */
+#include "fold.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const payers[PAYERS] = {"InferenceOracle", "DisputeGame"};
+
+const char *task_status_name(task_status s) {
+    switch (s) {
+    case TASK_NONE: return "none";
+    case TASK_OPEN: return "open";
+    case TASK_SUBMITTED: return "submitted";
+    case TASK_FINALIZED: return "finalized";
+    case TASK_CANCELLED: return "cancelled";
+    }
+    return "?";
+}
+
+/* The event being folded, for the handlers. */
+typedef struct fold_ctx {
+    fold_state *s;
+    const Opml__ChainEvent *ev;
+    uint64_t now;   /* the event's block time, or the bisector's estimate */
+    fold_out *out;
+} fold_ctx;
+
+/* ---- effects ---- */
+
+static fold_fx *fx_push(fold_out *o, fold_fx_kind kind, uint64_t id) {
+    if (o->n == FOLD_MAX_FX) {
+        o->lost++;
+        return NULL;
+    }
+    fold_fx *f = &o->fx[o->n++];
+    memset(f, 0, sizeof *f);
+    f->kind = kind;
+    f->id = id;
+    return f;
+}
+
+static void say(fold_out *o, fold_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(fold_out *o, fold_level level, const char *fmt, ...) {
+    fold_fx *f = fx_push(o, FOLD_FX_LOG, 0);
+    if (!f) return;
+    f->level = level;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->text, sizeof f->text, fmt, ap);
+    va_end(ap);
+}
+
+/* An event refused whole: an error line naming it and why. Returns -1. */
+static int refuse(const fold_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(const fold_ctx *c, const char *fmt, ...) {
+    char why[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    say(c->out, FOLD_ERROR, "event %" PRIu64 " %s: %s: not folded", c->ev->seq, c->ev->event, why);
+    return -1;
+}
+
+/* An event that does not fit the view: a warning naming it (what it says is still folded where
+ * the view allows). */
+static void odd(const fold_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void odd(const fold_ctx *c, const char *fmt, ...) {
+    char what[240];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    say(c->out, FOLD_WARN, "event %" PRIu64 " %s: %s", c->ev->seq, c->ev->event, what);
+}
+
+static void credit(const fold_ctx *c, int payer, const char *amount, const char *why) {
+    payout_credited(&c->s->pay[payer]);
+    fold_fx *f = fx_push(c->out, FOLD_FX_CREDITED, 0);
+    if (!f) return;
+    f->payer = payer;
+    f->why = why;
+    snprintf(f->text, sizeof f->text, "%s", amount);
+}
+
+/* ---- checks of a typed field ---- */
+
+/* 0 if field `name` has exactly n bytes, else refused. */
+static int need_len(const fold_ctx *c, const char *name, ProtobufCBinaryData d, size_t n) {
+    return d.len == n ? 0 : refuse(c, "%s has %zu bytes, not %zu", name, d.len, n);
+}
+
+/* 0 if `v` is an amount of wei as the typed message writes it (decimal, 1 to 78 digits), else refused. */
+static int need_wei(const fold_ctx *c, const char *name, const char *v) {
+    size_t n = v ? strlen(v) : 0;
+    if (n == 0 || n > 78 || strspn(v, "0123456789") != n) return refuse(c, "%s \"%s\" is not decimal wei", name, v ? v : "");
+    return 0;
+}
+
+static int is_me(const fold_state *s, ProtobufCBinaryData who) { return who.len == 20 && !memcmp(who.data, s->me, 20); }
+
+static uint8_t *dup_bytes(ProtobufCBinaryData d) {
+    uint8_t *p = malloc(d.len ? d.len : 1);
+    if (p && d.len) memcpy(p, d.data, d.len);
+    return p;
+}
+
+/* ---- lookups ---- */
+
+model_entry *fold_model(fold_state *s, uint64_t model_id) {
+    for (size_t i = 0; model_id && i < s->nmodels; i++)
+        if (s->models[i].id == model_id) return &s->models[i];
+    return NULL;
+}
+
+task *fold_task(const fold_state *s, uint64_t task_id) {
+    for (task *t = s->tasks; t; t = t->next)
+        if (t->id == task_id) return t;
+    return NULL;
+}
+
+gm *fold_game(const fold_state *s, uint64_t game_id) {
+    for (gm *g = s->games; g; g = g->next)
+        if (g->id == game_id) return g;
+    return NULL;
+}
+
+void fold_task_forget_run(task *t) {
+    t->ran = 0;
+    free(t->honest), free(t->claimed), free(t->claimed_out);
+    t->honest = t->claimed = NULL;
+    t->claimed_out = NULL;
+    t->claimed_out_len = 0;
+}
+
+void fold_free(fold_state *s) {
+    for (task *t = s->tasks, *n; t; t = n) {
+        n = t->next;
+        fold_task_forget_run(t);
+        free(t->input), free(t->output), free(t);
+    }
+    for (gm *g = s->games, *n; g; g = n) {
+        n = g->next;
+        free(g->roots), free(g);
+    }
+    s->tasks = NULL;
+    s->games = NULL;
+}
+
+/* A task known to the view, or a warning that the event names one it never saw. */
+static task *known_task(const fold_ctx *c, uint64_t id) {
+    task *t = fold_task(c->s, id);
+    if (!t) odd(c, "task %" PRIu64 " was never requested here (missed or out of order)", id);
+    return t;
+}
+
+static gm *known_game(const fold_ctx *c, uint64_t id) {
+    gm *g = fold_game(c->s, id);
+    if (!g) odd(c, "game %" PRIu64 " was never started here (missed or out of order)", id);
+    return g;
+}
+
+/* ---- the registry's and the oracle's events ---- */
+
+static int on_model_registered(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainModelRegistered *m = (const Opml__ChainModelRegistered *)msg;
+    const Opml__ChainModelSpec *sp = m->spec;
+    if (need_len(c, "model_root", m->model_root, 32)) return -1;
+    if (!sp) return refuse(c, "model %" PRIu64 " has no spec", m->model_id);
+    for (size_t i = 0; i < c->s->nmodels; i++) {
+        model_entry *me = &c->s->models[i];
+        if (memcmp(me->m.root, m->model_root.data, 32)) continue;
+        if (m->model_id == 0 || sp->k < 2 || sp->k > UINT16_MAX || sp->steps_log2 > 63)
+            return refuse(c, "model %" PRIu64 ": id, k %u or steps_log2 %u out of range", m->model_id, sp->k,
+                          sp->steps_log2);
+        if (need_wei(c, "submitter_bond", sp->submitter_bond) || need_wei(c, "challenger_bond", sp->challenger_bond))
+            return -1;
+        me->id = m->model_id;
+        me->k = (uint16_t)sp->k;
+        me->steps_log2 = (uint8_t)sp->steps_log2;
+        me->clock = sp->clock;
+        snprintf(me->sbond, sizeof me->sbond, "%s", sp->submitter_bond);
+        snprintf(me->cbond, sizeof me->cbond, "%s", sp->challenger_bond);
+        say(c->out, FOLD_INFO, "model %" PRIu64 " is ours to serve (%u nodes, k %u)", me->id, me->m.n, me->k);
+    }
+    return 0;
+}
+
+static int on_task_requested(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainTaskRequested *m = (const Opml__ChainTaskRequested *)msg;
+    if (need_len(c, "requester", m->requester, 20)) return -1;
+    if (fold_task(c->s, m->task_id)) {
+        odd(c, "task %" PRIu64 " was requested before: the first request stands", m->task_id);
+        return 0;
+    }
+    if (m->n_inputs != 1) {
+        odd(c, "task %" PRIu64 " has %zu inputs; models here take one: not followed", m->task_id, m->n_inputs);
+        return 0;
+    }
+    task *t = calloc(1, sizeof *t);
+    uint8_t *in = dup_bytes(m->inputs[0]);
+    if (!t || !in) {
+        free(t), free(in);
+        return refuse(c, "out of memory");
+    }
+    t->id = m->task_id;
+    t->model_id = m->model_id;
+    t->status = TASK_OPEN;
+    memcpy(t->requester, m->requester.data, 20);
+    t->input = in;
+    t->input_len = m->inputs[0].len;
+    t->next = c->s->tasks;
+    c->s->tasks = t;
+    return 0;
+}
+
+static int on_result_submitted(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainResultSubmitted *m = (const Opml__ChainResultSubmitted *)msg;
+    if (need_len(c, "submitter", m->submitter, 20) || need_len(c, "state_n", m->state_n, 32)) return -1;
+    task *t = known_task(c, m->task_id);
+    if (!t) return 0;
+    uint8_t *out = dup_bytes(m->output);
+    if (!out) return refuse(c, "out of memory");
+    if (t->status != TASK_OPEN)
+        odd(c, "task %" PRIu64 " was %s, not open: submission %u is taken as the live one", t->id,
+            task_status_name(t->status), m->sub_id);
+    t->status = TASK_SUBMITTED;
+    t->sub_id = m->sub_id;
+    memcpy(t->submitter, m->submitter.data, 20);
+    memcpy(t->state_n, m->state_n.data, 32);
+    t->deadline = m->deadline;
+    free(t->output);
+    t->output = out;
+    t->output_len = m->output.len;
+    fx_push(c->out, FOLD_FX_SUBMITTED, t->id);
+    return 0;
+}
+
+/* Whether sub_id is task t's live submission; a warning if not (folded all the same). */
+static void check_live(const fold_ctx *c, const task *t, uint32_t sub_id) {
+    if (t->status != TASK_SUBMITTED || t->sub_id != sub_id)
+        odd(c, "task %" PRIu64 ": submission %u is not the live one (%s, submission %u)", t->id, sub_id,
+            task_status_name(t->status), t->sub_id);
+}
+
+static int on_submission_rejected(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainSubmissionRejected *m = (const Opml__ChainSubmissionRejected *)msg;
+    if (need_len(c, "challenger", m->challenger, 20) || need_wei(c, "bond", m->bond)) return -1;
+    task *t = known_task(c, m->task_id);
+    if (t) {
+        check_live(c, t, m->sub_id);
+        t->status = TASK_OPEN;
+        fold_fx *f = fx_push(c->out, FOLD_FX_REJECTED, t->id);
+        if (f) f->flag = !memcmp(t->submitter, c->s->me, 20); /* ours lost: submit again, honestly */
+        say(c->out, FOLD_INFO, "task %" PRIu64 ": submission rejected, the task is open again", t->id);
+    }
+    if (is_me(c->s, m->challenger)) credit(c, PAY_ORACLE, m->bond, "the rejected submitter's bond");
+    return 0;
+}
+
+static int on_task_finalized(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainTaskFinalized *m = (const Opml__ChainTaskFinalized *)msg;
+    if (need_len(c, "submitter", m->submitter, 20) || need_wei(c, "paid", m->paid)) return -1;
+    task *t = known_task(c, m->task_id);
+    if (t) {
+        check_live(c, t, m->sub_id);
+        t->status = TASK_FINALIZED;
+        say(c->out, FOLD_INFO, "task %" PRIu64 ": finalized", t->id);
+    }
+    if (is_me(c->s, m->submitter)) credit(c, PAY_ORACLE, m->paid, "bond and fee");
+    return 0;
+}
+
+static int on_task_cancelled(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainTaskCancelled *m = (const Opml__ChainTaskCancelled *)msg;
+    if (need_wei(c, "refund", m->refund)) return -1;
+    task *t = known_task(c, m->task_id); /* the refund is the requester's, which only the request names */
+    if (!t) return 0;
+    t->status = TASK_CANCELLED;
+    if (!memcmp(t->requester, c->s->me, 20)) credit(c, PAY_ORACLE, m->refund, "a cancelled task's fee");
+    return 0;
+}
+
+static int on_withdrawn(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainWithdrawn *m = (const Opml__ChainWithdrawn *)msg;
+    if (need_len(c, "who", m->who, 20) || need_wei(c, "amount", m->amount) || need_len(c, "address", c->ev->address, 20))
+        return -1;
+    for (int i = 0; i < PAYERS; i++)
+        if (!memcmp(c->ev->address.data, c->s->payer_addr[i], 20) && is_me(c->s, m->who)) {
+            payout_withdrawn(&c->s->pay[i], c->ev->seq);
+            say(c->out, FOLD_INFO, "%s: withdrew %s wei", payers[i], m->amount);
+        }
+    return 0;
+}
+
+/* ---- the game's events ---- */
+
+static int on_game_started(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainGameStarted *m = (const Opml__ChainGameStarted *)msg;
+    if (need_len(c, "submitter", m->submitter, 20) || need_len(c, "challenger", m->challenger, 20) ||
+        need_len(c, "state0", m->state0, 32) || need_len(c, "state_n", m->state_n, 32))
+        return -1;
+    if (fold_game(c->s, m->game_id)) {
+        odd(c, "game %" PRIu64 " was started before: the first start stands", m->game_id);
+        return 0;
+    }
+    gm *g = calloc(1, sizeof *g);
+    if (!g) return refuse(c, "out of memory");
+    task *t = fold_task(c->s, m->task_id);
+    model_entry *me = t ? fold_model(c->s, t->model_id) : NULL;
+    g->id = m->game_id;
+    g->task_id = m->task_id;
+    g->sub_id = m->sub_id;
+    memcpy(g->submitter, m->submitter.data, 20);
+    memcpy(g->challenger, m->challenger.data, 20);
+    g->role = is_me(c->s, m->submitter) ? GAME_SUBMITTER : is_me(c->s, m->challenger) ? GAME_CHALLENGER : 0;
+    /* another identity's game on a model we do not serve is followed without its arity and clocks */
+    game_started(&g->v, m->n, me ? me->k : 2, me ? me->clock : 0, m->state0.data, m->state_n.data, c->now);
+    g->next = c->s->games;
+    c->s->games = g;
+    if (t && g->role == GAME_CHALLENGER && t->sub_id == m->sub_id)
+        fx_push(c->out, FOLD_FX_CHALLENGED, t->id); /* our challenge of this submission is on-chain */
+    if (!g->role) return 0;
+    if (!me)
+        odd(c, "game %" PRIu64 " is ours, but task %" PRIu64 " %s: it cannot be played", g->id, m->task_id,
+            t ? "is on a model we do not serve" : "was never requested here");
+    fx_push(c->out, FOLD_FX_JOINED, g->id);
+    say(c->out, FOLD_INFO, "game %" PRIu64 " on task %" PRIu64 ": we are the %s", g->id, g->task_id,
+        g->role == GAME_SUBMITTER ? "submitter" : "challenger");
+    return 0;
+}
+
+/* The line every move of a game we play gets. */
+static void moved(const fold_ctx *c, const gm *g) {
+    if (g->role)
+        say(c->out, FOLD_INFO, "game %" PRIu64 ": %s (phase %u, [%" PRIu64 ", %" PRIu64 "], %s to move)", g->id,
+            c->ev->event, g->v.phase, g->v.lo, g->v.hi, game_turn_name(g->v.turn));
+}
+
+static int on_dissected(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainDissected *m = (const Opml__ChainDissected *)msg;
+    for (size_t i = 0; i < m->n_roots; i++)
+        if (m->roots[i].len != 32) return refuse(c, "root %zu has %zu bytes, not 32", i, m->roots[i].len);
+    gm *g = known_game(c, m->game_id);
+    if (!g) return 0;
+    if (m->phase != g->v.phase || m->lo != g->v.lo || m->hi != g->v.hi)
+        odd(c, "game %" PRIu64 " was dissected at phase %u [%" PRIu64 ", %" PRIu64 "], the view is at phase %u [%" PRIu64
+            ", %" PRIu64 "]", g->id, m->phase, m->lo, m->hi, g->v.phase, g->v.lo, g->v.hi);
+    uint8_t(*roots)[32] = calloc(m->n_roots ? m->n_roots : 1, 32);
+    if (!roots) return refuse(c, "out of memory");
+    for (size_t i = 0; i < m->n_roots; i++) memcpy(roots[i], m->roots[i].data, 32);
+    free(g->roots);
+    g->roots = roots;
+    g->nroots = m->n_roots;
+    game_dissected(&g->v, c->now);
+    moved(c, g);
+    return 0;
+}
+
+static int on_selected(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainSelected *m = (const Opml__ChainSelected *)msg;
+    if (need_len(c, "start_hash", m->start_hash, 32) || need_len(c, "end_hash", m->end_hash, 32)) return -1;
+    if (m->lo > m->hi) return refuse(c, "range [%" PRIu64 ", %" PRIu64 "] is reversed", m->lo, m->hi);
+    gm *g = known_game(c, m->game_id);
+    if (!g) return 0;
+    game_selected(&g->v, m->lo, m->hi, m->start_hash.data, m->end_hash.data, c->now);
+    moved(c, g);
+    return 0;
+}
+
+static int on_node_opened(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainNodeOpened *m = (const Opml__ChainNodeOpened *)msg;
+    if (need_len(c, "initial_state", m->initial_state, 32) || need_len(c, "final_state", m->final_state, 32)) return -1;
+    gm *g = known_game(c, m->game_id);
+    if (!g) return 0;
+    game_node_opened(&g->v, m->node, m->steps, m->initial_state.data, m->final_state.data, c->now);
+    moved(c, g);
+    return 0;
+}
+
+static int on_timed_out(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainTimedOut *m = (const Opml__ChainTimedOut *)msg;
+    gm *g = known_game(c, m->game_id);
+    if (!g) return 0;
+    game_ended(&g->v);
+    if (g->role) say(c->out, FOLD_INFO, "game %" PRIu64 ": %s", g->id, c->ev->event);
+    return 0;
+}
+
+static int on_game_abandoned(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainGameAbandoned *m = (const Opml__ChainGameAbandoned *)msg;
+    if (need_wei(c, "refund", m->refund)) return -1;
+    gm *g = known_game(c, m->game_id); /* the refund is the challenger's, which only the start names */
+    if (!g) return 0;
+    game_ended(&g->v);
+    if (g->role) {
+        say(c->out, FOLD_INFO, "game %" PRIu64 ": %s", g->id, c->ev->event);
+        fx_push(c->out, FOLD_FX_ABANDONED, g->id);
+    }
+    if (g->role == GAME_CHALLENGER) credit(c, PAY_GAME, m->refund, "our bond of an abandoned game");
+    return 0;
+}
+
+static int on_game_resolved(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainGameResolved *m = (const Opml__ChainGameResolved *)msg;
+    if (need_len(c, "winner", m->winner, 20) || need_wei(c, "payout", m->payout)) return -1;
+    int we_won = is_me(c->s, m->winner);
+    gm *g = known_game(c, m->game_id); /* the bond is the winner's, whatever we missed */
+    if (g) {
+        game_ended(&g->v);
+        fold_fx *f = g->role ? fx_push(c->out, FOLD_FX_RESOLVED, g->id) : NULL;
+        if (f) {
+            f->flag = we_won;
+            snprintf(f->text, sizeof f->text, "%s", m->payout);
+        }
+    }
+    if (we_won) credit(c, PAY_GAME, m->payout, "a game's bond");
+    return 0;
+}
+
+/* ---- the fold ---- */
+
+typedef int (*fold_handler)(const fold_ctx *c, const ProtobufCMessage *msg);
+
+/* The events the view is built from, each with its typed message. The others (CallbackDone,
+ * GameBound, OneStep, other contracts' events) change nothing the bisector keeps. */
+static const struct {
+    const char *event;
+    const ProtobufCMessageDescriptor *type;
+    fold_handler fn;
+} handlers[] = {
+    {"ModelRegistered", &opml__chain_model_registered__descriptor, on_model_registered},
+    {"TaskRequested", &opml__chain_task_requested__descriptor, on_task_requested},
+    {"ResultSubmitted", &opml__chain_result_submitted__descriptor, on_result_submitted},
+    {"SubmissionRejected", &opml__chain_submission_rejected__descriptor, on_submission_rejected},
+    {"TaskFinalized", &opml__chain_task_finalized__descriptor, on_task_finalized},
+    {"TaskCancelled", &opml__chain_task_cancelled__descriptor, on_task_cancelled},
+    {"Withdrawn", &opml__chain_withdrawn__descriptor, on_withdrawn},
+    {"GameStarted", &opml__chain_game_started__descriptor, on_game_started},
+    {"Dissected", &opml__chain_dissected__descriptor, on_dissected},
+    {"Selected", &opml__chain_selected__descriptor, on_selected},
+    {"NodeOpened", &opml__chain_node_opened__descriptor, on_node_opened},
+    {"TimedOut", &opml__chain_timed_out__descriptor, on_timed_out},
+    {"GameAbandoned", &opml__chain_game_abandoned__descriptor, on_game_abandoned},
+    {"GameResolved", &opml__chain_game_resolved__descriptor, on_game_resolved},
+};
+
+/* Event ev's typed message, unpacked (free with protobuf_c_message_free_unpacked), or NULL with
+ * the refusal said. */
+static ProtobufCMessage *typed(const fold_ctx *c, const ProtobufCMessageDescriptor *d) {
+    const Opml__ChainEvent *ev = c->ev;
+    if (!ev->payload_type || !*ev->payload_type) {
+        refuse(c, "no typed payload (chainwatch could not type it: %.120s)", ev->args_json ? ev->args_json : "");
+        return NULL;
+    }
+    if (strcmp(ev->payload_type, d->name)) {
+        refuse(c, "the payload is %.60s, not %s", ev->payload_type, d->name);
+        return NULL;
+    }
+    const uint8_t *p = ev->payload.data ? ev->payload.data : (const uint8_t *)"";
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, ev->payload.len, p);
+    if (!m) refuse(c, "the payload (%zu bytes) does not unpack as %s", ev->payload.len, d->name);
+    return m;
+}
+
+int fold_event(fold_state *s, const Opml__ChainEvent *ev, uint64_t now, fold_out *out) {
+    memset(out, 0, sizeof *out);
+    if (ev->seq <= s->last_seq) {
+        say(out, FOLD_DEBUG, "event %" PRIu64 " (%s) skipped: events up to %" PRIu64 " are folded", ev->seq,
+            ev->event ? ev->event : "", s->last_seq);
+        return 0;
+    }
+    if (ev->seq > s->last_seq + 1)
+        say(out, FOLD_WARN, "events %" PRIu64 " to %" PRIu64 " were never folded here: the view may lack them",
+            s->last_seq + 1, ev->seq - 1);
+    s->last_seq = ev->seq;
+    if (ev->removed) {
+        say(out, FOLD_WARN, "event %" PRIu64 " retracted by a re-org: the view is rebuilt from the chain's next events",
+            ev->retracts_seq);
+        return 1;
+    }
+    fold_ctx c = {s, ev, ev->block_time ? ev->block_time : now, out}; /* the block's time, as the contract's */
+    for (size_t i = 0; ev->event && i < sizeof handlers / sizeof handlers[0]; i++) {
+        if (strcmp(ev->event, handlers[i].event)) continue;
+        ProtobufCMessage *m = typed(&c, handlers[i].type);
+        if (m) {
+            handlers[i].fn(&c, m);
+            protobuf_c_message_free_unpacked(m, NULL);
+        }
+        break;
+    }
+    return 1;
+}

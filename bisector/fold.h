@@ -1,0 +1,166 @@
+/* fold.h: the chain's events folded into the bisector's view of the chain (the models it serves,
+ * the tasks, the games, what the contracts owe it), as a pure function: state in, event in, state
+ * and a list of effects out. No I/O happens here (no log, no storage, no clock), so every rule of
+ * the fold is tested without a chain (bisector/tests/test_fold.c); the bisector carries the
+ * effects out (chainio.c).
+ *
+ * Events are read as the typed messages chainwatch publishes beside the JSON (ChainEvent's
+ * payload_type and payload, proto/chain.proto "opml.Chain<Event>"), never by re-parsing args_json.
+ * An event the fold cannot use is refused whole, with an error line that says why: no typed
+ * payload, a payload of another type or that does not unpack, an address that is not 20 bytes, a
+ * hash that is not 32, a range with lo > hi, an amount that is not decimal wei. An event that does
+ * not fit the view (a task or game never seen, a second start of one, a submission other than the
+ * live one) gets a warning, and what the chain says is still folded where the view allows (a
+ * credit that names us is a credit whatever we missed); nothing is ever folded as a silent zero.
+ *
+ * Events are folded once each and in chainwatch's seq order: a seq already folded is skipped with
+ * a debug line saying so (repeats are normal: the catch-up at start overlaps the live stream, and
+ * every identity's chainwatch publishes the same stream on the bus), a seq after a gap is folded
+ * with a warning naming the gap (the bisector asks chainwatch for what it missed before it folds a
+ * later event, so a gap here means that failed).
+ * A retraction (a re-org) is counted and not folded: the chain's next events rebuild the view. */
+#ifndef OPML_FOLD_H
+#define OPML_FOLD_H
+
+#include "chain.pb-c.h"
+#include "fault.h"
+#include "game.h"
+#include "model.h"
+#include "payout.h"
+#include "record.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* InferenceOracle.Status, same numbers. */
+typedef enum task_status {
+    TASK_NONE = 0,
+    TASK_OPEN = 1,      /* waiting for a submission */
+    TASK_SUBMITTED = 2, /* a submission is in its window or in games */
+    TASK_FINALIZED = 3,
+    TASK_CANCELLED = 4,
+} task_status;
+
+const char *task_status_name(task_status s);
+
+#define FOLD_MAX_MODELS 8
+
+/* A model this identity serves: its file (loaded at start), and what its ModelRegistered event
+ * says of it on-chain. */
+typedef struct model_entry {
+    opml_model m;
+    uint64_t id;          /* on-chain id, 0 until ModelRegistered names it */
+    uint16_t k;
+    uint8_t steps_log2;
+    uint64_t clock;
+    char sbond[80], cbond[80]; /* decimal wei */
+} model_entry;
+
+typedef struct task {
+    /* the chain's, written by the fold */
+    uint64_t id, model_id;
+    task_status status;
+    uint8_t requester[20];
+    uint8_t *input;
+    size_t input_len;
+    uint32_t sub_id;      /* the live (or last) submission */
+    uint8_t submitter[20];
+    uint8_t state_n[32];
+    uint8_t *output;      /* the live submission's output (for finalize) */
+    size_t output_len;
+    uint64_t deadline;
+    /* ours: the submitter's and the validator's work, changed on the fold's effects */
+    int checked;          /* validator: this submission was checked */
+    int busy;             /* submitter: a submit or finalize is in flight */
+    uint64_t busy_at;
+    int ran;              /* values below are known */
+    uint8_t (*honest)[32];  /* value roots, nin + n */
+    uint8_t (*claimed)[32]; /* what we post as submitter (honest when not lying) */
+    uint8_t *claimed_out;
+    size_t claimed_out_len;
+    fault_plan plan;        /* the lie told on this task (inactive: none) */
+    struct task *next;
+} task;
+
+typedef struct gm {
+    /* the chain's, written by the fold */
+    uint64_t id, task_id;
+    uint32_t sub_id;
+    game_role role;       /* ours: GAME_SUBMITTER or GAME_CHALLENGER; 0: another identity's game */
+    game_view v;
+    uint8_t submitter[20], challenger[20];
+    uint8_t (*roots)[32]; /* the pending dissection's roots */
+    size_t nroots;
+    /* ours (play.c): the write-ahead record, read when the game starts (FOLD_FX_JOINED) */
+    game_record rec;
+    struct gm *next;
+} gm;
+
+/* The two contracts that pay us (pull payments): pay[] and payers[] share this index. */
+enum { PAY_ORACLE, PAY_GAME, PAYERS };
+extern const char *const payers[PAYERS];
+
+typedef struct fold_state {
+    uint8_t me[20];                /* our identity */
+    uint8_t payer_addr[PAYERS][20]; /* the oracle's and the game's addresses */
+    model_entry models[FOLD_MAX_MODELS];
+    size_t nmodels;
+    task *tasks;
+    gm *games;
+    payout pay[PAYERS];            /* our credit on each contract and its withdrawal (payout.h) */
+    uint64_t last_seq;             /* the last event folded (retractions count) */
+} fold_state;
+
+typedef enum fold_level { FOLD_DEBUG = 1, FOLD_INFO, FOLD_WARN, FOLD_ERROR } fold_level;
+
+/* What the fold asks of the bisector, in order. */
+typedef enum fold_fx_kind {
+    FOLD_FX_LOG = 1,    /* a line for the log: level, text */
+    FOLD_FX_SUBMITTED,  /* task id: a new live submission: check it afresh, no submit is in flight */
+    FOLD_FX_REJECTED,   /* task id: its submission was rejected, no submit is in flight; flag: it was
+                         * ours, so our run (and lie) is dropped and the task submitted again honestly */
+    FOLD_FX_CHALLENGED, /* task id: our challenge of its live submission is on-chain */
+    FOLD_FX_JOINED,     /* game id: a game we play started: read its record, give it the game's identity */
+    FOLD_FX_ABANDONED,  /* game id: a game we play was abandoned: its record is finished */
+    FOLD_FX_RESOLVED,   /* game id: a game we play was resolved; flag: we won; text: the bond (wei) */
+    FOLD_FX_CREDITED,   /* payer: a contract credited us (pay[payer] is owed); text: the amount (wei);
+                         * why: for what */
+} fold_fx_kind;
+
+#define FOLD_TEXT_MAX 320
+
+typedef struct fold_fx {
+    fold_fx_kind kind;
+    fold_level level;        /* LOG */
+    uint64_t id;             /* the task or game */
+    int payer;               /* CREDITED */
+    int flag;                /* REJECTED: ours; RESOLVED: we won */
+    const char *why;         /* CREDITED: a constant string */
+    char text[FOLD_TEXT_MAX];
+} fold_fx;
+
+#define FOLD_MAX_FX 8 /* more than any one event makes */
+
+typedef struct fold_out {
+    fold_fx fx[FOLD_MAX_FX];
+    size_t n;
+    size_t lost;             /* effects beyond FOLD_MAX_FX (none by construction; said if any) */
+} fold_out;
+
+/* Folds chain event ev into s. `now` is the chain's time as the bisector estimates it, used as the
+ * event's time when it carries no block_time. out is reset, then filled. Returns 1 when ev was
+ * folded (or was a retraction), 0 when it was skipped (a seq already folded, or refused). */
+int fold_event(fold_state *s, const Opml__ChainEvent *ev, uint64_t now, fold_out *out);
+
+/* Lookups (NULL when unknown). A model's id 0 is "not registered yet", never found. */
+model_entry *fold_model(fold_state *s, uint64_t model_id);
+task *fold_task(const fold_state *s, uint64_t task_id);
+gm *fold_game(const fold_state *s, uint64_t game_id);
+
+/* Our run of task t (honest and claimed values, the lie) is forgotten: it is computed again. */
+void fold_task_forget_run(task *t);
+
+/* Frees every task and game of s (not the models' files: whoever loaded them frees them). */
+void fold_free(fold_state *s);
+
+#endif

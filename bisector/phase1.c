@@ -1,0 +1,81 @@
+/* phase1.c: phase 1 of a game, the bisection over the graph's steps. Graph state s is the Merkle
+ * root of the model's values after node s - 1 ran (State_0: the inputs; docs/commitments.md),
+ * computed from the executor's run of the task (submitter.c's run_task): the submitter's claims or
+ * our honest values. At one graph step the submitter opens the node (openNode): the node's output
+ * and its path into State_s, the node's leaf and its path into the model, each value operand's
+ * root and path into the agreed State_{s-1}, and the claimed final state of the node's VM run
+ * (phase2.c), which starts phase 2. */
+#include "bisector.h"
+#include "hex.h"
+#include "merkle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int graph_hashes(const task *t, const model_entry *me, int sub, const uint64_t *pts, unsigned m, uint8_t (*out)[32]) {
+    for (unsigned j = 0; j <= m; j++)
+        if (state_at(t, me, sub, pts[j], out[j])) return -1;
+    return 0;
+}
+
+/* The value operands' roots (in operand order) and their paths into State_{s-1}, D each, appended
+ * to values and paths. Returns 0 or -1. */
+static int operand_proofs(const task *t, const model_entry *me, uint64_t s, cJSON *values, cJSON *paths) {
+    uint32_t nin = me->m.nin, node = (uint32_t)(s - 1);
+    unsigned D = me->m.state_depth;
+    char h[67];
+    for (int j = 0; j < KD_MAX_OPERANDS; j++) {
+        if (!(me->m.nodes[node].input_mask >> j & 1)) continue;
+        uint32_t ref = me->m.nodes[node].ref[j];
+        merkle_proof vp;
+        if (merkle_prove(t->claimed, (size_t)(nin + s - 1) * 32, D, ref, &vp)) return -1;
+        hex_encode(t->claimed[ref], 32, h);
+        cJSON_AddItemToArray(values, cJSON_CreateString(h));
+        for (unsigned i = 0; i < D; i++) {
+            hex_encode(vp.siblings[i], 32, h);
+            cJSON_AddItemToArray(paths, cJSON_CreateString(h));
+        }
+    }
+    return 0;
+}
+
+/* openNode's argument (DisputeGame.NodeOpening) for graph step s, as a JSON tuple. */
+cJSON *node_opening(bisector *b, task *t, const model_entry *me, uint64_t s) {
+    uint32_t nin = me->m.nin, node = (uint32_t)(s - 1);
+    unsigned D = me->m.state_depth;
+    vm_opening c;
+    if (vm_opening_claim(b, t, me, node, &c)) return NULL;
+    merkle_proof sp, np;
+    uint8_t(*leaves)[32] = malloc((size_t)me->m.n * 32);
+    unsigned nd = 0;
+    while ((1ull << nd) < me->m.n) nd++;
+    if (!leaves) return NULL;
+    for (uint32_t i = 0; i < me->m.n; i++) memcpy(leaves[i], me->m.nodes[i].leaf, 32);
+    int bad = merkle_prove(t->claimed, (size_t)(nin + s) * 32, D, nin - 1 + s, &sp) ||
+              merkle_prove(leaves, (size_t)me->m.n * 32, nd, node, &np);
+    free(leaves);
+    if (bad) return NULL;
+    cJSON *o = cJSON_CreateArray(), *values = cJSON_CreateArray(), *paths = cJSON_CreateArray();
+    char h[67], mask[8];
+    hex_encode(t->claimed[nin + node], 32, h);
+    cJSON_AddItemToArray(o, cJSON_CreateString(h));
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])sp.siblings, D));
+    hex_encode(c.desc_root, 32, h);
+    cJSON_AddItemToArray(o, cJSON_CreateString(h));
+    snprintf(mask, sizeof mask, "%u", me->m.nodes[node].input_mask);
+    cJSON_AddItemToArray(o, cJSON_CreateString(mask));
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])c.refs, KD_MAX_OPERANDS));
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])np.siblings, nd));
+    if (operand_proofs(t, me, s, values, paths)) {
+        cJSON_Delete(o), cJSON_Delete(values), cJSON_Delete(paths);
+        return NULL;
+    }
+    cJSON_AddItemToArray(o, values);
+    cJSON_AddItemToArray(o, paths);
+    char packed[2 + 346 + 1];
+    hex_encode(c.packed, 173, packed);
+    cJSON_AddItemToArray(o, cJSON_CreateString(packed));
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])c.slot_path, 4));
+    return o;
+}

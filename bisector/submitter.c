@@ -1,0 +1,166 @@
+/* submitter.c: the submitter's job (`submit` = 1). Every open task on a model this identity serves
+ * is run by an executor (any, through the bus's work broker) and submitted with the bond: its
+ * output, its State_n and State_n's path to the output value. What is claimed is what the run
+ * gives, unless the `fault` setting lies about this submission (fault.h; the submissions are
+ * counted in storage so that a restarted liar tells its lie at the same @K). After the challenge
+ * window the submission is finalized (bond and fee become our credit on the oracle).
+ *
+ * run_task is also the validator's and the game's: the honest values of a task, with the claimed
+ * ones beside them, are computed once per submission. */
+#include "bisector.h"
+#include "executor.pb-c.h"
+#include "hex.h"
+#include "log.h"
+#include "merkle.h"
+#include "tensor_root.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the submission counter (fault.h's @K) ---- */
+
+static void counter_key(const bisector *b, char key[160]) {
+    char a[43];
+    hex_encode(b->s.me, 20, a);
+    snprintf(key, 160, "bisector/%s/submissions", a);
+}
+
+void submissions_load(bisector *b) {
+    char key[160];
+    int found = 0;
+    uint8_t *val = NULL;
+    size_t vlen = 0;
+    counter_key(b, key); /* before strlen(key): the order of a call's arguments is unspecified */
+    if (storage_client_kv_get(b->st, key, strlen(key), &found, &val, &vlen) == 0 && found && vlen == 4)
+        b->submissions = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 | (uint32_t)val[2] << 8 | val[3];
+    free(val);
+}
+
+static uint32_t next_submission(bisector *b) {
+    char key[160];
+    uint8_t v[4];
+    b->submissions++;
+    for (int i = 0; i < 4; i++) v[i] = (uint8_t)(b->submissions >> (24 - 8 * i));
+    counter_key(b, key);
+    if (storage_client_kv_put(b->st, key, strlen(key), v, 4))
+        log_warn("submission counter not stored: %s", storage_client_error(b->st));
+    return b->submissions;
+}
+
+/* ---- the executor's run ---- */
+
+/* The lie of the lying_nth submission (0: honest), applied to t's claimed values. */
+static void plan_lie(bisector *b, task *t, const model_entry *me, int lying_nth) {
+    char err[600];
+    fault_plan p = {0};
+    if (!lying_nth) return;
+    if (fault_plan_for(&b->f, (uint32_t)lying_nth, t->id, me->m.nin, me->m.n, me->m.output_value, &p, err, sizeof err))
+        log_error("task %" PRIu64 ": %s", t->id, err);
+    else if (p.active) {
+        fault_apply_values(&p, me->m.nin, t->claimed, t->claimed_out, t->claimed_out_len);
+        t->plan = p;
+        log_warn("task %" PRIu64 ": LYING (fault injection) at node %u%s", t->id, p.node, p.output_bytes ? ", the output" : "");
+    }
+}
+
+/* Runs task t's model on its input (any executor), and fills honest and claimed values. */
+int run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
+    if (t->ran) return 0;
+    char err[600];
+    Opml__ExecutorRun req = OPML__EXECUTOR_RUN__INIT;
+    ProtobufCBinaryData in = {t->input_len, t->input};
+    req.model_root.data = me->m.root;
+    req.model_root.len = 32;
+    req.n_inputs = 1;
+    req.inputs = &in;
+    ProtobufCMessage *rep = NULL;
+    if (rpc_call_max(b->work, &req.base, &opml__executor_run_reply__descriptor, ENVELOPE_MAX_BYTES, &rep, 60000, 1, err,
+                     sizeof err)) {
+        log_warn("task %" PRIu64 ": executor: %s", t->id, err);
+        return -1;
+    }
+    Opml__ExecutorRunReply *r = (Opml__ExecutorRunReply *)rep;
+    uint32_t nin = me->m.nin, n = me->m.n;
+    int rc = -1;
+    if (r->n_node_output_roots != n) {
+        log_error("task %" PRIu64 ": executor returned %zu node roots, the model has %u", t->id, r->n_node_output_roots, n);
+        goto out;
+    }
+    t->honest = calloc(nin + n, 32);
+    t->claimed = calloc(nin + n, 32);
+    t->claimed_out = malloc(r->output.len ? r->output.len : 1);
+    if (!t->honest || !t->claimed || !t->claimed_out) goto out;
+    merkle_tensor_root(t->input, t->input_len, t->honest[0]);
+    for (uint32_t i = 0; i < n; i++) {
+        if (r->node_output_roots[i].len != 32) goto out;
+        memcpy(t->honest[nin + i], r->node_output_roots[i].data, 32);
+    }
+    memcpy(t->claimed, t->honest, (size_t)(nin + n) * 32);
+    memcpy(t->claimed_out, r->output.data, r->output.len);
+    t->claimed_out_len = r->output.len;
+    plan_lie(b, t, me, lying_nth);
+    t->ran = 1;
+    rc = 0;
+out:
+    protobuf_c_message_free_unpacked(rep, NULL);
+    return rc;
+}
+
+int state_at(const task *t, const model_entry *me, int claimed, uint64_t s, uint8_t out[32]) {
+    return opml_graph_state((const uint8_t (*)[32])(claimed ? t->claimed : t->honest), me->m.nin + s, me->m.state_depth, out);
+}
+
+/* ---- submit and finalize ---- */
+
+void try_submit(bisector *b, task *t) {
+    model_entry *me = fold_model(&b->s, t->model_id);
+    if (!me || t->status != TASK_OPEN || (t->busy && now_s(b) - t->busy_at < 10)) return;
+    if (!t->ran && run_task(b, t, me, (int)next_submission(b))) return;
+    uint32_t D = me->m.state_depth, ov = me->m.output_value;
+    uint8_t state_n[32];
+    merkle_proof pr;
+    size_t nvals = me->m.nin + me->m.n;
+    if (state_at(t, me, 1, me->m.n, state_n) || merkle_prove(t->claimed, nvals * 32, D, ov, &pr)) return;
+    char h[2 + 64 + 1], id[24];
+    char *out = malloc(2 * t->claimed_out_len + 3);
+    if (!out) return;
+    hex_encode(t->claimed_out, t->claimed_out_len, out);
+    snprintf(id, sizeof id, "%" PRIu64, t->id);
+    cJSON *args = cJSON_CreateArray(), *proof = cJSON_CreateArray();
+    cJSON_AddItemToArray(args, cJSON_CreateString(id));
+    cJSON_AddItemToArray(args, cJSON_CreateString(out));
+    hex_encode(state_n, 32, h);
+    cJSON_AddItemToArray(args, cJSON_CreateString(h));
+    for (unsigned i = 0; i < D; i++) {
+        hex_encode(pr.siblings[i], 32, h);
+        cJSON_AddItemToArray(proof, cJSON_CreateString(h));
+    }
+    cJSON_AddItemToArray(args, proof);
+    uint8_t tx[32];
+    t->busy = 1; /* sent or refused: look again in 10 s unless the chain answers first */
+    t->busy_at = now_s(b);
+    if (send_tx(b, PAY_ORACLE, "submit", args, me->sbond, tx) == 0) log_info("task %" PRIu64 ": submitted", t->id);
+    cJSON_Delete(args);
+    free(out);
+}
+
+void try_finalize(bisector *b, task *t) {
+    if (t->status != TASK_SUBMITTED || memcmp(t->submitter, b->s.me, 20) || now_s(b) <= t->deadline || !t->output) return;
+    if (t->busy && now_s(b) - t->busy_at < 5) return;
+    char id[24];
+    char *out = malloc(2 * t->output_len + 3);
+    if (!out) return;
+    hex_encode(t->output, t->output_len, out);
+    snprintf(id, sizeof id, "%" PRIu64, t->id);
+    cJSON *args = cJSON_CreateArray();
+    cJSON_AddItemToArray(args, cJSON_CreateString(id));
+    cJSON_AddItemToArray(args, cJSON_CreateString(out));
+    uint8_t tx[32];
+    t->busy = 1;
+    t->busy_at = now_s(b);
+    if (send_tx(b, PAY_ORACLE, "finalize", args, NULL, tx) == 0) log_info("task %" PRIu64 ": finalize sent", t->id);
+    cJSON_Delete(args);
+    free(out);
+}

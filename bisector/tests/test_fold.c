@@ -1,0 +1,654 @@
+/* test_fold.c: the chain's events folded into the bisector's view (fold.h), from typed events built
+ * here as chainwatch builds them (a ChainEvent with its "opml.Chain<Event>" payload). A task's and a
+ * game's whole lives, then everything the fold must refuse with an error (no typed payload, a
+ * payload of another type or that does not unpack, an address or hash of the wrong length, a
+ * reversed range, an amount that is not decimal wei, a model spec out of range) and everything
+ * that does not fit the view (unknown tasks and games, a resolution before a start, a second
+ * start, a repeated or skipped seq, a retraction, a submission that is not the live one): each
+ * leaves a line that names it, never a silent zero, and a refused event changes nothing. Last,
+ * damaged payloads of every event are folded (under ASan in the unit build). */
+#include "check.h"
+#include "fold.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint8_t ME[20], OTHER[20], THIRD[20], ORACLE[20], GAME[20], ROOT[32], H1[32], H2[32], LONG[40];
+
+typedef struct evbuf {
+    Opml__ChainEvent ev;
+    uint8_t payload[4096];
+} evbuf;
+
+static fold_out out;
+
+static ProtobufCBinaryData B(const void *p, size_t n) {
+    ProtobufCBinaryData d = {n, (uint8_t *)p};
+    return d;
+}
+
+/* Event `name` number seq at block_time, with m as its typed payload (NULL: none). */
+static evbuf *mk(uint64_t seq, const char *name, const ProtobufCMessage *m, uint64_t block_time) {
+    static evbuf e;
+    opml__chain_event__init(&e.ev);
+    e.ev.seq = seq;
+    e.ev.event = (char *)name;
+    e.ev.block_time = block_time;
+    e.ev.address = B(ORACLE, 20); /* Withdrawn sets its own */
+    e.ev.args_json = (char *)"{\"typed_error\":\"x: not 0x hex\"}";
+    if (m) {
+        e.ev.payload.len = protobuf_c_message_pack(m, e.payload);
+        e.ev.payload.data = e.payload;
+        e.ev.payload_type = (char *)m->descriptor->name;
+    }
+    return &e;
+}
+
+static int fold(fold_state *s, evbuf *e) { return fold_event(s, &e->ev, 7777, &out); }
+
+static size_t count(fold_fx_kind kind, uint64_t id) {
+    size_t n = 0;
+    for (size_t i = 0; i < out.n; i++) n += out.fx[i].kind == kind && (kind == FOLD_FX_LOG || out.fx[i].id == id);
+    return n;
+}
+
+static const fold_fx *find(fold_fx_kind kind) {
+    for (size_t i = 0; i < out.n; i++)
+        if (out.fx[i].kind == kind) return &out.fx[i];
+    return NULL;
+}
+
+/* Whether a line of `level` containing `text` was said. */
+static int said(fold_level level, const char *text) {
+    for (size_t i = 0; i < out.n; i++)
+        if (out.fx[i].kind == FOLD_FX_LOG && out.fx[i].level == level && strstr(out.fx[i].text, text)) return 1;
+    return 0;
+}
+
+static void state_init(fold_state *s) {
+    memset(s, 0, sizeof *s);
+    memcpy(s->me, ME, 20);
+    memcpy(s->payer_addr[PAY_ORACLE], ORACLE, 20);
+    memcpy(s->payer_addr[PAY_GAME], GAME, 20);
+    s->nmodels = 1;
+    memcpy(s->models[0].m.root, ROOT, 32);
+    s->models[0].m.n = 9;
+}
+
+/* ---- the events, typed ---- */
+
+static evbuf *model_registered(uint64_t seq, uint64_t id, const uint8_t root[32], uint32_t k) {
+    static Opml__ChainModelRegistered m;
+    static Opml__ChainModelSpec sp;
+    opml__chain_model_registered__init(&m);
+    opml__chain_model_spec__init(&sp);
+    m.model_id = id;
+    m.model_root = B(root, 32);
+    m.owner = B(OTHER, 20);
+    sp.k = k;
+    sp.steps_log2 = 10;
+    sp.clock = 60;
+    sp.submitter_bond = (char *)"1000000000000000000";
+    sp.challenger_bond = (char *)"500";
+    m.spec = &sp;
+    return mk(seq, "ModelRegistered", &m.base, 100);
+}
+
+static evbuf *task_requested(uint64_t seq, uint64_t task_id, const uint8_t *requester, size_t ninputs) {
+    static Opml__ChainTaskRequested m;
+    static ProtobufCBinaryData in[2];
+    static const uint8_t input[5] = {1, 2, 3, 4, 5};
+    opml__chain_task_requested__init(&m);
+    m.task_id = task_id;
+    m.model_id = 1;
+    m.requester = B(requester, 20);
+    m.fee = (char *)"1000";
+    m.state0 = B(H1, 32);
+    in[0] = in[1] = B(input, 5);
+    m.n_inputs = ninputs;
+    m.inputs = in;
+    return mk(seq, "TaskRequested", &m.base, 110);
+}
+
+static evbuf *result_submitted(uint64_t seq, uint64_t task_id, uint32_t sub_id, const uint8_t *submitter) {
+    static Opml__ChainResultSubmitted m;
+    static const uint8_t output[3] = {9, 8, 7};
+    opml__chain_result_submitted__init(&m);
+    m.task_id = task_id;
+    m.sub_id = sub_id;
+    m.submitter = B(submitter, 20);
+    m.state_n = B(H2, 32);
+    m.output_root = B(H1, 32);
+    m.deadline = 500;
+    m.output = B(output, 3);
+    return mk(seq, "ResultSubmitted", &m.base, 120);
+}
+
+static evbuf *submission_rejected(uint64_t seq, uint64_t task_id, uint32_t sub_id, const uint8_t *challenger) {
+    static Opml__ChainSubmissionRejected m;
+    opml__chain_submission_rejected__init(&m);
+    m.task_id = task_id;
+    m.sub_id = sub_id;
+    m.challenger = B(challenger, 20);
+    m.bond = (char *)"1000000000000000000";
+    return mk(seq, "SubmissionRejected", &m.base, 130);
+}
+
+static evbuf *task_finalized(uint64_t seq, uint64_t task_id, uint32_t sub_id, const uint8_t *submitter) {
+    static Opml__ChainTaskFinalized m;
+    opml__chain_task_finalized__init(&m);
+    m.task_id = task_id;
+    m.sub_id = sub_id;
+    m.submitter = B(submitter, 20);
+    m.paid = (char *)"1000000000000001000";
+    return mk(seq, "TaskFinalized", &m.base, 140);
+}
+
+static evbuf *task_cancelled(uint64_t seq, uint64_t task_id) {
+    static Opml__ChainTaskCancelled m;
+    opml__chain_task_cancelled__init(&m);
+    m.task_id = task_id;
+    m.refund = (char *)"1000";
+    return mk(seq, "TaskCancelled", &m.base, 145);
+}
+
+static evbuf *withdrawn(uint64_t seq, const uint8_t *contract, const uint8_t *who) {
+    static Opml__ChainWithdrawn m;
+    opml__chain_withdrawn__init(&m);
+    m.who = B(who, 20);
+    m.amount = (char *)"1000000000000001000";
+    evbuf *e = mk(seq, "Withdrawn", &m.base, 150);
+    e->ev.address = B(contract, 20);
+    return e;
+}
+
+static evbuf *game_started_ev(uint64_t seq, uint64_t game_id, uint64_t task_id, uint32_t sub_id, const uint8_t *submitter,
+                              const uint8_t *challenger, uint64_t n) {
+    static Opml__ChainGameStarted m;
+    opml__chain_game_started__init(&m);
+    m.game_id = game_id;
+    m.task_id = task_id;
+    m.sub_id = sub_id;
+    m.submitter = B(submitter, 20);
+    m.challenger = B(challenger, 20);
+    m.state0 = B(H1, 32);
+    m.state_n = B(H2, 32);
+    m.n = n;
+    return mk(seq, "GameStarted", &m.base, 200);
+}
+
+static evbuf *dissected(uint64_t seq, uint64_t game_id, uint32_t phase, uint64_t lo, uint64_t hi, size_t nroots,
+                        uint64_t t) {
+    static Opml__ChainDissected m;
+    static ProtobufCBinaryData roots[3];
+    opml__chain_dissected__init(&m);
+    m.game_id = game_id;
+    m.phase = phase;
+    m.lo = lo;
+    m.hi = hi;
+    roots[0] = roots[1] = roots[2] = B(H1, 32);
+    m.n_roots = nroots;
+    m.roots = roots;
+    return mk(seq, "Dissected", &m.base, t);
+}
+
+static evbuf *selected(uint64_t seq, uint64_t game_id, uint64_t lo, uint64_t hi, uint64_t t) {
+    static Opml__ChainSelected m;
+    opml__chain_selected__init(&m);
+    m.game_id = game_id;
+    m.phase = 1;
+    m.lo = lo;
+    m.hi = hi;
+    m.start_hash = B(H2, 32);
+    m.end_hash = B(H1, 32);
+    return mk(seq, "Selected", &m.base, t);
+}
+
+static evbuf *node_opened(uint64_t seq, uint64_t game_id, uint32_t node, uint64_t steps, uint64_t t) {
+    static Opml__ChainNodeOpened m;
+    static const uint8_t fin[173];
+    opml__chain_node_opened__init(&m);
+    m.game_id = game_id;
+    m.node = node;
+    m.output = B(H1, 32);
+    m.initial_state = B(H1, 32);
+    m.final_state = B(H2, 32);
+    m.steps = steps;
+    m.final_packed = B(fin, sizeof fin);
+    return mk(seq, "NodeOpened", &m.base, t);
+}
+
+static evbuf *game_resolved_ev(uint64_t seq, uint64_t game_id, const uint8_t *winner) {
+    static Opml__ChainGameResolved m;
+    opml__chain_game_resolved__init(&m);
+    m.game_id = game_id;
+    m.winner = B(winner, 20);
+    m.challenger_won = 1;
+    m.payout = (char *)"500";
+    return mk(seq, "GameResolved", &m.base, 300);
+}
+
+static evbuf *game_abandoned_ev(uint64_t seq, uint64_t game_id) {
+    static Opml__ChainGameAbandoned m;
+    opml__chain_game_abandoned__init(&m);
+    m.game_id = game_id;
+    m.refund = (char *)"500";
+    return mk(seq, "GameAbandoned", &m.base, 310);
+}
+
+static evbuf *timed_out(uint64_t seq, uint64_t game_id) {
+    static Opml__ChainTimedOut m;
+    opml__chain_timed_out__init(&m);
+    m.game_id = game_id;
+    m.turn = GAME_TURN_SELECT;
+    m.loser = B(OTHER, 20);
+    return mk(seq, "TimedOut", &m.base, 320);
+}
+
+/* ---- lives ---- */
+
+static void test_tasks(void) {
+    fold_state s;
+    state_init(&s);
+    /* a model we serve learns its id and game parameters; another model is nobody's business here */
+    CHECK_EQ_INT(fold(&s, model_registered(1, 1, ROOT, 4)), 1);
+    CHECK_EQ_INT(s.models[0].id, 1);
+    CHECK_EQ_INT(s.models[0].k, 4);
+    CHECK_EQ_INT(s.models[0].steps_log2, 10);
+    CHECK_EQ_INT(s.models[0].clock, 60);
+    CHECK(!strcmp(s.models[0].sbond, "1000000000000000000") && !strcmp(s.models[0].cbond, "500"));
+    CHECK(said(FOLD_INFO, "model 1 is ours to serve (9 nodes, k 4)"));
+    CHECK(fold_model(&s, 1) == &s.models[0] && fold_model(&s, 0) == NULL);
+    fold(&s, model_registered(2, 2, H1, 4));
+    CHECK_EQ_INT(out.n, 0);
+    CHECK_EQ_INT(s.models[0].id, 1);
+    /* a task: requested, submitted by another identity, finalized */
+    fold(&s, task_requested(3, 10, OTHER, 1));
+    task *t = fold_task(&s, 10);
+    CHECK(t && t->status == TASK_OPEN && t->model_id == 1 && t->input_len == 5 && t->input[4] == 5);
+    CHECK(t && !memcmp(t->requester, OTHER, 20));
+    fold(&s, result_submitted(4, 10, 1, OTHER));
+    CHECK(t->status == TASK_SUBMITTED && t->sub_id == 1 && t->deadline == 500 && t->output_len == 3 && t->output[0] == 9);
+    CHECK(!memcmp(t->submitter, OTHER, 20) && !memcmp(t->state_n, H2, 32));
+    CHECK_EQ_INT(count(FOLD_FX_SUBMITTED, 10), 1);
+    fold(&s, task_finalized(5, 10, 1, OTHER));
+    CHECK_EQ_INT(t->status, TASK_FINALIZED);
+    CHECK(said(FOLD_INFO, "task 10: finalized"));
+    CHECK_EQ_INT(count(FOLD_FX_CREDITED, 0), 0);
+    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 0);
+    /* ours, rejected (our run is dropped: the REJECTED flag), then ours again and finalized */
+    fold(&s, task_requested(6, 11, OTHER, 1));
+    fold(&s, result_submitted(7, 11, 1, ME));
+    fold(&s, submission_rejected(8, 11, 1, OTHER));
+    t = fold_task(&s, 11);
+    CHECK_EQ_INT(t->status, TASK_OPEN);
+    CHECK(find(FOLD_FX_REJECTED) && find(FOLD_FX_REJECTED)->id == 11 && find(FOLD_FX_REJECTED)->flag == 1);
+    CHECK(said(FOLD_INFO, "task 11: submission rejected, the task is open again"));
+    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 0); /* the bond went to the challenger */
+    fold(&s, result_submitted(9, 11, 2, ME));
+    CHECK(out.n == 1 && count(FOLD_FX_SUBMITTED, 11) == 1); /* no warning: the task was open */
+    fold(&s, task_finalized(10, 11, 2, ME));
+    const fold_fx *c = find(FOLD_FX_CREDITED);
+    CHECK(c && c->payer == PAY_ORACLE && !strcmp(c->text, "1000000000000001000") && !strcmp(c->why, "bond and fee"));
+    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 1);
+    /* withdrawn from the oracle by us: nothing owed; another's withdrawal, or the game's, changes nothing */
+    fold(&s, withdrawn(11, ORACLE, OTHER));
+    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 1);
+    fold(&s, withdrawn(12, GAME, ME));
+    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 1);
+    CHECK(said(FOLD_INFO, "DisputeGame: withdrew 1000000000000001000 wei"));
+    fold(&s, withdrawn(13, ORACLE, ME));
+    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 0);
+    CHECK(said(FOLD_INFO, "InferenceOracle: withdrew 1000000000000001000 wei"));
+    /* someone else's submission rejected by our challenge: the bond is ours */
+    fold(&s, task_requested(14, 12, ME, 1));
+    fold(&s, result_submitted(15, 12, 1, OTHER));
+    fold(&s, submission_rejected(16, 12, 1, ME));
+    CHECK(find(FOLD_FX_REJECTED) && find(FOLD_FX_REJECTED)->flag == 0);
+    c = find(FOLD_FX_CREDITED);
+    CHECK(c && c->payer == PAY_ORACLE && !strcmp(c->why, "the rejected submitter's bond"));
+    /* a cancelled task we requested: the fee back */
+    fold(&s, task_cancelled(17, 12));
+    CHECK_EQ_INT(fold_task(&s, 12)->status, TASK_CANCELLED);
+    c = find(FOLD_FX_CREDITED);
+    CHECK(c && !strcmp(c->why, "a cancelled task's fee") && !strcmp(c->text, "1000"));
+    CHECK_EQ_INT(s.last_seq, 17);
+    fold_free(&s);
+}
+
+static void test_games(void) {
+    fold_state s;
+    state_init(&s);
+    fold(&s, model_registered(1, 1, ROOT, 4));
+    fold(&s, task_requested(2, 10, OTHER, 1));
+    fold(&s, result_submitted(3, 10, 1, OTHER));
+    /* our challenge: the game starts, phase 1 over [0, 9] */
+    fold(&s, game_started_ev(4, 1, 10, 1, OTHER, ME, 9));
+    gm *g = fold_game(&s, 1);
+    CHECK(g && g->role == GAME_CHALLENGER && g->task_id == 10 && g->sub_id == 1);
+    CHECK_EQ_INT(count(FOLD_FX_CHALLENGED, 10), 1);
+    CHECK_EQ_INT(count(FOLD_FX_JOINED, 1), 1);
+    CHECK(said(FOLD_INFO, "game 1 on task 10: we are the challenger"));
+    CHECK(g->v.phase == 1 && g->v.lo == 0 && g->v.hi == 9 && g->v.turn == GAME_TURN_DISSECT && g->v.k == 4);
+    CHECK(g->v.last_move == 200 && g->v.submitter_time == 60 && g->v.challenger_time == 60);
+    CHECK(!memcmp(g->v.start_hash, H1, 32) && !memcmp(g->v.end_hash, H2, 32));
+    /* the submitter dissects 5 s later: its clock is charged, the challenger selects */
+    fold(&s, dissected(5, 1, 1, 0, 9, 3, 205));
+    CHECK(g->v.turn == GAME_TURN_SELECT && g->nroots == 3 && g->v.submitter_time == 55 && g->v.last_move == 205);
+    CHECK(said(FOLD_INFO, "game 1: Dissected (phase 1, [0, 9], select to move)"));
+    fold(&s, selected(6, 1, 4, 5, 215));
+    CHECK(g->v.lo == 4 && g->v.hi == 5 && g->v.turn == GAME_TURN_OPEN && g->v.challenger_time == 50);
+    CHECK(!memcmp(g->v.start_hash, H2, 32) && !memcmp(g->v.end_hash, H1, 32));
+    CHECK(said(FOLD_INFO, "game 1: Selected (phase 1, [4, 5], open to move)"));
+    fold(&s, node_opened(7, 1, 4, 1024, 216));
+    CHECK(g->v.phase == 2 && g->v.node == 4 && g->v.lo == 0 && g->v.hi == 1024 && g->v.turn == GAME_TURN_DISSECT);
+    CHECK(!memcmp(g->v.start_hash, H1, 32) && !memcmp(g->v.end_hash, H2, 32) && g->v.submitter_time == 54);
+    fold(&s, dissected(8, 1, 2, 0, 1024, 3, 217));
+    fold(&s, selected(9, 1, 999, 1000, 218));
+    CHECK_EQ_INT(g->v.turn, GAME_TURN_STEP);
+    CHECK(said(FOLD_INFO, "game 1: Selected (phase 2, [999, 1000], step to move)"));
+    fold(&s, game_resolved_ev(10, 1, ME));
+    CHECK_EQ_INT(g->v.turn, GAME_TURN_DONE);
+    const fold_fx *r = find(FOLD_FX_RESOLVED);
+    CHECK(r && r->id == 1 && r->flag == 1 && !strcmp(r->text, "500"));
+    CHECK(find(FOLD_FX_CREDITED) && find(FOLD_FX_CREDITED)->payer == PAY_GAME);
+    CHECK_EQ_INT(s.pay[PAY_GAME].owed, 1);
+    /* another identity's game: followed, nothing said, nothing joined */
+    fold(&s, game_started_ev(11, 2, 10, 1, OTHER, THIRD, 9));
+    CHECK(fold_game(&s, 2) && fold_game(&s, 2)->role == 0 && out.n == 0);
+    fold(&s, dissected(12, 2, 1, 0, 9, 3, 230));
+    CHECK(out.n == 0 && fold_game(&s, 2)->v.turn == GAME_TURN_SELECT);
+    /* a game we submitted on, lost by time-out, and one we challenged, abandoned: our bond back */
+    fold(&s, task_requested(13, 11, OTHER, 1));
+    fold(&s, result_submitted(14, 11, 1, ME));
+    fold(&s, game_started_ev(15, 3, 11, 1, ME, OTHER, 9));
+    CHECK(fold_game(&s, 3)->role == GAME_SUBMITTER && count(FOLD_FX_CHALLENGED, 11) == 0);
+    CHECK(said(FOLD_INFO, "we are the submitter"));
+    fold(&s, timed_out(16, 3));
+    CHECK(fold_game(&s, 3)->v.turn == GAME_TURN_DONE && said(FOLD_INFO, "game 3: TimedOut"));
+    fold(&s, game_resolved_ev(17, 3, OTHER));
+    CHECK(find(FOLD_FX_RESOLVED) && find(FOLD_FX_RESOLVED)->flag == 0 && !find(FOLD_FX_CREDITED));
+    fold(&s, game_started_ev(18, 4, 10, 1, OTHER, ME, 9));
+    fold(&s, game_abandoned_ev(19, 4));
+    CHECK(count(FOLD_FX_ABANDONED, 4) == 1 && said(FOLD_INFO, "game 4: GameAbandoned"));
+    CHECK(find(FOLD_FX_CREDITED) && !strcmp(find(FOLD_FX_CREDITED)->why, "our bond of an abandoned game"));
+    /* ours on a model we do not serve: joined (its record is ours), and said it cannot be played */
+    fold(&s, game_started_ev(20, 5, 99, 1, OTHER, ME, 9));
+    CHECK(count(FOLD_FX_JOINED, 5) == 1 && said(FOLD_WARN, "game 5 is ours, but task 99 was never requested here"));
+    CHECK(fold_game(&s, 5)->v.k == 2 && fold_game(&s, 5)->v.submitter_time == 0);
+    fold_free(&s);
+}
+
+/* ---- refused ---- */
+
+/* Folds e into s: it must be refused with an error line containing `why`, and change nothing but
+ * last_seq. */
+static void refused(fold_state *s, evbuf *e, const char *why, int line) {
+    task *t1 = fold_task(s, 10), before;
+    gm *g1 = fold_game(s, 1), gbefore;
+    model_entry mbefore;
+    memcpy(&before, t1, sizeof before);
+    memcpy(&gbefore, g1, sizeof gbefore);
+    memcpy(&mbefore, &s->models[0], sizeof mbefore);
+    payout pbefore[PAYERS];
+    memcpy(pbefore, s->pay, sizeof pbefore);
+    size_t ntasks = 0, ngames = 0;
+    for (task *t = s->tasks; t; t = t->next) ntasks++;
+    for (gm *g = s->games; g; g = g->next) ngames++;
+    CHECK_EQ_INT(fold(s, e), 1);
+    CHECK_EQ_INT(s->last_seq, e->ev.seq);
+    int ok = out.n == 1 && said(FOLD_ERROR, why) && said(FOLD_ERROR, "not folded");
+    if (!ok) fprintf(stderr, "line %d: expected one error with \"%s\", got %zu effects: %s\n", line, why, out.n,
+                     out.n ? out.fx[0].text : "");
+    CHECK(ok);
+    size_t n2 = 0, g2 = 0;
+    for (task *t = s->tasks; t; t = t->next) n2++;
+    for (gm *g = s->games; g; g = g->next) g2++;
+    CHECK(n2 == ntasks && g2 == ngames);
+    CHECK(!memcmp(&before, t1, sizeof before) && !memcmp(&gbefore, g1, sizeof gbefore));
+    CHECK(!memcmp(&mbefore, &s->models[0], sizeof mbefore) && !memcmp(pbefore, s->pay, sizeof pbefore));
+}
+#define REFUSED(s, e, why) refused(s, e, why, __LINE__)
+
+static void test_refused(void) {
+    fold_state s;
+    state_init(&s);
+    fold(&s, model_registered(1, 1, ROOT, 4));
+    fold(&s, task_requested(2, 10, OTHER, 1));
+    fold(&s, result_submitted(3, 10, 1, OTHER));
+    fold(&s, game_started_ev(4, 1, 10, 1, OTHER, ME, 9));
+    uint64_t seq = 5;
+    /* no typed payload (chainwatch could not type it): its reason is quoted */
+    evbuf *e = task_requested(seq++, 20, OTHER, 1);
+    e->ev.payload_type = (char *)"";
+    REFUSED(&s, e, "no typed payload (chainwatch could not type it: {\"typed_error\"");
+    /* a payload of another type, or that does not unpack */
+    e = task_requested(seq++, 20, OTHER, 1);
+    e->ev.payload_type = (char *)"opml.ChainTaskCancelled";
+    REFUSED(&s, e, "the payload is opml.ChainTaskCancelled, not opml.ChainTaskRequested");
+    e = task_requested(seq++, 20, OTHER, 1);
+    memset(e->payload, 0xff, 8);
+    e->ev.payload.len = 8;
+    REFUSED(&s, e, "the payload (8 bytes) does not unpack as opml.ChainTaskRequested");
+    /* wrong lengths of addresses and hashes */
+    e = task_requested(seq++, 20, OTHER, 1);
+    {
+        Opml__ChainTaskRequested *m = opml__chain_task_requested__unpack(NULL, e->ev.payload.len, e->payload);
+        m->requester.len = 19;
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_task_requested__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "requester has 19 bytes, not 20");
+    e = result_submitted(seq++, 10, 2, OTHER);
+    {
+        Opml__ChainResultSubmitted *m = opml__chain_result_submitted__unpack(NULL, e->ev.payload.len, e->payload);
+        m->state_n.len = 31;
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_result_submitted__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "state_n has 31 bytes, not 32");
+    e = game_started_ev(seq++, 2, 10, 1, OTHER, ME, 9);
+    {
+        Opml__ChainGameStarted *m = opml__chain_game_started__unpack(NULL, e->ev.payload.len, e->payload);
+        m->challenger.len = 0;
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_game_started__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "challenger has 0 bytes, not 20");
+    e = dissected(seq++, 1, 1, 0, 9, 3, 205);
+    {
+        Opml__ChainDissected *m = opml__chain_dissected__unpack(NULL, e->ev.payload.len, e->payload);
+        m->roots[1].len = 31;
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_dissected__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "root 1 has 31 bytes, not 32");
+    REFUSED(&s, selected(seq++, 1, 6, 5, 215), "range [6, 5] is reversed");
+    e = node_opened(seq++, 1, 4, 1024, 216);
+    {
+        Opml__ChainNodeOpened *m = opml__chain_node_opened__unpack(NULL, e->ev.payload.len, e->payload);
+        ProtobufCBinaryData was = m->final_state;
+        m->final_state = B(LONG, 33);
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        m->final_state = was; /* the unpacked message frees its own */
+        opml__chain_node_opened__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "final_state has 33 bytes, not 32");
+    e = game_resolved_ev(seq++, 1, ME);
+    {
+        Opml__ChainGameResolved *m = opml__chain_game_resolved__unpack(NULL, e->ev.payload.len, e->payload);
+        ProtobufCBinaryData was = m->winner;
+        m->winner = B(LONG, 32); /* a hash where the address belongs */
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        m->winner = was;
+        opml__chain_game_resolved__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "winner has 32 bytes, not 20");
+    /* amounts that are not decimal wei: never a credit of "" or of text */
+    e = task_finalized(seq++, 10, 1, ME);
+    {
+        Opml__ChainTaskFinalized *m = opml__chain_task_finalized__unpack(NULL, e->ev.payload.len, e->payload);
+        free(m->paid);
+        m->paid = strdup("");
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_task_finalized__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "paid \"\" is not decimal wei");
+    e = game_abandoned_ev(seq++, 1);
+    {
+        Opml__ChainGameAbandoned *m = opml__chain_game_abandoned__unpack(NULL, e->ev.payload.len, e->payload);
+        free(m->refund);
+        m->refund = strdup("0x1f4");
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_game_abandoned__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "refund \"0x1f4\" is not decimal wei");
+    /* a served model's spec: missing, or out of range */
+    e = model_registered(seq++, 1, ROOT, 1);
+    REFUSED(&s, e, "k 1 or steps_log2 10 out of range");
+    e = model_registered(seq++, 1, ROOT, 4);
+    {
+        Opml__ChainModelRegistered *m = opml__chain_model_registered__unpack(NULL, e->ev.payload.len, e->payload);
+        opml__chain_model_spec__free_unpacked(m->spec, NULL);
+        m->spec = NULL;
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_model_registered__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "model 1 has no spec");
+    /* the same events, whole, still fold */
+    fold(&s, game_resolved_ev(seq++, 1, ME));
+    CHECK(count(FOLD_FX_RESOLVED, 1) == 1 && s.pay[PAY_GAME].owed == 1);
+    fold_free(&s);
+}
+
+/* ---- out of order ---- */
+
+static void test_out_of_order(void) {
+    fold_state s;
+    state_init(&s);
+    fold(&s, model_registered(1, 1, ROOT, 4));
+    /* a submission, a move, a time-out for what was never seen: warned, nothing made up */
+    CHECK_EQ_INT(fold(&s, result_submitted(2, 10, 1, OTHER)), 1);
+    CHECK(said(FOLD_WARN, "event 2 ResultSubmitted: task 10 was never requested here (missed or out of order)"));
+    CHECK(fold_task(&s, 10) == NULL && count(FOLD_FX_SUBMITTED, 10) == 0);
+    fold(&s, dissected(3, 7, 1, 0, 9, 3, 205));
+    CHECK(said(FOLD_WARN, "event 3 Dissected: game 7 was never started here (missed or out of order)"));
+    CHECK(fold_game(&s, 7) == NULL);
+    fold(&s, timed_out(4, 7));
+    CHECK(said(FOLD_WARN, "game 7 was never started here") && fold_game(&s, 7) == NULL);
+    /* a resolution before the start: the bond the chain says is ours is still ours */
+    fold(&s, game_resolved_ev(5, 7, ME));
+    CHECK(said(FOLD_WARN, "event 5 GameResolved: game 7 was never started here"));
+    CHECK(find(FOLD_FX_CREDITED) && s.pay[PAY_GAME].owed == 1 && !find(FOLD_FX_RESOLVED));
+    /* a rejection and a finalization of an unknown task: the credits that name us stand */
+    fold(&s, task_finalized(6, 11, 1, ME));
+    CHECK(said(FOLD_WARN, "task 11 was never requested here") && s.pay[PAY_ORACLE].owed == 1);
+    fold(&s, task_cancelled(7, 11));
+    CHECK(said(FOLD_WARN, "task 11 was never requested here") && !find(FOLD_FX_CREDITED));
+    /* a task with two inputs is not followed, and said so */
+    fold(&s, task_requested(8, 12, OTHER, 2));
+    CHECK(said(FOLD_WARN, "task 12 has 2 inputs; models here take one: not followed") && fold_task(&s, 12) == NULL);
+    /* a task requested twice, a game started twice: the first stands */
+    fold(&s, task_requested(9, 10, OTHER, 1));
+    fold(&s, result_submitted(10, 10, 1, OTHER));
+    fold(&s, task_requested(11, 10, ME, 1));
+    CHECK(said(FOLD_WARN, "task 10 was requested before: the first request stands"));
+    CHECK(fold_task(&s, 10)->status == TASK_SUBMITTED && !memcmp(fold_task(&s, 10)->requester, OTHER, 20));
+    fold(&s, game_started_ev(12, 1, 10, 1, OTHER, ME, 9));
+    fold(&s, dissected(13, 1, 1, 0, 9, 3, 205));
+    fold(&s, game_started_ev(14, 1, 10, 1, OTHER, ME, 9));
+    CHECK(said(FOLD_WARN, "game 1 was started before: the first start stands"));
+    CHECK(fold_game(&s, 1)->v.turn == GAME_TURN_SELECT && count(FOLD_FX_JOINED, 1) == 0);
+    /* a dissection at another range than the view's is said (and folded: the chain's word) */
+    fold(&s, dissected(15, 1, 1, 2, 9, 3, 206));
+    CHECK(said(FOLD_WARN, "game 1 was dissected at phase 1 [2, 9], the view is at phase 1 [0, 9]"));
+    /* a finalization of a submission that is not the live one */
+    fold(&s, task_finalized(16, 10, 3, OTHER));
+    CHECK(said(FOLD_WARN, "task 10: submission 3 is not the live one (submitted, submission 1)"));
+    CHECK_EQ_INT(fold_task(&s, 10)->status, TASK_FINALIZED);
+    /* a repeated seq: skipped, said, nothing folded twice */
+    CHECK_EQ_INT(fold(&s, result_submitted(16, 10, 4, OTHER)), 0);
+    CHECK(out.n == 1 && said(FOLD_DEBUG, "event 16 (ResultSubmitted) skipped: events up to 16 are folded"));
+    CHECK(fold_task(&s, 10)->sub_id == 1 && fold_task(&s, 10)->status == TASK_FINALIZED);
+    CHECK_EQ_INT(fold(&s, result_submitted(3, 10, 4, OTHER)), 0);
+    CHECK_EQ_INT(s.last_seq, 16);
+    /* a gap: said, and the event folded */
+    fold(&s, task_requested(20, 13, OTHER, 1));
+    CHECK(said(FOLD_WARN, "events 17 to 19 were never folded here: the view may lack them") && fold_task(&s, 13));
+    /* a retraction: counted, not folded */
+    evbuf *e = task_cancelled(21, 13);
+    e->ev.removed = 1;
+    e->ev.retracts_seq = 20;
+    CHECK_EQ_INT(fold(&s, e), 1);
+    CHECK(said(FOLD_WARN, "event 20 retracted by a re-org") && fold_task(&s, 13)->status == TASK_OPEN);
+    CHECK_EQ_INT(s.last_seq, 21);
+    /* an event the view is not built from: counted, nothing said */
+    e = mk(22, "CallbackDone", NULL, 400);
+    CHECK_EQ_INT(fold(&s, e), 1);
+    CHECK(out.n == 0 && s.last_seq == 22);
+    fold_free(&s);
+}
+
+/* ---- damaged payloads ---- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t next_rand(void) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng >> 33);
+}
+
+static void test_damaged(void) {
+    fold_state s;
+    state_init(&s);
+    fold(&s, model_registered(1, 1, ROOT, 4));
+    fold(&s, task_requested(2, 10, OTHER, 1));
+    fold(&s, result_submitted(3, 10, 1, OTHER));
+    fold(&s, game_started_ev(4, 1, 10, 1, OTHER, ME, 9));
+    uint64_t seq = 5;
+    size_t refusals = 0;
+    for (int round = 0; round < 2600; round++) {
+        evbuf *e;
+        switch (round % 13) {
+        case 0: e = model_registered(seq, 1, ROOT, 4); break;
+        case 1: e = task_requested(seq, 10 + (uint64_t)round, OTHER, 1); break;
+        case 2: e = result_submitted(seq, 10, 1, OTHER); break;
+        case 3: e = submission_rejected(seq, 10, 1, ME); break;
+        case 4: e = task_finalized(seq, 10, 1, ME); break;
+        case 5: e = task_cancelled(seq, 10); break;
+        case 6: e = withdrawn(seq, GAME, ME); break;
+        case 7: e = game_started_ev(seq, 2 + (uint64_t)round, 10, 1, OTHER, ME, 9); break;
+        case 8: e = dissected(seq, 1, 1, 0, 9, 3, 205); break;
+        case 9: e = selected(seq, 1, 4, 5, 215); break;
+        case 10: e = node_opened(seq, 1, 4, 1024, 216); break;
+        case 11: e = game_abandoned_ev(seq, 1); break;
+        default: e = game_resolved_ev(seq, 1, ME); break;
+        }
+        size_t len = e->ev.payload.len;
+        int flips = 1 + (int)(next_rand() % 4);
+        for (int i = 0; i < flips && len; i++) e->payload[next_rand() % len] ^= (uint8_t)(1u << (next_rand() % 8));
+        if (next_rand() % 3 == 0 && len) e->ev.payload.len = next_rand() % len;
+        CHECK_EQ_INT(fold(&s, e), 1);
+        CHECK_EQ_INT(s.last_seq, seq);
+        CHECK_EQ_INT(out.lost, 0);
+        for (size_t i = 0; i < out.n; i++) {
+            CHECK(out.fx[i].kind >= FOLD_FX_LOG && out.fx[i].kind <= FOLD_FX_CREDITED);
+            if (out.fx[i].kind == FOLD_FX_LOG) CHECK(out.fx[i].level >= FOLD_DEBUG && out.fx[i].level <= FOLD_ERROR);
+        }
+        refusals += said(FOLD_ERROR, "not folded");
+        seq++;
+    }
+    CHECK(refusals > 0);
+    fold_free(&s);
+}
+
+int main(void) {
+    for (int i = 0; i < 20; i++) ME[i] = 0xA0 ^ (uint8_t)i, OTHER[i] = 0xB0 ^ (uint8_t)i, THIRD[i] = 0xC0 ^ (uint8_t)i;
+    for (int i = 0; i < 20; i++) ORACLE[i] = 0x01 ^ (uint8_t)i, GAME[i] = 0x02 ^ (uint8_t)i;
+    for (int i = 0; i < 32; i++) ROOT[i] = (uint8_t)i, H1[i] = 0x11, H2[i] = 0x22;
+    test_tasks();
+    test_games();
+    test_refused();
+    test_out_of_order();
+    test_damaged();
+    return check_summary("test_fold");
+}
