@@ -49,11 +49,12 @@ chainwatch_port() { echo $((base + 50 + $1)); }
 bisector_port() { echo $((base + 70 + $1)); }
 loop=tcp://127.0.0.1
 
+# The binaries, found by name in the build tree (wherever their component's folder is).
 link_binaries() {
     mkdir -p "$BIN"
-    for b in cli/opml actors/opml-health bus/opml-bus storage/opml-storage executor/opml-executor \
-        vmjudge/opml-vmjudge chainwatch/opml-chainwatch bisector/opml-bisector; do
-        [ -x "$build/$b" ] && ln -sf "$build/$b" "$BIN/"
+    for b in opml opml-health opml-bus opml-storage opml-executor opml-vmjudge opml-chainwatch opml-bisector; do
+        f=$(find "$build" -type f -name "$b" -perm -u+x 2>/dev/null | head -n 1)
+        [ -n "$f" ] && ln -sf "$f" "$BIN/$b"
     done
     ln -sf "$top/tools/eth/node_modules/.bin/anvil" "$BIN/anvil"
     for b in opml opml-health opml-bus opml-storage opml-executor opml-vmjudge opml-chainwatch anvil; do
@@ -213,11 +214,11 @@ wait_one() { # NAME: wait for it to end, SIGKILL after 10 s
 }
 stop_one() { signal_one "$1" "$2"; wait_one "$1"; }
 
-artifacts=${OPML_ARTIFACTS:-$build/chainwatch/contracts-out}
+artifacts=${OPML_ARTIFACTS:-$(find "$build" -type d -name contracts-out 2>/dev/null | head -n 1)}
 
 case $cmd in
 up)
-    [ -d "$artifacts" ] || die "no contract artifacts in $artifacts (build the chain_contract_artifacts target)"
+    [ -n "$artifacts" ] && [ -d "$artifacts" ] || die "no contract artifacts (contracts-out) in $build (build the chain_contract_artifacts target)"
     for p in $(processes); do alive "$p" && die "$p is already running in $dir (launch.sh down first)"; done
     link_binaries
     mkdir -p "$dir/data" "$dir/logs"

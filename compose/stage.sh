@@ -1,0 +1,41 @@
+#!/bin/sh
+# stage.sh: gathers what the runtime image needs out of a build tree (compose/Dockerfile's build
+# stage), by name rather than by path, so that moving a component's folder does not break the image:
+#
+#   OUT/bin          the binaries (each found by its file name anywhere in BUILD) and anvil
+#   OUT/share/contracts   forge's output for the project's contracts (the contracts-out folder)
+#   OUT/*.sh         the entrypoint and the scripts it sources or runs
+#   OUT/packages     the Debian packages holding every shared library the binaries load (ldd, then
+#                    dpkg -S), which the runtime stage installs: a new library dependency needs
+#                    no edit here or in the Dockerfile
+#
+#   stage.sh SRC BUILD OUT
+set -eu
+[ $# = 3 ] || { echo "usage: stage.sh SRC BUILD OUT" >&2; exit 2; }
+src=$1 build=$2 out=$3
+die() { echo "stage: $*" >&2; exit 1; }
+binaries="opml opml-health opml-bus opml-storage opml-executor opml-vmjudge opml-chainwatch opml-bisector"
+
+mkdir -p "$out/bin" "$out/share"
+for b in $binaries; do
+    f=$(find "$build" -type f -name "$b" -perm -u+x | head -n 1)
+    [ -n "$f" ] || die "$b is not in $build"
+    cp "$f" "$out/bin/"
+done
+cp -L "$src/tools/eth/node_modules/.bin/anvil" "$out/bin/anvil"
+art=$(find "$build" -type d -name contracts-out | head -n 1)
+[ -n "$art" ] && [ -d "$art/DisputeGame.sol" ] || die "no contract artifacts (contracts-out) in $build"
+rm -rf "$out/share/contracts"
+cp -r "$art" "$out/share/contracts"
+cp "$src/compose/entrypoint.sh" "$src/compose/deploy.sh" "$src/compose/lib.sh" "$out/"
+
+# shared libraries -> packages (a merged /usr: a library found as /lib/... is /usr/lib/... to dpkg)
+for f in "$out"/bin/*; do ldd "$f" 2>/dev/null; done | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u |
+    while read -r lib; do
+        real=$(readlink -f "$lib")
+        for p in "$lib" "$real" "/usr$lib" "/usr$real"; do
+            pkg=$(dpkg -S "$p" 2>/dev/null | head -n 1 | cut -d: -f1) && [ -n "$pkg" ] && { echo "$pkg"; break; }
+        done
+    done | sort -u >"$out/packages"
+[ -s "$out/packages" ] || die "no runtime packages found (ldd, dpkg -S)"
+echo "stage: $(ls "$out/bin" | wc -l) binaries, packages: $(tr '\n' ' ' <"$out/packages")"
