@@ -29,13 +29,13 @@ rm -rf "$out/share/contracts"
 cp -r "$art" "$out/share/contracts"
 cp "$src/compose/entrypoint.sh" "$src/compose/deploy.sh" "$src/compose/lib.sh" "$out/"
 
-# shared libraries -> packages (a merged /usr: a library found as /lib/... is /usr/lib/... to dpkg)
-for f in "$out"/bin/*; do ldd "$f" 2>/dev/null; done | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u |
-    while read -r lib; do
-        real=$(readlink -f "$lib")
-        for p in "$lib" "$real" "/usr$lib" "/usr$real"; do
-            pkg=$(dpkg -S "$p" 2>/dev/null | head -n 1 | cut -d: -f1) && [ -n "$pkg" ] && { echo "$pkg"; break; }
-        done
-    done | sort -u >"$out/packages"
+# shared libraries -> packages, in one dpkg -S (a merged /usr: a library ldd finds as /lib/... may
+# be known to dpkg as /usr/lib/..., and by its link's name or its file's; every spelling is asked,
+# those unknown are silently not found)
+libs=$(for f in "$out"/bin/*; do ldd "$f" 2>/dev/null; done | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u)
+for lib in $libs; do
+    real=$(readlink -f "$lib")
+    printf '%s\n' "$lib" "$real" "/usr$lib" "/usr$real"
+done | sort -u | xargs dpkg -S 2>/dev/null | cut -d: -f1 | sort -u >"$out/packages" || true
 [ -s "$out/packages" ] || die "no runtime packages found (ldd, dpkg -S)"
 echo "stage: $(ls "$out/bin" | wc -l) binaries, packages: $(tr '\n' ' ' <"$out/packages")"

@@ -50,7 +50,7 @@ OPML_RPC_PORT=$(sh "$top/tests/system/free_ports.sh")
 export OPML_RPC_PORT
 dc() { docker-compose -p "$project" -f "$compose/docker-compose.yml" "$@"; }
 cli() { dc run --rm -T -v "$images:/datasets:ro" cli "$@"; }
-ctr() { echo "${project}_$1_1"; } # the container of service $1 (replica 1)
+cname() { echo "${project}_$1_1"; } # the container of service $1 (replica 1)
 ours() { docker "$1" ls -q --filter "label=com.docker.compose.project=$project" 2>/dev/null || true; }
 mkdir -p "$OPML_MODELS"
 dump() {
