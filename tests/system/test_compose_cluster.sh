@@ -17,7 +17,6 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 compose=$top/compose
 images=/usr/share/datasets/fashion-mnist
 onnx=$top/../shared/models
-BOND=1000000000000000000
 FEE=1000
 SKIP=77
 say() { echo "test_compose_cluster: $*"; }
