@@ -72,6 +72,11 @@ trap cleanup EXIT
 # ---- the images ----
 sh "$compose/base-image.sh" debian:12 || fail "no base image"
 t_base=$(($(now) - t0))
+# an engine that answers but cannot run a container (no cgroups, no namespaces) is no engine
+if ! docker run --rm --network none debian:12 true 2>"$work/probe.err"; then
+    say "SKIPPED: the engine cannot run a container here: $(cat "$work/probe.err")"
+    exit $SKIP
+fi
 # a TLS-intercepting proxy's certificates, for apt and npm inside the build (compose/Dockerfile)
 for c in /usr/local/share/ca-certificates/*.crt; do
     [ -f "$c" ] && ! cmp -s "$c" "$compose/ca-certificates/$(basename "$c")" && cp "$c" "$compose/ca-certificates/"
