@@ -78,6 +78,7 @@ anvil)
         --block-time "${OPML_BLOCK_TIME:-1}" --state /data/anvil-state.json --silent
     ;;
 health-rpc)
+    RPC_URL=http://127.0.0.1:8545 # this container's own node
     rpc eth_chainId "[]" >/dev/null
     ;;
 health)
