@@ -167,9 +167,13 @@ won=$(echo "$logs" | jq -r '.result[0].data' | cut -c3-66)
 say "dispute: the lie rejected on-chain and the resubmission finalized in $t_dispute s (executor_1 killed at $t_kill s)"
 
 # ---- down: nothing of the project is left ----
+# every volume any of its containers mounts, named or anonymous (an anonymous one has no label)
+mounted=$(docker ps -aq --filter "label=com.docker.compose.project=$project" |
+    xargs docker inspect -f '{{range .Mounts}}{{if .Name}}{{.Name}} {{end}}{{end}}')
 t=$(now)
 dc --profile cli down -v --remove-orphans >"$work/down.log" 2>&1 || { cat "$work/down.log" >&2; fail "down failed"; }
 t_down=$(($(now) - t))
 left="$(docker ps -aq --filter "label=com.docker.compose.project=$project")$(ours network)$(ours volume)"
+for v in $mounted; do docker volume inspect "$v" >/dev/null 2>&1 && left="$left $v"; done
 [ -z "$left" ] || fail "down -v left: $left"
 say "ok: base image $t_base s, build $t_build s, up-to-healthy $t_up s, honest task $t_honest s, dispute $t_dispute s, down $t_down s, total $(($(now) - t0)) s"
