@@ -53,7 +53,7 @@ loop=tcp://127.0.0.1
 link_binaries() {
     mkdir -p "$BIN"
     for b in opml opml-health opml-bus opml-storage opml-executor opml-vmjudge opml-chainwatch opml-bisector; do
-        f=$(find "$build" -type f -name "$b" -perm -u+x 2>/dev/null | head -n 1)
+        f=$(newest "$build" -name "$b" -perm -u+x)
         [ -n "$f" ] && ln -sf "$f" "$BIN/$b"
     done
     ln -sf "$top/tools/eth/node_modules/.bin/anvil" "$BIN/anvil"
@@ -214,7 +214,9 @@ wait_one() { # NAME: wait for it to end, SIGKILL after 10 s
 }
 stop_one() { signal_one "$1" "$2"; wait_one "$1"; }
 
-artifacts=${OPML_ARTIFACTS:-$(find "$build" -type d -name contracts-out 2>/dev/null | head -n 1)}
+# forge's output (contracts-out/<Name>.sol/<Name>.json), wherever its component builds it
+game_json=$(newest "$build" -path '*/contracts-out/DisputeGame.sol/DisputeGame.json')
+artifacts=${OPML_ARTIFACTS:-${game_json:+$(dirname "$(dirname "$game_json")")}}
 
 case $cmd in
 up)

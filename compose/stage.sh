@@ -1,6 +1,7 @@
 #!/bin/sh
 # stage.sh: gathers what the runtime image needs out of a build tree (compose/Dockerfile's build
-# stage), by name rather than by path, so that moving a component's folder does not break the image:
+# stage), by name rather than by path (the newest of a name: lib.sh's `newest`), so that moving a
+# component's folder does not break the image:
 #
 #   OUT/bin          the binaries (each found by its file name anywhere in BUILD) and anvil
 #   OUT/share/contracts   forge's output for the project's contracts (the contracts-out folder)
@@ -13,18 +14,19 @@
 set -eu
 [ $# = 3 ] || { echo "usage: stage.sh SRC BUILD OUT" >&2; exit 2; }
 src=$1 build=$2 out=$3
-die() { echo "stage: $*" >&2; exit 1; }
+. "$src/compose/lib.sh"
 binaries="opml opml-health opml-bus opml-storage opml-executor opml-vmjudge opml-chainwatch opml-bisector"
 
 mkdir -p "$out/bin" "$out/share"
 for b in $binaries; do
-    f=$(find "$build" -type f -name "$b" -perm -u+x | head -n 1)
+    f=$(newest "$build" -name "$b" -perm -u+x)
     [ -n "$f" ] || die "$b is not in $build"
     cp "$f" "$out/bin/"
 done
 cp -L "$src/tools/eth/node_modules/.bin/anvil" "$out/bin/anvil"
-art=$(find "$build" -type d -name contracts-out | head -n 1)
-[ -n "$art" ] && [ -d "$art/DisputeGame.sol" ] || die "no contract artifacts (contracts-out) in $build"
+game=$(newest "$build" -path '*/contracts-out/DisputeGame.sol/DisputeGame.json')
+[ -n "$game" ] || die "no contract artifacts (contracts-out) in $build"
+art=$(dirname "$(dirname "$game")")
 rm -rf "$out/share/contracts"
 cp -r "$art" "$out/share/contracts"
 cp "$src/compose/entrypoint.sh" "$src/compose/deploy.sh" "$src/compose/lib.sh" "$out/"
