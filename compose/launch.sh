@@ -49,11 +49,12 @@ chainwatch_port() { echo $((base + 50 + $1)); }
 bisector_port() { echo $((base + 70 + $1)); }
 loop=tcp://127.0.0.1
 
+# The binaries, found by name in the build tree (wherever their component's folder is).
 link_binaries() {
     mkdir -p "$BIN"
-    for b in cli/opml runtime/opml-health bus/opml-bus storage/opml-storage executor/opml-executor \
-        vmjudge/opml-vmjudge chainwatch/opml-chainwatch bisector/opml-bisector; do
-        [ -x "$build/$b" ] && ln -sf "$build/$b" "$BIN/"
+    for b in opml opml-health opml-bus opml-storage opml-executor opml-vmjudge opml-chainwatch opml-bisector; do
+        f=$(newest "$build" -name "$b" -perm -u+x)
+        [ -n "$f" ] && ln -sf "$f" "$BIN/$b"
     done
     ln -sf "$top/tools/eth/node_modules/.bin/anvil" "$BIN/anvil"
     for b in opml opml-health opml-bus opml-storage opml-executor opml-vmjudge opml-chainwatch anvil; do
@@ -213,11 +214,13 @@ wait_one() { # NAME: wait for it to end, SIGKILL after 10 s
 }
 stop_one() { signal_one "$1" "$2"; wait_one "$1"; }
 
-artifacts=${OPML_ARTIFACTS:-$build/chainwatch/contracts-out}
+# forge's output (contracts-out/<Name>.sol/<Name>.json), wherever its component builds it
+game_json=$(newest "$build" -path '*/contracts-out/DisputeGame.sol/DisputeGame.json')
+artifacts=${OPML_ARTIFACTS:-${game_json:+$(dirname "$(dirname "$game_json")")}}
 
 case $cmd in
 up)
-    [ -d "$artifacts" ] || die "no contract artifacts in $artifacts (build the chain_contract_artifacts target)"
+    [ -n "$artifacts" ] && [ -d "$artifacts" ] || die "no contract artifacts (contracts-out) in $build (build the chain_contract_artifacts target)"
     for p in $(processes); do alive "$p" && die "$p is already running in $dir (launch.sh down first)"; done
     link_binaries
     mkdir -p "$dir/data" "$dir/logs"

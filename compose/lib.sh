@@ -1,8 +1,18 @@
-# lib.sh: the shell functions the container entrypoint (entrypoint.sh) and the local launcher
-# (launch.sh) share: identities, CURVE keys, peer names. Source it with KEYS (the keys directory)
-# and BIN (the directory holding opml-health) set.
+# lib.sh: the shell functions the container entrypoint (entrypoint.sh), the local launcher
+# (launch.sh) and the image's staging (stage.sh) share: identities, CURVE keys, peer names, what a
+# build tree holds. Source it with KEYS (the keys directory) and BIN (the directory holding
+# opml-health) set.
 
 die() { echo "opml: $*" >&2; exit 1; }
+
+# The newest file under DIR that passes the find tests (-name opml-bus ...), or nothing. Binaries
+# and artifacts are found by name, not by their component's folder; after a folder moves, a build
+# tree still holds the old copy, never rebuilt, and the newest is the one built last.
+newest() { # DIR TEST...
+    d=$1
+    shift
+    find "$d" -type f "$@" -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-
+}
 
 # The CURVE public key (64 hex digits) and the Ethereum address of identity NAME, from its key.
 curve() {

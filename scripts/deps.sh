@@ -2,6 +2,9 @@
 # The one list of what opml needs on a fresh Debian 12 machine: Debian packages through apt-get,
 # Ethereum tools (anvil, forge, cast, solc-js) through npm from tools/eth/package-lock.json.
 # Idempotent and quiet when everything is already there. Run as root.
+#   bash scripts/deps.sh                 what building, testing and the demo need
+#   bash scripts/deps.sh --containers    and the Docker engine and debootstrap, for the compose
+#                                        deployment and its system test (compose/engine.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -17,6 +20,10 @@ packages=(
 )
 # Node.js and npm come from Debian unless the machine already has them (some images ship their own).
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+# The compose deployment: Debian's engine (started by hand where no service manager runs it,
+# compose/engine.sh) and debootstrap for the base image where no registry is reachable
+# (compose/base-image.sh). Not for the demo or the build, which never need them.
+[ "${1:-}" = --containers ] && packages+=(docker.io debootstrap)
 
 missing=()
 for p in "${packages[@]}"; do
