@@ -26,7 +26,8 @@
  * and on the game is read from the events (payout.h); with `auto_withdraw` each credit is
  * withdrawn as soon as the chain shows it, with the same write-ahead record as a move (record.h),
  * so a restart sends no second withdraw. A game whose submission another game rejected is ended
- * with abandon by its challenger (our bond back at once) and no longer played by its submitter.
+ * with abandon by its challenger (our bond back at once, and our share of the rejected bond) and
+ * no longer played by its submitter.
  *
  * Phase 2: at one graph step the submitter opens the node (openNode: the node's leaf and its
  * path into the model, the operands' roots and paths into the agreed state, the claimed final VM
@@ -901,7 +902,10 @@ static void on_event(bisector *b, const Opml__ChainEvent *ev) {
             log_info("task %" PRIu64 ": submission rejected, the task is open again", t->id);
         }
         if (arg_is_me(b, a, "challenger"))
-            credited(b, PAY_ORACLE, arg_str(a, "bond"), "the rejected submitter's bond");
+            credited(b, PAY_ORACLE, arg_str(a, "share"), "our share of the rejected submitter's bond");
+    } else if (!strcmp(e, "ShareCredited")) {
+        if (arg_is_me(b, a, "challenger"))
+            credited(b, PAY_ORACLE, arg_str(a, "share"), "our share of a bond rejected while our game was open");
     } else if (!strcmp(e, "TaskFinalized")) {
         task *t = task_get(b, arg_u64(a, "taskId"), 0);
         if (t) t->status = 3;
