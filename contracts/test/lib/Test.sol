@@ -5,6 +5,13 @@
 // message naming what differed, which forge prints as the failure reason.
 pragma solidity ^0.8.28;
 
+/// What vm.tryFfi returns.
+struct FfiResult {
+    int32 exitCode;
+    bytes stdout;
+    bytes stderr;
+}
+
 interface Vm {
     function prank(address sender) external;
     function startPrank(address sender) external;
@@ -15,6 +22,7 @@ interface Vm {
     function expectRevert(bytes4 selector) external;
     function expectRevert() external;
     function ffi(string[] calldata command) external returns (bytes memory result);
+    function tryFfi(string[] calldata command) external returns (FfiResult memory result);
     function readFile(string calldata path) external view returns (string memory data);
     function exists(string calldata path) external view returns (bool);
     function parseJson(string calldata json, string calldata key) external pure returns (bytes memory);
