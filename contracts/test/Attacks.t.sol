@@ -95,11 +95,23 @@ contract AttacksTest is GameFixture {
         return _wealth(submitter) + _wealth(sock) + _wealth(sock2) + _wealth(sock3);
     }
 
-    /// The liar challenges its own lie from a second address and loses that game on purpose,
-    /// before the honest challenger's game ends. It used to get its whole bond back that way (and
-    /// the honest challenger nothing); now half the bond is burned whatever games it plays, and
-    /// every game open at the rejection, the honest one included, shares the other half.
-    function test_self_dealing_liar_loses_half_its_bond() public {
+    /// After the quiet time `who` submits the right result, which finalizes: bond back and fee.
+    function _honestResubmissionFinalizes(uint256 task, address who) internal {
+        vm.warp(oracle.task(task).resubmitAt);
+        _submit(task, who, NONE);
+        vm.warp(block.timestamp + WINDOW);
+        oracle.finalize(task, _outputOf(NONE));
+        assertEq(oracle.credit(who), SUB_BOND + FEE, "the honest submission finalized");
+        _checkConservation(total);
+    }
+
+    /// The liar challenges its own lie from `sockGames` second addresses beside an honest
+    /// challenger and loses the first sock game on purpose, before the honest game ends: the
+    /// other games are abandoned. It used to get its whole bond back that way (and the honest
+    /// challenger nothing); now half the bond is burned whatever games it plays, and every game
+    /// open at the rejection, the honest one included, shares the other half: more sock games
+    /// dilute the honest share but never refund the liar.
+    function _selfDealing(uint256 sockGames) internal {
         lieNode = 2;
         lieStep = 3;
         uint256 task = _request(requester);
@@ -107,16 +119,29 @@ contract AttacksTest is GameFixture {
         uint256 honest0 = _wealth(challenger);
         _submit(task, submitter, 2);
         uint256 honest = _challenge(task, challenger);
-        uint256 own = _challenge(task, sock);
-        assertTrue(_play(own, submitter, sock), "its own game ended"); // the sock proves the lie
+        address[3] memory from = [sock, sock2, sock3];
+        uint256[] memory own = new uint256[](sockGames);
+        for (uint256 i = 0; i < sockGames; i++) own[i] = _challenge(task, from[i]);
+        assertTrue(_play(own[0], submitter, sock), "its own game ended"); // the sock proves the lie
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "rejected");
-        vm.prank(anyone);
+        vm.startPrank(anyone);
+        for (uint256 i = 1; i < sockGames; i++) game.abandon(own[i]);
         game.abandon(honest);
-        assertEq(liar0 - _liarWealth(), SUB_BOND - _share(2), "the liar lost its bond less the sock's share");
+        vm.stopPrank();
+        uint256 games = sockGames + 1;
+        assertEq(liar0 - _liarWealth(), SUB_BOND - sockGames * _share(games), "the liar lost its bond less the socks' shares");
         assertTrue(liar0 - _liarWealth() >= SUB_BOND / 2, "at least half its bond");
-        assertEq(_wealth(challenger) - honest0, _share(2), "the honest challenger: its bond back and a share");
-        assertEq(oracle.burned(), SUB_BOND - 2 * _share(2), "half burned");
+        assertEq(_wealth(challenger) - honest0, _share(games), "the honest challenger: its bond back and a share");
+        assertEq(oracle.burned(), SUB_BOND - games * _share(games), "half burned (and the rounding dust)");
         _checkConservation(total);
+    }
+
+    function test_self_dealing_liar_loses_half_its_bond() public {
+        _selfDealing(1);
+    }
+
+    function test_sock_games_dilute_but_never_refund_the_liar() public {
+        _selfDealing(3);
     }
 
     /// Alone with its sock puppet (no honest challenger), letting its own clock run out: the liar
@@ -130,27 +155,6 @@ contract AttacksTest is GameFixture {
         vm.warp(block.timestamp + CLOCK + 1);
         game.timeout(own);
         assertEq(liar0 - _liarWealth(), SUB_BOND / 2, "half the bond burned");
-        _checkConservation(total);
-    }
-
-    /// The liar opens three sock-puppet games to dilute the honest challenger's share: the honest
-    /// challenger still gets its bond back and a share of half the bond over the open games, and
-    /// the liar still loses half its bond (plus the honest share), whatever the count.
-    function test_sock_games_dilute_but_never_refund_the_liar() public {
-        lieNode = 3;
-        lieStep = 2;
-        uint256 task = _request(requester);
-        uint256 liar0 = _liarWealth();
-        uint256 honest0 = _wealth(challenger);
-        _submit(task, submitter, 3);
-        uint256 honest = _challenge(task, challenger);
-        uint256[3] memory socks = [_challenge(task, sock), _challenge(task, sock2), _challenge(task, sock3)];
-        assertTrue(_play(socks[0], submitter, sock), "the liar's first sock proves the lie");
-        for (uint256 i = 1; i < 3; i++) game.abandon(socks[i]);
-        game.abandon(honest);
-        assertEq(_wealth(challenger) - honest0, _share(4), "honest share: half the bond over the 4 open games");
-        assertEq(liar0 - _liarWealth(), SUB_BOND - 3 * _share(4), "the liar paid the burn and the honest share");
-        assertTrue(liar0 - _liarWealth() >= SUB_BOND / 2, "at least half its bond");
         _checkConservation(total);
     }
 
@@ -205,12 +209,7 @@ contract AttacksTest is GameFixture {
         }
         assertEq(liar0 - _liarWealth(), 3 * SUB_BOND, "three lies, three bonds lost");
         assertEq(oracle.credit(challenger), 3 * _share(1), "the validator took the other halves");
-        vm.warp(oracle.task(task).resubmitAt);
-        _submit(task, submitter2, NONE);
-        vm.warp(block.timestamp + WINDOW);
-        oracle.finalize(task, _outputOf(NONE));
-        assertEq(oracle.credit(submitter2), SUB_BOND + FEE, "the honest submission finalized");
-        _checkConservation(total);
+        _honestResubmissionFinalizes(task, submitter2);
     }
 
     /// The output value is a uint32 of a few hundred: its last two bytes are zero, so the cut
@@ -409,12 +408,7 @@ contract AttacksTest is GameFixture {
         assertEq(copier0 - _wealth(sock), 0, "its bond was already paid in");
         assertEq(oracle.credit(challenger2), _share(1), "the challenger took half its bond");
         assertEq(oracle.burned(), SUB_BOND - _share(1), "half burned");
-        vm.warp(oracle.task(task).resubmitAt);
-        _submit(task, submitter, NONE);
-        vm.warp(block.timestamp + WINDOW);
-        oracle.finalize(task, _outputOf(NONE));
-        assertEq(oracle.credit(submitter), SUB_BOND + FEE, "the computer earned the fee");
-        _checkConservation(total);
+        _honestResubmissionFinalizes(task, submitter); // the computer earns the fee
     }
 
     /// Three challengers dispute an honest result to delay it: each loses its bond to the honest
