@@ -242,9 +242,11 @@ int main(void) {
     CHECK_EQ_INT(tx(submitter, game_c, game, "dissect", args, 0, &r, err, sizeof err), 0);
     snprintf(args, sizeof args, "[1, [\"%s\"], 0]", h_mid);
     CHECK_EQ_INT(tx(challenger, game_c, game, "select", args, 0, &r, err, sizeof err), 0);
+    /* a second game on the same submission, by the requester: open when the first rejects it */
+    CHECK_EQ_INT(tx(requester, game_c, game, "challenge", "[1]", 500, &r, err, sizeof err), 0);
     v = view(game_c, game, "gameCount", "[]", err, sizeof err);
     t = v ? cJSON_PrintUnformatted(v) : NULL;
-    CHECK(t && !strcmp(t, "[\"1\"]"));
+    CHECK(t && !strcmp(t, "[\"2\"]"));
     free(t);
     cJSON_Delete(v);
 
@@ -263,6 +265,8 @@ int main(void) {
     free(anvil_rpc(&node, "evm_increaseTime", "[7300]"));
     free(anvil_rpc(&node, "evm_mine", "[]"));
     CHECK_EQ_INT(tx(requester, game_c, game, "timeout", "[1]", 0, &r, err, sizeof err), 0);
+    /* the second game ends with its bond back and its share of the rejected bond */
+    CHECK_EQ_INT(tx(requester, game_c, game, "abandon", "[2]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "finalize", "[2, \"0xaabb\"]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "withdraw", "[]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(challenger, game_c, game, "withdraw", "[]", 0, &r, err, sizeof err), 0);
@@ -317,12 +321,15 @@ int main(void) {
     CHECK(has_event("DisputeGame.TimedOut", sub_addr));
     CHECK(has_event("DisputeGame.GameResolved", "\"challengerWon\":true"));
     CHECK(has_event("InferenceOracle.SubmissionRejected", ch_addr));
-    CHECK(has_event("InferenceOracle.SubmissionRejected", "\"bond\":\"1000\",\"burned\":\"500\",\"share\":\"500\",\"games\":\"1\""));
+    CHECK(has_event("InferenceOracle.SubmissionRejected", "\"bond\":\"1000\",\"burned\":\"500\",\"share\":\"250\",\"games\":\"2\""));
+    snprintf(want, sizeof want, "\"challenger\":\"%s\",\"share\":\"250\"", req_addr);
+    CHECK(has_event("InferenceOracle.ShareCredited", want));
+    CHECK(has_event("DisputeGame.GameAbandoned", "\"refund\":\"500\""));
     CHECK(has_event("InferenceOracle.TaskCancelled", "\"taskId\":\"3\""));
     CHECK(has_event("InferenceOracle.TaskFinalized", "\"taskId\":\"2\""));
     CHECK(has_event("InferenceOracle.CallbackDone", "\"taskId\":\"2\""));
     CHECK(has_event("InferenceOracle.Withdrawn", sub_addr));
-    snprintf(want, sizeof want, "\"who\":\"%s\",\"to\":\"%s\",\"amount\":\"500\"", ch_addr, req_addr);
+    snprintf(want, sizeof want, "\"who\":\"%s\",\"to\":\"%s\",\"amount\":\"250\"", ch_addr, req_addr);
     CHECK(has_event("InferenceOracle.Withdrawn", want));
     CHECK(has_event("DisputeGame.Withdrawn", ch_addr));
     for (int i = 0; i < nevents; i++) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Attacks.t.sol: one test per attack on the game's economics and inputs (issue 12, docs/game.md
-// "Attacks"), each played by the attacker as it would on-chain. Each of them failed on the
-// contracts before the fixes (run against 1f26e2d with the old ABI; the failures are in the
-// commit message that added this file):
+// "Attacks"), each played by the attacker as it would on-chain. Written for the old ABI and run
+// against the contracts before the fixes (1f26e2d), each failed but the griefing one (a challenge
+// already cost its bond; the zero bond was the hole, caught by the registry test):
 //   - a liar losing on purpose to its own second address (sock puppet) to get its bond back;
 //   - sock-puppet games opened to dilute the honest challenger's share;
 //   - a rejected lie resubmitted in the transaction that rejects it (a task held hostage), and
