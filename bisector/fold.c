@@ -251,7 +251,7 @@ static void check_live(const fold_ctx *c, const task *t, uint32_t sub_id) {
 
 static int on_submission_rejected(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainSubmissionRejected *m = (const Opml__ChainSubmissionRejected *)msg;
-    if (need_len(c, "challenger", m->challenger, 20) || need_wei(c, "bond", m->bond)) return -1;
+    if (need_len(c, "challenger", m->challenger, 20) || need_wei(c, "share", m->share)) return -1;
     task *t = known_task(c, m->task_id);
     if (t) {
         check_live(c, t, m->sub_id);
@@ -260,7 +260,17 @@ static int on_submission_rejected(const fold_ctx *c, const ProtobufCMessage *msg
         if (f) f->flag = !memcmp(t->submitter, c->s->me, 20); /* ours lost: submit again, honestly */
         say(c->out, FOLD_INFO, "task %" PRIu64 ": submission rejected, the task is open again", t->id);
     }
-    if (is_me(c->s, m->challenger)) credit(c, PAY_ORACLE, m->bond, "the rejected submitter's bond");
+    if (is_me(c->s, m->challenger)) credit(c, PAY_ORACLE, m->share, "our share of the rejected submitter's bond");
+    return 0;
+}
+
+/* A game of ours that was open when its submission was rejected ended: our share of that bond
+ * (docs/game.md, "Money"). */
+static int on_share_credited(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainShareCredited *m = (const Opml__ChainShareCredited *)msg;
+    if (need_len(c, "challenger", m->challenger, 20) || need_wei(c, "share", m->share)) return -1;
+    if (is_me(c->s, m->challenger))
+        credit(c, PAY_ORACLE, m->share, "our share of a bond rejected while our game was open");
     return 0;
 }
 
@@ -439,6 +449,7 @@ static const struct {
     {"TaskRequested", &opml__chain_task_requested__descriptor, on_task_requested},
     {"ResultSubmitted", &opml__chain_result_submitted__descriptor, on_result_submitted},
     {"SubmissionRejected", &opml__chain_submission_rejected__descriptor, on_submission_rejected},
+    {"ShareCredited", &opml__chain_share_credited__descriptor, on_share_credited},
     {"TaskFinalized", &opml__chain_task_finalized__descriptor, on_task_finalized},
     {"TaskCancelled", &opml__chain_task_cancelled__descriptor, on_task_cancelled},
     {"Withdrawn", &opml__chain_withdrawn__descriptor, on_withdrawn},

@@ -27,7 +27,7 @@
  * and on the game is read from the events (payout.h); with `auto_withdraw` each credit is
  * withdrawn as soon as the chain shows it, with the same write-ahead record as a move (record.h),
  * so a restart sends no second withdraw. A game whose submission another game rejected is ended
- * with abandon by its challenger (our bond back at once) and no longer played by its submitter.
+ * with abandon by its challenger (our bond back at once, and our share of the rejected bond) and no longer played by its submitter.
  *
  * Phase 2: at one graph step the submitter opens the node (openNode: the node's leaf and its
  * path into the model, the operands' roots and paths into the agreed state, the claimed final VM

@@ -2,8 +2,8 @@
  * contracts/src/lib/Credits.sol, docs/game.md "Money") and their withdrawal, as pure functions.
  *
  * Whether we are owed anything is read from the chain's events, as everything else is: every
- * credit has an event naming its beneficiary (the oracle's TaskFinalized, SubmissionRejected and
- * TaskCancelled, the game's GameResolved and GameAbandoned) and withdraw() takes the whole credit
+ * credit has an event naming its beneficiary (the oracle's TaskFinalized, SubmissionRejected,
+ * ShareCredited and TaskCancelled, the game's GameResolved and GameAbandoned) and withdraw() takes the whole credit
  * (Withdrawn), so after the last of these events we are owed exactly when a credit came after our
  * last Withdrawn. A replayed history therefore rebuilds it, and nothing is sent for a credit the
  * chain already shows withdrawn.

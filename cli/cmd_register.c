@@ -1,11 +1,17 @@
 /* cmd_register.c: `opml register`, a model on-chain (ModelRegistry.register). The commitment is
  * computed from the model file (docs/commitments.md: the nodes root over the node leaves, nin, n,
- * the output value, the state depth), the guest root is the pinned guest program's (vmjudge), and
- * the game parameters come from the flags. Prints the model id, the model root, whether the file
- * was published and the gas.
+ * the output value, the state depth, the byte lengths of the inputs and the output), the guest
+ * root is the pinned guest program's (vmjudge), and the game parameters come from the flags.
+ * Prints the model id, the model root, whether the file was published and the gas.
  *
- *   opml register MODEL.opml [--cluster DIR] [--key NAME] [--k 4] [--steps-log2 23] [--window 30]
- *                 [--clock 120] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI] [--no-publish]
+ *   opml register MODEL.opml [--cluster DIR] [--key NAME] [--k 16] [--steps-log2 23] [--window 3600]
+ *                 [--clock 21600] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI] [--no-publish]
+ *
+ * The defaults are production values the registry's production bounds accept (docs/game.md, "Model
+ * parameters"): a one-hour challenge window, six hours of clock per side (enough for every move of
+ * a game on any model with k = 16, at the five minutes per move the bounds ask), 1 ETH bonds. A
+ * test chain's registry (compose/deploy.sh on a development chain) accepts the short windows and
+ * clocks the system tests pass; the registry refuses what its bounds do not allow, with the reason.
  *
  * Before anything is sent on-chain, the model file is published to the cluster's storage actor
  * (OPML_STORAGE of cluster.env) the way an executor started with --model publishes it
@@ -62,7 +68,7 @@ static int publish(cluster *c, const opml_model *m, char *err, size_t errlen) {
 int cmd_register(int argc, char **argv) {
     const char *path = NULL, *dir = NULL, *key = "client", *uri = NULL;
     const char *sbond = "1000000000000000000", *cbond = "1000000000000000000";
-    long long k = 4, steps_log2 = 23, window = 30, clock = 120;
+    long long k = 16, steps_log2 = 23, window = 3600, clock = 21600;
     int publishing = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -82,7 +88,7 @@ int cmd_register(int argc, char **argv) {
         else if (!strcmp(a, "--uri")) uri = v;
         else if (!strcmp(a, "--submitter-bond")) sbond = v;
         else if (!strcmp(a, "--challenger-bond")) cbond = v;
-        else if (!strcmp(a, "--k")) bad = num(v, 2, 65535, &k);
+        else if (!strcmp(a, "--k")) bad = num(v, 2, 64, &k);
         else if (!strcmp(a, "--steps-log2")) bad = num(v, 1, 62, &steps_log2);
         else if (!strcmp(a, "--window")) bad = num(v, 1, 4294967295LL, &window);
         else if (!strcmp(a, "--clock")) bad = num(v, 1, 4294967295LL, &clock);
@@ -129,6 +135,12 @@ int cmd_register(int argc, char **argv) {
         snprintf(num_buf[i], sizeof num_buf[i], "%lld", fields[i]);
         cJSON_AddItemToArray(spec, cJSON_CreateString(num_buf[i]));
     }
+    /* the byte lengths the model root commits to (opml_model_commit checked they fit a slot) */
+    cJSON *input_bytes = cJSON_CreateArray();
+    for (uint32_t i = 0; i < m.nin; i++) cJSON_AddItemToArray(input_bytes, cJSON_CreateNumber((double)kd_nbytes(&m.inputs[i])));
+    cJSON_AddItemToArray(spec, input_bytes);
+    unsigned long long output_bytes = (unsigned long long)kd_nbytes(&m.values[m.output_value]);
+    cJSON_AddItemToArray(spec, cJSON_CreateNumber((double)output_bytes));
     cJSON_AddItemToArray(spec, cJSON_CreateString(gr));
     long long params[] = {k, steps_log2, window, clock};
     for (int i = 0; i < 4; i++) {
@@ -159,9 +171,9 @@ int cmd_register(int argc, char **argv) {
     }
     char tx[67];
     hex_encode(r.tx_hash, 32, tx);
-    printf("{\"model_id\":%lld,\"model_root\":\"%s\",\"nodes\":%u,\"guest_root\":\"%s\",\"k\":%lld,\"steps_log2\":%lld,"
-           "\"window\":%lld,\"clock\":%lld,\"published\":%s,\"tx\":\"%s\",\"gas\":%llu}\n",
-           id, mr, m.n, gr, k, steps_log2, window, clock, publishing ? "true" : "false", tx,
+    printf("{\"model_id\":%lld,\"model_root\":\"%s\",\"nodes\":%u,\"output_bytes\":%llu,\"guest_root\":\"%s\",\"k\":%lld,"
+           "\"steps_log2\":%lld,\"window\":%lld,\"clock\":%lld,\"published\":%s,\"tx\":\"%s\",\"gas\":%llu}\n",
+           id, mr, m.n, output_bytes, gr, k, steps_log2, window, clock, publishing ? "true" : "false", tx,
            (unsigned long long)r.gas_used);
     rc = 0;
 out:

@@ -7,11 +7,17 @@
 #
 # BIN is the directory of the opml binaries (`opml chain` signs with KEY_FILE, `opml-health
 # --identity` tells its address); ARTIFACTS is forge's
-# output directory (<Name>.sol/<Name>.json). Order: ModelRegistry, InferenceOracle(registry),
+# output directory (<Name>.sol/<Name>.json). Order: ModelRegistry(bounds), InferenceOracle(registry),
 # RiscvStep, DisputeGame(registry, oracle, riscv), then oracle.bindGame(game). On a development
 # chain (anvil: OPML_DEV_CHAIN=1, the default) the deployer and every ADDRESS are given
 # OPML_FUND_WEI (a hex quantity, default 10^22 wei) with anvil_setBalance first; on any other
 # chain fund them yourself. OUT gets OPML_REGISTRY, OPML_ORACLE, OPML_RISCV, OPML_GAME (0x addresses).
+#
+# The registry's bounds (ModelRegistry.Bounds, docs/game.md "Model parameters": minWindow,
+# maxWindow, minMoveTime, maxClock in seconds, minSubmitterBond, minChallengerBond in wei,
+# maxInputBytes, maxOutputBytes) are OPML_REGISTRY_BOUNDS, a JSON array in that order; by default
+# the production values on a real chain, and on a development chain the test values, which admit
+# the seconds-long windows and clocks the system tests use.
 set -eu
 [ $# -ge 5 ] || { echo "usage: deploy.sh BIN RPC_URL ARTIFACTS KEY_FILE OUT [ADDRESS...]" >&2; exit 2; }
 opml=$1/opml health=$1/opml-health rpc=$2 art=$3 key=$4 out=$5
@@ -45,7 +51,13 @@ me=$("$health" --identity --key_file "$key" | sed -n 's/^address //p')
 fund "$me"
 for a in "$@"; do fund "$a"; done
 
-registry=$(deploy ModelRegistry)
+# production: 1 h windows (at most 30 days), 5 min per move, clocks of at most 30 days, bonds of at
+# least 0.2 ETH (submitter) and 0.1 ETH (challenger), 128 KiB of inputs, 64 KiB of output
+prod_bounds='[3600, 2592000, 300, 2592000, "200000000000000000", "100000000000000000", 131072, 65536]'
+# development: any window and move time from 1 s, any nonzero bond, 1 MiB of inputs, 128 KiB of output
+dev_bounds='[1, 2592000, 1, 2592000, 1, 1, 1048576, 131072]'
+if [ "${OPML_DEV_CHAIN:-1}" = 1 ]; then bounds=${OPML_REGISTRY_BOUNDS:-$dev_bounds}; else bounds=${OPML_REGISTRY_BOUNDS:-$prod_bounds}; fi
+registry=$(deploy ModelRegistry "[$bounds]")
 oracle=$(deploy InferenceOracle "[\"$registry\"]")
 riscv=$(deploy RiscvStep)
 game=$(deploy DisputeGame "[\"$registry\",\"$oracle\",\"$riscv\"]")

@@ -131,7 +131,20 @@ static evbuf *submission_rejected(uint64_t seq, uint64_t task_id, uint32_t sub_i
     m.sub_id = sub_id;
     m.challenger = B(challenger, 20);
     m.bond = (char *)"1000000000000000000";
+    m.burned = (char *)"500000000000000000";
+    m.share = (char *)"250000000000000000";
+    m.games = 2;
     return mk(seq, "SubmissionRejected", &m.base, 130);
+}
+
+static evbuf *share_credited(uint64_t seq, uint64_t task_id, uint32_t sub_id, const uint8_t *challenger) {
+    static Opml__ChainShareCredited m;
+    opml__chain_share_credited__init(&m);
+    m.task_id = task_id;
+    m.sub_id = sub_id;
+    m.challenger = B(challenger, 20);
+    m.share = (char *)"250000000000000000";
+    return mk(seq, "ShareCredited", &m.base, 131);
 }
 
 static evbuf *task_finalized(uint64_t seq, uint64_t task_id, uint32_t sub_id, const uint8_t *submitter) {
@@ -300,19 +313,28 @@ static void test_tasks(void) {
     fold(&s, withdrawn(13, ORACLE, ME));
     CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 0);
     CHECK(said(FOLD_INFO, "InferenceOracle: withdrew 1000000000000001000 wei"));
-    /* someone else's submission rejected by our challenge: the bond is ours */
+    /* someone else's submission rejected by our challenge: our share of its bond (not the bond) */
     fold(&s, task_requested(14, 12, ME, 1));
     fold(&s, result_submitted(15, 12, 1, OTHER));
     fold(&s, submission_rejected(16, 12, 1, ME));
     CHECK(find(FOLD_FX_REJECTED) && find(FOLD_FX_REJECTED)->flag == 0);
     c = find(FOLD_FX_CREDITED);
-    CHECK(c && c->payer == PAY_ORACLE && !strcmp(c->why, "the rejected submitter's bond"));
+    CHECK(c && c->payer == PAY_ORACLE && !strcmp(c->why, "our share of the rejected submitter's bond") &&
+          !strcmp(c->text, "250000000000000000"));
     /* a cancelled task we requested: the fee back */
     fold(&s, task_cancelled(17, 12));
     CHECK_EQ_INT(fold_task(&s, 12)->status, TASK_CANCELLED);
     c = find(FOLD_FX_CREDITED);
     CHECK(c && !strcmp(c->why, "a cancelled task's fee") && !strcmp(c->text, "1000"));
     CHECK_EQ_INT(s.last_seq, 17);
+    /* a share for another game open at that rejection: ours when it names us, nothing otherwise */
+    fold(&s, share_credited(18, 12, 1, OTHER));
+    CHECK(!find(FOLD_FX_CREDITED));
+    fold(&s, share_credited(19, 12, 1, ME));
+    c = find(FOLD_FX_CREDITED);
+    CHECK(c && c->payer == PAY_ORACLE && !strcmp(c->why, "our share of a bond rejected while our game was open") &&
+          !strcmp(c->text, "250000000000000000"));
+    CHECK_EQ_INT(s.last_seq, 19);
     fold_free(&s);
 }
 

@@ -2,7 +2,7 @@
  * artifacts) on anvil, driven through chainwatch's library: deployed from their artifacts with
  * constructor arguments, then a game's life between a requester, a submitter and a challenger --
  * register, request, submit (with a real Merkle proof), challenge, dissect, select, a clock
- * time-out, cancel, finalize, withdraw -- while the follower decodes every event of the three
+ * time-out, cancel, finalize, withdraw and withdrawTo -- while the follower decodes every event of the three
  * contracts; views decoded; custom errors decoded by selector from the ABIs. */
 #include "anvil.h"
 #include "chaincall.h"
@@ -85,7 +85,8 @@ static int collect(void *user, const char *topic, const Opml__ChainEvent *ev) {
     if (m && d == &opml__chain_model_registered__descriptor) {
         const Opml__ChainModelRegistered *t = (const Opml__ChainModelRegistered *)m;
         CHECK(t->model_id == 1 && t->spec && t->spec->k == 2 && !strcmp(t->spec->challenger_bond, "500") &&
-              !strcmp(t->spec->uri, "file:///models/m.opml"));
+              !strcmp(t->spec->uri, "file:///models/m.opml") && t->spec->n_input_bytes == 1 && t->spec->input_bytes[0] == 4 &&
+              t->spec->output_bytes == 2);
         typed_ok++;
     }
     if (m && d == &opml__chain_dissected__descriptor) {
@@ -170,7 +171,9 @@ int main(void) {
     char a_riscv[43], a_registry[43], a_oracle[43], a_game[43], args[2048];
     CHECK_EQ_INT(tx(requester, riscv_c, NULL, NULL, "[]", 0, &r, err, sizeof err), 0);
     memcpy(riscv, r.contract_address, 20);
-    CHECK_EQ_INT(tx(requester, registry_c, NULL, NULL, "[]", 0, &r, err, sizeof err), 0);
+    /* the registry's bounds (ModelRegistry.Bounds): a test deployment's, short windows and clocks */
+    CHECK_EQ_INT(tx(requester, registry_c, NULL, NULL, "[[1, 2592000, 1, 2592000, 1, 1, 1048576, 131072]]", 0, &r, err, sizeof err),
+                 0);
     memcpy(registry, r.contract_address, 20);
     hex_encode(riscv, 20, a_riscv);
     hex_encode(registry, 20, a_registry);
@@ -193,7 +196,7 @@ int main(void) {
 
     /* a model: 1 input, 3 nodes, output value 3, state depth 2, k = 2 */
     const char *spec = "[{\"nodesRoot\":\"0x1111111111111111111111111111111111111111111111111111111111111111\","
-                       "\"nin\":1,\"n\":3,\"outputValue\":3,\"stateDepth\":2,"
+                       "\"nin\":1,\"n\":3,\"outputValue\":3,\"stateDepth\":2,\"inputBytes\":[4],\"outputBytes\":2,"
                        "\"guestRoot\":\"0x2222222222222222222222222222222222222222222222222222222222222222\","
                        "\"k\":2,\"stepsLog2\":10,\"challengeWindow\":3600,\"clock\":3600,\"submitterBond\":1000,"
                        "\"challengerBond\":500,\"uri\":\"file:///models/m.opml\"}]";
@@ -239,9 +242,11 @@ int main(void) {
     CHECK_EQ_INT(tx(submitter, game_c, game, "dissect", args, 0, &r, err, sizeof err), 0);
     snprintf(args, sizeof args, "[1, [\"%s\"], 0]", h_mid);
     CHECK_EQ_INT(tx(challenger, game_c, game, "select", args, 0, &r, err, sizeof err), 0);
+    /* a second game on the same submission, by the requester: open when the first rejects it */
+    CHECK_EQ_INT(tx(requester, game_c, game, "challenge", "[1]", 500, &r, err, sizeof err), 0);
     v = view(game_c, game, "gameCount", "[]", err, sizeof err);
     t = v ? cJSON_PrintUnformatted(v) : NULL;
-    CHECK(t && !strcmp(t, "[\"1\"]"));
+    CHECK(t && !strcmp(t, "[\"2\"]"));
     free(t);
     cJSON_Delete(v);
 
@@ -249,7 +254,9 @@ int main(void) {
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x01020304\"]]", 88, &r, err, sizeof err), 0);
     snprintf(submit_args, sizeof submit_args, "[2, \"0xaabb\", \"%s\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
     CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", submit_args, 1000, &r, err, sizeof err), 0);
-    CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x05\"]]", 0, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x05\"]]", 0, &r, err, sizeof err), -1);
+    CHECK(strstr(err, "WrongInputLength(input=\"0\", expected=\"4\", given=\"1\")") != NULL);
+    CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x05060708\"]]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "cancel", "[3]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "cancel", "[999]", 0, &r, err, sizeof err), -1);
     CHECK(strstr(err, "UnknownTask(taskId=\"999\")") != NULL);
@@ -258,11 +265,18 @@ int main(void) {
     free(anvil_rpc(&node, "evm_increaseTime", "[7300]"));
     free(anvil_rpc(&node, "evm_mine", "[]"));
     CHECK_EQ_INT(tx(requester, game_c, game, "timeout", "[1]", 0, &r, err, sizeof err), 0);
+    /* the second game ends with its bond back and its share of the rejected bond */
+    CHECK_EQ_INT(tx(requester, game_c, game, "abandon", "[2]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "finalize", "[2, \"0xaabb\"]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "withdraw", "[]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(challenger, game_c, game, "withdraw", "[]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(challenger, game_c, game, "withdraw", "[]", 0, &r, err, sizeof err), -1);
     CHECK(strstr(err, "NothingToWithdraw()") != NULL);
+    /* the challenger's share of the rejected bond, paid to another address */
+    char to_req[80], req_hex[43];
+    hex_encode(req_id.address, 20, req_hex);
+    snprintf(to_req, sizeof to_req, "[\"%s\"]", req_hex);
+    CHECK_EQ_INT(tx(challenger, oracle_c, oracle, "withdrawTo", to_req, 0, &r, err, sizeof err), 0);
 
     /* views, decoded by their ABI */
     v = view(oracle_c, oracle, "task", "[2]", err, sizeof err);
@@ -307,10 +321,16 @@ int main(void) {
     CHECK(has_event("DisputeGame.TimedOut", sub_addr));
     CHECK(has_event("DisputeGame.GameResolved", "\"challengerWon\":true"));
     CHECK(has_event("InferenceOracle.SubmissionRejected", ch_addr));
+    CHECK(has_event("InferenceOracle.SubmissionRejected", "\"bond\":\"1000\",\"burned\":\"500\",\"share\":\"250\",\"games\":\"2\""));
+    snprintf(want, sizeof want, "\"challenger\":\"%s\",\"share\":\"250\"", req_addr);
+    CHECK(has_event("InferenceOracle.ShareCredited", want));
+    CHECK(has_event("DisputeGame.GameAbandoned", "\"refund\":\"500\""));
     CHECK(has_event("InferenceOracle.TaskCancelled", "\"taskId\":\"3\""));
     CHECK(has_event("InferenceOracle.TaskFinalized", "\"taskId\":\"2\""));
     CHECK(has_event("InferenceOracle.CallbackDone", "\"taskId\":\"2\""));
     CHECK(has_event("InferenceOracle.Withdrawn", sub_addr));
+    snprintf(want, sizeof want, "\"who\":\"%s\",\"to\":\"%s\",\"amount\":\"250\"", ch_addr, req_addr);
+    CHECK(has_event("InferenceOracle.Withdrawn", want));
     CHECK(has_event("DisputeGame.Withdrawn", ch_addr));
     for (int i = 0; i < nevents; i++) {
         CHECK(!strstr(events[i], "decode_error"));

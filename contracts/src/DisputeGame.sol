@@ -14,9 +14,10 @@
 // the side to move that runs out loses (timeout, callable by anyone).
 //
 // Money: challenger bonds sit here. The winner's payout is a credit (withdraw()). A challenger who
-// wins gets its bond back here and the submitter's bond through the oracle; a submitter who wins
-// gets the challenger's bond; a game whose submission was rejected by another game ends with the
-// challenger's bond returned (abandon). Invariant: balance == bonds of open games + credits.
+// wins gets its bond back here and its share of the submitter's bond through the oracle; a
+// submitter who wins gets the challenger's bond; a game whose submission another game rejected
+// ends (abandon, or a move that ends it) with the challenger's bond returned here and its share
+// of the rejected bond credited by the oracle. Invariant: balance == bonds of open games + credits.
 pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
@@ -320,12 +321,14 @@ contract DisputeGame is Credits {
     }
 
     /// @notice Ends a game whose submission is no longer live (another game rejected it): the
-    ///         challenger's bond is returned. Anyone may call it.
+    ///         challenger's bond is returned, and the oracle credits it its share of the rejected
+    ///         bond. Anyone may call it.
     function abandon(uint256 gameId) external {
         Game storage g = _game(gameId);
         if (g.turn == Turn.Done) revert WrongTurn(g.turn);
         if (oracle.isLive(g.taskId, g.subId)) revert StillLive();
         g.turn = Turn.Done;
+        oracle.gameEnded(g.taskId, g.subId, false, g.challenger);
         uint256 bond = registry.challengerBond(g.modelId);
         _credit(g.challenger, bond);
         emit GameAbandoned(gameId, bond);
@@ -353,9 +356,10 @@ contract DisputeGame is Credits {
         g.lastMove = uint40(block.timestamp);
     }
 
-    /// @dev Ends the game. The oracle learns the outcome (a lost submission is rejected there and
-    ///      its bond credited to the challenger); here the challenger's bond goes to the winner,
-    ///      or back to the challenger when the submission had already been rejected elsewhere.
+    /// @dev Ends the game. The oracle learns the outcome (a lost submission is rejected there, and
+    ///      the challenger credited its share of the bond; so is the challenger of a game whose
+    ///      submission was rejected elsewhere); here the challenger's bond goes to the winner, or
+    ///      back to the challenger when the submission had already been rejected elsewhere.
     function _resolve(uint256 gameId, Game storage g, bool challengerWon) internal {
         g.turn = Turn.Done;
         uint256 bond = registry.challengerBond(g.modelId);

@@ -1,20 +1,33 @@
 // SPDX-License-Identifier: MIT
 // InferenceOracle.sol: the task lifecycle of docs/game.md. A requester
-// pays a fee and posts the inputs (calldata, and the event, for data availability); a submitter
-// posts the output with State_n and a bond, proving the output's tensor root sits in State_n at
-// the model's output value; during the challenge window the DisputeGame contract may open any
-// number of games against that submission; once the window has passed and no game is open,
-// finalize pays the submitter (bond back plus fee) and calls the requester back. A submission
-// that loses a game is rejected (its bond goes to that game's challenger) and the task reopens.
+// pays a fee and posts the inputs (calldata, and the event, for data availability), each of the
+// byte length the model commits to; a submitter posts the output (of the model's output length)
+// with State_n and a bond, proving the output's tensor root sits in State_n at the model's output
+// value; during the challenge window the DisputeGame contract may open any number of games
+// against that submission; once the window has passed and no game is open, finalize pays the
+// submitter (bond back plus fee) and calls the requester back.
 //
-// Money: fees and submitter bonds sit here; every payout is a credit withdrawn with withdraw()
-// (pull payments: no transfer can fail or re-enter a state change). Invariant: this contract's
-// balance == sum of open tasks' fees + live submissions' bonds + unwithdrawn credits.
+// A submission that loses a game is rejected: half its bond is burned (kept here for ever,
+// counted in `burned`), the other half is shared equally by every game open against it at that
+// moment (the winner's share at once, the others' when their games end), so no game the
+// submitter plays against itself gets it its bond back. The task reopens, but for the model's
+// challenge window nobody may submit (the requester may cancel): a liar cannot resubmit in the
+// transaction that rejects it. docs/game.md ("Money", "Attacks") has the reasoning.
+//
+// Money: fees and submitter bonds sit here; every payout is a credit withdrawn with withdraw() or
+// withdrawTo() (pull payments: no transfer can fail or re-enter a state change). Invariant: this
+// contract's balance == open and submitted tasks' fees + live submissions' bonds + unclaimed
+// shares of rejected bonds + burned + unwithdrawn credits.
 pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
 import {Credits} from "./lib/Credits.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
+
+/// @notice The one thing the oracle asks of the game it is bound to.
+interface IOracleOf {
+    function oracle() external view returns (address);
+}
 
 /// @notice What a requester contract implements to receive results.
 interface IOpmlReceiver {
@@ -24,6 +37,12 @@ interface IOpmlReceiver {
 contract InferenceOracle is Credits {
     /// @notice Gas given to the requester's callback; finalize needs at least this much left.
     uint256 public constant CALLBACK_GAS = 200_000;
+    /// @notice Gas finalize keeps besides the callback's (with the 1/64 that EIP-150 holds back):
+    ///         the call itself (a cold account, 2,600) and the CallbackDone event after it.
+    uint256 internal constant CALLBACK_OVERHEAD = 10_000;
+    /// @notice The share of a rejected submitter's bond that is burned, in basis points.
+    uint256 public constant BURN_BPS = 5_000;
+    uint256 internal constant BPS = 10_000;
 
     enum Status {
         None,
@@ -43,6 +62,7 @@ contract InferenceOracle is Credits {
         uint32 openGames;
         uint40 deadline; // end of the live submission's challenge window
         Status status;
+        uint40 resubmitAt; // after a rejection: nobody may submit before this time
         bytes32 state0; // slot 3
         bytes32 stateN; // slot 4
         bytes32 outputHash; // slot 5: keccak256 of the live submission's output bytes
@@ -59,12 +79,22 @@ contract InferenceOracle is Credits {
         bytes32 stateN;
     }
 
+    /// @notice What is left of a rejected submission's bond for the games that were open against
+    ///         it when it was rejected and have not ended yet.
+    struct Rejection {
+        uint96 share; // wei per game
+        uint32 unclaimed; // games still to end
+    }
+
     ModelRegistry public immutable registry;
     address public immutable deployer;
     address public game;
 
     mapping(uint256 => Task) internal tasks;
     uint256 public taskCount;
+    mapping(uint256 => mapping(uint32 => Rejection)) internal rejections;
+    /// @notice Wei of rejected bonds burned: held by this contract for ever, nobody can withdraw it.
+    uint256 public burned;
 
     event TaskRequested(
         uint256 indexed taskId, uint256 indexed modelId, address indexed requester, uint256 fee, bytes32 state0, bytes[] inputs
@@ -78,7 +108,17 @@ contract InferenceOracle is Credits {
         uint40 deadline,
         bytes output
     );
-    event SubmissionRejected(uint256 indexed taskId, uint32 indexed subId, address indexed challenger, uint256 bond);
+    event SubmissionRejected(
+        uint256 indexed taskId,
+        uint32 indexed subId,
+        address indexed challenger,
+        uint256 bond,
+        uint256 burned,
+        uint256 share,
+        uint32 games,
+        uint40 resubmitAt
+    );
+    event ShareCredited(uint256 indexed taskId, uint32 indexed subId, address indexed challenger, uint256 share);
     event TaskFinalized(uint256 indexed taskId, uint32 indexed subId, address indexed submitter, uint256 paid);
     event CallbackDone(uint256 indexed taskId, address indexed requester, bool ok);
     event TaskCancelled(uint256 indexed taskId, uint256 refund);
@@ -87,9 +127,14 @@ contract InferenceOracle is Credits {
     error OnlyDeployer();
     error OnlyGame();
     error GameAlreadyBound();
+    error GameNotBound();
+    error GameOfAnotherOracle(address game);
     error UnknownTask(uint256 taskId);
     error WrongStatus(Status status);
     error WrongInputCount(uint256 expected, uint256 given);
+    error WrongInputLength(uint256 input, uint256 expected, uint256 given);
+    error WrongOutputLength(uint256 expected, uint256 given);
+    error ResubmitTooEarly(uint40 resubmitAt);
     error WrongBond(uint256 expected, uint256 given);
     error WrongProofLength(uint256 expected, uint256 given);
     error OutputNotInState();
@@ -107,23 +152,32 @@ contract InferenceOracle is Credits {
     }
 
     /// @notice Binds the dispute game contract, once, by the deployer (the two contracts refer to
-    ///         each other, so one must be told after both exist).
+    ///         each other, so one must be told after both exist). The game must name this oracle.
+    ///         Until it is bound no task can be requested, so nothing is ever submitted that no
+    ///         game could challenge.
     function bindGame(address game_) external {
         if (msg.sender != deployer) revert OnlyDeployer();
         if (game != address(0)) revert GameAlreadyBound();
+        if (IOracleOf(game_).oracle() != address(this)) revert GameOfAnotherOracle(game_);
         game = game_;
         emit GameBound(game_);
     }
 
     /// @notice Asks for model `modelId` on `inputs` (one byte string per graph input, raw
-    ///         little-endian tensor bytes); msg.value is the fee the finalized submitter earns.
+    ///         little-endian tensor bytes, each exactly the model's inputBytes[i] long);
+    ///         msg.value is the fee the finalized submitter earns. Reverts until the game is bound.
     /// @return taskId the new task's id (1, 2, ...).
     function request(uint256 modelId, bytes[] calldata inputs) external payable returns (uint256 taskId) {
+        if (game == address(0)) revert GameNotBound();
         ModelRegistry.ModelSpec memory s = registry.spec(modelId);
         if (inputs.length != s.nin) revert WrongInputCount(s.nin, inputs.length);
         if (msg.value > type(uint96).max) revert FeeTooLarge(msg.value);
         bytes32[] memory roots = new bytes32[](inputs.length);
-        for (uint256 i = 0; i < inputs.length; i++) roots[i] = Merkle.tensorRoot(inputs[i]);
+        for (uint256 i = 0; i < inputs.length; i++) {
+            // a tensor root does not see trailing zero bytes: the length is checked on its own
+            if (inputs[i].length != s.inputBytes[i]) revert WrongInputLength(i, s.inputBytes[i], inputs[i].length);
+            roots[i] = Merkle.tensorRoot(inputs[i]);
+        }
         bytes32 state0 = Merkle.rootOfLeaves(roots, s.stateDepth);
         taskId = ++taskCount;
         Task storage t = tasks[taskId];
@@ -135,15 +189,19 @@ contract InferenceOracle is Credits {
         emit TaskRequested(taskId, modelId, msg.sender, msg.value, state0, inputs);
     }
 
-    /// @notice Submits the result of an open task with the model's submitter bond (msg.value).
-    /// @param output the output tensor's raw bytes
+    /// @notice Submits the result of an open task with the model's submitter bond (msg.value);
+    ///         after a rejection, not before the task's resubmitAt.
+    /// @param output the output tensor's raw bytes, exactly the model's outputBytes long
     /// @param stateN the claimed final graph state
     /// @param proof D sibling hashes proving tensorRoot(output) is leaf outputValue of stateN
     function submit(uint256 taskId, bytes calldata output, bytes32 stateN, bytes32[] calldata proof) external payable {
         Task storage t = _task(taskId);
         if (t.status != Status.Open) revert WrongStatus(t.status);
+        if (block.timestamp < t.resubmitAt) revert ResubmitTooEarly(t.resubmitAt);
         ModelRegistry.ModelSpec memory s = registry.spec(t.modelId);
         if (msg.value != s.submitterBond) revert WrongBond(s.submitterBond, msg.value);
+        // a tensor root does not see trailing zero bytes: the length is checked on its own
+        if (output.length != s.outputBytes) revert WrongOutputLength(s.outputBytes, output.length);
         if (proof.length != s.stateDepth) revert WrongProofLength(s.stateDepth, proof.length);
         bytes32 outputRoot = Merkle.tensorRoot(output);
         if (Merkle.rootFromPath(outputRoot, s.outputValue, proof) != stateN) revert OutputNotInState();
@@ -152,7 +210,6 @@ contract InferenceOracle is Credits {
         t.submitter = msg.sender;
         t.bond = uint96(msg.value);
         t.subId = subId;
-        t.openGames = 0;
         t.deadline = deadline;
         t.status = Status.Submitted;
         t.stateN = stateN;
@@ -174,10 +231,12 @@ contract InferenceOracle is Credits {
         uint256 paid = uint256(t.bond) + t.fee;
         _credit(t.submitter, paid);
         emit TaskFinalized(taskId, t.subId, t.submitter, paid);
-        // The caller must leave the callback its full gas (EIP-150 keeps 1/64 back).
-        if (gasleft() < CALLBACK_GAS + CALLBACK_GAS / 63 + 10_000) revert InsufficientGasForCallback();
         address requester = t.requester;
         bytes memory data = abi.encodeCall(IOpmlReceiver.opmlResult, (taskId, output));
+        // The caller must leave the callback its full gas (EIP-150 keeps 1/64 back). Checked after
+        // the output is copied to memory, whose cost grows with its size, so that it holds for any
+        // output length.
+        if (gasleft() < CALLBACK_GAS + CALLBACK_GAS / 63 + CALLBACK_OVERHEAD) revert InsufficientGasForCallback();
         bool ok;
         assembly ("memory-safe") {
             // no return data is copied: a callback cannot grief with a huge revert reason
@@ -186,7 +245,8 @@ contract InferenceOracle is Credits {
         emit CallbackDone(taskId, requester, ok);
     }
 
-    /// @notice The requester takes back the fee of a task that has no live submission.
+    /// @notice The requester takes back the fee of a task that has no live submission (Open,
+    ///         including the quiet time after a rejection).
     function cancel(uint256 taskId) external {
         Task storage t = _task(taskId);
         if (msg.sender != t.requester) revert NotRequester();
@@ -215,24 +275,53 @@ contract InferenceOracle is Credits {
         t.openGames++;
     }
 
-    /// @notice Called by the game contract when a game against `subId` ends. Returns false if that
-    ///         submission is no longer live (another game rejected it first): nothing changes here.
-    ///         Otherwise the open-game count drops and, if the challenger won, the submission is
-    ///         rejected, its bond credited to `challenger`, and the task reopens.
+    /// @notice Called by the game contract when a game against `subId` ends. If that submission
+    ///         is live, the open-game count drops and, if the challenger won, the submission is
+    ///         rejected (_reject); returns true. If it was rejected while this game was open, the
+    ///         game's challenger is credited its share of the rejected bond; returns false.
     function gameEnded(uint256 taskId, uint32 subId, bool challengerWon, address challenger) external returns (bool live) {
         if (msg.sender != game) revert OnlyGame();
         Task storage t = tasks[taskId];
-        if (t.status != Status.Submitted || t.subId != subId) return false;
-        t.openGames--;
-        if (challengerWon) {
-            uint256 bond = t.bond;
-            _credit(challenger, bond);
-            t.bond = 0;
-            t.submitter = address(0);
-            t.status = Status.Open;
-            emit SubmissionRejected(taskId, subId, challenger, bond);
+        if (t.status == Status.Submitted && t.subId == subId) {
+            t.openGames--;
+            if (challengerWon) _reject(t, taskId, subId, challenger);
+            return true;
         }
-        return true;
+        Rejection storage r = rejections[taskId][subId];
+        if (r.unclaimed != 0) {
+            r.unclaimed--;
+            uint256 share = r.share;
+            _credit(challenger, share);
+            emit ShareCredited(taskId, subId, challenger, share);
+        }
+        return false;
+    }
+
+    /// @dev Rejects the live submission, proven a lie by `prover`'s game: BURN_BPS of the bond is
+    ///      burned, the rest is shared equally by the games open against it (the prover's and each
+    ///      still open; the rounding dust is burned too). The prover is credited at once, the
+    ///      others when their games end (gameEnded). The task reopens, and nobody may submit
+    ///      before now + the model's challenge window.
+    function _reject(Task storage t, uint256 taskId, uint32 subId, address prover) internal {
+        uint256 bond = t.bond;
+        uint256 games = uint256(t.openGames) + 1;
+        uint256 share = (bond - (bond * BURN_BPS) / BPS) / games;
+        uint256 burn = bond - share * games;
+        burned += burn;
+        if (games > 1) rejections[taskId][subId] = Rejection(uint96(share), uint32(games - 1));
+        _credit(prover, share);
+        uint40 resubmitAt = uint40(block.timestamp + registry.challengeWindow(t.modelId));
+        t.bond = 0;
+        t.submitter = address(0);
+        t.openGames = 0;
+        t.status = Status.Open;
+        t.resubmitAt = resubmitAt;
+        emit SubmissionRejected(taskId, subId, prover, bond, burn, share, uint32(games), resubmitAt);
+    }
+
+    /// @notice What is left of rejected submission `subId`'s bond for the games still to end.
+    function rejection(uint256 taskId, uint32 subId) external view returns (Rejection memory) {
+        return rejections[taskId][subId];
     }
 
     /// @notice 1 if submission `subId` of the task is the live one and still unresolved.

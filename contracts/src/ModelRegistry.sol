@@ -1,16 +1,45 @@
 // SPDX-License-Identifier: MIT
 // ModelRegistry.sol: the registered models. A model is its commitment (docs/commitments.md: the
-// nodes root and the four numbers that make up the model root), the guest program root the VM runs
-// it with (docs/vm.md, slot 0), the game parameters every task on it uses (dissection arity k,
-// phase-2 step bound T = 2^stepsLog2, challenge window, chess clock, bonds) and a URI where the
-// model files are published. Models are immutable once registered: tasks and games read their
-// parameters at any time and always get the values they started with.
+// nodes root, the four numbers of the graph and the byte lengths of its inputs and output, which
+// make up the model root), the guest program root the VM runs it with (docs/vm.md, slot 0), the
+// game parameters every task on it uses (dissection arity k, phase-2 step bound T = 2^stepsLog2,
+// challenge window, chess clock, bonds) and a URI where the model files are published. Models are
+// immutable once registered: tasks and games read their parameters at any time and always get the
+// values they started with.
+//
+// What a model may register is bounded (docs/game.md, "Model parameters"): protocol constants
+// (MAX_K, MAX_STEPS_LOG2, MAX_INPUTS, MAX_NODES) where a transaction or the C side sets the limit,
+// and the deployment's Bounds (immutable, given to the constructor) where the chain does: how long
+// a window and a move must be to resist censorship and block stuffing, how large a bond must be to
+// pay for a game, how many bytes a request or a result may carry.
 pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
 import {Commitments} from "./lib/Commitments.sol";
 
 contract ModelRegistry {
+    /// @notice Largest dissection arity: a dissection of k parts carries k - 1 roots, and a move
+    ///         must stay under 100,000 gas (docs/game.md, Gas: k = 64 is 97,465).
+    uint16 public constant MAX_K = 64;
+    /// @notice Largest phase-2 step bound 2^62: VM steps are uint64 in the state and the game.
+    uint8 public constant MAX_STEPS_LOG2 = 62;
+    /// @notice Most graph inputs and nodes: the model file's own limits (actors/model/model.c).
+    uint32 public constant MAX_INPUTS = 4096;
+    uint32 public constant MAX_NODES = 1 << 24;
+
+    /// @notice The deployment's limits on what a model may register (docs/game.md says what each
+    ///         protects and gives the production values).
+    struct Bounds {
+        uint32 minWindow; // seconds: the least challenge window
+        uint32 maxWindow; // seconds: the longest challenge window
+        uint32 minMoveTime; // seconds each move of a game may take: clock >= moves * minMoveTime
+        uint32 maxClock; // seconds: the longest chess clock
+        uint96 minSubmitterBond; // wei
+        uint96 minChallengerBond; // wei
+        uint32 maxInputBytes; // all of a request's inputs together
+        uint32 maxOutputBytes; // a result
+    }
+
     /// @notice What a registrant supplies.
     struct ModelSpec {
         bytes32 nodesRoot; // Merkle root over the node leaves, depth ceil(log2(n))
@@ -18,8 +47,10 @@ contract ModelRegistry {
         uint32 n; // graph nodes
         uint32 outputValue; // the value id whose tensor is the result
         uint8 stateDepth; // D = ceil(log2(nin + n))
+        uint32[] inputBytes; // byte length of each graph input (nin of them)
+        uint32 outputBytes; // byte length of the result
         bytes32 guestRoot; // tensor root of the pinned guest program image
-        uint16 k; // dissection arity, >= 2
+        uint16 k; // dissection arity, 2 ..= MAX_K
         uint8 stepsLog2; // phase 2 runs over VM steps [0, 2^stepsLog2]
         uint32 challengeWindow; // seconds after a submission during which games may open
         uint32 clock; // seconds of thinking time per side per game (chess clock)
@@ -35,6 +66,15 @@ contract ModelRegistry {
         ModelSpec spec;
     }
 
+    uint32 internal immutable minWindow;
+    uint32 internal immutable maxWindow;
+    uint32 internal immutable minMoveTime;
+    uint32 internal immutable maxClock;
+    uint96 internal immutable minSubmitterBond;
+    uint96 internal immutable minChallengerBond;
+    uint32 internal immutable maxInputBytes;
+    uint32 internal immutable maxOutputBytes;
+
     mapping(uint256 => Model) internal models;
     uint256 public modelCount;
 
@@ -48,31 +88,71 @@ contract ModelRegistry {
     );
 
     error UnknownModel(uint256 modelId);
+    error BadBounds();
     error NoNodes();
     error NoInputs();
+    error TooManyValues(uint32 nin, uint32 n);
     error BadStateDepth(uint8 expected, uint8 given);
     error BadOutputValue(uint32 outputValue, uint32 values);
+    error BadInputBytes(uint256 input);
+    error InputsTooLarge(uint256 total, uint256 max);
+    error BadOutputBytes(uint32 outputBytes, uint32 max);
     error BadArity(uint16 k);
     error BadStepBound(uint8 stepsLog2);
-    error BadTiming();
+    error BadWindow(uint32 window, uint32 min, uint32 max);
+    error BadClock(uint32 clock, uint256 min, uint32 max);
+    error BondTooSmall(uint256 bond, uint256 min);
+
+    /// @param b the deployment's bounds: minWindow >= 1, minWindow <= maxWindow, minMoveTime >= 1,
+    ///          maxClock >= minMoveTime, both byte limits 1 ..= 2^28 (a tensor slot), bonds >= 1 wei.
+    constructor(Bounds memory b) {
+        if (
+            b.minWindow == 0 || b.minWindow > b.maxWindow || b.minMoveTime == 0 || b.maxClock < b.minMoveTime
+                || b.minSubmitterBond == 0 || b.minChallengerBond == 0 || b.maxInputBytes == 0
+                || b.maxInputBytes > Merkle.SLOT_BYTES || b.maxOutputBytes == 0 || b.maxOutputBytes > Merkle.SLOT_BYTES
+        ) revert BadBounds();
+        minWindow = b.minWindow;
+        maxWindow = b.maxWindow;
+        minMoveTime = b.minMoveTime;
+        maxClock = b.maxClock;
+        minSubmitterBond = b.minSubmitterBond;
+        minChallengerBond = b.minChallengerBond;
+        maxInputBytes = b.maxInputBytes;
+        maxOutputBytes = b.maxOutputBytes;
+    }
+
+    /// @notice The deployment's bounds.
+    function bounds() external view returns (Bounds memory) {
+        return Bounds(
+            minWindow, maxWindow, minMoveTime, maxClock, minSubmitterBond, minChallengerBond, maxInputBytes, maxOutputBytes
+        );
+    }
+
+    /// @notice The most moves one side makes in a game on a model: a dissection (or selection) per
+    ///         round of phase 1 over n graph steps and of phase 2 over 2^stepsLog2 VM steps (a round
+    ///         divides the range by k, rounding up), and the opening (or one-step proof).
+    function movesPerSide(uint32 n, uint16 k, uint8 stepsLog2) public pure returns (uint256 moves) {
+        if (k < 2) revert BadArity(k);
+        for (uint256 x = 1; x < n; x *= k) moves++;
+        for (uint256 x = 1; x < uint256(1) << stepsLog2; x *= k) moves++;
+        moves++;
+    }
 
     /// @notice Registers a model; returns its id (1, 2, ...). The model root is computed here from
     ///         the spec (docs/commitments.md, "Node leaf and model root").
-    /// @dev Reverts when the numbers are inconsistent: no nodes or inputs, a state depth other
-    ///      than ceil(log2(nin + n)), an output value past the graph, k < 2, a step bound outside
-    ///      1..62 (2^stepsLog2 steps), or a zero window or clock.
+    /// @dev Reverts when the numbers are inconsistent (no nodes or inputs, more than MAX_INPUTS or
+    ///      MAX_NODES, a state depth other than ceil(log2(nin + n)), an output value past the graph,
+    ///      not one nonzero byte length per input) or out of bounds (docs/game.md): k outside
+    ///      2 ..= MAX_K, a step bound outside 1 ..= MAX_STEPS_LOG2, inputs or output larger than the
+    ///      deployment allows, a window outside [minWindow, maxWindow], a clock shorter than
+    ///      movesPerSide * minMoveTime or longer than maxClock, a bond under its minimum.
     function register(ModelSpec calldata spec) external returns (uint256 modelId) {
-        if (spec.n == 0) revert NoNodes();
-        if (spec.nin == 0) revert NoInputs();
-        uint256 values = uint256(spec.nin) + spec.n;
-        uint8 d = Merkle.depthFor(values);
-        if (spec.stateDepth != d) revert BadStateDepth(d, spec.stateDepth);
-        if (spec.outputValue >= values) revert BadOutputValue(spec.outputValue, uint32(values));
-        if (spec.k < 2) revert BadArity(spec.k);
-        if (spec.stepsLog2 == 0 || spec.stepsLog2 > 62) revert BadStepBound(spec.stepsLog2);
-        if (spec.challengeWindow == 0 || spec.clock == 0) revert BadTiming();
+        _checkGraph(spec);
+        _checkGame(spec);
         modelId = ++modelCount;
-        bytes32 root = Commitments.modelRoot(spec.nodesRoot, spec.nin, spec.n, spec.outputValue, spec.stateDepth);
+        bytes32 root = Commitments.modelRoot(
+            spec.nodesRoot, spec.nin, spec.n, spec.outputValue, spec.stateDepth, spec.outputBytes, spec.inputBytes
+        );
         Model storage m = models[modelId];
         m.modelRoot = root;
         m.owner = msg.sender;
@@ -80,24 +160,61 @@ contract ModelRegistry {
         emit ModelRegistered(modelId, root, msg.sender, spec.nodesRoot, spec.guestRoot, spec);
     }
 
+    /// @dev The commitment's numbers: the graph and the byte lengths of its inputs and output.
+    function _checkGraph(ModelSpec calldata spec) internal view {
+        if (spec.n == 0) revert NoNodes();
+        if (spec.nin == 0) revert NoInputs();
+        if (spec.nin > MAX_INPUTS || spec.n > MAX_NODES) revert TooManyValues(spec.nin, spec.n);
+        uint256 values = uint256(spec.nin) + spec.n;
+        uint8 d = Merkle.depthFor(values);
+        if (spec.stateDepth != d) revert BadStateDepth(d, spec.stateDepth);
+        if (spec.outputValue >= values) revert BadOutputValue(spec.outputValue, uint32(values));
+        if (spec.inputBytes.length != spec.nin) revert BadInputBytes(spec.inputBytes.length);
+        uint256 total;
+        for (uint256 i = 0; i < spec.nin; i++) {
+            if (spec.inputBytes[i] == 0) revert BadInputBytes(i);
+            total += spec.inputBytes[i];
+        }
+        if (total > maxInputBytes) revert InputsTooLarge(total, maxInputBytes);
+        // 0 stays reserved for a task kind whose output length another commitment fixes
+        if (spec.outputBytes == 0 || spec.outputBytes > maxOutputBytes) revert BadOutputBytes(spec.outputBytes, maxOutputBytes);
+    }
+
+    /// @dev The game's parameters against the deployment's bounds.
+    function _checkGame(ModelSpec calldata spec) internal view {
+        if (spec.k < 2 || spec.k > MAX_K) revert BadArity(spec.k);
+        if (spec.stepsLog2 == 0 || spec.stepsLog2 > MAX_STEPS_LOG2) revert BadStepBound(spec.stepsLog2);
+        if (spec.challengeWindow < minWindow || spec.challengeWindow > maxWindow) {
+            revert BadWindow(spec.challengeWindow, minWindow, maxWindow);
+        }
+        uint256 minClock = movesPerSide(spec.n, spec.k, spec.stepsLog2) * minMoveTime;
+        if (spec.clock < minClock || spec.clock > maxClock) revert BadClock(spec.clock, minClock, maxClock);
+        if (spec.submitterBond < minSubmitterBond) revert BondTooSmall(spec.submitterBond, minSubmitterBond);
+        if (spec.challengerBond < minChallengerBond) revert BondTooSmall(spec.challengerBond, minChallengerBond);
+    }
+
     /// @notice The registered model `modelId`; reverts with UnknownModel if there is none.
     function model(uint256 modelId) external view returns (Model memory) {
-        Model storage m = models[modelId];
-        if (m.owner == address(0)) revert UnknownModel(modelId);
-        return m;
+        return _model(modelId);
     }
 
     /// @notice The challenger bond of a model (one storage read; the game's payouts need only it).
     function challengerBond(uint256 modelId) external view returns (uint256) {
-        Model storage m = models[modelId];
-        if (m.owner == address(0)) revert UnknownModel(modelId);
-        return m.spec.challengerBond;
+        return _model(modelId).spec.challengerBond;
+    }
+
+    /// @notice The challenge window of a model (the oracle's quiet period after a rejection).
+    function challengeWindow(uint256 modelId) external view returns (uint256) {
+        return _model(modelId).spec.challengeWindow;
     }
 
     /// @notice The model's spec alone (what the oracle and the game read).
     function spec(uint256 modelId) external view returns (ModelSpec memory) {
-        Model storage m = models[modelId];
+        return _model(modelId).spec;
+    }
+
+    function _model(uint256 modelId) internal view returns (Model storage m) {
+        m = models[modelId];
         if (m.owner == address(0)) revert UnknownModel(modelId);
-        return m.spec;
     }
 }

@@ -138,12 +138,18 @@ contract CommitmentsTest is Test {
             uint32 n = uint32(vm.parseJsonUint(json, _at("model_root", i, "n")));
             uint8 d = uint8(vm.parseJsonUint(json, _at("model_root", i, "depth")));
             assertEq(Merkle.depthFor(uint256(nin) + n), d, "state depth");
+            uint256[] memory ib = vm.parseJsonUintArray(json, _at("model_root", i, "input_bytes"));
+            assertEq(ib.length, nin, "one byte length per input");
+            uint32[] memory inputBytes = new uint32[](ib.length);
+            for (uint256 j = 0; j < ib.length; j++) inputBytes[j] = uint32(ib[j]);
             bytes32 root = Commitments.modelRoot(
                 vm.parseJsonBytes32(json, _at("model_root", i, "nodes_root")),
                 nin,
                 n,
                 uint32(vm.parseJsonUint(json, _at("model_root", i, "output_value"))),
-                d
+                d,
+                uint32(vm.parseJsonUint(json, _at("model_root", i, "output_bytes"))),
+                inputBytes
             );
             assertEq(root, vm.parseJsonBytes32(json, _at("model_root", i, "root")), "model root");
         }

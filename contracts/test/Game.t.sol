@@ -19,7 +19,8 @@ contract GameTest is GameFixture {
     }
 
     /// A liar at `node` (VM lie from `step`) against an honest challenger: the challenger wins,
-    /// gets both bonds, the submission is rejected and the task reopens.
+    /// gets its bond back and half the liar's (the other half burned), the submission is rejected
+    /// and the task reopens.
     function _liarLoses(uint256 node, uint256 step) internal {
         lieNode = node;
         lieStep = step;
@@ -31,7 +32,8 @@ contract GameTest is GameFixture {
         assertEq(g.phase, 2, "reached phase 2");
         assertEq(g.node, node + 1, "narrowed to the lying node");
         assertEq(game.credit(challenger), CHAL_BOND, "challenger's bond back");
-        assertEq(oracle.credit(challenger), SUB_BOND, "submitter's bond to the challenger");
+        assertEq(oracle.credit(challenger), _share(1), "half the submitter's bond to the challenger");
+        assertEq(oracle.burned(), SUB_BOND - _share(1), "the other half burned");
         assertEq(oracle.credit(submitter), 0, "submitter gets nothing");
         InferenceOracle.Task memory t = oracle.task(task);
         assertTrue(t.status == InferenceOracle.Status.Open, "task reopened");
@@ -117,14 +119,14 @@ contract GameTest is GameFixture {
         subMoves = 0;
         chalMoves = 0;
         assertTrue(_play(good, submitter, challenger), "honest game ended");
-        assertEq(oracle.credit(challenger), SUB_BOND, "honest challenger takes the submitter's bond");
+        assertEq(oracle.credit(challenger), _share(1), "the only game open: the honest challenger takes the share");
         assertEq(game.credit(challenger), CHAL_BOND, "and its own bond back");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         _checkConservation(total);
     }
 
-    /// The honest game ends first: the other open game against the same submission is abandoned
-    /// and its challenger's bond returned.
+    /// The honest game ends first: the other open game against the same submission is abandoned,
+    /// its challenger's bond returned and its share of the rejected bond credited.
     function test_other_games_end_with_bonds_returned() public {
         lieNode = 3;
         lieStep = 2;
@@ -135,9 +137,11 @@ contract GameTest is GameFixture {
         vm.expectRevert(DisputeGame.StillLive.selector);
         game.abandon(other);
         assertTrue(_play(good, submitter, challenger), "honest game ended");
+        assertEq(oracle.credit(challenger), _share(2), "the prover's share: two games were open");
         vm.prank(anyone);
         game.abandon(other);
         assertEq(game.credit(challenger2), CHAL_BOND, "bond returned");
+        assertEq(oracle.credit(challenger2), _share(2), "and the same share of the rejected bond");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
         game.abandon(other);
         _checkConservation(total);
@@ -160,7 +164,7 @@ contract GameTest is GameFixture {
         game.dissect(id, lastRoots);
         vm.prank(anyone);
         game.timeout(id);
-        assertEq(oracle.credit(challenger), SUB_BOND, "challenger wins on time");
+        assertEq(oracle.credit(challenger), _share(1), "challenger wins on time");
         assertEq(game.credit(challenger), CHAL_BOND, "and gets its bond back");
         _checkConservation(total);
     }
@@ -194,6 +198,7 @@ contract GameTest is GameFixture {
         uint256 id = _challenge(task, challenger);
         assertTrue(_play(id, submitter, challenger), "ended");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "reopened");
+        vm.warp(oracle.task(task).resubmitAt);
         _submit(task, submitter2, NONE);
         assertEq(oracle.task(task).subId, 2, "second submission");
         vm.warp(block.timestamp + WINDOW);
@@ -221,7 +226,7 @@ contract GameTest is GameFixture {
         uint256 id = _challenge(task, challenger);
         assertTrue(game.game(id).turn == DisputeGame.Turn.Open, "opening first");
         assertTrue(_play(id, submitter, challenger), "ended");
-        assertEq(oracle.credit(challenger), SUB_BOND, "challenger wins");
+        assertEq(oracle.credit(challenger), _share(1), "challenger wins");
         _checkConservation(total);
     }
 
@@ -242,7 +247,7 @@ contract GameTest is GameFixture {
         uint256 id = _challenge(task, challenger);
         assertTrue(_play(id, submitter, challenger), "game ended");
         if (liar) {
-            assertEq(oracle.credit(challenger), SUB_BOND, "the liar lost its bond");
+            assertEq(oracle.credit(challenger), _share(1), "the liar lost its bond");
             assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         } else {
             assertEq(game.credit(submitter), CHAL_BOND, "the honest submitter won");

@@ -67,7 +67,7 @@ contract GasTest is GameFixture {
         uint256 id = _challenge(task, challenger);
         assertTrue(_play(id, submitter, challenger), "dispute ended");
         _withdrawAll(challenger);
-        assertEq(challenger.balance, 100 ether + SUB_BOND, "challenger paid");
+        assertEq(challenger.balance, 100 ether + _share(1), "challenger paid");
         string[7] memory names = ["challenge", "dissect", "select", "openNode", "step", "timeout", "withdraw"];
         emit log(string.concat("== fashion_cnn-sized dispute, k = ", vm.toString(uint256(k))));
         for (uint256 i = 0; i < 7; i++) {

@@ -155,7 +155,7 @@ contract RevertsTest is GameFixture {
         game.step(id, pre, "");
         vm.prank(anyone); // anyone may send the proof
         game.step(id, pre, proof);
-        assertEq(oracle.credit(challenger), SUB_BOND, "the challenger won");
+        assertEq(oracle.credit(challenger), _share(1), "the challenger won");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
         game.step(id, pre, proof);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
@@ -245,9 +245,25 @@ contract RevertsTest is GameFixture {
         reg.register(s);
         s = reg.spec(modelId);
         s.clock = 0;
-        vm.expectRevert(ModelRegistry.BadTiming.selector);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadClock.selector, uint32(0), reg.movesPerSide(5, 2, 5), uint32(30 days)));
         reg.register(s);
-        assertEq(reg.model(modelId).modelRoot, keccak256(abi.encodePacked(s.nodesRoot, s.nin, s.n, s.outputValue, s.stateDepth)), "model root");
+        s = reg.spec(modelId);
+        s.inputBytes = new uint32[](2);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadInputBytes.selector, uint256(2)));
+        reg.register(s);
+        s.inputBytes = new uint32[](1);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadInputBytes.selector, uint256(0)));
+        reg.register(s);
+        s = reg.spec(modelId);
+        s.outputBytes = 0; // reserved for an output whose length another commitment fixes
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadOutputBytes.selector, uint32(0), uint32(1 << 17)));
+        reg.register(s);
+        s = reg.spec(modelId);
+        assertEq(
+            reg.model(modelId).modelRoot,
+            keccak256(abi.encodePacked(s.nodesRoot, s.nin, s.n, s.outputValue, s.stateDepth, s.outputBytes, s.inputBytes[0])),
+            "model root over the graph and the input and output byte lengths"
+        );
     }
 
     /// A requester whose callback reverts (with a 100 kB reason) or burns all its gas: the task

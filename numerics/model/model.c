@@ -23,6 +23,9 @@ static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) 
 static void wr32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> 8 * i);
 }
+static void wr32be(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
 static void wr64(uint8_t *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> 8 * i);
 }
@@ -46,18 +49,48 @@ void opml_node_leaf(const uint8_t desc_root[32], uint16_t input_mask, const uint
 }
 
 void opml_model_root(const uint8_t nodes_root[32], uint32_t nin, uint32_t n, uint32_t output_value, uint8_t depth,
-                     uint8_t out[32]) {
-    uint8_t buf[45];
-    memcpy(buf, nodes_root, 32);
-    uint32_t v[3] = {nin, n, output_value};
-    for (int i = 0; i < 3; i++)
-        for (int b = 0; b < 4; b++) buf[32 + 4 * i + b] = (uint8_t)(v[i] >> (24 - 8 * b));
-    buf[44] = depth;
-    keccak256(buf, sizeof buf, out);
+                     uint32_t output_bytes, const uint32_t *input_bytes, uint8_t out[32]) {
+    uint8_t head[49];
+    memcpy(head, nodes_root, 32);
+    wr32be(head + 32, nin);
+    wr32be(head + 36, n);
+    wr32be(head + 40, output_value);
+    head[44] = depth;
+    wr32be(head + 45, output_bytes);
+    keccak256_ctx c;
+    keccak256_init(&c);
+    keccak256_update(&c, head, sizeof head);
+    for (uint32_t i = 0; i < nin; i++) {
+        uint8_t b[4];
+        wr32be(b, input_bytes[i]);
+        keccak256_update(&c, b, 4);
+    }
+    keccak256_final(&c, out);
 }
 
 int opml_graph_state(const uint8_t (*value_roots)[32], size_t count, unsigned depth, uint8_t out[32]) {
     return merkle_root(value_roots, count * 32, depth, out);
+}
+
+/* The model root over the committed nodes root and the byte lengths of the inputs and the output,
+ * each of which must fit a VM slot (docs/vm.md). Returns 0 or -1 + err. */
+static int commit_root(opml_model *m, const uint8_t nodes_root[32], char *err, size_t errlen) {
+    uint32_t *input_bytes = malloc((size_t)m->nin * sizeof *input_bytes);
+    if (!input_bytes) return opml_errf(err, errlen, "model: out of memory");
+    for (uint32_t i = 0; i <= m->nin; i++) {
+        const kd_tensor *t = i < m->nin ? &m->inputs[i] : &m->values[m->output_value];
+        if (kd_nbytes(t) > MERKLE_SLOT_BYTES) {
+            free(input_bytes);
+            return opml_errf(err, errlen, "model: %s %u has %llu bytes, more than a VM slot holds",
+                             i < m->nin ? "input" : "output value", i < m->nin ? i : m->output_value,
+                             (unsigned long long)kd_nbytes(t));
+        }
+        if (i < m->nin) input_bytes[i] = (uint32_t)kd_nbytes(t);
+    }
+    opml_model_root(nodes_root, m->nin, m->n, m->output_value, (uint8_t)m->state_depth,
+                    (uint32_t)kd_nbytes(&m->values[m->output_value]), input_bytes, m->root);
+    free(input_bytes);
+    return 0;
 }
 
 /* The checks shared by parse and commit: references, operand shapes, operator rules; then the
@@ -132,8 +165,7 @@ static int commit(opml_model *m, char *err, size_t errlen) {
     merkle_root(leaves, (size_t)m->n * 32, nd_depth, nodes_root);
     free(leaves);
     m->state_depth = opml_state_depth(m->nin, m->n);
-    opml_model_root(nodes_root, m->nin, m->n, m->output_value, (uint8_t)m->state_depth, m->root);
-    return 0;
+    return commit_root(m, nodes_root, err, errlen);
 }
 
 int opml_model_commit(opml_model *m, char *err, size_t errlen) {

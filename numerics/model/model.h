@@ -50,7 +50,7 @@ typedef struct opml_model {
     opml_node *nodes;      /* n */
     kd_tensor *values;     /* nin + n: inputs then each node's output */
     unsigned state_depth;  /* D of docs/commitments.md */
-    uint8_t root[32];      /* the model root */
+    uint8_t root[32];      /* the model root (over the graph and its input and output byte lengths) */
     uint8_t *file;         /* owned bytes when parsed (weights point into it), else NULL */
     size_t file_len;
 } opml_model;
@@ -76,8 +76,10 @@ int opml_model_write(const opml_model *m, FILE *f);
 unsigned opml_state_depth(uint32_t nin, uint32_t n);
 void opml_node_leaf(const uint8_t desc_root[32], uint16_t input_mask, const uint8_t refs[KD_MAX_OPERANDS][32],
                     uint8_t out[32]);
+/* keccak256(nodesRoot ++ nin ++ n ++ outputValue ++ D ++ outputBytes ++ inputBytes[0..nin-1]), the
+ * integers big-endian (docs/commitments.md): input_bytes holds nin byte lengths. */
 void opml_model_root(const uint8_t nodes_root[32], uint32_t nin, uint32_t n, uint32_t output_value, uint8_t depth,
-                     uint8_t out[32]);
+                     uint32_t output_bytes, const uint32_t *input_bytes, uint8_t out[32]);
 /* State_s: the Merkle root at `depth` over the first `count` value roots (count = nin + s). */
 int opml_graph_state(const uint8_t (*value_roots)[32], size_t count, unsigned depth, uint8_t out[32]);
 

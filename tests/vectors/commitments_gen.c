@@ -173,18 +173,25 @@ static void model_vectors(void) {
     fprintf(out, "\n  ],\n");
     uint8_t nodes_root[32];
     if (merkle_root(leaves, sizeof leaves, opml_state_depth(0, NODES), nodes_root) != 0) abort();
-    static const struct { uint32_t nin, n, output; } cases[] = {{1, NODES, 3}, {2, 10, 11}, {784, 1, 784}};
+    /* model roots: one 3136-byte input, or input i of 4 * (i % 3 + 1) bytes */
+    static const struct { uint32_t nin, n, output, output_bytes; } cases[] = {
+        {1, NODES, 3, 40}, {2, 10, 11, 4}, {784, 1, 784, 3136}};
     fprintf(out, "  \"nodes_root\": {\"leaves\": %d, \"depth\": %u, \"root\": ", NODES, opml_state_depth(0, NODES));
     hex(nodes_root, 32);
     fprintf(out, "},\n  \"model_root\": [");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         uint8_t root[32];
+        uint32_t input_bytes[784];
+        for (uint32_t j = 0; j < cases[i].nin; j++) input_bytes[j] = cases[i].nin == 1 ? 3136 : 4 * (j % 3 + 1);
         unsigned d = opml_state_depth(cases[i].nin, cases[i].n);
-        opml_model_root(nodes_root, cases[i].nin, cases[i].n, cases[i].output, (uint8_t)d, root);
+        opml_model_root(nodes_root, cases[i].nin, cases[i].n, cases[i].output, (uint8_t)d, cases[i].output_bytes, input_bytes,
+                        root);
         fprintf(out, "%s\n    {\"nodes_root\": ", i ? "," : "");
         hex(nodes_root, 32);
-        fprintf(out, ", \"nin\": %u, \"n\": %u, \"output_value\": %u, \"depth\": %u, \"root\": ", cases[i].nin,
-                cases[i].n, cases[i].output, d);
+        fprintf(out, ", \"nin\": %u, \"n\": %u, \"output_value\": %u, \"depth\": %u, \"output_bytes\": %u, \"input_bytes\": [",
+                cases[i].nin, cases[i].n, cases[i].output, d, cases[i].output_bytes);
+        for (uint32_t j = 0; j < cases[i].nin; j++) fprintf(out, "%s%u", j ? ", " : "", input_bytes[j]);
+        fprintf(out, "], \"root\": ");
         hex(root, 32);
         fprintf(out, "}");
     }

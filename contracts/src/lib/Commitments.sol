@@ -16,13 +16,34 @@ library Commitments {
         return keccak256(abi.encodePacked(descriptorRoot, inputMask, refs));
     }
 
-    /// @notice keccak256(nodesRoot ++ nin ++ n ++ outputValue ++ D): 45 bytes, big-endian.
-    function modelRoot(bytes32 nodesRoot, uint32 nin, uint32 n, uint32 outputValue, uint8 stateDepth)
-        internal
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encodePacked(nodesRoot, nin, n, outputValue, stateDepth));
+    /// @notice keccak256(nodesRoot ++ nin ++ n ++ outputValue ++ D ++ outputBytes ++ inputBytes[0..nin-1]):
+    ///         49 + 4 * nin bytes, integers big-endian (uint32, D a uint8).
+    function modelRoot(
+        bytes32 nodesRoot,
+        uint32 nin,
+        uint32 n,
+        uint32 outputValue,
+        uint8 stateDepth,
+        uint32 outputBytes,
+        uint32[] memory inputBytes
+    ) internal pure returns (bytes32 r) {
+        uint256 w = 0xffffffff; // values narrower than a word are masked: assembly sees raw stack words
+        assembly ("memory-safe") {
+            let count := mload(inputBytes)
+            let p := mload(0x40) // scratch past the free memory pointer, not kept
+            mstore(p, nodesRoot)
+            mstore(
+                add(p, 32),
+                or(
+                    or(shl(224, and(nin, w)), shl(192, and(n, w))),
+                    or(shl(160, and(outputValue, w)), or(shl(152, and(stateDepth, 0xff)), shl(120, and(outputBytes, w))))
+                )
+            )
+            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
+                mstore(add(add(p, 49), shl(2, i)), shl(224, and(mload(add(add(inputBytes, 32), shl(5, i))), w)))
+            }
+            r := keccak256(p, add(49, shl(2, count)))
+        }
     }
 
     /// @notice The hash of a node run's initial packed VM state: memory = the depth-4 tree over

@@ -119,9 +119,38 @@ abstract contract GameFixture is Test {
     uint256[7] internal intrinsicOf;
     uint256[7] internal maxOf;
 
+    /// The bounds the tests deploy with: short windows and clocks, any nonzero bond (the
+    /// production values are in docs/game.md and compose/deploy.sh).
+    function _testBounds() internal pure returns (ModelRegistry.Bounds memory) {
+        return ModelRegistry.Bounds({
+            minWindow: 1,
+            maxWindow: 30 days,
+            minMoveTime: 1,
+            maxClock: 30 days,
+            minSubmitterBond: 1,
+            minChallengerBond: 1,
+            maxInputBytes: 1 << 20,
+            maxOutputBytes: 1 << 17
+        });
+    }
+
+    /// The production defaults of docs/game.md ("Model parameters").
+    function _productionBounds() internal pure returns (ModelRegistry.Bounds memory) {
+        return ModelRegistry.Bounds({
+            minWindow: 1 hours,
+            maxWindow: 30 days,
+            minMoveTime: 5 minutes,
+            maxClock: 30 days,
+            minSubmitterBond: 0.2 ether,
+            minChallengerBond: 0.1 ether,
+            maxInputBytes: 128 * 1024,
+            maxOutputBytes: 64 * 1024
+        });
+    }
+
     function _deploy() internal {
         rv = new RiscvStep();
-        reg = new ModelRegistry();
+        reg = new ModelRegistry(_testBounds());
         oracle = new InferenceOracle(reg);
         game = new DisputeGame(reg, oracle, rv);
         oracle.bindGame(address(game));
@@ -166,14 +195,23 @@ abstract contract GameFixture is Test {
     }
 
     function _register(uint32 n_, uint16 k, uint8 stepsLog2) internal {
+        modelId = reg.register(_spec(n_, k, stepsLog2));
+    }
+
+    /// The chain model's spec (every value a 4-byte uint32), and n and D set for it.
+    function _spec(uint32 n_, uint16 k, uint8 stepsLog2) internal returns (ModelRegistry.ModelSpec memory s) {
         n = n_;
         D = Merkle.depthFor(NIN + n_);
-        ModelRegistry.ModelSpec memory s = ModelRegistry.ModelSpec({
+        uint32[] memory inputBytes = new uint32[](NIN);
+        inputBytes[0] = 4;
+        s = ModelRegistry.ModelSpec({
             nodesRoot: Merkle.rootOfLeaves(_nodeLeaves(), Merkle.depthFor(n_)),
             nin: NIN,
             n: n_,
             outputValue: NIN + n_ - 1,
             stateDepth: D,
+            inputBytes: inputBytes,
+            outputBytes: 4,
             guestRoot: Merkle.tensorRootMem(program),
             k: k,
             stepsLog2: stepsLog2,
@@ -183,7 +221,6 @@ abstract contract GameFixture is Test {
             challengerBond: CHAL_BOND,
             uri: "file:///models/chain-adder"
         });
-        modelId = reg.register(s);
     }
 
     /// Values 0 .. NIN + n - 1 as a party computes them; `lie` = the node it gets wrong (or NONE).
@@ -379,7 +416,8 @@ abstract contract GameFixture is Test {
     // ---- money ----
 
     /// Every wei is where the books say: each contract holds exactly its credits plus what it
-    /// keeps for open tasks, live submissions and open games; nothing is created or lost.
+    /// keeps for open tasks, live submissions, rejected bonds' unclaimed shares, the burned wei and
+    /// open games; nothing is created or lost.
     function _checkConservation(uint256 initialTotal) internal view {
         uint256 oc;
         uint256 gc;
@@ -394,7 +432,12 @@ abstract contract GameFixture is Test {
             InferenceOracle.Task memory tk = oracle.task(t);
             if (tk.status == InferenceOracle.Status.Open || tk.status == InferenceOracle.Status.Submitted) oracleOwes += tk.fee;
             if (tk.status == InferenceOracle.Status.Submitted) oracleOwes += tk.bond;
+            for (uint32 sub = 1; sub <= tk.subId; sub++) {
+                InferenceOracle.Rejection memory r = oracle.rejection(t, sub);
+                oracleOwes += uint256(r.share) * r.unclaimed;
+            }
         }
+        oracleOwes += oracle.burned();
         uint256 gameOwes = gc;
         for (uint256 id = 1; id <= game.gameCount(); id++) {
             if (game.game(id).turn != DisputeGame.Turn.Done) gameOwes += CHAL_BOND;
@@ -402,6 +445,11 @@ abstract contract GameFixture is Test {
         assertEq(address(oracle).balance, oracleOwes, "oracle balance == what it owes");
         assertEq(address(game).balance, gameOwes, "game balance == what it owes");
         assertEq(held + address(oracle).balance + address(game).balance, initialTotal, "no wei created or lost");
+    }
+
+    /// Each open game's share of a rejected submitter's bond when `games` were open against it.
+    function _share(uint256 games) internal view returns (uint256) {
+        return (SUB_BOND - (SUB_BOND * oracle.BURN_BPS()) / 10_000) / games;
     }
 
     function _total() internal view returns (uint256 t) {

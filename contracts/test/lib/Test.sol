@@ -5,6 +5,13 @@
 // message naming what differed, which forge prints as the failure reason.
 pragma solidity ^0.8.28;
 
+/// What vm.tryFfi returns.
+struct FfiResult {
+    int32 exitCode;
+    bytes stdout;
+    bytes stderr;
+}
+
 interface Vm {
     function prank(address sender) external;
     function startPrank(address sender) external;
@@ -15,12 +22,14 @@ interface Vm {
     function expectRevert(bytes4 selector) external;
     function expectRevert() external;
     function ffi(string[] calldata command) external returns (bytes memory result);
+    function tryFfi(string[] calldata command) external returns (FfiResult memory result);
     function readFile(string calldata path) external view returns (string memory data);
     function exists(string calldata path) external view returns (bool);
     function parseJson(string calldata json, string calldata key) external pure returns (bytes memory);
     function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
     function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
     function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
+    function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
     function parseJsonBytes32Array(string calldata json, string calldata key) external pure returns (bytes32[] memory);
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory);
@@ -34,6 +43,8 @@ interface Vm {
     function startSnapshotGas(string calldata name) external;
     function stopSnapshotGas() external returns (uint256 gasUsed);
     function addr(uint256 privateKey) external pure returns (address);
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
 }
 
 abstract contract Test {

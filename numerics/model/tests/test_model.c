@@ -1,6 +1,6 @@
 /* The model file and its commitments: a two-node model written and parsed back gives the same
  * model root, which equals the root recomputed here by hand from docs/commitments.md (418-byte
- * node leaves, 45-byte model root); every truncation of the file and corrupt tables are rejected
+ * node leaves, a 53-byte model root preimage: 49 + 4 per input); every truncation of the file and corrupt tables are rejected
  * with a message, never a crash; graph states fill leaf by leaf. */
 #include "check.h"
 #include "keccak.h"
@@ -43,7 +43,7 @@ int main(void) {
     CHECK_EQ_INT(m.state_depth, 2);
 
     /* the model root by hand */
-    uint8_t leaf[2][32], pre[418], nodes_root[32], root_pre[45], want[32];
+    uint8_t leaf[2][32], pre[418], nodes_root[32], root_pre[53], want[32];
     for (int k = 0; k < 2; k++) {
         uint8_t droot[32], desc[KD_BYTES];
         kd_encode(&nodes[k].d, desc);
@@ -62,9 +62,11 @@ int main(void) {
     }
     keccak256_pair(leaf[0], leaf[1], nodes_root);
     memcpy(root_pre, nodes_root, 32);
-    memset(root_pre + 32, 0, 13);
-    root_pre[35] = 1, root_pre[39] = 2, root_pre[43] = 2, root_pre[44] = 2;
-    keccak256(root_pre, 45, want);
+    memset(root_pre + 32, 0, 21);
+    root_pre[35] = 1, root_pre[39] = 2, root_pre[43] = 2, root_pre[44] = 2; /* nin, n, output value, D */
+    root_pre[48] = 8;  /* the output, f32 [1,2]: 8 bytes */
+    root_pre[52] = 16; /* the input, f32 [1,4]: 16 bytes */
+    keccak256(root_pre, 53, want);
     CHECK_MEM(m.root, want, 32);
 
     /* write, parse back */
