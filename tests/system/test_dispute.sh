@@ -152,7 +152,7 @@ if [ "$scenario" = foreign-stream ]; then
     stranger=$!
     skey=$("$dir/bin/opml-health" --identity --key_file "$OPML_KEYS/deployer.key" | sed -n 's/^curve_key //p')
     speer=$skey@tcp://127.0.0.1:$sport
-    for n in 1 2 3; do
+    for _ in 1 2 3; do
         "$opml" chain send --rpc "$OPML_RPC_URL" --key "$OPML_KEYS/client.key" --journal "$dir/data/client.journal.json" \
             --artifact "$cart" --to "$chatter" --fn chat --args '[]' >/dev/null || fail "Chatter.chat failed"
     done
