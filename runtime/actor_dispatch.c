@@ -121,30 +121,37 @@ void actor_finish_job(actor *a) {
 
 /* ---- sockets ---- */
 
+int actor_recv_request(void *sock, zmq_msg_t f[NET_MAX_FRAMES], int *n, envelope *env, uint64_t max_skew_ms,
+                       replay_guard *guard, size_t max_route, log_limiter *lim, const char *what) {
+    char err[512];
+    if (net_recv(sock, f, NET_MAX_FRAMES, n, ZMQ_DONTWAIT) != 0) {
+        if (errno == EMSGSIZE) log_limited(lim, LOGL_WARN, "%sdropped a message of too many frames", what);
+        return -1;
+    }
+    /* [identity][envelope] from a DEALER, [identity][""][envelope] from a REQ. */
+    if (*n < 2 || *n > 3 || (*n == 3 && zmq_msg_size(&f[1]) != 0) || (max_route && zmq_msg_size(&f[0]) > max_route)) {
+        log_limited(lim, LOGL_WARN, "%sdropped a request of %d frames (want [envelope])", what, *n - 1);
+        net_msgs_close(f, *n);
+        return -1;
+    }
+    zmq_msg_t *last = &f[*n - 1];
+    if (envelope_open(zmq_msg_data(last), zmq_msg_size(last), clock_unix_ms(), max_skew_ms, env, err, sizeof err) != 0 ||
+        replay_guard_check(guard, env, err, sizeof err) != 0) {
+        log_limited(lim, LOGL_WARN, "%s%s", what, err);
+        envelope_free(env);
+        net_msgs_close(f, *n);
+        return -1;
+    }
+    return 0;
+}
+
 void actor_on_listen(actor *a) {
     zmq_msg_t f[NET_MAX_FRAMES];
     int n;
-    char err[512];
-    if (net_recv(a->listen, f, NET_MAX_FRAMES, &n, ZMQ_DONTWAIT) != 0) {
-        if (errno == EMSGSIZE) log_limited(&actor_drop_lim, LOGL_WARN, "dropped a message of too many frames");
-        return;
-    }
-    /* [identity][envelope] from a DEALER, [identity][""][envelope] from a REQ. */
-    int nroute = n - 1;
-    if (n < 2 || n > 3 || (n == 3 && zmq_msg_size(&f[1]) != 0)) {
-        log_limited(&actor_drop_lim, LOGL_WARN, "dropped a request of %d frames (want [envelope])", n - 1);
-        net_msgs_close(f, n);
-        return;
-    }
     envelope env;
-    if (envelope_open(zmq_msg_data(&f[nroute]), zmq_msg_size(&f[nroute]), clock_unix_ms(), (uint64_t)a->max_skew, &env,
-                      err, sizeof err) != 0 ||
-        replay_guard_check(a->guard_listen, &env, err, sizeof err) != 0) {
-        log_limited(&actor_drop_lim, LOGL_WARN, "%s", err);
-        envelope_free(&env);
-        net_msgs_close(f, n);
+    if (actor_recv_request(a->listen, f, &n, &env, (uint64_t)a->max_skew, a->guard_listen, 0, &actor_drop_lim, ""))
         return;
-    }
+    int nroute = n - 1;
     zmq_msg_close(&f[nroute]);
     uint64_t call_id = env.call_id ? env.call_id : env.seq;
     if (!strcmp(env.type, opml__health_request__descriptor.name)) {
