@@ -40,6 +40,7 @@ typedef struct bisector {
     chain_time ct;        /* the chain's time, from the events' block timestamps */
     uint32_t submissions;
     int64_t moves, txs_refused;
+    int64_t foreign_dropped; /* envelopes on "chain." signed by another identity (fold_intake_of) */
 } bisector;
 
 /* served.c */

@@ -1,6 +1,7 @@
 /* chainio.c: the bisector's conversation with its identity's chainwatch. Out: transactions
  * (ChainSendTx; chainwatch signs them, and refuses one that would revert). In: the chain's events
- * and the receipts of our transactions, published on the bus (topic "chain."), and the stored
+ * and the receipts of our transactions, published on the bus (topic "chain."; what another
+ * identity's chainwatch publishes there is dropped: fold.h, fold_intake_of), and the stored
  * events from seq last_seq + 1 on (ChainGetEvents), read at start and whenever the bus's stream
  * skips a seq. Each event is folded once, in seq order, from its typed message (fold.h: a pure
  * function), and what the fold decided is carried out here (carry_out: the log, the work of the
@@ -131,28 +132,43 @@ int catch_up(bisector *b, uint64_t until) {
     }
 }
 
+/* The intake of the bus's "chain." topics: only what our identity's chainwatch signed (fold.h,
+ * fold_intake_of); another identity's is counted and dropped with a debug line. */
 void on_sub(actor *a, void *sock, void *user) {
     (void)a;
     bisector *b = user;
+    static log_limiter foreign_lim;
     zmq_msg_t f[NET_MAX_FRAMES];
     int n;
     while (net_recv(sock, f, NET_MAX_FRAMES, &n, ZMQ_DONTWAIT) == 0) {
         envelope e;
-        char err[200];
+        char err[200], who[43];
         if (n == 2 && envelope_open(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), 0, 0, &e, err, sizeof err) == 0) {
-            if (!strcmp(e.type, "opml.ChainEvent")) {
+            switch (fold_intake_of(&b->s, e.sender, e.type)) {
+            case FOLD_INTAKE_EVENT: {
                 Opml__ChainEvent *ev = (Opml__ChainEvent *)envelope_payload(&e, &opml__chain_event__descriptor);
                 if (ev) {
                     if (ev->seq > b->s.last_seq + 1) catch_up(b, ev->seq - 1); /* a gap: fetch what was missed */
                     apply(b, ev);
                     protobuf_c_message_free_unpacked(&ev->base, NULL);
                 }
-            } else if (!strcmp(e.type, "opml.ChainReceipt")) {
+                break;
+            }
+            case FOLD_INTAKE_RECEIPT: {
                 Opml__ChainReceipt *r = (Opml__ChainReceipt *)envelope_payload(&e, &opml__chain_receipt__descriptor);
                 if (r) {
                     on_receipt(b, r);
                     protobuf_c_message_free_unpacked(&r->base, NULL);
                 }
+                break;
+            }
+            case FOLD_INTAKE_FOREIGN:
+                b->foreign_dropped++;
+                identity_address_text(e.sender, who);
+                log_limited(&foreign_lim, LOGL_DEBUG, "dropped %s on %.*s from %s: not our chainwatch", e.type,
+                            (int)zmq_msg_size(&f[0]), (const char *)zmq_msg_data(&f[0]), who);
+                break;
+            case FOLD_INTAKE_OTHER: break;
             }
             envelope_free(&e);
         }

@@ -480,6 +480,13 @@ static ProtobufCMessage *typed(const fold_ctx *c, const ProtobufCMessageDescript
     return m;
 }
 
+fold_intake fold_intake_of(const fold_state *s, const uint8_t sender[20], const char *type) {
+    if (memcmp(sender, s->me, 20)) return FOLD_INTAKE_FOREIGN;
+    if (!strcmp(type, opml__chain_event__descriptor.name)) return FOLD_INTAKE_EVENT;
+    if (!strcmp(type, opml__chain_receipt__descriptor.name)) return FOLD_INTAKE_RECEIPT;
+    return FOLD_INTAKE_OTHER;
+}
+
 int fold_event(fold_state *s, const Opml__ChainEvent *ev, uint64_t now, fold_out *out) {
     memset(out, 0, sizeof *out);
     if (ev->seq <= s->last_seq) {

@@ -13,11 +13,13 @@
  * live one) gets a warning, and what the chain says is still folded where the view allows (a
  * credit that names us is a credit whatever we missed); nothing is ever folded as a silent zero.
  *
- * Events are folded once each and in chainwatch's seq order: a seq already folded is skipped with
- * a debug line saying so (repeats are normal: the catch-up at start overlaps the live stream, and
- * every identity's chainwatch publishes the same stream on the bus), a seq after a gap is folded
- * with a warning naming the gap (the bisector asks chainwatch for what it missed before it folds a
- * later event, so a gap here means that failed).
+ * Events come from our own identity's chainwatch only (fold_intake_of): every identity's
+ * chainwatch publishes on the same bus, each numbering the events it follows in a stream of its
+ * own, so another's seq is not ours. They are folded once each and in our chainwatch's seq order:
+ * a seq already folded is skipped with a debug line saying so (repeats are normal: the catch-up at
+ * start overlaps the live stream), a seq after a gap is folded with a warning naming the gap (the
+ * bisector asks chainwatch for what it missed before it folds a later event, so a gap here means
+ * that failed).
  * A retraction (a re-org) is counted and not folded: the chain's next events rebuild the view. */
 #ifndef OPML_FOLD_H
 #define OPML_FOLD_H
@@ -146,6 +148,22 @@ typedef struct fold_out {
     size_t n;
     size_t lost;             /* effects beyond FOLD_MAX_FX (none by construction; said if any) */
 } fold_out;
+
+/* What the bisector does with an envelope from the bus's "chain." topics. Only our identity's
+ * chainwatch speaks for the chain: it signs what it publishes with the identity's key, so the
+ * envelope's sender (verified by envelope_open) is s->me. Another identity's chainwatch (or any
+ * other actor on the bus) is FOREIGN whatever it sends: its events are numbered in its own stream
+ * (another start block, other contracts), and folded here they would be skipped as repeats of our
+ * seqs, or fold another stream's event at our seq and make us skip our own as repeats; its
+ * receipts are not of our transactions. */
+typedef enum fold_intake {
+    FOLD_INTAKE_EVENT = 1, /* an opml.ChainEvent of our chainwatch: fold it (fold_event) */
+    FOLD_INTAKE_RECEIPT,   /* an opml.ChainReceipt of our chainwatch: the receipt of one of our transactions */
+    FOLD_INTAKE_FOREIGN,   /* signed by another identity: dropped */
+    FOLD_INTAKE_OTHER,     /* another type from our chainwatch: dropped */
+} fold_intake;
+
+fold_intake fold_intake_of(const fold_state *s, const uint8_t sender[20], const char *type);
 
 /* Folds chain event ev into s. `now` is the chain's time as the bisector estimates it, used as the
  * event's time when it carries no block_time. out is reset, then filled. Returns 1 when ev was

@@ -93,6 +93,7 @@ static void stats(actor *a, void *user) {
     actor_health_stat(a, "games_won", won);
     actor_health_stat(a, "moves_sent", b->moves);
     actor_health_stat(a, "txs_refused", b->txs_refused);
+    actor_health_stat(a, "foreign_dropped", b->foreign_dropped);
     actor_health_stat(a, "submissions", b->submissions);
 }
 

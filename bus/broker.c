@@ -251,27 +251,11 @@ static int same_call(const uint8_t client[20], uint64_t call_id, const uint8_t c
 void broker_on_front(broker *b) {
     zmq_msg_t f[NET_MAX_FRAMES];
     int n;
-    char err[512];
-    if (net_recv(b->front, f, NET_MAX_FRAMES, &n, ZMQ_DONTWAIT) != 0) {
-        if (errno == EMSGSIZE) log_limited(&lim, LOGL_WARN, "work: dropped a message of too many frames");
-        return;
-    }
+    envelope env;
+    if (actor_recv_request(b->front, f, &n, &env, b->max_skew, b->gfront, MAX_ROUTE, &lim, "work: ")) return;
     int nroute = n - 1;
-    if (n < 2 || n > 3 || (n == 3 && zmq_msg_size(&f[1]) != 0) || zmq_msg_size(&f[0]) > MAX_ROUTE) {
-        log_limited(&lim, LOGL_WARN, "work: dropped a request of %d frames (want [envelope])", n - 1);
-        net_msgs_close(f, n);
-        return;
-    }
     const void *raw = zmq_msg_data(&f[nroute]);
     size_t raw_len = zmq_msg_size(&f[nroute]);
-    envelope env;
-    if (envelope_open(raw, raw_len, clock_unix_ms(), b->max_skew, &env, err, sizeof err) != 0 ||
-        replay_guard_check(b->gfront, &env, err, sizeof err) != 0) {
-        log_limited(&lim, LOGL_WARN, "work: %s", err);
-        envelope_free(&env);
-        net_msgs_close(f, n);
-        return;
-    }
     uint64_t call_id = env.call_id ? env.call_id : env.seq;
     if (!strcmp(env.type, opml__health_request__descriptor.name)) {
         actor_answer_health(b->a, b->front, f, nroute, call_id);

@@ -196,6 +196,30 @@ static void call_key(const struct cw *cw, const envelope *req, char *out, size_t
     snprintf(out, outlen, "%scall/%s/%016llx", cw->prefix, who, (unsigned long long)(req->call_id ? req->call_id : req->seq));
 }
 
+/* Sets the reply to the message of type d stored under key, if there is one: returns 1 with the
+ * reply set (that message, or an error: storage is unavailable, or the stored `what` does not
+ * parse), 0 when nothing is stored under key (no reply set). */
+static int reply_stored(struct cw *cw, const char *key, const ProtobufCMessageDescriptor *d, const char *what,
+                        actor_reply *reply) {
+    int found;
+    uint8_t *val;
+    size_t len;
+    if (storage_client_kv_get(cw->st, key, strlen(key), &found, &val, &len)) {
+        actor_reply_error(reply, OPML_E_UNAVAILABLE, "storage: %s", storage_client_error(cw->st));
+        return 1;
+    }
+    if (!found) return 0;
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, val);
+    free(val);
+    if (!m) {
+        actor_reply_error(reply, OPML_E_INTERNAL, "stored %s does not parse", what);
+        return 1;
+    }
+    actor_reply_msg(reply, m);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 1;
+}
+
 static int on_send(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
     struct cw *cw = user;
     const Opml__ChainSendTx *m = (const Opml__ChainSendTx *)msg;
@@ -211,20 +235,8 @@ static int on_send(actor *a, const envelope *req, const ProtobufCMessage *msg, a
     if ((m->to.len != 0 && m->to.len != 20) || m->value.len > 32)
         return actor_reply_error(reply, OPML_E_BAD_REQUEST, "`to` must be 0 or 20 bytes and `value` at most 32");
     /* a retry of a call already served: the same answer */
-    int found;
-    uint8_t *prev;
-    size_t plen;
     call_key(cw, req, ckey, sizeof ckey);
-    if (storage_client_kv_get(cw->st, ckey, strlen(ckey), &found, &prev, &plen))
-        return actor_reply_error(reply, OPML_E_UNAVAILABLE, "storage: %s", storage_client_error(cw->st));
-    if (found) {
-        Opml__ChainSendTxReply *r = opml__chain_send_tx_reply__unpack(NULL, plen, prev);
-        free(prev);
-        if (!r) return actor_reply_error(reply, OPML_E_INTERNAL, "stored reply does not parse");
-        int rc = actor_reply_msg(reply, &r->base);
-        opml__chain_send_tx_reply__free_unpacked(r, NULL);
-        return rc;
-    }
+    if (reply_stored(cw, ckey, &opml__chain_send_tx_reply__descriptor, "reply", reply)) return 0;
     if (!cw->snd) try_open(cw);
     if (!cw->snd) return actor_reply_error(reply, OPML_E_UNAVAILABLE, "the Ethereum node is not reachable yet");
     u256 value;
@@ -257,19 +269,9 @@ static int on_get_receipt(actor *a, const envelope *req, const ProtobufCMessage 
     (void)a, (void)req;
     if (m->id.len != 32) return actor_reply_error(reply, OPML_E_BAD_REQUEST, "id must be 32 bytes");
     char key[200];
-    int found;
-    uint8_t *val;
-    size_t len;
     receipt_key(cw, m->id.data, key, sizeof key);
-    if (storage_client_kv_get(cw->st, key, strlen(key), &found, &val, &len))
-        return actor_reply_error(reply, OPML_E_UNAVAILABLE, "storage: %s", storage_client_error(cw->st));
-    if (!found) return actor_reply_error(reply, OPML_E_NOT_FOUND, "no receipt (yet) for this transaction");
-    Opml__ChainReceipt *r = opml__chain_receipt__unpack(NULL, len, val);
-    free(val);
-    if (!r) return actor_reply_error(reply, OPML_E_INTERNAL, "stored receipt does not parse");
-    int rc = actor_reply_msg(reply, &r->base);
-    opml__chain_receipt__free_unpacked(r, NULL);
-    return rc;
+    if (reply_stored(cw, key, &opml__chain_receipt__descriptor, "receipt", reply)) return 0;
+    return actor_reply_error(reply, OPML_E_NOT_FOUND, "no receipt (yet) for this transaction");
 }
 
 static int on_get_events(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {

@@ -1,12 +1,11 @@
-/* follower.c: see follower.h. The in-memory state (next block, seq, published, recorded blocks) is
- * always either what the store holds or ahead of it only by blocks without events; after any failed
- * store write or publish it is reloaded from the store before the next step. */
-#include "follower.h"
+/* follower.c: see follower.h; follower_private.h says how the follower is split. Here: the
+ * journal (the cursor and every event in the store, written together), block-by-block processing
+ * above the re-org window, the retraction of a re-orged block, publishing, and follower_step, which
+ * picks the next unit of work. */
+#include "follower_private.h"
 
 #include "errmsg.h"
 #include "ethjson.h"
-#include "hex.h"
-#include "typed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,32 +13,6 @@
 
 #define COMMIT_EVERY 64 /* blocks without events between cursor writes */
 #define RANGE_MAX 1000  /* blocks per eth_getLogs when catching up below the re-org window */
-
-typedef struct rec_block {
-    uint64_t number;
-    uint8_t hash[32];
-    uint64_t *seqs; /* events published from this block, in order */
-    size_t nseqs;
-} rec_block;
-
-struct follower {
-    ethrpc_client *rpc;
-    follower_config cfg;
-    char *prefix;
-    follow_store store;
-    uint64_t chain_id;
-    uint64_t next;       /* next block to process */
-    uint64_t seq;        /* last seq stored */
-    uint64_t published;  /* last seq published */
-    rec_block *blocks;   /* oldest first */
-    size_t nblocks;
-    int dirty;           /* state ahead of the store (blocks without events) */
-    unsigned since_commit;
-    int reload;          /* state may be ahead of the store after a failure: reload it */
-    uint64_t range;      /* blocks per eth_getLogs below the re-org window (halved on failure) */
-    uint64_t retracted;
-    uint64_t block_time; /* the newest timestamp of a block read since open (0: none yet) */
-};
 
 static void blocks_clear(follower *f) {
     for (size_t i = 0; i < f->nblocks; i++) free(f->blocks[i].seqs);
@@ -123,7 +96,7 @@ static int cursor_load(follower *f, char *err, size_t errlen) {
 }
 
 /* Writes the cursor together with events (packed, keyed by their seq) in one atomic put. */
-static int commit(follower *f, Opml__ChainEvent *const *evs, size_t n, char *err, size_t errlen) {
+int follower_commit(follower *f, Opml__ChainEvent *const *evs, size_t n, char *err, size_t errlen) {
     char **keys = calloc(n + 1, sizeof *keys);
     uint8_t **vals = calloc(n + 1, sizeof *vals);
     size_t *lens = calloc(n + 1, sizeof *lens);
@@ -219,112 +192,6 @@ Opml__ChainEvent *follower_get_event(follower *f, uint64_t seq, char *err, size_
     return ev;
 }
 
-/* ---- building events ---- */
-
-/* A heap ChainEvent whose strings and bytes are all malloc'd and owned by it. */
-static void event_free(Opml__ChainEvent *ev) {
-    if (!ev) return;
-    free(ev->contract);
-    free(ev->event);
-    free(ev->signature);
-    free(ev->args_json);
-    free(ev->payload_type);
-    free(ev->payload.data);
-    free(ev->address.data);
-    free(ev->block_hash.data);
-    free(ev->tx_hash.data);
-    for (size_t i = 0; i < ev->n_topics; i++) free(ev->topics[i].data);
-    free(ev->topics);
-    free(ev->data.data);
-    free(ev);
-}
-
-static ProtobufCBinaryData bytes_dup(const uint8_t *p, size_t n) {
-    ProtobufCBinaryData b = {0, NULL};
-    b.data = malloc(n ? n : 1);
-    if (b.data) {
-        if (n) memcpy(b.data, p, n);
-        b.len = n;
-    }
-    return b;
-}
-
-/* The event of one log object of eth_getLogs, of block `number` with that hash and timestamp. NULL
- * (reason in err) if the log is malformed or from another block. */
-static Opml__ChainEvent *event_of_log(follower *f, const cJSON *log, uint64_t number, const uint8_t hash[32],
-                                      uint64_t time, char *err, size_t errlen) {
-    uint8_t addr[20], txh[32], bh[32], topics[4][32], *data = NULL;
-    uint64_t index;
-    size_t nt = 0, len = 0;
-    const cJSON *tl = ej_get(log, "topics"), *t;
-    if (ej_data_fixed(ej_get(log, "address"), addr, 20) || ej_data_fixed(ej_get(log, "transactionHash"), txh, 32) ||
-        ej_data_fixed(ej_get(log, "blockHash"), bh, 32) || ej_quantity(ej_get(log, "logIndex"), &index) ||
-        !cJSON_IsArray(tl) || cJSON_GetArraySize(tl) > 4 || ej_data(ej_get(log, "data"), &data, &len))
-        return opml_errf(err, errlen, "malformed reply: a log of block %llu", (unsigned long long)number), NULL;
-    cJSON_ArrayForEach(t, tl) {
-        if (ej_data_fixed(t, topics[nt++], 32)) {
-            free(data);
-            return opml_errf(err, errlen, "malformed reply: a log topic of block %llu", (unsigned long long)number), NULL;
-        }
-    }
-    if (memcmp(bh, hash, 32) || cJSON_IsTrue(ej_get(log, "removed"))) {
-        free(data);
-        return opml_errf(err, errlen, "a log of block %llu is from another block (re-org in progress)",
-                         (unsigned long long)number), NULL;
-    }
-    const follow_contract *fc = NULL;
-    for (size_t i = 0; i < f->cfg.ncontracts && !fc; i++)
-        if (!memcmp(f->cfg.contracts[i].address, addr, 20)) fc = &f->cfg.contracts[i];
-    Opml__ChainEvent *ev = calloc(1, sizeof *ev);
-    if (!ev) {
-        free(data);
-        return opml_errf(err, errlen, "out of memory"), NULL;
-    }
-    opml__chain_event__init(ev);
-    /* init points the strings at protobuf-c's static "": every string here is malloc'd instead */
-    ev->contract = ev->event = ev->signature = ev->args_json = ev->payload_type = NULL;
-    ev->chain_id = f->chain_id;
-    ev->block_number = number;
-    ev->block_time = time;
-    ev->log_index = (uint32_t)index;
-    ev->address = bytes_dup(addr, 20);
-    ev->block_hash = bytes_dup(hash, 32);
-    ev->tx_hash = bytes_dup(txh, 32);
-    ev->data.data = data;
-    ev->data.len = len;
-    ev->topics = calloc(nt ? nt : 1, sizeof *ev->topics);
-    for (size_t i = 0; ev->topics && i < nt; i++) ev->topics[ev->n_topics++] = bytes_dup(topics[i], 32);
-    const abi_event *e = fc && nt ? contract_event_by_topic(fc->abi, topics[0]) : NULL;
-    char why[300] = "no event of the contract has this topic";
-    cJSON *args = e ? contract_decode_log(e, (const uint8_t(*)[32])topics, nt, data, len, why, sizeof why) : NULL;
-    if (fc) ev->contract = strdup(fc->abi->name);
-    if (e) {
-        ev->event = strdup(e->name);
-        ev->signature = strdup(e->signature);
-    }
-    if (!args) {
-        args = cJSON_CreateObject();
-        cJSON_AddStringToObject(args, "decode_error", why);
-    } else {
-        char type[128];
-        int t = typed_event(e->name, args, type, &ev->payload.data, &ev->payload.len, why, sizeof why);
-        if (t == 1) ev->payload_type = strdup(type);
-        if (t < 0) cJSON_AddStringToObject(args, "typed_error", why);
-    }
-    ev->args_json = cJSON_PrintUnformatted(args);
-    cJSON_Delete(args);
-    if (!ev->contract) ev->contract = strdup("");
-    if (!ev->event) ev->event = strdup("");
-    if (!ev->signature) ev->signature = strdup("");
-    if (!ev->payload_type) ev->payload_type = strdup("");
-    if (!ev->topics || !ev->contract || !ev->event || !ev->signature || !ev->args_json || !ev->payload_type ||
-        !ev->address.data || !ev->block_hash.data || !ev->tx_hash.data) {
-        event_free(ev);
-        return opml_errf(err, errlen, "out of memory"), NULL;
-    }
-    return ev;
-}
-
 /* Publishes stored events published+1 .. upto. */
 static int publish_range(follower *f, uint64_t upto, follow_publish_fn publish, void *user, char *err, size_t errlen) {
     while (f->published < upto) {
@@ -342,8 +209,8 @@ static int publish_range(follower *f, uint64_t upto, follow_publish_fn publish, 
 }
 
 /* Publishes freshly built events (already durable) in order. */
-static int publish_new(follower *f, Opml__ChainEvent *const *evs, size_t n, follow_publish_fn publish, void *user,
-                       char *err, size_t errlen) {
+int follower_publish_new(follower *f, Opml__ChainEvent *const *evs, size_t n, follow_publish_fn publish, void *user,
+                         char *err, size_t errlen) {
     for (size_t i = 0; i < n; i++) {
         char topic[256];
         follower_topic(evs[i], topic, sizeof topic);
@@ -387,11 +254,11 @@ static int retract_top(follower *f, follow_publish_fn publish, void *user, char 
     f->seq += n;
     f->nblocks--;
     f->next = top.number;
-    rc = commit(f, evs, n, err, errlen);
+    rc = follower_commit(f, evs, n, err, errlen);
     if (rc == 0) {
         free(top.seqs);
         f->retracted += n;
-        rc = publish_new(f, evs, n, publish, user, err, errlen);
+        rc = follower_publish_new(f, evs, n, publish, user, err, errlen);
     } else {
         f->nblocks++; /* reload restores the rest */
     }
@@ -401,51 +268,11 @@ out:
     return rc;
 }
 
-/* eth_getBlockByNumber(n), the header only: 1 with its hash, parent hash and timestamp (the
- * newest timestamp read is kept), 0 if the node has no such block, -1. */
-static int block_at(follower *f, uint64_t n, uint8_t hash[32], uint8_t parent[32], uint64_t *time, char *err,
-                    size_t errlen) {
-    cJSON *params = cJSON_CreateArray(), *b;
-    cJSON_AddItemToArray(params, ej_new_quantity(n));
-    cJSON_AddItemToArray(params, cJSON_CreateFalse());
-    if (ethrpc_call(f->rpc, "eth_getBlockByNumber", params, &b) != ETHRPC_OK)
-        return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
-    if (cJSON_IsNull(b)) {
-        cJSON_Delete(b);
-        return 0;
-    }
-    int bad = ej_data_fixed(ej_get(b, "hash"), hash, 32) || ej_data_fixed(ej_get(b, "parentHash"), parent, 32) ||
-              ej_quantity(ej_get(b, "timestamp"), time);
-    cJSON_Delete(b);
-    if (bad) return opml_errf(err, errlen, "malformed reply: block %llu", (unsigned long long)n);
-    if (*time > f->block_time) f->block_time = *time;
-    return 1;
-}
-
-/* eth_getLogs of the watched contracts over the blocks `filter` selects (the call takes it over).
- * Returns 0 with the array in *logs, or -1 with err set; *node_failed (when not NULL) is set when
- * the node failed the call, rather than answered something that is not an array. */
-static int get_logs(follower *f, cJSON *filter, cJSON **logs, int *node_failed, char *err, size_t errlen) {
-    cJSON *addrs = cJSON_CreateArray(), *params = cJSON_CreateArray();
-    for (size_t i = 0; i < f->cfg.ncontracts; i++) cJSON_AddItemToArray(addrs, ej_new_data(f->cfg.contracts[i].address, 20));
-    cJSON_AddItemToObject(filter, "address", addrs);
-    cJSON_AddItemToArray(params, filter);
-    if (ethrpc_call(f->rpc, "eth_getLogs", params, logs) != ETHRPC_OK) {
-        if (node_failed) *node_failed = 1;
-        return opml_errf(err, errlen, "%s", ethrpc_errmsg(f->rpc));
-    }
-    if (!cJSON_IsArray(*logs)) {
-        cJSON_Delete(*logs);
-        return opml_errf(err, errlen, "malformed reply: eth_getLogs result is not an array");
-    }
-    return 0;
-}
-
 /* Processes block f->next (known to exist and be confirmed). */
 static int process_block(follower *f, follow_publish_fn publish, void *user, char *err, size_t errlen) {
     uint8_t hash[32], parent[32];
     uint64_t time;
-    int got = block_at(f, f->next, hash, parent, &time, err, errlen);
+    int got = follower_block_at(f, f->next, hash, parent, &time, err, errlen);
     if (got <= 0) return got < 0 ? -1 : opml_errf(err, errlen, "block %llu vanished", (unsigned long long)f->next);
     if (f->nblocks && f->blocks[f->nblocks - 1].number + 1 == f->next &&
         memcmp(parent, f->blocks[f->nblocks - 1].hash, 32) != 0)
@@ -453,7 +280,7 @@ static int process_block(follower *f, follow_publish_fn publish, void *user, cha
 
     cJSON *filter = cJSON_CreateObject(), *logs;
     cJSON_AddItemToObject(filter, "blockHash", ej_new_data(hash, 32));
-    if (get_logs(f, filter, &logs, NULL, err, errlen)) return -1;
+    if (follower_get_logs(f, filter, &logs, NULL, err, errlen)) return -1;
     size_t n = (size_t)cJSON_GetArraySize(logs), k = 0;
     Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);
     rec_block rb = {f->next, {0}, calloc(n + 1, sizeof(uint64_t)), 0};
@@ -465,7 +292,7 @@ static int process_block(follower *f, follow_publish_fn publish, void *user, cha
         goto out;
     }
     cJSON_ArrayForEach(log, logs) {
-        evs[k] = event_of_log(f, log, f->next, hash, time, err, errlen);
+        evs[k] = follower_event_of_log(f, log, f->next, hash, time, err, errlen);
         if (!evs[k]) goto out;
         if (k && evs[k]->log_index <= evs[k - 1]->log_index) {
             opml_errf(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)f->next);
@@ -494,81 +321,13 @@ static int process_block(follower *f, follow_publish_fn publish, void *user, cha
     f->next++;
     f->dirty = 1;
     if (n || ++f->since_commit >= COMMIT_EVERY) {
-        if (commit(f, evs, n, err, errlen)) goto out;
+        if (follower_commit(f, evs, n, err, errlen)) goto out;
     }
-    rc = publish_new(f, evs, n, publish, user, err, errlen);
+    rc = follower_publish_new(f, evs, n, publish, user, err, errlen);
 out:
-    for (size_t i = 0; i < k; i++) event_free(evs[i]);
+    for (size_t i = 0; i < k; i++) follower_event_free(evs[i]);
     free(evs);
     free(rb.seqs);
-    cJSON_Delete(logs);
-    return rc;
-}
-
-/* Catching up: blocks more than `window` below the confirmed head are past any re-org the
- * follower tracks, so their logs are read with one eth_getLogs over [next, to] instead of block by
- * block. Each log still names its block (number and hash) and must come in chain order. A log
- * carries no timestamp: each block with logs is read once (eth_getBlockByNumber, the header), and
- * must be the block the log names, or the reply is stale (a re-org) and the range is read again. */
-static int process_range(follower *f, uint64_t to, follow_publish_fn publish, void *user, char *err, size_t errlen) {
-    cJSON *filter = cJSON_CreateObject(), *logs;
-    cJSON_AddItemToObject(filter, "fromBlock", ej_new_quantity(f->next));
-    cJSON_AddItemToObject(filter, "toBlock", ej_new_quantity(to));
-    int node_failed = 0;
-    if (get_logs(f, filter, &logs, &node_failed, err, errlen)) {
-        if (node_failed && f->range > 1) f->range /= 2; /* too many logs for the node, perhaps: ask for less */
-        return -1;
-    }
-    size_t n = (size_t)cJSON_GetArraySize(logs), k = 0;
-    Opml__ChainEvent **evs = calloc(n + 1, sizeof *evs);
-    int rc = -1;
-    const cJSON *log;
-    uint64_t last_block = 0, time = 0;
-    uint8_t last_hash[32] = {0};
-    if (!evs) {
-        opml_errf(err, errlen, "out of memory");
-        goto out;
-    }
-    cJSON_ArrayForEach(log, logs) {
-        uint64_t number;
-        uint8_t hash[32];
-        if (ej_quantity(ej_get(log, "blockNumber"), &number) || ej_data_fixed(ej_get(log, "blockHash"), hash, 32) ||
-            number < f->next || number > to || number < last_block) {
-            opml_errf(err, errlen, "malformed reply: a log outside blocks %llu..%llu or out of order",
-                      (unsigned long long)f->next, (unsigned long long)to);
-            goto out;
-        }
-        if (!k || number != last_block) { /* the first log of its block: the block's header */
-            uint8_t parent[32];
-            int got = block_at(f, number, last_hash, parent, &time, err, errlen);
-            if (got <= 0) {
-                if (got == 0) opml_errf(err, errlen, "block %llu vanished", (unsigned long long)number);
-                goto out;
-            }
-        }
-        if (memcmp(hash, last_hash, 32)) {
-            opml_errf(err, errlen, "a log of block %llu is from another block (re-org in progress)", (unsigned long long)number);
-            goto out;
-        }
-        evs[k] = event_of_log(f, log, number, hash, time, err, errlen);
-        if (!evs[k]) goto out;
-        if (k && number == last_block && evs[k]->log_index <= evs[k - 1]->log_index) {
-            opml_errf(err, errlen, "malformed reply: logs of block %llu out of order", (unsigned long long)number);
-            k++;
-            goto out;
-        }
-        last_block = number;
-        evs[k]->seq = f->seq + 1 + k;
-        k++;
-    }
-    f->seq += n;
-    f->next = to + 1;
-    f->dirty = 1;
-    if (commit(f, evs, n, err, errlen)) goto out;
-    rc = publish_new(f, evs, n, publish, user, err, errlen);
-out:
-    for (size_t i = 0; i < k; i++) event_free(evs[i]);
-    free(evs);
     cJSON_Delete(logs);
     return rc;
 }
@@ -591,7 +350,7 @@ int follower_step(follower *f, follow_publish_fn publish, void *user, char *err,
         if (safe >= f->cfg.window && f->next + f->cfg.window <= safe) { /* far behind: whole ranges */
             uint64_t to = safe - f->cfg.window;
             if (to - f->next + 1 > f->range) to = f->next + f->range - 1;
-            return process_range(f, to, publish, user, err, errlen) ? -1 : 1;
+            return follower_process_range(f, to, publish, user, err, errlen) ? -1 : 1;
         }
         return process_block(f, publish, user, err, errlen) ? -1 : 1;
     }
@@ -600,7 +359,7 @@ int follower_step(follower *f, follow_publish_fn publish, void *user, char *err,
     if (f->nblocks) {
         uint8_t hash[32], parent[32];
         uint64_t time;
-        int got = block_at(f, f->blocks[f->nblocks - 1].number, hash, parent, &time, err, errlen);
+        int got = follower_block_at(f, f->blocks[f->nblocks - 1].number, hash, parent, &time, err, errlen);
         if (got < 0) return -1;
         if (got == 0 || memcmp(hash, f->blocks[f->nblocks - 1].hash, 32))
             return retract_top(f, publish, user, err, errlen) ? -1 : 1;
@@ -610,5 +369,5 @@ int follower_step(follower *f, follow_publish_fn publish, void *user, char *err,
 
 int follower_flush(follower *f, char *err, size_t errlen) {
     if (f->reload || !f->dirty) return 0; /* nothing the store lacks, or state not to be trusted */
-    return commit(f, NULL, 0, err, errlen);
+    return follower_commit(f, NULL, 0, err, errlen);
 }

@@ -124,134 +124,178 @@ static uint64_t block_number(cluster *c) {
     return n;
 }
 
-int cmd_demo(int argc, char **argv) {
-    const char *dir = "opml-demo", *repo = ".", *onnx = NULL, *fault = "node=4@2";
-    int keep = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(argv[i], "--keep")) keep = 1;
-        else if (!strcmp(argv[i], "--dir") && v) dir = argv[++i];
-        else if (!strcmp(argv[i], "--repo") && v) repo = argv[++i];
-        else if (!strcmp(argv[i], "--onnx") && v) onnx = argv[++i];
-        else if (!strcmp(argv[i], "--fault") && v) fault = argv[++i];
-        else {
-            fprintf(stderr, "usage: opml demo [--dir DIR] [--repo DIR] [--onnx FILE] [--fault SPEC] [--keep]\n");
-            return 2;
-        }
-    }
-    char exe[PATH_MAX], build[PATH_MAX], cmd[6 * PATH_MAX + 1024], model[PATH_MAX + 64], onnx_buf[PATH_MAX + 64], launch[PATH_MAX + 64];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+/* The demo's places: the binary and its build directory, the launcher, the model, and a buffer
+ * for the command lines it runs. */
+typedef struct demo {
+    const char *dir, *onnx, *fault;
+    char exe[PATH_MAX], build[PATH_MAX], model[PATH_MAX + 64], onnx_buf[PATH_MAX + 64], launch[PATH_MAX + 64];
+    char cmd[6 * PATH_MAX + 1024];
+    double t0;
+} demo;
+
+/* The binary, its build directory, the launcher in `repo` and the default model. Returns 0 or 1. */
+static int demo_paths(demo *d, const char *repo) {
+    ssize_t n = readlink("/proc/self/exe", d->exe, sizeof d->exe - 1);
     if (n <= 0) return 1;
-    exe[n] = 0;
-    snprintf(build, sizeof build, "%s", exe);
-    for (int up = 0; up < 2; up++) *strrchr(build, '/') = 0; /* BUILD/cli/opml -> BUILD */
-    snprintf(launch, sizeof launch, "%s/compose/launch.sh", repo);
-    if (access(launch, X_OK)) {
-        fprintf(stderr, "opml demo: %s not found: run from the source tree or give --repo\n", launch);
+    d->exe[n] = 0;
+    snprintf(d->build, sizeof d->build, "%s", d->exe);
+    for (int up = 0; up < 2; up++) *strrchr(d->build, '/') = 0; /* BUILD/cli/opml -> BUILD */
+    snprintf(d->launch, sizeof d->launch, "%s/compose/launch.sh", repo);
+    if (access(d->launch, X_OK)) {
+        fprintf(stderr, "opml demo: %s not found: run from the source tree or give --repo\n", d->launch);
         return 1;
     }
-    if (!onnx) {
-        snprintf(onnx_buf, sizeof onnx_buf, "%s/../shared/models/fashion_cnn.onnx", repo);
-        onnx = onnx_buf;
+    if (!d->onnx) {
+        snprintf(d->onnx_buf, sizeof d->onnx_buf, "%s/../shared/models/fashion_cnn.onnx", repo);
+        d->onnx = d->onnx_buf;
     }
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
-    if (sh(cmd)) return 1;
-    snprintf(model, sizeof model, "%s/fashion_cnn.opml", dir);
-    double t0 = now_s();
-    printf("opml demo: fashion_cnn, two identities (an honest validator; a submitter lying as '%s')\n", fault);
-    snprintf(cmd, sizeof cmd, "'%s' convert '%s' -o '%s' >/dev/null", exe, onnx, model);
-    if (sh(cmd)) {
-        fprintf(stderr, "opml demo: converting %s failed\n", onnx);
+    return 0;
+}
+
+/* Converts the model and starts the cluster (compose/launch.sh up). Returns 0 or 1. */
+static int demo_up(demo *d) {
+    snprintf(d->cmd, sizeof d->cmd, "mkdir -p '%s'", d->dir);
+    if (sh(d->cmd)) return 1;
+    snprintf(d->model, sizeof d->model, "%s/fashion_cnn.opml", d->dir);
+    d->t0 = now_s();
+    printf("opml demo: fashion_cnn, two identities (an honest validator; a submitter lying as '%s')\n", d->fault);
+    snprintf(d->cmd, sizeof d->cmd, "'%s' convert '%s' -o '%s' >/dev/null", d->exe, d->onnx, d->model);
+    if (sh(d->cmd)) {
+        fprintf(stderr, "opml demo: converting %s failed\n", d->onnx);
         return 1;
     }
     printf("[%5.1fs] starting anvil, the contracts, bus, storage, 2 executors, vmjudge, 2 chainwatch, 2 bisectors\n",
-           now_s() - t0);
+           now_s() - d->t0);
     fflush(stdout);
-    snprintf(cmd, sizeof cmd,
+    snprintf(d->cmd, sizeof d->cmd,
              "OPML_BUILD='%s' OPML_MODEL='%s' OPML_ROLE_validator=validate OPML_ROLE_submitter=submit "
              "OPML_FAULT_submitter='%s' '%s' up '%s'",
-             build, model, fault, launch, dir);
-    if (sh(cmd)) {
-        fprintf(stderr, "opml demo: the cluster did not start (logs in %s/logs)\n", dir);
+             d->build, d->model, d->fault, d->launch, d->dir);
+    if (sh(d->cmd)) {
+        fprintf(stderr, "opml demo: the cluster did not start (logs in %s/logs)\n", d->dir);
+        return 1;
+    }
+    return 0;
+}
+
+/* Follows the two bisectors' logs from their current ends (the start-up lines skipped). */
+static void follow_start(follow *f, const char *dir) {
+    snprintf(f->path[0], sizeof f->path[0], "%s/logs/bisector-validator.log", dir);
+    snprintf(f->path[1], sizeof f->path[1], "%s/logs/bisector-submitter.log", dir);
+    for (int i = 0; i < 2; i++) {
+        FILE *fp = fopen(f->path[i], "r");
+        if (fp) {
+            fseek(fp, 0, SEEK_END);
+            f->off[i] = ftell(fp);
+            fclose(fp);
+        }
+    }
+}
+
+/* Request r (0 or 1: task r + 1, Fashion-MNIST test image r), followed until it is finalized;
+ * *took is how long that took. Returns 0, or 1 if it could not be sent or did not finalize. */
+static int demo_request(demo *d, follow *f, cluster *c, int r, double *took) {
+    double ts = now_s();
+    printf("[%5.1fs] request %d: Fashion-MNIST test image %d\n", ts - d->t0, r + 1, r);
+    fflush(stdout);
+    snprintf(d->cmd, sizeof d->cmd,
+             "'%s' request --cluster '%s' --model-id 1 --model '%s' --idx "
+             "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz#%d --fee 1000 >'%s/request%d.json'",
+             d->exe, d->dir, d->model, r, d->dir, r + 1);
+    if (sh(d->cmd)) return 1;
+    long long task = r + 1, sub = 0;
+    int st = 0;
+    while (now_s() - ts < 180) {
+        follow_poll(f);
+        st = task_status(c, task, &sub);
+        if (st == 3) break;
+        usleep(300 * 1000);
+    }
+    follow_poll(f);
+    *took = now_s() - ts;
+    if (st != 3) {
+        printf("opml demo: task %lld did not finalize in 180 s (logs in %s/logs)\n", task, d->dir);
+        return 1;
+    }
+    printf("[%5.1fs] task %lld FINALIZED (submission %lld) after %.1f s\n", now_s() - d->t0, task, sub, *took);
+    fflush(stdout);
+    return 0;
+}
+
+/* The summary: each request's time, the dispute's phases and their cost, the chain's totals since
+ * first_block. */
+static void demo_summary(const demo *d, const follow *f, cluster *c, uint64_t first_block, const double took[2]) {
+    uint64_t txs, gas;
+    chain_totals(c, first_block, block_number(c), &txs, &gas);
+    printf("\nsummary\n");
+    printf("  request 1 (honest): finalized in %.1f s\n", took[0]);
+    printf("  request 2 (a lie):  %.1f s in all until the honest resubmission finalized\n", took[1]);
+    if (f->lied && f->challenged && f->opened && f->verdict && f->rejected) {
+        uint64_t dtx, dgas;
+        chain_totals(c, f->lie_block, f->verdict_block, &dtx, &dgas);
+        printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n",
+               f->verdict - f->lied, (unsigned long long)dtx, (unsigned long long)dgas);
+        printf("      submission to challenge %.1f s | phase 1 (graph nodes, to the node opened) %.1f s |"
+               " phase 2 (VM steps, to the one-step proof's verdict) %.1f s\n",
+               f->challenged - f->lied, f->opened - f->challenged, f->verdict - f->opened);
+    }
+    printf("  chain: %llu transactions, %llu gas (registration, requests, submissions, the game, finalizations)\n",
+           (unsigned long long)txs, (unsigned long long)gas);
+    printf("  total %.1f s; logs in %s/logs\n", now_s() - d->t0, d->dir);
+}
+
+int cmd_demo(int argc, char **argv) {
+    const char *repo = ".";
+    demo *d = calloc(1, sizeof *d);
+    int keep = 0;
+    if (!d) return 1;
+    d->dir = "opml-demo", d->fault = "node=4@2";
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--keep")) keep = 1;
+        else if (!strcmp(argv[i], "--dir") && v) d->dir = argv[++i];
+        else if (!strcmp(argv[i], "--repo") && v) repo = argv[++i];
+        else if (!strcmp(argv[i], "--onnx") && v) d->onnx = argv[++i];
+        else if (!strcmp(argv[i], "--fault") && v) d->fault = argv[++i];
+        else {
+            fprintf(stderr, "usage: opml demo [--dir DIR] [--repo DIR] [--onnx FILE] [--fault SPEC] [--keep]\n");
+            free(d);
+            return 2;
+        }
+    }
+    if (demo_paths(d, repo) || demo_up(d)) {
+        free(d);
         return 1;
     }
     int rc = 1;
     cluster c;
     char err[1024];
     memset(&c, 0, sizeof c);
-    if (cluster_open(&c, dir, "client", err, sizeof err)) {
+    if (cluster_open(&c, d->dir, "client", err, sizeof err)) {
         fprintf(stderr, "opml demo: %s\n", err);
         goto stop;
     }
     follow f = {.who = {"validator", "submitter"}, .off = {0, 0}, .c = &c};
-    snprintf(f.path[0], sizeof f.path[0], "%s/logs/bisector-validator.log", dir);
-    snprintf(f.path[1], sizeof f.path[1], "%s/logs/bisector-submitter.log", dir);
-    for (int i = 0; i < 2; i++) { /* skip the start-up lines */
-        FILE *fp = fopen(f.path[i], "r");
-        if (fp) {
-            fseek(fp, 0, SEEK_END);
-            f.off[i] = ftell(fp);
-            fclose(fp);
-        }
-    }
+    follow_start(&f, d->dir);
     uint64_t first_block = block_number(&c) + 1;
-    snprintf(cmd, sizeof cmd, "'%s' register '%s' --cluster '%s' --k 16 --window 6 --clock 60 >'%s/register.json'", exe,
-             model, dir, dir);
+    snprintf(d->cmd, sizeof d->cmd, "'%s' register '%s' --cluster '%s' --k 16 --window 6 --clock 60 >'%s/register.json'",
+             d->exe, d->model, d->dir, d->dir);
     printf("[%5.1fs] registering fashion_cnn (k 16, window 6 s, clock 60 s per side, phase 2 over 2^23 VM steps)\n",
-           now_s() - t0);
+           now_s() - d->t0);
     fflush(stdout);
-    if (sh(cmd)) goto stop;
+    if (sh(d->cmd)) goto stop;
     double took[2] = {0, 0};
-    for (int r = 0; r < 2; r++) {
-        double ts = now_s();
-        printf("[%5.1fs] request %d: Fashion-MNIST test image %d\n", ts - t0, r + 1, r);
-        fflush(stdout);
-        snprintf(cmd, sizeof cmd,
-                 "'%s' request --cluster '%s' --model-id 1 --model '%s' --idx "
-                 "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz#%d --fee 1000 >'%s/request%d.json'",
-                 exe, dir, model, r, dir, r + 1);
-        if (sh(cmd)) goto stop;
-        long long task = r + 1, sub = 0;
-        int st = 0;
-        while (now_s() - ts < 180) {
-            follow_poll(&f);
-            st = task_status(&c, task, &sub);
-            if (st == 3) break;
-            usleep(300 * 1000);
-        }
-        follow_poll(&f);
-        took[r] = now_s() - ts;
-        if (st != 3) {
-            printf("opml demo: task %lld did not finalize in 180 s (logs in %s/logs)\n", task, dir);
-            goto stop;
-        }
-        printf("[%5.1fs] task %lld FINALIZED (submission %lld) after %.1f s\n", now_s() - t0, task, sub, took[r]);
-        fflush(stdout);
-    }
-    uint64_t txs, gas;
-    chain_totals(&c, first_block, block_number(&c), &txs, &gas);
-    printf("\nsummary\n");
-    printf("  request 1 (honest): finalized in %.1f s\n", took[0]);
-    printf("  request 2 (a lie):  %.1f s in all until the honest resubmission finalized\n", took[1]);
-    if (f.lied && f.challenged && f.opened && f.verdict && f.rejected) {
-        uint64_t dtx, dgas;
-        chain_totals(&c, f.lie_block, f.verdict_block, &dtx, &dgas);
-        printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n",
-               f.verdict - f.lied, (unsigned long long)dtx, (unsigned long long)dgas);
-        printf("      submission to challenge %.1f s | phase 1 (graph nodes, to the node opened) %.1f s |"
-               " phase 2 (VM steps, to the one-step proof's verdict) %.1f s\n",
-               f.challenged - f.lied, f.opened - f.challenged, f.verdict - f.opened);
-    }
-    printf("  chain: %llu transactions, %llu gas (registration, requests, submissions, the game, finalizations)\n",
-           (unsigned long long)txs, (unsigned long long)gas);
-    printf("  total %.1f s; logs in %s/logs\n", now_s() - t0, dir);
+    for (int r = 0; r < 2; r++)
+        if (demo_request(d, &f, &c, r, &took[r])) goto stop;
+    demo_summary(d, &f, &c, first_block, took);
     rc = 0;
 stop:
     cluster_close(&c);
     if (!keep) {
-        snprintf(cmd, sizeof cmd, "'%s' down '%s' >/dev/null", launch, dir);
-        if (sh(cmd)) rc = 1;
+        snprintf(d->cmd, sizeof d->cmd, "'%s' down '%s' >/dev/null", d->launch, d->dir);
+        if (sh(d->cmd)) rc = 1;
         else printf("stopped (SIGTERM to every process)\n");
     }
+    free(d);
     return rc;
 }

@@ -75,6 +75,61 @@ static int input_bytes(const opml_model *m, const char *idx_spec, const char *fi
     return rc;
 }
 
+/* Sends the request: to the oracle's `request`, or with --via ARTIFACT@0xADDRESS to a requester
+ * contract's ask(uint256,bytes[]). Returns 0 with the receipt in *r, or -1 with a reason in err. */
+static int send_request(cluster *c, const char *via, const cJSON *args, const char *fee, chain_receipt *r, char *err,
+                        size_t errlen) {
+    if (!via) return cluster_send(c, c->oracle_c, c->oracle, "request", args, fee, 120000, r, err, errlen);
+    char art[4096];
+    uint8_t to[20];
+    const char *at = strrchr(via, '@');
+    if (!at || (size_t)(at - via) >= sizeof art || hex_decode(at + 1, to, 20)) {
+        snprintf(err, errlen, "--via wants ARTIFACT@0xADDRESS, not %s", via);
+        return -1;
+    }
+    snprintf(art, sizeof art, "%.*s", (int)(at - via), via);
+    contract *k = contract_load(art, err, errlen);
+    int sent = k ? cluster_send(c, k, to, "ask", args, fee, 120000, r, err, errlen) : -1;
+    contract_free(k);
+    return sent;
+}
+
+/* --wait: prints each status change of the task until it is finalized (returns 0), cancelled or
+ * not finalized within timeout seconds of t0 (returns 1). */
+static int wait_final(cluster *c, long long task, double t0, long long timeout) {
+    char err[1024], task_text[24];
+    long long last = -1;
+    snprintf(task_text, sizeof task_text, "%lld", task);
+    while (now_s() - t0 < (double)timeout) {
+        cJSON *targs = cJSON_CreateArray();
+        cJSON_AddItemToArray(targs, cJSON_CreateString(task_text));
+        cJSON *t = cluster_call(c, c->oracle_c, c->oracle, "task", targs, err, sizeof err);
+        cJSON_Delete(targs);
+        const cJSON *tt = t ? cJSON_GetArrayItem(t, 0) : NULL;
+        if (tt && cJSON_IsArray(t) && cJSON_GetArraySize(t) == 1 && cJSON_IsObject(tt)) {
+            long long st = cluster_uint(tt, "status", 0), sub = cluster_uint(tt, "subId", 0);
+            if (st != last) {
+                const cJSON *who = cJSON_GetObjectItemCaseSensitive(tt, "submitter");
+                printf("{\"task_id\":%lld,\"status\":\"%s\",\"submission\":%lld,\"submitter\":\"%s\",\"after_s\":%.1f}\n", task,
+                       status_name(st), sub, cJSON_IsString(who) ? who->valuestring : "", now_s() - t0);
+                fflush(stdout);
+                last = st;
+            }
+            if (st == 3 || st == 4) {
+                cJSON_Delete(t);
+                return st == 3 ? 0 : 1;
+            }
+        } else if (!t) {
+            fprintf(stderr, "opml request: task %lld: %s (retrying)\n", task, err);
+        }
+        cJSON_Delete(t);
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "opml request: task %lld not finalized within %lld s\n", task, timeout);
+    return 1;
+}
+
 int cmd_request(int argc, char **argv) {
     const char *dir = NULL, *key = "client", *model_path = NULL, *idx = NULL, *file = NULL, *fee = "0", *via = NULL;
     long long model_id = -1, timeout = 300;
@@ -130,25 +185,7 @@ int cmd_request(int argc, char **argv) {
     cJSON_AddItemToArray(args, inputs);
     chain_receipt r;
     double t0 = now_s();
-    int sent;
-    if (via) {
-        /* ARTIFACT@0xADDRESS: a requester contract with ask(uint256,bytes[]) */
-        char art[4096];
-        uint8_t to[20];
-        const char *at = strrchr(via, '@');
-        contract *k = NULL;
-        if (!at || (size_t)(at - via) >= sizeof art || hex_decode(at + 1, to, 20)) {
-            snprintf(err, sizeof err, "--via wants ARTIFACT@0xADDRESS, not %s", via);
-            sent = -1;
-        } else {
-            snprintf(art, sizeof art, "%.*s", (int)(at - via), via);
-            k = contract_load(art, err, sizeof err);
-            sent = k ? cluster_send(&c, k, to, "ask", args, fee, 120000, &r, err, sizeof err) : -1;
-        }
-        contract_free(k);
-    } else {
-        sent = cluster_send(&c, c.oracle_c, c.oracle, "request", args, fee, 120000, &r, err, sizeof err);
-    }
+    int sent = send_request(&c, via, args, fee, &r, err, sizeof err);
     cJSON_Delete(args);
     if (sent) {
         fprintf(stderr, "opml request: %s\n", err);
@@ -164,39 +201,7 @@ int cmd_request(int argc, char **argv) {
     printf("{\"task_id\":%lld,\"gas\":%llu}\n", task, (unsigned long long)r.gas_used);
     fflush(stdout);
     rc = 0;
-    if (!wait) goto out;
-    long long last = -1;
-    char task_text[24];
-    snprintf(task_text, sizeof task_text, "%lld", task);
-    rc = 1;
-    while (now_s() - t0 < (double)timeout) {
-        cJSON *targs = cJSON_CreateArray();
-        cJSON_AddItemToArray(targs, cJSON_CreateString(task_text));
-        cJSON *t = cluster_call(&c, c.oracle_c, c.oracle, "task", targs, err, sizeof err);
-        cJSON_Delete(targs);
-        const cJSON *tt = t ? cJSON_GetArrayItem(t, 0) : NULL;
-        if (tt && cJSON_IsArray(t) && cJSON_GetArraySize(t) == 1 && cJSON_IsObject(tt)) {
-            long long st = cluster_uint(tt, "status", 0), sub = cluster_uint(tt, "subId", 0);
-            if (st != last) {
-                const cJSON *who = cJSON_GetObjectItemCaseSensitive(tt, "submitter");
-                printf("{\"task_id\":%lld,\"status\":\"%s\",\"submission\":%lld,\"submitter\":\"%s\",\"after_s\":%.1f}\n", task,
-                       status_name(st), sub, cJSON_IsString(who) ? who->valuestring : "", now_s() - t0);
-                fflush(stdout);
-                last = st;
-            }
-            if (st == 3 || st == 4) {
-                cJSON_Delete(t);
-                rc = st == 3 ? 0 : 1;
-                goto out;
-            }
-        } else if (!t) {
-            fprintf(stderr, "opml request: task %lld: %s (retrying)\n", task, err);
-        }
-        cJSON_Delete(t);
-        struct timespec ts = {0, 500 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    fprintf(stderr, "opml request: task %lld not finalized within %lld s\n", task, timeout);
+    if (wait) rc = wait_final(&c, task, t0, timeout);
 out:
     free(hexin);
     free(in);

@@ -1,30 +1,21 @@
-/* actor.c: see actor.h. The main thread owns every socket and signs every envelope it sends; the
- * job thread only runs handlers and hands the packed reply back (through `job` under the mutex,
- * and one byte on a pipe that the main loop polls). Signing on the main thread at send time keeps
- * the sequence numbers on each connection in the order they are sent. */
+/* actor.c: see actor.h. The actor's life cycle: its options, actor_new and actor_free, what it
+ * registers (handlers, watches, timers) and actor_run's loop, which polls the sockets, the job
+ * thread's pipe and the timers. A request's way through (actor_dispatch.c) and what an actor sends
+ * (actor_send.c) have files of their own; actor_private.h holds the state they share. */
 #define _GNU_SOURCE /* pipe2 */
-#include "actor.h"
+#include "actor_private.h"
 
-#include "bus.pb-c.h"
-#include "errmsg.h"
 #include "events.pb-c.h"
-#include "hex.h"
 #include "rpc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define MAX_HANDLERS 64
-#define MAX_WATCHES 16
-#define MAX_TIMERS 16
-#define MAX_STATS 64
 
 const config_opt actor_common_options[] = {
     {"key_file", "", "identity key file (created 0600 if missing; default <actor>.key)"},
@@ -40,426 +31,9 @@ const config_opt actor_common_options[] = {
     {NULL, NULL, NULL},
 };
 
-struct handler {
-    const ProtobufCMessageDescriptor *desc;
-    size_t max_payload; /* longer payloads are refused before unpacking */
-    actor_handler fn;
-    void *user;
-};
-
-struct watch {
-    void *sock;
-    void (*fn)(actor *a, void *sock, void *user);
-    void *user;
-};
-
-struct timer {
-    unsigned ms;
-    uint64_t next;
-    void (*fn)(actor *a, void *user);
-    void *user;
-};
-
-struct actor_reply {
-    char *type;
-    uint8_t *payload;
-    size_t len;
-};
-
-/* The request in flight on the job thread. */
-struct job {
-    int from_bus;          /* reply to the bus (worker job) rather than to `listen` */
-    uint64_t job_id;       /* the bus's job number when from_bus */
-    zmq_msg_t route[2];    /* the ROUTER's routing frames: identity [, empty delimiter] */
-    int nroute;
-    envelope env;
-    ProtobufCMessage *msg;
-    const struct handler *h;
-    actor_reply reply;
-    int rc;
-};
-
-struct actor {
-    char name[32];
-    config *cfg;
-    identity id;
-    signer sg;
-    net *net;
-    long max_skew, hb_ms, hb_timeout;
-    struct handler handlers[MAX_HANDLERS];
-    int nhandlers;
-    struct watch watches[MAX_WATCHES];
-    int nwatches;
-    struct timer timers[MAX_TIMERS];
-    int ntimers;
-    void *listen, *bus_work, *bus_pub;
-    replay_guard *guard_listen, *guard_bus;
-    uint64_t start_ms, incarnation, last_bus_ms, next_hb_ms;
-    int bus_silent_reported;
-    /* job thread */
-    pthread_t thread;
-    int thread_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int have_job, quit, busy;
-    int pipe[2];
-    struct job job;
-    /* health */
-    Opml__HealthStat stats[MAX_STATS];
-    int nstats;
-    void (*health_fn)(actor *a, void *user);
-    void *health_user;
-};
-
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig) { got_signal = sig; }
-
-static log_limiter drop_lim;
-
-/* ---- replies ---- */
-
-static void reply_clear(actor_reply *r) {
-    free(r->type);
-    free(r->payload);
-    memset(r, 0, sizeof *r);
-}
-
-int actor_reply_msg(actor_reply *r, const ProtobufCMessage *msg) {
-    free(r->type);
-    free(r->payload);
-    r->len = protobuf_c_message_get_packed_size(msg);
-    r->payload = malloc(r->len ? r->len : 1);
-    r->type = strdup(msg->descriptor->name);
-    if (r->payload && r->type) {
-        protobuf_c_message_pack(msg, r->payload);
-        return 0;
-    }
-    free(r->type);
-    free(r->payload);
-    memset(r, 0, sizeof *r);
-    return 0; /* the runtime answers OPML_E_INTERNAL for a missing reply */
-}
-
-
-/* ---- sending ---- */
-
-/* Signs (type, payload) with call_id and sends it after the routing frames. */
-static int send_env(actor *a, void *sock, zmq_msg_t *route, int nroute, const char *type, const void *payload,
-                    size_t len, uint64_t call_id) {
-    uint8_t *env;
-    size_t env_len;
-    struct iovec f[3];
-    if (envelope_seal(&a->sg, type, payload, len, call_id, &env, &env_len) != 0) {
-        log_error("could not sign a %s envelope", type);
-        return -1;
-    }
-    for (int i = 0; i < nroute; i++) f[i] = (struct iovec){zmq_msg_data(&route[i]), zmq_msg_size(&route[i])};
-    f[nroute] = (struct iovec){env, env_len};
-    int rc = net_sendv(sock, f, nroute + 1), e = errno;
-    if (rc != 0) log_limited(&drop_lim, LOGL_WARN, "send %s failed: %s", type, zmq_strerror(e));
-    free(env);
-    errno = e; /* callers tell an unreachable peer from other failures */
-    return rc;
-}
-
-int actor_send(actor *a, void *sock, zmq_msg_t *route, int nroute, const ProtobufCMessage *msg, uint64_t call_id) {
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) return -1;
-    protobuf_c_message_pack(msg, buf);
-    int rc = send_env(a, sock, route, nroute, msg->descriptor->name, buf, len, call_id);
-    free(buf);
-    return rc;
-}
-
-int actor_reply_verror(actor_reply *r, unsigned code, const char *fmt, va_list ap) {
-    char text[512];
-    opml_verrc(text, sizeof text, 0, fmt, ap);
-    Opml__Error e = OPML__ERROR__INIT;
-    e.code = code;
-    e.message = text;
-    return actor_reply_msg(r, &e.base);
-}
-
-int actor_reply_error(actor_reply *r, unsigned code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    actor_reply_verror(r, code, fmt, ap);
-    va_end(ap);
-    return 0;
-}
-
-int actor_send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id, unsigned code,
-                     const char *fmt, ...) {
-    actor_reply r = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    actor_reply_verror(&r, code, fmt, ap);
-    va_end(ap);
-    int rc = r.type ? send_env(a, sock, route, nroute, r.type, r.payload, r.len, call_id) : -1;
-    reply_clear(&r);
-    return rc;
-}
-
-/* Reads the bus's subscription messages off our XPUB; returns how many there were. */
-static int drain_subscriptions(actor *a) {
-    zmq_msg_t f[NET_MAX_FRAMES];
-    int n, count = 0;
-    while (net_recv(a->bus_pub, f, NET_MAX_FRAMES, &n, ZMQ_DONTWAIT) == 0) {
-        net_msgs_close(f, n);
-        count++;
-    }
-    return count;
-}
-
-int actor_publish(actor *a, const char *topic, const ProtobufCMessage *msg) {
-    if (!a->bus_pub) return -1;
-    drain_subscriptions(a);
-    uint8_t *env;
-    size_t env_len;
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) return -1;
-    protobuf_c_message_pack(msg, buf);
-    int rc = envelope_seal(&a->sg, msg->descriptor->name, buf, len, 0, &env, &env_len);
-    free(buf);
-    if (rc != 0) return -1;
-    struct iovec f[2] = {{(void *)topic, strlen(topic)}, {env, env_len}};
-    rc = net_sendv(a->bus_pub, f, 2);
-    free(env);
-    return rc;
-}
-
-/* ---- health ---- */
-
-void actor_health_stat(actor *a, const char *name, int64_t value) {
-    if (a->nstats >= MAX_STATS) return;
-    Opml__HealthStat *s = &a->stats[a->nstats++];
-    opml__health_stat__init(s);
-    s->name = (char *)name;
-    s->value = value;
-}
-
-int actor_answer_health(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id) {
-    Opml__HealthReply r = OPML__HEALTH_REPLY__INIT;
-    char addr[43], key[65];
-    char *handles[MAX_HANDLERS];
-    Opml__HealthStat *stats[MAX_STATS];
-    identity_address_text(a->id.address, addr);
-    net_curve_public_hex(a->net, key);
-    r.actor = a->name;
-    r.address = addr;
-    r.curve_key = key;
-    r.uptime_ms = clock_mono_ms() - a->start_ms;
-    r.status = "ok";
-    for (int i = 0; i < a->nhandlers; i++) handles[i] = (char *)a->handlers[i].desc->name;
-    r.handles = handles;
-    r.n_handles = (size_t)a->nhandlers;
-    a->nstats = 0;
-    if (a->health_fn) a->health_fn(a, a->health_user);
-    for (int i = 0; i < a->nstats; i++) stats[i] = &a->stats[i];
-    r.stats = stats;
-    r.n_stats = (size_t)a->nstats;
-    return actor_send(a, sock, route, nroute, &r.base, call_id);
-}
-
-void actor_on_health(actor *a, void (*fn)(actor *a, void *user), void *user) {
-    a->health_fn = fn;
-    a->health_user = user;
-}
-
-/* ---- the job thread ---- */
-
-static void *job_main(void *arg) {
-    actor *a = arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals go to the main thread */
-    pthread_mutex_lock(&a->mu);
-    for (;;) {
-        while (!a->have_job && !a->quit) pthread_cond_wait(&a->cv, &a->mu);
-        if (a->quit) break;
-        struct job *j = &a->job;
-        pthread_mutex_unlock(&a->mu);
-        j->rc = j->h->fn(a, &j->env, j->msg, &j->reply, j->h->user);
-        pthread_mutex_lock(&a->mu);
-        a->have_job = 0;
-        char done = 1;
-        if (write(a->pipe[1], &done, 1) != 1) log_error("job pipe: %s", strerror(errno));
-    }
-    pthread_mutex_unlock(&a->mu);
-    return NULL;
-}
-
-static const struct handler *find_handler(const actor *a, const char *type) {
-    for (int i = 0; i < a->nhandlers; i++)
-        if (!strcmp(a->handlers[i].desc->name, type)) return &a->handlers[i];
-    return NULL;
-}
-
-/* Answers a request that will not reach its handler with opml.Error `code` and the text fmt, logs
- * the text with the sender (rate-limited), and frees env and the route frames. */
-__attribute__((format(printf, 7, 8))) static void refuse(actor *a, void *sock, zmq_msg_t *route, int nroute,
-                                                         envelope *env, unsigned code, const char *fmt, ...) {
-    char text[400], who[43];
-    va_list ap;
-    va_start(ap, fmt);
-    opml_verrc(text, sizeof text, 0, fmt, ap);
-    va_end(ap);
-    identity_address_text(env->sender, who);
-    log_limited(&drop_lim, LOGL_WARN, "refused a request from %s: %s", who, text);
-    actor_send_error(a, sock, route, nroute, env->call_id ? env->call_id : env->seq, code, "%s", text);
-    envelope_free(env);
-    net_msgs_close(route, nroute);
-}
-
-/* Starts the handler for a verified envelope (ownership of env passes on), or refuses it at once:
- * an unknown type, a payload over the type's cap (never unpacked) or one that does not parse.
- * route frames are moved into the job. */
-static void dispatch(actor *a, void *sock, uint64_t job_id, zmq_msg_t *route, int nroute, envelope *env) {
-    const struct handler *h = find_handler(a, env->type);
-    if (!h) {
-        refuse(a, sock, route, nroute, env, OPML_E_UNKNOWN_TYPE, "%s serves no %s", a->name, env->type);
-        return;
-    }
-    if (env->payload_len > h->max_payload) {
-        refuse(a, sock, route, nroute, env, OPML_E_BAD_REQUEST, "%s payload of %zu bytes is over the cap of %zu bytes",
-               env->type, env->payload_len, h->max_payload);
-        return;
-    }
-    ProtobufCMessage *msg = protobuf_c_message_unpack(h->desc, NULL, env->payload_len, env->payload);
-    if (!msg) {
-        refuse(a, sock, route, nroute, env, OPML_E_BAD_REQUEST, "payload is not a valid %s (%zu bytes)", env->type,
-               env->payload_len);
-        return;
-    }
-    struct job *j = &a->job;
-    j->from_bus = job_id != 0;
-    j->job_id = job_id;
-    j->nroute = nroute;
-    for (int i = 0; i < nroute; i++) j->route[i] = route[i];
-    j->env = *env;
-    j->msg = msg;
-    j->h = h;
-    memset(&j->reply, 0, sizeof j->reply);
-    pthread_mutex_lock(&a->mu);
-    a->have_job = 1;
-    a->busy = 1;
-    pthread_cond_signal(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-}
-
-/* The job thread finished: sign and send its reply. */
-static void finish_job(actor *a) {
-    char b;
-    while (read(a->pipe[0], &b, 1) < 0 && errno == EINTR) {
-    }
-    struct job *j = &a->job;
-    void *sock = j->from_bus ? a->bus_work : a->listen;
-    uint64_t call_id = j->env.call_id ? j->env.call_id : j->env.seq;
-    if (j->reply.type) {
-        send_env(a, sock, j->route, j->nroute, j->reply.type, j->reply.payload, j->reply.len, call_id);
-    } else {
-        log_error("handler for %s returned %d without a reply", j->env.type, j->rc);
-        actor_send_error(a, sock, j->route, j->nroute, call_id, OPML_E_INTERNAL, "%s failed on %s", a->name, j->env.type);
-    }
-    reply_clear(&j->reply);
-    protobuf_c_message_free_unpacked(j->msg, NULL);
-    envelope_free(&j->env);
-    net_msgs_close(j->route, j->nroute);
-    j->nroute = 0;
-    a->busy = 0;
-}
-
-/* ---- sockets ---- */
-
-static void on_listen(actor *a) {
-    zmq_msg_t f[NET_MAX_FRAMES];
-    int n;
-    char err[512];
-    if (net_recv(a->listen, f, NET_MAX_FRAMES, &n, ZMQ_DONTWAIT) != 0) {
-        if (errno == EMSGSIZE) log_limited(&drop_lim, LOGL_WARN, "dropped a message of too many frames");
-        return;
-    }
-    /* [identity][envelope] from a DEALER, [identity][""][envelope] from a REQ. */
-    int nroute = n - 1;
-    if (n < 2 || n > 3 || (n == 3 && zmq_msg_size(&f[1]) != 0)) {
-        log_limited(&drop_lim, LOGL_WARN, "dropped a request of %d frames (want [envelope])", n - 1);
-        net_msgs_close(f, n);
-        return;
-    }
-    envelope env;
-    if (envelope_open(zmq_msg_data(&f[nroute]), zmq_msg_size(&f[nroute]), clock_unix_ms(), (uint64_t)a->max_skew, &env,
-                      err, sizeof err) != 0 ||
-        replay_guard_check(a->guard_listen, &env, err, sizeof err) != 0) {
-        log_limited(&drop_lim, LOGL_WARN, "%s", err);
-        envelope_free(&env);
-        net_msgs_close(f, n);
-        return;
-    }
-    zmq_msg_close(&f[nroute]);
-    uint64_t call_id = env.call_id ? env.call_id : env.seq;
-    if (!strcmp(env.type, opml__health_request__descriptor.name)) {
-        actor_answer_health(a, a->listen, f, nroute, call_id);
-        envelope_free(&env);
-        net_msgs_close(f, nroute);
-        return;
-    }
-    log_debug("request: %s", env.type);
-    dispatch(a, a->listen, 0, f, nroute, &env);
-}
-
-static void announce(actor *a) {
-    Opml__WorkerReady w = OPML__WORKER_READY__INIT;
-    char *types[MAX_HANDLERS];
-    for (int i = 0; i < a->nhandlers; i++) types[i] = (char *)a->handlers[i].desc->name;
-    w.types = types;
-    w.n_types = (size_t)a->nhandlers;
-    w.busy_job = a->busy && a->job.from_bus ? a->job.job_id : 0;
-    w.incarnation = a->incarnation;
-    actor_send(a, a->bus_work, NULL, 0, &w.base, 0);
-}
-
-static void on_bus(actor *a) {
-    zmq_msg_t f[NET_MAX_FRAMES];
-    int n;
-    char err[512];
-    if (net_recv(a->bus_work, f, NET_MAX_FRAMES, &n, ZMQ_DONTWAIT) != 0) return;
-    envelope env, req;
-    if (n != 1 || envelope_open(zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), clock_unix_ms(), (uint64_t)a->max_skew, &env,
-                                err, sizeof err) != 0) {
-        log_limited(&drop_lim, LOGL_WARN, "from the bus: %s", n != 1 ? "a message of several frames" : err);
-        net_msgs_close(f, n);
-        return;
-    }
-    net_msgs_close(f, n);
-    if (replay_guard_check(a->guard_bus, &env, err, sizeof err) != 0) {
-        log_limited(&drop_lim, LOGL_WARN, "from the bus: %s", err);
-        envelope_free(&env);
-        return;
-    }
-    a->last_bus_ms = clock_mono_ms();
-    if (a->bus_silent_reported) log_info("the bus is back");
-    a->bus_silent_reported = 0;
-    Opml__Job *job = (Opml__Job *)envelope_payload(&env, &opml__job__descriptor);
-    if (!job) {
-        if (strcmp(env.type, opml__bus_heartbeat__descriptor.name) != 0)
-            log_limited(&drop_lim, LOGL_WARN, "from the bus: unexpected %s", env.type);
-        envelope_free(&env);
-        return;
-    }
-    if (a->busy) { /* the bus only sends to idle workers: it will re-dispatch when we report */
-        log_warn("bus sent job %llu while busy: dropped", (unsigned long long)job->job_id);
-    } else if (envelope_open(job->request.data, job->request.len, 0, 0, &req, err, sizeof err) != 0) {
-        log_limited(&drop_lim, LOGL_WARN, "job %llu: %s", (unsigned long long)job->job_id, err);
-    } else {
-        log_debug("job %llu: %s", (unsigned long long)job->job_id, req.type);
-        dispatch(a, a->bus_work, job->job_id, NULL, 0, &req);
-    }
-    opml__job__free_unpacked(job, NULL);
-    envelope_free(&env);
-}
 
 /* ---- life cycle ---- */
 
@@ -591,7 +165,7 @@ int actor_stopping(const actor *a) {
 }
 
 int actor_on_max(actor *a, const ProtobufCMessageDescriptor *desc, size_t max_payload, actor_handler fn, void *user) {
-    if (a->nhandlers >= MAX_HANDLERS || find_handler(a, desc->name) ||
+    if (a->nhandlers >= MAX_HANDLERS || actor_find_handler(a, desc->name) ||
         !strcmp(desc->name, opml__health_request__descriptor.name))
         return -1;
     a->handlers[a->nhandlers++] = (struct handler){desc, max_payload, fn, user};
@@ -644,7 +218,7 @@ int actor_run(actor *a) {
      * arrive tells us the connection is up, so that actor.started is not lost to a slow join. */
     if (*pub && !(a->bus_pub = net_connect(a->net, ZMQ_XPUB, pub, err, sizeof err))) goto bad;
     if (*work && !(a->bus_work = net_connect(a->net, ZMQ_DEALER, work, err, sizeof err))) goto bad;
-    if (pthread_create(&a->thread, NULL, job_main, a) != 0) {
+    if (pthread_create(&a->thread, NULL, actor_job_main, a) != 0) {
         snprintf(err, sizeof err, "job thread: %s", strerror(errno));
         goto bad;
     }
@@ -657,7 +231,7 @@ int actor_run(actor *a) {
     }
     publish_lifecycle(a, 1, NULL);
     a->last_bus_ms = clock_mono_ms();
-    if (a->bus_work) announce(a);
+    if (a->bus_work) actor_announce(a);
     a->next_hb_ms = clock_mono_ms() + (uint64_t)a->hb_ms;
 
     while (!got_signal) {
@@ -682,14 +256,14 @@ int actor_run(actor *a) {
             log_error("zmq_poll: %s", zmq_strerror(errno));
             break;
         }
-        if (items[i_pipe].revents & ZMQ_POLLIN) finish_job(a);
-        if (i_bus >= 0 && (items[i_bus].revents & ZMQ_POLLIN)) on_bus(a);
-        if (i_listen >= 0 && !a->busy && (items[i_listen].revents & ZMQ_POLLIN)) on_listen(a);
+        if (items[i_pipe].revents & ZMQ_POLLIN) actor_finish_job(a);
+        if (i_bus >= 0 && (items[i_bus].revents & ZMQ_POLLIN)) actor_on_bus(a);
+        if (i_listen >= 0 && !a->busy && (items[i_listen].revents & ZMQ_POLLIN)) actor_on_listen(a);
         for (int w = 0; i_watch >= 0 && w < a->nwatches && !a->busy; w++)
             if (items[i_watch + w].revents & ZMQ_POLLIN) a->watches[w].fn(a, a->watches[w].sock, a->watches[w].user);
         now = clock_mono_ms();
         if (a->bus_work && now >= a->next_hb_ms) {
-            announce(a);
+            actor_announce(a);
             a->next_hb_ms = now + (uint64_t)a->hb_ms;
             if (now - a->last_bus_ms > (uint64_t)a->hb_timeout && !a->bus_silent_reported) {
                 log_warn("no word from the bus for %llu ms; still trying", (unsigned long long)(now - a->last_bus_ms));
@@ -707,7 +281,7 @@ int actor_run(actor *a) {
         zmq_pollitem_t p = {NULL, a->pipe[0], ZMQ_POLLIN, 0};
         while (zmq_poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
-        finish_job(a);
+        actor_finish_job(a);
     }
     rpc_cancel_when(NULL, NULL); /* what the caller does after the run (flushing state) waits as usual */
     log_info("stopping (%s)", got_signal ? (got_signal == SIGTERM ? "SIGTERM" : "SIGINT") : "asked to");

@@ -88,6 +88,14 @@ int actor_send(actor *a, void *sock, zmq_msg_t *route, int nroute, const Protobu
 int actor_send_error(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id, unsigned code,
                      const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 int actor_answer_health(actor *a, void *sock, zmq_msg_t *route, int nroute, uint64_t call_id);
+/* For such a socket (a ROUTER that clients call): reads one request, [identity][envelope] from a
+ * DEALER or [identity][""][envelope] from a REQ, the identity at most max_route bytes (0: any). The
+ * envelope, f[*n - 1], is verified: signature, time within max_skew_ms of our clock, no replay
+ * (guard). Returns 0 with the *n frames in f (the caller closes them) and env (the caller frees it);
+ * -1 when nothing could be read or what was read was dropped (closed; a line through lim, `what`
+ * before the reason). */
+int actor_recv_request(void *sock, zmq_msg_t f[NET_MAX_FRAMES], int *n, envelope *env, uint64_t max_skew_ms,
+                       replay_guard *guard, size_t max_route, log_limiter *lim, const char *what);
 
 /* Binds, connects, publishes actor.started, dispatches until SIGTERM or SIGINT, then
  * publishes actor.stopped. Returns 0 on a clean stop, 1 if it could not start (logged).

@@ -5,8 +5,10 @@
  * reversed range, an amount that is not decimal wei, a model spec out of range) and everything
  * that does not fit the view (unknown tasks and games, a resolution before a start, a second
  * start, a repeated or skipped seq, a retraction, a submission that is not the live one): each
- * leaves a line that names it, never a silent zero, and a refused event changes nothing. Last,
- * damaged payloads of every event are folded (under ASan in the unit build). */
+ * leaves a line that names it, never a silent zero, and a refused event changes nothing. The
+ * intake: only our own chainwatch's envelopes are folded, so another identity's chainwatch
+ * publishing a stream numbered its own way changes nothing. Last, damaged payloads of every event
+ * are folded (under ASan in the unit build). */
 #include "check.h"
 #include "fold.h"
 
@@ -663,6 +665,67 @@ static void test_damaged(void) {
     fold_free(&s);
 }
 
+/* One event from `sender`'s chainwatch: through the bisector's intake (fold_intake_of) when gated,
+ * folded whatever its sender when not. */
+static void deliver(fold_state *s, const uint8_t *sender, evbuf *e, int gated) {
+    if (!gated || fold_intake_of(s, sender, opml__chain_event__descriptor.name) == FOLD_INTAKE_EVENT) fold(s, e);
+}
+
+/* Our chainwatch's stream (ME) and another identity's (THIRD), which numbers the same events its
+ * own way: it also counts a contract we do not watch, so its seqs run four ahead of ours. Each of
+ * its events arrives on the bus just before ours. */
+static void two_streams(fold_state *s, int gated) {
+    state_init(s);
+    deliver(s, ME, model_registered(1, 1, ROOT, 4), gated);
+    deliver(s, THIRD, task_requested(6, 10, OTHER, 1), gated);
+    deliver(s, ME, task_requested(2, 10, OTHER, 1), gated);
+    deliver(s, THIRD, result_submitted(7, 10, 1, OTHER), gated);
+    deliver(s, ME, result_submitted(3, 10, 1, OTHER), gated);
+    deliver(s, ME, game_started_ev(4, 1, 10, 1, OTHER, ME, 9), gated); /* our challenge */
+}
+
+static void test_intake(void) {
+    fold_state s, ours;
+    const char *event = opml__chain_event__descriptor.name, *receipt = opml__chain_receipt__descriptor.name;
+    uint8_t near[20];
+    memcpy(near, ME, 20);
+    near[19] ^= 1;
+    state_init(&s);
+    CHECK_EQ_INT(fold_intake_of(&s, ME, event), FOLD_INTAKE_EVENT);
+    CHECK_EQ_INT(fold_intake_of(&s, ME, receipt), FOLD_INTAKE_RECEIPT);
+    CHECK_EQ_INT(fold_intake_of(&s, ME, "opml.ActorStarted"), FOLD_INTAKE_OTHER);
+    CHECK_EQ_INT(fold_intake_of(&s, THIRD, event), FOLD_INTAKE_FOREIGN);
+    CHECK_EQ_INT(fold_intake_of(&s, OTHER, receipt), FOLD_INTAKE_FOREIGN); /* not a receipt of ours */
+    CHECK_EQ_INT(fold_intake_of(&s, OTHER, "opml.ActorStarted"), FOLD_INTAKE_FOREIGN);
+    CHECK_EQ_INT(fold_intake_of(&s, near, event), FOLD_INTAKE_FOREIGN); /* one bit off */
+
+    /* our stream alone, then with the other interleaved through the intake: the same view */
+    state_init(&ours);
+    fold(&ours, model_registered(1, 1, ROOT, 4));
+    fold(&ours, task_requested(2, 10, OTHER, 1));
+    fold(&ours, result_submitted(3, 10, 1, OTHER));
+    fold(&ours, game_started_ev(4, 1, 10, 1, OTHER, ME, 9));
+    two_streams(&s, 1);
+    CHECK_EQ_INT(s.last_seq, ours.last_seq);
+    CHECK_EQ_INT(s.last_seq, 4);
+    task *t = fold_task(&s, 10), *t0 = fold_task(&ours, 10);
+    CHECK(t && t0 && t->status == t0->status && t->status == TASK_SUBMITTED && t->sub_id == t0->sub_id &&
+          !memcmp(t->submitter, t0->submitter, 20) && t->checked == 0);
+    gm *g = fold_game(&s, 1);
+    CHECK(g && g->role == GAME_CHALLENGER && g->task_id == 10);
+    CHECK(s.tasks && !s.tasks->next && s.games && !s.games->next);
+    fold_free(&s);
+    fold_free(&ours);
+
+    /* what the intake prevents: folded whatever its sender, the other stream's seqs pass ours, our
+     * own events are skipped as repeats, and the game we play is never seen */
+    two_streams(&s, 0);
+    CHECK_EQ_INT(s.last_seq, 7);
+    CHECK(said(FOLD_DEBUG, "event 4 (GameStarted) skipped: events up to 7 are folded"));
+    CHECK(fold_game(&s, 1) == NULL);
+    fold_free(&s);
+}
+
 int main(void) {
     for (int i = 0; i < 20; i++) ME[i] = 0xA0 ^ (uint8_t)i, OTHER[i] = 0xB0 ^ (uint8_t)i, THIRD[i] = 0xC0 ^ (uint8_t)i;
     for (int i = 0; i < 20; i++) ORACLE[i] = 0x01 ^ (uint8_t)i, GAME[i] = 0x02 ^ (uint8_t)i;
@@ -671,6 +734,7 @@ int main(void) {
     test_games();
     test_refused();
     test_out_of_order();
+    test_intake();
     test_damaged();
     return check_summary("test_fold");
 }

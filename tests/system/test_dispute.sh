@@ -32,6 +32,12 @@
 #   two-validators  two validators challenge the same lie: the submission is rejected, each
 #                   validator gets its own bond back and a quarter of the liar's (half of it shared
 #                   by the two games open at the rejection, the other half burned)
+#   foreign-stream  lie-middle with a third chainwatch on the bus (another identity's key) that
+#                   follows a contract the identities' chainwatches do not (sol/Chatter.sol, made to
+#                   emit three events first) and not DisputeGame: its stream runs ahead of theirs and
+#                   lacks the game's events. Each bisector drops it (health stat foreign_dropped)
+#                   and plays the dispute as if it were not there (folded, it would skip its own
+#                   chainwatch's events as repeats and never see the game start)
 #   withdraw        lie-middle with the bisectors' auto_withdraw on (the other scenarios turn it off
 #                   to read the credits the contracts leave): with no manual withdraw, the validator
 #                   withdraws its two credits (its half of the liar's bond from the oracle, its own
@@ -56,7 +62,8 @@ fail() {
     for f in "$dir"/logs/bisector-*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 25 "$f" >&2; }; done
     exit 1
 }
-trap '"$launch" down "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+stranger=""
+trap '[ -z "$stranger" ] || kill "$stranger" 2>/dev/null; "$launch" down "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
 lied=""
 k=16
@@ -66,7 +73,7 @@ honest | kill-executor) ;;
 dishonest-challenger) export OPML_FAULT_validator=node=0 ;;
 lie-vm) export OPML_FAULT_submitter=vm=3:1000@1 lied=3 ;;
 lie-first) export OPML_FAULT_submitter=node=0@1 lied=0 ;;
-lie-middle | kill-validator | withdraw) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
+lie-middle | kill-validator | withdraw | foreign-stream) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
 liar-gone) export OPML_FAULT_submitter=node=4@1 lied=4 clock=15 ;;
 lie-last) export OPML_FAULT_submitter=node=9@1 lied=9 ;;
 lie-output) export OPML_FAULT_submitter=output@1 lied=9 ;;
@@ -118,11 +125,49 @@ if [ "$scenario" = kill-validator ]; then
     killer=$!
 fi
 
+health() { # PEER -> the actor's health reply (JSON)
+    "$dir/bin/opml-health" --key_file "$OPML_KEYS/health.key" --peer "$1"
+}
+stat() { # PEER NAME -> the value of one health stat (0 when the actor does not answer)
+    v=$(health "$1" 2>/dev/null | jq -r --arg n "$2" '.stats[] | select(.name == $n) | .value' 2>/dev/null) || v=""
+    echo "${v:-0}"
+}
+
 via=""
-if [ "$scenario" = honest ]; then
+if [ "$scenario" = honest ] || [ "$scenario" = foreign-stream ]; then
     eth=$top/tools/eth/node_modules/.bin
     "$eth/forge" build --root "$top/tests/system/sol" --use "$top/tools/eth/solc" --out "$dir/sol-out" \
-        --cache-path "$dir/sol-cache" --offline >/dev/null 2>&1 || fail "forge build of Receiver.sol failed"
+        --cache-path "$dir/sol-cache" --offline >/dev/null 2>&1 || fail "forge build of tests/system/sol failed"
+fi
+if [ "$scenario" = foreign-stream ]; then
+    # a chainwatch of another identity (the deployer's key), following Chatter and not DisputeGame:
+    # three Chatted events before the task put its seqs three ahead of the identities' chainwatches
+    cart=$dir/sol-out/Chatter.sol/Chatter.json
+    chatter=$("$opml" chain deploy --rpc "$OPML_RPC_URL" --key "$OPML_KEYS/client.key" \
+        --journal "$dir/data/client.journal.json" --artifact "$cart" | jq -r .contract)
+    sport=$((OPML_PORT_BASE + 69))
+    "$dir/bin/opml-chainwatch" --key_file "$OPML_KEYS/deployer.key" --allow_file "$OPML_KEYS/allow" \
+        --listen "tcp://127.0.0.1:$sport" --bus_pub "${OPML_BUS_EVENTS%%@*}@tcp://127.0.0.1:$((OPML_PORT_BASE + 1))" \
+        --storage "$OPML_STORAGE" --rpc_url "$OPML_RPC_URL" --chain_id "$OPML_CHAIN_ID" --artifacts "$OPML_ARTIFACTS" \
+        --journal "$dir/data/chainwatch-stranger.journal.json" --confirmations 0 --poll_ms 100 --start_delay_ms 300 \
+        --watch "$cart@$chatter,ModelRegistry@$OPML_REGISTRY,InferenceOracle@$OPML_ORACLE" \
+        >"$dir/logs/chainwatch-stranger.log" 2>&1 &
+    stranger=$!
+    skey=$("$dir/bin/opml-health" --identity --key_file "$OPML_KEYS/deployer.key" | sed -n 's/^curve_key //p')
+    speer=$skey@tcp://127.0.0.1:$sport
+    for _ in 1 2 3; do
+        "$opml" chain send --rpc "$OPML_RPC_URL" --key "$OPML_KEYS/client.key" --journal "$dir/data/client.journal.json" \
+            --artifact "$cart" --to "$chatter" --fn chat --args '[]' >/dev/null || fail "Chatter.chat failed"
+    done
+    i=0
+    while [ "$(stat "$speer" last_seq)" -lt 4 ]; do # ModelRegistered and three Chatted
+        i=$((i + 1))
+        [ "$i" -lt 300 ] || fail "the third chainwatch did not publish within 30 s"
+        sleep 0.1
+    done
+    [ "$(stat "$OPML_CHAINWATCH_validator" last_seq)" -lt 4 ] || fail "the third stream is not ahead of the validator's"
+fi
+if [ "$scenario" = honest ]; then
     art=$dir/sol-out/Receiver.sol/Receiver.json
     receiver=$("$opml" chain deploy --rpc "$OPML_RPC_URL" --key "$OPML_KEYS/client.key" \
         --journal "$dir/data/client.journal.json" --artifact "$art" --args "[\"$OPML_ORACLE\"]" | jq -r .contract)
@@ -248,4 +293,10 @@ done
 grep -q "step sent (phase 2" "$dir"/logs/bisector-validator*.log || fail "no one-step proof was sent"
 grep -q "resolved, we lost" "$dir/logs/bisector-submitter.log" || fail "the liar did not lose"
 [ "$scenario" = lie-vm ] && { grep -q "Selected (phase 2, \[999, 1000\]" "$dir/logs/bisector-validator.log" || fail "phase 2 did not end at VM step 1000"; }
+if [ "$scenario" = foreign-stream ]; then
+    # each bisector dropped the third stream (and the other identity's chainwatch's)
+    for v in validator submitter; do
+        [ "$(stat "$(eval "echo \$OPML_BISECTOR_$v")" foreign_dropped)" -gt 0 ] || fail "bisector-$v dropped no foreign envelope"
+    done
+fi
 echo "test_dispute $scenario: ok (lie at node $lied rejected, resubmission finalized, $took s)"
