@@ -501,4 +501,13 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
     return kernel_exec(d, in, out, scratch, scratch_len);
 }
 
-const opml_backend_ops opml_backend_blas_ops = {"blas", blas_init, blas_destroy, blas_run, blas_release};
+/* the Q8_0 product's pool (OpenBLAS keeps its own threads for the other products) */
+static void blas_set_threads(opml_backend *b, int n) {
+    work *w = b->state;
+    opml_pool *p = pool_new(n);
+    if (!p) return;
+    pool_free(w->pool);
+    w->pool = p;
+}
+
+const opml_backend_ops opml_backend_blas_ops = {"blas", blas_init, blas_destroy, blas_run, blas_release, blas_set_threads};

@@ -339,7 +339,9 @@ int opml_model_meta(const opml_model *m, gguf_file *g, char *err, size_t errlen)
     return gguf_parse(m->meta, m->meta_len, g, err, errlen);
 }
 
-int opml_model_write(const opml_model *m, FILE *f) {
+int opml_model_write(const opml_model *m, FILE *f) { return opml_model_write_with(m, f, NULL, NULL); }
+
+int opml_model_write_with(const opml_model *m, FILE *f, opml_fill_fn fill, void *user) {
     uint8_t hdr[HEADER_BYTES] = {0}, rec[NODE_REC];
     memcpy(hdr, OPML_MODEL_MAGIC, 8);
     wr32(hdr + 8, m->nin), wr32(hdr + 12, m->n), wr32(hdr + 16, m->nweights), wr32(hdr + 20, m->output_value);
@@ -372,7 +374,18 @@ int opml_model_write(const opml_model *m, FILE *f) {
     if (fwrite(zeros, 1, blob - at, f) != blob - at) return -1;
     for (uint32_t i = 0; i < m->nweights; i++) {
         size_t nb = kd_nbytes(&m->weights[i].t);
-        if (nb && fwrite(m->weights[i].data, 1, nb, f) != nb) return -1;
+        const uint8_t *data = m->weights[i].data;
+        uint8_t *made = NULL;
+        if (!data && nb) { /* made now by the caller */
+            if (!fill || !(made = malloc(nb)) || fill(user, i, made)) {
+                free(made);
+                return -1;
+            }
+            data = made;
+        }
+        size_t put = nb ? fwrite(data, 1, nb, f) : 0;
+        free(made);
+        if (put != nb) return -1;
         size_t pad = i + 1 < m->nweights || m->meta ? ((nb + 63) & ~(size_t)63) - nb : 0;
         if (pad && fwrite(zeros, 1, pad, f) != pad) return -1;
     }

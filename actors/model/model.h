@@ -94,6 +94,12 @@ int opml_model_commit(opml_model *m, char *err, size_t errlen);
 int opml_model_check(opml_model *m, char *err, size_t errlen);
 /* Write a committed model to f. Returns 0 or -1 (I/O error). */
 int opml_model_write(const opml_model *m, FILE *f);
+/* The same for a checked model (opml_model_check) whose weights may have no bytes yet (data NULL):
+ * fill(user, i, dst) writes weight i's kd_nbytes bytes into dst when its turn comes, so a large
+ * model is written without all its weights in memory at once. 0, or -1 (I/O error, out of memory,
+ * fill returned non-zero). */
+typedef int (*opml_fill_fn)(void *user, uint32_t i, uint8_t *dst);
+int opml_model_write_with(const opml_model *m, FILE *f, opml_fill_fn fill, void *user);
 
 /* The normative pieces (docs/commitments.md). */
 unsigned opml_state_depth(uint32_t nin, uint32_t n);
