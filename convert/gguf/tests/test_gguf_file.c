@@ -6,7 +6,7 @@
  * Usage: test_gguf_file MODELS_DIR
  *        test_gguf_file --write-seeds DIR   (writes the fuzz corpus's seed files: tests/corpus) */
 #include "check.h"
-#include "gguf_build.h"
+#include "gguf_fixture.h"
 #include "gguf_file.h"
 
 #include <math.h>
