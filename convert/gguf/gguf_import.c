@@ -10,6 +10,7 @@
 
 #include "errmsg.h"
 #include "fmath.h"
+#include "gguf_build.h"
 #include "gguf_file.h"
 #include "llama_build.h"
 #include "model.h"
@@ -205,57 +206,28 @@ static int bind_tensors(importer *im, char *err, size_t errlen) {
 
 /* ---- the metadata section: a GGUF of key/values ---- */
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const void *p, size_t n) {
-    if (b->oom) return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = 1;
-            return;
-        }
-        b->p = q, b->cap = cap;
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
-static void put_u32(buf *b, uint32_t v) { put(b, &v, 4); } /* little-endian host (gguf_file.h) */
-static void put_u64(buf *b, uint64_t v) { put(b, &v, 8); }
-static void put_key(buf *b, const char *key, uint32_t type) {
-    put_u64(b, strlen(key));
-    put(b, key, strlen(key));
-    put_u32(b, type);
-}
-
 /* The bytes of kv's value after its type (array: element type, count, elements), as in the file. */
-static void copy_value(buf *b, const gguf_kv *kv) {
+static void copy_value(gb *b, const gguf_kv *kv) {
     uint64_t len;
     if (kv->type == GGUF_TYPE_ARRAY) {
-        put_u32(b, kv->elem_type);
-        put_u64(b, kv->n);
-        if (kv->elem_type != GGUF_TYPE_STRING) put(b, kv->data, kv->n * gguf_vtype_size(kv->elem_type));
+        gb_u32(b, kv->elem_type);
+        gb_u64(b, kv->n);
+        if (kv->elem_type != GGUF_TYPE_STRING) gb_bytes(b, kv->data, kv->n * gguf_vtype_size(kv->elem_type));
         else if (kv->n) {
             memcpy(&len, kv->data + kv->str_at[kv->n - 1], 8);
-            put(b, kv->data, kv->str_at[kv->n - 1] + 8 + len);
+            gb_bytes(b, kv->data, kv->str_at[kv->n - 1] + 8 + len);
         }
     } else if (kv->type == GGUF_TYPE_STRING) {
         memcpy(&len, kv->data, 8);
-        put(b, kv->data, 8 + len);
+        gb_bytes(b, kv->data, 8 + len);
     } else {
-        put(b, kv->data, gguf_vtype_size(kv->type));
+        gb_bytes(b, kv->data, gguf_vtype_size(kv->type));
     }
 }
 
 static int skip_key(const char *key) { return !strcmp(key, "general.alignment") || !strncmp(key, "opml.", 5); }
 
-static int make_meta(const importer *im, buf *b) {
+static int make_meta(const importer *im, gb *b) {
     const opml_llama_hparams *hp = &im->hp;
     struct { const char *key; uint32_t v; } u[] = {
         {"opml.llama.vocab", hp->vocab},       {"opml.llama.dim", hp->dim},   {"opml.llama.layers", hp->layers},
@@ -265,18 +237,16 @@ static int make_meta(const importer *im, buf *b) {
     struct { const char *key; float v; } f[] = {{"opml.llama.rms_eps", hp->rms_eps}, {"opml.llama.rope_base", hp->rope_base}};
     uint64_t n = sizeof u / sizeof *u + sizeof f / sizeof *f;
     for (uint64_t i = 0; i < im->g->n_kv; i++) n += !skip_key(im->g->kv[i].key);
-    put(b, GGUF_MAGIC, 4);
-    put_u32(b, 3);
-    put_u64(b, 0);
-    put_u64(b, n);
+    gb_header(b, 3, 0, n);
     for (uint64_t i = 0; i < im->g->n_kv; i++) {
         const gguf_kv *kv = &im->g->kv[i];
         if (skip_key(kv->key)) continue;
-        put_key(b, kv->key, kv->type);
+        gb_str(b, kv->key);
+        gb_u32(b, kv->type);
         copy_value(b, kv);
     }
-    for (size_t i = 0; i < sizeof u / sizeof *u; i++) put_key(b, u[i].key, GGUF_TYPE_UINT32), put_u32(b, u[i].v);
-    for (size_t i = 0; i < sizeof f / sizeof *f; i++) put_key(b, f[i].key, GGUF_TYPE_FLOAT32), put(b, &f[i].v, 4);
+    for (size_t i = 0; i < sizeof u / sizeof *u; i++) gb_kv_u32(b, u[i].key, u[i].v);
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) gb_kv_f32(b, f[i].key, f[i].v);
     return b->oom ? -1 : 0;
 }
 
@@ -323,7 +293,7 @@ int gguf_import(const char *in_path, const char *out_path, const gguf_import_opt
     if (gguf_open(in_path, &g, why, sizeof why)) return opml_errf(err, errlen, "%s: %s", in_path, why);
     importer im = {.g = &g};
     llama_step st;
-    buf meta = {0};
+    gb meta = {0};
     int rc = -1;
     memset(&st, 0, sizeof st);
     if (read_hparams(&g, o, &im.hp, why, sizeof why)) {
@@ -351,7 +321,8 @@ int gguf_import(const char *in_path, const char *out_path, const gguf_import_opt
     rc = write_file(&im, &st, out_path, root, nodes, weights, bytes, err, errlen);
 out:
     llama_step_free(&st);
-    free(im.list), free(im.src), free(im.w), free(meta.p);
+    free(im.list), free(im.src), free(im.w);
+    gb_free(&meta);
     gguf_close(&g);
     return rc;
 }

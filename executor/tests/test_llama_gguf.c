@@ -82,12 +82,6 @@ static const tensor *find(const model *m, const char *name) {
     return NULL;
 }
 
-static void kv_f32(gb *b, const char *key, float v) {
-    gb_str(b, key);
-    gb_u32(b, 6);
-    gb_bytes(b, &v, 4);
-}
-
 /* The GGUF of m; `arch`, `scaling`, an extra tensor name and a type override for tensor 1 make
  * the refused variants. Q8_0 tensors are quantized here (and m's values replaced by what is
  * stored). */
@@ -104,8 +98,8 @@ static void write_gguf(model *m, const char *path, const char *arch, const char 
     gb_kv_u32(&b, "llama.attention.head_count_kv", HKV);
     gb_kv_u32(&b, "llama.context_length", CTX);
     gb_kv_u32(&b, "llama.rope.dimension_count", DH);
-    kv_f32(&b, "llama.rope.freq_base", m->base);
-    kv_f32(&b, "llama.attention.layer_norm_rms_epsilon", m->eps);
+    gb_kv_f32(&b, "llama.rope.freq_base", m->base);
+    gb_kv_f32(&b, "llama.attention.layer_norm_rms_epsilon", m->eps);
     if (scaling) gb_kv_str(&b, "llama.rope.scaling.type", scaling);
     uint64_t off = 0, offs[65];
     for (int i = 0; i < m->n; i++) {
