@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention_host.h"
 #include "fmath.h"
 #include "pool.h"
 #include "q8_host.h"
@@ -481,6 +482,10 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         if (have_avx512bw()) return run_qconv_int(b->state, d, in, out, cache);
         return run_qconv(b->state, d, in, out, cache);
     case OP_QMATMUL: return run_qmatmul(b->state, d, in, out);
+    case OP_ATTENTION:
+        if (!attention_host_available() || scratch_len < kernel_scratch_size(d)) break;
+        attention_host_run(d, in, out, scratch);
+        return KD_OK;
     case OP_Q8LINEAR: {
         if (!q8h_available()) break;
         work *w = b->state;

@@ -116,6 +116,22 @@ static void q8linear(size_t rows, size_t k, size_t n, int specials) {
     free(x), free(w);
 }
 
+/* Attention (the blas backend's vectorized version): caches and queries with specials in some
+ * rows, grouped heads, head sizes through both vector paths and a tail */
+static void attention(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint32_t s, int32_t pos, int specials) {
+    float *q = malloc((size_t)t * h * dh * 4), *k = malloc((size_t)s * kvh * dh * 4), *v = malloc((size_t)s * kvh * dh * 4);
+    for (size_t i = 0; i < (size_t)t * h * dh; i++) q[i] = sf_float(specials && i < dh);
+    for (size_t i = 0; i < (size_t)s * kvh * dh; i++) k[i] = sf_float(specials && i % (7 * dh) < dh), v[i] = sf_float(specials && i % (5 * dh) < 2);
+    kd_desc d = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.125f}};
+    uint32_t qd[3] = {t, h, dh}, cd[3] = {s, kvh, dh}, pd[1] = {1};
+    d.in[0] = d.out = T(KD_F32, 3, qd), d.in[1] = d.in[2] = T(KD_F32, 3, cd), d.in[3] = T(KD_I32, 1, pd);
+    const void *in[KD_MAX_OPERANDS] = {q, k, v, &pos};
+    char what[96];
+    snprintf(what, sizeof what, "Attention T %u H %u/%u Dh %u S %u pos %d", t, h, kvh, dh, s, pos);
+    compare(what, &d, in);
+    free(q), free(k), free(v);
+}
+
 static void qconv(uint32_t nb, uint32_t c, uint32_t h, uint32_t wd, uint32_t m, uint32_t kh, uint32_t kw, uint32_t g,
                   int stride, int pad, int dil, int specials) {
     kd_desc d = {.op = OP_QCONV, .noperands = 4, .ia = {(int32_t)g, stride, stride + 1 > 2 ? 2 : stride, pad, pad + 1 > 2 ? 0 : pad + 1, pad, 0, dil, 1}};
@@ -361,6 +377,11 @@ int main(void) {
                                    {2, 11008, 97}, {8, 1024, 200}, {64, 256, 1000}};
     for (size_t i = 0; i < sizeof q8 / sizeof *q8; i++) q8linear(q8[i][0], q8[i][1], q8[i][2], 1);
     q8linear(3, 512, 20, 0);
+    attention(3, 8, 2, 128, 20, 5, 1);
+    attention(1, 4, 4, 32, 64, 40, 1);
+    attention(5, 2, 1, 7, 8, 0, 1);
+    attention(2, 4, 2, 80, 30, 28, 0);
+    attention(2, 4, 2, 16, 30, 29, 0); /* past the cache: NaN */
 
     /* run-time products (attention scores): broadcast batches, K edges */
     qmatmul(1, 1, 1, 1, 1, 1);
