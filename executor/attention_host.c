@@ -1,14 +1,15 @@
 /* attention_host.c: OP_ATTENTION for the host backends with the reference kernel's bits
  * (actors/kernels/attention.c, docs/numerics.md "Transformer operators"): the keys and queries
  * quantized by quant_simd.h (equal to kq_scale / kq_quantize), the int8 score sums by qs_dot_i8
- * (integers: any order), the scores, maximum, exponentials and their sum exactly in the
- * reference's scalar order, and the output sums y[i] = ((+0 + p_0 v_0[i]) + p_1 v_1[i]) + ...
+ * (integers: any order), the scores, maximum and the exponentials' sum exactly in the
+ * reference's scalar order, the exponentials lane by lane (fmath_x16.h), and the output sums y[i] = ((+0 + p_0 v_0[i]) + p_1 v_1[i]) + ...
  * vectorized across i (AVX-512: each lane is one i, adding j in order; multiply then add, no FMA). */
 #include "attention_host.h"
 
 #include <immintrin.h>
 
 #include "fmath.h"
+#include "fmath_x16.h"
 #include "quant.h"
 #include "quant_simd.h"
 
@@ -71,11 +72,10 @@ void attention_host_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS],
                 if (kf_isnan(s)) m = s;
                 else if (!kf_isnan(m) && s > m) m = s;
             }
+            for (size_t j = 0; j < len; j++) sc[j] = sc[j] - m;
+            fx16_exp(sc, len, sc); /* kf_exp lane by lane */
             float z = 0.0f;
-            for (size_t j = 0; j < len; j++) {
-                sc[j] = kf_exp(sc[j] - m);
-                z = z + sc[j];
-            }
+            for (size_t j = 0; j < len; j++) z = z + sc[j];
             for (size_t j = 0; j < len; j++) sc[j] = sc[j] / z;
             float *yr = y + (t * heads + h) * dh;
             weighted_sum(sc, len, v + g * dh, row, dh, yr);

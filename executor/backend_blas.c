@@ -20,6 +20,7 @@
 
 #include "attention_host.h"
 #include "fmath.h"
+#include "fmath_x16.h"
 #include "pool.h"
 #include "q8_host.h"
 #include "quant.h"
@@ -482,6 +483,15 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         if (have_avx512bw()) return run_qconv_int(b->state, d, in, out, cache);
         return run_qconv(b->state, d, in, out, cache);
     case OP_QMATMUL: return run_qmatmul(b->state, d, in, out);
+    case OP_SILU:
+        if (!fx16_available()) break;
+        fx16_silu(in[0], (size_t)kd_numel(&d->out), out);
+        return KD_OK;
+    case OP_ADD:
+    case OP_MUL: /* equal shapes: element i with element i */
+        if (!fx16_available() || !kd_same(&d->in[0], &d->out) || !kd_same(&d->in[1], &d->out)) break;
+        (d->op == OP_ADD ? fx16_add : fx16_mul)(in[0], in[1], (size_t)kd_numel(&d->out), out);
+        return KD_OK;
     case OP_ATTENTION:
         if (!attention_host_available() || scratch_len < kernel_scratch_size(d)) break;
         attention_host_run(d, in, out, scratch);

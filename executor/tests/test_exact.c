@@ -9,6 +9,7 @@
 #include "special_floats.h"
 #include "quant.h"
 #include "quant_simd.h"
+#include "fmath_x16.h"
 #include "keccak.h"
 #include "merkle.h"
 #include "tensor_root.h"
@@ -368,6 +369,39 @@ int main(void) {
         uint32_t g = 1 + sf_rnd() % 3;
         qconv(1 + sf_rnd() % 2, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 9, 1 + sf_rnd() % 9, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 3,
               1 + sf_rnd() % 3, g, 1 + (int)(sf_rnd() % 2), (int)(sf_rnd() % 2), 1 + (int)(sf_rnd() % 2), (int)(sf_rnd() & 1));
+    }
+
+    /* the AVX-512 lanes of kf_exp and SiLU: every 97th float of all 2^32 and the specials */
+    if (fx16_available()) {
+        enum { N = 4096 };
+        static float x[N], ye[N], ys[N];
+        size_t bad = 0, n = 0;
+        for (uint64_t u = 0; u < (1ull << 32); u += 97 * N) {
+            for (size_t i = 0; i < N; i++) x[i] = kf_from_bits((uint32_t)(u + 97 * i));
+            if (u == 0) x[1] = -0.0f, x[2] = 88.72283935546875f, x[3] = -103.972084045410f, x[4] = 0x1p-126f, x[5] = -87.5f;
+            fx16_exp(x, N - (u == 0), ye), fx16_silu(x, N - (u == 0), ys);
+            for (size_t i = 0; i + (u == 0) < N; i++, n++) {
+                bad += kf_bits(ye[i]) != kf_bits(kf_exp(x[i]));
+                bad += kf_bits(ys[i]) != kf_bits(kf_canon(x[i] * kf_sigmoid(x[i])));
+            }
+        }
+        CHECK_EQ_INT(bad, 0);
+        printf("kf_exp and SiLU: AVX-512 lanes == scalar on %zu inputs\n", n);
+    }
+    {
+        float a[37], b[37];
+        fill(a, 37, 1), fill(b, 37, 1);
+        uint32_t ed[2] = {1, 37};
+        for (unsigned op = OP_ADD; op <= OP_MUL; op += OP_MUL - OP_ADD) {
+            kd_desc d = {.op = (uint16_t)op, .noperands = 2};
+            d.in[0] = d.in[1] = d.out = T(KD_F32, 2, ed);
+            const void *in[KD_MAX_OPERANDS] = {a, b};
+            compare(kernel_op_name(op), &d, in);
+        }
+        kd_desc s = {.op = OP_SILU, .noperands = 1};
+        s.in[0] = s.out = T(KD_F32, 2, ed);
+        const void *in[KD_MAX_OPERANDS] = {a};
+        compare("SiLU", &s, in);
     }
 
     /* Q8_0 products: decoding (rows <= 4, lane = block; group tails) and prompts (tiles of 16 rows;
