@@ -17,7 +17,7 @@ uint32_t llama_parts(uint32_t rows, uint32_t k, uint32_t *rows_per_part) {
 }
 
 int llama_check_hparams(const opml_llama_hparams *hp, char *err, size_t errlen) {
-    uint64_t qd = (uint64_t)hp->heads * hp->head_dim, kvd = (uint64_t)hp->kv_heads * hp->head_dim;
+    uint64_t qd = (uint64_t)hp->heads * hp->head_dim;
     if (!hp->vocab || !hp->dim || !hp->layers || !hp->heads || !hp->kv_heads || !hp->head_dim || !hp->ffn || !hp->ctx)
         return opml_errf(err, errlen, "llama: a hyperparameter is zero");
     if (hp->dim % KD_Q8_BLOCK || hp->ffn % KD_Q8_BLOCK || qd % KD_Q8_BLOCK)
@@ -27,7 +27,7 @@ int llama_check_hparams(const opml_llama_hparams *hp, char *err, size_t errlen) 
     if (hp->head_dim % 2) return opml_errf(err, errlen, "llama: head size %u is odd", hp->head_dim);
     if (hp->layers > 4096 || hp->ctx > (1u << 20) || qd > KD_MAX_K)
         return opml_errf(err, errlen, "llama: %u layers, context %u: too large", hp->layers, hp->ctx);
-    if ((uint64_t)hp->ctx * kvd * 4 > KD_MAX_TENSOR_BYTES)
+    if ((uint64_t)hp->ctx * llama_cache_row_bytes(hp) > KD_MAX_TENSOR_BYTES)
         return opml_errf(err, errlen, "llama: a cache of %u positions exceeds one VM slot", hp->ctx);
     if (!(hp->rms_eps >= 0.0f && hp->rms_eps < 1.0f) || !(hp->rope_base > 1.0f && hp->rope_base < 1e12f))
         return opml_errf(err, errlen, "llama: RMS epsilon %g or rope base %g out of range", hp->rms_eps, hp->rope_base);
@@ -36,6 +36,13 @@ int llama_check_hparams(const opml_llama_hparams *hp, char *err, size_t errlen) 
         if (llama_parts(mats[i][0], mats[i][1], &per) > LLAMA_MAX_PARTS)
             return opml_errf(err, errlen, "llama: a [%u, %u] matrix needs more than %d parts", mats[i][0], mats[i][1], LLAMA_MAX_PARTS);
     return 0;
+}
+
+unsigned llama_cache_dtype(const opml_llama_hparams *hp) { return hp->head_dim % KD_Q8_BLOCK ? KD_F32 : KD_Q8_0; }
+
+uint64_t llama_cache_row_bytes(const opml_llama_hparams *hp) {
+    uint64_t vals = (uint64_t)hp->kv_heads * hp->head_dim;
+    return llama_cache_dtype(hp) == KD_Q8_0 ? vals / KD_Q8_BLOCK * KD_Q8_BYTES : vals * 4;
 }
 
 static kd_tensor tens(unsigned dtype, unsigned rank, uint32_t d0, uint32_t d1, uint32_t d2) {
@@ -212,7 +219,7 @@ int llama_step_build(const opml_llama_hparams *hp, opml_weight *w, uint32_t nw, 
     g->m.nin = nin, g->m.inputs = g->inputs, g->m.weights = w, g->m.nweights = nw, g->m.nodes = g->nodes;
     g->inputs[0] = tens(KD_I32, 1, T, 0, 0);
     g->inputs[1] = tens(KD_I32, 1, 1, 0, 0);
-    for (uint32_t i = 0; i < 2 * L; i++) g->inputs[2 + i] = tens(KD_F32, 3, S, hp->kv_heads, hp->head_dim);
+    for (uint32_t i = 0; i < 2 * L; i++) g->inputs[2 + i] = tens(llama_cache_dtype(hp), 3, S, hp->kv_heads, hp->head_dim);
     builder b = {.g = g, .w = w, .cap = cap, .nw = nw};
     uint32_t per, parts = llama_parts(hp->vocab, hp->dim, &per), emb[LLAMA_MAX_PARTS + 1] = {0};
     for (uint32_t p = 0; p < parts; p++) emb[1 + p] = W(next_weight(&b));

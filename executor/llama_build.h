@@ -4,7 +4,7 @@
  * of the same operators for prompts, and checks that the file's graph is the builder's).
  *
  *   inputs   0 ids int32 [T]; 1 pos int32 [1]; 2 + 2l, 3 + 2l: layer l's key and value caches
- *            f32 [S, kv_heads, head_dim]
+ *            [S, kv_heads, head_dim], Q8_0 (f32 when head_dim is not a multiple of 32)
  *   x = Embedding(ids, token_embd parts)
  *   per layer: h = RMSNorm(x, attn_norm); q, k, v = Q8Linear(h, attn_q | attn_k | attn_v),
  *     reshaped to heads; q, k = Rope(q | k, cos, sin, pos) (adjacent pairs: llama.cpp's NORM);
@@ -39,6 +39,11 @@ typedef struct llama_wdesc {
     char name[48];
     uint32_t row0;
 } llama_wdesc;
+
+/* The caches' dtype (KD_Q8_0, or KD_F32 when head_dim is not a multiple of 32) and the bytes of
+ * one cache row (one position: kv_heads x head_dim values). */
+unsigned llama_cache_dtype(const opml_llama_hparams *hp);
+uint64_t llama_cache_row_bytes(const opml_llama_hparams *hp);
 
 /* Row parts of a Q8_0 matrix [rows, k]: the count, and rows per part (the last one holds the rest). */
 uint32_t llama_parts(uint32_t rows, uint32_t k, uint32_t *rows_per_part);

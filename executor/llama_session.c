@@ -141,7 +141,7 @@ int opml_llama_session_new(opml_llama *m, uint32_t n_ctx, const char *backend, i
     opml_llama_session *s = calloc(1, sizeof *s);
     if (!s) return opml_errf(err, errlen, "out of memory");
     s->model = m, s->n_ctx = n_ctx;
-    s->kv_row = (size_t)m->hp.kv_heads * m->hp.head_dim * 4;
+    s->kv_row = (size_t)llama_cache_row_bytes(&m->hp);
     s->b = opml_backend_new(backend);
     s->kv = calloc(2 * m->hp.layers, sizeof *s->kv);
     if (!s->b || !s->kv) {

@@ -75,7 +75,7 @@ static int read_hparams(const gguf_file *g, const gguf_import_opts *o, opml_llam
     hp->vocab = emb->ne[1] > UINT32_MAX ? 0 : (uint32_t)emb->ne[1];
     hp->tied_output = gguf_find_tensor(g, "output.weight") == NULL;
     /* the largest context whose cache fits one VM slot */
-    uint64_t row = (uint64_t)hp->kv_heads * hp->head_dim * 4, cap = row ? KD_MAX_TENSOR_BYTES / row : 1;
+    uint64_t row = hp->kv_heads && hp->head_dim ? llama_cache_row_bytes(hp) : 0, cap = row ? KD_MAX_TENSOR_BYTES / row : 1;
     hp->ctx = o && o->ctx ? o->ctx : (ctx < cap ? ctx : (uint32_t)cap);
     if (o && o->ctx > ctx) return opml_errf(err, errlen, "--ctx %u exceeds the model's context length %u", o->ctx, ctx);
     return llama_check_hparams(hp, err, errlen);

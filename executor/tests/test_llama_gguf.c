@@ -21,7 +21,8 @@
 #define D 64
 #define H 4
 #define HKV 2
-#define DH 16
+#define DHMAX 32
+static int DH = 16; /* head size of the model being made: 16 (f32 caches) or 32 (Q8_0 caches) */
 #define F 96
 #define L 2
 #define CTX 32
@@ -88,7 +89,7 @@ static const tensor *find(const model *m, const char *name) {
 static void write_gguf(model *m, const char *path, const char *arch, const char *scaling, const char *extra, int skip) {
     gb b = {0};
     int nt = m->n - (skip >= 0) + (extra != NULL);
-    gb_header(&b, 3, (uint64_t)nt, 11 + (scaling != NULL));
+    gb_header(&b, 3, (uint64_t)nt, 12 + (scaling != NULL));
     gb_kv_str(&b, "general.architecture", arch);
     gb_kv_u32(&b, "general.alignment", 32);
     gb_kv_u32(&b, "llama.embedding_length", D);
@@ -97,7 +98,8 @@ static void write_gguf(model *m, const char *path, const char *arch, const char 
     gb_kv_u32(&b, "llama.attention.head_count", H);
     gb_kv_u32(&b, "llama.attention.head_count_kv", HKV);
     gb_kv_u32(&b, "llama.context_length", CTX);
-    gb_kv_u32(&b, "llama.rope.dimension_count", DH);
+    gb_kv_u32(&b, "llama.rope.dimension_count", (uint32_t)DH);
+    gb_kv_u32(&b, "llama.attention.key_length", (uint32_t)DH);
     gb_kv_f32(&b, "llama.rope.freq_base", m->base);
     gb_kv_f32(&b, "llama.attention.layer_norm_rms_epsilon", m->eps);
     if (scaling) gb_kv_str(&b, "llama.rope.scaling.type", scaling);
@@ -177,10 +179,10 @@ static void rope(double *v, int heads, int pos, double base) {
 }
 
 static void forward(const model *m, const int32_t *tok, int n, double *logits) {
-    static double kc[L][CTX][HKV * DH], vc[L][CTX][HKV * DH];
+    static double kc[L][CTX][HKV * DHMAX], vc[L][CTX][HKV * DHMAX];
     char nm[64];
     for (int p = 0; p < n; p++) {
-        double x[D], h[D], q[H * DH], k[HKV * DH], v[HKV * DH], a[H * DH], o[D], g[F], u[F];
+        double x[D], h[D], q[H * DHMAX], k[HKV * DHMAX], v[HKV * DHMAX], a[H * DHMAX], o[D], g[F], u[F];
         const tensor *emb = find(m, "token_embd.weight");
         for (int i = 0; i < D; i++) x[i] = emb->x[(size_t)tok[p] * D + (size_t)i];
         for (int l = 0; l < L; l++) {
@@ -188,7 +190,7 @@ static void forward(const model *m, const int32_t *tok, int n, double *logits) {
             rmsnorm(x, T_("attn_norm"), m->eps, h);
             matvec(T_("attn_q"), h, q), matvec(T_("attn_k"), h, k), matvec(T_("attn_v"), h, v);
             rope(q, H, p, m->base), rope(k, HKV, p, m->base);
-            memcpy(kc[l][p], k, sizeof k), memcpy(vc[l][p], v, sizeof v);
+            memcpy(kc[l][p], k, sizeof(double) * HKV * DH), memcpy(vc[l][p], v, sizeof(double) * HKV * DH);
             for (int hh = 0; hh < H; hh++) {
                 int g0 = hh / (H / HKV);
                 double sc[CTX], mx = -1e300, z = 0;
@@ -218,7 +220,8 @@ static void forward(const model *m, const int32_t *tok, int n, double *logits) {
     }
 }
 
-static void check_model(const char *dir, float base, int tied) {
+static void check_model(const char *dir, float base, int tied, int dh) {
+    DH = dh;
     model m;
     make(&m, base, tied);
     char in[600], out[600], err[600];
@@ -258,9 +261,9 @@ static void check_model(const char *dir, float base, int tied) {
     }
     CHECK(worst < 0.05 * range);
     CHECK(same_top >= 10);
-    printf("synthetic llama (GQA %d/%d, rope base %g, %s output, F32/F16/Q8_0 tensors): batch == token by token, "
-           "ref == blas; logits within %.4f of a double forward pass (range %.2f), argmax equal at %d of 12\n",
-           H, HKV, base, tied ? "tied" : "own", worst, range, same_top);
+    printf("synthetic llama (GQA %d/%d of %d, %s caches, rope base %g, %s output, F32/F16/Q8_0 tensors): batch == "
+           "token by token, ref == blas; logits within %.4f of a double forward pass (range %.2f), argmax equal at %d "
+           "of 12\n", H, HKV, DH, DH % 32 ? "f32" : "Q8_0", base, tied ? "tied" : "own", worst, range, same_top);
     opml_llama_session_free(s), opml_llama_session_free(r);
     opml_llama_close(lm);
     unlink(in), unlink(out);
@@ -270,6 +273,7 @@ static void check_model(const char *dir, float base, int tied) {
 /* the refused files: each message names the cause; no output, no temporary file left */
 static void refuse(const char *dir, const char *arch, const char *scaling, const char *extra, int skip, int q4, int nan,
                    const char *why) {
+    DH = 16;
     model m;
     make(&m, 10000.0f, 0);
     if (nan) m.t[4].x[5] = NAN;
@@ -312,8 +316,8 @@ static void refuse(const char *dir, const char *arch, const char *scaling, const
 
 void gguf_import_cases(const char *dir);
 void gguf_import_cases(const char *dir) {
-    check_model(dir, 500000.0f, 1);
-    check_model(dir, 10000.0f, 0);
+    check_model(dir, 500000.0f, 1, 16);
+    check_model(dir, 10000.0f, 0, 32); /* heads x head size 128 != embedding 64 */
     refuse(dir, "llama", NULL, NULL, -1, 1, 0, "type Q4_0");
     refuse(dir, "llama", NULL, "blk.0.attn_rot_embd", -1, 0, 0, "'blk.0.attn_rot_embd' is not part");
     refuse(dir, "gpt2", NULL, NULL, -1, 0, 0, "architecture 'gpt2'");

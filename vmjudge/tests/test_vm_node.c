@@ -397,6 +397,21 @@ int main(void) {
     d.in[2] = tens(KD_Q8_0, 2, 3, 64);
     d.out = tens(KD_F32, 2, 3, 64);
     run_both("Embedding/Q8_0", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_KVAPPEND;
+    d.noperands = 3;
+    d.in[0] = d.out = tens3(KD_Q8_0, 8, 2, 32);
+    d.in[1] = tens3(KD_F32, 1, 2, 32);
+    d.in[2] = tens(KD_I32, 1, 1, 0);
+    run_both("KVAppend/Q8_0", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_ATTENTION;
+    d.noperands = 4;
+    d.in[0] = d.out = tens3(KD_F32, 1, 4, 64);
+    d.in[1] = d.in[2] = tens3(KD_Q8_0, 8, 2, 64);
+    d.in[3] = tens(KD_I32, 1, 1, 0);
+    d.fa[0] = 0.125f;
+    run_both("Attention/Q8_0", &d);
 
     /* every operator that accepts a plain f32 map [3, 7] -> [3, 7] (new element-wise operators
      * are covered without naming them here) */

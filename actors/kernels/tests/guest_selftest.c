@@ -142,6 +142,23 @@ int main(void) {
         const void *eo[KD_MAX_OPERANDS] = {ids, w8, w8 + 4 * 2 * 34};
         run("Embedding/Q8_0", &d, eo);
     }
+    { /* Q8_0 caches: KVAppend quantizes two rows in, Attention (grouped heads) reads them */
+        static uint8_t cache[8 * 2 * 64 / 32 * 34], vcache[sizeof cache];
+        for (size_t i = 0; i < sizeof cache; i++) cache[i] = (uint8_t)rnd(), vcache[i] = (uint8_t)rnd();
+        for (size_t b = 0; b < sizeof cache / 34; b++) cache[b * 34 + 1] &= 0x3F, vcache[b * 34 + 1] &= 0x3F;
+        fill(in0, 2 * 2 * 64), fill(in1, 2 * 4 * 64);
+        static int32_t pos = 5;
+        kd_desc a = {.op = OP_KVAPPEND, .noperands = 3};
+        a.in[0] = a.out = T(KD_Q8_0, 3, 8, 2, 64, 0), a.in[1] = T(KD_F32, 3, 2, 2, 64, 0), a.in[2] = T(KD_I32, 1, 1, 0, 0, 0);
+        const void *ao[KD_MAX_OPERANDS] = {cache, in0, &pos};
+        run("KVAppend/Q8_0", &a, ao);
+        memcpy(cache, outbuf, sizeof cache);
+        kd_desc at = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.125f}};
+        at.in[0] = at.out = T(KD_F32, 3, 2, 4, 64, 0), at.in[1] = at.in[2] = T(KD_Q8_0, 3, 8, 2, 64, 0);
+        at.in[3] = T(KD_I32, 1, 1, 0, 0, 0);
+        const void *tao[KD_MAX_OPERANDS] = {in1, cache, vcache, &pos};
+        run("Attention/Q8_0", &at, tao);
+    }
     static const uint16_t unary[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX,
                                      OP_EXP, OP_LOG, OP_SQRT, OP_NEG, OP_ABS};
     for (unsigned u = 0; u < sizeof unary / sizeof *unary; u++) {

@@ -144,6 +144,64 @@ static void test_q8(void) {
     CHECK_EQ_INT(kd_nbytes(&t), 3 * 2 * 34);
 }
 
+/* KVAppend into a Q8_0 cache and Attention over Q8_0 caches, against q8_expected's arithmetic */
+static void test_q8_cache(void) {
+    enum { S = 6, KVH = 2, H = 4, DH = 64, TN = 2 };
+    static uint8_t kc[S * KVH * DH / 32 * 34], vc[sizeof kc], k2[sizeof kc], v2[sizeof kc];
+    static float kn[TN * KVH * DH], vn[TN * KVH * DH], q[TN * H * DH], y[TN * H * DH];
+    uint32_t seed = 11;
+    for (size_t i = 0; i < sizeof kc; i++) seed = seed * 1103515245u + 12345u, kc[i] = vc[i] = (uint8_t)(seed >> 16);
+    for (size_t b = 0; b < sizeof kc / 34; b++) kc[b * 34 + 1] &= 0x3B, vc[b * 34 + 1] = kc[b * 34 + 1] & 0x37;
+    for (int i = 0; i < TN * KVH * DH; i++) seed = seed * 1103515245u + 12345u, kn[i] = (float)((int)(seed >> 16 & 0xFFF) - 2048) / 512.0f, vn[i] = -kn[i] / 3;
+    for (int i = 0; i < TN * H * DH; i++) seed = seed * 1103515245u + 12345u, q[i] = (float)((int)(seed >> 16 & 0xFFF) - 2048) / 1024.0f;
+    int32_t pos = 3;
+    kd_desc a = {.op = OP_KVAPPEND, .noperands = 3};
+    a.in[0] = a.out = T(KD_Q8_0, 3, S, KVH, DH, 0), a.in[1] = T(KD_F32, 3, TN, KVH, DH, 0), a.in[2] = T(KD_I32, 1, 1, 0, 0, 0);
+    const void *ik[12] = {kc, kn, &pos}, *iv[12] = {vc, vn, &pos};
+    CHECK_EQ_INT(run(&a, ik, k2), 0);
+    CHECK_EQ_INT(run(&a, iv, v2), 0);
+    size_t row = KVH * DH / 32 * 34;
+    CHECK_MEM(k2, kc, pos * row);
+    CHECK_MEM(k2 + (pos + TN) * row, kc + (pos + TN) * row, (S - pos - TN) * row);
+    for (int b = 0; b < TN * KVH * DH / 32; b++) { /* the new rows: d = fp16(amax / 127), q = round-even(x * 127/amax) */
+        const float *x = kn + b * 32;
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+        const uint8_t *blk = k2 + pos * row + (size_t)b * 34;
+        CHECK_EQ_INT(blk[0] | blk[1] << 8, h16(amax / 127.0f));
+        for (int i = 0; i < 32; i++) CHECK_EQ_INT((int8_t)blk[2 + i], (int)nearbyintf(x[i] * (127.0f / amax)));
+    }
+    kd_desc d = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.125f}};
+    d.in[0] = d.out = T(KD_F32, 3, TN, H, DH, 0), d.in[1] = d.in[2] = T(KD_Q8_0, 3, S, KVH, DH, 0);
+    d.in[3] = T(KD_I32, 1, 1, 0, 0, 0);
+    const void *ia[12] = {q, k2, v2, &pos};
+    CHECK_EQ_INT(run(&d, ia, y), 0);
+    for (int t = 0; t < TN; t++)
+        for (int h = 0; h < H; h++) {
+            int g = h / (H / KVH), len = pos + t + 1;
+            float sc[S], m = -INFINITY, z = 0;
+            for (int j = 0; j < len; j++) {
+                sc[j] = q8_expected(q + (t * H + h) * DH, k2 + j * row + (size_t)g * DH / 32 * 34, DH / 32) * 0.125f;
+                m = sc[j] > m ? sc[j] : m;
+            }
+            for (int j = 0; j < len; j++) z += sc[j] = kf_exp(sc[j] - m);
+            for (int i = 0; i < DH; i++) {
+                float o = 0;
+                for (int j = 0; j < len; j++) {
+                    const uint8_t *blk = v2 + j * row + ((size_t)g * DH + (size_t)i) / 32 * 34;
+                    uint16_t dh;
+                    memcpy(&dh, blk, 2);
+                    o += (sc[j] / z) * ((float)(int8_t)blk[2 + i % 32] * f16(dh));
+                }
+                CHECK(kf_bits(y[(t * H + h) * DH + i]) == kf_bits(o));
+            }
+        }
+    a.in[0] = a.out = T(KD_Q8_0, 3, S, KVH, DH, 0), a.in[1] = T(KD_F32, 3, TN, KVH, DH - 32, 0);
+    CHECK_EQ_INT(run(&a, ik, k2), KD_ESHAPE);
+    d.in[2] = T(KD_F32, 3, S, KVH, DH, 0); /* keys and values of different dtypes */
+    CHECK_EQ_INT(run(&d, ia, y), KD_ESHAPE);
+}
+
 static float qref(float x, float s) {
     float t = x / s;
     if (t != t) return 0;
@@ -153,6 +211,7 @@ static float qref(float x, float s) {
 
 int main(void) {
     test_q8();
+    test_q8_cache();
     /* QLinear: 3 rows, K = 5, N = 4, with bias; compared with the formula of docs/numerics.md */
     float x[15], sw[4], bias[4], y[12];
     int8_t w[20];
