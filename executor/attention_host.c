@@ -1,15 +1,20 @@
 /* attention_host.c: OP_ATTENTION for the host backends with the reference kernel's bits
- * (actors/kernels/attention.c, docs/numerics.md "Transformer operators"): the keys and queries
- * quantized by quant_simd.h (equal to kq_scale / kq_quantize), the int8 score sums by qs_dot_i8
+ * (actors/kernels/attention.c, docs/numerics.md "Transformer operators"). f32 caches: the keys
+ * and queries quantized by quant_simd.h (equal to kq_scale / kq_quantize), the int8 score sums
+ * by qs_dot_i8
  * (integers: any order), the scores, maximum and the exponentials' sum exactly in the
  * reference's scalar order, the exponentials lane by lane (fmath_x16.h), and the output sums y[i] = ((+0 + p_0 v_0[i]) + p_1 v_1[i]) + ...
- * vectorized across i (AVX-512: each lane is one i, adding j in order; multiply then add, no FMA). */
+ * vectorized across i (AVX-512: each lane is one i, adding j in order; multiply then add, no FMA).
+ * Q8_0 caches: the Q8_0 product's order with keys as lanes (scores_q8), the values dequantized
+ * exactly and summed lane by lane over the head dimension (values_q8). */
 #include "attention_host.h"
 
 #include <immintrin.h>
 
 #include "fmath.h"
 #include "fmath_x16.h"
+#include "q8.h"
+#include "q8_simd.h"
 #include "quant.h"
 #include "quant_simd.h"
 
@@ -39,7 +44,108 @@ __attribute__((target("avx512f"))) static void weighted_sum(const float *p, size
     }
 }
 
-int attention_host_available(void) { return __builtin_cpu_supports("avx512f"); }
+/* ---- Q8_0 caches ---- */
+
+/* sc[j] = kf_canon(kq8_dot(query, key j) * scale) for j < len, 16 keys at a time: lane = key
+ * (in Q8S_PERM order within 16, put back before the store), 16 accumulator registers (block b
+ * into register b mod 16, the tree on registers): kq8_dot's order lane by lane. Keys' block sums
+ * by vpdpbusd on the key bytes XOR 0x80 minus 128 * the query block's sum. k: kv head g's blocks
+ * at position 0; key j's at k + j * row. Precondition: nb <= 16. */
+Q8S_TARGET static void scores_q8(const int8_t *qq, const float *dq, size_t nb, const uint8_t *k, size_t row, size_t len,
+                                 float scale, float *sc) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80), unperm = q8s_unperm();
+    const __m512i gidx = _mm512_mullo_epi32(q8s_perm(), _mm512_set1_epi32((int)row));
+    __m512i xb[16];
+    int32_t cx[16];
+    for (size_t b = 0; b < nb; b++) {
+        xb[b] = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qq + b * KD_Q8_BLOCK)));
+        int32_t sum = 0;
+        for (int i = 0; i < KD_Q8_BLOCK; i++) sum += qq[b * KD_Q8_BLOCK + (size_t)i];
+        cx[b] = 128 * sum;
+    }
+    for (size_t j0 = 0; j0 < len; j0 += 16) {
+        size_t cnt = len - j0 < 16 ? len - j0 : 16;
+        __mmask16 valid = 0;
+        for (int i = 0; i < 16; i++) valid |= (__mmask16)((size_t)Q8S_PERM[i] < cnt) << i;
+        __m512 a[KQ8_ACCS];
+        for (int i = 0; i < KQ8_ACCS; i++) a[i] = _mm512_setzero_ps();
+        const uint8_t *kj = k + j0 * row;
+        for (size_t b = 0; b < nb; b++) {
+            __m512i s[8];
+            for (size_t p = 0; p < 8; p++) {
+                const uint8_t *lo = kj + 2 * p * row + b * KD_Q8_BYTES + 2, *hi = lo + row;
+                __m256i l = 2 * p < cnt ? _mm256_loadu_si256((const __m256i *)lo) : _mm256_setzero_si256();
+                __m256i h = 2 * p + 1 < cnt ? _mm256_loadu_si256((const __m256i *)hi) : _mm256_setzero_si256();
+                __m512i w = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1), flip);
+                s[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, xb[b]);
+            }
+            __m512i isum = _mm512_sub_epi32(q8s_reduce8(s), _mm512_set1_epi32(cx[b]));
+            __m512i dki = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, gidx, kj + b * KD_Q8_BYTES, 1);
+            __m512 sc16 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dki)), _mm512_set1_ps(dq[b]));
+            a[b % KQ8_ACCS] = _mm512_add_ps(a[b % KQ8_ACCS], _mm512_mul_ps(_mm512_cvtepi32_ps(isum), sc16));
+        }
+        for (int w = 8; w >= 1; w /= 2)
+            for (int i = 0; i < w; i++) a[i] = _mm512_add_ps(a[i], a[i + w]);
+        __m512 v = _mm512_mul_ps(a[0], _mm512_set1_ps(scale));
+        v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_castsi512_ps(_mm512_set1_epi32((int)KF_CANON_NAN)));
+        _mm512_mask_storeu_ps(sc + j0, (__mmask16)((1u << cnt) - 1), _mm512_permutexvar_ps(unperm, v));
+    }
+}
+
+/* y[0..dh) = sum over j < len of p[j] * ((float)q * d) of value row j, in order of j, from +0:
+ * 8 blocks (256 lanes) at a time. v: kv head g's blocks at position 0; row j's at v + j * row. */
+Q8S_TARGET static void values_q8(const float *p, size_t len, const uint8_t *v, size_t row, size_t nb, float *y) {
+    for (size_t b0 = 0; b0 < nb; b0 += 8) {
+        size_t nbc = nb - b0 < 8 ? nb - b0 : 8;
+        __m512 a[16];
+        for (int i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
+        for (size_t j = 0; j < len; j++) {
+            __m512 pj = _mm512_set1_ps(p[j]);
+            const uint8_t *blk = v + j * row + b0 * KD_Q8_BYTES;
+            for (size_t b = 0; b < nbc; b++, blk += KD_Q8_BYTES) {
+                __m512 d = _mm512_set1_ps(kq8_scale(blk));
+                __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
+                __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q)));
+                __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1)));
+                a[2 * b] = _mm512_add_ps(a[2 * b], _mm512_mul_ps(pj, _mm512_mul_ps(q0, d)));
+                a[2 * b + 1] = _mm512_add_ps(a[2 * b + 1], _mm512_mul_ps(pj, _mm512_mul_ps(q1, d)));
+            }
+        }
+        for (size_t i = 0; i < 2 * nbc; i++) _mm512_storeu_ps(y + b0 * KD_Q8_BLOCK + 16 * i, a[i]);
+    }
+}
+
+static void run_q8(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], float *y, void *scr, int32_t pos) {
+    const float *q = in[0];
+    const uint8_t *k = in[1], *v = in[2];
+    size_t t_n = d->in[0].dims[0], heads = d->in[0].dims[1], dh = d->in[0].dims[2], nb = dh / KD_Q8_BLOCK;
+    size_t s_n = d->in[1].dims[0], kvh = d->in[1].dims[1], group = heads / kvh, row = kvh * nb * KD_Q8_BYTES;
+    float *sc = scr, *dq = sc + s_n; /* the reference kernel's scratch layout and size */
+    int8_t *qq = (int8_t *)(dq + nb);
+    for (size_t t = 0; t < t_n; t++) {
+        size_t len = (size_t)pos + t + 1;
+        for (size_t h = 0; h < heads; h++) {
+            size_t g = h / group;
+            kq8_quantize_row(q + (t * heads + h) * dh, dh, qq, dq);
+            scores_q8(qq, dq, nb, k + g * nb * KD_Q8_BYTES, row, len, d->fa[0], sc);
+            float m = kf_from_bits(0xFF800000u);
+            for (size_t j = 0; j < len; j++) m = kf_isnan(sc[j]) ? sc[j] : !kf_isnan(m) && sc[j] > m ? sc[j] : m;
+            for (size_t j = 0; j < len; j++) sc[j] = sc[j] - m;
+            fx16_exp(sc, len, sc);
+            float z = 0.0f;
+            for (size_t j = 0; j < len; j++) z = z + sc[j];
+            for (size_t j = 0; j < len; j++) sc[j] = sc[j] / z;
+            float *yr = y + (t * heads + h) * dh;
+            values_q8(sc, len, v + g * nb * KD_Q8_BYTES, row, nb, yr);
+            for (size_t i = 0; i < dh; i++) yr[i] = kf_canon(yr[i]);
+        }
+    }
+}
+
+int attention_host_available(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
+}
 
 void attention_host_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], float *y, void *scr) {
     const float *q = in[0], *k = in[1], *v = in[2];
@@ -49,6 +155,10 @@ void attention_host_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS],
     size_t s_n = d->in[1].dims[0], kvh = d->in[1].dims[1], group = heads / kvh, n = (size_t)kd_numel(&d->out);
     if (pos < 0 || (size_t)pos > s_n || t_n > s_n - (size_t)pos) {
         for (size_t i = 0; i < n; i++) y[i] = kf_from_bits(KF_CANON_NAN);
+        return;
+    }
+    if (d->in[1].dtype == KD_Q8_0) {
+        run_q8(d, in, y, scr, pos);
         return;
     }
     size_t visible = (size_t)pos + t_n, row = kvh * dh;

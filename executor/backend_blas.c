@@ -493,7 +493,9 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         (d->op == OP_ADD ? fx16_add : fx16_mul)(in[0], in[1], (size_t)kd_numel(&d->out), out);
         return KD_OK;
     case OP_ATTENTION:
-        if (!attention_host_available() || scratch_len < kernel_scratch_size(d) || d->in[1].dtype != KD_F32) break;
+        if (!attention_host_available() || scratch_len < kernel_scratch_size(d) ||
+            (d->in[1].dtype == KD_Q8_0 && d->in[1].dims[2] > 16 * KD_Q8_BLOCK))
+            break;
         attention_host_run(d, in, out, scratch);
         return KD_OK;
     case OP_Q8LINEAR: {

@@ -9,8 +9,9 @@
 #include "fmath.h"
 #include "kernel.h"
 #include "q8.h"
+#include "q8_simd.h"
 
-#define Q8H_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
+#define Q8H_TARGET Q8S_TARGET
 #define GROUP 16        /* blocks per vector in the decoding kernel: one per accumulator */
 #define TILE 16         /* weight rows per repacked tile in the prompt kernel: one per lane */
 #define TILE_TOKENS 4   /* activation rows sharing one load of a tile's block */
@@ -22,7 +23,7 @@
 /* The decoding kernel's lane i holds block PERM[i] of a group (the order its int32 reduction
  * leaves them in); dx and cx are stored in that order, the gather reads dw in it, and the
  * accumulators are put back in block order before the tree. */
-static const int PERM[GROUP] = {0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15};
+#define PERM Q8S_PERM
 
 struct q8h_work {
     int8_t *q;          /* an arena: the quantized activations, rows x kpad (zero past k), then: */
@@ -88,18 +89,6 @@ Q8H_TARGET static void quantize_row(const float *x, size_t nb, int8_t *q, float 
 
 /* ---- decoding: one weight row at a time, 16 blocks per vector ---- */
 
-/* The 16 block sums of 8 vectors of dpbusd partials (vector p: blocks 2p and 2p+1 of the group,
- * 8 partials each), in PERM order. */
-Q8H_TARGET static inline __m512i reduce8(const __m512i s[8]) {
-    __m512i t[4], q[2];
-    for (int i = 0; i < 4; i++)
-        t[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2 * i], s[2 * i + 1]), _mm512_unpackhi_epi32(s[2 * i], s[2 * i + 1]));
-    for (int i = 0; i < 2; i++)
-        q[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * i], t[2 * i + 1]), _mm512_unpackhi_epi64(t[2 * i], t[2 * i + 1]));
-    return _mm512_add_epi32(_mm512_shuffle_i32x4(q[0], q[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                            _mm512_shuffle_i32x4(q[0], q[1], _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
 typedef struct job {
     const q8h_work *w;
     const uint8_t *wq;
@@ -111,8 +100,7 @@ typedef struct job {
 Q8H_TARGET static void decode_range(const job *j, size_t o0, size_t o1) {
     const size_t nb = j->nb, rowbytes = nb * KD_Q8_BYTES;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    const __m512i gidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15),
-                                            _mm512_set1_epi32(KD_Q8_BYTES)); /* PERM */
+    const __m512i gidx = _mm512_mullo_epi32(q8s_perm(), _mm512_set1_epi32(KD_Q8_BYTES));
     for (size_t o = o0; o < o1; o++) {
         const uint8_t *wr = j->wq + o * rowbytes;
         __m512 acc[FEW_ROWS];
@@ -139,7 +127,7 @@ Q8H_TARGET static void decode_range(const job *j, size_t o0, size_t o1) {
                 __m512i s[8];
                 for (int p = 0; p < 8; p++)
                     s[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[p], _mm512_loadu_si512(xq + 64 * p));
-                __m512i isum = _mm512_sub_epi32(reduce8(s), _mm512_loadu_si512(j->w->cxp + r * j->nbpad + g));
+                __m512i isum = _mm512_sub_epi32(q8s_reduce8(s), _mm512_loadu_si512(j->w->cxp + r * j->nbpad + g));
                 __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps(j->w->dxp + r * j->nbpad + g));
                 acc[r] = _mm512_mask_add_ps(acc[r], valid, acc[r], _mm512_mul_ps(_mm512_cvtepi32_ps(isum), sc));
             }

@@ -122,13 +122,41 @@ static void q8linear(size_t rows, size_t k, size_t n, int specials) {
 static void attention(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint32_t s, int32_t pos, int specials) {
     float *q = malloc((size_t)t * h * dh * 4), *k = malloc((size_t)s * kvh * dh * 4), *v = malloc((size_t)s * kvh * dh * 4);
     for (size_t i = 0; i < (size_t)t * h * dh; i++) q[i] = sf_float(specials && i < dh);
-    for (size_t i = 0; i < (size_t)s * kvh * dh; i++) k[i] = sf_float(specials && i % (7 * dh) < dh), v[i] = sf_float(specials && i % (5 * dh) < 2);
+    for (size_t i = 0; i < (size_t)s * kvh * dh; i++) /* small keys: O(1) scores, a softmax that is not one-hot */
+        k[i] = sf_float(specials && i % (7 * dh) < dh) * 0.03125f, v[i] = sf_float(specials && i % (5 * dh) < 2);
     kd_desc d = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.125f}};
     uint32_t qd[3] = {t, h, dh}, cd[3] = {s, kvh, dh}, pd[1] = {1};
     d.in[0] = d.out = T(KD_F32, 3, qd), d.in[1] = d.in[2] = T(KD_F32, 3, cd), d.in[3] = T(KD_I32, 1, pd);
     const void *in[KD_MAX_OPERANDS] = {q, k, v, &pos};
     char what[96];
     snprintf(what, sizeof what, "Attention T %u H %u/%u Dh %u S %u pos %d", t, h, kvh, dh, s, pos);
+    compare(what, &d, in);
+    free(q), free(k), free(v);
+}
+
+/* Attention over Q8_0 caches: random blocks (scales of every fp16 kind in some rows), queries
+ * with specials in their first row; keys past 16, 17 and 33 (the 16-key chunks), grouped heads */
+static void attention_q8(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint32_t s, int32_t pos, int specials) {
+    size_t cb = (size_t)s * kvh * dh / 32 * 34;
+    float *q = malloc((size_t)t * h * dh * 4);
+    uint8_t *k = malloc(cb), *v = malloc(cb);
+    for (size_t i = 0; i < (size_t)t * h * dh; i++) q[i] = sf_float(specials && i < dh);
+    static const uint16_t sp[] = {0x0000, 0x8000, 0x0001, 0x7C00, 0xFC00, 0x7E00, 0x7BFF};
+    for (size_t b = 0; b < cb / 34; b++)
+        for (int c = 0; c < 2; c++) {
+            uint8_t *blk = (c ? v : k) + b * 34;
+            for (int i = 2; i < 34; i++) blk[i] = (uint8_t)sf_rnd();
+            /* keys' scales near 2^-12 so that the scores are O(1) and the softmax is not one-hot */
+            uint16_t d = (uint16_t)((sf_rnd() & 0x8000) | (c ? 8 + sf_rnd() % 10 : 2 + sf_rnd() % 2) << 10 | (sf_rnd() & 0x3FF));
+            if (specials && b % 29 == 3) d = sp[sf_rnd() % (sizeof sp / sizeof *sp)];
+            blk[0] = (uint8_t)d, blk[1] = (uint8_t)(d >> 8);
+        }
+    kd_desc d = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.088388f}};
+    uint32_t qd[3] = {t, h, dh}, cd[3] = {s, kvh, dh}, pd[1] = {1};
+    d.in[0] = d.out = T(KD_F32, 3, qd), d.in[1] = d.in[2] = T(KD_Q8_0, 3, cd), d.in[3] = T(KD_I32, 1, pd);
+    const void *in[KD_MAX_OPERANDS] = {q, k, v, &pos};
+    char what[100];
+    snprintf(what, sizeof what, "Attention/Q8_0 T %u H %u/%u Dh %u S %u pos %d", t, h, kvh, dh, s, pos);
     compare(what, &d, in);
     free(q), free(k), free(v);
 }
@@ -416,6 +444,12 @@ int main(void) {
     attention(5, 2, 1, 7, 8, 0, 1);
     attention(2, 4, 2, 80, 30, 28, 0);
     attention(2, 4, 2, 16, 30, 29, 0); /* past the cache: NaN */
+    attention_q8(1, 32, 32, 128, 40, 15, 1);
+    attention_q8(3, 8, 2, 128, 64, 30, 1);
+    attention_q8(5, 4, 1, 32, 40, 12, 1);
+    attention_q8(2, 4, 2, 64, 80, 70, 0);
+    attention_q8(1, 2, 2, 512, 20, 16, 1);
+    attention_q8(2, 4, 2, 32, 30, 29, 0); /* past the cache: NaN */
 
     /* run-time products (attention scores): broadcast batches, K edges */
     qmatmul(1, 1, 1, 1, 1, 1);
