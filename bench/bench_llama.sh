@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench_llama.sh: opml and llama.cpp side by side on the same GGUF, the same thread count, in one
 # run: prompt processing (a PROMPT-token batch from an empty cache) and decoding (GEN single-token
-# steps) tokens/s, each engine run ROUNDS times alternately (the machine is shared: the best of
+# steps) tokens/s, each engine run ROUNDS times alternately, two passes each (the first one of a
+# process includes its start: graphs, buffers, page faults; the machine is shared: the best of
 # each side is reported, and each round's figures too), then opml's committed decoding and memory.
 # llama.cpp is bench/llamacpp's driver (scripts/bench-deps.sh builds it).
 #   bench_llama.sh OPML_BUILD_DIR MODEL.gguf [THREADS] [ROUNDS] [PROMPT] [GEN] [COMMIT_STEPS]
@@ -20,8 +21,8 @@ best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
 lpp=0 ldec=0 opp=0 odec=0
 r=1
 while [ "$r" -le "$rounds" ]; do
-  "$driver" --threads "$threads" --reps 1 --prompt "$prompt" --gen "$gen" speed "$gguf" >"$tmp/l.json"
-  "$build/executor/bench_llama" "$tmp/model.opml" --threads "$threads" --reps 1 --prompt "$prompt" --gen "$gen" --json >"$tmp/o.json"
+  "$driver" --threads "$threads" --reps 2 --prompt "$prompt" --gen "$gen" speed "$gguf" >"$tmp/l.json"
+  "$build/executor/bench_llama" "$tmp/model.opml" --threads "$threads" --reps 2 --prompt "$prompt" --gen "$gen" --json >"$tmp/o.json"
   printf 'round %d: llama.cpp pp %8.2f dec %7.2f | opml pp %8.2f dec %7.2f tokens/s\n' "$r" "$(num pp_tok_s "$tmp/l.json")" \
     "$(num decode_tok_s "$tmp/l.json")" "$(num pp_tok_s "$tmp/o.json")" "$(num decode_tok_s "$tmp/o.json")"
   lpp=$(best "$lpp" "$(num pp_tok_s "$tmp/l.json")"); ldec=$(best "$ldec" "$(num decode_tok_s "$tmp/l.json")")
