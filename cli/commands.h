@@ -15,6 +15,9 @@ int cmd_vm_step(int argc, char **argv);
 int cmd_vm_run(int argc, char **argv);
 /* cli/cmd_convert.c, cmd_infer.c, cmd_eval.c */
 int cmd_convert(int argc, char **argv);
+/* cli/cmd_convert_gguf.c: convert's GGUF input (the first non-option argument is a GGUF file) */
+int cmd_convert_is_gguf(int argc, char **argv);
+int cmd_convert_gguf(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 /* cli/cmd_chain.c */

@@ -6,8 +6,9 @@
  * dequantization. Quantization and dequantization follow quant.h's rules, vectorized by
  * quant_simd.h with the same bits. Weights are widened to float once per node and kept in the
  * node's cache slot. A QLinear of at most two rows (a matrix-vector product, memory-bound) reads
- * the int8 weights directly with exact int8 dot products instead. Every other operator runs the
- * reference kernel. */
+ * the int8 weights directly with exact int8 dot products instead. The Q8_0 product runs with
+ * AVX-512 VNNI on the weights in place (q8_host.h), its output rows over a pool of threads.
+ * Every other operator runs the reference kernel. */
 #include "backend.h"
 
 #include <cblas.h>
@@ -18,6 +19,8 @@
 #include <string.h>
 
 #include "fmath.h"
+#include "pool.h"
+#include "q8_host.h"
 #include "quant.h"
 #include "quant_simd.h"
 
@@ -30,6 +33,8 @@ typedef struct work {
     float *sa, *sb;
     size_t na, nb, nc, nacc, noff, nsa, nsb;
     int threads, max_threads; /* OpenBLAS threads now, and as configured at start */
+    opml_pool *pool;          /* the threads of the Q8_0 product */
+    q8h_work *q8;
 } work;
 
 static int grow(void **p, size_t *have, size_t need, size_t elsize) {
@@ -44,6 +49,12 @@ static int blas_init(opml_backend *b) {
     work *w = calloc(1, sizeof(work));
     if (!w) return -1;
     w->threads = w->max_threads = openblas_get_num_threads();
+    w->q8 = q8h_work_new();
+    w->pool = pool_new(0);
+    if (!w->q8 || !w->pool) {
+        q8h_work_free(w->q8), pool_free(w->pool), free(w);
+        return -1;
+    }
     b->state = w;
     return 0;
 }
@@ -51,6 +62,7 @@ static int blas_init(opml_backend *b) {
 static void blas_destroy(opml_backend *b) {
     work *w = b->state;
     if (w) free(w->a), free(w->b), free(w->c), free(w->acc), free(w->off), free(w->sa), free(w->sb);
+    if (w) q8h_work_free(w->q8), pool_free(w->pool);
     free(w);
 }
 
@@ -469,6 +481,13 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         if (have_avx512bw()) return run_qconv_int(b->state, d, in, out, cache);
         return run_qconv(b->state, d, in, out, cache);
     case OP_QMATMUL: return run_qmatmul(b->state, d, in, out);
+    case OP_Q8LINEAR: {
+        if (!q8h_available()) break;
+        work *w = b->state;
+        size_t k = d->in[0].dims[d->in[0].rank - 1];
+        return q8h_linear(w->q8, w->pool, in[0], (size_t)(kd_numel(&d->in[0]) / k), k, in[1], d->in[1].dims[0], out)
+                   ? KD_ESCRATCH : KD_OK;
+    }
     case OP_RELU:
         if (!have_avx512bw()) break;
         relu_x16(in[0], (size_t)kd_numel(&d->out), out);
@@ -482,4 +501,13 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
     return kernel_exec(d, in, out, scratch, scratch_len);
 }
 
-const opml_backend_ops opml_backend_blas_ops = {"blas", blas_init, blas_destroy, blas_run, blas_release};
+/* the Q8_0 product's pool (OpenBLAS keeps its own threads for the other products) */
+static void blas_set_threads(opml_backend *b, int n) {
+    work *w = b->state;
+    opml_pool *p = pool_new(n);
+    if (!p) return;
+    pool_free(w->pool);
+    w->pool = p;
+}
+
+const opml_backend_ops opml_backend_blas_ops = {"blas", blas_init, blas_destroy, blas_run, blas_release, blas_set_threads};

@@ -3,7 +3,8 @@
  * the cache is committed like every other value. Operands: 0 cache f32 [S, Hkv, Dh]; 1 new f32
  * [T, Hkv, Dh]; 2 pos int32, one element. Output: the cache with rows pos .. pos+T-1 replaced by
  * the new rows, bytes moved unchanged. A position that does not fit (pos < 0 or pos + T > S)
- * leaves the cache unchanged (and OP_ATTENTION then answers NaN for that position). */
+ * leaves the cache unchanged (and OP_ATTENTION then answers NaN for that position). The output may
+ * be the cache operand itself (an engine appending in place): then only the new rows are written. */
 #include "ops.h"
 
 #include <string.h>
@@ -21,7 +22,7 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     (void)scratch;
     int32_t pos = *(const int32_t *)in[2];
     size_t s = d->in[0].dims[0], t = d->in[1].dims[0], row = (size_t)d->in[0].dims[1] * d->in[0].dims[2] * 4;
-    memmove(out, in[0], s * row);
+    if (out != in[0]) memmove(out, in[0], s * row);
     if (pos >= 0 && (size_t)pos <= s && t <= s - (size_t)pos) memcpy((uint8_t *)out + (size_t)pos * row, in[1], t * row);
 }
 

@@ -51,8 +51,10 @@ KERNEL_OP_DECL(kop_kvappend);
 KERNEL_OP_DECL(kop_attention);
 KERNEL_OP_DECL(kop_silu);
 KERNEL_OP_DECL(kop_argmax);
+KERNEL_OP_DECL(kop_q8linear);
 
-/* Bytes of one element of this dtype (0 for KD_NONE). */
+/* Bytes of one element of this dtype (0 for KD_NONE and for KD_Q8_0, whose elements are not
+ * whole bytes: the operators that move elements refuse it). */
 unsigned kd_elsize(unsigned dtype);
 /* The check of a float32 map y = f(x): one f32 operand shaped like the f32 output. */
 int kd_check_unary_f32(const kd_desc *d);

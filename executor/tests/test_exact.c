@@ -73,6 +73,49 @@ static void qlinear(size_t rows, size_t k, size_t n, int bias, int specials) {
     free(x), free(sw), free(bi), free(w);
 }
 
+/* Q8Linear: activation blocks of every kind the rule singles out (all zero with -0, amax at one or
+ * both signs, NaN, Inf, only subnormals, a scale that underflows fp16, one that overflows it),
+ * weights with any byte (-128 too) and scales of every fp16 kind (0, -0, subnormal, Inf, NaN,
+ * negative) */
+static void q8linear(size_t rows, size_t k, size_t n, int specials) {
+    size_t nb = k / 32;
+    float *x = malloc(rows * k * 4);
+    uint8_t *w = malloc(n * nb * 34);
+    for (size_t i = 0; i < rows * k; i++) x[i] = sf_float(0);
+    for (size_t b = 0; specials && b < rows * nb; b++) { /* rows 0, 3, 6, ...: a block's NaN/Inf spoils its row */
+        float *blk = x + b * 32;
+        if (b / nb % 3) continue;
+        switch (sf_rnd() % 14) {
+        case 0: for (int i = 0; i < 32; i++) blk[i] = i % 3 ? 0.0f : -0.0f; break;
+        case 1: blk[sf_rnd() % 32] = -9.0f; break;
+        case 2: blk[3] = -9.0f, blk[20] = 9.0f; break;
+        case 3: blk[sf_rnd() % 32] = kf_from_bits(sf_rnd() & 1 ? 0x7FC00000u : 0xFFC00001u); break;
+        case 4: blk[sf_rnd() % 32] = kf_from_bits(sf_rnd() & 1 ? 0x7F800000u : 0xFF800000u); break;
+        case 5: for (int i = 0; i < 32; i++) blk[i] = kf_from_bits((sf_rnd() & 0x807FFFFFu)); break;
+        case 6: for (int i = 0; i < 32; i++) blk[i] *= 1e-36f; break;
+        case 7: blk[sf_rnd() % 32] = 2e7f; break;
+        case 8: for (int i = 0; i < 32; i++) blk[i] = (float)(int)(blk[i] * 8.0f) / 8.0f; break; /* ties */
+        default: break;
+        }
+    }
+    static const uint16_t sp[] = {0x0000, 0x8000, 0x0001, 0x03FF, 0x7C00, 0xFC00, 0x7E00, 0xFE01, 0x7BFF};
+    for (size_t b = 0; b < n * nb; b++) {
+        uint8_t *blk = w + b * 34;
+        for (int i = 2; i < 34; i++) blk[i] = (uint8_t)sf_rnd();
+        uint16_t d = (uint16_t)((sf_rnd() & 0x8000) | (5 + sf_rnd() % 16) << 10 | (sf_rnd() & 0x3FF));
+        if (specials && b / nb % 4 == 1 && sf_rnd() % 8 == 0) d = sp[sf_rnd() % (sizeof sp / sizeof *sp)];
+        blk[0] = (uint8_t)d, blk[1] = (uint8_t)(d >> 8);
+    }
+    kd_desc d = {.op = OP_Q8LINEAR, .noperands = 2};
+    uint32_t xd[2] = {(uint32_t)rows, (uint32_t)k}, wd[2] = {(uint32_t)n, (uint32_t)k}, od[2] = {(uint32_t)rows, (uint32_t)n};
+    d.in[0] = T(KD_F32, 2, xd), d.in[1] = T(KD_Q8_0, 2, wd), d.out = T(KD_F32, 2, od);
+    const void *in[KD_MAX_OPERANDS] = {x, w};
+    char what[80];
+    snprintf(what, sizeof what, "Q8Linear rows %zu K %zu N %zu", rows, k, n);
+    compare(what, &d, in);
+    free(x), free(w);
+}
+
 static void qconv(uint32_t nb, uint32_t c, uint32_t h, uint32_t wd, uint32_t m, uint32_t kh, uint32_t kw, uint32_t g,
                   int stride, int pad, int dil, int specials) {
     kd_desc d = {.op = OP_QCONV, .noperands = 4, .ia = {(int32_t)g, stride, stride + 1 > 2 ? 2 : stride, pad, pad + 1 > 2 ? 0 : pad + 1, pad, 0, dil, 1}};
@@ -310,6 +353,14 @@ int main(void) {
         qconv(1 + sf_rnd() % 2, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 9, 1 + sf_rnd() % 9, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 3,
               1 + sf_rnd() % 3, g, 1 + (int)(sf_rnd() % 2), (int)(sf_rnd() % 2), 1 + (int)(sf_rnd() % 2), (int)(sf_rnd() & 1));
     }
+
+    /* Q8_0 products: decoding (rows <= 4, lane = block; group tails) and prompts (tiles of 16 rows;
+     * row tails), one thread and two */
+    static const size_t q8[][3] = {{1, 32, 1},    {1, 32, 17},    {1, 64, 16},   {2, 256, 100}, {3, 544, 33},
+                                   {4, 704, 64},  {5, 704, 64},   {17, 1056, 50}, {33, 96, 31}, {1, 4096, 300},
+                                   {2, 11008, 97}, {8, 1024, 200}, {64, 256, 1000}};
+    for (size_t i = 0; i < sizeof q8 / sizeof *q8; i++) q8linear(q8[i][0], q8[i][1], q8[i][2], 1);
+    q8linear(3, 512, 20, 0);
 
     /* run-time products (attention scores): broadcast batches, K edges */
     qmatmul(1, 1, 1, 1, 1, 1);
