@@ -320,9 +320,9 @@ static int write_seeds(const char *dir) {
         gb_kv_bool(&b, "tokenizer.ggml.add_eos_token", k % 2);
         char path[1024];
         snprintf(path, sizeof path, "%s/seed_%d", dir, k);
-        FILE *f = fopen(path, "wb");
-        if (b.oom || !f || fwrite(b.p, 1, b.n, f) != b.n || fclose(f) != 0) return 1;
+        int rc = gb_write_file(&b, path);
         gb_free(&b);
+        if (rc != 0) return 1;
     }
     return 0;
 }
