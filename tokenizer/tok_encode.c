@@ -24,18 +24,25 @@ typedef struct pair {
     uint32_t size; /* left.n + right.n when the pair was made */
 } pair;
 
+/* Room for one more element in the growable array *v of *cap elements of elem bytes, n used:
+ * doubles it when full. 0 or -1 (out of memory; *v unchanged). */
+static int grow(void *v, size_t *cap, size_t n, size_t elem) {
+    if (n < *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *p = realloc(*(void **)v, c * elem);
+    if (!p) return -1;
+    *(void **)v = p;
+    *cap = c;
+    return 0;
+}
+
 typedef struct ids_buf {
     int32_t *v;
     size_t n, cap;
 } ids_buf;
 
 static int ids_push(ids_buf *b, int32_t id) {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        int32_t *v = realloc(b->v, cap * sizeof *v);
-        if (!v) return -1;
-        b->v = v, b->cap = cap;
-    }
+    if (grow(&b->v, &b->cap, b->n, sizeof *b->v)) return -1;
     b->v[b->n++] = id;
     return 0;
 }
@@ -51,12 +58,7 @@ typedef struct heap {
 } heap;
 
 static int heap_push(heap *h, pair p) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        pair *v = realloc(h->v, cap * sizeof *v);
-        if (!v) return -1;
-        h->v = v, h->cap = cap;
-    }
+    if (grow(&h->v, &h->cap, h->n, sizeof *h->v)) return -1;
     size_t i = h->n++;
     while (i > 0 && pair_before(&p, &h->v[(i - 1) / 2])) {
         h->v[i] = h->v[(i - 1) / 2];
@@ -149,12 +151,7 @@ typedef struct frags {
 } frags;
 
 static int frag_push(frags *f, frag x) {
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 16;
-        frag *v = realloc(f->v, cap * sizeof *v);
-        if (!v) return -1;
-        f->v = v, f->cap = cap;
-    }
+    if (grow(&f->v, &f->cap, f->n, sizeof *f->v)) return -1;
     f->v[f->n++] = x;
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "gguf_file.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,4 +92,12 @@ void gb_tensor(gb *b, const char *name, uint32_t n_dims, const uint64_t *ne, uin
 void gb_free(gb *b) {
     free(b->p);
     memset(b, 0, sizeof *b);
+}
+
+int gb_write_file(const gb *b, const char *path) {
+    if (b->oom) return -1;
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int bad = fwrite(b->p, 1, b->n, f) != b->n;
+    return fclose(f) != 0 || bad ? -1 : 0;
 }

@@ -29,5 +29,8 @@ void gb_kv_str(gb *b, const char *key, const char *v);
 void gb_kv_arr(gb *b, const char *key, uint32_t elem_type, uint64_t n);
 void gb_tensor(gb *b, const char *name, uint32_t n_dims, const uint64_t *ne, uint32_t type, uint64_t offset);
 void gb_free(gb *b);
+/* Writes the bytes composed to path (created or truncated): 0, or -1 when b ran out of memory or
+ * the file cannot be written. */
+int gb_write_file(const gb *b, const char *path);
 
 #endif

@@ -7,8 +7,10 @@
  * outside the vocabulary, a character cut short at the end, special tokens parsed or not, the
  * merge order (score, then leftmost), round trips of random bytes and of long inputs, streaming
  * decode of a character split over byte tokens, and vocabularies that must be refused.
- * Usage: test_tokenizer MODELS_DIR */
+ * Usage: test_tokenizer MODELS_DIR
+ *        test_tokenizer --write-seeds DIR   (the fuzz corpus's seeds: tests/corpus) */
 #include "check.h"
+#include "gguf_build.h"
 #include "tok_gguf.h"
 
 #include <cjson/cJSON.h>
@@ -291,7 +293,42 @@ static void check_vocabularies(void) {
     CHECK_EQ_INT(opml_tok_new(&v, &t, err, sizeof err), -1);
 }
 
+/* Fuzz seeds (fuzz_tok.c): u16 text length, text, a GGUF with a small vocabulary of every token
+ * type (specials, a few byte tokens, U+2581, letters, merges, a user-defined token). */
+static int write_seeds(const char *dir) {
+    static const char *tok[] = {"<unk>", "<s>", "</s>", "<0x0A>", "<0x41>", "<0xE2>", "<0x96>", "<0x81>", "<0xFF>",
+                                "\xe2\x96\x81", "a", "b", "c", "ab", "\xe2\x96\x81" "a", "abc", "<x>"};
+    static const int32_t type[] = {2, 3, 3, 6, 6, 6, 6, 6, 6, 1, 1, 1, 1, 1, 1, 1, 4};
+    static const char *texts[] = {"a b<x>ab", "<s>abc</s> c", "\xe2\x96\x81\xff\nA", ""};
+    enum { N = sizeof tok / sizeof tok[0] };
+    for (int k = 0; k < 4; k++) {
+        gb b = {0};
+        uint16_t tl = (uint16_t)strlen(texts[k]);
+        gb_bytes(&b, &tl, 2);
+        gb_bytes(&b, texts[k], tl);
+        gb_header(&b, 3, 0, 5);
+        gb_kv_str(&b, "tokenizer.ggml.model", "llama");
+        gb_kv_arr(&b, "tokenizer.ggml.tokens", 8 /* string */, N);
+        for (int i = 0; i < N; i++) gb_str(&b, tok[i]);
+        gb_kv_arr(&b, "tokenizer.ggml.scores", 6 /* f32 */, N);
+        for (int i = 0; i < N; i++) {
+            float sc = -(float)i;
+            gb_bytes(&b, &sc, 4);
+        }
+        gb_kv_arr(&b, "tokenizer.ggml.token_type", 5 /* i32 */, N);
+        gb_bytes(&b, type, sizeof type);
+        gb_kv_bool(&b, "tokenizer.ggml.add_eos_token", k % 2);
+        char path[1024];
+        snprintf(path, sizeof path, "%s/seed_%d", dir, k);
+        int rc = gb_write_file(&b, path);
+        gb_free(&b);
+        if (rc != 0) return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0) return write_seeds(argv[2]);
     if (argc != 2) {
         fprintf(stderr, "usage: %s MODELS_DIR\n", argv[0]);
         return 2;

@@ -1,6 +1,7 @@
-/* fuzz_replay.c: runs the fuzz target on every file of the given folders (the committed corpus
- * and crash reproducers), without libFuzzer, so that every build replays them.
- * Usage: gguf_fuzz_replay DIR... */
+/* fuzz_replay.c: runs a fuzz target (whichever LLVMFuzzerTestOneInput it is linked with) on every
+ * file of the given folders (the committed corpus and crash reproducers), without libFuzzer, so
+ * that every build replays them.
+ * Usage: gguf_fuzz_replay DIR... (tok_fuzz_replay: the same with the tokenizer's target) */
 #include "gguf_file.h"
 
 #include <dirent.h>
@@ -53,6 +54,6 @@ int main(int argc, char **argv) {
         }
         closedir(d);
     }
-    printf("gguf_fuzz_replay: %d files\n", files);
+    printf("fuzz_replay: %d files\n", files);
     return files > 0 ? 0 : 1;
 }

@@ -239,26 +239,21 @@ static void check_values(void) {
     if (g.base) gguf_close(&g);
     gb_free(&b);
 
-    ah.elem = GGUF_TYPE_ARRAY, ah.n = 1;
-    one_kv(&b, "k", GGUF_TYPE_ARRAY, &ah, sizeof ah);
-    CHECK_REFUSED(b.p, b.n, "arrays of arrays");
-    gb_free(&b);
-    ah.elem = 200, ah.n = 1;
-    one_kv(&b, "k", GGUF_TYPE_ARRAY, &ah, sizeof ah);
-    CHECK_REFUSED(b.p, b.n, "unknown array element type 200");
-    gb_free(&b);
-    ah.elem = GGUF_TYPE_UINT8, ah.n = 1ull << 60;
-    one_kv(&b, "k", GGUF_TYPE_ARRAY, &ah, sizeof ah);
-    CHECK_REFUSED(b.p, b.n, "values of type u8 run past the end");
-    gb_free(&b);
-    ah.elem = GGUF_TYPE_UINT64, ah.n = (UINT64_MAX / 8) + 2; /* n * 8 wraps around */
-    one_kv(&b, "k", GGUF_TYPE_ARRAY, &ah, sizeof ah);
-    CHECK_REFUSED(b.p, b.n, "values of type u64 run past the end");
-    gb_free(&b);
-    ah.elem = GGUF_TYPE_STRING, ah.n = 1ull << 61;
-    one_kv(&b, "k", GGUF_TYPE_ARRAY, &ah, sizeof ah);
-    CHECK_REFUSED(b.p, b.n, "strings cannot fit");
-    gb_free(&b);
+    static const struct {
+        uint32_t elem;
+        uint64_t n;
+        const char *want;
+    } arrays[] = {{GGUF_TYPE_ARRAY, 1, "arrays of arrays"},
+                  {200, 1, "unknown array element type 200"},
+                  {GGUF_TYPE_UINT8, 1ull << 60, "values of type u8 run past the end"},
+                  {GGUF_TYPE_UINT64, UINT64_MAX / 8 + 2, "values of type u64 run past the end"}, /* n * 8 wraps */
+                  {GGUF_TYPE_STRING, 1ull << 61, "strings cannot fit"}};
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
+        ah.elem = arrays[k].elem, ah.n = arrays[k].n;
+        one_kv(&b, "k", GGUF_TYPE_ARRAY, &ah, sizeof ah);
+        CHECK_REFUSED(b.p, b.n, arrays[k].want);
+        gb_free(&b);
+    }
     ah.elem = GGUF_TYPE_STRING, ah.n = 2;
     one_kv(&b, "k", GGUF_TYPE_ARRAY, &ah, sizeof ah);
     gb_str(&b, "ok");
@@ -403,8 +398,7 @@ static void check_open(const char *dir) {
 static void write_file(const char *dir, const char *name, const gb *b) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b->p, 1, b->n, f) != b->n || fclose(f) != 0) {
+    if (gb_write_file(b, path) != 0) {
         fprintf(stderr, "cannot write %s\n", path);
         exit(1);
     }

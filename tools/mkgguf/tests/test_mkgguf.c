@@ -123,7 +123,7 @@ static void check_same_model(void) {
     gguf_close(&a), gguf_close(&b), gguf_close(&c);
     /* the same seed, the same bytes; another seed, other weights */
     CHECK_EQ_INT(mkgguf_write(&s, pq2, &bytes, err, sizeof err), 0);
-    size_t la, lb;
+    size_t la = 0, lb = 0;
     uint8_t *fa = NULL, *fb = NULL;
     FILE *f1 = fopen(pq, "rb"), *f2 = fopen(pq2, "rb");
     if (f1 && f2) {
