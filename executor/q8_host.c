@@ -5,6 +5,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fmath.h"
 #include "kernel.h"
@@ -12,6 +14,8 @@
 #include "q8_simd.h"
 
 #define Q8H_TARGET Q8S_TARGET
+#define ARCH_REQ_XCOMP_PERM_ 0x1023 /* arch_prctl: ask for an extended state component */
+#define XFEATURE_XTILEDATA_ 18      /* AMX tile data */
 #define GROUP 16        /* blocks per vector in the decoding kernel: one per accumulator */
 #define TILE 16         /* weight rows per repacked tile in the prompt kernel: one per lane */
 #define TILE_TOKENS 4   /* activation rows sharing one load of a tile's block */
@@ -32,6 +36,7 @@ struct q8h_work {
     size_t nq;
     uint8_t *tiles;     /* per thread: a repacked tile (nb x 512 bytes) and its scales (nb x 64) */
     size_t ntiles;
+    int use_amx;        /* prompts may use AMX where the CPU and the kernel allow it */
 };
 
 int q8h_available(void) {
@@ -43,7 +48,13 @@ int q8h_available(void) {
     return cached;
 }
 
-q8h_work *q8h_work_new(void) { return calloc(1, sizeof(q8h_work)); }
+q8h_work *q8h_work_new(void) {
+    q8h_work *w = calloc(1, sizeof(q8h_work));
+    if (w) w->use_amx = 1;
+    return w;
+}
+
+void q8h_use_amx(q8h_work *w, int on) { w->use_amx = on; }
 
 void q8h_work_free(q8h_work *w) {
     if (!w) return;
@@ -144,14 +155,15 @@ Q8H_TARGET static void decode_range(const job *j, size_t o0, size_t o1) {
 /* ---- prompts: 16 weight rows repacked so that a lane is an output row ---- */
 
 /* tile: for each block b, 8 vectors (group g: lane r = bytes 4g..4g+3 of row o0 + r's block b,
- * flipped by 0x80), then per block the 16 rows' scales; rows past n are zero (scale 0) */
-Q8H_TARGET static void repack(const job *j, size_t o0, uint8_t *tile) {
+ * flipped by 0x80 for vpdpbusd, as they are for AMX: the 8 x 64-byte B tile of a K = 32 product),
+ * then per block the 16 rows' scales; rows past n are zero (scale 0) */
+Q8H_TARGET static void repack(const job *j, size_t o0, uint8_t *tile, int flip_bytes) {
     const size_t nb = j->nb, rowbytes = nb * KD_Q8_BYTES;
     size_t nr = j->n - o0 < TILE ? j->n - o0 : TILE;
     __mmask16 rows = (__mmask16)((1u << nr) - 1);
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                      _mm512_set1_epi32((int)rowbytes));
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const __m512i flip = flip_bytes ? _mm512_set1_epi8((char)0x80) : _mm512_setzero_si512();
     __m512i *tq = (__m512i *)tile;
     float *td = (float *)(tile + nb * 512);
     const uint8_t *base = j->wq + o0 * rowbytes;
@@ -202,13 +214,101 @@ Q8H_TARGET static void prompt_tile(const job *j, size_t o0, const uint8_t *tile)
     }
 }
 
+/* ---- prompts with AMX: the block sums of 16 tokens x 16 rows by one tile product ----
+ * TDPBSSD multiplies signed bytes by signed bytes into int32: no flip; A = 16 tokens' block b
+ * (16 x 32 bytes), B = the tile's block b (8 x 64 bytes, 4 consecutive k per row and output),
+ * C = 16 x 16 exact block sums, stored and finished with the same lane-wise epilogue (lane = row). */
+#define AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,amx-tile,amx-int8")))
+#define AMX_TOKENS 16
+
+typedef struct tilecfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tilecfg;
+
+/* AMX-TILE and AMX-INT8 on the CPU and the kernel's permission to use tile data (once). */
+static int amx_ready(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        unsigned a, b, c, d;
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+        cached = (d >> 24 & 1) && (d >> 25 & 1) && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM_, XFEATURE_XTILEDATA_) == 0;
+    }
+    return cached;
+}
+
+/* Two sets (tiles 0-2 and 3-5) of C: int32 [16 tokens][16 rows]; A: int8 [16 tokens][32]; B: int8
+ * [8][16 rows x 4]. A static object: GCC 12 drops stores to a local one as dead before ldtilecfg
+ * reads it. */
+static const tilecfg amx_cfg = {.palette = 1,
+                                .colsb = {64, KD_Q8_BLOCK, 64, 64, KD_Q8_BLOCK, 64},
+                                .rows = {AMX_TOKENS, AMX_TOKENS, KD_Q8_BLOCK / 4, AMX_TOKENS, AMX_TOKENS, KD_Q8_BLOCK / 4}};
+
+AMX_TARGET static void amx_start(void) { _tile_loadconfig(&amx_cfg); }
+
+AMX_TARGET static void amx_end(void) { _tile_release(); }
+
+/* Two phases per 16 tokens: the tile products of every block into c (nb x 16 x 16 int32, two
+ * tile sets alternating so that one block's product overlaps the other's store), then per token
+ * the epilogue over all blocks with the 16 accumulators in registers. */
+AMX_TARGET static void prompt_tile_amx(const job *j, size_t o0, const uint8_t *tile, int32_t *c) {
+    const size_t nb = j->nb;
+    const float *td = (const float *)(tile + nb * 512);
+    size_t nr = j->n - o0 < TILE ? j->n - o0 : TILE;
+    __mmask16 rows = (__mmask16)((1u << nr) - 1);
+    const __m512 canon = _mm512_castsi512_ps(_mm512_set1_epi32((int)KF_CANON_NAN));
+    for (size_t t0 = 0; t0 < j->rows; t0 += AMX_TOKENS) {
+        size_t rr = j->rows - t0 < AMX_TOKENS ? j->rows - t0 : AMX_TOKENS;
+        const int8_t *a = j->w->q + t0 * j->kpad; /* rows past `rows` are zero */
+        size_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            _tile_zero(0);
+            _tile_zero(3);
+            _tile_loadd(1, a + b * KD_Q8_BLOCK, (long)j->kpad);
+            _tile_loadd(2, tile + b * 512, 64);
+            _tile_loadd(4, a + (b + 1) * KD_Q8_BLOCK, (long)j->kpad);
+            _tile_loadd(5, tile + (b + 1) * 512, 64);
+            _tile_dpbssd(0, 1, 2);
+            _tile_dpbssd(3, 4, 5);
+            _tile_stored(0, c + b * 256, 64);
+            _tile_stored(3, c + (b + 1) * 256, 64);
+        }
+        if (b < nb) {
+            _tile_zero(0);
+            _tile_loadd(1, a + b * KD_Q8_BLOCK, (long)j->kpad);
+            _tile_loadd(2, tile + b * 512, 64);
+            _tile_dpbssd(0, 1, 2);
+            _tile_stored(0, c + b * 256, 64);
+        }
+        for (size_t r = 0; r < rr; r++) {
+            const float *dx = j->w->dx + (t0 + r) * j->nbpad;
+            __m512 f[KQ8_ACCS];
+            for (int i = 0; i < KQ8_ACCS; i++) f[i] = _mm512_setzero_ps();
+            for (size_t b0 = 0; b0 < nb; b0 += KQ8_ACCS) {
+#pragma GCC unroll 16 /* the accumulators must be registers */
+                for (int i = 0; i < KQ8_ACCS; i++) {
+                    size_t bb = b0 + (size_t)i;
+                    if (bb >= nb) break;
+                    __m512 sc = _mm512_mul_ps(_mm512_load_ps(td + bb * TILE), _mm512_set1_ps(dx[bb]));
+                    f[i] = _mm512_add_ps(f[i], _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + bb * 256 + r * 16)), sc));
+                }
+            }
+            for (int w = 8; w >= 1; w /= 2)
+                for (int i = 0; i < w; i++) f[i] = _mm512_add_ps(f[i], f[i + w]);
+            __m512 v = _mm512_mask_mov_ps(f[0], _mm512_cmp_ps_mask(f[0], f[0], _CMP_UNORD_Q), canon);
+            _mm512_mask_storeu_ps(j->y + (t0 + r) * j->n + o0, rows, v);
+        }
+    }
+}
+
 /* Threads claim chunks of outputs (decoding: DECODE_CHUNK weight rows; prompts: one tile) from a
  * shared counter, so that a thread slowed by a busy machine simply claims fewer. */
 #define DECODE_CHUNK 64
 
 typedef struct share {
     const job *j;
-    int prompt;
+    int prompt, amx;
     size_t chunks;
     _Atomic size_t next;
 } share;
@@ -217,32 +317,37 @@ static void run_share(void *arg, int i, int n) {
     share *s = arg;
     const job *j = s->j;
     (void)n;
-    uint8_t *tile = s->prompt ? j->w->tiles + (size_t)i * j->nb * (512 + 4 * TILE) : NULL;
+    size_t tile_bytes = j->nb * (512 + 4 * TILE + (s->amx ? 1024 : 0)); /* + the AMX products */
+    uint8_t *tile = s->prompt ? j->w->tiles + (size_t)i * tile_bytes : NULL;
+    if (s->amx) amx_start();
     for (size_t c; (c = atomic_fetch_add(&s->next, 1)) < s->chunks;) {
         if (!s->prompt) {
             size_t o0 = c * DECODE_CHUNK, o1 = o0 + DECODE_CHUNK < j->n ? o0 + DECODE_CHUNK : j->n;
             decode_range(j, o0, o1);
             continue;
         }
-        repack(j, c * TILE, tile);
-        prompt_tile(j, c * TILE, tile);
+        repack(j, c * TILE, tile, !s->amx);
+        if (s->amx) prompt_tile_amx(j, c * TILE, tile, (int32_t *)(tile + j->nb * (512 + 4 * TILE)));
+        else prompt_tile(j, c * TILE, tile);
     }
+    if (s->amx) amx_end();
 }
 
 int q8h_linear(q8h_work *w, opml_pool *pool, const float *x, size_t rows, size_t k, const uint8_t *wq, size_t n,
                float *y) {
     size_t nb = k / KD_Q8_BLOCK, nbpad = (nb + GROUP - 1) / GROUP * GROUP, kpad = nbpad * KD_Q8_BLOCK;
-    int prompt = rows > FEW_ROWS;
+    int prompt = rows > FEW_ROWS, amx = prompt && w->use_amx && amx_ready();
+    size_t qrows = amx ? (rows + AMX_TOKENS - 1) / AMX_TOKENS * AMX_TOKENS : rows; /* whole A tiles */
     double macs = (double)rows * (double)n * (double)k;
     int threads = macs < THREAD_MACS ? 1 : pool_threads(pool);
-    size_t scales = rows * nbpad * 4, tile_bytes = nb * (512 + 4 * TILE);
+    size_t scales = rows * nbpad * 4, tile_bytes = nb * (512 + 4 * TILE + (amx ? 1024 : 0));
     /* one arena: q, then dx, dxp, cx, cxp */
-    if (grow((void **)&w->q, &w->nq, rows * kpad + 4 * scales) ||
+    if (grow((void **)&w->q, &w->nq, qrows * kpad + 4 * scales) ||
         (prompt && grow((void **)&w->tiles, &w->ntiles, (size_t)threads * tile_bytes)))
         return -1;
-    w->dx = (float *)(w->q + rows * kpad), w->dxp = w->dx + rows * nbpad;
+    w->dx = (float *)(w->q + qrows * kpad), w->dxp = w->dx + rows * nbpad;
     w->cx = (int32_t *)(w->dxp + rows * nbpad), w->cxp = w->cx + rows * nbpad;
-    memset(w->q, 0, rows * kpad + 4 * scales); /* the padding blocks: q = 0, cx = 0, dx = 0 */
+    memset(w->q, 0, qrows * kpad + 4 * scales); /* the padding blocks and rows: q = 0, cx = 0, dx = 0 */
     for (size_t r = 0; r < rows; r++) {
         quantize_row(x + r * k, nb, w->q + r * kpad, w->dx + r * nbpad, w->cx + r * nbpad);
         if (prompt) continue;
@@ -253,7 +358,7 @@ int q8h_linear(q8h_work *w, opml_pool *pool, const float *x, size_t rows, size_t
             }
     }
     job j = {w, wq, rows, k, n, nb, nbpad, kpad, y};
-    share s = {&j, prompt, prompt ? (n + TILE - 1) / TILE : (n + DECODE_CHUNK - 1) / DECODE_CHUNK, 0};
+    share s = {&j, prompt, amx, prompt ? (n + TILE - 1) / TILE : (n + DECODE_CHUNK - 1) / DECODE_CHUNK, 0};
     pool_run(pool, threads, run_share, &s);
     return 0;
 }

@@ -8,7 +8,9 @@
  *     accumulator of its block number mod 16, then the fixed tree: the reference's order.
  * Two shapes of the same arithmetic: few rows (decoding) stream each weight row once, 16 blocks
  * per vector (lane = block); many rows (a prompt) repack 16 weight rows at a time so that a lane
- * is an output row, reused for every activation row. Output rows are split over the pool's
+ * is an output row, reused for every activation row; there, on CPUs with AMX-INT8 (and a kernel
+ * that grants tile data), the block sums of 16 activation rows x 16 weight rows are one tile
+ * product (TDPBSSD: signed bytes, exact int32), finished by the same lane-wise epilogue. Output rows are split over the pool's
  * threads; each output is computed by one thread, so the thread count never changes a bit. */
 #ifndef OPML_Q8_HOST_H
 #define OPML_Q8_HOST_H
@@ -23,6 +25,8 @@ typedef struct q8h_work q8h_work;
 /* 1 when this CPU has AVX-512 F, BW, VL, VNNI and F16C. */
 int q8h_available(void);
 q8h_work *q8h_work_new(void);
+/* Prompts may use AMX (the default) or not (the VNNI path; for tests: the same bits). */
+void q8h_use_amx(q8h_work *w, int on);
 void q8h_work_free(q8h_work *w);
 
 /* y[r * n + o] for r < rows, o < n: x f32 [rows, k], wq Q8_0 [n, k] (k a multiple of 32), as

@@ -10,6 +10,7 @@
 #include "quant.h"
 #include "quant_simd.h"
 #include "fmath_x16.h"
+#include "q8_host.h"
 #include "keccak.h"
 #include "merkle.h"
 #include "tensor_root.h"
@@ -159,6 +160,37 @@ static void attention_q8(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint
     snprintf(what, sizeof what, "Attention/Q8_0 T %u H %u/%u Dh %u S %u pos %d", t, h, kvh, dh, s, pos);
     compare(what, &d, in);
     free(q), free(k), free(v);
+}
+
+/* The prompt kernel both ways (AMX tile products where the CPU has them, and vpdpbusd) against
+ * the blas backend's result (itself compared with ref above) on a few shapes. */
+static void q8_prompt_paths(void) {
+    if (!q8h_available()) return;
+    static const size_t shapes[][3] = {{5, 64, 17}, {16, 544, 33}, {33, 96, 40}, {64, 1056, 50}};
+    q8h_work *vnni = q8h_work_new(), *amx = q8h_work_new();
+    q8h_use_amx(vnni, 0);
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        size_t rows = shapes[c][0], k = shapes[c][1], n = shapes[c][2];
+        float *x = malloc(rows * k * 4), *y1 = malloc(rows * n * 4), *y2 = malloc(rows * n * 4), *y3 = malloc(rows * n * 4);
+        uint8_t *w = malloc(n * k / 32 * 34);
+        fill(x, rows * k, 0);
+        for (size_t i = 0; i < n * k / 32 * 34; i++) w[i] = (uint8_t)sf_rnd();
+        for (size_t b = 0; b < n * k / 32; b++) w[b * 34 + 1] &= 0x3B;
+        CHECK_EQ_INT(q8h_linear(vnni, NULL, x, rows, k, w, n, y1), 0);
+        CHECK_EQ_INT(q8h_linear(amx, NULL, x, rows, k, w, n, y2), 0);
+        kd_desc d = {.op = OP_Q8LINEAR, .noperands = 2};
+        uint32_t xd[2] = {(uint32_t)rows, (uint32_t)k}, wd[2] = {(uint32_t)n, (uint32_t)k}, od[2] = {(uint32_t)rows, (uint32_t)n};
+        d.in[0] = T(KD_F32, 2, xd), d.in[1] = T(KD_Q8_0, 2, wd), d.out = T(KD_F32, 2, od);
+        size_t sn = kernel_scratch_size(&d);
+        void *scr = malloc(sn);
+        const void *in[KD_MAX_OPERANDS] = {x, w};
+        CHECK_EQ_INT(kernel_exec(&d, in, y3, scr, sn), 0);
+        CHECK_MEM(y1, y3, rows * n * 4);
+        CHECK_MEM(y2, y3, rows * n * 4);
+        cases += 2;
+        free(x), free(y1), free(y2), free(y3), free(w), free(scr);
+    }
+    q8h_work_free(vnni), q8h_work_free(amx);
 }
 
 static void qconv(uint32_t nb, uint32_t c, uint32_t h, uint32_t wd, uint32_t m, uint32_t kh, uint32_t kw, uint32_t g,
@@ -439,6 +471,7 @@ int main(void) {
                                    {2, 11008, 97}, {8, 1024, 200}, {64, 256, 1000}};
     for (size_t i = 0; i < sizeof q8 / sizeof *q8; i++) q8linear(q8[i][0], q8[i][1], q8[i][2], 1);
     q8linear(3, 512, 20, 0);
+    q8_prompt_paths();
     attention(3, 8, 2, 128, 20, 5, 1);
     attention(1, 4, 4, 32, 64, 40, 1);
     attention(5, 2, 1, 7, 8, 0, 1);
