@@ -307,7 +307,7 @@ int opml_model_map(const char *path, unsigned flags, opml_model *m, char *err, s
         return opml_errf(err, errlen, "%s: cannot read", path);
     }
     size_t len = (size_t)st.st_size;
-    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0); /* pages mapped now, not at first use */
     close(fd);
     if (map == MAP_FAILED) return opml_errf(err, errlen, "%s: cannot map %zu bytes", path, len);
     char inner[400];
