@@ -14,6 +14,7 @@
 #include "fmath.h"
 #include "fmath_x16.h"
 #include "q8.h"
+#include "q8_host.h"
 #include "q8_simd.h"
 #include "quant.h"
 #include "quant_simd.h"
@@ -103,7 +104,7 @@ Q8S_TARGET static void values_q8(const float *p, size_t len, const uint8_t *v, s
             __m512 pj = _mm512_set1_ps(p[j]);
             const uint8_t *blk = v + j * row + b0 * KD_Q8_BYTES;
             for (size_t b = 0; b < nbc; b++, blk += KD_Q8_BYTES) {
-                __m512 d = _mm512_set1_ps(kq8_scale(blk));
+                __m512 d = _mm512_set1_ps(_cvtsh_ss((unsigned short)(blk[0] | blk[1] << 8))); /* = kq8_scale */
                 __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
                 __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q)));
                 __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1)));
@@ -126,7 +127,7 @@ static void run_q8(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], floa
         size_t len = (size_t)pos + t + 1;
         for (size_t h = 0; h < heads; h++) {
             size_t g = h / group;
-            kq8_quantize_row(q + (t * heads + h) * dh, dh, qq, dq);
+            q8h_quantize_act(q + (t * heads + h) * dh, dh, qq, dq);
             scores_q8(qq, dq, nb, k + g * nb * KD_Q8_BYTES, row, len, d->fa[0], sc);
             float m = kf_from_bits(0xFF800000u);
             for (size_t j = 0; j < len; j++) m = kf_isnan(sc[j]) ? sc[j] : !kf_isnan(m) && sc[j] > m ? sc[j] : m;

@@ -492,6 +492,16 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         if (!fx16_available() || !kd_same(&d->in[0], &d->out) || !kd_same(&d->in[1], &d->out)) break;
         (d->op == OP_ADD ? fx16_add : fx16_mul)(in[0], in[1], (size_t)kd_numel(&d->out), out);
         return KD_OK;
+    case OP_KVAPPEND: { /* a Q8_0 cache: the new rows quantized by q8_host (kq8's bits) */
+        if (d->in[0].dtype != KD_Q8_0 || !q8h_available()) break;
+        int32_t pos = *(const int32_t *)in[2];
+        size_t s = d->in[0].dims[0], t = d->in[1].dims[0], vals = (size_t)d->in[0].dims[1] * d->in[0].dims[2];
+        size_t row = vals / KD_Q8_BLOCK * KD_Q8_BYTES;
+        if (out != in[0]) memmove(out, in[0], s * row);
+        if (pos >= 0 && (size_t)pos <= s && t <= s - (size_t)pos)
+            q8h_quantize_blocks(in[1], t * vals / KD_Q8_BLOCK, (uint8_t *)out + (size_t)pos * row);
+        return KD_OK;
+    }
     case OP_ATTENTION:
         if (!attention_host_available() || scratch_len < kernel_scratch_size(d) ||
             (d->in[1].dtype == KD_Q8_0 && d->in[1].dims[2] > 16 * KD_Q8_BLOCK))

@@ -73,28 +73,50 @@ static int grow(void **p, size_t *have, size_t need) {
 
 /* ---- activations: kq8_quantize_block lane by lane ---- */
 
-Q8H_TARGET static void quantize_row(const float *x, size_t nb, int8_t *q, float *dx, int32_t *cx) {
+/* One block: q[0..32), d's bits in *d; returns 128 * the sum of q (the vpdpbusd correction). */
+Q8H_TARGET static inline int32_t quantize_block(const float *x, int8_t *q, uint16_t *d) {
     const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    /* max_ps(a, m) is a > m ? a : m: the reference's scan per lane (NaN skipped); the lanes'
+     * maxima are non-negative and not NaN, so their maximum does not depend on the order */
+    __m512 m = _mm512_max_ps(_mm512_abs_ps(v1), _mm512_max_ps(_mm512_abs_ps(v0), _mm512_setzero_ps()));
+    float amax = _mm512_reduce_max_ps(m);
+    float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    *d = (uint16_t)_cvtss_sh(amax / 127.0f, 0);
+    __m512 s = _mm512_set1_ps(id);
+    __m512i sum = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+        __m512 t = _mm512_mul_ps(h ? v1 : v0, s);
+        t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(t, t, _CMP_UNORD_Q), _mm512_setzero_ps());
+        t = _mm512_max_ps(_mm512_min_ps(t, hi), lo);
+        __m512i i = _mm512_cvtps_epi32(_mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        sum = _mm512_add_epi32(sum, i);
+        _mm_storeu_si128((__m128i *)(q + 16 * h), _mm512_cvtepi32_epi8(i));
+    }
+    return 128 * _mm512_reduce_add_epi32(sum);
+}
+
+Q8H_TARGET static void quantize_row(const float *x, size_t nb, int8_t *q, float *dx, int32_t *cx) {
     for (size_t b = 0; b < nb; b++, x += KD_Q8_BLOCK, q += KD_Q8_BLOCK) {
-        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-        /* max_ps(a, m) is a > m ? a : m: the reference's scan per lane (NaN skipped); the lanes'
-         * maxima are non-negative and not NaN, so their maximum does not depend on the order */
-        __m512 m = _mm512_max_ps(_mm512_abs_ps(v1), _mm512_max_ps(_mm512_abs_ps(v0), _mm512_setzero_ps()));
-        float amax = _mm512_reduce_max_ps(m);
-        float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-        uint16_t d = (uint16_t)_cvtss_sh(amax / 127.0f, 0);
+        uint16_t d;
+        cx[b] = quantize_block(x, q, &d);
         dx[b] = _cvtsh_ss(d);
-        __m512 s = _mm512_set1_ps(id);
-        __m512i sum = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) {
-            __m512 t = _mm512_mul_ps(h ? v1 : v0, s);
-            t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(t, t, _CMP_UNORD_Q), _mm512_setzero_ps());
-            t = _mm512_max_ps(_mm512_min_ps(t, hi), lo);
-            __m512i i = _mm512_cvtps_epi32(_mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-            sum = _mm512_add_epi32(sum, i);
-            _mm_storeu_si128((__m128i *)(q + 16 * h), _mm512_cvtepi32_epi8(i));
-        }
-        cx[b] = 128 * _mm512_reduce_add_epi32(sum);
+    }
+}
+
+Q8H_TARGET void q8h_quantize_act(const float *x, size_t n, int8_t *q, float *d) {
+    for (size_t b = 0; b < n / KD_Q8_BLOCK; b++) {
+        uint16_t h;
+        quantize_block(x + b * KD_Q8_BLOCK, q + b * KD_Q8_BLOCK, &h);
+        d[b] = _cvtsh_ss(h);
+    }
+}
+
+Q8H_TARGET void q8h_quantize_blocks(const float *x, size_t nblocks, uint8_t *out) {
+    for (size_t b = 0; b < nblocks; b++, x += KD_Q8_BLOCK, out += KD_Q8_BYTES) {
+        uint16_t h;
+        quantize_block(x, (int8_t *)(out + 2), &h);
+        out[0] = (uint8_t)h, out[1] = (uint8_t)(h >> 8);
     }
 }
 

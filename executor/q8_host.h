@@ -29,6 +29,12 @@ q8h_work *q8h_work_new(void);
 void q8h_use_amx(q8h_work *w, int on);
 void q8h_work_free(q8h_work *w);
 
+/* kq8_quantize_row (q[n], d[n / 32] as floats) and the same rule written as Q8_0 blocks (d's
+ * fp16 bits then q, 34 bytes per 32 values), with kq8_quantize_block's bits. Precondition:
+ * q8h_available(); n a multiple of 32. */
+void q8h_quantize_act(const float *x, size_t n, int8_t *q, float *d);
+void q8h_quantize_blocks(const float *x, size_t nblocks, uint8_t *out);
+
 /* y[r * n + o] for r < rows, o < n: x f32 [rows, k], wq Q8_0 [n, k] (k a multiple of 32), as
  * OP_Q8LINEAR. pool may be NULL (one thread). Returns 0, or -1 when out of memory. */
 int q8h_linear(q8h_work *w, opml_pool *pool, const float *x, size_t rows, size_t k, const uint8_t *wq, size_t n,

@@ -162,6 +162,31 @@ static void attention_q8(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint
     free(q), free(k), free(v);
 }
 
+/* KVAppend into a Q8_0 cache: the new rows' blocks with every special (all zero, NaN, Inf,
+ * subnormals, tiny and huge amax) quantized by the blas backend's vector rule as by kq8's */
+static void kvappend_q8(uint32_t s, uint32_t t, uint32_t kvh, uint32_t dh, int32_t pos) {
+    size_t cb = (size_t)s * kvh * dh / 32 * 34, nn = (size_t)t * kvh * dh;
+    uint8_t *c = malloc(cb);
+    float *x = malloc(nn * 4);
+    for (size_t i = 0; i < cb; i++) c[i] = (uint8_t)sf_rnd();
+    for (size_t i = 0; i < nn; i++) x[i] = sf_float(1);
+    for (size_t b = 0; b < nn / 32; b++) {
+        float *blk = x + b * 32;
+        if (b % 5 == 1) memset(blk, 0, 128);
+        if (b % 7 == 2) for (int i = 0; i < 32; i++) blk[i] = kf_from_bits(sf_rnd() & 0x807FFFFFu);
+        if (b % 9 == 3) blk[4] = 3e9f;
+        if (b % 11 == 4) for (int i = 0; i < 32; i++) blk[i] *= 1e-35f;
+    }
+    kd_desc d = {.op = OP_KVAPPEND, .noperands = 3};
+    uint32_t cd[3] = {s, kvh, dh}, nd[3] = {t, kvh, dh}, pd[1] = {1};
+    d.in[0] = d.out = T(KD_Q8_0, 3, cd), d.in[1] = T(KD_F32, 3, nd), d.in[2] = T(KD_I32, 1, pd);
+    const void *in[KD_MAX_OPERANDS] = {c, x, &pos};
+    char what[80];
+    snprintf(what, sizeof what, "KVAppend/Q8_0 S %u T %u pos %d", s, t, pos);
+    compare(what, &d, in);
+    free(c), free(x);
+}
+
 /* The prompt kernel both ways (AMX tile products where the CPU has them, and vpdpbusd) against
  * the blas backend's result (itself compared with ref above) on a few shapes. */
 static void q8_prompt_paths(void) {
@@ -472,6 +497,9 @@ int main(void) {
     for (size_t i = 0; i < sizeof q8 / sizeof *q8; i++) q8linear(q8[i][0], q8[i][1], q8[i][2], 1);
     q8linear(3, 512, 20, 0);
     q8_prompt_paths();
+    kvappend_q8(16, 5, 2, 64, 3);
+    kvappend_q8(8, 1, 32, 128, 7);
+    kvappend_q8(8, 3, 2, 32, 6); /* past the cache: unchanged */
     attention(3, 8, 2, 128, 20, 5, 1);
     attention(1, 4, 4, 32, 64, 40, 1);
     attention(5, 2, 1, 7, 8, 0, 1);
