@@ -1,25 +1,26 @@
-/* attention_host.c: OP_ATTENTION for the host backends with the reference kernel's bits
- * (actors/kernels/attention.c, docs/numerics.md "Transformer operators"). f32 caches: the keys
- * and queries quantized by quant_simd.h (equal to kq_scale / kq_quantize), the int8 score sums
- * by qs_dot_i8
- * (integers: any order), the scores, maximum and the exponentials' sum exactly in the
- * reference's scalar order, the exponentials lane by lane (fmath_x16.h), and the output sums y[i] = ((+0 + p_0 v_0[i]) + p_1 v_1[i]) + ...
- * vectorized across i (AVX-512: each lane is one i, adding j in order; multiply then add, no FMA).
- * Q8_0 caches: the Q8_0 product's order with keys as lanes (scores_q8), the values dequantized
- * exactly and summed lane by lane over the head dimension (values_q8). */
+/* attention_host.c: OP_ATTENTION for the host backends with the reference kernel's bits: the
+ * reference's own loop (kd_attention_run, actors/kernels/attention.c) with vectorized pieces.
+ * f32 caches: keys and queries quantized by quant_simd.h (equal to kq_scale / kq_quantize), the
+ * int8 sums by qs_dot_i8 (integers: any order), the output sums y[i] = ((+0 + p_0 v_0[i]) +
+ * p_1 v_1[i]) + ... lane by lane across i (AVX-512; multiply then add, no FMA). Q8_0 caches: the
+ * query by q8_host's rule, the Q8_0 product's order with keys as lanes (scores_q8), the values
+ * dequantized exactly and summed lane by lane (values_q8). The exponentials of the softmax lane by
+ * lane (fmath_x16.h); the softmax's maximum and sum stay the reference's scalar loops. */
 #include "attention_host.h"
 
 #include <immintrin.h>
 
 #include "fmath.h"
 #include "fmath_x16.h"
+#include "ops.h"
 #include "q8.h"
 #include "q8_host.h"
 #include "q8_simd.h"
 #include "quant.h"
 #include "quant_simd.h"
 
-/* y[0..dh) = sum over j < len of p[j] * v_j[0..dh), in order of j, from +0 (v_j at v + j * stride) */
+/* y[0..dh) = sum over j < len of p[j] * v_j[0..dh), in order of j, from +0 (v_j at v + j * stride):
+ * the reference's wsum */
 __attribute__((target("avx512f"))) static void weighted_sum(const float *p, size_t len, const float *v, size_t stride,
                                                             size_t dh, float *y) {
     size_t i = 0;
@@ -116,81 +117,14 @@ Q8S_TARGET static void values_q8(const float *p, size_t len, const uint8_t *v, s
     }
 }
 
-static void run_q8(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], float *y, void *scr, int32_t pos) {
-    const float *q = in[0];
-    const uint8_t *k = in[1], *v = in[2];
-    size_t t_n = d->in[0].dims[0], heads = d->in[0].dims[1], dh = d->in[0].dims[2], nb = dh / KD_Q8_BLOCK;
-    size_t s_n = d->in[1].dims[0], kvh = d->in[1].dims[1], group = heads / kvh, row = kvh * nb * KD_Q8_BYTES;
-    float *sc = scr, *dq = sc + s_n; /* the reference kernel's scratch layout and size */
-    int8_t *qq = (int8_t *)(dq + nb);
-    for (size_t t = 0; t < t_n; t++) {
-        size_t len = (size_t)pos + t + 1;
-        for (size_t h = 0; h < heads; h++) {
-            size_t g = h / group;
-            q8h_quantize_act(q + (t * heads + h) * dh, dh, qq, dq);
-            scores_q8(qq, dq, nb, k + g * nb * KD_Q8_BYTES, row, len, d->fa[0], sc);
-            float m = kf_from_bits(0xFF800000u);
-            for (size_t j = 0; j < len; j++) m = kf_isnan(sc[j]) ? sc[j] : !kf_isnan(m) && sc[j] > m ? sc[j] : m;
-            for (size_t j = 0; j < len; j++) sc[j] = sc[j] - m;
-            fx16_exp(sc, len, sc);
-            float z = 0.0f;
-            for (size_t j = 0; j < len; j++) z = z + sc[j];
-            for (size_t j = 0; j < len; j++) sc[j] = sc[j] / z;
-            float *yr = y + (t * heads + h) * dh;
-            values_q8(sc, len, v + g * nb * KD_Q8_BYTES, row, nb, yr);
-            for (size_t i = 0; i < dh; i++) yr[i] = kf_canon(yr[i]);
-        }
-    }
-}
-
 int attention_host_available(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
 }
 
+static const kd_attention_ops host = {qs_scale, qs_quantize_i8, qs_dot_i8, weighted_sum, q8h_quantize_act, scores_q8,
+                                      values_q8, fx16_exp};
+
 void attention_host_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], float *y, void *scr) {
-    const float *q = in[0], *k = in[1], *v = in[2];
-    int32_t pos = *(const int32_t *)in[3];
-    float scale = d->fa[0];
-    size_t t_n = d->in[0].dims[0], heads = d->in[0].dims[1], dh = d->in[0].dims[2];
-    size_t s_n = d->in[1].dims[0], kvh = d->in[1].dims[1], group = heads / kvh, n = (size_t)kd_numel(&d->out);
-    if (pos < 0 || (size_t)pos > s_n || t_n > s_n - (size_t)pos) {
-        for (size_t i = 0; i < n; i++) y[i] = kf_from_bits(KF_CANON_NAN);
-        return;
-    }
-    if (d->in[1].dtype == KD_Q8_0) {
-        run_q8(d, in, y, scr, pos);
-        return;
-    }
-    size_t visible = (size_t)pos + t_n, row = kvh * dh;
-    float *sc = scr, *ks = sc + s_n; /* the reference kernel's scratch layout and size */
-    int8_t *kq = (int8_t *)(ks + s_n * kvh), *qq = kq + s_n * kvh * dh;
-    for (size_t r = 0; r < visible * kvh; r++) {
-        ks[r] = qs_scale(k + r * dh, dh);
-        qs_quantize_i8(k + r * dh, dh, ks[r], kq + r * dh);
-    }
-    for (size_t t = 0; t < t_n; t++) {
-        size_t len = (size_t)pos + t + 1;
-        for (size_t h = 0; h < heads; h++) {
-            size_t g = h / group;
-            const float *qr = q + (t * heads + h) * dh;
-            float sq = qs_scale(qr, dh);
-            qs_quantize_i8(qr, dh, sq, qq);
-            float m = kf_from_bits(0xFF800000u);
-            for (size_t j = 0; j < len; j++) {
-                float s = kf_canon(kq_output(qs_dot_i8(qq, kq + (j * kvh + g) * dh, dh), sq, ks[j * kvh + g], 0, 0.0f) * scale);
-                sc[j] = s;
-                if (kf_isnan(s)) m = s;
-                else if (!kf_isnan(m) && s > m) m = s;
-            }
-            for (size_t j = 0; j < len; j++) sc[j] = sc[j] - m;
-            fx16_exp(sc, len, sc); /* kf_exp lane by lane */
-            float z = 0.0f;
-            for (size_t j = 0; j < len; j++) z = z + sc[j];
-            for (size_t j = 0; j < len; j++) sc[j] = sc[j] / z;
-            float *yr = y + (t * heads + h) * dh;
-            weighted_sum(sc, len, v + g * dh, row, dh, yr);
-            for (size_t i = 0; i < dh; i++) yr[i] = kf_canon(yr[i]);
-        }
-    }
+    kd_attention_run(d, in, y, scr, &host);
 }

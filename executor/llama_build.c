@@ -93,36 +93,20 @@ uint32_t llama_weight_list(const opml_llama_hparams *hp, llama_wdesc *out) {
 
 /* ---- the graph ---- */
 
-#define W(i) ((i) | 0x80000000u) /* an operand that is weight i (else a value id) */
+#define W(i) OPML_OPERAND_WEIGHT(i)
 
 typedef struct builder {
     llama_step *g;
-    const opml_weight *w;
-    uint32_t nn, cap, nextw, nw;
+    uint32_t cap, nextw, nw;
     int bad;
 } builder;
 
 static uint32_t node(builder *b, unsigned op, kd_tensor out, unsigned nops, const uint32_t *ops) {
-    llama_step *g = b->g;
-    if (b->nn == b->cap) {
+    if (b->g->m.n == b->cap) {
         b->bad = 1;
         return 0;
     }
-    opml_node *nd = &g->nodes[b->nn];
-    memset(nd, 0, sizeof *nd);
-    nd->d.op = (uint16_t)op, nd->d.noperands = (uint8_t)nops, nd->d.out = out;
-    for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) nd->ref[j] = OPML_REF_NONE;
-    for (unsigned j = 0; j < nops; j++) {
-        if (ops[j] & 0x80000000u) {
-            nd->ref[j] = ops[j] & 0x7FFFFFFFu;
-            nd->d.in[j] = b->w[nd->ref[j]].t;
-        } else {
-            nd->ref[j] = ops[j];
-            nd->input_mask |= (uint16_t)(1u << j);
-            nd->d.in[j] = ops[j] < g->m.nin ? g->inputs[ops[j]] : g->nodes[ops[j] - g->m.nin].d.out;
-        }
-    }
-    return g->m.nin + b->nn++;
+    return opml_model_add_node(&b->g->m, op, out, nops, ops);
 }
 
 /* The next weight of the canonical order (its shape was checked against the list up front). */
@@ -220,7 +204,7 @@ int llama_step_build(const opml_llama_hparams *hp, opml_weight *w, uint32_t nw, 
     g->inputs[0] = tens(KD_I32, 1, T, 0, 0);
     g->inputs[1] = tens(KD_I32, 1, 1, 0, 0);
     for (uint32_t i = 0; i < 2 * L; i++) g->inputs[2 + i] = tens(llama_cache_dtype(hp), 3, S, hp->kv_heads, hp->head_dim);
-    builder b = {.g = g, .w = w, .cap = cap, .nw = nw};
+    builder b = {.g = g, .cap = cap, .nw = nw};
     uint32_t per, parts = llama_parts(hp->vocab, hp->dim, &per), emb[LLAMA_MAX_PARTS + 1] = {0};
     for (uint32_t p = 0; p < parts; p++) emb[1 + p] = W(next_weight(&b));
     uint32_t x = node(&b, OP_EMBEDDING, tens(KD_F32, 2, T, hp->dim, 0), 1 + parts, emb);
@@ -238,7 +222,7 @@ int llama_step_build(const opml_llama_hparams *hp, opml_weight *w, uint32_t nw, 
     }
     x = rmsnorm(&b, x, rows, hp->dim, hp->rms_eps);
     uint32_t logits = hp->tied_output ? matmul(&b, x, rows, hp->vocab, hp->dim, 0) : matrix(&b, x, rows, hp->vocab, hp->dim);
-    g->m.n = b.nn, g->m.output_value = logits;
+    g->m.output_value = logits;
     if (b.bad || b.nextw != nw) {
         llama_step_free(g);
         return opml_errf(err, errlen, "llama: graph builder inconsistent with the weight list");

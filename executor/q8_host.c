@@ -176,6 +176,16 @@ Q8H_TARGET static void decode_range(const job *j, size_t o0, size_t o1) {
 
 /* ---- prompts: 16 weight rows repacked so that a lane is an output row ---- */
 
+/* kq8_tree on 16 accumulator vectors (each lane an output row), NaN canonical, stored to the
+ * lanes in `rows` of y */
+Q8H_TARGET static inline void store_tree(__m512 *f, __mmask16 rows, float *y) {
+    for (int w = 8; w >= 1; w /= 2)
+        for (int a = 0; a < w; a++) f[a] = _mm512_add_ps(f[a], f[a + w]);
+    __m512 v = _mm512_mask_mov_ps(f[0], _mm512_cmp_ps_mask(f[0], f[0], _CMP_UNORD_Q),
+                                  _mm512_castsi512_ps(_mm512_set1_epi32((int)KF_CANON_NAN)));
+    _mm512_mask_storeu_ps(y, rows, v);
+}
+
 /* tile: for each block b, 8 vectors (group g: lane r = bytes 4g..4g+3 of row o0 + r's block b,
  * flipped by 0x80 for vpdpbusd, as they are for AMX: the 8 x 64-byte B tile of a K = 32 product),
  * then per block the 16 rows' scales; rows past n are zero (scale 0) */
@@ -204,7 +214,6 @@ Q8H_TARGET static void prompt_tile(const job *j, size_t o0, const uint8_t *tile)
     const float *td = (const float *)(tile + nb * 512);
     size_t nr = j->n - o0 < TILE ? j->n - o0 : TILE;
     __mmask16 rows = (__mmask16)((1u << nr) - 1);
-    const __m512 canon = _mm512_castsi512_ps(_mm512_set1_epi32((int)KF_CANON_NAN));
     for (size_t t0 = 0; t0 < j->rows; t0 += TILE_TOKENS) {
         size_t rr = j->rows - t0 < TILE_TOKENS ? j->rows - t0 : TILE_TOKENS;
         __m512 f[TILE_TOKENS][KQ8_ACCS];
@@ -227,12 +236,7 @@ Q8H_TARGET static void prompt_tile(const job *j, size_t o0, const uint8_t *tile)
                 f[r][b % KQ8_ACCS] = _mm512_add_ps(f[r][b % KQ8_ACCS], term);
             }
         }
-        for (size_t r = 0; r < rr; r++) { /* kq8_tree on vectors: each lane an output row */
-            for (int w = 8; w >= 1; w /= 2)
-                for (int a = 0; a < w; a++) f[r][a] = _mm512_add_ps(f[r][a], f[r][a + w]);
-            __m512 v = _mm512_mask_mov_ps(f[r][0], _mm512_cmp_ps_mask(f[r][0], f[r][0], _CMP_UNORD_Q), canon);
-            _mm512_mask_storeu_ps(j->y + (t0 + r) * j->n + o0, rows, v);
-        }
+        for (size_t r = 0; r < rr; r++) store_tree(f[r], rows, j->y + (t0 + r) * j->n + o0);
     }
 }
 
@@ -279,7 +283,6 @@ AMX_TARGET static void prompt_tile_amx(const job *j, size_t o0, const uint8_t *t
     const float *td = (const float *)(tile + nb * 512);
     size_t nr = j->n - o0 < TILE ? j->n - o0 : TILE;
     __mmask16 rows = (__mmask16)((1u << nr) - 1);
-    const __m512 canon = _mm512_castsi512_ps(_mm512_set1_epi32((int)KF_CANON_NAN));
     for (size_t t0 = 0; t0 < j->rows; t0 += AMX_TOKENS) {
         size_t rr = j->rows - t0 < AMX_TOKENS ? j->rows - t0 : AMX_TOKENS;
         const int8_t *a = j->w->q + t0 * j->kpad; /* rows past `rows` are zero */
@@ -316,10 +319,7 @@ AMX_TARGET static void prompt_tile_amx(const job *j, size_t o0, const uint8_t *t
                     f[i] = _mm512_add_ps(f[i], _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + bb * 256 + r * 16)), sc));
                 }
             }
-            for (int w = 8; w >= 1; w /= 2)
-                for (int i = 0; i < w; i++) f[i] = _mm512_add_ps(f[i], f[i + w]);
-            __m512 v = _mm512_mask_mov_ps(f[0], _mm512_cmp_ps_mask(f[0], f[0], _CMP_UNORD_Q), canon);
-            _mm512_mask_storeu_ps(j->y + (t0 + r) * j->n + o0, rows, v);
+            store_tree(f, rows, j->y + (t0 + r) * j->n + o0);
         }
     }
 }

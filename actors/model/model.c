@@ -149,6 +149,24 @@ static int commit(opml_model *m, int roots, char *err, size_t errlen) {
     return 0;
 }
 
+uint32_t opml_model_add_node(opml_model *m, unsigned op, kd_tensor out, unsigned nops, const uint32_t *ops) {
+    opml_node *nd = &m->nodes[m->n];
+    memset(nd, 0, sizeof *nd);
+    nd->d.op = (uint16_t)op, nd->d.noperands = (uint8_t)nops, nd->d.out = out;
+    for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) nd->ref[j] = OPML_REF_NONE;
+    for (unsigned j = 0; j < nops; j++) {
+        if (ops[j] & OPML_OPERAND_WEIGHT(0)) {
+            nd->ref[j] = ops[j] & ~OPML_OPERAND_WEIGHT(0);
+            nd->d.in[j] = m->weights[nd->ref[j]].t;
+        } else {
+            nd->ref[j] = ops[j];
+            nd->input_mask |= (uint16_t)(1u << j);
+            nd->d.in[j] = ops[j] < m->nin ? m->inputs[ops[j]] : m->nodes[ops[j] - m->nin].d.out;
+        }
+    }
+    return m->nin + m->n++;
+}
+
 int opml_model_commit(opml_model *m, char *err, size_t errlen) {
     for (uint32_t k = 0; k < m->n; k++) kd_encode(&m->nodes[k].d, m->nodes[k].desc);
     return commit(m, 1, err, errlen);

@@ -92,6 +92,13 @@ int opml_model_commit(opml_model *m, char *err, size_t errlen);
 /* opml_model_commit without any hashing (has_roots 0): for graphs the engine builds from a model
  * that is already committed (the batched variants of a LLaMA step). */
 int opml_model_check(opml_model *m, char *err, size_t errlen);
+/* Assembling a model in memory (importers, test graphs): appends node m->n (m->nodes must have
+ * room for it) with operator op, output record out and operands ops[0..nops), each a value id
+ * (an input, or an earlier node's output) or OPML_OPERAND_WEIGHT(i) for weight i; the operand
+ * records are copied from those values and weights. Returns the new node's output value id. */
+#define OPML_OPERAND_WEIGHT(i) ((i) | 0x80000000u)
+uint32_t opml_model_add_node(opml_model *m, unsigned op, kd_tensor out, unsigned nops, const uint32_t *ops);
+
 /* Write a committed model to f. Returns 0 or -1 (I/O error). */
 int opml_model_write(const opml_model *m, FILE *f);
 /* The same for a checked model (opml_model_check) whose weights may have no bytes yet (data NULL):

@@ -2,9 +2,9 @@
  * output root the native engine gives. The GGUF is converted (convert/gguf/gguf_import.h) with a
  * small cache, a few one-token steps run natively (the caches fed back from one step to the next),
  * and the last step's nodes are run from roots, as the contract would have them: every node
- * (--all), or the smallest node of each kind (--smallest: for large models, where the VM takes
- * minutes on the largest products).
- *   test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest] */
+ * (--all), the smallest node of each kind (--smallest: for large models, where the VM takes
+ * longer on the largest products), or one node (--node K).
+ *   test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --node K] */
 #include "check.h"
 #include "engine.h"
 #include "gguf_import.h"
@@ -35,15 +35,17 @@ int main(int argc, char **argv) {
     const char *gguf = NULL;
     uint32_t ctx = 16, steps = 3;
     int all = 1;
+    long only = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--ctx") && i + 1 < argc) ctx = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--all")) all = 1;
         else if (!strcmp(argv[i], "--smallest")) all = 0;
+        else if (!strcmp(argv[i], "--node") && i + 1 < argc) only = atol(argv[++i]), all = 0;
         else gguf = argv[i];
     }
     if (!gguf || steps < 1 || steps > ctx) {
-        fprintf(stderr, "usage: test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest]\n");
+        fprintf(stderr, "usage: test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --node K]\n");
         return 2;
     }
     char path[] = "/tmp/opml-vm-llama-XXXXXX", err[600];
@@ -88,7 +90,7 @@ int main(int argc, char **argv) {
         for (uint32_t j = 0; !all && j < m.n && best; j++)
             if (j != k && kind(&m.nodes[j]) == kind(&m.nodes[k]))
                 best = node_bytes(&m, j) > node_bytes(&m, k) || (node_bytes(&m, j) == node_bytes(&m, k) && j > k);
-        pick[k] = (uint8_t)best;
+        pick[k] = (uint8_t)(only >= 0 ? (long)k == only : best);
     }
     unsigned ran = 0, kinds_seen[512] = {0};
     for (uint32_t k = 0; k < m.n; k++) {
