@@ -8,10 +8,12 @@
  *     the first position's top logits close to llama.cpp's;
  *   - truncation makes a cache exactly what its token history made; a committed step (the file's
  *     graph with every value's root) gives the same logits as the fast path;
- *   - the importer refuses a model it cannot convert exactly, writing nothing (gguf_import_cases). */
+ *   - the importer refuses a model it cannot convert exactly, writing nothing (gguf_import_cases);
+ *   - a vocabulary too large for one VM slot is split into row parts (test_split). */
 #include "check.h"
 #include "gguf_import.h"
 #include "llama.h"
+#include "llama_build.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -136,11 +138,44 @@ static void test_batches(opml_llama *m, const int32_t *stream) {
     free(one), free(seq), free(chunk);
 }
 
+/* A LLaMA-3-sized vocabulary (128,256 x 4,096: 558 MB of Q8_0, over a VM slot): the embedding
+ * table and the output layer are row parts of at most 2^28 bytes; Embedding reads them all, the
+ * output is one Q8Linear per part and a Concat; every node passes its operator's checks. Built
+ * from shapes only (no weight bytes are needed to build and check a graph). */
+static void test_split(void) {
+    opml_llama_hparams hp = {.vocab = 128256, .dim = 4096, .layers = 1, .heads = 32, .kv_heads = 8, .head_dim = 128,
+                             .ffn = 14336, .ctx = 64, .rms_eps = 1e-5f, .rope_base = 500000.0f};
+    uint32_t per, parts = llama_parts(hp.vocab, hp.dim, &per);
+    CHECK_EQ_INT(parts, 3);
+    CHECK((uint64_t)per * hp.dim / 32 * 34 <= KD_MAX_TENSOR_BYTES);
+    uint32_t nw = llama_weight_list(&hp, NULL);
+    llama_wdesc *list = calloc(nw, sizeof *list);
+    opml_weight *w = calloc(nw, sizeof *w);
+    llama_weight_list(&hp, list);
+    for (uint32_t i = 0; i < nw; i++) w[i].t = list[i].t;
+    CHECK(!strcmp(list[0].name, "token_embd.weight") && list[1].row0 == per && list[2].row0 == 2 * per);
+    CHECK_EQ_INT(list[0].t.dims[0] + list[1].t.dims[0] + list[2].t.dims[0], hp.vocab);
+    llama_step g;
+    char err[300];
+    int rc = llama_step_build(&hp, w, nw, 1, hp.ctx, 0, &g, err, sizeof err);
+    if (rc) fprintf(stderr, "%s\n", err);
+    CHECK_EQ_INT(rc, 0);
+    const opml_node *emb = &g.m.nodes[0], *out = &g.m.nodes[g.m.n - 1];
+    CHECK(emb->d.op == OP_EMBEDDING && emb->d.noperands == 1 + parts);
+    CHECK(out->d.op == OP_CONCAT && out->d.noperands == parts && out->d.out.dims[1] == hp.vocab);
+    for (unsigned j = 0; j < parts; j++) CHECK_EQ_INT(g.m.nodes[out->ref[j] - g.m.nin].d.op, OP_Q8LINEAR);
+    printf("vocabulary 128,256 x 4,096: %u row parts of <= %u rows; Embedding over the parts, Q8Linear per part + Concat\n",
+           parts, per);
+    llama_step_free(&g);
+    free(list), free(w);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: test_llama MODELS_DIR\n");
         return 2;
     }
+    test_split();
     CHECK(mkdtemp(dir) != NULL);
     char q8[512], f32[512], oq8[600], of32[600], js[512], held[512];
     snprintf(q8, sizeof q8, "%s/tinyllama_fortunes-q8_0.gguf", argv[1]);
