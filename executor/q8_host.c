@@ -247,6 +247,7 @@ Q8H_TARGET static void prompt_tile(const job *j, size_t o0, const uint8_t *tile)
  * C = 16 x 16 exact block sums, stored and finished with the same lane-wise epilogue (lane = row). */
 #define AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,amx-tile,amx-int8")))
 #define AMX_TOKENS 16
+#define AMX_CHUNK (3 * AMX_TOKENS) /* tokens per pass: three independent tile products per block */
 
 typedef struct tilecfg {
     uint8_t palette, start_row, reserved[14];
@@ -265,47 +266,49 @@ static int amx_ready(void) {
     return cached;
 }
 
-/* Two sets (tiles 0-2 and 3-5) of C: int32 [16 tokens][16 rows]; A: int8 [16 tokens][32]; B: int8
- * [8][16 rows x 4]. A static object: GCC 12 drops stores to a local one as dead before ldtilecfg
- * reads it. */
+/* Tile 0: B, int8 [8][16 rows x 4] (block b of the weight tile); tiles 1-3: A, int8 [16 tokens][32]
+ * (block b of three groups of 16 tokens); tiles 4-6: their C, int32 [16 tokens][16 rows]. A static
+ * object: GCC 12 drops stores to a local one as dead before ldtilecfg reads it. */
 static const tilecfg amx_cfg = {.palette = 1,
-                                .colsb = {64, KD_Q8_BLOCK, 64, 64, KD_Q8_BLOCK, 64},
-                                .rows = {AMX_TOKENS, AMX_TOKENS, KD_Q8_BLOCK / 4, AMX_TOKENS, AMX_TOKENS, KD_Q8_BLOCK / 4}};
+                                .colsb = {64, KD_Q8_BLOCK, KD_Q8_BLOCK, KD_Q8_BLOCK, 64, 64, 64},
+                                .rows = {KD_Q8_BLOCK / 4, AMX_TOKENS, AMX_TOKENS, AMX_TOKENS, AMX_TOKENS, AMX_TOKENS,
+                                         AMX_TOKENS}};
 
 AMX_TARGET static void amx_start(void) { _tile_loadconfig(&amx_cfg); }
 
 AMX_TARGET static void amx_end(void) { _tile_release(); }
 
-/* Two phases per 16 tokens: the tile products of every block into c (nb x 16 x 16 int32, two
- * tile sets alternating so that one block's product overlaps the other's store), then per token
- * the epilogue over all blocks with the 16 accumulators in registers. */
+/* Per chunk of 48 tokens, two phases: for each block b, B loaded once and three independent tile
+ * products (one per 16 tokens) stored into c[b][48 tokens][16 rows]; then per token the epilogue
+ * over all blocks with the 16 accumulators in registers. */
 AMX_TARGET static void prompt_tile_amx(const job *j, size_t o0, const uint8_t *tile, int32_t *c) {
-    const size_t nb = j->nb;
+    const size_t nb = j->nb, kp = j->kpad;
     const float *td = (const float *)(tile + nb * 512);
     size_t nr = j->n - o0 < TILE ? j->n - o0 : TILE;
     __mmask16 rows = (__mmask16)((1u << nr) - 1);
-    for (size_t t0 = 0; t0 < j->rows; t0 += AMX_TOKENS) {
-        size_t rr = j->rows - t0 < AMX_TOKENS ? j->rows - t0 : AMX_TOKENS;
-        const int8_t *a = j->w->q + t0 * j->kpad; /* rows past `rows` are zero */
-        size_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            _tile_zero(0);
-            _tile_zero(3);
-            _tile_loadd(1, a + b * KD_Q8_BLOCK, (long)j->kpad);
-            _tile_loadd(2, tile + b * 512, 64);
-            _tile_loadd(4, a + (b + 1) * KD_Q8_BLOCK, (long)j->kpad);
-            _tile_loadd(5, tile + (b + 1) * 512, 64);
-            _tile_dpbssd(0, 1, 2);
-            _tile_dpbssd(3, 4, 5);
-            _tile_stored(0, c + b * 256, 64);
-            _tile_stored(3, c + (b + 1) * 256, 64);
-        }
-        if (b < nb) {
-            _tile_zero(0);
-            _tile_loadd(1, a + b * KD_Q8_BLOCK, (long)j->kpad);
-            _tile_loadd(2, tile + b * 512, 64);
-            _tile_dpbssd(0, 1, 2);
-            _tile_stored(0, c + b * 256, 64);
+    for (size_t t0 = 0; t0 < j->rows; t0 += AMX_CHUNK) {
+        size_t rr = j->rows - t0 < AMX_CHUNK ? j->rows - t0 : AMX_CHUNK, groups = (rr + AMX_TOKENS - 1) / AMX_TOKENS;
+        const int8_t *a = j->w->q + t0 * kp; /* rows past `rows` are zero */
+        for (size_t b = 0; b < nb; b++) {
+            int32_t *cb = c + b * AMX_CHUNK * 16;
+            const int8_t *ab = a + b * KD_Q8_BLOCK;
+            _tile_loadd(0, tile + b * 512, 64);
+            _tile_zero(4);
+            _tile_loadd(1, ab, (long)kp);
+            _tile_dpbssd(4, 1, 0);
+            if (groups > 1) {
+                _tile_zero(5);
+                _tile_loadd(2, ab + AMX_TOKENS * kp, (long)kp);
+                _tile_dpbssd(5, 2, 0);
+            }
+            if (groups > 2) {
+                _tile_zero(6);
+                _tile_loadd(3, ab + 2 * AMX_TOKENS * kp, (long)kp);
+                _tile_dpbssd(6, 3, 0);
+            }
+            _tile_stored(4, cb, 64);
+            if (groups > 1) _tile_stored(5, cb + AMX_TOKENS * 16, 64);
+            if (groups > 2) _tile_stored(6, cb + 2 * AMX_TOKENS * 16, 64);
         }
         for (size_t r = 0; r < rr; r++) {
             const float *dx = j->w->dx + (t0 + r) * j->nbpad;
@@ -317,7 +320,8 @@ AMX_TARGET static void prompt_tile_amx(const job *j, size_t o0, const uint8_t *t
                     size_t bb = b0 + (size_t)i;
                     if (bb >= nb) break;
                     __m512 sc = _mm512_mul_ps(_mm512_load_ps(td + bb * TILE), _mm512_set1_ps(dx[bb]));
-                    f[i] = _mm512_add_ps(f[i], _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + bb * 256 + r * 16)), sc));
+                    __m512i isum = _mm512_load_si512(c + (bb * AMX_CHUNK + r) * 16);
+                    f[i] = _mm512_add_ps(f[i], _mm512_mul_ps(_mm512_cvtepi32_ps(isum), sc));
                 }
             }
             store_tree(f, rows, j->y + (t0 + r) * j->n + o0);
@@ -340,7 +344,7 @@ static void run_share(void *arg, int i, int n) {
     share *s = arg;
     const job *j = s->j;
     (void)n;
-    size_t tile_bytes = j->nb * (512 + 4 * TILE + (s->amx ? 1024 : 0)); /* + the AMX products */
+    size_t tile_bytes = j->nb * (512 + 4 * TILE + (s->amx ? AMX_CHUNK * 64 : 0)); /* + the AMX products */
     uint8_t *tile = s->prompt ? j->w->tiles + (size_t)i * tile_bytes : NULL;
     if (s->amx) amx_start();
     for (size_t c; (c = atomic_fetch_add(&s->next, 1)) < s->chunks;) {
@@ -360,10 +364,10 @@ int q8h_linear(q8h_work *w, opml_pool *pool, const float *x, size_t rows, size_t
                float *y) {
     size_t nb = k / KD_Q8_BLOCK, nbpad = (nb + GROUP - 1) / GROUP * GROUP, kpad = nbpad * KD_Q8_BLOCK;
     int prompt = rows > FEW_ROWS, amx = prompt && w->use_amx && amx_ready();
-    size_t qrows = amx ? (rows + AMX_TOKENS - 1) / AMX_TOKENS * AMX_TOKENS : rows; /* whole A tiles */
+    size_t qrows = amx ? (rows + AMX_CHUNK - 1) / AMX_CHUNK * AMX_CHUNK : rows; /* whole A tiles */
     double macs = (double)rows * (double)n * (double)k;
     int threads = macs < THREAD_MACS ? 1 : pool_threads(pool);
-    size_t scales = rows * nbpad * 4, tile_bytes = nb * (512 + 4 * TILE + (amx ? 1024 : 0));
+    size_t scales = rows * nbpad * 4, tile_bytes = nb * (512 + 4 * TILE + (amx ? AMX_CHUNK * 64 : 0));
     /* one arena: q, then dx, dxp, cx, cxp */
     if (grow((void **)&w->q, &w->nq, qrows * kpad + 4 * scales) ||
         (prompt && grow((void **)&w->tiles, &w->ntiles, (size_t)threads * tile_bytes)))
