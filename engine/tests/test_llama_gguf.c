@@ -7,6 +7,7 @@
  * another architecture, a missing tensor, a rope scaling, a NaN weight): each refused with a
  * message naming the cause and nothing written under the output's name or beside it. */
 #include "check.h"
+#include "convert.h"
 #include "fmath.h"
 #include "gguf_build.h"
 #include "gguf_import.h"
@@ -220,6 +221,26 @@ static void forward(const model *m, const int32_t *tok, int n, double *logits) {
     }
 }
 
+/* opml_convert's pick by the first bytes: the GGUF file is GGUF (by path and by bytes), anything
+ * else ONNX (a missing file too: its importer reports it); opml_convert refuses GGUF bytes, naming
+ * the way (a GGUF converts file to file). */
+static void format_pick(const char *gguf_path) {
+    CHECK(opml_convert_file_format(gguf_path) == OPML_FORMAT_GGUF);
+    CHECK(opml_convert_file_format("/nonexistent/model.onnx") == OPML_FORMAT_ONNX);
+    const uint8_t onnx_head[] = {0x08, 0x07, 0x12, 0x07}, short_magic[] = {'G', 'G', 'U'};
+    CHECK(opml_convert_format(onnx_head, sizeof onnx_head) == OPML_FORMAT_ONNX);
+    CHECK(opml_convert_format(short_magic, sizeof short_magic) == OPML_FORMAT_ONNX);
+    size_t len;
+    uint8_t *bytes = opml_read_file(gguf_path, &len), *out = NULL;
+    CHECK(bytes != NULL && opml_convert_format(bytes, len) == OPML_FORMAT_GGUF);
+    size_t out_len = 0;
+    char err[300] = "";
+    opml_convert_opts o = {.batch = 1};
+    CHECK(bytes && opml_convert(bytes, len, &o, &out, &out_len, err, sizeof err) != 0);
+    CHECK(out == NULL && strstr(err, "GGUF") != NULL);
+    free(bytes);
+}
+
 static void check_model(const char *dir, float base, int tied, int dh) {
     DH = dh;
     model m;
@@ -228,6 +249,7 @@ static void check_model(const char *dir, float base, int tied, int dh) {
     snprintf(in, sizeof in, "%s/synth.gguf", dir);
     snprintf(out, sizeof out, "%s/synth.opml", dir);
     write_gguf(&m, in, "llama", NULL, NULL, -1);
+    format_pick(in);
     uint8_t root[32];
     uint32_t nodes, weights;
     uint64_t bytes;
