@@ -82,7 +82,7 @@ static void fp32_release(opml_backend *b, void *cached) {
     free(cached);
 }
 
-static const opml_backend_ops fp32_ops = {"fp32", NULL, NULL, fp32_run, fp32_release};
+static const opml_backend_ops fp32_ops = {"fp32", NULL, NULL, fp32_run, fp32_release, NULL};
 
 /* images/s of model m on backend b over `images` images */
 static double throughput(const opml_model *m, opml_backend *b, int commit, int images, const float *pix) {

@@ -14,7 +14,8 @@
 #include "model.h"
 
 static int usage(void) {
-    fprintf(stderr, "usage: opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]\n");
+    fprintf(stderr, "usage: opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]\n"
+                    "       opml convert MODEL.gguf -o MODEL.opml [--ctx N]\n");
     return 2;
 }
 
@@ -44,6 +45,7 @@ static float divisor_from_json(const char *onnx_path) {
 }
 
 int cmd_convert(int argc, char **argv) {
+    if (cmd_convert_is_gguf(argc, argv)) return cmd_convert_gguf(argc, argv);
     const char *in = NULL, *out = NULL;
     opml_convert_opts o = {.batch = 1, .input_divisor = 0};
     for (int i = 1; i < argc; i++) {

@@ -11,7 +11,7 @@ static int ref_run(opml_backend *b, const kd_desc *d, const void *const in[KD_MA
     return kernel_exec(d, in, out, scratch, scratch_len);
 }
 
-const opml_backend_ops opml_backend_ref_ops = {"ref", NULL, NULL, ref_run, NULL};
+const opml_backend_ops opml_backend_ref_ops = {"ref", NULL, NULL, ref_run, NULL, NULL};
 
 static const opml_backend_ops *const registry[] = {&opml_backend_ref_ops, &opml_backend_blas_ops,
 #ifdef OPML_HAVE_CUDA
@@ -38,6 +38,10 @@ void opml_backend_free(opml_backend *b) {
     if (!b) return;
     if (b->ops->destroy) b->ops->destroy(b);
     free(b);
+}
+
+void opml_backend_set_threads(opml_backend *b, int n) {
+    if (b && b->ops->set_threads && n >= 1) b->ops->set_threads(b, n);
 }
 
 const char *opml_backend_names(void) {

@@ -25,6 +25,8 @@ typedef struct opml_backend_ops {
     int (*run)(opml_backend *b, const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch,
                size_t scratch_len, void **cache);
     void (*release)(opml_backend *b, void *cached);
+    /* Optional: use at most n threads for one node (n >= 1). */
+    void (*set_threads)(opml_backend *b, int n);
 } opml_backend_ops;
 
 struct opml_backend {
@@ -36,6 +38,8 @@ struct opml_backend {
  * cannot start (cuda without a CUDA device). */
 opml_backend *opml_backend_new(const char *name);
 void opml_backend_free(opml_backend *b);
+/* Threads one node may use (n >= 1); a backend without threads ignores it. Results never depend on it. */
+void opml_backend_set_threads(opml_backend *b, int n);
 /* The names this build offers, for usage messages: "ref|blas", or "ref|blas|cuda" with CUDA. */
 const char *opml_backend_names(void);
 

@@ -6,8 +6,9 @@
  * dequantization. Quantization and dequantization follow quant.h's rules, vectorized by
  * quant_simd.h with the same bits. Weights are widened to float once per node and kept in the
  * node's cache slot. A QLinear of at most two rows (a matrix-vector product, memory-bound) reads
- * the int8 weights directly with exact int8 dot products instead. Every other operator runs the
- * reference kernel. */
+ * the int8 weights directly with exact int8 dot products instead. The Q8_0 product runs with
+ * AVX-512 VNNI on the weights in place (q8_host.h), its output rows over a pool of threads.
+ * Every other operator runs the reference kernel. */
 #include "backend.h"
 
 #include <cblas.h>
@@ -17,7 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention_host.h"
 #include "fmath.h"
+#include "fmath_x16.h"
+#include "pool.h"
+#include "q8_host.h"
 #include "quant.h"
 #include "quant_simd.h"
 
@@ -30,6 +35,8 @@ typedef struct work {
     float *sa, *sb;
     size_t na, nb, nc, nacc, noff, nsa, nsb;
     int threads, max_threads; /* OpenBLAS threads now, and as configured at start */
+    opml_pool *pool;          /* the threads of the Q8_0 product */
+    q8h_work *q8;
 } work;
 
 static int grow(void **p, size_t *have, size_t need, size_t elsize) {
@@ -44,6 +51,12 @@ static int blas_init(opml_backend *b) {
     work *w = calloc(1, sizeof(work));
     if (!w) return -1;
     w->threads = w->max_threads = openblas_get_num_threads();
+    w->q8 = q8h_work_new();
+    w->pool = pool_new(0);
+    if (!w->q8 || !w->pool) {
+        q8h_work_free(w->q8), pool_free(w->pool), free(w);
+        return -1;
+    }
     b->state = w;
     return 0;
 }
@@ -51,6 +64,7 @@ static int blas_init(opml_backend *b) {
 static void blas_destroy(opml_backend *b) {
     work *w = b->state;
     if (w) free(w->a), free(w->b), free(w->c), free(w->acc), free(w->off), free(w->sa), free(w->sb);
+    if (w) q8h_work_free(w->q8), pool_free(w->pool);
     free(w);
 }
 
@@ -469,6 +483,38 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
         if (have_avx512bw()) return run_qconv_int(b->state, d, in, out, cache);
         return run_qconv(b->state, d, in, out, cache);
     case OP_QMATMUL: return run_qmatmul(b->state, d, in, out);
+    case OP_SILU:
+        if (!fx16_available()) break;
+        fx16_silu(in[0], (size_t)kd_numel(&d->out), out);
+        return KD_OK;
+    case OP_ADD:
+    case OP_MUL: /* equal shapes: element i with element i */
+        if (!fx16_available() || !kd_same(&d->in[0], &d->out) || !kd_same(&d->in[1], &d->out)) break;
+        (d->op == OP_ADD ? fx16_add : fx16_mul)(in[0], in[1], (size_t)kd_numel(&d->out), out);
+        return KD_OK;
+    case OP_KVAPPEND: { /* a Q8_0 cache: the new rows quantized by q8_host (kq8's bits) */
+        if (d->in[0].dtype != KD_Q8_0 || !q8h_available()) break;
+        int32_t pos = *(const int32_t *)in[2];
+        size_t s = d->in[0].dims[0], t = d->in[1].dims[0], vals = (size_t)d->in[0].dims[1] * d->in[0].dims[2];
+        size_t row = vals / KD_Q8_BLOCK * KD_Q8_BYTES;
+        if (out != in[0]) memmove(out, in[0], s * row);
+        if (pos >= 0 && (size_t)pos <= s && t <= s - (size_t)pos)
+            q8h_quantize_blocks(in[1], t * vals / KD_Q8_BLOCK, (uint8_t *)out + (size_t)pos * row);
+        return KD_OK;
+    }
+    case OP_ATTENTION:
+        if (!attention_host_available() || scratch_len < kernel_scratch_size(d) ||
+            (d->in[1].dtype == KD_Q8_0 && d->in[1].dims[2] > 16 * KD_Q8_BLOCK))
+            break;
+        attention_host_run(d, in, out, scratch);
+        return KD_OK;
+    case OP_Q8LINEAR: {
+        if (!q8h_available()) break;
+        work *w = b->state;
+        size_t k = d->in[0].dims[d->in[0].rank - 1];
+        return q8h_linear(w->q8, w->pool, in[0], (size_t)(kd_numel(&d->in[0]) / k), k, in[1], d->in[1].dims[0], out)
+                   ? KD_ESCRATCH : KD_OK;
+    }
     case OP_RELU:
         if (!have_avx512bw()) break;
         relu_x16(in[0], (size_t)kd_numel(&d->out), out);
@@ -482,4 +528,13 @@ static int blas_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
     return kernel_exec(d, in, out, scratch, scratch_len);
 }
 
-const opml_backend_ops opml_backend_blas_ops = {"blas", blas_init, blas_destroy, blas_run, blas_release};
+/* the Q8_0 product's pool (OpenBLAS keeps its own threads for the other products) */
+static void blas_set_threads(opml_backend *b, int n) {
+    work *w = b->state;
+    opml_pool *p = pool_new(n);
+    if (!p) return;
+    pool_free(w->pool);
+    w->pool = p;
+}
+
+const opml_backend_ops opml_backend_blas_ops = {"blas", blas_init, blas_destroy, blas_run, blas_release, blas_set_threads};

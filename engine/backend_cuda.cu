@@ -380,4 +380,4 @@ static int cuda_run(opml_backend *b, const kd_desc *d, const void *const in[KD_M
     return r;
 }
 
-extern "C" const opml_backend_ops opml_backend_cuda_ops = {"cuda", cuda_init, cuda_destroy, cuda_run, cuda_release};
+extern "C" const opml_backend_ops opml_backend_cuda_ops = {"cuda", cuda_init, cuda_destroy, cuda_run, cuda_release, NULL};

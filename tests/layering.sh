@@ -9,9 +9,9 @@
 #      translator (vm/vm.c <-> vm/vm_jit.c: each calls the other);
 #   3. every quoted include resolves to exactly one header.
 # Layers, lowest first (a component may include its own headers and those of lower layers):
-#   0 base   1 numerics/kernels   2 numerics/model   3 proto (the generated *.pb-c.h)
-#   4 runtime, eth   5 engine, vm, convert, storage client (client, storage.h, model_file)
-#   6 the actors: bus, storage, executor, vmjudge, chainwatch, bisector   7 cli
+#   0 base   1 numerics/kernels, formats (GGUF)   2 numerics/model   3 proto (the generated *.pb-c.h)
+#   4 runtime, eth   5 engine, vm, convert, tokenizer, textgen, storage client (client, storage.h,
+#   model_file)   6 the actors: bus, storage, executor, vmjudge, chainwatch, bisector   7 cli, tools
 #   layering.sh SOURCE_DIR
 set -eu
 top=$(cd "$1" && pwd)
@@ -20,7 +20,8 @@ t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 
 # the production sources: every component folder, without tests
-find base numerics proto runtime eth engine vm convert storage bus executor vmjudge chainwatch bisector cli \
+find base formats numerics proto runtime eth engine vm convert tokenizer textgen storage bus executor vmjudge chainwatch \
+  bisector cli tools/mkgguf \
   -type f \( -name '*.c' -o -name '*.h' -o -name '*.cu' \) -not -path '*/tests/*' | LC_ALL=C sort >"$t/files"
 [ -s "$t/files" ] || { echo "layering: no sources under $top"; exit 1; }
 
@@ -31,6 +32,7 @@ function layer(p) {
   if (p ~ /\.pb-c\.h$/) { comp = "proto"; return 3 }
   if (p ~ /^base\//) { comp = "base"; return 0 }
   if (p ~ /^numerics\/kernels\//) { comp = "kernels"; return 1 }
+  if (p ~ /^formats\//) { comp = "formats"; return 1 }
   if (p ~ /^numerics\/model\//) { comp = "model"; return 2 }
   if (p ~ /^proto\//) { comp = "proto"; return 3 }
   if (p ~ /^runtime\//) { comp = "runtime"; return 4 }
@@ -38,9 +40,12 @@ function layer(p) {
   if (p ~ /^engine\//) { comp = "engine"; return 5 }
   if (p ~ /^vm\//) { comp = "vm"; return 5 }
   if (p ~ /^convert\//) { comp = "convert"; return 5 }
+  if (p ~ /^tokenizer\//) { comp = "tokenizer"; return 5 }
+  if (p ~ /^textgen\//) { comp = "textgen"; return 5 }
   if (p ~ /^storage\/(client\.[ch]|storage\.h|model_file\.[ch])$/) { comp = "storage_client"; return 5 }
   if (p ~ /^(bus|storage|executor|vmjudge|chainwatch|bisector)\//) { comp = p; sub(/\/.*/, "", comp); return 6 }
   if (p ~ /^cli\//) { comp = "cli"; return 7 }
+  if (p ~ /^tools\//) { comp = p; sub(/^tools\//, "", comp); sub(/\/.*/, "", comp); return 7 }
   comp = "?"; return -1
 }
 EOF

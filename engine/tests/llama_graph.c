@@ -9,11 +9,11 @@
 
 typedef struct builder {
     llama_graph *g;
-    uint32_t nw, nn, wcap, ncap;
+    uint32_t nw, wcap, ncap;
     uint64_t used, cap, rng;
 } builder;
 
-#define W(i) ((i) | 0x80000000u) /* an operand that is weight i (else a value id) */
+#define W(i) OPML_OPERAND_WEIGHT(i) /* an operand that is weight i (else a value id) */
 
 static kd_tensor T(unsigned dtype, unsigned rank, uint32_t d0, uint32_t d1, uint32_t d2) {
     kd_tensor t = {(uint8_t)dtype, (uint8_t)rank, {d0, d1, d2, 0, 0, 0}};
@@ -55,22 +55,7 @@ static uint32_t gamma_weight(builder *b, uint32_t dim) {
 
 /* A node; operands are value ids or W(weight index); returns the output's value id. */
 static uint32_t node(builder *b, unsigned op, kd_tensor out, unsigned nops, const uint32_t *ops) {
-    llama_graph *g = b->g;
-    opml_node *nd = &g->nodes[b->nn];
-    memset(nd, 0, sizeof *nd);
-    nd->d.op = (uint16_t)op, nd->d.noperands = (uint8_t)nops, nd->d.out = out;
-    for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) nd->ref[j] = OPML_REF_NONE;
-    for (unsigned j = 0; j < nops; j++) {
-        if (ops[j] & 0x80000000u) {
-            nd->ref[j] = ops[j] & 0x7FFFFFFFu;
-            nd->d.in[j] = g->weights[nd->ref[j]].t;
-        } else {
-            nd->ref[j] = ops[j];
-            nd->input_mask |= (uint16_t)(1u << j);
-            nd->d.in[j] = ops[j] < g->m.nin ? g->inputs[ops[j]] : g->nodes[ops[j] - g->m.nin].d.out;
-        }
-    }
-    return g->m.nin + b->nn++;
+    return opml_model_add_node(&b->g->m, op, out, nops, ops);
 }
 
 static uint32_t qlinear(builder *b, uint32_t x, uint32_t rows, uint32_t n, uint32_t wi, uint32_t si) {
@@ -174,8 +159,8 @@ int llama_build(const llama_cfg *c, llama_graph *g, char *err, size_t errlen) {
         uint32_t am[1] = {logits};
         x = node(&b, OP_ARGMAX, T(KD_I32, 1, t, 0, 0), 1, am);
     }
-    g->m.n = b.nn, g->m.nweights = b.nw, g->m.output_value = x;
-    if (b.used > cap || b.nn > nnodes || b.nw > nweights) {
+    g->m.nweights = b.nw, g->m.output_value = x;
+    if (b.used > cap || g->m.n > nnodes || b.nw > nweights) {
         snprintf(err, errlen, "llama graph: internal size mismatch");
         llama_free(g);
         return -1;

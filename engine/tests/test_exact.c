@@ -9,6 +9,8 @@
 #include "special_floats.h"
 #include "quant.h"
 #include "quant_simd.h"
+#include "fmath_x16.h"
+#include "q8_host.h"
 #include "keccak.h"
 #include "merkle.h"
 #include "tensor_root.h"
@@ -71,6 +73,149 @@ static void qlinear(size_t rows, size_t k, size_t n, int bias, int specials) {
     snprintf(what, sizeof what, "QLinear rows %zu K %zu N %zu", rows, k, n);
     compare(what, &d, in);
     free(x), free(sw), free(bi), free(w);
+}
+
+/* Q8Linear: activation blocks of every kind the rule singles out (all zero with -0, amax at one or
+ * both signs, NaN, Inf, only subnormals, a scale that underflows fp16, one that overflows it),
+ * weights with any byte (-128 too) and scales of every fp16 kind (0, -0, subnormal, Inf, NaN,
+ * negative) */
+static void q8linear(size_t rows, size_t k, size_t n, int specials) {
+    size_t nb = k / 32;
+    float *x = malloc(rows * k * 4);
+    uint8_t *w = malloc(n * nb * 34);
+    for (size_t i = 0; i < rows * k; i++) x[i] = sf_float(0);
+    for (size_t b = 0; specials && b < rows * nb; b++) { /* rows 0, 3, 6, ...: a block's NaN/Inf spoils its row */
+        float *blk = x + b * 32;
+        if (b / nb % 3) continue;
+        switch (sf_rnd() % 14) {
+        case 0: for (int i = 0; i < 32; i++) blk[i] = i % 3 ? 0.0f : -0.0f; break;
+        case 1: blk[sf_rnd() % 32] = -9.0f; break;
+        case 2: blk[3] = -9.0f, blk[20] = 9.0f; break;
+        case 3: blk[sf_rnd() % 32] = kf_from_bits(sf_rnd() & 1 ? 0x7FC00000u : 0xFFC00001u); break;
+        case 4: blk[sf_rnd() % 32] = kf_from_bits(sf_rnd() & 1 ? 0x7F800000u : 0xFF800000u); break;
+        case 5: for (int i = 0; i < 32; i++) blk[i] = kf_from_bits((sf_rnd() & 0x807FFFFFu)); break;
+        case 6: for (int i = 0; i < 32; i++) blk[i] *= 1e-36f; break;
+        case 7: blk[sf_rnd() % 32] = 2e7f; break;
+        case 8: for (int i = 0; i < 32; i++) blk[i] = (float)(int)(blk[i] * 8.0f) / 8.0f; break; /* ties */
+        default: break;
+        }
+    }
+    static const uint16_t sp[] = {0x0000, 0x8000, 0x0001, 0x03FF, 0x7C00, 0xFC00, 0x7E00, 0xFE01, 0x7BFF};
+    for (size_t b = 0; b < n * nb; b++) {
+        uint8_t *blk = w + b * 34;
+        for (int i = 2; i < 34; i++) blk[i] = (uint8_t)sf_rnd();
+        uint16_t d = (uint16_t)((sf_rnd() & 0x8000) | (5 + sf_rnd() % 16) << 10 | (sf_rnd() & 0x3FF));
+        if (specials && b / nb % 4 == 1 && sf_rnd() % 8 == 0) d = sp[sf_rnd() % (sizeof sp / sizeof *sp)];
+        blk[0] = (uint8_t)d, blk[1] = (uint8_t)(d >> 8);
+    }
+    kd_desc d = {.op = OP_Q8LINEAR, .noperands = 2};
+    uint32_t xd[2] = {(uint32_t)rows, (uint32_t)k}, wd[2] = {(uint32_t)n, (uint32_t)k}, od[2] = {(uint32_t)rows, (uint32_t)n};
+    d.in[0] = T(KD_F32, 2, xd), d.in[1] = T(KD_Q8_0, 2, wd), d.out = T(KD_F32, 2, od);
+    const void *in[KD_MAX_OPERANDS] = {x, w};
+    char what[80];
+    snprintf(what, sizeof what, "Q8Linear rows %zu K %zu N %zu", rows, k, n);
+    compare(what, &d, in);
+    free(x), free(w);
+}
+
+/* Attention (the blas backend's vectorized version): caches and queries with specials in some
+ * rows, grouped heads, head sizes through both vector paths and a tail */
+static void attention(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint32_t s, int32_t pos, int specials) {
+    float *q = malloc((size_t)t * h * dh * 4), *k = malloc((size_t)s * kvh * dh * 4), *v = malloc((size_t)s * kvh * dh * 4);
+    for (size_t i = 0; i < (size_t)t * h * dh; i++) q[i] = sf_float(specials && i < dh);
+    for (size_t i = 0; i < (size_t)s * kvh * dh; i++) /* small keys: O(1) scores, a softmax that is not one-hot */
+        k[i] = sf_float(specials && i % (7 * dh) < dh) * 0.03125f, v[i] = sf_float(specials && i % (5 * dh) < 2);
+    kd_desc d = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.125f}};
+    uint32_t qd[3] = {t, h, dh}, cd[3] = {s, kvh, dh}, pd[1] = {1};
+    d.in[0] = d.out = T(KD_F32, 3, qd), d.in[1] = d.in[2] = T(KD_F32, 3, cd), d.in[3] = T(KD_I32, 1, pd);
+    const void *in[KD_MAX_OPERANDS] = {q, k, v, &pos};
+    char what[96];
+    snprintf(what, sizeof what, "Attention T %u H %u/%u Dh %u S %u pos %d", t, h, kvh, dh, s, pos);
+    compare(what, &d, in);
+    free(q), free(k), free(v);
+}
+
+/* Attention over Q8_0 caches: random blocks (scales of every fp16 kind in some rows), queries
+ * with specials in their first row; keys past 16, 17 and 33 (the 16-key chunks), grouped heads */
+static void attention_q8(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint32_t s, int32_t pos, int specials) {
+    size_t cb = (size_t)s * kvh * dh / 32 * 34;
+    float *q = malloc((size_t)t * h * dh * 4);
+    uint8_t *k = malloc(cb), *v = malloc(cb);
+    for (size_t i = 0; i < (size_t)t * h * dh; i++) q[i] = sf_float(specials && i < dh);
+    static const uint16_t sp[] = {0x0000, 0x8000, 0x0001, 0x7C00, 0xFC00, 0x7E00, 0x7BFF};
+    for (size_t b = 0; b < cb / 34; b++)
+        for (int c = 0; c < 2; c++) {
+            uint8_t *blk = (c ? v : k) + b * 34;
+            for (int i = 2; i < 34; i++) blk[i] = (uint8_t)sf_rnd();
+            /* keys' scales near 2^-12 so that the scores are O(1) and the softmax is not one-hot */
+            uint16_t d = (uint16_t)((sf_rnd() & 0x8000) | (c ? 8 + sf_rnd() % 10 : 2 + sf_rnd() % 2) << 10 | (sf_rnd() & 0x3FF));
+            if (specials && b % 29 == 3) d = sp[sf_rnd() % (sizeof sp / sizeof *sp)];
+            blk[0] = (uint8_t)d, blk[1] = (uint8_t)(d >> 8);
+        }
+    kd_desc d = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.088388f}};
+    uint32_t qd[3] = {t, h, dh}, cd[3] = {s, kvh, dh}, pd[1] = {1};
+    d.in[0] = d.out = T(KD_F32, 3, qd), d.in[1] = d.in[2] = T(KD_Q8_0, 3, cd), d.in[3] = T(KD_I32, 1, pd);
+    const void *in[KD_MAX_OPERANDS] = {q, k, v, &pos};
+    char what[100];
+    snprintf(what, sizeof what, "Attention/Q8_0 T %u H %u/%u Dh %u S %u pos %d", t, h, kvh, dh, s, pos);
+    compare(what, &d, in);
+    free(q), free(k), free(v);
+}
+
+/* KVAppend into a Q8_0 cache: the new rows' blocks with every special (all zero, NaN, Inf,
+ * subnormals, tiny and huge amax) quantized by the blas backend's vector rule as by kq8's */
+static void kvappend_q8(uint32_t s, uint32_t t, uint32_t kvh, uint32_t dh, int32_t pos) {
+    size_t cb = (size_t)s * kvh * dh / 32 * 34, nn = (size_t)t * kvh * dh;
+    uint8_t *c = malloc(cb);
+    float *x = malloc(nn * 4);
+    for (size_t i = 0; i < cb; i++) c[i] = (uint8_t)sf_rnd();
+    for (size_t i = 0; i < nn; i++) x[i] = sf_float(1);
+    for (size_t b = 0; b < nn / 32; b++) {
+        float *blk = x + b * 32;
+        if (b % 5 == 1) memset(blk, 0, 128);
+        if (b % 7 == 2) for (int i = 0; i < 32; i++) blk[i] = kf_from_bits(sf_rnd() & 0x807FFFFFu);
+        if (b % 9 == 3) blk[4] = 3e9f;
+        if (b % 11 == 4) for (int i = 0; i < 32; i++) blk[i] *= 1e-35f;
+    }
+    kd_desc d = {.op = OP_KVAPPEND, .noperands = 3};
+    uint32_t cd[3] = {s, kvh, dh}, nd[3] = {t, kvh, dh}, pd[1] = {1};
+    d.in[0] = d.out = T(KD_Q8_0, 3, cd), d.in[1] = T(KD_F32, 3, nd), d.in[2] = T(KD_I32, 1, pd);
+    const void *in[KD_MAX_OPERANDS] = {c, x, &pos};
+    char what[80];
+    snprintf(what, sizeof what, "KVAppend/Q8_0 S %u T %u pos %d", s, t, pos);
+    compare(what, &d, in);
+    free(c), free(x);
+}
+
+/* The prompt kernel both ways (AMX tile products where the CPU has them, and vpdpbusd) against
+ * the blas backend's result (itself compared with ref above) on a few shapes. */
+static void q8_prompt_paths(void) {
+    if (!q8h_available()) return;
+    static const size_t shapes[][3] = {{5, 64, 17}, {16, 544, 33}, {33, 96, 40}, {64, 1056, 50}};
+    q8h_work *vnni = q8h_work_new(), *amx = q8h_work_new();
+    q8h_use_amx(vnni, 0);
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        size_t rows = shapes[c][0], k = shapes[c][1], n = shapes[c][2];
+        float *x = malloc(rows * k * 4), *y1 = malloc(rows * n * 4), *y2 = malloc(rows * n * 4), *y3 = malloc(rows * n * 4);
+        uint8_t *w = malloc(n * k / 32 * 34);
+        fill(x, rows * k, 0);
+        for (size_t i = 0; i < n * k / 32 * 34; i++) w[i] = (uint8_t)sf_rnd();
+        for (size_t b = 0; b < n * k / 32; b++) w[b * 34 + 1] &= 0x3B;
+        CHECK_EQ_INT(q8h_linear(vnni, NULL, x, rows, k, w, n, y1), 0);
+        CHECK_EQ_INT(q8h_linear(amx, NULL, x, rows, k, w, n, y2), 0);
+        kd_desc d = {.op = OP_Q8LINEAR, .noperands = 2};
+        uint32_t xd[2] = {(uint32_t)rows, (uint32_t)k}, wd[2] = {(uint32_t)n, (uint32_t)k}, od[2] = {(uint32_t)rows, (uint32_t)n};
+        d.in[0] = T(KD_F32, 2, xd), d.in[1] = T(KD_Q8_0, 2, wd), d.out = T(KD_F32, 2, od);
+        size_t sn = kernel_scratch_size(&d);
+        void *scr = malloc(sn);
+        const void *in[KD_MAX_OPERANDS] = {x, w};
+        CHECK_EQ_INT(kernel_exec(&d, in, y3, scr, sn), 0);
+        CHECK_MEM(y1, y3, rows * n * 4);
+        CHECK_MEM(y2, y3, rows * n * 4);
+        cases += 2;
+        free(x), free(y1), free(y2), free(y3), free(w), free(scr);
+    }
+    q8h_work_free(vnni), q8h_work_free(amx);
 }
 
 static void qconv(uint32_t nb, uint32_t c, uint32_t h, uint32_t wd, uint32_t m, uint32_t kh, uint32_t kw, uint32_t g,
@@ -310,6 +455,62 @@ int main(void) {
         qconv(1 + sf_rnd() % 2, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 9, 1 + sf_rnd() % 9, g * (1 + sf_rnd() % 4), 1 + sf_rnd() % 3,
               1 + sf_rnd() % 3, g, 1 + (int)(sf_rnd() % 2), (int)(sf_rnd() % 2), 1 + (int)(sf_rnd() % 2), (int)(sf_rnd() & 1));
     }
+
+    /* the AVX-512 lanes of kf_exp and SiLU: every 97th float of all 2^32 and the specials */
+    if (fx16_available()) {
+        enum { N = 4096 };
+        static float x[N], ye[N], ys[N];
+        size_t bad = 0, n = 0;
+        for (uint64_t u = 0; u < (1ull << 32); u += 97 * N) {
+            for (size_t i = 0; i < N; i++) x[i] = kf_from_bits((uint32_t)(u + 97 * i));
+            if (u == 0) x[1] = -0.0f, x[2] = 88.72283935546875f, x[3] = -103.972084045410f, x[4] = 0x1p-126f, x[5] = -87.5f;
+            fx16_exp(x, N - (u == 0), ye), fx16_silu(x, N - (u == 0), ys);
+            for (size_t i = 0; i + (u == 0) < N; i++, n++) {
+                bad += kf_bits(ye[i]) != kf_bits(kf_exp(x[i]));
+                bad += kf_bits(ys[i]) != kf_bits(kf_canon(x[i] * kf_sigmoid(x[i])));
+            }
+        }
+        CHECK_EQ_INT(bad, 0);
+        printf("kf_exp and SiLU: AVX-512 lanes == scalar on %zu inputs\n", n);
+    }
+    {
+        float a[37], b[37];
+        fill(a, 37, 1), fill(b, 37, 1);
+        uint32_t ed[2] = {1, 37};
+        for (unsigned op = OP_ADD; op <= OP_MUL; op += OP_MUL - OP_ADD) {
+            kd_desc d = {.op = (uint16_t)op, .noperands = 2};
+            d.in[0] = d.in[1] = d.out = T(KD_F32, 2, ed);
+            const void *in[KD_MAX_OPERANDS] = {a, b};
+            compare(kernel_op_name(op), &d, in);
+        }
+        kd_desc s = {.op = OP_SILU, .noperands = 1};
+        s.in[0] = s.out = T(KD_F32, 2, ed);
+        const void *in[KD_MAX_OPERANDS] = {a};
+        compare("SiLU", &s, in);
+    }
+
+    /* Q8_0 products: decoding (rows <= 4, lane = block; group tails) and prompts (tiles of 16 rows;
+     * row tails), one thread and two */
+    static const size_t q8[][3] = {{1, 32, 1},    {1, 32, 17},    {1, 64, 16},   {2, 256, 100}, {3, 544, 33},
+                                   {4, 704, 64},  {5, 704, 64},   {17, 1056, 50}, {33, 96, 31}, {1, 4096, 300},
+                                   {2, 11008, 97}, {8, 1024, 200}, {64, 256, 1000}};
+    for (size_t i = 0; i < sizeof q8 / sizeof *q8; i++) q8linear(q8[i][0], q8[i][1], q8[i][2], 1);
+    q8linear(3, 512, 20, 0);
+    q8_prompt_paths();
+    kvappend_q8(16, 5, 2, 64, 3);
+    kvappend_q8(8, 1, 32, 128, 7);
+    kvappend_q8(8, 3, 2, 32, 6); /* past the cache: unchanged */
+    attention(3, 8, 2, 128, 20, 5, 1);
+    attention(1, 4, 4, 32, 64, 40, 1);
+    attention(5, 2, 1, 7, 8, 0, 1);
+    attention(2, 4, 2, 80, 30, 28, 0);
+    attention(2, 4, 2, 16, 30, 29, 0); /* past the cache: NaN */
+    attention_q8(1, 32, 32, 128, 40, 15, 1);
+    attention_q8(3, 8, 2, 128, 64, 30, 1);
+    attention_q8(5, 4, 1, 32, 40, 12, 1);
+    attention_q8(2, 4, 2, 64, 80, 70, 0);
+    attention_q8(1, 2, 2, 512, 20, 16, 1);
+    attention_q8(2, 4, 2, 32, 30, 29, 0); /* past the cache: NaN */
 
     /* run-time products (attention scores): broadcast batches, K edges */
     qmatmul(1, 1, 1, 1, 1, 1);

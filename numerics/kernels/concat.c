@@ -11,7 +11,7 @@ static int check(const kd_desc *d) {
     uint64_t sum = 0;
     for (unsigned j = 0; j < d->noperands; j++) {
         const kd_tensor *t = &d->in[j];
-        if (t->dtype != y->dtype || t->rank != y->rank) return KD_ESHAPE;
+        if (t->dtype != y->dtype || !kd_elsize(y->dtype) || t->rank != y->rank) return KD_ESHAPE;
         for (unsigned i = 0; i < y->rank; i++)
             if ((int32_t)i != axis && t->dims[i] != y->dims[i]) return KD_ESHAPE;
         sum += t->dims[axis];

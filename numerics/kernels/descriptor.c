@@ -34,6 +34,7 @@ static unsigned dtype_size(unsigned dtype) {
 
 uint64_t kd_nbytes(const kd_tensor *t) {
     uint64_t n = kd_numel(t);
+    if (t->dtype == KD_Q8_0) return n >= UINT64_MAX / 8 ? UINT64_MAX / 2 : n / KD_Q8_BLOCK * KD_Q8_BYTES;
     unsigned s = dtype_size(t->dtype);
     return n >= UINT64_MAX / 8 ? UINT64_MAX / 2 : n * s;
 }
@@ -41,12 +42,13 @@ uint64_t kd_nbytes(const kd_tensor *t) {
 int kd_decode_tensor(const uint8_t p[28], kd_tensor *t) {
     t->dtype = p[0];
     t->rank = p[1];
-    if (rd16(p + 2) != 0 || t->dtype > KD_I32 || t->rank > KD_MAX_RANK) return KD_EFORMAT;
+    if (rd16(p + 2) != 0 || t->dtype > KD_Q8_0 || t->rank > KD_MAX_RANK) return KD_EFORMAT;
     for (unsigned i = 0; i < KD_MAX_RANK; i++) {
         t->dims[i] = rd32(p + 4 + 4 * i);
         if (i >= t->rank && t->dims[i] != 0) return KD_EFORMAT;
     }
     if (t->dtype == KD_NONE && t->rank != 0) return KD_EFORMAT;
+    if (t->dtype == KD_Q8_0 && (t->rank < 1 || t->dims[t->rank - 1] % KD_Q8_BLOCK)) return KD_EFORMAT;
     if (kd_nbytes(t) > KD_MAX_TENSOR_BYTES) return KD_EFORMAT;
     return KD_OK;
 }

@@ -137,3 +137,33 @@ float kf_tanh(float x) {
     }
     return x < 0.0f ? -y : y;
 }
+
+float kf_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, ex = (h >> 10) & 0x1F, man = h & 0x3FF;
+    if (ex == 0x1F) return kf_from_bits(sign | 0x7F800000u | (man ? 0x400000u | man << 13 : 0));
+    if (ex == 0) {
+        if (!man) return kf_from_bits(sign);
+        uint32_t e = 113; /* man * 2^-24 = (man << s) * 2^(-24 - s): the leading bit moved to bit 10 */
+        while (!(man & 0x400)) man <<= 1, e--;
+        return kf_from_bits(sign | e << 23 | (man & 0x3FF) << 13);
+    }
+    return kf_from_bits(sign | (ex + 112) << 23 | man << 13);
+}
+
+uint16_t kf_f32_to_f16(float x) {
+    uint32_t u = kf_bits(x), a = u & 0x7FFFFFFFu;
+    uint16_t sign = (uint16_t)(u >> 16 & 0x8000);
+    if (a > 0x7F800000u) return (uint16_t)(sign | 0x7E00 | (a >> 13 & 0x1FF));
+    if (a >= 0x47800000u) return (uint16_t)(sign | 0x7C00); /* >= 65536 (or Inf): overflows */
+    uint32_t q, rem, half;
+    if (a < 0x38800000u) { /* below 2^-14: a subnormal half (or zero); the value in units of 2^-24 */
+        uint32_t ex = a >> 23, man = (a & 0x7FFFFF) | (ex ? 0x800000u : 0);
+        uint32_t shift = 126 - (ex ? ex : 1); /* value = man * 2^(ex - 150) = (man >> shift) units */
+        if (shift > 24) return sign;          /* below 2^-25: rounds to zero (2^-25 itself ties to 0) */
+        q = man >> shift, rem = man & ((1u << shift) - 1), half = 1u << (shift - 1);
+    } else {
+        q = ((a >> 23) - 112) << 10 | (a >> 13 & 0x3FF), rem = a & 0x1FFF, half = 0x1000;
+    }
+    q += rem > half || (rem == half && (q & 1)); /* a carry into the exponent is right, up to Inf */
+    return (uint16_t)(sign | q);
+}

@@ -39,15 +39,25 @@ static inline int32_t kf_round_even(float t) {
     return i;
 }
 
-/* The int8 quantization of docs/numerics.md: t = x / scale; NaN -> 0; clamp to [-127, 127];
- * round half to even. */
-static inline int32_t kf_quantize(float x, float scale) {
-    float t = x / scale;
+/* The int8 rounding of docs/numerics.md applied to t (x / scale, or x * (127 / amax) for Q8_0
+ * activations): NaN -> 0; clamp to [-127, 127]; round half to even. */
+static inline int32_t kf_quantize_t(float t) {
     t = kf_isnan(t) ? 0.0f : t;
     t = t > 127.0f ? 127.0f : t;
     t = t < -127.0f ? -127.0f : t;
     return kf_round_even(t);
 }
+
+/* The int8 quantization of docs/numerics.md: kf_quantize_t(x / scale). */
+static inline int32_t kf_quantize(float x, float scale) { return kf_quantize_t(x / scale); }
+
+/* IEEE binary16 <-> binary32 (the scales of Q8_0 blocks), by integer arithmetic only.
+ * kf_f16_to_f32 is exact (subnormals normalised; a NaN keeps its sign and payload shifted up, with
+ * the quiet bit set; vcvtph2ps gives the same bits). kf_f32_to_f16 rounds to nearest even, with
+ * subnormal results and overflow to +-Inf (vcvtps2ph with rounding mode 0 gives the same bits); a
+ * NaN becomes sign | 0x7E00 | its payload's top 9 bits. */
+float kf_f16_to_f32(uint16_t h);
+uint16_t kf_f32_to_f16(float x);
 
 /* Correctly rounded square root (round to nearest even), as x86 sqrtss, with NaN canonical. */
 float kf_sqrt(float x);

@@ -30,7 +30,12 @@
 #define KD_MAX_TENSOR_BYTES (1u << 28) /* one VM slot */
 #define KD_MAX_K 131072                /* int32 accumulators cannot overflow: 127*127*K < 2^31 */
 
-enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3 };
+/* KD_Q8_0: GGUF's Q8_0 blocks. The dims count values (the last one a multiple of KD_Q8_BLOCK);
+ * the bytes are numel / 32 blocks of KD_Q8_BYTES, each an fp16 scale d (little-endian) followed
+ * by 32 int8 q, value i of the block being q[i] * d (docs/numerics.md, "Q8_0"). */
+enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3, KD_Q8_0 = 4 };
+#define KD_Q8_BLOCK 32
+#define KD_Q8_BYTES 34
 
 /* Operator ids: stable, part of the descriptor (never renumber; 32 and up are reserved for the
  * transformer operators). */
@@ -73,7 +78,8 @@ enum kd_op {
     OP_ATTENTION = 36, /* causal self-attention over the cache, W8A8 scores, fp32 softmax */
     OP_SILU = 37,
     OP_ARGMAX = 38,
-    OP_MAX_ID = 38
+    OP_Q8LINEAR = 39,  /* X[..,K] . W[N,K]^T, Q8_0 weights, activations quantized per block of 32 */
+    OP_MAX_ID = 39
 };
 
 typedef struct kd_tensor {
@@ -115,8 +121,9 @@ void kd_encode_tensor(uint8_t p[28], const kd_tensor *t);
 /* 1 if a and b have the same dtype, rank and dims. */
 int kd_same(const kd_tensor *a, const kd_tensor *b);
 
-/* Number of elements of t (1 for rank 0), and its size in bytes (0 for KD_NONE). Both saturate
- * at UINT64_MAX / 2 on absurd shapes; kd_decode rejects tensors over KD_MAX_TENSOR_BYTES. */
+/* Number of elements of t (1 for rank 0), and its size in bytes (0 for KD_NONE; numel / 32 * 34
+ * for KD_Q8_0). Both saturate at UINT64_MAX / 2 on absurd shapes; kd_decode rejects tensors over
+ * KD_MAX_TENSOR_BYTES and Q8_0 tensors whose last dimension is not a multiple of 32. */
 uint64_t kd_numel(const kd_tensor *t);
 uint64_t kd_nbytes(const kd_tensor *t);
 

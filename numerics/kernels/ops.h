@@ -7,7 +7,8 @@
 
 #include "kernel.h"
 
-/* Bytes of one element of this dtype (0 for KD_NONE). */
+/* Bytes of one element of this dtype (0 for KD_NONE and for KD_Q8_0, whose elements are not
+ * whole bytes: the operators that move elements refuse it). */
 unsigned kd_elsize(unsigned dtype);
 /* The check of a float32 map y = f(x): one f32 operand shaped like the f32 output. */
 int kd_check_unary_f32(const kd_desc *d);
@@ -26,6 +27,34 @@ int kd_check_reduce(const kd_desc *d);
 void kd_reduce_run(const kd_desc *d, const float *x, float *y, enum kd_reduce mode);
 /* The check shared by the 2-D pooling operators (ia[0..9]: kh kw sh sw pt pl pb pr dh dw). */
 int kd_check_pool2d(const kd_desc *d);
+
+/* Attention (attention.c, docs/numerics.md): one loop over queries and heads, its pieces
+ * pluggable so that a backend can vectorize them with the same bits (each piece's contract is
+ * its reference version's result, bit for bit):
+ *   f32 caches: scale = kq_scale(x, n, 1); quantize = kq_quantize(x, n, 1, s, q); dot = the int32
+ *     sum of products; wsum: y[i] = ((+0 + p_0 v_0[i]) + p_1 v_1[i]) + ... (row j at v + j * stride);
+ *   Q8_0 caches: quantize_q8 = kq8_quantize_row; scores_q8: sc[j] = kf_canon(kq8_dot(q, key j) *
+ *     scale) (key j's blocks at k + j * row); values_q8: y[i] = sum in order of j of
+ *     p_j * ((float)q * d) from +0 (row j at v + j * row);
+ *   expv: e_j = kf_exp(x_j) (NULL: the scalar loop).
+ * The softmax: m = the maximum by ">" from -Inf in order (a NaN score makes m NaN); e_j =
+ * kf_exp(sc_j - m); z = ((e_0 + e_1) + ...) in order; sc_j = e_j / z. */
+typedef void (*kd_expv_fn)(const float *x, size_t n, float *y);
+typedef struct kd_attention_ops {
+    float (*scale)(const float *x, size_t n);
+    void (*quantize)(const float *x, size_t n, float s, int8_t *q);
+    int32_t (*dot)(const int8_t *a, const int8_t *b, size_t n);
+    void (*wsum)(const float *p, size_t len, const float *v, size_t stride, size_t dh, float *y);
+    void (*quantize_q8)(const float *x, size_t n, int8_t *q, float *d);
+    void (*scores_q8)(const int8_t *qq, const float *dq, size_t nb, const uint8_t *k, size_t row, size_t len,
+                      float scale, float *sc);
+    void (*values_q8)(const float *p, size_t len, const uint8_t *v, size_t row, size_t nb, float *y);
+    kd_expv_fn expv;
+} kd_attention_ops;
+extern const kd_attention_ops kd_attention_ref;
+/* A checked Attention node with these pieces; scr holds kernel_scratch_size(d) bytes. */
+void kd_attention_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], float *y, void *scr,
+                      const kd_attention_ops *o);
 
 /* Element-wise binary operators with numpy broadcasting (broadcast.c): two f32 operands whose
  * dims, aligned right, equal the f32 output's or are 1. y[i] = kf_canon(f(a[..], b[..])). */

@@ -8,7 +8,7 @@
 
 static int check(const kd_desc *d) {
     const kd_tensor *x = &d->in[0], *y = &d->out;
-    if (d->noperands != 1 || x->dtype != y->dtype || x->rank != y->rank) return KD_ESHAPE;
+    if (d->noperands != 1 || x->dtype != y->dtype || !kd_elsize(y->dtype) || x->rank != y->rank) return KD_ESHAPE;
     for (unsigned k = 0; k < y->rank; k++) {
         int64_t start = d->ia[k], step = d->ia[6 + k];
         if (step == 0) return KD_EATTR;

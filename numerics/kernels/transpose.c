@@ -6,7 +6,7 @@
 
 static int check(const kd_desc *d) {
     const kd_tensor *x = &d->in[0], *y = &d->out;
-    if (d->noperands != 1 || x->dtype != y->dtype || x->rank != y->rank) return KD_ESHAPE;
+    if (d->noperands != 1 || x->dtype != y->dtype || !kd_elsize(y->dtype) || x->rank != y->rank) return KD_ESHAPE;
     unsigned seen = 0;
     for (unsigned i = 0; i < y->rank; i++) {
         int32_t p = d->ia[i];

@@ -4,9 +4,15 @@
  * runs without shape surprises. */
 #include "model.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gguf_file.h"
 
 #include "keccak.h"
 #include "merkle.h"
@@ -94,8 +100,9 @@ static int commit_root(opml_model *m, const uint8_t nodes_root[32], char *err, s
 }
 
 /* The checks shared by parse and commit: references, operand shapes, operator rules; then the
- * value shapes, every root and the model root. Descriptors in node->desc must already be set. */
-static int commit(opml_model *m, char *err, size_t errlen) {
+ * value shapes and, with roots, every root and the model root. Descriptors in node->desc must
+ * already be set. */
+static int commit(opml_model *m, int roots, char *err, size_t errlen) {
     if (m->nin < 1 || m->n < 1 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS)
         return opml_errf(err, errlen, "model: bad counts (inputs %u, nodes %u, weights %u)", m->nin, m->n, m->nweights);
     if (m->output_value >= m->nin + m->n)
@@ -108,7 +115,9 @@ static int commit(opml_model *m, char *err, size_t errlen) {
         return opml_errf(err, errlen, "model: out of memory");
     }
     memcpy(m->values, m->inputs, m->nin * sizeof *m->inputs);
-    for (uint32_t i = 0; i < m->nweights; i++) merkle_tensor_root(m->weights[i].data, kd_nbytes(&m->weights[i].t), m->weights[i].root);
+    m->has_roots = roots;
+    for (uint32_t i = 0; roots && i < m->nweights; i++)
+        merkle_tensor_root(m->weights[i].data, kd_nbytes(&m->weights[i].t), m->weights[i].root);
     for (uint32_t k = 0; k < m->n; k++) {
         opml_node *nd = &m->nodes[k];
         if (kd_decode(nd->desc, KD_BYTES, &nd->d)) goto bad_desc;
@@ -148,6 +157,7 @@ static int commit(opml_model *m, char *err, size_t errlen) {
             }
         }
         m->values[m->nin + k] = nd->d.out;
+        if (!roots) continue;
         merkle_tensor_root(nd->desc, KD_BYTES, nd->desc_root);
         opml_node_leaf(nd->desc_root, nd->input_mask, (const uint8_t(*)[32])refs, nd->leaf);
         memcpy(leaves[k], nd->leaf, 32);
@@ -159,18 +169,46 @@ static int commit(opml_model *m, char *err, size_t errlen) {
         free(leaves);
         return opml_errf(err, errlen, "model: node %u: malformed descriptor", k);
     }
+    m->state_depth = opml_state_depth(m->nin, m->n);
+    memset(m->root, 0, 32);
+    if (!roots) {
+        free(leaves);
+        return 0;
+    }
     unsigned nd_depth = 0;
     while ((1ull << nd_depth) < m->n) nd_depth++;
     uint8_t nodes_root[32];
     merkle_root(leaves, (size_t)m->n * 32, nd_depth, nodes_root);
     free(leaves);
-    m->state_depth = opml_state_depth(m->nin, m->n);
     return commit_root(m, nodes_root, err, errlen);
+}
+
+uint32_t opml_model_add_node(opml_model *m, unsigned op, kd_tensor out, unsigned nops, const uint32_t *ops) {
+    opml_node *nd = &m->nodes[m->n];
+    memset(nd, 0, sizeof *nd);
+    nd->d.op = (uint16_t)op, nd->d.noperands = (uint8_t)nops, nd->d.out = out;
+    for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) nd->ref[j] = OPML_REF_NONE;
+    for (unsigned j = 0; j < nops; j++) {
+        if (ops[j] & OPML_OPERAND_WEIGHT(0)) {
+            nd->ref[j] = ops[j] & ~OPML_OPERAND_WEIGHT(0);
+            nd->d.in[j] = m->weights[nd->ref[j]].t;
+        } else {
+            nd->ref[j] = ops[j];
+            nd->input_mask |= (uint16_t)(1u << j);
+            nd->d.in[j] = ops[j] < m->nin ? m->inputs[ops[j]] : m->nodes[ops[j] - m->nin].d.out;
+        }
+    }
+    return m->nin + m->n++;
 }
 
 int opml_model_commit(opml_model *m, char *err, size_t errlen) {
     for (uint32_t k = 0; k < m->n; k++) kd_encode(&m->nodes[k].d, m->nodes[k].desc);
-    return commit(m, err, errlen);
+    return commit(m, 1, err, errlen);
+}
+
+int opml_model_check(opml_model *m, char *err, size_t errlen) {
+    for (uint32_t k = 0; k < m->n; k++) kd_encode(&m->nodes[k].d, m->nodes[k].desc);
+    return commit(m, 0, err, errlen);
 }
 
 static size_t tables_end(uint32_t nin, uint32_t nweights, uint32_t n) {
@@ -178,39 +216,58 @@ static size_t tables_end(uint32_t nin, uint32_t nweights, uint32_t n) {
     return (t + 63) & ~(size_t)63;
 }
 
-/* opml_model_parse on bytes the model takes over (freed on failure too): no copy of the file. */
-static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_t errlen) {
+/* The metadata section after the weights (docs/model-format.md): zero padding to a multiple of
+ * 64, "OPMLMETA", u64 length L, then L bytes of a GGUF file without tensors; the file ends there. */
+static int parse_meta(opml_model *m, size_t end, char *err, size_t errlen) {
+    const uint8_t *buf = m->file;
+    size_t len = m->file_len, at = (end + 63) & ~(size_t)63;
+    if (end == len) return 0;
+    for (size_t i = end; i < at && i < len; i++)
+        if (buf[i]) return opml_errf(err, errlen, "model: %zu trailing bytes after the last weight", len - end);
+    if (at > len || len - at < OPML_META_HEADER || memcmp(buf + at, OPML_META_MAGIC, 8))
+        return opml_errf(err, errlen, "model: %zu trailing bytes after the last weight", len - end);
+    uint64_t ml = rd64(buf + at + 8);
+    if (ml != len - at - OPML_META_HEADER)
+        return opml_errf(err, errlen, "model: metadata section of %llu bytes where the file has %zu",
+                         (unsigned long long)ml, len - at - OPML_META_HEADER);
+    gguf_file g;
+    char why[300];
+    if (gguf_parse(buf + at + OPML_META_HEADER, (size_t)ml, &g, why, sizeof why))
+        return opml_errf(err, errlen, "model: metadata section: %s", why);
+    uint64_t nt = g.n_tensors;
+    gguf_close(&g);
+    if (nt) return opml_errf(err, errlen, "model: metadata section holds %llu tensors (none allowed)", (unsigned long long)nt);
+    m->meta = buf + at + OPML_META_HEADER, m->meta_len = (size_t)ml;
+    return 0;
+}
+
+/* Parse the len bytes at buf, which the model refers to (m->file) from then on; on failure
+ * m->file is NULL again and the caller still owns buf. */
+static int parse_bytes(uint8_t *buf, size_t len, opml_model *m, unsigned flags, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
-    if (len < HEADER_BYTES || memcmp(buf, OPML_MODEL_MAGIC, 8)) {
-        free(buf);
+    if (len < HEADER_BYTES || memcmp(buf, OPML_MODEL_MAGIC, 8))
         return opml_errf(err, errlen, "model: not an opml model file (bad magic)");
-    }
     m->nin = rd32(buf + 8), m->n = rd32(buf + 12), m->nweights = rd32(buf + 16), m->output_value = rd32(buf + 20);
     uint32_t u = rd32(buf + 24);
     memcpy(&m->input_divisor, &u, 4);
-    if (rd32(buf + 28) || m->nin > 4096 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS) {
-        free(buf);
+    if (rd32(buf + 28) || m->nin > 4096 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS)
         return opml_errf(err, errlen, "model: bad header");
-    }
     size_t blob = tables_end(m->nin, m->nweights, m->n);
-    if (blob > len) {
-        free(buf);
-        return opml_errf(err, errlen, "model: file truncated (%zu bytes, tables need %zu)", len, blob);
-    }
+    if (blob > len) return opml_errf(err, errlen, "model: file truncated (%zu bytes, tables need %zu)", len, blob);
     m->file = buf;
     m->file_len = len;
     m->inputs = calloc(m->nin + 1, sizeof *m->inputs);
     m->weights = calloc(m->nweights + 1, sizeof *m->weights);
     m->nodes = calloc(m->n + 1, sizeof *m->nodes);
     if (!m->inputs || !m->weights || !m->nodes) {
-        opml_model_free(m);
-        return opml_errf(err, errlen, "model: out of memory");
+        opml_errf(err, errlen, "model: out of memory");
+        goto fail;
     }
     const uint8_t *p = m->file + HEADER_BYTES;
     for (uint32_t i = 0; i < m->nin; i++, p += 28)
         if (kd_decode_tensor(p, &m->inputs[i]) || m->inputs[i].dtype == KD_NONE) {
-            opml_model_free(m);
-            return opml_errf(err, errlen, "model: input %u: bad tensor record", i);
+            opml_errf(err, errlen, "model: input %u: bad tensor record", i);
+            goto fail;
         }
     size_t end = blob;
     for (uint32_t i = 0; i < m->nweights; i++, p += WEIGHT_REC) {
@@ -218,8 +275,8 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
         uint64_t off = rd64(p + 28);
         if (kd_decode_tensor(p, &w->t) || w->t.dtype == KD_NONE || off % 64 || off > len - blob ||
             kd_nbytes(&w->t) > len - blob - off) {
-            opml_model_free(m);
-            return opml_errf(err, errlen, "model: weight %u: bad record or data outside the file", i);
+            opml_errf(err, errlen, "model: weight %u: bad record or data outside the file", i);
+            goto fail;
         }
         w->data = m->file + blob + off;
         if (blob + off + kd_nbytes(&w->t) > end) end = blob + off + kd_nbytes(&w->t);
@@ -231,15 +288,13 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
         if (p[KD_BYTES + 2] || p[KD_BYTES + 3]) nd->input_mask = 0xFFFF; /* rejected by commit */
         for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) nd->ref[j] = rd32(p + KD_BYTES + 4 + 4 * j);
     }
-    if (end != len) {
-        opml_model_free(m);
-        return opml_errf(err, errlen, "model: %zu trailing bytes after the last weight", len - end);
-    }
-    if (commit(m, err, errlen)) {
-        opml_model_free(m);
-        return -1;
-    }
+    if (parse_meta(m, end, err, errlen) || commit(m, !(flags & OPML_MODEL_NO_ROOTS), err, errlen)) goto fail;
     return 0;
+fail:
+    m->file = NULL; /* the caller's */
+    free(m->inputs), free(m->weights), free(m->nodes), free(m->values);
+    memset(m, 0, sizeof *m);
+    return -1;
 }
 
 uint8_t *opml_read_file(const char *path, size_t *len) {
@@ -275,7 +330,11 @@ int opml_model_parse(const uint8_t *buf, size_t len, opml_model *m, char *err, s
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy) return opml_errf(err, errlen, "model: out of memory");
     memcpy(copy, buf, len);
-    return parse_owned(copy, len, m, err, errlen);
+    if (parse_bytes(copy, len, m, 0, err, errlen)) {
+        free(copy);
+        return -1;
+    }
+    return 0;
 }
 
 int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
@@ -284,7 +343,31 @@ int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
     uint8_t *buf = opml_read_file(path, &len);
     if (!buf) return opml_errf(err, errlen, "%s: cannot read", path);
     char inner[400];
-    if (parse_owned(buf, len, m, inner, sizeof inner)) return opml_errf(err, errlen, "%s: %s", path, inner);
+    if (parse_bytes(buf, len, m, 0, inner, sizeof inner)) {
+        free(buf);
+        return opml_errf(err, errlen, "%s: %s", path, inner);
+    }
+    return 0;
+}
+
+int opml_model_map(const char *path, unsigned flags, opml_model *m, char *err, size_t errlen) {
+    memset(m, 0, sizeof *m);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) || st.st_size <= 0) {
+        if (fd >= 0) close(fd);
+        return opml_errf(err, errlen, "%s: cannot read", path);
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0); /* pages mapped now, not at first use */
+    close(fd);
+    if (map == MAP_FAILED) return opml_errf(err, errlen, "%s: cannot map %zu bytes", path, len);
+    char inner[400];
+    if (parse_bytes(map, len, m, flags, inner, sizeof inner)) {
+        munmap(map, len);
+        return opml_errf(err, errlen, "%s: %s", path, inner);
+    }
+    m->mapped = 1;
     return 0;
 }
 
@@ -293,13 +376,24 @@ void opml_model_free(opml_model *m) {
         free(m->inputs);
         free(m->weights);
         free(m->nodes);
-        free(m->file);
+        if (m->mapped) munmap(m->file, m->file_len);
+        else free(m->file);
     }
     free(m->values);
     memset(m, 0, sizeof *m);
 }
 
-int opml_model_write(const opml_model *m, FILE *f) {
+int opml_model_meta(const opml_model *m, gguf_file *g, char *err, size_t errlen) {
+    if (!m->meta) {
+        memset(g, 0, sizeof *g);
+        return opml_errf(err, errlen, "model: no metadata section");
+    }
+    return gguf_parse(m->meta, m->meta_len, g, err, errlen);
+}
+
+int opml_model_write(const opml_model *m, FILE *f) { return opml_model_write_with(m, f, NULL, NULL); }
+
+int opml_model_write_with(const opml_model *m, FILE *f, opml_fill_fn fill, void *user) {
     uint8_t hdr[HEADER_BYTES] = {0}, rec[NODE_REC];
     memcpy(hdr, OPML_MODEL_MAGIC, 8);
     wr32(hdr + 8, m->nin), wr32(hdr + 12, m->n), wr32(hdr + 16, m->nweights), wr32(hdr + 20, m->output_value);
@@ -332,9 +426,26 @@ int opml_model_write(const opml_model *m, FILE *f) {
     if (fwrite(zeros, 1, blob - at, f) != blob - at) return -1;
     for (uint32_t i = 0; i < m->nweights; i++) {
         size_t nb = kd_nbytes(&m->weights[i].t);
-        if (nb && fwrite(m->weights[i].data, 1, nb, f) != nb) return -1;
-        size_t pad = i + 1 < m->nweights ? ((nb + 63) & ~(size_t)63) - nb : 0;
+        const uint8_t *data = m->weights[i].data;
+        uint8_t *made = NULL;
+        if (!data && nb) { /* made now by the caller */
+            if (!fill || !(made = malloc(nb)) || fill(user, i, made)) {
+                free(made);
+                return -1;
+            }
+            data = made;
+        }
+        size_t put = nb ? fwrite(data, 1, nb, f) : 0;
+        free(made);
+        if (put != nb) return -1;
+        size_t pad = i + 1 < m->nweights || m->meta ? ((nb + 63) & ~(size_t)63) - nb : 0;
         if (pad && fwrite(zeros, 1, pad, f) != pad) return -1;
+    }
+    if (m->meta) {
+        uint8_t mh[OPML_META_HEADER];
+        memcpy(mh, OPML_META_MAGIC, 8);
+        wr64(mh + 8, m->meta_len);
+        if (fwrite(mh, 1, sizeof mh, f) != sizeof mh || fwrite(m->meta, 1, m->meta_len, f) != m->meta_len) return -1;
     }
     return fflush(f) ? -1 : 0;
 }

@@ -59,6 +59,8 @@ static void run_both(const char *name, kd_desc *d) {
             for (size_t i = 0; i < len[j] / 4; i++) ((int32_t *)in[j])[i] = (int32_t)(rnd() % 4);
         else
             for (size_t i = 0; i < len[j]; i++) ((uint8_t *)in[j])[i] = (uint8_t)(rnd() % 255 + 129);
+        if (d->in[j].dtype == KD_Q8_0) /* finite block scales */
+            for (size_t b = 0; b < len[j] / KD_Q8_BYTES; b++) ((uint8_t *)in[j])[b * KD_Q8_BYTES + 1] &= 0x3F;
     }
     size_t out_len = (size_t)kd_nbytes(&d->out);
     uint8_t *out = calloc(1, out_len);
@@ -380,6 +382,36 @@ int main(void) {
     d.in[0] = tens(KD_F32, 2, 3, 10);
     d.out = tens(KD_I32, 1, 3, 0);
     run_both("ArgMax", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_Q8LINEAR;
+    d.noperands = 2;
+    d.in[0] = tens(KD_F32, 2, 2, 96);
+    d.in[1] = tens(KD_Q8_0, 2, 5, 96);
+    d.out = tens(KD_F32, 2, 2, 5);
+    run_both("Q8Linear", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_EMBEDDING;
+    d.noperands = 3;
+    d.in[0] = tens(KD_I32, 1, 3, 0);
+    d.in[1] = tens(KD_Q8_0, 2, 2, 64);
+    d.in[2] = tens(KD_Q8_0, 2, 3, 64);
+    d.out = tens(KD_F32, 2, 3, 64);
+    run_both("Embedding/Q8_0", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_KVAPPEND;
+    d.noperands = 3;
+    d.in[0] = d.out = tens3(KD_Q8_0, 8, 2, 32);
+    d.in[1] = tens3(KD_F32, 1, 2, 32);
+    d.in[2] = tens(KD_I32, 1, 1, 0);
+    run_both("KVAppend/Q8_0", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_ATTENTION;
+    d.noperands = 4;
+    d.in[0] = d.out = tens3(KD_F32, 1, 4, 64);
+    d.in[1] = d.in[2] = tens3(KD_Q8_0, 8, 2, 64);
+    d.in[3] = tens(KD_I32, 1, 1, 0);
+    d.fa[0] = 0.125f;
+    run_both("Attention/Q8_0", &d);
 
     /* every operator that accepts a plain f32 map [3, 7] -> [3, 7] (new element-wise operators
      * are covered without naming them here) */

@@ -120,6 +120,45 @@ int main(void) {
         const void *mm[KD_MAX_OPERANDS] = {in0, in1};
         run("QMatMul", &d, mm);
     }
+    for (int c = 0; c < 10; c++) { /* Q8Linear: random blocks, scales of any bit pattern (NaN, Inf, subnormal) */
+        uint32_t rows = 1 + rnd() % 3, k = 32 * (c < 2 ? 1 : 1 + rnd() % 40), n = 1 + rnd() % 8;
+        fill(in0, rows * k);
+        if (c == 3) memset(in0, 0, 32 * sizeof *in0); /* an all-zero block */
+        for (uint32_t i = 0; c % 3 && i < rows * k; i++) /* |x| > 65504 * 127 (fp16(amax / 127) = Inf) makes */
+            if ((kf_bits(in0[i]) & 0x7FFFFFFFu) > 0x4A000000u && !kf_isnan(in0[i])) in0[i] = 2.0f; /* NaN outputs */
+        for (uint32_t i = 0; i < n * k / 32 * 34; i++) w8[i] = (int8_t)rnd();
+        for (uint32_t i = 0; i < n * k / 32; i++) /* finite scales but a few in the even cases */
+            if (c & 1 || i % 7) w8[i * 34 + 1] &= 0x3F;
+        kd_desc d = {.op = OP_Q8LINEAR, .noperands = 2};
+        d.in[0] = T(KD_F32, 2, rows, k, 0, 0), d.in[1] = T(KD_Q8_0, 2, n, k, 0, 0), d.out = T(KD_F32, 2, rows, n, 0, 0);
+        run("Q8Linear", &d, ops);
+    }
+    {
+        static int32_t ids[6] = {0, 5, 2, -3, 9, 6};
+        for (uint32_t i = 0; i < 7 * 64 / 32 * 34; i++) w8[i] = (int8_t)rnd();
+        kd_desc d = {.op = OP_EMBEDDING, .noperands = 3};
+        d.in[0] = T(KD_I32, 1, 6, 0, 0, 0), d.in[1] = T(KD_Q8_0, 2, 4, 64, 0, 0), d.in[2] = T(KD_Q8_0, 2, 3, 64, 0, 0);
+        d.out = T(KD_F32, 2, 6, 64, 0, 0);
+        const void *eo[KD_MAX_OPERANDS] = {ids, w8, w8 + 4 * 2 * 34};
+        run("Embedding/Q8_0", &d, eo);
+    }
+    { /* Q8_0 caches: KVAppend quantizes two rows in, Attention (grouped heads) reads them */
+        static uint8_t cache[8 * 2 * 64 / 32 * 34], vcache[sizeof cache];
+        for (size_t i = 0; i < sizeof cache; i++) cache[i] = (uint8_t)rnd(), vcache[i] = (uint8_t)rnd();
+        for (size_t b = 0; b < sizeof cache / 34; b++) cache[b * 34 + 1] &= 0x3F, vcache[b * 34 + 1] &= 0x3F;
+        fill(in0, 2 * 2 * 64), fill(in1, 2 * 4 * 64);
+        static int32_t pos = 5;
+        kd_desc a = {.op = OP_KVAPPEND, .noperands = 3};
+        a.in[0] = a.out = T(KD_Q8_0, 3, 8, 2, 64, 0), a.in[1] = T(KD_F32, 3, 2, 2, 64, 0), a.in[2] = T(KD_I32, 1, 1, 0, 0, 0);
+        const void *ao[KD_MAX_OPERANDS] = {cache, in0, &pos};
+        run("KVAppend/Q8_0", &a, ao);
+        memcpy(cache, outbuf, sizeof cache);
+        kd_desc at = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.125f}};
+        at.in[0] = at.out = T(KD_F32, 3, 2, 4, 64, 0), at.in[1] = at.in[2] = T(KD_Q8_0, 3, 8, 2, 64, 0);
+        at.in[3] = T(KD_I32, 1, 1, 0, 0, 0);
+        const void *tao[KD_MAX_OPERANDS] = {in1, cache, vcache, &pos};
+        run("Attention/Q8_0", &at, tao);
+    }
     static const uint16_t unary[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX,
                                      OP_EXP, OP_LOG, OP_SQRT, OP_NEG, OP_ABS};
     for (unsigned u = 0; u < sizeof unary / sizeof *unary; u++) {
@@ -171,7 +210,7 @@ int main(void) {
         run("Slice", &sl, ops);
     }
     /* scalar sweeps over bit patterns */
-    struct { const char *name; int f; } sweeps[] = {{"sqrt", 0}, {"exp", 1}, {"expm1", 2}, {"sigmoid", 3}, {"tanh", 4}, {"quantize", 5}, {"log", 6}};
+    struct { const char *name; int f; } sweeps[] = {{"sqrt", 0}, {"exp", 1}, {"expm1", 2}, {"sigmoid", 3}, {"tanh", 4}, {"quantize", 5}, {"log", 6}, {"f32_to_f16", 7}};
     for (unsigned s = 0; s < sizeof sweeps / sizeof *sweeps; s++) {
         hash = 0xCBF29CE484222325ull;
         for (uint64_t u = 0; u < (1ull << 32); u += 65521) {
@@ -183,12 +222,19 @@ int main(void) {
             case 3: y = kf_sigmoid(x); break;
             case 4: y = kf_tanh(x); break;
             case 5: y = (float)kf_quantize(x, 0.0123f); break;
+            case 7: y = (float)kf_f32_to_f16(x); break;
             default: y = kf_log(x); break;
             }
             fnv(&y, 4);
         }
         line(sweeps[s].name, 0);
     }
+    hash = 0xCBF29CE484222325ull;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float y = kf_f16_to_f32((uint16_t)h);
+        fnv(&y, 4);
+    }
+    line("f16_to_f32", 0);
     return 0;
 }
 

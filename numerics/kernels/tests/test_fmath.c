@@ -1,12 +1,15 @@
 /* The scalar arithmetic of fmath.c: kf_sqrt is correctly rounded (compared with the host's sqrtss
  * on special values, every exponent's edges and a sweep of 2^32 / 1021 bit patterns plus random
  * ones); exp, expm1, sigmoid, tanh and log within a few ulp of libm (the host only: the kernels never
- * call it); quantization rounds half to even and clamps; NaN comes out canonical. */
+ * call it); quantization rounds half to even and clamps; NaN comes out canonical; the fp16
+ * conversions equal the compiler's _Float16 conversions (libgcc's, correctly rounded) on every
+ * half and on a sweep of floats, and F16C's vcvtps2ph / vcvtph2ps where the CPU has them. */
 #include "check.h"
 #include "fmath.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <immintrin.h>
 #include <xmmintrin.h>
 
 static float host_sqrt(float x) { return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x))); }
@@ -31,7 +34,58 @@ static uint32_t rnd(void) {
     return (uint32_t)(rng >> 16);
 }
 
+static int f16_bad;
+static void check_f32_to_f16(uint32_t u) {
+    float x = kf_from_bits(u);
+    _Float16 h = (_Float16)x;
+    uint16_t want, got = kf_f32_to_f16(x);
+    memcpy(&want, &h, 2);
+    if (x != x) want = (uint16_t)((u >> 16 & 0x8000) | 0x7E00 | (u >> 13 & 0x1FF)); /* the documented NaN */
+    if (want != got && f16_bad++ < 10) fprintf(stderr, "f32_to_f16(0x%08x): got 0x%04x want 0x%04x\n", u, got, want);
+}
+
+__attribute__((target("f16c"))) static void check_f16c(void) {
+    for (uint32_t h = 0; h < 65536; h++) {
+        float want = _cvtsh_ss((unsigned short)h), got = kf_f16_to_f32((uint16_t)h);
+        if (kf_bits(want) != kf_bits(got) && f16_bad++ < 10) fprintf(stderr, "f16c ph2ps(0x%04x)\n", h);
+    }
+    for (uint64_t u = 0; u < (1ull << 32); u += 4093) {
+        float x = kf_from_bits((uint32_t)u);
+        if (x != x) continue; /* F16C keeps a NaN's payload bits: not the documented NaN */
+        uint16_t want = (uint16_t)_cvtss_sh(x, 0), got = kf_f32_to_f16(x);
+        if (want != got && f16_bad++ < 10) fprintf(stderr, "f16c ps2ph(0x%08x)\n", (uint32_t)u);
+    }
+}
+
+static void check_f16(void) {
+    for (uint32_t h = 0; h < 65536; h++) { /* every half, exactly */
+        _Float16 v;
+        uint16_t b = (uint16_t)h;
+        memcpy(&v, &b, 2);
+        float want = (float)v, got = kf_f16_to_f32(b);
+        int nan = ((h >> 10) & 31) == 31 && (h & 0x3FF);
+        if (nan ? !(got != got) || (kf_bits(got) >> 31) != (h >> 15) || (kf_bits(got) & 0x400000u) == 0
+                : kf_bits(want) != kf_bits(got)) {
+            if (f16_bad++ < 10) fprintf(stderr, "f16_to_f32(0x%04x): got 0x%08x\n", h, kf_bits(got));
+        }
+        if (!nan) check_f32_to_f16(kf_bits(got)); /* round trip exact */
+    }
+    /* floats: every exponent's edges and ties (the halfway points of both rounding regimes), a sweep */
+    for (uint32_t e = 0; e < 256; e++)
+        for (uint32_t m = 0; m < 32; m++) {
+            uint32_t base = e << 23;
+            uint32_t cases[6] = {base | m, base | (0x7FFFFFu - m), base | 0x1000u | m << 13, base | (0x1000u - 1) | m << 13,
+                                 base | (0x1000u + 1) | m << 13, base | 0x400000u >> (m % 23)};
+            for (int c = 0; c < 6; c++) check_f32_to_f16(cases[c]), check_f32_to_f16(cases[c] | 0x80000000u);
+        }
+    for (int k = 0; k < 4096; k++) check_f32_to_f16(kf_bits(ldexpf((float)k, -25))); /* subnormal halves' ties */
+    for (uint64_t u = 0; u < (1ull << 32); u += 1021) check_f32_to_f16((uint32_t)u);
+    if (__builtin_cpu_supports("f16c")) check_f16c();
+    CHECK_EQ_INT(f16_bad, 0);
+}
+
 int main(void) {
+    check_f16();
     /* sqrt: specials, exponent edges, a sweep, random patterns */
     uint32_t specials[] = {0, 0x80000000u, 1, 0x80000001u, 0x007FFFFFu, 0x00800000u, 0x7F7FFFFFu, 0x7F800000u,
                            0xFF800000u, 0x7FC00000u, 0xFFC00000u, 0x7F800001u, 0xFFFFFFFFu, 0x3F800000u, 0xBF800000u};

@@ -22,6 +22,186 @@ static int run(kd_desc *d, const void *const in[12], void *out) {
     return kernel_run(buf, sizeof buf, in, out, scratch, sizeof scratch);
 }
 
+/* ---- Q8_0, written independently of q8.c: _Float16 conversions, nearbyintf, the tree spelled out ---- */
+static uint16_t h16(float x) {
+    _Float16 h = (_Float16)x;
+    uint16_t u;
+    memcpy(&u, &h, 2);
+    return u;
+}
+static float f16(uint16_t u) {
+    _Float16 h;
+    memcpy(&h, &u, 2);
+    return (float)h;
+}
+
+/* a Q8_0 weight row of nb blocks from floats, by ggml's reference rule */
+static void q8_weights(const float *x, size_t nb, uint8_t *w) {
+    for (size_t b = 0; b < nb; b++, x += 32, w += 34) {
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+        float d = amax / 127, id = d != 0 ? 1 / d : 0;
+        uint16_t dh = h16(d);
+        memcpy(w, &dh, 2);
+        for (int i = 0; i < 32; i++) w[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
+    }
+}
+
+static float q8_expected(const float *x, const uint8_t *w, size_t nb) {
+    float acc[16] = {0};
+    for (size_t b = 0; b < nb; b++) {
+        float amax = 0;
+        for (int i = 0; i < 32; i++)
+            if (fabsf(x[b * 32 + i]) > amax) amax = fabsf(x[b * 32 + i]);
+        float id = amax > 0 ? 127.0f / amax : 0, dx = f16(h16(amax / 127.0f));
+        int32_t isum = 0;
+        for (int i = 0; i < 32; i++) {
+            float t = x[b * 32 + i] * id;
+            t = t != t ? 0 : t > 127 ? 127 : t < -127 ? -127 : t;
+            isum += (int32_t)nearbyintf(t) * (int8_t)w[b * 34 + 2 + i];
+        }
+        uint16_t dw;
+        memcpy(&dw, w + b * 34, 2);
+        acc[b % 16] += (float)isum * (f16(dw) * dx);
+    }
+    float *a = acc;
+    return (((a[0] + a[8]) + (a[4] + a[12])) + ((a[2] + a[10]) + (a[6] + a[14]))) +
+           (((a[1] + a[9]) + (a[5] + a[13])) + ((a[3] + a[11]) + (a[7] + a[15])));
+}
+
+static void test_q8(void) {
+    static const size_t ks[] = {32, 64, 512, 544, 1056};
+    static float x[3 * 1056], wf[5 * 1056], y[15];
+    static uint8_t w[5 * 33 * 34];
+    uint32_t seed = 7;
+    for (size_t c = 0; c < sizeof ks / sizeof *ks; c++) {
+        size_t k = ks[c], nb = k / 32;
+        for (size_t i = 0; i < 3 * k; i++) {
+            seed = seed * 1103515245u + 12345u;
+            x[i] = (float)((int)(seed >> 16 & 0x7FFF) - 16384) / 1024.0f;
+        }
+        for (size_t i = 0; i < 5 * k; i++) {
+            seed = seed * 1103515245u + 12345u;
+            wf[i] = (float)((int)(seed >> 16 & 0x7FFF) - 16384) / 65536.0f;
+        }
+        if (k >= 64) { /* special blocks: all zero, amax at both signs, -0 and subnormals, a tiny amax */
+            for (int i = 0; i < 32; i++) x[i] = i & 1 ? -0.0f : 0.0f;
+            x[32] = -3.0f, x[33] = 3.0f, x[34] = 1.5f, x[35] = kf_from_bits(1), x[36] = -kf_from_bits(0x7FFFFF);
+        }
+        if (k >= 512) x[k + 40] = kf_from_bits(0x00000003); /* a block whose amax is subnormal */
+        for (size_t n = 0; n < 5; n++) q8_weights(wf + n * k, nb, w + n * nb * 34);
+        kd_desc d = {.op = OP_Q8LINEAR, .noperands = 2};
+        d.in[0] = T(KD_F32, 2, 3, (uint32_t)k, 0, 0), d.in[1] = T(KD_Q8_0, 2, 5, (uint32_t)k, 0, 0);
+        d.out = T(KD_F32, 2, 3, 5, 0, 0);
+        const void *in[12] = {x, w};
+        CHECK_EQ_INT(run(&d, in, y), 0);
+        for (size_t r = 0; r < 3; r++)
+            for (size_t n = 0; n < 5; n++) CHECK(kf_bits(y[r * 5 + n]) == kf_bits(q8_expected(x + r * k, w + n * nb * 34, nb)));
+    }
+    /* NaN in a row: the row's outputs are the canonical NaN only through an Inf block scale; a NaN
+     * activation is quantized to 0 like any other kernel */
+    x[5] = NAN, x[6] = INFINITY;
+    kd_desc d = {.op = OP_Q8LINEAR, .noperands = 2};
+    d.in[0] = T(KD_F32, 2, 1, 64, 0, 0), d.in[1] = T(KD_Q8_0, 2, 5, 64, 0, 0), d.out = T(KD_F32, 2, 1, 5, 0, 0);
+    const void *in[12] = {x, w};
+    CHECK_EQ_INT(run(&d, in, y), 0);
+    for (int n = 0; n < 5; n++) CHECK(kf_bits(y[n]) == KF_CANON_NAN); /* Inf amax: d = Inf, 0 * Inf */
+    /* shapes: K not a multiple of 32 cannot even be described; a K mismatch is a shape error */
+    d.in[1] = T(KD_Q8_0, 2, 5, 96, 0, 0);
+    CHECK_EQ_INT(run(&d, in, y), KD_ESHAPE);
+    d.in[1] = T(KD_Q8_0, 2, 5, 48, 0, 0);
+    d.in[0] = T(KD_F32, 2, 1, 48, 0, 0);
+    CHECK_EQ_INT(run(&d, in, y), KD_EFORMAT);
+    /* Embedding from a Q8_0 table in two parts: rows 0..2 and 3..4 */
+    int32_t ids[4] = {4, 0, -1, 5};
+    float e[4 * 64];
+    kd_desc em = {.op = OP_EMBEDDING, .noperands = 3};
+    em.in[0] = T(KD_I32, 1, 4, 0, 0, 0), em.in[1] = T(KD_Q8_0, 2, 3, 64, 0, 0), em.in[2] = T(KD_Q8_0, 2, 2, 64, 0, 0);
+    em.out = T(KD_F32, 2, 4, 64, 0, 0);
+    const void *ein[12] = {ids, w, w + 3 * 2 * 34};
+    CHECK_EQ_INT(run(&em, ein, e), 0);
+    for (int t = 0; t < 4; t++)
+        for (int i = 0; i < 64; i++) {
+            const uint8_t *blk = w + ((size_t)ids[t] * 2 + (size_t)i / 32) * 34;
+            uint16_t dh;
+            memcpy(&dh, blk, 2);
+            float want = ids[t] < 0 || ids[t] > 4 ? kf_from_bits(KF_CANON_NAN) : (float)(int8_t)blk[2 + i % 32] * f16(dh);
+            CHECK(kf_bits(e[t * 64 + i]) == kf_bits(want));
+        }
+    em.in[2] = T(KD_Q8_0, 2, 2, 96, 0, 0); /* parts of different widths */
+    CHECK_EQ_INT(run(&em, ein, e), KD_ESHAPE);
+    /* the element-moving operators refuse Q8_0 (its elements are not bytes); Reshape takes it */
+    kd_desc tr = {.op = OP_TRANSPOSE, .noperands = 1, .ia = {1, 0}};
+    tr.in[0] = T(KD_Q8_0, 2, 32, 32, 0, 0), tr.out = T(KD_Q8_0, 2, 32, 32, 0, 0);
+    CHECK_EQ_INT(run(&tr, in, y), KD_ESHAPE);
+    kd_desc rs = {.op = OP_RESHAPE, .noperands = 1};
+    rs.in[0] = T(KD_Q8_0, 2, 2, 64, 0, 0), rs.out = T(KD_Q8_0, 2, 4, 32, 0, 0);
+    uint8_t moved[4 * 34];
+    const void *rin[12] = {w};
+    CHECK_EQ_INT(run(&rs, rin, moved), 0);
+    CHECK_MEM(moved, w, sizeof moved);
+    kd_tensor t = T(KD_Q8_0, 2, 3, 64, 0, 0);
+    CHECK_EQ_INT(kd_nbytes(&t), 3 * 2 * 34);
+}
+
+/* KVAppend into a Q8_0 cache and Attention over Q8_0 caches, against q8_expected's arithmetic */
+static void test_q8_cache(void) {
+    enum { S = 6, KVH = 2, H = 4, DH = 64, TN = 2 };
+    static uint8_t kc[S * KVH * DH / 32 * 34], vc[sizeof kc], k2[sizeof kc], v2[sizeof kc];
+    static float kn[TN * KVH * DH], vn[TN * KVH * DH], q[TN * H * DH], y[TN * H * DH];
+    uint32_t seed = 11;
+    for (size_t i = 0; i < sizeof kc; i++) seed = seed * 1103515245u + 12345u, kc[i] = vc[i] = (uint8_t)(seed >> 16);
+    for (size_t b = 0; b < sizeof kc / 34; b++) kc[b * 34 + 1] &= 0x3B, vc[b * 34 + 1] = kc[b * 34 + 1] & 0x37;
+    for (int i = 0; i < TN * KVH * DH; i++) seed = seed * 1103515245u + 12345u, kn[i] = (float)((int)(seed >> 16 & 0xFFF) - 2048) / 512.0f, vn[i] = -kn[i] / 3;
+    for (int i = 0; i < TN * H * DH; i++) seed = seed * 1103515245u + 12345u, q[i] = (float)((int)(seed >> 16 & 0xFFF) - 2048) / 1024.0f;
+    int32_t pos = 3;
+    kd_desc a = {.op = OP_KVAPPEND, .noperands = 3};
+    a.in[0] = a.out = T(KD_Q8_0, 3, S, KVH, DH, 0), a.in[1] = T(KD_F32, 3, TN, KVH, DH, 0), a.in[2] = T(KD_I32, 1, 1, 0, 0, 0);
+    const void *ik[12] = {kc, kn, &pos}, *iv[12] = {vc, vn, &pos};
+    CHECK_EQ_INT(run(&a, ik, k2), 0);
+    CHECK_EQ_INT(run(&a, iv, v2), 0);
+    size_t row = KVH * DH / 32 * 34;
+    CHECK_MEM(k2, kc, pos * row);
+    CHECK_MEM(k2 + (pos + TN) * row, kc + (pos + TN) * row, (S - pos - TN) * row);
+    for (int b = 0; b < TN * KVH * DH / 32; b++) { /* the new rows: d = fp16(amax / 127), q = round-even(x * 127/amax) */
+        const float *x = kn + b * 32;
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+        const uint8_t *blk = k2 + pos * row + (size_t)b * 34;
+        CHECK_EQ_INT(blk[0] | blk[1] << 8, h16(amax / 127.0f));
+        for (int i = 0; i < 32; i++) CHECK_EQ_INT((int8_t)blk[2 + i], (int)nearbyintf(x[i] * (127.0f / amax)));
+    }
+    kd_desc d = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.125f}};
+    d.in[0] = d.out = T(KD_F32, 3, TN, H, DH, 0), d.in[1] = d.in[2] = T(KD_Q8_0, 3, S, KVH, DH, 0);
+    d.in[3] = T(KD_I32, 1, 1, 0, 0, 0);
+    const void *ia[12] = {q, k2, v2, &pos};
+    CHECK_EQ_INT(run(&d, ia, y), 0);
+    for (int t = 0; t < TN; t++)
+        for (int h = 0; h < H; h++) {
+            int g = h / (H / KVH), len = pos + t + 1;
+            float sc[S], m = -INFINITY, z = 0;
+            for (int j = 0; j < len; j++) {
+                sc[j] = q8_expected(q + (t * H + h) * DH, k2 + j * row + (size_t)g * DH / 32 * 34, DH / 32) * 0.125f;
+                m = sc[j] > m ? sc[j] : m;
+            }
+            for (int j = 0; j < len; j++) z += sc[j] = kf_exp(sc[j] - m);
+            for (int i = 0; i < DH; i++) {
+                float o = 0;
+                for (int j = 0; j < len; j++) {
+                    const uint8_t *blk = v2 + j * row + ((size_t)g * DH + (size_t)i) / 32 * 34;
+                    uint16_t dh;
+                    memcpy(&dh, blk, 2);
+                    o += (sc[j] / z) * ((float)(int8_t)blk[2 + i % 32] * f16(dh));
+                }
+                CHECK(kf_bits(y[(t * H + h) * DH + i]) == kf_bits(o));
+            }
+        }
+    a.in[0] = a.out = T(KD_Q8_0, 3, S, KVH, DH, 0), a.in[1] = T(KD_F32, 3, TN, KVH, DH - 32, 0);
+    CHECK_EQ_INT(run(&a, ik, k2), KD_ESHAPE);
+    d.in[2] = T(KD_F32, 3, S, KVH, DH, 0); /* keys and values of different dtypes */
+    CHECK_EQ_INT(run(&d, ia, y), KD_ESHAPE);
+}
+
 static float qref(float x, float s) {
     float t = x / s;
     if (t != t) return 0;
@@ -30,6 +210,8 @@ static float qref(float x, float s) {
 }
 
 int main(void) {
+    test_q8();
+    test_q8_cache();
     /* QLinear: 3 rows, K = 5, N = 4, with bias; compared with the formula of docs/numerics.md */
     float x[15], sw[4], bias[4], y[12];
     int8_t w[20];

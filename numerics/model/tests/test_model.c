@@ -1,17 +1,96 @@
 /* The model file and its commitments: a two-node model written and parsed back gives the same
  * model root, which equals the root recomputed here by hand from docs/commitments.md (418-byte
- * node leaves, a 53-byte model root preimage: 49 + 4 per input); every truncation of the file and corrupt tables are rejected
- * with a message, never a crash; graph states fill leaf by leaf. */
+ * node leaves, a 53-byte model root preimage: 49 + 4 per input); every truncation of the file and
+ * corrupt tables are rejected with a message, never a crash; graph states fill leaf by leaf; the
+ * metadata section (a GGUF of key/values after the weights) round-trips, is not covered by the
+ * model root, and every malformed section is refused; a mapped file parses in place, with or
+ * without roots. */
 #include "check.h"
+#include "gguf_build.h"
+#include "gguf_file.h"
 #include "keccak.h"
 #include "merkle.h"
 #include "model.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static kd_tensor T(unsigned dtype, unsigned rank, uint32_t d0, uint32_t d1) {
     kd_tensor t = {(uint8_t)dtype, (uint8_t)rank, {d0, d1, 0, 0, 0, 0}};
     return t;
+}
+
+/* m with a metadata section written and parsed back (mapped from a file) */
+static void test_meta(opml_model *m) {
+    gb g = {0};
+    gb_header(&g, 3, 0, 2);
+    gb_kv_str(&g, "general.architecture", "llama");
+    gb_kv_u32(&g, "llama.block_count", 2);
+    m->meta = g.p, m->meta_len = g.n;
+    char *buf = NULL, err[300], path[] = "/tmp/opml-test-model-XXXXXX";
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(opml_model_write(m, f), 0);
+    fclose(f);
+    m->meta = NULL, m->meta_len = 0;
+    opml_model p;
+    CHECK_EQ_INT(opml_model_parse((uint8_t *)buf, len, &p, err, sizeof err), 0);
+    CHECK_MEM(p.root, m->root, 32); /* not covered by the root */
+    CHECK_EQ_INT(p.meta_len, g.n);
+    gguf_file gf;
+    uint64_t blocks = 0;
+    CHECK_EQ_INT(opml_model_meta(&p, &gf, err, sizeof err), 0);
+    CHECK_EQ_INT(gguf_get_uint(&gf, "llama.block_count", 100, &blocks, err, sizeof err), 0);
+    CHECK_EQ_INT(blocks, 2);
+    gguf_close(&gf);
+    opml_model_free(&p);
+    /* mapped in place, with and without roots */
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, buf, len) == (ssize_t)len);
+    close(fd);
+    CHECK_EQ_INT(opml_model_map(path, 0, &p, err, sizeof err), 0);
+    CHECK_MEM(p.root, m->root, 32);
+    CHECK(p.mapped && p.has_roots && p.meta != NULL);
+    opml_model_free(&p);
+    CHECK_EQ_INT(opml_model_map(path, OPML_MODEL_NO_ROOTS, &p, err, sizeof err), 0);
+    CHECK(!p.has_roots && p.values && p.values[p.output_value].rank == 2);
+    CHECK_MEM(p.weights[0].data, m->weights[0].data, 8);
+    opml_model_free(&p);
+    unlink(path);
+    CHECK(opml_model_map(path, 0, &p, err, sizeof err) == -1 && strstr(err, "cannot read"));
+    /* malformed sections: each refused with a message naming the section or the trailing bytes */
+    size_t at = len - g.n - OPML_META_HEADER;
+    struct { size_t off; uint8_t xor; const char *why; } bad[] = {
+        {at, 1, "trailing"}, {at + 8, 1, "metadata section of"}, {at + 8 + 7, 0x80, "metadata section of"},
+        {at + OPML_META_HEADER, 1, "metadata section:"}, {at + OPML_META_HEADER + 4, 7, "metadata section:"},
+        {at - 1, 5, "trailing"}};
+    uint8_t *c = malloc(len);
+    for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
+        memcpy(c, buf, len);
+        c[bad[i].off] ^= bad[i].xor;
+        int r = opml_model_parse(c, len, &p, err, sizeof err);
+        CHECK(r == -1 && strstr(err, bad[i].why));
+        if (r == 0) opml_model_free(&p);
+        else if (!strstr(err, bad[i].why)) fprintf(stderr, "section corruption %u: %s\n", i, err);
+    }
+    for (size_t l = at; l < len; l++) CHECK_EQ_INT(opml_model_parse((uint8_t *)buf, l, &p, err, sizeof err), -1);
+    free(c);
+    /* a section holding a tensor */
+    gb t = {0};
+    uint64_t ne[1] = {4};
+    gb_header(&t, 3, 1, 0);
+    gb_tensor(&t, "x", 1, ne, 0, 0);
+    gb_pad(&t, 32);
+    gb_bytes(&t, "0123456789abcdef", 16);
+    m->meta = t.p, m->meta_len = t.n;
+    free(buf);
+    f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(opml_model_write(m, f), 0);
+    fclose(f);
+    m->meta = NULL, m->meta_len = 0;
+    CHECK(opml_model_parse((uint8_t *)buf, len, &p, err, sizeof err) == -1 && strstr(err, "tensors"));
+    free(buf);
+    gb_free(&g), gb_free(&t);
 }
 
 int main(void) {
@@ -102,6 +181,8 @@ int main(void) {
     }
     free(bad);
     free(buf);
+
+    test_meta(&m);
 
     /* graph states: State_0 holds the input root only, State_2 all three */
     uint8_t roots[3][32], s0[32], s2[32], manual[32], l01[32], l23[32];

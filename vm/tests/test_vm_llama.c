@@ -1,0 +1,129 @@
+/* test_vm_llama.c: the nodes of a converted LLaMA model's decoding step run in the VM give the
+ * output root the native engine gives. The GGUF is converted (convert/gguf/gguf_import.h) with a
+ * small cache, a few one-token steps run natively (the caches fed back from one step to the next),
+ * and the last step's nodes are run from roots, as the contract would have them: every node
+ * (--all), the smallest node of each kind (--smallest: for large models, where the VM takes
+ * longer on the largest products), or one node (--node K).
+ *   test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --node K] */
+#include "check.h"
+#include "engine.h"
+#include "gguf_import.h"
+#include "vm_model.h"
+
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* bytes a node moves: operands and output (what loading it into the VM costs) */
+static uint64_t node_bytes(const opml_model *m, uint32_t k) {
+    const opml_node *nd = &m->nodes[k];
+    uint64_t b = kd_nbytes(&nd->d.out);
+    for (unsigned j = 0; j < nd->d.noperands; j++) b += kd_nbytes(&nd->d.in[j]);
+    return b;
+}
+
+/* a key per node kind: the operator, and Embedding / Q8Linear split by their operands' dtype */
+static unsigned kind(const opml_node *nd) { return nd->d.op * 8u + nd->d.in[1].dtype; }
+
+int main(int argc, char **argv) {
+    const char *gguf = NULL;
+    uint32_t ctx = 16, steps = 3;
+    int all = 1;
+    long only = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--ctx") && i + 1 < argc) ctx = (uint32_t)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = (uint32_t)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--all")) all = 1;
+        else if (!strcmp(argv[i], "--smallest")) all = 0;
+        else if (!strcmp(argv[i], "--node") && i + 1 < argc) only = atol(argv[++i]), all = 0;
+        else gguf = argv[i];
+    }
+    if (!gguf || steps < 1 || steps > ctx) {
+        fprintf(stderr, "usage: test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --node K]\n");
+        return 2;
+    }
+    char path[] = "/tmp/opml-vm-llama-XXXXXX", err[600];
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    gguf_import_opts o = {.ctx = ctx};
+    uint8_t root[32];
+    uint32_t nodes, weights;
+    uint64_t bytes;
+    double t0 = now();
+    if (gguf_import(gguf, path, &o, root, &nodes, &weights, &bytes, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        unlink(path);
+        return 1;
+    }
+    opml_model m;
+    CHECK_EQ_INT(opml_model_map(path, 0, &m, err, sizeof err), 0);
+    printf("converted %s: %u nodes, %u weights, %.1f MB, context %u (%.1f s)\n", gguf, m.n, m.nweights, bytes / 1e6, ctx,
+           now() - t0);
+    /* native steps: token ids at positions 0 .. steps-1, the caches of one step the next one's inputs */
+    opml_backend *b = opml_backend_new("blas");
+    opml_run r;
+    CHECK(b != NULL);
+    CHECK_EQ_INT(opml_run_init(&r, &m, b, err, sizeof err), 0);
+    const void **in = calloc(m.nin, sizeof *in);
+    size_t *len = calloc(m.nin, sizeof *len);
+    uint8_t **cache = calloc(m.nin, sizeof *cache);
+    for (uint32_t i = 2; i < m.nin; i++) len[i] = (size_t)kd_nbytes(&m.inputs[i]), in[i] = cache[i] = calloc(1, len[i]);
+    int32_t id = 1, pos = 0;
+    in[0] = &id, len[0] = 4, in[1] = &pos, len[1] = 4;
+    for (uint32_t s = 0; s < steps; s++) {
+        id = (int32_t)(1 + 37 * s % 200), pos = (int32_t)s;
+        CHECK_EQ_INT(opml_run_exec(&r, in, len, s + 1 == steps, err, sizeof err), 0);
+        for (uint32_t k = 0; k < m.n && s + 1 < steps; k++)
+            if (m.nodes[k].d.op == OP_KVAPPEND) memcpy(cache[m.nodes[k].ref[0]], r.values[m.nin + k], len[m.nodes[k].ref[0]]);
+    }
+    /* the nodes to run: all, or per kind the one moving the fewest bytes */
+    uint8_t *pick = calloc(m.n, 1);
+    for (uint32_t k = 0; k < m.n; k++) {
+        int best = 1;
+        for (uint32_t j = 0; !all && j < m.n && best; j++)
+            if (j != k && kind(&m.nodes[j]) == kind(&m.nodes[k]))
+                best = node_bytes(&m, j) > node_bytes(&m, k) || (node_bytes(&m, j) == node_bytes(&m, k) && j > k);
+        pick[k] = (uint8_t)(only >= 0 ? (long)k == only : best);
+    }
+    unsigned ran = 0, kinds_seen[512] = {0};
+    for (uint32_t k = 0; k < m.n; k++) {
+        if (!pick[k]) continue;
+        vm v;
+        double t = now();
+        CHECK_EQ_INT(vm_init(&v), 0);
+        int rc = vm_model_load_node(&v, &r, k, err, sizeof err);
+        CHECK_EQ_INT(rc, 0);
+        if (rc) fprintf(stderr, "node %u: %s\n", k, err);
+        CHECK_EQ_INT(vm_run(&v, 400000000000ull), 0);
+        CHECK(v.status == VM_EXITED && v.exit_code == 0);
+        uint8_t out[32];
+        vm_node_output_root(&v, out);
+        CHECK_MEM(out, r.roots[m.nin + k], 32);
+        int same = !memcmp(out, r.roots[m.nin + k], 32);
+        kinds_seen[kind(&m.nodes[k]) % 512] = 1;
+        if (!all || k < 24 || !same)
+            printf("node %3u %-10s %8.1f MB in: %12llu VM steps, %6.1f s, output root %s native\n", k,
+                   kernel_op_name(m.nodes[k].d.op), node_bytes(&m, k) / 1e6, (unsigned long long)v.step, now() - t,
+                   same ? "==" : "!=");
+        vm_free(&v);
+        ran++;
+    }
+    unsigned nk = 0;
+    for (unsigned i = 0; i < 512; i++) nk += kinds_seen[i];
+    printf("%u nodes of %u kinds run in the VM at step %u: every output root equal to the native engine's\n", ran, nk,
+           steps - 1);
+    for (uint32_t i = 2; i < m.nin; i++) free(cache[i]);
+    free(in), free(len), free(cache), free(pick);
+    opml_run_free(&r);
+    opml_backend_free(b);
+    opml_model_free(&m);
+    unlink(path);
+    return check_summary("test_vm_llama");
+}
