@@ -1,7 +1,7 @@
 /* test_contracts_anvil.c: the project's real contracts (contracts/src, built by forge from their
  * artifacts) on anvil, driven through chainwatch's library: deployed from their artifacts with
  * constructor arguments, then a game's life between a requester, a submitter and a challenger --
- * register, request, submit (with a real Merkle proof), challenge, dissect, select, a clock
+ * register, request, submit, challenge, the binding of State_n (with a real Merkle proof), dissect, select, a clock
  * time-out, cancel, finalize, withdraw and withdrawTo -- while the follower decodes every event of the three
  * contracts; views decoded; custom errors decoded by selector from the ABIs. */
 #include "anvil.h"
@@ -213,7 +213,7 @@ int main(void) {
     CHECK_EQ_INT(tx(requester, registry_c, registry, "register", bad_spec, 0, &r, err, sizeof err), -1);
     CHECK(strstr(err, "BadArity(k=\"1\")") != NULL);
 
-    /* task 1: request, submit with a real proof, challenge, dissect, select */
+    /* task 1: request, submit, challenge, the binding with a real proof, dissect, select */
     const uint8_t input[] = {1, 2, 3, 4}, output[] = {0xaa, 0xbb};
     uint8_t leaves[4][32] = {{0}}, n01[32], n23[32], stateN[32];
     merkle_tensor_root(input, sizeof input, leaves[0]);
@@ -226,13 +226,17 @@ int main(void) {
     char h_state[67], h_l2[67], h_n01[67], h_mid[67];
     hex32(stateN, h_state), hex32(leaves[2], h_l2), hex32(n01, h_n01);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x01020304\"]]", 77, &r, err, sizeof err), 0);
-    char submit_args[600];
-    snprintf(submit_args, sizeof submit_args, "[1, \"0xaabb\", \"%s\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
-    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", submit_args, 1000, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", "[1, \"0xaabb\"]", 1000, &r, err, sizeof err), 0);
     /* a wrong bond: WrongBond(expected, given) */
     CHECK_EQ_INT(tx(challenger, game_c, game, "challenge", "[1]", 499, &r, err, sizeof err), -1);
     CHECK(strstr(err, "WrongBond(expected=\"500\", given=\"499\")") != NULL);
     CHECK_EQ_INT(tx(challenger, game_c, game, "challenge", "[1]", 500, &r, err, sizeof err), 0);
+    char bind_args[600];
+    snprintf(bind_args, sizeof bind_args, "[1, \"%s\", \"0xaabc\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
+    CHECK_EQ_INT(tx(submitter, game_c, game, "bindEnd", bind_args, 0, &r, err, sizeof err), -1); /* not the output */
+    CHECK(strstr(err, "WrongOutput()") != NULL);
+    snprintf(bind_args, sizeof bind_args, "[1, \"%s\", \"0xaabb\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
+    CHECK_EQ_INT(tx(submitter, game_c, game, "bindEnd", bind_args, 0, &r, err, sizeof err), 0);
     uint8_t mid[32];
     memset(mid, 0x33, 32);
     hex32(mid, h_mid);
@@ -252,8 +256,7 @@ int main(void) {
 
     /* task 2: submitted and, after the window, finalized; task 3: cancelled */
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x01020304\"]]", 88, &r, err, sizeof err), 0);
-    snprintf(submit_args, sizeof submit_args, "[2, \"0xaabb\", \"%s\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
-    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", submit_args, 1000, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", "[2, \"0xaabb\"]", 1000, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x05\"]]", 0, &r, err, sizeof err), -1);
     CHECK(strstr(err, "WrongInputLength(input=\"0\", expected=\"4\", given=\"1\")") != NULL);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x05060708\"]]", 0, &r, err, sizeof err), 0);
@@ -310,11 +313,12 @@ int main(void) {
     snprintf(want, sizeof want, "\"requester\":\"%s\",\"fee\":\"77\"", req_addr);
     CHECK(has_event("InferenceOracle.TaskRequested", want));
     CHECK(has_event("InferenceOracle.TaskRequested", "\"inputs\":[\"0x01020304\"]"));
-    snprintf(want, sizeof want, "\"stateN\":\"%s\"", h_state);
-    CHECK(has_event("InferenceOracle.ResultSubmitted", want));
     CHECK(has_event("InferenceOracle.ResultSubmitted", "\"output\":\"0xaabb\""));
     snprintf(want, sizeof want, "\"challenger\":\"%s\"", ch_addr);
     CHECK(has_event("DisputeGame.GameStarted", want));
+    CHECK(has_event("DisputeGame.GameStarted", "\"n\":\"3\",\"phase\":\"1\""));
+    snprintf(want, sizeof want, "\"endState\":\"%s\"", h_state);
+    CHECK(has_event("DisputeGame.EndBound", want));
     snprintf(want, sizeof want, "\"roots\":[\"%s\"]", h_mid);
     CHECK(has_event("DisputeGame.Dissected", want));
     CHECK(has_event("DisputeGame.Selected", "\"part\":\"0\""));

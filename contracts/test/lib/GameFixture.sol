@@ -287,6 +287,11 @@ abstract contract GameFixture is Test {
         return abi.encodeCall(DisputeGame.bindEnd, (id, _state(v, n), _le4(v[NIN + n - 1]), proof));
     }
 
+    /// Whether the submitter can open the token step due (a liar whose G_{t+1} is no state cannot).
+    function _canOpenStep() internal view virtual returns (bool) {
+        return true;
+    }
+
     /// The submitter's opening of token step t (generation games only).
     function _stepOpening(uint256) internal virtual returns (DisputeGame.StepOpening memory) {
         revert("not a generation game");
@@ -350,7 +355,7 @@ abstract contract GameFixture is Test {
     }
 
     /// Plays game `id` until it ends or a party stops; returns true when the game ended.
-    function _play(uint256 id, address sub, address chal) internal returns (bool ended) {
+    function _play(uint256 id, address sub, address chal) internal virtual returns (bool ended) {
         for (uint256 guard = 0; guard < 400; guard++) {
             DisputeGame.Game memory g = game.game(id);
             if (g.turn == DisputeGame.Turn.Done) return true;
@@ -359,7 +364,7 @@ abstract contract GameFixture is Test {
                 if (!subBinds) return false;
                 _move(Kind.Bind, sub, _bindCall(id));
             } else if (g.turn == DisputeGame.Turn.OpenStep) {
-                if (subMoves++ >= subStopAfter) return false;
+                if (subMoves++ >= subStopAfter || !_canOpenStep()) return false;
                 _move(Kind.OpenStep, sub, abi.encodeCall(DisputeGame.openStep, (id, _stepOpening(g.lo))));
             } else if (g.turn == DisputeGame.Turn.Dissect) {
                 if (subMoves++ >= subStopAfter) return false;
