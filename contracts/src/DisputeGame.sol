@@ -378,30 +378,17 @@ contract DisputeGame is Credits {
         pure
         returns (bytes32 next)
     {
-        uint256 leaf = t / Generation.IDS_PER_LEAF;
-        uint256 nextLeaf = (t + 1) / Generation.IDS_PER_LEAF;
-        if (o.tokenPath.length != Merkle.SLOT_DEPTH) revert BadTokenPath();
-        if (Merkle.rootFromPath(o.tokenLeaf, leaf, o.tokenPath) != o.tokensRoot) revert BadTokenPath();
         if (t + 1 < r.promptLength) {
+            uint256 nextLeaf = (t + 1) / Generation.IDS_PER_LEAF;
             if (o.promptPath.length != Merkle.SLOT_DEPTH) revert BadPromptPath();
             if (Merkle.rootFromPath(o.promptLeaf, nextLeaf, o.promptPath) != r.promptRoot) revert BadPromptPath();
             next = Generation.slot(o.promptLeaf, (t + 1) % Generation.IDS_PER_LEAF);
         } else {
             next = Generation.le32(o.next);
         }
-        // id t + 1 goes into x_t's leaf, or starts the next one (zero in tokensRoot_t)
-        bytes32 written;
-        bytes32 root;
-        if (nextLeaf == leaf) {
-            if (o.writePath.length != 0) revert BadTokenPath();
-            written = Generation.withSlot(o.tokenLeaf, (t + 1) % Generation.IDS_PER_LEAF, next);
-            root = Merkle.rootFromPath(written, nextLeaf, o.tokenPath);
-        } else {
-            if (o.writePath.length != Merkle.SLOT_DEPTH) revert BadTokenPath();
-            if (Merkle.rootFromPath(0, nextLeaf, o.writePath) != o.tokensRoot) revert BadTokenPath();
-            root = Merkle.rootFromPath(next, nextLeaf, o.writePath);
-        }
-        if (root != o.nextTokensRoot) revert BadTokensRoot();
+        (bytes32 root, bytes32 nextRoot, bool ok) = Generation.append(o.tokenLeaf, o.tokenPath, o.writePath, t, next);
+        if (!ok || root != o.tokensRoot) revert BadTokenPath();
+        if (nextRoot != o.nextTokensRoot) revert BadTokensRoot();
     }
 
     // ---- phase 1 to phase 2 ----

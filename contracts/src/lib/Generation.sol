@@ -113,6 +113,31 @@ library Generation {
         }
     }
 
+    /// @notice The tokens roots before and after id t + 1 = `next` (its 4 bytes first in the word)
+    ///         is appended (docs/generation.md, "Opening a token step"): `tokenLeaf` is leaf t / 8
+    ///         of tokensRoot_t (x_t in slot t % 8) with its 23 siblings `tokenPath`; id t + 1 goes
+    ///         into that leaf, or, when it starts leaf (t + 1) / 8 (zero in tokensRoot_t), into
+    ///         that leaf, whose 23 siblings are `writePath` (empty otherwise). ok is false when a
+    ///         path has the wrong length or the two paths imply different roots.
+    function append(bytes32 tokenLeaf, bytes32[] calldata tokenPath, bytes32[] calldata writePath, uint256 t, bytes32 next)
+        internal
+        pure
+        returns (bytes32 root, bytes32 nextRoot, bool ok)
+    {
+        uint256 leaf = t / IDS_PER_LEAF;
+        uint256 nextLeaf = (t + 1) / IDS_PER_LEAF;
+        if (tokenPath.length != Merkle.SLOT_DEPTH) return (0, 0, false);
+        root = Merkle.rootFromPath(tokenLeaf, leaf, tokenPath);
+        if (nextLeaf == leaf) {
+            if (writePath.length != 0) return (root, 0, false);
+            return (root, Merkle.rootFromPath(withSlot(tokenLeaf, (t + 1) % IDS_PER_LEAF, next), leaf, tokenPath), true);
+        }
+        if (writePath.length != Merkle.SLOT_DEPTH || Merkle.rootFromPath(0, nextLeaf, writePath) != root) {
+            return (root, 0, false);
+        }
+        return (root, Merkle.rootFromPath(next & bytes32(TOP4), nextLeaf, writePath), true);
+    }
+
     /// @notice The splitmix64 state before the draw of step t (seed + (t + 1 - P) * GOLDEN mod
     ///         2^64; for t + 1 < P the step samples nothing that is used, and the same formula
     ///         wraps).
