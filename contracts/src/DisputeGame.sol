@@ -80,10 +80,10 @@ contract DisputeGame is Credits {
         bytes32 nextTokensRoot; // G_{t+1} = keccak256(nextTokensRoot ++ nextKvRoot) == endHash
         bytes32 nextKvRoot;
         bytes32 tokenLeaf; // leaf t / 8 of tokensRoot: x_t in slot t % 8
-        bytes32[] tokenPath; // its 23 siblings
-        bytes32[] writePath; // 23 siblings of the zero leaf (t + 1) / 8 when it differs from t / 8, else none
+        bytes32[] tokenPath; // its siblings, leaf level first: 23, or fewer when the rest are zero roots
+        bytes32[] writePath; // the same for the zero leaf (t + 1) / 8 when it differs from t / 8, else none
         bytes32 promptLeaf; // when t + 1 < P: leaf (t + 1) / 8 of the prompt's root, x_{t+1} in slot (t + 1) % 8
-        bytes32[] promptPath; // its 23 siblings when t + 1 < P, else none
+        bytes32[] promptPath; // its siblings (as tokenPath) when t + 1 < P, else none
         uint32 next; // x_{t+1} when t + 1 >= P: the sampled token (ignored otherwise)
         bytes32 stateN; // the step graph's claimed State_n
         bytes32[] kvPath; // D - c siblings of the kv subtree (node kvValue / 2^c at height c) in stateN
@@ -380,8 +380,8 @@ contract DisputeGame is Credits {
     {
         if (t + 1 < r.promptLength) {
             uint256 nextLeaf = (t + 1) / Generation.IDS_PER_LEAF;
-            if (o.promptPath.length != Merkle.SLOT_DEPTH) revert BadPromptPath();
-            if (Merkle.rootFromPath(o.promptLeaf, nextLeaf, o.promptPath) != r.promptRoot) revert BadPromptPath();
+            if (o.promptPath.length > Merkle.SLOT_DEPTH) revert BadPromptPath();
+            if (Generation.tokensRootFrom(o.promptLeaf, nextLeaf, o.promptPath) != r.promptRoot) revert BadPromptPath();
             next = Generation.slot(o.promptLeaf, (t + 1) % Generation.IDS_PER_LEAF);
         } else {
             next = Generation.le32(o.next);

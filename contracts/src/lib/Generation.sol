@@ -113,12 +113,21 @@ library Generation {
         }
     }
 
+    /// @notice The tensor root implied by a leaf of a tokens tensor and its siblings, the ones not
+    ///         given being zero roots (Merkle.rootFromZeroPadded at depth 23: a tokens tensor of
+    ///         at most ctx ids has no data in the tree's upper levels, so its paths may stop at the
+    ///         first height from which every sibling is Z(h)). Requires path.length <= 23.
+    function tokensRootFrom(bytes32 leaf, uint256 index, bytes32[] calldata path) internal pure returns (bytes32) {
+        return Merkle.rootFromZeroPadded(leaf, index, path, Merkle.SLOT_DEPTH);
+    }
+
     /// @notice The tokens roots before and after id t + 1 = `next` (its 4 bytes first in the word)
     ///         is appended (docs/generation.md, "Opening a token step"): `tokenLeaf` is leaf t / 8
-    ///         of tokensRoot_t (x_t in slot t % 8) with its 23 siblings `tokenPath`; id t + 1 goes
-    ///         into that leaf, or, when it starts leaf (t + 1) / 8 (zero in tokensRoot_t), into
-    ///         that leaf, whose 23 siblings are `writePath` (empty otherwise). ok is false when a
-    ///         path has the wrong length or the two paths imply different roots.
+    ///         of tokensRoot_t (x_t in slot t % 8) with its siblings `tokenPath` (tokensRootFrom);
+    ///         id t + 1 goes into that leaf, or, when it starts leaf (t + 1) / 8 (zero in
+    ///         tokensRoot_t), into that leaf, whose siblings are `writePath` (empty otherwise). ok
+    ///         is false when a path is longer than 23, a write path is given or missing where it
+    ///         must not or must be, or the two paths imply different roots.
     function append(bytes32 tokenLeaf, bytes32[] calldata tokenPath, bytes32[] calldata writePath, uint256 t, bytes32 next)
         internal
         pure
@@ -126,16 +135,16 @@ library Generation {
     {
         uint256 leaf = t / IDS_PER_LEAF;
         uint256 nextLeaf = (t + 1) / IDS_PER_LEAF;
-        if (tokenPath.length != Merkle.SLOT_DEPTH) return (0, 0, false);
-        root = Merkle.rootFromPath(tokenLeaf, leaf, tokenPath);
+        if (tokenPath.length > Merkle.SLOT_DEPTH) return (0, 0, false);
+        root = tokensRootFrom(tokenLeaf, leaf, tokenPath);
         if (nextLeaf == leaf) {
             if (writePath.length != 0) return (root, 0, false);
-            return (root, Merkle.rootFromPath(withSlot(tokenLeaf, (t + 1) % IDS_PER_LEAF, next), leaf, tokenPath), true);
+            return (root, tokensRootFrom(withSlot(tokenLeaf, (t + 1) % IDS_PER_LEAF, next), leaf, tokenPath), true);
         }
-        if (writePath.length != Merkle.SLOT_DEPTH || Merkle.rootFromPath(0, nextLeaf, writePath) != root) {
+        if (writePath.length == 0 || writePath.length > Merkle.SLOT_DEPTH || tokensRootFrom(0, nextLeaf, writePath) != root) {
             return (root, 0, false);
         }
-        return (root, Merkle.rootFromPath(next & bytes32(TOP4), nextLeaf, writePath), true);
+        return (root, tokensRootFrom(next & bytes32(TOP4), nextLeaf, writePath), true);
     }
 
     /// @notice The splitmix64 state before the draw of step t (seed + (t + 1 - P) * GOLDEN mod

@@ -75,9 +75,13 @@ abstract contract GenFixture is GameFixture {
     Lie internal genLie;
     uint256 internal lieAt;
 
-    // the game being played
+    // the game being played, and each party's hashes computed once per game (a generation is
+    // long: recomputed for every hash, the test would run out of gas and memory); index 1 the
+    // submitter's claims, 0 the honest ones
     bool internal genPlaying;
     uint256 internal openedAt;
+    bytes32[][2] internal gOf;
+    bytes32[][2] internal leavesOf; // the opened step's value leaves
 
     // ---- the step graph ----
 
@@ -286,14 +290,24 @@ abstract contract GenFixture is GameFixture {
         return Merkle.rootOfLeaves(_cacheLeaves(tr.caches[t]), kvH);
     }
 
-    /// The claimed G_t of the submitter (the liar's) or the honest one.
-    function _g(bool liar, uint256 t) internal view returns (bytes32) {
-        Trace memory tr = _trace(liar, !liar);
-        if (liar && genLie == Lie.Unopenable && t > lieAt) {
-            if (t == tr.T) return Generation.state(_tokensRoot(tr, t), keccak256("junk"));
-            return keccak256(abi.encode("junk", t));
+    /// The claimed G_t of the submitter (the liar's) or the honest one, for every t of its trace.
+    function _fillStates() internal {
+        for (uint256 p = 0; p < 2; p++) {
+            bool liar = p == 1;
+            Trace memory tr = _trace(liar, !liar);
+            delete gOf[p];
+            for (uint256 t = 0; t <= tr.T; t++) {
+                bytes32 g = Generation.state(_tokensRoot(tr, t), _kvRoot(tr, t));
+                if (liar && genLie == Lie.Unopenable && t > lieAt) {
+                    g = t == tr.T ? Generation.state(_tokensRoot(tr, t), keccak256("junk")) : keccak256(abi.encode("junk", t));
+                }
+                gOf[p].push(g);
+            }
         }
-        return Generation.state(_tokensRoot(tr, t), _kvRoot(tr, t));
+    }
+
+    function _g(bool liar, uint256 t) internal view returns (bytes32) {
+        return gOf[liar ? 1 : 0][t];
     }
 
     function _samplerWord(uint256 t) internal view returns (bytes32) {
@@ -321,15 +335,24 @@ abstract contract GenFixture is GameFixture {
         for (uint256 i = 0; i < gnin + s; i++) l[i] = leaves[i];
     }
 
+    /// Both parties' value leaves of token step t, kept for the phase that follows its opening.
+    function _fillStep(uint256 t) internal {
+        openedAt = t;
+        for (uint256 p = 0; p < 2; p++) {
+            bool liar = p == 1;
+            leavesOf[p] = _stepLeaves(_trace(liar, !liar), t, liar);
+        }
+    }
+
     function _stepState(bool liar, uint256 s) internal view returns (bytes32) {
-        Trace memory tr = _trace(liar, !liar);
-        return Merkle.rootOfLeaves(_upTo(_stepLeaves(tr, openedAt, liar), s), gD);
+        return Merkle.rootOfLeaves(_upTo(leavesOf[liar ? 1 : 0], s), gD);
     }
 
     // ---- the driver's hooks ----
 
     function _play(uint256 id, address sub, address chal) internal virtual override returns (bool) {
         genPlaying = game.game(id).modelId == genModelId && genModelId != 0;
+        if (genPlaying) _fillStates();
         return super._play(id, sub, chal);
     }
 
@@ -358,7 +381,7 @@ abstract contract GenFixture is GameFixture {
 
     /// The submitter's opening of token step t (the driver calls it at Turn.OpenStep).
     function _stepOpening(uint256 t) internal virtual override returns (DisputeGame.StepOpening memory o) {
-        openedAt = t;
+        _fillStep(t);
         Trace memory tr = _trace(true, false);
         bytes memory toks = _prefix(tr, t);
         o.tokensRoot = Merkle.tensorRootMem(toks);
@@ -375,7 +398,7 @@ abstract contract GenFixture is GameFixture {
         } else {
             o.next = tr.x[t + 1];
         }
-        bytes32[] memory leaves = _stepLeaves(tr, t, true);
+        bytes32[] memory leaves = leavesOf[1];
         o.stateN = Merkle.rootOfLeaves(_copy(leaves), gD);
         uint256 kvValue = gnin + kvNode;
         o.kvPath = _siblings(_level(leaves, kvH), kvValue >> kvH, gD - kvH);
@@ -386,7 +409,7 @@ abstract contract GenFixture is GameFixture {
     function _opening(uint256 s) internal virtual override returns (DisputeGame.NodeOpening memory o) {
         if (!genPlaying) return super._opening(s);
         Trace memory tr = _trace(true, false);
-        bytes32[] memory leaves = _stepLeaves(tr, openedAt, true);
+        bytes32[] memory leaves = leavesOf[1];
         uint256 k = s - 1;
         vmRun = new VmModel(rv);
         vmRun.writeBytes(0, genProgram);
@@ -465,8 +488,19 @@ abstract contract GenFixture is GameFixture {
         for (uint256 i = 0; i < 32 && 32 * idx + i < data.length; i++) w |= bytes32(data[32 * idx + i]) >> (8 * i);
     }
 
-    /// The 23 siblings of leaf `idx` in the tensor tree of `data` (sparse: zero subtrees by Z(h)).
+    /// The siblings of leaf `idx` in the tensor tree of `data`, without the trailing zero roots
+    /// (what openStep accepts: Generation.tokensRootFrom).
     function _tensorPath(bytes memory data, uint256 idx) internal pure returns (bytes32[] memory sib) {
+        sib = _fullTensorPath(data, idx);
+        uint256 n = sib.length;
+        while (n > 0 && sib[n - 1] == Merkle.zero(n - 1)) n--;
+        assembly {
+            mstore(sib, n)
+        }
+    }
+
+    /// The 23 siblings of leaf `idx` in the tensor tree of `data` (sparse: zero subtrees by Z(h)).
+    function _fullTensorPath(bytes memory data, uint256 idx) internal pure returns (bytes32[] memory sib) {
         uint256 words = (data.length + 31) / 32;
         sib = new bytes32[](23);
         for (uint256 h = 0; h < 23; h++) {
