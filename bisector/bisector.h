@@ -9,7 +9,8 @@
  *   submitter.c  runs a task on an executor, submits it with the bond, finalizes it;
  *   validator.c  checks another identity's submission, challenges a wrong one;
  *   play.c       one move of a game we play, recorded before it is sent (record.h);
- *   phase1.c     phase 1's graph states and the opening of a node (openNode);
+ *   phase1.c     phase 1's graph states, the binding of State_n (bindEnd) and the opening of a
+ *                node (openNode);
  *   phase2.c     phase 2's VM state hashes and the one-step proof, from vmjudge;
  *   withdraw.c   the withdrawal of our credits (payout.h).
  *
@@ -72,6 +73,9 @@ void play(bisector *b, gm *g);
 void on_move_receipt(bisector *b, const uint8_t id[32], int success, const char *revert);
 
 /* phase1.c */
+/* bindEnd's arguments after the game id (State_n, the output, its path), appended to args: our
+ * claims as the submitter. Returns 0 or -1. */
+int end_binding(const task *t, const model_entry *me, cJSON *args);
 int graph_hashes(const task *t, const model_entry *me, int sub, const uint64_t *pts, unsigned m, uint8_t (*out)[32]);
 cJSON *node_opening(bisector *b, task *t, const model_entry *me, uint64_t s);
 

@@ -4,9 +4,11 @@
  *
  *   - the lied value is one node's output: its tensor root is replaced (by keccak256("opml.fault"
  *     ++ honest root)), and every claimed State_s with s past that node is the Merkle root over the
- *     claimed leaves; when the node's output is the model's output, the posted output bytes
- *     themselves change (the low bit of byte 0 flips) and the leaf is their tensor root, so that
- *     `submit`'s proof of the output in State_n holds;
+ *     claimed leaves; the posted output bytes change too (the low bit of byte 0 flips) and the
+ *     output value's leaf is their tensor root, so that the game's binding of State_n to the
+ *     output (bindEnd) holds. Only the output is submitted (docs/game.md), so a lie that left it
+ *     right would be no lie to anyone: a lie at an earlier node is one whose effect reaches the
+ *     output, and the game narrows it to that node, the first one the liar claims wrong;
  *   - in phase 2 the liar claims a final VM state that is the honest one with slot 15 holding the
  *     lied root (status exited, code 0: what openNode demands), and state hashes that are honest
  *     before the first lied VM step and keccak256("opml.fault" ++ honest) from it on (the final
@@ -64,9 +66,11 @@ int fault_plan_for(const fault *f, uint32_t nth, uint64_t task_id, uint32_t nin,
 void fault_false_hash(const uint8_t honest[32], uint8_t out[32]);
 
 /* Applies the plan to a task's values: roots[0 .. nin + n) the honest value roots (modified in
- * place into the claimed ones) and the output bytes (modified in place when the output is lied
- * about). Returns 0, or -1 when the output is empty (there is no byte to change). */
-int fault_apply_values(const fault_plan *p, uint32_t nin, uint8_t (*roots)[32], uint8_t *output, size_t output_len);
+ * place into the claimed ones) and the output bytes (modified in place; their root becomes the
+ * leaf of value output_value, a node's output). Returns 0, or -1 when the output is empty (there is
+ * no byte to change). */
+int fault_apply_values(const fault_plan *p, uint32_t nin, uint32_t output_value, uint8_t (*roots)[32], uint8_t *output,
+                       size_t output_len);
 
 /* The first lied VM step of the plan for a node run that halts at step `halt` within [0, T]:
  * vm_step if set (clamped to [1, T]), else max(1, halt / 2) for an in-VM lie, and T when only the

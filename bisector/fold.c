@@ -222,7 +222,7 @@ static int on_task_requested(const fold_ctx *c, const ProtobufCMessage *msg) {
 
 static int on_result_submitted(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainResultSubmitted *m = (const Opml__ChainResultSubmitted *)msg;
-    if (need_len(c, "submitter", m->submitter, 20) || need_len(c, "state_n", m->state_n, 32)) return -1;
+    if (need_len(c, "submitter", m->submitter, 20)) return -1;
     task *t = known_task(c, m->task_id);
     if (!t) return 0;
     uint8_t *out = dup_bytes(m->output);
@@ -233,7 +233,6 @@ static int on_result_submitted(const fold_ctx *c, const ProtobufCMessage *msg) {
     t->status = TASK_SUBMITTED;
     t->sub_id = m->sub_id;
     memcpy(t->submitter, m->submitter.data, 20);
-    memcpy(t->state_n, m->state_n.data, 32);
     t->deadline = m->deadline;
     free(t->output);
     t->output = out;
@@ -314,8 +313,9 @@ static int on_withdrawn(const fold_ctx *c, const ProtobufCMessage *msg) {
 static int on_game_started(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainGameStarted *m = (const Opml__ChainGameStarted *)msg;
     if (need_len(c, "submitter", m->submitter, 20) || need_len(c, "challenger", m->challenger, 20) ||
-        need_len(c, "state0", m->state0, 32) || need_len(c, "state_n", m->state_n, 32))
+        need_len(c, "state0", m->state0, 32))
         return -1;
+    if (m->phase > 1) return refuse(c, "phase %u is not a game's first phase", m->phase);
     if (fold_game(c->s, m->game_id)) {
         odd(c, "game %" PRIu64 " was started before: the first start stands", m->game_id);
         return 0;
@@ -331,7 +331,7 @@ static int on_game_started(const fold_ctx *c, const ProtobufCMessage *msg) {
     memcpy(g->challenger, m->challenger.data, 20);
     g->role = is_me(c->s, m->submitter) ? GAME_SUBMITTER : is_me(c->s, m->challenger) ? GAME_CHALLENGER : 0;
     /* another identity's game on a model we do not serve is followed without its arity and clocks */
-    game_started(&g->v, m->n, me ? me->k : 2, me ? me->clock : 0, m->state0.data, m->state_n.data, c->now);
+    game_started(&g->v, (uint8_t)m->phase, m->n, me ? me->k : 2, me ? me->clock : 0, m->state0.data, c->now);
     g->next = c->s->games;
     c->s->games = g;
     if (t && g->role == GAME_CHALLENGER && t->sub_id == m->sub_id)
@@ -351,6 +351,29 @@ static void moved(const fold_ctx *c, const gm *g) {
     if (g->role)
         say(c->out, FOLD_INFO, "game %" PRIu64 ": %s (phase %u, [%" PRIu64 ", %" PRIu64 "], %s to move)", g->id,
             c->ev->event, g->v.phase, g->v.lo, g->v.hi, game_turn_name(g->v.turn));
+}
+
+static int on_end_bound(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainEndBound *m = (const Opml__ChainEndBound *)msg;
+    if (need_len(c, "end_state", m->end_state, 32)) return -1;
+    gm *g = known_game(c, m->game_id);
+    if (!g) return 0;
+    if (g->v.turn != GAME_TURN_BIND || m->phase != g->v.phase)
+        odd(c, "game %" PRIu64 " bound its end at phase %u, the view is at phase %u (%s to move)", g->id, m->phase,
+            g->v.phase, game_turn_name(g->v.turn));
+    game_end_bound(&g->v, m->end_state.data, c->now);
+    moved(c, g);
+    return 0;
+}
+
+static int on_step_opened(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainStepOpened *m = (const Opml__ChainStepOpened *)msg;
+    if (need_len(c, "state0", m->state0, 32) || need_len(c, "state_n", m->state_n, 32)) return -1;
+    gm *g = known_game(c, m->game_id);
+    if (!g) return 0;
+    game_step_opened(&g->v, m->n, m->state0.data, m->state_n.data, c->now);
+    moved(c, g);
+    return 0;
 }
 
 static int on_dissected(const fold_ctx *c, const ProtobufCMessage *msg) {
@@ -454,6 +477,8 @@ static const struct {
     {"TaskCancelled", &opml__chain_task_cancelled__descriptor, on_task_cancelled},
     {"Withdrawn", &opml__chain_withdrawn__descriptor, on_withdrawn},
     {"GameStarted", &opml__chain_game_started__descriptor, on_game_started},
+    {"EndBound", &opml__chain_end_bound__descriptor, on_end_bound},
+    {"StepOpened", &opml__chain_step_opened__descriptor, on_step_opened},
     {"Dissected", &opml__chain_dissected__descriptor, on_dissected},
     {"Selected", &opml__chain_selected__descriptor, on_selected},
     {"NodeOpened", &opml__chain_node_opened__descriptor, on_node_opened},

@@ -67,8 +67,7 @@ typedef struct task {
     size_t input_len;
     uint32_t sub_id;      /* the live (or last) submission */
     uint8_t submitter[20];
-    uint8_t state_n[32];
-    uint8_t *output;      /* the live submission's output (for finalize) */
+    uint8_t *output;      /* the live submission's output (checked, finalized, bound in a game) */
     size_t output_len;
     uint64_t deadline;
     /* ours: the submitter's and the validator's work, changed on the fold's effects */

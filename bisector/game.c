@@ -19,6 +19,8 @@ const char *game_action_name(game_action a) {
     case GAME_ACT_TIMEOUT: return "timeout";
     case GAME_ACT_LOST: return "lost";
     case GAME_ACT_ABANDON: return "abandon";
+    case GAME_ACT_BIND: return "bind";
+    case GAME_ACT_OPEN_STEP: return "open-step";
     }
     return "?";
 }
@@ -31,6 +33,8 @@ const char *game_turn_name(game_turn t) {
     case GAME_TURN_OPEN: return "open";
     case GAME_TURN_STEP: return "step";
     case GAME_TURN_DONE: return "done";
+    case GAME_TURN_BIND: return "bind";
+    case GAME_TURN_OPEN_STEP: return "open-step";
     }
     return "?";
 }
@@ -76,7 +80,8 @@ void game_selected_range(uint64_t lo, uint64_t hi, unsigned m, unsigned part, ui
 
 /* The side whose move it is, 0 when none. */
 static game_role mover_of(game_turn t) {
-    if (t == GAME_TURN_DISSECT || t == GAME_TURN_OPEN) return GAME_SUBMITTER;
+    if (t == GAME_TURN_DISSECT || t == GAME_TURN_OPEN || t == GAME_TURN_BIND || t == GAME_TURN_OPEN_STEP)
+        return GAME_SUBMITTER;
     if (t == GAME_TURN_SELECT || t == GAME_TURN_STEP) return GAME_CHALLENGER;
     return (game_role)0;
 }
@@ -103,6 +108,8 @@ static game_action action_of(game_turn t) {
     case GAME_TURN_SELECT: return GAME_ACT_SELECT;
     case GAME_TURN_OPEN: return GAME_ACT_OPEN;
     case GAME_TURN_STEP: return GAME_ACT_STEP;
+    case GAME_TURN_BIND: return GAME_ACT_BIND;
+    case GAME_TURN_OPEN_STEP: return GAME_ACT_OPEN_STEP;
     default: return GAME_ACT_NONE;
     }
 }
@@ -156,21 +163,37 @@ game_action game_next_dead(const game_view *g, game_role role, const game_move *
 
 game_turn game_turn_at(uint8_t phase, uint64_t lo, uint64_t hi) {
     if (hi - lo > 1) return GAME_TURN_DISSECT;
+    if (phase == 0) return GAME_TURN_OPEN_STEP;
     return phase == 1 ? GAME_TURN_OPEN : GAME_TURN_STEP;
 }
 
-void game_started(game_view *g, uint64_t n, uint16_t k, uint64_t clock, const uint8_t state0[32],
-                  const uint8_t state_n[32], uint64_t block_time) {
+void game_started(game_view *g, uint8_t phase, uint64_t n, uint16_t k, uint64_t clock, const uint8_t state0[32],
+                  uint64_t block_time) {
     memset(g, 0, sizeof *g);
     g->lo = 0;
     g->hi = n;
-    g->phase = 1;
-    g->turn = game_turn_at(1, 0, n);
+    g->phase = phase;
+    g->turn = GAME_TURN_BIND;
     g->k = k;
     memcpy(g->start_hash, state0, 32);
-    memcpy(g->end_hash, state_n, 32);
     g->last_move = block_time;
     g->submitter_time = g->challenger_time = clock;
+}
+
+void game_end_bound(game_view *g, const uint8_t end_state[32], uint64_t block_time) {
+    game_charge(g, GAME_SUBMITTER, block_time);
+    memcpy(g->end_hash, end_state, 32);
+    g->turn = game_turn_at(g->phase, g->lo, g->hi);
+}
+
+void game_step_opened(game_view *g, uint32_t n, const uint8_t state0[32], const uint8_t state_n[32], uint64_t block_time) {
+    game_charge(g, GAME_SUBMITTER, block_time);
+    g->phase = 1;
+    g->lo = 0;
+    g->hi = n;
+    memcpy(g->start_hash, state0, 32);
+    memcpy(g->end_hash, state_n, 32);
+    g->turn = game_turn_at(1, 0, n);
 }
 
 void game_dissected(game_view *g, uint64_t block_time) {

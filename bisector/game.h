@@ -1,12 +1,15 @@
 /* game.h: the rules of the verification game (docs/game.md, contracts/src/DisputeGame.sol)
  * as pure functions, so that the bisector's every decision can be tested without a chain.
  *
- * A game is a range [lo, hi] of steps (graph steps in phase 1, VM steps in phase 2) whose start
- * hash both sides agree on and whose end hash the challenger disputes. The submitter dissects it
+ * A game is a range [lo, hi] of steps (a generation's token steps in phase 0, graph steps in phase
+ * 1, VM steps in phase 2) whose start hash both sides agree on and whose end hash the challenger
+ * disputes. The submitter's first move binds the end hash (bindEnd, or bindTokens for a generation:
+ * nothing but the output was committed at submission). Then the submitter dissects it
  * into m = min(k, hi - lo) parts by posting the m - 1 inner hashes, the hash at point j being the
  * one at lo + (hi - lo) * j / m (integer division, exactly as the contract computes it); the
  * challenger selects the part whose start it agrees with and whose end it disputes. At one step
- * the submitter opens the node (phase 1) or the challenger sends the one-step proof (phase 2).
+ * the submitter opens the token step (phase 0) or the node (phase 1), or the challenger sends the
+ * one-step proof (phase 2).
  * Each side has a chess clock; the side to move that has used it up loses by `timeout`.
  *
  * game_next() is the whole decision procedure: from the game as the chain holds it, our role, the
@@ -25,6 +28,8 @@ typedef enum game_turn {
     GAME_TURN_OPEN = 3,    /* the submitter's: phase 1 at one step */
     GAME_TURN_STEP = 4,    /* the challenger's (anyone's): phase 2 at one step */
     GAME_TURN_DONE = 5,
+    GAME_TURN_BIND = 6,      /* the submitter's: the game's first move, binding the end state */
+    GAME_TURN_OPEN_STEP = 7, /* the submitter's: phase 0 at one token step */
 } game_turn;
 
 typedef enum game_role {
@@ -35,11 +40,11 @@ typedef enum game_role {
 /* A game as DisputeGame.game(gameId) returns it (the fields a player needs). Times in seconds. */
 typedef struct game_view {
     uint64_t lo, hi;
-    uint8_t phase;         /* 1 graph steps, 2 VM steps */
+    uint8_t phase;         /* 0 token steps (generation), 1 graph steps, 2 VM steps */
     game_turn turn;
     uint16_t k;
     uint8_t start_hash[32]; /* agreed at lo */
-    uint8_t end_hash[32];   /* the submitter's at hi */
+    uint8_t end_hash[32];   /* the submitter's at hi (zero until the binding) */
     uint8_t parts_hash[32]; /* keccak256 of the pending dissection's roots */
     uint64_t last_move;     /* block time of the last move (block.timestamp, the chain's time) */
     uint64_t submitter_time, challenger_time; /* clock left at last_move */
@@ -57,6 +62,8 @@ typedef enum game_action {
     GAME_ACT_TIMEOUT,    /* the other side's clock has run out: end the game */
     GAME_ACT_LOST,       /* our own clock has run out: nothing we send can land */
     GAME_ACT_ABANDON,    /* the submission is no longer live: end the game, the challenger's bond back */
+    GAME_ACT_BIND,       /* the submitter's first move: bind the end state to the output */
+    GAME_ACT_OPEN_STEP,  /* phase 0 at one token step: open it (openStep) */
 } game_action;
 
 const char *game_action_name(game_action a);
@@ -152,15 +159,23 @@ void game_move_for(const game_view *g, game_action a, game_move *m);
  * move charges its mover's clock up to the block's time (game_charge: dissect and openNode the
  * submitter's, select the challenger's) and sets the turn the contract sets. */
 
-/* The turn once the range [lo, hi] of phase `phase` is reached (challenge, select): dissect while
- * it is longer than one step; at one step, openNode in phase 1, the one-step proof in phase 2.
- * Precondition: lo <= hi. */
+/* The turn once the range [lo, hi] of phase `phase` is reached (binding, select): dissect while
+ * it is longer than one step; at one step, openStep in phase 0, openNode in phase 1, the one-step
+ * proof in phase 2. Precondition: lo <= hi. */
 game_turn game_turn_at(uint8_t phase, uint64_t lo, uint64_t hi);
 
-/* GameStarted at block_time: phase 1 over [0, n], State_0 agreed and State_n claimed, each side's
- * clock `clock` seconds, arity k. The rest of g (node, parts_hash) is zeroed. */
-void game_started(game_view *g, uint64_t n, uint16_t k, uint64_t clock, const uint8_t state0[32],
-                  const uint8_t state_n[32], uint64_t block_time);
+/* GameStarted at block_time: phase `phase` (0: a generation's token steps, 1: graph steps) over
+ * [0, n], the start (State_0 or G_0) agreed, each side's clock `clock` seconds, arity k; the
+ * submitter binds the end first. The rest of g (end hash, node, parts_hash) is zeroed. */
+void game_started(game_view *g, uint8_t phase, uint64_t n, uint16_t k, uint64_t clock, const uint8_t state0[32],
+                  uint64_t block_time);
+
+/* EndBound at block_time: the submitter's end state; the turn is the range's (game_turn_at). */
+void game_end_bound(game_view *g, const uint8_t end_state[32], uint64_t block_time);
+
+/* StepOpened at block_time: phase 1 over the step graph's [0, n], from the State_0 the contract
+ * built to the submitter's claimed State_n. */
+void game_step_opened(game_view *g, uint32_t n, const uint8_t state0[32], const uint8_t state_n[32], uint64_t block_time);
 
 /* Dissected at block_time: the submitter posted its roots; the challenger selects. */
 void game_dissected(game_view *g, uint64_t block_time);

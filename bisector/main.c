@@ -3,9 +3,10 @@
  * with executors (through the bus's work broker) computing the honest graph states.
  *
  *   as submitter (`submit` = 1): every task on a model it serves is run by an executor and
- *     submitted with the bond (claimed states and output as the `fault` setting lies, fault.h);
- *     after the window it finalizes; in a game it dissects with its claimed states;
- *   as validator (`validate` = 1): every other identity's submission is re-computed; a State_n
+ *     submitted with the bond (its output alone: claimed states and output as the `fault` setting
+ *     lies, fault.h); after the window it finalizes; in a game it binds its State_n to the output
+ *     first (bindEnd), then dissects with its claimed states;
+ *   as validator (`validate` = 1): every other identity's submission is re-computed; an output
  *     other than ours is challenged with the bond; in the game it selects against its own states
  *     (game_select), and times out an opponent whose clock has run out (game_next).
  *

@@ -1,7 +1,8 @@
 /* phase1.c: phase 1 of a game, the bisection over the graph's steps. Graph state s is the Merkle
  * root of the model's values after node s - 1 ran (State_0: the inputs; docs/commitments.md),
  * computed from the executor's run of the task (submitter.c's run_task): the submitter's claims or
- * our honest values. At one graph step the submitter opens the node (openNode): the node's output
+ * our honest values. The game's first move is the submitter's binding of its State_n to the output
+ * it submitted (bindEnd). At one graph step the submitter opens the node (openNode): the node's output
  * and its path into State_s, the node's leaf and its path into the model, each value operand's
  * root and path into the agreed State_{s-1}, and the claimed final state of the node's VM run
  * (phase2.c), which starts phase 2. */
@@ -16,6 +17,24 @@
 int graph_hashes(const task *t, const model_entry *me, int sub, const uint64_t *pts, unsigned m, uint8_t (*out)[32]) {
     for (unsigned j = 0; j <= m; j++)
         if (state_at(t, me, sub, pts[j], out[j])) return -1;
+    return 0;
+}
+
+int end_binding(const task *t, const model_entry *me, cJSON *args) {
+    unsigned D = me->m.state_depth;
+    uint8_t state_n[32];
+    merkle_proof pr;
+    size_t nvals = (size_t)me->m.nin + me->m.n;
+    if (state_at(t, me, 1, me->m.n, state_n) || merkle_prove(t->claimed, nvals * 32, D, me->m.output_value, &pr)) return -1;
+    char h[67];
+    char *out = malloc(2 * t->claimed_out_len + 3);
+    if (!out) return -1;
+    hex_encode(state_n, 32, h);
+    cJSON_AddItemToArray(args, cJSON_CreateString(h));
+    hex_encode(t->claimed_out, t->claimed_out_len, out);
+    cJSON_AddItemToArray(args, cJSON_CreateString(out));
+    cJSON_AddItemToArray(args, hashes_json((const uint8_t (*)[32])pr.siblings, D));
+    free(out);
     return 0;
 }
 

@@ -2,9 +2,11 @@
  * (game.h) from the game as the chain's events show it, our role, the chain's time and the move
  * we recorded last. The move is written ahead: recorded INTENDED in storage (record.h) before it
  * is sent, SENT with chainwatch's transaction id, FAILED when refused or when its receipt says it
- * reverted, so that a restart never sends a move twice on purpose. Dissect and select are the
- * same in both phases but for the hashes at the dissection's points: graph states in phase 1
- * (phase1.c), VM state hashes in phase 2 (phase2.c). */
+ * reverted, so that a restart never sends a move twice on purpose. The submitter's first move binds
+ * its State_n to the output it submitted (bindEnd, phase1.c). Dissect and select are the same in
+ * both phases but for the hashes at the dissection's points: graph states in phase 1 (phase1.c),
+ * VM state hashes in phase 2 (phase2.c). A generation game's token phase (phase 0: bindTokens,
+ * openStep) is not played here yet. */
 #include "bisector.h"
 #include "hex.h"
 #include "log.h"
@@ -129,6 +131,9 @@ static const char *move_args(bisector *b, gm *g, task *t, const model_entry *me,
     case GAME_ACT_SELECT: return bisect_args(b, g, t, me, act, args);
     case GAME_ACT_TIMEOUT: return "timeout";
     case GAME_ACT_ABANDON: return "abandon";
+    case GAME_ACT_BIND:
+        if (g->v.phase != 1) return NULL; /* a generation's bindTokens: not played here yet */
+        return end_binding(t, me, args) ? NULL : "bindEnd";
     case GAME_ACT_OPEN: {
         cJSON *o = node_opening(b, t, me, g->v.hi);
         if (!o) return NULL;

@@ -1,9 +1,10 @@
 /* submitter.c: the submitter's job (`submit` = 1). Every open task on a model this identity serves
  * is run by an executor (any, through the bus's work broker) and submitted with the bond: its
- * output, its State_n and State_n's path to the output value. What is claimed is what the run
- * gives, unless the `fault` setting lies about this submission (fault.h; the submissions are
- * counted in storage so that a restarted liar tells its lie at the same @K). After the challenge
- * window the submission is finalized (bond and fee become our credit on the oracle).
+ * output alone (nothing else is committed until a game asks: its first move, bindEnd, is
+ * play.c's). What is claimed is what the run gives, unless the `fault` setting lies about this
+ * submission (fault.h; the submissions are counted in storage so that a restarted liar tells its
+ * lie at the same @K). After the challenge window the submission is finalized (bond and fee become
+ * our credit on the oracle).
  *
  * run_task is also the validator's and the game's: the honest values of a task, with the claimed
  * ones beside them, are computed once per submission. */
@@ -11,7 +12,6 @@
 #include "executor.pb-c.h"
 #include "hex.h"
 #include "log.h"
-#include "merkle.h"
 #include "tensor_root.h"
 
 #include <inttypes.h>
@@ -59,7 +59,7 @@ static void plan_lie(bisector *b, task *t, const model_entry *me, int lying_nth)
     if (fault_plan_for(&b->f, (uint32_t)lying_nth, t->id, me->m.nin, me->m.n, me->m.output_value, &p, err, sizeof err))
         log_error("task %" PRIu64 ": %s", t->id, err);
     else if (p.active) {
-        fault_apply_values(&p, me->m.nin, t->claimed, t->claimed_out, t->claimed_out_len);
+        fault_apply_values(&p, me->m.nin, me->m.output_value, t->claimed, t->claimed_out, t->claimed_out_len);
         t->plan = p;
         log_warn("task %" PRIu64 ": LYING (fault injection) at node %u%s", t->id, p.node, p.output_bytes ? ", the output" : "");
     }
@@ -114,53 +114,45 @@ int state_at(const task *t, const model_entry *me, int claimed, uint64_t s, uint
 
 /* ---- submit and finalize ---- */
 
+/* The arguments (taskId, output) of submit and finalize, as JSON; NULL when out of memory. */
+static cJSON *task_output_args(uint64_t task_id, const uint8_t *out, size_t len) {
+    char id[24];
+    char *h = malloc(2 * len + 3);
+    cJSON *args = cJSON_CreateArray();
+    if (!h || !args) {
+        free(h);
+        cJSON_Delete(args);
+        return NULL;
+    }
+    hex_encode(out, len, h);
+    snprintf(id, sizeof id, "%" PRIu64, task_id);
+    cJSON_AddItemToArray(args, cJSON_CreateString(id));
+    cJSON_AddItemToArray(args, cJSON_CreateString(h));
+    free(h);
+    return args;
+}
+
 void try_submit(bisector *b, task *t) {
     model_entry *me = fold_model(&b->s, t->model_id);
     if (!me || t->status != TASK_OPEN || (t->busy && now_s(b) - t->busy_at < 10)) return;
     if (!t->ran && run_task(b, t, me, (int)next_submission(b))) return;
-    uint32_t D = me->m.state_depth, ov = me->m.output_value;
-    uint8_t state_n[32];
-    merkle_proof pr;
-    size_t nvals = me->m.nin + me->m.n;
-    if (state_at(t, me, 1, me->m.n, state_n) || merkle_prove(t->claimed, nvals * 32, D, ov, &pr)) return;
-    char h[2 + 64 + 1], id[24];
-    char *out = malloc(2 * t->claimed_out_len + 3);
-    if (!out) return;
-    hex_encode(t->claimed_out, t->claimed_out_len, out);
-    snprintf(id, sizeof id, "%" PRIu64, t->id);
-    cJSON *args = cJSON_CreateArray(), *proof = cJSON_CreateArray();
-    cJSON_AddItemToArray(args, cJSON_CreateString(id));
-    cJSON_AddItemToArray(args, cJSON_CreateString(out));
-    hex_encode(state_n, 32, h);
-    cJSON_AddItemToArray(args, cJSON_CreateString(h));
-    for (unsigned i = 0; i < D; i++) {
-        hex_encode(pr.siblings[i], 32, h);
-        cJSON_AddItemToArray(proof, cJSON_CreateString(h));
-    }
-    cJSON_AddItemToArray(args, proof);
+    cJSON *args = task_output_args(t->id, t->claimed_out, t->claimed_out_len);
+    if (!args) return;
     uint8_t tx[32];
     t->busy = 1; /* sent or refused: look again in 10 s unless the chain answers first */
     t->busy_at = now_s(b);
     if (send_tx(b, PAY_ORACLE, "submit", args, me->sbond, tx) == 0) log_info("task %" PRIu64 ": submitted", t->id);
     cJSON_Delete(args);
-    free(out);
 }
 
 void try_finalize(bisector *b, task *t) {
     if (t->status != TASK_SUBMITTED || memcmp(t->submitter, b->s.me, 20) || now_s(b) <= t->deadline || !t->output) return;
     if (t->busy && now_s(b) - t->busy_at < 5) return;
-    char id[24];
-    char *out = malloc(2 * t->output_len + 3);
-    if (!out) return;
-    hex_encode(t->output, t->output_len, out);
-    snprintf(id, sizeof id, "%" PRIu64, t->id);
-    cJSON *args = cJSON_CreateArray();
-    cJSON_AddItemToArray(args, cJSON_CreateString(id));
-    cJSON_AddItemToArray(args, cJSON_CreateString(out));
+    cJSON *args = task_output_args(t->id, t->output, t->output_len);
+    if (!args) return;
     uint8_t tx[32];
     t->busy = 1;
     t->busy_at = now_s(b);
     if (send_tx(b, PAY_ORACLE, "finalize", args, NULL, tx) == 0) log_info("task %" PRIu64 ": finalize sent", t->id);
     cJSON_Delete(args);
-    free(out);
 }

@@ -1,7 +1,8 @@
 /* validator.c: the validator's job (`validate` = 1). Every other identity's live submission on a
  * model this identity serves is re-computed (submitter.c's run_task, honestly) within its window;
- * a State_n other than ours is challenged with the bond, which starts a game (play.c). A validator
- * with a `fault` setting challenges every submission (the dishonest challenger of the tests).
+ * an output other than ours (the submission's only claim: docs/game.md) is challenged with the
+ * bond, which starts a game (play.c). A validator with a `fault` setting challenges every
+ * submission (the dishonest challenger of the tests).
  *
  * The challenge is written ahead: a marker under "bisector/<our address>/challenge/<task id, 16
  * hex digits>/<submission id, 8 hex digits>" is stored before it is sent, so a restart does not
@@ -33,17 +34,16 @@ void try_check(bisector *b, task *t) {
         t->checked = 1;
         return;
     }
-    uint8_t honest_n[32];
-    if (state_at(t, me, 0, me->m.n, honest_n)) return;
-    int wrong = memcmp(honest_n, t->state_n, 32) != 0;
+    /* run_task ran honestly here (lying_nth 0): the claimed output is the honest one */
+    int wrong = !t->output || t->output_len != t->claimed_out_len || memcmp(t->output, t->claimed_out, t->output_len) != 0;
     int dishonest = b->f.kind != FAULT_NONE; /* a validator with a fault challenges everything */
     t->checked = 1;
     if (!wrong && !dishonest) {
-        log_info("task %" PRIu64 ": submission %u checked: State_n agrees", t->id, t->sub_id);
+        log_info("task %" PRIu64 ": submission %u checked: the output agrees", t->id, t->sub_id);
         return;
     }
     log_warn("task %" PRIu64 ": submission %u %s: challenging", t->id, t->sub_id,
-             wrong ? "is WRONG (State_n differs)" : "is right, but this validator lies (fault injection)");
+             wrong ? "is WRONG (the output differs)" : "is right, but this validator lies (fault injection)");
     char id[24];
     snprintf(id, sizeof id, "%" PRIu64, t->id);
     cJSON *args = cJSON_CreateArray();

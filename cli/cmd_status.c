@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char *task_status[] = {"none", "open", "submitted", "finalized", "cancelled"};
-static const char *turns[] = {"none", "dissect", "select", "open", "step", "done"};
+static const char *turns[] = {"none", "dissect", "select", "open", "step", "done", "bind", "open-step"};
 
 /* Prints one view as a JSON line: {"kind":..,"id":..,<the view's fields>}. Returns 0 or -1. */
 static int show(cluster *c, const contract *k, const uint8_t to[20], const char *fn, long long id, const char *kind) {
@@ -35,7 +35,9 @@ static int show(cluster *c, const contract *k, const uint8_t to[20], const char 
     const char *field = !strcmp(kind, "task") ? "status" : "turn";
     long long e = cluster_uint(v, field, 0);
     const char **names = !strcmp(kind, "task") ? task_status : turns;
-    if (e >= 0 && e <= (!strcmp(kind, "task") ? 4 : 5)) cJSON_ReplaceItemInObject(v, field, cJSON_CreateString(names[e]));
+    long long last = !strcmp(kind, "task") ? (long long)(sizeof task_status / sizeof *task_status) - 1
+                                           : (long long)(sizeof turns / sizeof *turns) - 1;
+    if (e >= 0 && e <= last) cJSON_ReplaceItemInObject(v, field, cJSON_CreateString(names[e]));
     cJSON *line = cJSON_CreateObject();
     cJSON_AddStringToObject(line, "kind", kind);
     cJSON_AddNumberToObject(line, "id", (double)id);

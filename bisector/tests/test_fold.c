@@ -119,8 +119,6 @@ static evbuf *result_submitted(uint64_t seq, uint64_t task_id, uint32_t sub_id, 
     m.task_id = task_id;
     m.sub_id = sub_id;
     m.submitter = B(submitter, 20);
-    m.state_n = B(H2, 32);
-    m.output_root = B(H1, 32);
     m.deadline = 500;
     m.output = B(output, 3);
     return mk(seq, "ResultSubmitted", &m.base, 120);
@@ -187,9 +185,40 @@ static evbuf *game_started_ev(uint64_t seq, uint64_t game_id, uint64_t task_id, 
     m.submitter = B(submitter, 20);
     m.challenger = B(challenger, 20);
     m.state0 = B(H1, 32);
-    m.state_n = B(H2, 32);
     m.n = n;
+    m.phase = 1;
     return mk(seq, "GameStarted", &m.base, 200);
+}
+
+/* A GameStarted of another phase (0: a generation's token phase). */
+static evbuf *with_phase(evbuf *e, uint32_t phase) {
+    Opml__ChainGameStarted *m = opml__chain_game_started__unpack(NULL, e->ev.payload.len, e->payload);
+    m->phase = phase;
+    e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+    opml__chain_game_started__free_unpacked(m, NULL);
+    return e;
+}
+
+static evbuf *end_bound(uint64_t seq, uint64_t game_id, uint32_t phase, uint64_t t) {
+    static Opml__ChainEndBound m;
+    opml__chain_end_bound__init(&m);
+    m.game_id = game_id;
+    m.phase = phase;
+    m.end_state = B(H2, 32);
+    return mk(seq, "EndBound", &m.base, t);
+}
+
+static evbuf *step_opened(uint64_t seq, uint64_t game_id, uint64_t step, uint32_t n, uint64_t t) {
+    static Opml__ChainStepOpened m;
+    opml__chain_step_opened__init(&m);
+    m.game_id = game_id;
+    m.step = step;
+    m.token = 7;
+    m.next = 8;
+    m.state0 = B(H2, 32);
+    m.state_n = B(H1, 32);
+    m.n = n;
+    return mk(seq, "StepOpened", &m.base, t);
 }
 
 static evbuf *dissected(uint64_t seq, uint64_t game_id, uint32_t phase, uint64_t lo, uint64_t hi, size_t nroots,
@@ -284,7 +313,7 @@ static void test_tasks(void) {
     CHECK(t && !memcmp(t->requester, OTHER, 20));
     fold(&s, result_submitted(4, 10, 1, OTHER));
     CHECK(t->status == TASK_SUBMITTED && t->sub_id == 1 && t->deadline == 500 && t->output_len == 3 && t->output[0] == 9);
-    CHECK(!memcmp(t->submitter, OTHER, 20) && !memcmp(t->state_n, H2, 32));
+    CHECK(!memcmp(t->submitter, OTHER, 20));
     CHECK_EQ_INT(count(FOLD_FX_SUBMITTED, 10), 1);
     fold(&s, task_finalized(5, 10, 1, OTHER));
     CHECK_EQ_INT(t->status, TASK_FINALIZED);
@@ -353,53 +382,70 @@ static void test_games(void) {
     CHECK_EQ_INT(count(FOLD_FX_CHALLENGED, 10), 1);
     CHECK_EQ_INT(count(FOLD_FX_JOINED, 1), 1);
     CHECK(said(FOLD_INFO, "game 1 on task 10: we are the challenger"));
-    CHECK(g->v.phase == 1 && g->v.lo == 0 && g->v.hi == 9 && g->v.turn == GAME_TURN_DISSECT && g->v.k == 4);
+    CHECK(g->v.phase == 1 && g->v.lo == 0 && g->v.hi == 9 && g->v.turn == GAME_TURN_BIND && g->v.k == 4);
     CHECK(g->v.last_move == 200 && g->v.submitter_time == 60 && g->v.challenger_time == 60);
-    CHECK(!memcmp(g->v.start_hash, H1, 32) && !memcmp(g->v.end_hash, H2, 32));
-    /* the submitter dissects 5 s later: its clock is charged, the challenger selects */
-    fold(&s, dissected(5, 1, 1, 0, 9, 3, 205));
+    static const uint8_t zero[32];
+    CHECK(!memcmp(g->v.start_hash, H1, 32) && !memcmp(g->v.end_hash, zero, 32));
+    /* the submitter binds its State_n 1 s later, then dissects 4 s after: its clock is charged */
+    fold(&s, end_bound(5, 1, 1, 201));
+    CHECK(g->v.turn == GAME_TURN_DISSECT && !memcmp(g->v.end_hash, H2, 32) && g->v.submitter_time == 59);
+    CHECK(said(FOLD_INFO, "game 1: EndBound (phase 1, [0, 9], dissect to move)"));
+    fold(&s, dissected(6, 1, 1, 0, 9, 3, 205));
     CHECK(g->v.turn == GAME_TURN_SELECT && g->nroots == 3 && g->v.submitter_time == 55 && g->v.last_move == 205);
     CHECK(said(FOLD_INFO, "game 1: Dissected (phase 1, [0, 9], select to move)"));
-    fold(&s, selected(6, 1, 4, 5, 215));
+    fold(&s, selected(7, 1, 4, 5, 215));
     CHECK(g->v.lo == 4 && g->v.hi == 5 && g->v.turn == GAME_TURN_OPEN && g->v.challenger_time == 50);
     CHECK(!memcmp(g->v.start_hash, H2, 32) && !memcmp(g->v.end_hash, H1, 32));
     CHECK(said(FOLD_INFO, "game 1: Selected (phase 1, [4, 5], open to move)"));
-    fold(&s, node_opened(7, 1, 4, 1024, 216));
+    fold(&s, node_opened(8, 1, 4, 1024, 216));
     CHECK(g->v.phase == 2 && g->v.node == 4 && g->v.lo == 0 && g->v.hi == 1024 && g->v.turn == GAME_TURN_DISSECT);
     CHECK(!memcmp(g->v.start_hash, H1, 32) && !memcmp(g->v.end_hash, H2, 32) && g->v.submitter_time == 54);
-    fold(&s, dissected(8, 1, 2, 0, 1024, 3, 217));
-    fold(&s, selected(9, 1, 999, 1000, 218));
+    fold(&s, dissected(9, 1, 2, 0, 1024, 3, 217));
+    fold(&s, selected(10, 1, 999, 1000, 218));
     CHECK_EQ_INT(g->v.turn, GAME_TURN_STEP);
     CHECK(said(FOLD_INFO, "game 1: Selected (phase 2, [999, 1000], step to move)"));
-    fold(&s, game_resolved_ev(10, 1, ME));
+    fold(&s, game_resolved_ev(11, 1, ME));
     CHECK_EQ_INT(g->v.turn, GAME_TURN_DONE);
     const fold_fx *r = find(FOLD_FX_RESOLVED);
     CHECK(r && r->id == 1 && r->flag == 1 && !strcmp(r->text, "500"));
     CHECK(find(FOLD_FX_CREDITED) && find(FOLD_FX_CREDITED)->payer == PAY_GAME);
     CHECK_EQ_INT(s.pay[PAY_GAME].owed, 1);
     /* another identity's game: followed, nothing said, nothing joined */
-    fold(&s, game_started_ev(11, 2, 10, 1, OTHER, THIRD, 9));
+    fold(&s, game_started_ev(12, 2, 10, 1, OTHER, THIRD, 9));
     CHECK(fold_game(&s, 2) && fold_game(&s, 2)->role == 0 && out.n == 0);
-    fold(&s, dissected(12, 2, 1, 0, 9, 3, 230));
+    fold(&s, dissected(13, 2, 1, 0, 9, 3, 230));
     CHECK(out.n == 0 && fold_game(&s, 2)->v.turn == GAME_TURN_SELECT);
     /* a game we submitted on, lost by time-out, and one we challenged, abandoned: our bond back */
-    fold(&s, task_requested(13, 11, OTHER, 1));
-    fold(&s, result_submitted(14, 11, 1, ME));
-    fold(&s, game_started_ev(15, 3, 11, 1, ME, OTHER, 9));
+    fold(&s, task_requested(14, 11, OTHER, 1));
+    fold(&s, result_submitted(15, 11, 1, ME));
+    fold(&s, game_started_ev(16, 3, 11, 1, ME, OTHER, 9));
     CHECK(fold_game(&s, 3)->role == GAME_SUBMITTER && count(FOLD_FX_CHALLENGED, 11) == 0);
     CHECK(said(FOLD_INFO, "we are the submitter"));
-    fold(&s, timed_out(16, 3));
+    fold(&s, timed_out(17, 3));
     CHECK(fold_game(&s, 3)->v.turn == GAME_TURN_DONE && said(FOLD_INFO, "game 3: TimedOut"));
-    fold(&s, game_resolved_ev(17, 3, OTHER));
+    fold(&s, game_resolved_ev(18, 3, OTHER));
     CHECK(find(FOLD_FX_RESOLVED) && find(FOLD_FX_RESOLVED)->flag == 0 && !find(FOLD_FX_CREDITED));
-    fold(&s, game_started_ev(18, 4, 10, 1, OTHER, ME, 9));
-    fold(&s, game_abandoned_ev(19, 4));
+    fold(&s, game_started_ev(19, 4, 10, 1, OTHER, ME, 9));
+    fold(&s, game_abandoned_ev(20, 4));
     CHECK(count(FOLD_FX_ABANDONED, 4) == 1 && said(FOLD_INFO, "game 4: GameAbandoned"));
     CHECK(find(FOLD_FX_CREDITED) && !strcmp(find(FOLD_FX_CREDITED)->why, "our bond of an abandoned game"));
     /* ours on a model we do not serve: joined (its record is ours), and said it cannot be played */
-    fold(&s, game_started_ev(20, 5, 99, 1, OTHER, ME, 9));
+    fold(&s, game_started_ev(21, 5, 99, 1, OTHER, ME, 9));
     CHECK(count(FOLD_FX_JOINED, 5) == 1 && said(FOLD_WARN, "game 5 is ours, but task 99 was never requested here"));
     CHECK(fold_game(&s, 5)->v.k == 2 && fold_game(&s, 5)->v.submitter_time == 0);
+    /* a generation game (followed, not played here): the token phase, a binding, a token step
+     * opened into phase 1 over the step graph */
+    fold(&s, with_phase(game_started_ev(22, 6, 10, 1, OTHER, THIRD, 40), 0));
+    gm *gg = fold_game(&s, 6);
+    CHECK(gg && gg->v.phase == 0 && gg->v.turn == GAME_TURN_BIND);
+    fold(&s, end_bound(23, 6, 0, 240));
+    CHECK(gg->v.turn == GAME_TURN_DISSECT && gg->v.hi == 40);
+    fold(&s, dissected(24, 6, 0, 0, 40, 3, 241));
+    fold(&s, selected(25, 6, 12, 13, 242));
+    CHECK_EQ_INT(gg->v.turn, GAME_TURN_OPEN_STEP);
+    fold(&s, step_opened(26, 6, 12, 9, 243));
+    CHECK(gg->v.phase == 1 && gg->v.lo == 0 && gg->v.hi == 9 && gg->v.turn == GAME_TURN_DISSECT);
+    CHECK(!memcmp(gg->v.start_hash, H2, 32) && !memcmp(gg->v.end_hash, H1, 32));
     fold_free(&s);
 }
 
@@ -466,11 +512,35 @@ static void test_refused(void) {
     e = result_submitted(seq++, 10, 2, OTHER);
     {
         Opml__ChainResultSubmitted *m = opml__chain_result_submitted__unpack(NULL, e->ev.payload.len, e->payload);
-        m->state_n.len = 31;
+        m->submitter.len = 19;
         e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
         opml__chain_result_submitted__free_unpacked(m, NULL);
     }
-    REFUSED(&s, e, "state_n has 31 bytes, not 32");
+    REFUSED(&s, e, "submitter has 19 bytes, not 20");
+    e = game_started_ev(seq++, 2, 10, 1, OTHER, ME, 9);
+    {
+        Opml__ChainGameStarted *m = opml__chain_game_started__unpack(NULL, e->ev.payload.len, e->payload);
+        m->phase = 2;
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_game_started__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "phase 2 is not a game's first phase");
+    e = end_bound(seq++, 1, 1, 201);
+    {
+        Opml__ChainEndBound *m = opml__chain_end_bound__unpack(NULL, e->ev.payload.len, e->payload);
+        m->end_state.len = 31;
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_end_bound__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "end_state has 31 bytes, not 32");
+    e = step_opened(seq++, 1, 3, 9, 201);
+    {
+        Opml__ChainStepOpened *m = opml__chain_step_opened__unpack(NULL, e->ev.payload.len, e->payload);
+        m->state_n.len = 0;
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_step_opened__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "state_n has 0 bytes, not 32");
     e = game_started_ev(seq++, 2, 10, 1, OTHER, ME, 9);
     {
         Opml__ChainGameStarted *m = opml__chain_game_started__unpack(NULL, e->ev.payload.len, e->payload);

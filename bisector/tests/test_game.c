@@ -182,6 +182,12 @@ static void test_next(void) {
     CHECK_EQ_INT(game_clock_left(&g, 900, &mover), 5); /* a clock behind the chain's is not negative */
     g = view(GAME_TURN_OPEN, 1000, 60, 60);
     CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1000, NULL, &wake), GAME_ACT_OPEN);
+    g = view(GAME_TURN_BIND, 1000, 60, 60); /* the binding and the token step's opening: the submitter's */
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1000, NULL, &wake), GAME_ACT_BIND);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1061, NULL, &wake), GAME_ACT_TIMEOUT);
+    g = view(GAME_TURN_OPEN_STEP, 1000, 60, 60);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1000, NULL, &wake), GAME_ACT_OPEN_STEP);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1000, NULL, &wake), GAME_ACT_WAIT);
     g = view(GAME_TURN_STEP, 1000, 60, 60);
     CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1000, NULL, &wake), GAME_ACT_STEP);
     CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1000, NULL, &wake), GAME_ACT_WAIT);
@@ -220,6 +226,7 @@ static void test_next(void) {
 
     CHECK(!strcmp(game_action_name(GAME_ACT_SELECT), "select"));
     CHECK(!strcmp(game_turn_name(GAME_TURN_OPEN), "open"));
+    CHECK(!strcmp(game_action_name(GAME_ACT_BIND), "bind") && !strcmp(game_turn_name(GAME_TURN_OPEN_STEP), "open-step"));
 }
 
 /* A game whose submission another game rejected: the challenger abandons it (once), the submitter
@@ -258,16 +265,19 @@ static void test_transitions(void) {
     CHECK_EQ_INT(game_turn_at(1, 4, 5), GAME_TURN_OPEN);
     CHECK_EQ_INT(game_turn_at(2, 999, 1000), GAME_TURN_STEP);
     CHECK_EQ_INT(game_turn_at(2, 0, 1ull << 40), GAME_TURN_DISSECT);
-    CHECK_EQ_INT(game_turn_at(1, 0, 1), GAME_TURN_OPEN); /* a one-node graph: opened at once */
-    CHECK_EQ_INT(game_turn_at(1, 0, 0), GAME_TURN_OPEN); /* challenge(): m.n > 1 ? Dissect : Open */
-    uint8_t s0[32], sn[32], a[32], b[32];
+    CHECK_EQ_INT(game_turn_at(1, 0, 1), GAME_TURN_OPEN); /* a one-node graph: opened after the binding */
+    CHECK_EQ_INT(game_turn_at(0, 7, 8), GAME_TURN_OPEN_STEP); /* one token step */
+    CHECK_EQ_INT(game_turn_at(0, 0, 80), GAME_TURN_DISSECT);
+    uint8_t s0[32], sn[32], a[32], b[32], zero[32] = {0};
     memset(s0, 1, 32), memset(sn, 2, 32), memset(a, 3, 32), memset(b, 4, 32);
     game_view g;
     memset(&g, 0xEE, sizeof g);
-    game_started(&g, 9, 4, 60, s0, sn, 1000);
-    CHECK(g.phase == 1 && g.lo == 0 && g.hi == 9 && g.k == 4 && g.turn == GAME_TURN_DISSECT && g.node == 0);
+    game_started(&g, 1, 9, 4, 60, s0, 1000);
+    CHECK(g.phase == 1 && g.lo == 0 && g.hi == 9 && g.k == 4 && g.turn == GAME_TURN_BIND && g.node == 0);
     CHECK(g.last_move == 1000 && g.submitter_time == 60 && g.challenger_time == 60);
-    CHECK(!memcmp(g.start_hash, s0, 32) && !memcmp(g.end_hash, sn, 32));
+    CHECK(!memcmp(g.start_hash, s0, 32) && !memcmp(g.end_hash, zero, 32));
+    game_end_bound(&g, sn, 1002); /* the submitter's first move: its clock */
+    CHECK(g.turn == GAME_TURN_DISSECT && g.submitter_time == 58 && !memcmp(g.end_hash, sn, 32));
     game_dissected(&g, 1007); /* the submitter's move: its clock */
     CHECK(g.turn == GAME_TURN_SELECT && g.submitter_time == 53 && g.challenger_time == 60 && g.last_move == 1007);
     game_selected(&g, 4, 6, a, b, 1010); /* the challenger's */
@@ -286,6 +296,19 @@ static void test_transitions(void) {
     game_ended(&g);
     CHECK_EQ_INT(g.turn, GAME_TURN_DONE);
     CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1103, NULL, NULL), GAME_ACT_NONE);
+    /* a generation game: the token phase over [0, T], one token step opened into phase 1 */
+    game_started(&g, 0, 80, 4, 60, s0, 2000);
+    CHECK(g.phase == 0 && g.hi == 80 && g.turn == GAME_TURN_BIND);
+    game_end_bound(&g, sn, 2001);
+    CHECK_EQ_INT(g.turn, GAME_TURN_DISSECT);
+    game_dissected(&g, 2002);
+    game_selected(&g, 40, 41, a, b, 2003);
+    CHECK_EQ_INT(g.turn, GAME_TURN_OPEN_STEP);
+    game_step_opened(&g, 61, s0, sn, 2010);
+    CHECK(g.phase == 1 && g.lo == 0 && g.hi == 61 && g.turn == GAME_TURN_DISSECT && g.submitter_time == 51);
+    CHECK(!memcmp(g.start_hash, s0, 32) && !memcmp(g.end_hash, sn, 32));
+    game_step_opened(&g, 1, s0, sn, 2010); /* a one-node step graph: its node is opened next */
+    CHECK_EQ_INT(g.turn, GAME_TURN_OPEN);
 }
 
 int main(void) {

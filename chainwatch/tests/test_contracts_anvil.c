@@ -1,15 +1,18 @@
 /* test_contracts_anvil.c: the project's real contracts (contracts/src, built by forge from their
  * artifacts) on anvil, driven through chainwatch's library: deployed from their artifacts with
  * constructor arguments, then a game's life between a requester, a submitter and a challenger --
- * register, request, submit (with a real Merkle proof), challenge, dissect, select, a clock
- * time-out, cancel, finalize, withdraw and withdrawTo -- while the follower decodes every event of the three
- * contracts; views decoded; custom errors decoded by selector from the ABIs. */
+ * register, request, submit, challenge, the binding of State_n (with a real Merkle proof), dissect, select, a clock
+ * time-out, cancel, finalize, withdraw and withdrawTo -- and a generation's (registerGeneration,
+ * requestGeneration, submit of token ids, challenge, bindTokens with the tokens root C computes) while
+ * the follower decodes every event of the three contracts, each also as its typed message; views
+ * decoded; custom errors decoded by selector from the ABIs. */
 #include "anvil.h"
 #include "chaincall.h"
 #include "errmsg.h"
 #include "check.h"
 #include "contract.h"
 #include "follower.h"
+#include "generation.h"
 #include "hex.h"
 #include "keccak.h"
 #include "merkle.h"
@@ -82,7 +85,24 @@ static int collect(void *user, const char *topic, const Opml__ChainEvent *ev) {
         CHECK(t->model_id == 1 && t->requester.len == 20 && t->state0.len == 32 && t->n_inputs == 1);
         typed_ok++;
     }
-    if (m && d == &opml__chain_model_registered__descriptor) {
+    if (m && d == &opml__chain_generation_registered__descriptor) {
+        const Opml__ChainGenerationRegistered *t = (const Opml__ChainGenerationRegistered *)m;
+        CHECK(t->model_id == 2 && t->step_root.len == 32 && t->vocab == 1000 && t->ctx == 64 && t->layers == 1 &&
+              t->kv_value == 8);
+        typed_ok++;
+    }
+    if (m && d == &opml__chain_generation_requested__descriptor) {
+        const Opml__ChainGenerationRequested *t = (const Opml__ChainGenerationRequested *)m;
+        CHECK(t->model_id == 2 && t->prompt.len == 12 && t->prompt.data[0] == 5 && t->max_new == 4 &&
+              t->stop_token == OPML_GEN_NO_STOP && t->top_p == 0x3f800000 && t->seed == 9 && t->g0.len == 32);
+        typed_ok++;
+    }
+    if (m && d == &opml__chain_end_bound__descriptor) {
+        const Opml__ChainEndBound *t = (const Opml__ChainEndBound *)m;
+        CHECK(t->end_state.len == 32 && (t->phase == 0 || t->phase == 1));
+        typed_ok++;
+    }
+    if (m && d == &opml__chain_model_registered__descriptor && ((const Opml__ChainModelRegistered *)m)->model_id == 1) {
         const Opml__ChainModelRegistered *t = (const Opml__ChainModelRegistered *)m;
         CHECK(t->model_id == 1 && t->spec && t->spec->k == 2 && !strcmp(t->spec->challenger_bond, "500") &&
               !strcmp(t->spec->uri, "file:///models/m.opml") && t->spec->n_input_bytes == 1 && t->spec->input_bytes[0] == 4 &&
@@ -213,7 +233,7 @@ int main(void) {
     CHECK_EQ_INT(tx(requester, registry_c, registry, "register", bad_spec, 0, &r, err, sizeof err), -1);
     CHECK(strstr(err, "BadArity(k=\"1\")") != NULL);
 
-    /* task 1: request, submit with a real proof, challenge, dissect, select */
+    /* task 1: request, submit, challenge, the binding with a real proof, dissect, select */
     const uint8_t input[] = {1, 2, 3, 4}, output[] = {0xaa, 0xbb};
     uint8_t leaves[4][32] = {{0}}, n01[32], n23[32], stateN[32];
     merkle_tensor_root(input, sizeof input, leaves[0]);
@@ -226,13 +246,17 @@ int main(void) {
     char h_state[67], h_l2[67], h_n01[67], h_mid[67];
     hex32(stateN, h_state), hex32(leaves[2], h_l2), hex32(n01, h_n01);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x01020304\"]]", 77, &r, err, sizeof err), 0);
-    char submit_args[600];
-    snprintf(submit_args, sizeof submit_args, "[1, \"0xaabb\", \"%s\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
-    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", submit_args, 1000, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", "[1, \"0xaabb\"]", 1000, &r, err, sizeof err), 0);
     /* a wrong bond: WrongBond(expected, given) */
     CHECK_EQ_INT(tx(challenger, game_c, game, "challenge", "[1]", 499, &r, err, sizeof err), -1);
     CHECK(strstr(err, "WrongBond(expected=\"500\", given=\"499\")") != NULL);
     CHECK_EQ_INT(tx(challenger, game_c, game, "challenge", "[1]", 500, &r, err, sizeof err), 0);
+    char bind_args[600];
+    snprintf(bind_args, sizeof bind_args, "[1, \"%s\", \"0xaabc\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
+    CHECK_EQ_INT(tx(submitter, game_c, game, "bindEnd", bind_args, 0, &r, err, sizeof err), -1); /* not the output */
+    CHECK(strstr(err, "WrongOutput()") != NULL);
+    snprintf(bind_args, sizeof bind_args, "[1, \"%s\", \"0xaabb\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
+    CHECK_EQ_INT(tx(submitter, game_c, game, "bindEnd", bind_args, 0, &r, err, sizeof err), 0);
     uint8_t mid[32];
     memset(mid, 0x33, 32);
     hex32(mid, h_mid);
@@ -252,8 +276,7 @@ int main(void) {
 
     /* task 2: submitted and, after the window, finalized; task 3: cancelled */
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x01020304\"]]", 88, &r, err, sizeof err), 0);
-    snprintf(submit_args, sizeof submit_args, "[2, \"0xaabb\", \"%s\", [\"%s\", \"%s\"]]", h_state, h_l2, h_n01);
-    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", submit_args, 1000, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", "[2, \"0xaabb\"]", 1000, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x05\"]]", 0, &r, err, sizeof err), -1);
     CHECK(strstr(err, "WrongInputLength(input=\"0\", expected=\"4\", given=\"1\")") != NULL);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "request", "[1, [\"0x05060708\"]]", 0, &r, err, sizeof err), 0);
@@ -277,6 +300,39 @@ int main(void) {
     hex_encode(req_id.address, 20, req_hex);
     snprintf(to_req, sizeof to_req, "[\"%s\"]", req_hex);
     CHECK_EQ_INT(tx(challenger, oracle_c, oracle, "withdrawTo", to_req, 0, &r, err, sizeof err), 0);
+
+    /* a generation: a one-layer step graph (inputs K, V, token, pos, sampler; 5 nodes, the caches
+     * out at values 8 and 9, the sampled token value 7), three prompt ids, four new ones */
+    const char *gspec = "[{\"nodesRoot\":\"0x1111111111111111111111111111111111111111111111111111111111111111\","
+                        "\"nin\":5,\"n\":5,\"outputValue\":7,\"stateDepth\":4,\"inputBytes\":[64,64,4,4,20],\"outputBytes\":4,"
+                        "\"guestRoot\":\"0x2222222222222222222222222222222222222222222222222222222222222222\","
+                        "\"k\":2,\"stepsLog2\":10,\"challengeWindow\":3600,\"clock\":3600,\"submitterBond\":1000,"
+                        "\"challengerBond\":500,\"uri\":\"file:///models/g.opml\"}, "
+                        "{\"vocab\":1000,\"ctx\":64,\"layers\":1,\"kvValue\":8}]";
+    CHECK_EQ_INT(tx(requester, registry_c, registry, "registerGeneration", gspec, 0, &r, err, sizeof err), 0);
+    const char *greq = "[2, \"0x050000000600000007000000\", 4, 4294967295, [1065353216, 40, 1065353216, 9]]";
+    CHECK_EQ_INT(tx(requester, oracle_c, oracle, "requestGeneration", greq, 5, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(tx(requester, oracle_c, oracle, "requestGeneration", "[2, \"0x05000000e8030000\", 4, 4294967295, [0, 0, 0, 0]]",
+                    5, &r, err, sizeof err), -1);
+    CHECK(strstr(err, "BadTokenId(index=\"1\", id=\"1000\", vocab=\"1000\")") != NULL);
+    const uint32_t gen_ids[7] = {5, 6, 7, 10, 11, 12, 13}; /* the prompt, then the new ids */
+    CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "submit", "[4, \"0x0a0000000b0000000c0000000d000000\"]", 1000, &r, err,
+                    sizeof err), 0);
+    CHECK_EQ_INT(tx(challenger, game_c, game, "challenge", "[4]", 500, &r, err, sizeof err), 0);
+    uint8_t g_tokens[32], g_kv[32], g0[32];
+    char h_tok[67], h_kv[67], h_g0[67];
+    CHECK_EQ_INT(opml_gen_tokens_root(gen_ids, 7, g_tokens), 0);
+    memset(g_kv, 0x44, 32);
+    hex32(g_tokens, h_tok), hex32(g_kv, h_kv);
+    snprintf(args, sizeof args, "[3, \"%s\", \"%s\", \"0x050000000600000007000000\", \"0x0a0000000b0000000c0000000d000000\"]",
+             h_kv, h_kv);
+    CHECK_EQ_INT(tx(submitter, game_c, game, "bindTokens", args, 0, &r, err, sizeof err), -1); /* not prompt ++ output */
+    CHECK(strstr(err, "BadTokensRoot()") != NULL);
+    snprintf(args, sizeof args, "[3, \"%s\", \"%s\", \"0x050000000600000007000000\", \"0x0a0000000b0000000c0000000d000000\"]",
+             h_tok, h_kv);
+    CHECK_EQ_INT(tx(submitter, game_c, game, "bindTokens", args, 0, &r, err, sizeof err), 0);
+    opml_gen_state0(5, 1, g0);
+    hex32(g0, h_g0);
 
     /* views, decoded by their ABI */
     v = view(oracle_c, oracle, "task", "[2]", err, sizeof err);
@@ -310,11 +366,12 @@ int main(void) {
     snprintf(want, sizeof want, "\"requester\":\"%s\",\"fee\":\"77\"", req_addr);
     CHECK(has_event("InferenceOracle.TaskRequested", want));
     CHECK(has_event("InferenceOracle.TaskRequested", "\"inputs\":[\"0x01020304\"]"));
-    snprintf(want, sizeof want, "\"stateN\":\"%s\"", h_state);
-    CHECK(has_event("InferenceOracle.ResultSubmitted", want));
     CHECK(has_event("InferenceOracle.ResultSubmitted", "\"output\":\"0xaabb\""));
     snprintf(want, sizeof want, "\"challenger\":\"%s\"", ch_addr);
     CHECK(has_event("DisputeGame.GameStarted", want));
+    CHECK(has_event("DisputeGame.GameStarted", "\"n\":\"3\",\"phase\":\"1\""));
+    snprintf(want, sizeof want, "\"endState\":\"%s\"", h_state);
+    CHECK(has_event("DisputeGame.EndBound", want));
     snprintf(want, sizeof want, "\"roots\":[\"%s\"]", h_mid);
     CHECK(has_event("DisputeGame.Dissected", want));
     CHECK(has_event("DisputeGame.Selected", "\"part\":\"0\""));
@@ -332,11 +389,23 @@ int main(void) {
     snprintf(want, sizeof want, "\"who\":\"%s\",\"to\":\"%s\",\"amount\":\"250\"", ch_addr, req_addr);
     CHECK(has_event("InferenceOracle.Withdrawn", want));
     CHECK(has_event("DisputeGame.Withdrawn", ch_addr));
+    CHECK(has_event("ModelRegistry.GenerationRegistered", "\"modelId\":\"2\""));
+    snprintf(want, sizeof want, "\"g0\":\"%s\"", h_g0); /* G_0 as C computes it */
+    CHECK(has_event("InferenceOracle.GenerationRequested", want));
+    CHECK(has_event("InferenceOracle.ResultSubmitted", "\"output\":\"0x0a0000000b0000000c0000000d000000\""));
+    CHECK(has_event("DisputeGame.GameStarted", "\"n\":\"6\",\"phase\":\"0\"")); /* T = P + M - 1 */
+    uint8_t g_t[32];
+    char h_gt[67];
+    opml_gen_state(g_tokens, g_kv, g_t);
+    hex32(g_t, h_gt);
+    snprintf(want, sizeof want, "\"phase\":\"0\",\"endState\":\"%s\"", h_gt);
+    CHECK(has_event("DisputeGame.EndBound", want));
     for (int i = 0; i < nevents; i++) {
         CHECK(!strstr(events[i], "decode_error"));
         if (strstr(events[i], "decode_error")) fprintf(stderr, "  %s\n", events[i]);
     }
-    CHECK_EQ_INT(typed_ok, 5); /* three TaskRequested, ModelRegistered, Dissected checked field by field */
+    CHECK_EQ_INT(typed_ok, 9); /* three TaskRequested, ModelRegistered, Dissected, GenerationRegistered,
+                                * GenerationRequested and two EndBound checked field by field */
     for (int i = 0; i < nevents; i++) CHECK(!strstr(events[i], "typed_error"));
     printf("%d events decoded, each also as its typed message\n", nevents);
 

@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: MIT
-// DisputeGame.sol: the two-phase verification game (docs/architecture.md); the rules in one place
-// are docs/game.md. One game = one submission (the oracle's) against one challenger; any number of
-// games may run against the same submission.
+// DisputeGame.sol: the verification game (docs/architecture.md); the rules in one place are
+// docs/game.md, and docs/generation.md for the token phase. One game = one submission (the
+// oracle's) against one challenger; any number of games may run against the same submission.
 //
 // A game is a range [lo, hi] with the agreed hash at lo (startHash) and the submitter's claimed
-// hash at hi (endHash). The submitter dissects it into m = min(k, hi - lo) parts by posting m - 1
-// roots (kept only as a hash, partsHash; the roots travel in calldata and events); the challenger
-// selects the part whose start it agrees with and whose end it disputes. Phase 1 runs over graph
-// steps [0, n] (graph state roots); at one step the submitter opens the node (openNode): the
-// contract builds the VM's initial state for that node and takes the submitter's claimed final VM
-// state, and phase 2 runs the same dissection over VM steps [0, T] (VM state hashes). At one VM
-// step the one-step proof (RiscvStep) decides. Chess clocks: each side has `clock` seconds in all;
-// the side to move that runs out loses (timeout, callable by anyone).
+// hash at hi (endHash). Nothing but the output was committed at submission: the game's first move
+// is the submitter's binding of its end state to the submitted output (bindEnd: State_n holds the
+// output's tensor root at the output value; bindTokens: a generation's G_T holds the tokens root of
+// prompt ++ output). Then the submitter dissects the range into m = min(k, hi - lo) parts by
+// posting m - 1 roots (kept only as a hash, partsHash; the roots travel in calldata and events);
+// the challenger selects the part whose start it agrees with and whose end it disputes. A
+// generation game starts with the token phase (phase 0) over token steps [0, T] (G_t hashes); at
+// one token step the submitter opens it (openStep): the contract builds the step graph's State_0
+// from G_t and checks the claimed State_n against G_{t+1}. Phase 1 runs over graph steps [0, n]
+// (graph state roots); at one step the submitter opens the node (openNode): the contract builds
+// the VM's initial state for that node and takes the submitter's claimed final VM state, and
+// phase 2 runs the same dissection over VM steps [0, T] (VM state hashes). At one VM step the
+// one-step proof (RiscvStep) decides. Chess clocks: each side has `clock` seconds in all; the side
+// to move that runs out loses (timeout, callable by anyone).
 //
 // Money: challenger bonds sit here. The winner's payout is a credit (withdraw()). A challenger who
 // wins gets its bond back here and its share of the submitter's bond through the oracle; a
@@ -23,27 +29,31 @@ pragma solidity ^0.8.28;
 import {Merkle} from "./lib/Merkle.sol";
 import {Credits} from "./lib/Credits.sol";
 import {Commitments} from "./lib/Commitments.sol";
+import {Generation} from "./lib/Generation.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {InferenceOracle} from "./InferenceOracle.sol";
 import {RiscvStep} from "./RiscvStep.sol";
 
 contract DisputeGame is Credits {
-    /// @notice Whose move it is. Dissect and Open are the submitter's, Select and Step the
-    ///         challenger's (anyone may send the one-step proof).
+    /// @notice Whose move it is. Bind, Dissect, OpenStep and Open are the submitter's, Select and
+    ///         Step the challenger's (anyone may send the one-step proof). New turns are appended:
+    ///         the numbers are the C side's (bisector/game.h).
     enum Turn {
         None,
         Dissect,
         Select,
         Open,
         Step,
-        Done
+        Done,
+        Bind,
+        OpenStep
     }
 
     struct Game {
         // slot 0
         address submitter;
         uint64 lo;
-        uint8 phase; // 1: graph steps, 2: VM steps
+        uint8 phase; // 0: token steps (generation), 1: graph steps, 2: VM steps
         Turn turn;
         uint16 k;
         // slot 1
@@ -52,7 +62,7 @@ contract DisputeGame is Credits {
         uint32 modelId;
         // slot 2, 3, 4
         bytes32 startHash; // agreed hash at lo
-        bytes32 endHash; // submitter's hash at hi
+        bytes32 endHash; // submitter's hash at hi (UNBOUND until the binding)
         bytes32 partsHash; // keccak256 of the roots of the pending dissection
         // slot 5
         uint64 taskId;
@@ -61,6 +71,23 @@ contract DisputeGame is Credits {
         uint40 submitterTime; // clock time left, seconds
         uint40 challengerTime;
         uint32 node; // phase 2: the graph step (node + 1) being run
+    }
+
+    /// @notice The submitter's opening of token step t = lo (see openStep and docs/generation.md).
+    struct StepOpening {
+        bytes32 tokensRoot; // G_t = keccak256(tokensRoot ++ kvRoot) == startHash
+        bytes32 kvRoot;
+        bytes32 nextTokensRoot; // G_{t+1} = keccak256(nextTokensRoot ++ nextKvRoot) == endHash
+        bytes32 nextKvRoot;
+        bytes32 tokenLeaf; // leaf t / 8 of tokensRoot: x_t in slot t % 8
+        bytes32[] tokenPath; // its siblings, leaf level first: 23, or fewer when the rest are zero roots
+        bytes32[] writePath; // the same for the zero leaf (t + 1) / 8 when it differs from t / 8, else none
+        bytes32 promptLeaf; // when t + 1 < P: leaf (t + 1) / 8 of the prompt's root, x_{t+1} in slot (t + 1) % 8
+        bytes32[] promptPath; // its siblings (as tokenPath) when t + 1 < P, else none
+        uint32 next; // x_{t+1} when t + 1 >= P: the sampled token (ignored otherwise)
+        bytes32 stateN; // the step graph's claimed State_n
+        bytes32[] kvPath; // D - c siblings of the kv subtree (node kvValue / 2^c at height c) in stateN
+        bytes32[] sampledPath; // D siblings of leaf outputValue in stateN when t + 1 >= P, else none
     }
 
     /// @notice The submitter's opening of graph step `hi` (see openNode and docs/game.md).
@@ -77,6 +104,10 @@ contract DisputeGame is Credits {
         bytes32[4] slotPath; // siblings of slot 15 in the final state's memory root
     }
 
+    /// @notice A game's endHash before the submitter binds its end state (nonzero, so that the
+    ///         binding resets a slot instead of setting one: the binding is a move, held to 100k gas).
+    bytes32 public constant UNBOUND = bytes32(uint256(1));
+
     ModelRegistry public immutable registry;
     InferenceOracle public immutable oracle;
     RiscvStep public immutable riscv;
@@ -84,6 +115,8 @@ contract DisputeGame is Credits {
     mapping(uint256 => Game) internal games;
     uint256 public gameCount;
 
+    /// @notice phase 0: a generation's token phase over [0, n = T]; phase 1: graph steps [0, n].
+    ///         The submitter's end state follows in EndBound.
     event GameStarted(
         uint256 indexed gameId,
         uint256 indexed taskId,
@@ -91,8 +124,15 @@ contract DisputeGame is Credits {
         uint32 subId,
         address submitter,
         bytes32 state0,
-        bytes32 stateN,
-        uint64 n
+        uint64 n,
+        uint8 phase
+    );
+    /// @notice The submitter bound its end state (State_n, or a generation's G_T) to the output.
+    event EndBound(uint256 indexed gameId, uint8 phase, bytes32 endState);
+    /// @notice Token step t opened: phase 1 runs over the step graph's [0, n] from state0 (built
+    ///         here from G_t) to the claimed stateN; token is x_t, next x_{t+1}.
+    event StepOpened(
+        uint256 indexed gameId, uint64 step, uint32 token, uint32 next, bytes32 state0, bytes32 stateN, uint32 n
     );
     event Dissected(uint256 indexed gameId, uint8 phase, uint64 lo, uint64 hi, bytes32[] roots);
     event Selected(uint256 indexed gameId, uint8 phase, uint256 part, uint64 lo, uint64 hi, bytes32 startHash, bytes32 endHash);
@@ -125,6 +165,14 @@ contract DisputeGame is Credits {
     error BadOutputSlot();
     error WrongPreState();
     error StillLive();
+    error WrongOutput();
+    error BadPrompt();
+    error BadTokensRoot();
+    error WrongGenerationState();
+    error BadTokenPath();
+    error BadPromptPath();
+    error BadKvPath();
+    error BadSampledPath();
 
     constructor(ModelRegistry registry_, InferenceOracle oracle_, RiscvStep riscv_) {
         registry = registry_;
@@ -136,6 +184,8 @@ contract DisputeGame is Credits {
 
     /// @notice Opens a game against the live submission of `taskId`, with the model's challenger
     ///         bond as msg.value, during the challenge window. The caller becomes the challenger.
+    ///         The submitter's first move binds its end state (bindEnd, or bindTokens for a
+    ///         generation, whose game starts with the token phase over [0, T]).
     /// @return gameId the new game's id (1, 2, ...)
     function challenge(uint256 taskId) external payable returns (uint256 gameId) {
         InferenceOracle.SubmissionView memory s = oracle.submission(taskId);
@@ -147,23 +197,77 @@ contract DisputeGame is Credits {
         oracle.gameOpened(taskId, s.subId);
         gameId = ++gameCount;
         Game storage g = games[gameId];
+        uint8 phase = s.tokenSteps > 0 ? 0 : 1;
+        uint64 hi = s.tokenSteps > 0 ? s.tokenSteps : m.n;
         g.submitter = s.submitter;
         g.lo = 0;
-        g.phase = 1;
-        g.turn = m.n > 1 ? Turn.Dissect : Turn.Open;
+        g.phase = phase;
+        g.turn = Turn.Bind;
         g.k = m.k;
         g.challenger = msg.sender;
-        g.hi = m.n;
+        g.hi = hi;
         g.modelId = uint32(s.modelId);
         g.startHash = s.state0;
-        g.endHash = s.stateN;
+        g.endHash = UNBOUND;
         g.partsHash = bytes32(uint256(1)); // kept nonzero: later writes cost a reset, not a set
         g.taskId = uint64(taskId);
         g.subId = s.subId;
         g.lastMove = uint40(block.timestamp);
         g.submitterTime = m.clock;
         g.challengerTime = m.clock;
-        emit GameStarted(gameId, taskId, msg.sender, s.subId, s.submitter, s.state0, s.stateN, m.n);
+        emit GameStarted(gameId, taskId, msg.sender, s.subId, s.submitter, s.state0, hi, phase);
+    }
+
+    // ---- binding the end state ----
+
+    /// @notice A classifier game's first move, the submitter's: its State_n, which must hold the
+    ///         submitted output's tensor root at leaf outputValue (`proof`: the D siblings).
+    ///         `output` is the submitted bytes again (checked against the oracle's hash).
+    function bindEnd(uint256 gameId, bytes32 stateN, bytes calldata output, bytes32[] calldata proof) external {
+        Game storage g = _binding(gameId, 1);
+        _checkOutput(g, output);
+        (uint32 outputValue, uint8 depth) = registry.outputLeaf(g.modelId);
+        if (proof.length != depth) revert BadStatePath();
+        if (Merkle.rootFromPath(Merkle.tensorRoot(output), outputValue, proof) != stateN) revert BadStatePath();
+        _bound(gameId, g, stateN);
+    }
+
+    /// @notice A generation game's first move, the submitter's: its G_T = keccak256(tokensRoot ++
+    ///         kvRoot), whose tokensRoot must be the tensor root of prompt ++ output (the request's
+    ///         prompt and the submitted ids again, checked against the oracle's roots and hash).
+    function bindTokens(uint256 gameId, bytes32 tokensRoot, bytes32 kvRoot, bytes calldata prompt, bytes calldata output)
+        external
+    {
+        Game storage g = _binding(gameId, 0);
+        _checkOutput(g, output);
+        if (Merkle.tensorRoot(prompt) != oracle.generation(g.taskId).promptRoot) revert BadPrompt();
+        if (Merkle.tensorRootMem(bytes.concat(prompt, output)) != tokensRoot) revert BadTokensRoot();
+        _bound(gameId, g, Generation.state(tokensRoot, kvRoot));
+    }
+
+    function _binding(uint256 gameId, uint8 phase) internal returns (Game storage g) {
+        g = _game(gameId);
+        if (g.turn != Turn.Bind || g.phase != phase) revert WrongTurn(g.turn);
+        if (msg.sender != g.submitter) revert NotYourMove(g.submitter);
+        _tick(g, true);
+    }
+
+    function _checkOutput(Game storage g, bytes calldata output) internal view {
+        if (keccak256(output) != oracle.outputHash(g.taskId)) revert WrongOutput();
+    }
+
+    function _bound(uint256 gameId, Game storage g, bytes32 endState) internal {
+        g.endHash = endState;
+        g.turn = _turnAt(g.phase, g.lo, g.hi);
+        emit EndBound(gameId, g.phase, endState);
+    }
+
+    /// @dev The turn once [lo, hi] of `phase` is reached: dissect while longer than one step; at
+    ///      one step the token step's opening, the node's opening or the one-step proof.
+    function _turnAt(uint8 phase, uint64 lo, uint64 hi) internal pure returns (Turn) {
+        if (hi - lo > 1) return Turn.Dissect;
+        if (phase == 0) return Turn.OpenStep;
+        return phase == 1 ? Turn.Open : Turn.Step;
     }
 
     // ---- dissection ----
@@ -214,9 +318,77 @@ contract DisputeGame is Credits {
         if (part < m - 1) g.endHash = roots[part];
         g.lo = newLo;
         g.hi = newHi;
-        if (newHi - newLo > 1) g.turn = Turn.Dissect;
-        else g.turn = g.phase == 1 ? Turn.Open : Turn.Step;
+        g.turn = _turnAt(g.phase, newLo, newHi);
         emit Selected(gameId, g.phase, part, newLo, newHi, g.startHash, g.endHash);
+    }
+
+    // ---- the token phase to phase 1 ----
+
+    /// @notice At one token step t = lo (agreed G_t, disputed G_{t+1}) the submitter opens it
+    ///         (docs/generation.md, "Opening a token step"): the openings of G_t and G_{t+1}; x_t
+    ///         proven in tokensRoot_t; tokensRoot_{t+1} must be tokensRoot_t with x_{t+1} written
+    ///         at id t + 1, where x_{t+1} is prompt[t + 1] (proven in the prompt's root) while
+    ///         t + 1 < P, else `next`; the claimed step-graph State_n must hold kvRoot_{t+1} as its
+    ///         kv subtree and, when t + 1 >= P, x_{t+1}'s tensor root at the sampled token's
+    ///         leaf. The contract builds the step graph's State_0 from kvRoot_t, x_t, t and the
+    ///         sampler input of step t, and phase 1 starts over [0, n] from it to State_n.
+    function openStep(uint256 gameId, StepOpening calldata o) external {
+        Game storage g = _game(gameId);
+        if (g.turn != Turn.OpenStep) revert WrongTurn(g.turn);
+        if (msg.sender != g.submitter) revert NotYourMove(g.submitter);
+        _tick(g, true);
+        if (Generation.state(o.tokensRoot, o.kvRoot) != g.startHash) revert WrongGenerationState();
+        if (Generation.state(o.nextTokensRoot, o.nextKvRoot) != g.endHash) revert WrongGenerationState();
+        ModelRegistry.GenerationFacts memory f = registry.generation(g.modelId);
+        InferenceOracle.GenerationRequest memory r = oracle.generation(g.taskId);
+        uint256 t = g.lo;
+        bytes32 nextWord = _writeNext(o, t, r);
+        uint32 next = Generation.id(nextWord);
+        // the claimed State_n against G_{t+1}
+        if (o.kvPath.length + f.kvHeight != f.stateDepth) revert BadKvPath();
+        if (Merkle.rootFromPath(o.nextKvRoot, f.kvValue >> f.kvHeight, o.kvPath) != o.stateN) revert BadKvPath();
+        if (t + 1 >= r.promptLength) {
+            if (o.sampledPath.length != f.stateDepth) revert BadSampledPath();
+            if (Merkle.rootFromPath(Generation.wordRoot(nextWord), f.outputValue, o.sampledPath) != o.stateN) {
+                revert BadSampledPath();
+            }
+        }
+        // State_0 from G_t: the kv subtree, then token, position and sampler inputs
+        bytes32 tokenWord = Generation.slot(o.tokenLeaf, t % Generation.IDS_PER_LEAF);
+        bytes32 state0;
+        {
+            bytes32 sampler = Generation.samplerWord(Generation.drawState(r.seed, t, r.promptLength), r.temperature, r.topK, r.topP);
+            (bytes32 tokenRoot, bytes32 posRoot, bytes32 samplerRoot) =
+                Generation.wordRoots(tokenWord, Generation.le32(uint32(t)), sampler);
+            state0 = Generation.stepState0(o.kvRoot, f.kvHeight, tokenRoot, posRoot, samplerRoot, f.stateDepth);
+        }
+        g.phase = 1;
+        g.lo = 0;
+        g.hi = f.n;
+        g.startHash = state0;
+        g.endHash = o.stateN;
+        g.turn = _turnAt(1, 0, f.n);
+        emit StepOpened(gameId, uint64(t), Generation.id(tokenWord), next, state0, o.stateN, f.n);
+    }
+
+    /// @dev Checks x_t's leaf in tokensRoot_t and that tokensRoot_{t+1} is tokensRoot_t with
+    ///      x_{t+1} written at id t + 1; returns x_{t+1} as the first 4 bytes of a word.
+    function _writeNext(StepOpening calldata o, uint256 t, InferenceOracle.GenerationRequest memory r)
+        internal
+        pure
+        returns (bytes32 next)
+    {
+        if (t + 1 < r.promptLength) {
+            uint256 nextLeaf = (t + 1) / Generation.IDS_PER_LEAF;
+            if (o.promptPath.length > Merkle.SLOT_DEPTH) revert BadPromptPath();
+            if (Generation.tokensRootFrom(o.promptLeaf, nextLeaf, o.promptPath) != r.promptRoot) revert BadPromptPath();
+            next = Generation.slot(o.promptLeaf, (t + 1) % Generation.IDS_PER_LEAF);
+        } else {
+            next = Generation.le32(o.next);
+        }
+        (bytes32 root, bytes32 nextRoot, bool ok) = Generation.append(o.tokenLeaf, o.tokenPath, o.writePath, t, next);
+        if (!ok || root != o.tokensRoot) revert BadTokenPath();
+        if (nextRoot != o.nextTokensRoot) revert BadTokensRoot();
     }
 
     // ---- phase 1 to phase 2 ----
@@ -312,7 +484,7 @@ contract DisputeGame is Credits {
         Game storage g = _game(gameId);
         Turn t = g.turn;
         if (t == Turn.Done) revert WrongTurn(t);
-        bool submitterMoves = t == Turn.Dissect || t == Turn.Open;
+        bool submitterMoves = t == Turn.Dissect || t == Turn.Open || t == Turn.Bind || t == Turn.OpenStep;
         uint256 left = submitterMoves ? g.submitterTime : g.challengerTime;
         uint256 used = block.timestamp - g.lastMove;
         if (used <= left) revert ClockRunning(left - used);

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
-// InferenceOracle.sol: the task lifecycle of docs/game.md. A requester
-// pays a fee and posts the inputs (calldata, and the event, for data availability), each of the
-// byte length the model commits to; a submitter posts the output (of the model's output length)
-// with State_n and a bond, proving the output's tensor root sits in State_n at the model's output
-// value; during the challenge window the DisputeGame contract may open any number of games
-// against that submission; once the window has passed and no game is open, finalize pays the
-// submitter (bond back plus fee) and calls the requester back.
+// InferenceOracle.sol: the task lifecycle of docs/game.md. A requester pays a fee and asks for a
+// classifier's output on inputs (each of the byte length the model commits to) or for a
+// generation (docs/generation.md: a prompt of token ids, the number of new tokens, a stop token
+// and a sampler); what it posts goes in calldata and the event, for data availability. A
+// submitter posts the output with a bond: the output tensor's bytes (of the model's output
+// length), or the generated token ids (checked against the request's stop rules); nothing else is
+// committed on the happy path. During the challenge window the DisputeGame contract may open any
+// number of games against that submission (each begins with the submitter binding its end state
+// to the output); once the window has passed and no game is open, finalize pays the submitter (bond
+// back plus fee) and calls the requester back with the output.
 //
 // A submission that loses a game is rejected: half its bond is burned (kept here for ever,
 // counted in `burned`), the other half is shared equally by every game open against it at that
@@ -22,6 +25,7 @@ pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
 import {Credits} from "./lib/Credits.sol";
+import {Generation} from "./lib/Generation.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 
 /// @notice The one thing the oracle asks of the game it is bound to.
@@ -29,7 +33,8 @@ interface IOracleOf {
     function oracle() external view returns (address);
 }
 
-/// @notice What a requester contract implements to receive results.
+/// @notice What a requester contract implements to receive results: a classifier's output
+///         tensor bytes, or a generation's new token ids (int32 little-endian, 4 bytes each).
 interface IOpmlReceiver {
     function opmlResult(uint256 taskId, bytes calldata output) external;
 }
@@ -63,9 +68,30 @@ contract InferenceOracle is Credits {
         uint40 deadline; // end of the live submission's challenge window
         Status status;
         uint40 resubmitAt; // after a rejection: nobody may submit before this time
-        bytes32 state0; // slot 3
-        bytes32 stateN; // slot 4
-        bytes32 outputHash; // slot 5: keccak256 of the live submission's output bytes
+        bool generation; // a generation task (its request: generation(taskId))
+        uint32 generated; // generation: the live submission's number of new tokens M
+        bytes32 state0; // slot 3: State_0 of the inputs, or a generation's G_0
+        bytes32 outputHash; // slot 4: keccak256 of the live submission's output bytes
+    }
+
+    /// @notice A generation task's request (docs/generation.md): two storage slots.
+    struct GenerationRequest {
+        bytes32 promptRoot; // tensorRoot of the prompt's ids (int32 little-endian)
+        uint32 promptLength; // P
+        uint32 maxNew; // N
+        uint32 stopToken; // Generation.NO_STOP: none
+        uint32 temperature; // binary32 bits; 0: greedy
+        uint32 topK;
+        uint32 topP; // binary32 bits
+        uint64 seed;
+    }
+
+    /// @notice The sampler of a generation request (docs/numerics.md, "Sampling").
+    struct Sampler {
+        uint32 temperature; // binary32 bits, finite and >= 0; 0: greedy (the others are not used)
+        uint32 topK; // 0: every candidate
+        uint32 topP; // binary32 bits, in (0, 1] unless greedy
+        uint64 seed;
     }
 
     /// @notice What the game contract reads about a task's live submission.
@@ -75,8 +101,9 @@ contract InferenceOracle is Credits {
         uint64 modelId;
         address submitter;
         uint40 deadline;
-        bytes32 state0;
-        bytes32 stateN;
+        bytes32 state0; // State_0 or G_0
+        bytes32 outputHash;
+        uint64 tokenSteps; // a generation's T = P + M - 1; 0 for a classifier
     }
 
     /// @notice What is left of a rejected submission's bond for the games that were open against
@@ -91,6 +118,7 @@ contract InferenceOracle is Credits {
     address public game;
 
     mapping(uint256 => Task) internal tasks;
+    mapping(uint256 => GenerationRequest) internal generations;
     uint256 public taskCount;
     mapping(uint256 => mapping(uint32 => Rejection)) internal rejections;
     /// @notice Wei of rejected bonds burned: held by this contract for ever, nobody can withdraw it.
@@ -99,14 +127,24 @@ contract InferenceOracle is Credits {
     event TaskRequested(
         uint256 indexed taskId, uint256 indexed modelId, address indexed requester, uint256 fee, bytes32 state0, bytes[] inputs
     );
-    event ResultSubmitted(
+    /// @notice A generation task: its prompt (int32 little-endian ids), new tokens, stop token
+    ///         and sampler; g0 is G_0 (docs/generation.md).
+    event GenerationRequested(
         uint256 indexed taskId,
-        uint32 indexed subId,
-        address indexed submitter,
-        bytes32 stateN,
-        bytes32 outputRoot,
-        uint40 deadline,
-        bytes output
+        uint256 indexed modelId,
+        address indexed requester,
+        uint256 fee,
+        bytes32 g0,
+        bytes prompt,
+        uint32 maxNew,
+        uint32 stopToken,
+        uint32 temperature,
+        uint32 topK,
+        uint32 topP,
+        uint64 seed
+    );
+    event ResultSubmitted(
+        uint256 indexed taskId, uint32 indexed subId, address indexed submitter, uint40 deadline, bytes output
     );
     event SubmissionRejected(
         uint256 indexed taskId,
@@ -136,8 +174,16 @@ contract InferenceOracle is Credits {
     error WrongOutputLength(uint256 expected, uint256 given);
     error ResubmitTooEarly(uint40 resubmitAt);
     error WrongBond(uint256 expected, uint256 given);
-    error WrongProofLength(uint256 expected, uint256 given);
-    error OutputNotInState();
+    error WrongTaskKind(uint256 modelId);
+    error BadPromptLength(uint256 bytesGiven);
+    error NoNewTokens();
+    error TooLong(uint256 promptLength, uint256 maxNew, uint256 ctx);
+    error BadTokenId(uint256 index, uint32 id, uint32 vocab);
+    error BadStopToken(uint32 stopToken, uint32 vocab);
+    error BadSampler();
+    error BadGeneratedLength(uint256 bytesGiven, uint32 maxNew);
+    error EarlyStopToken(uint256 index);
+    error MissingStopToken();
     error WindowClosed(uint40 deadline);
     error WindowOpen(uint40 deadline);
     error GamesOpen(uint32 count);
@@ -170,6 +216,7 @@ contract InferenceOracle is Credits {
     function request(uint256 modelId, bytes[] calldata inputs) external payable returns (uint256 taskId) {
         if (game == address(0)) revert GameNotBound();
         ModelRegistry.ModelSpec memory s = registry.spec(modelId);
+        if (registry.generation(modelId).vocab != 0) revert WrongTaskKind(modelId);
         if (inputs.length != s.nin) revert WrongInputCount(s.nin, inputs.length);
         if (msg.value > type(uint96).max) revert FeeTooLarge(msg.value);
         bytes32[] memory roots = new bytes32[](inputs.length);
@@ -189,32 +236,106 @@ contract InferenceOracle is Credits {
         emit TaskRequested(taskId, modelId, msg.sender, msg.value, state0, inputs);
     }
 
+    /// @notice Asks generation model `modelId` to continue `prompt` (docs/generation.md): `prompt`
+    ///         is P >= 1 token ids, int32 little-endian, each below the model's vocab; at most
+    ///         `maxNew` >= 1 new tokens with P + maxNew <= ctx, stopping early after `stopToken`
+    ///         (below vocab, or NO_STOP = 2^32 - 1: never); `sampler` as docs/numerics.md says
+    ///         (temperature 0: greedy). msg.value is the fee. G_0 is computed here.
+    /// @return taskId the new task's id (1, 2, ...).
+    function requestGeneration(uint256 modelId, bytes calldata prompt, uint32 maxNew, uint32 stopToken, Sampler calldata sampler)
+        external
+        payable
+        returns (uint256 taskId)
+    {
+        if (game == address(0)) revert GameNotBound();
+        ModelRegistry.GenerationFacts memory f = registry.generation(modelId);
+        if (f.vocab == 0) revert WrongTaskKind(modelId);
+        if (msg.value > type(uint96).max) revert FeeTooLarge(msg.value);
+        uint256 p = prompt.length >> 2;
+        if (p == 0 || prompt.length & 3 != 0) revert BadPromptLength(prompt.length);
+        if (maxNew == 0) revert NoNewTokens();
+        if (p + maxNew > f.ctx) revert TooLong(p, maxNew, f.ctx);
+        uint256 bad = Generation.firstOutOfVocab(prompt, f.vocab);
+        if (bad < p) revert BadTokenId(bad, Generation.idAt(prompt, bad), f.vocab);
+        if (stopToken >= f.vocab && stopToken != Generation.NO_STOP) revert BadStopToken(stopToken, f.vocab);
+        _checkSampler(sampler);
+        bytes32 g0;
+        assembly ("memory-safe") {
+            g0 := calldataload(prompt.offset)
+        }
+        g0 = Generation.state0(g0, f.kvHeight);
+        taskId = ++taskCount;
+        Task storage t = tasks[taskId];
+        t.requester = msg.sender;
+        t.fee = uint96(msg.value);
+        t.modelId = uint64(modelId);
+        t.status = Status.Open;
+        t.generation = true;
+        t.state0 = g0;
+        generations[taskId] = GenerationRequest(
+            Merkle.tensorRoot(prompt), uint32(p), maxNew, stopToken, sampler.temperature, sampler.topK, sampler.topP, sampler.seed
+        );
+        emit GenerationRequested(
+            taskId, modelId, msg.sender, msg.value, g0, prompt, maxNew, stopToken, sampler.temperature, sampler.topK,
+            sampler.topP, sampler.seed
+        );
+    }
+
+    /// @dev temperature finite and not negative; when sampling, top-p in (0, 1] (binary32 bits:
+    ///      positive floats order as their bits, and NaN lies above +Inf).
+    function _checkSampler(Sampler calldata s) internal pure {
+        uint32 one = 0x3f800000;
+        if (s.temperature >= 0x7f800000) revert BadSampler(); // negative (sign bit), Inf or NaN
+        if (s.temperature != 0 && (s.topP == 0 || s.topP > one)) revert BadSampler();
+    }
+
     /// @notice Submits the result of an open task with the model's submitter bond (msg.value);
-    ///         after a rejection, not before the task's resubmitAt.
-    /// @param output the output tensor's raw bytes, exactly the model's outputBytes long
-    /// @param stateN the claimed final graph state
-    /// @param proof D sibling hashes proving tensorRoot(output) is leaf outputValue of stateN
-    function submit(uint256 taskId, bytes calldata output, bytes32 stateN, bytes32[] calldata proof) external payable {
+    ///         after a rejection, not before the task's resubmitAt. Nothing but the output is
+    ///         committed: a game's first move binds the end state to it (DisputeGame.bindEnd).
+    /// @param output a classifier's output tensor bytes, exactly the model's outputBytes long; or
+    ///        a generation's new token ids, int32 little-endian: M of them with 1 <= M <= maxNew,
+    ///        each below vocab, none but the last equal to the stop token, and the last equal to
+    ///        it when M < maxNew
+    function submit(uint256 taskId, bytes calldata output) external payable {
         Task storage t = _task(taskId);
         if (t.status != Status.Open) revert WrongStatus(t.status);
         if (block.timestamp < t.resubmitAt) revert ResubmitTooEarly(t.resubmitAt);
-        ModelRegistry.ModelSpec memory s = registry.spec(t.modelId);
-        if (msg.value != s.submitterBond) revert WrongBond(s.submitterBond, msg.value);
-        // a tensor root does not see trailing zero bytes: the length is checked on its own
-        if (output.length != s.outputBytes) revert WrongOutputLength(s.outputBytes, output.length);
-        if (proof.length != s.stateDepth) revert WrongProofLength(s.stateDepth, proof.length);
-        bytes32 outputRoot = Merkle.tensorRoot(output);
-        if (Merkle.rootFromPath(outputRoot, s.outputValue, proof) != stateN) revert OutputNotInState();
-        uint40 deadline = uint40(block.timestamp + s.challengeWindow);
+        uint256 modelId = t.modelId;
+        uint96 bond = registry.submitterBond(modelId);
+        if (msg.value != bond) revert WrongBond(bond, msg.value);
+        if (t.generation) {
+            t.generated = _checkGenerated(taskId, modelId, output);
+        } else {
+            // a tensor root does not see trailing zero bytes: the length is checked on its own
+            uint32 len = registry.outputBytes(modelId);
+            if (output.length != len) revert WrongOutputLength(len, output.length);
+        }
+        uint40 deadline = uint40(block.timestamp + registry.challengeWindow(modelId));
         uint32 subId = t.subId + 1;
         t.submitter = msg.sender;
         t.bond = uint96(msg.value);
         t.subId = subId;
         t.deadline = deadline;
         t.status = Status.Submitted;
-        t.stateN = stateN;
         t.outputHash = keccak256(output);
-        emit ResultSubmitted(taskId, subId, msg.sender, stateN, outputRoot, deadline, output);
+        emit ResultSubmitted(taskId, subId, msg.sender, deadline, output);
+    }
+
+    /// @dev A generation's output against its request's stop rules; returns M.
+    function _checkGenerated(uint256 taskId, uint256 modelId, bytes calldata output) internal view returns (uint32) {
+        GenerationRequest storage r = generations[taskId];
+        uint32 maxNew = r.maxNew;
+        uint32 stop = r.stopToken;
+        uint256 m = output.length >> 2;
+        if (m == 0 || m > maxNew || output.length & 3 != 0) revert BadGeneratedLength(output.length, maxNew);
+        uint32 vocab = registry.generation(modelId).vocab;
+        uint256 bad = Generation.firstOutOfVocab(output, vocab);
+        if (bad < m) revert BadTokenId(bad, Generation.idAt(output, bad), vocab);
+        for (uint256 i = 0; i + 1 < m; i++) {
+            if (Generation.idAt(output, i) == stop) revert EarlyStopToken(i);
+        }
+        if (m < maxNew && Generation.idAt(output, m - 1) != stop) revert MissingStopToken();
+        return uint32(m);
     }
 
     /// @notice Finalizes a task whose window has passed with no game open: credits the submitter
@@ -263,7 +384,19 @@ contract InferenceOracle is Credits {
     /// @notice The task's live submission as the game contract needs it.
     function submission(uint256 taskId) external view returns (SubmissionView memory v) {
         Task storage t = _task(taskId);
-        v = SubmissionView(t.status, t.subId, t.modelId, t.submitter, t.deadline, t.state0, t.stateN);
+        uint64 steps = t.generation ? uint64(generations[taskId].promptLength) + t.generated - 1 : 0;
+        v = SubmissionView(t.status, t.subId, t.modelId, t.submitter, t.deadline, t.state0, t.outputHash, steps);
+    }
+
+    /// @notice keccak256 of the live (or last) submission's output bytes.
+    function outputHash(uint256 taskId) external view returns (bytes32) {
+        return _task(taskId).outputHash;
+    }
+
+    /// @notice A generation task's request; all zero for a classifier task.
+    function generation(uint256 taskId) external view returns (GenerationRequest memory) {
+        _task(taskId);
+        return generations[taskId];
     }
 
     /// @notice Called by the game contract when a game opens against submission `subId`.

@@ -26,6 +26,13 @@ contract ModelRegistry {
     /// @notice Most graph inputs and nodes: the model file's own limits (actors/model/model.c).
     uint32 public constant MAX_INPUTS = 4096;
     uint32 public constant MAX_NODES = 1 << 24;
+    /// @notice Largest vocabulary: token ids are int32 in the step graph's tensors.
+    uint32 public constant MAX_VOCAB = 1 << 31;
+    /// @notice Byte length of a step graph's token and position inputs (int32 [1]) and of its
+    ///         sampled token (the output value).
+    uint32 public constant TOKEN_BYTES = 4;
+    /// @notice Byte length of a step graph's sampler input (docs/generation.md, "The step graph").
+    uint32 public constant SAMPLER_BYTES = 20;
 
     /// @notice The deployment's limits on what a model may register (docs/game.md says what each
     ///         protects and gives the production values).
@@ -59,6 +66,26 @@ contract ModelRegistry {
         string uri; // where the model files can be fetched
     }
 
+    /// @notice What a generation model registers beside its step graph's spec (docs/generation.md).
+    struct GenerationSpec {
+        uint32 vocab; // token ids are 0 .. vocab - 1
+        uint32 ctx; // the caches' rows: a request's prompt and new tokens together fit in ctx
+        uint32 layers; // L: the step graph's inputs start with the 2L key and value caches
+        uint32 kvValue; // the value id of the first of the 2^c cache outputs of the step graph
+    }
+
+    /// @notice A generation model's facts as the oracle and the game read them: one storage slot.
+    ///         vocab 0: not a generation model.
+    struct GenerationFacts {
+        uint32 vocab;
+        uint32 ctx;
+        uint32 n; // the step graph's nodes
+        uint32 kvValue;
+        uint32 outputValue; // the sampled token's value id
+        uint8 kvHeight; // c = ceil(log2(2L)): the kv subtree has 2^c leaves
+        uint8 stateDepth; // D of the step graph
+    }
+
     /// @notice A registered model: the spec plus its model root and registrant.
     struct Model {
         bytes32 modelRoot;
@@ -76,6 +103,7 @@ contract ModelRegistry {
     uint32 internal immutable maxOutputBytes;
 
     mapping(uint256 => Model) internal models;
+    mapping(uint256 => GenerationFacts) internal generations;
     uint256 public modelCount;
 
     event ModelRegistered(
@@ -85,6 +113,12 @@ contract ModelRegistry {
         bytes32 nodesRoot,
         bytes32 guestRoot,
         ModelSpec spec
+    );
+
+    /// @notice A generation model: its step graph's model root and its facts (ModelRegistered,
+    ///         emitted with it, carries the generation root as modelRoot).
+    event GenerationRegistered(
+        uint256 indexed modelId, bytes32 stepRoot, uint32 vocab, uint32 ctx, uint32 layers, uint32 kvValue
     );
 
     error UnknownModel(uint256 modelId);
@@ -102,6 +136,12 @@ contract ModelRegistry {
     error BadWindow(uint32 window, uint32 min, uint32 max);
     error BadClock(uint32 clock, uint256 min, uint32 max);
     error BondTooSmall(uint256 bond, uint256 min);
+    error BadVocab(uint32 vocab);
+    error BadContext(uint32 ctx, uint256 max);
+    error BadLayers(uint32 layers);
+    error BadStepInputs(uint256 input);
+    error BadKvValue(uint32 kvValue);
+    error BadSampledValue(uint32 outputValue);
 
     /// @param b the deployment's bounds: minWindow >= 1, minWindow <= maxWindow, minMoveTime >= 1,
     ///          maxClock >= minMoveTime, both byte limits 1 ..= 2^28 (a tensor slot), bonds >= 1 wei.
@@ -128,14 +168,19 @@ contract ModelRegistry {
         );
     }
 
-    /// @notice The most moves one side makes in a game on a model: a dissection (or selection) per
-    ///         round of phase 1 over n graph steps and of phase 2 over 2^stepsLog2 VM steps (a round
-    ///         divides the range by k, rounding up), and the opening (or one-step proof).
-    function movesPerSide(uint32 n, uint16 k, uint8 stepsLog2) public pure returns (uint256 moves) {
+    /// @notice The most moves one side makes in a game on a model: the binding of the end state
+    ///         (or the challenger's wait for it), a dissection (or selection) per round of the
+    ///         token phase over up to `tokenSteps` steps (0 for a classifier), of phase 1 over n
+    ///         graph steps and of phase 2 over 2^stepsLog2 VM steps (a round divides the range by
+    ///         k, rounding up), the token step's opening when there is a token phase, and the
+    ///         node's opening (or the one-step proof).
+    function movesPerSide(uint32 n, uint16 k, uint8 stepsLog2, uint32 tokenSteps) public pure returns (uint256 moves) {
         if (k < 2) revert BadArity(k);
+        moves = 2;
+        if (tokenSteps > 0) moves++;
+        for (uint256 x = 1; x < tokenSteps; x *= k) moves++;
         for (uint256 x = 1; x < n; x *= k) moves++;
         for (uint256 x = 1; x < uint256(1) << stepsLog2; x *= k) moves++;
-        moves++;
     }
 
     /// @notice Registers a model; returns its id (1, 2, ...). The model root is computed here from
@@ -148,16 +193,63 @@ contract ModelRegistry {
     ///      movesPerSide * minMoveTime or longer than maxClock, a bond under its minimum.
     function register(ModelSpec calldata spec) external returns (uint256 modelId) {
         _checkGraph(spec);
-        _checkGame(spec);
-        modelId = ++modelCount;
-        bytes32 root = Commitments.modelRoot(
+        _checkGame(spec, 0);
+        modelId = _store(spec, _stepRoot(spec));
+    }
+
+    /// @notice Registers a generation model (docs/generation.md): `spec` is its decoding step's
+    ///         graph, `gen` the facts of the token phase. Its model root is the generation root
+    ///         keccak256(stepRoot ++ vocab ++ ctx ++ layers ++ kvValue) (docs/commitments.md).
+    /// @dev Reverts as register does, and when the step graph is not laid out as docs/generation.md
+    ///      says: vocab outside 1 ..= MAX_VOCAB (BadVocab); ctx under 2 or past what a request or
+    ///      result may carry as int32 ids (BadContext); no layers (BadLayers); inputs other than
+    ///      the 2^c cache leaves, then token, pos and sampler of 4, 4 and 20 bytes (BadStepInputs);
+    ///      a kv output range not aligned to 2^c, not node outputs or past the graph (BadKvValue);
+    ///      a sampled token that is not a 4-byte node output outside that range (BadSampledValue).
+    function registerGeneration(ModelSpec calldata spec, GenerationSpec calldata gen) external returns (uint256 modelId) {
+        _checkGraph(spec);
+        uint8 c = _checkGeneration(spec, gen);
+        _checkGame(spec, gen.ctx);
+        bytes32 stepRoot = _stepRoot(spec);
+        modelId = _store(spec, Commitments.generationRoot(stepRoot, gen.vocab, gen.ctx, gen.layers, gen.kvValue));
+        generations[modelId] = GenerationFacts(gen.vocab, gen.ctx, spec.n, gen.kvValue, spec.outputValue, c, spec.stateDepth);
+        emit GenerationRegistered(modelId, stepRoot, gen.vocab, gen.ctx, gen.layers, gen.kvValue);
+    }
+
+    function _stepRoot(ModelSpec calldata spec) internal pure returns (bytes32) {
+        return Commitments.modelRoot(
             spec.nodesRoot, spec.nin, spec.n, spec.outputValue, spec.stateDepth, spec.outputBytes, spec.inputBytes
         );
+    }
+
+    function _store(ModelSpec calldata spec, bytes32 root) internal returns (uint256 modelId) {
+        modelId = ++modelCount;
         Model storage m = models[modelId];
         m.modelRoot = root;
         m.owner = msg.sender;
         m.spec = spec;
         emit ModelRegistered(modelId, root, msg.sender, spec.nodesRoot, spec.guestRoot, spec);
+    }
+
+    /// @dev The step graph's layout (docs/generation.md, "The step graph"); returns c.
+    function _checkGeneration(ModelSpec calldata spec, GenerationSpec calldata gen) internal view returns (uint8 c) {
+        if (gen.vocab == 0 || gen.vocab > MAX_VOCAB) revert BadVocab(gen.vocab);
+        // a prompt and its new tokens are int32 ids: both fit in what a request and a result carry
+        uint256 maxCtx = (maxInputBytes < maxOutputBytes ? maxInputBytes : maxOutputBytes) / TOKEN_BYTES;
+        if (gen.ctx < 2 || gen.ctx > maxCtx) revert BadContext(gen.ctx, maxCtx);
+        if (gen.layers == 0 || gen.layers > MAX_INPUTS / 2) revert BadLayers(gen.layers);
+        c = Merkle.depthFor(2 * uint256(gen.layers));
+        uint256 kv = uint256(1) << c;
+        if (spec.nin != kv + 3) revert BadStepInputs(spec.nin);
+        if (spec.inputBytes[kv] != TOKEN_BYTES) revert BadStepInputs(kv);
+        if (spec.inputBytes[kv + 1] != TOKEN_BYTES) revert BadStepInputs(kv + 1);
+        if (spec.inputBytes[kv + 2] != SAMPLER_BYTES) revert BadStepInputs(kv + 2);
+        uint256 values = uint256(spec.nin) + spec.n;
+        if (gen.kvValue % kv != 0 || gen.kvValue < spec.nin || gen.kvValue + kv > values) revert BadKvValue(gen.kvValue);
+        if (
+            spec.outputBytes != TOKEN_BYTES || spec.outputValue < spec.nin
+                || (spec.outputValue >= gen.kvValue && spec.outputValue < gen.kvValue + kv)
+        ) revert BadSampledValue(spec.outputValue);
     }
 
     /// @dev The commitment's numbers: the graph and the byte lengths of its inputs and output.
@@ -180,14 +272,15 @@ contract ModelRegistry {
         if (spec.outputBytes == 0 || spec.outputBytes > maxOutputBytes) revert BadOutputBytes(spec.outputBytes, maxOutputBytes);
     }
 
-    /// @dev The game's parameters against the deployment's bounds.
-    function _checkGame(ModelSpec calldata spec) internal view {
+    /// @dev The game's parameters against the deployment's bounds; tokenSteps: the most token
+    ///      steps a game may bisect (a generation model's ctx; 0 for a classifier).
+    function _checkGame(ModelSpec calldata spec, uint32 tokenSteps) internal view {
         if (spec.k < 2 || spec.k > MAX_K) revert BadArity(spec.k);
         if (spec.stepsLog2 == 0 || spec.stepsLog2 > MAX_STEPS_LOG2) revert BadStepBound(spec.stepsLog2);
         if (spec.challengeWindow < minWindow || spec.challengeWindow > maxWindow) {
             revert BadWindow(spec.challengeWindow, minWindow, maxWindow);
         }
-        uint256 minClock = movesPerSide(spec.n, spec.k, spec.stepsLog2) * minMoveTime;
+        uint256 minClock = movesPerSide(spec.n, spec.k, spec.stepsLog2, tokenSteps) * minMoveTime;
         if (spec.clock < minClock || spec.clock > maxClock) revert BadClock(spec.clock, minClock, maxClock);
         if (spec.submitterBond < minSubmitterBond) revert BondTooSmall(spec.submitterBond, minSubmitterBond);
         if (spec.challengerBond < minChallengerBond) revert BondTooSmall(spec.challengerBond, minChallengerBond);
@@ -203,6 +296,23 @@ contract ModelRegistry {
         return _model(modelId).spec.challengerBond;
     }
 
+    /// @notice The submitter bond of a model.
+    function submitterBond(uint256 modelId) external view returns (uint96) {
+        return _model(modelId).spec.submitterBond;
+    }
+
+    /// @notice Where a model's output sits in State_n: its value id and the state depth D (one
+    ///         storage read; what bindEnd needs).
+    function outputLeaf(uint256 modelId) external view returns (uint32 outputValue, uint8 stateDepth) {
+        ModelSpec storage s = _model(modelId).spec;
+        return (s.outputValue, s.stateDepth);
+    }
+
+    /// @notice The byte length of a model's output (a generation model's: its sampled token's).
+    function outputBytes(uint256 modelId) external view returns (uint32) {
+        return _model(modelId).spec.outputBytes;
+    }
+
     /// @notice The challenge window of a model (the oracle's quiet period after a rejection).
     function challengeWindow(uint256 modelId) external view returns (uint256) {
         return _model(modelId).spec.challengeWindow;
@@ -211,6 +321,12 @@ contract ModelRegistry {
     /// @notice The model's spec alone (what the oracle and the game read).
     function spec(uint256 modelId) external view returns (ModelSpec memory) {
         return _model(modelId).spec;
+    }
+
+    /// @notice A generation model's facts (one storage read); all zero for a classifier.
+    function generation(uint256 modelId) external view returns (GenerationFacts memory) {
+        _model(modelId);
+        return generations[modelId];
     }
 
     function _model(uint256 modelId) internal view returns (Model storage m) {

@@ -61,12 +61,10 @@ contract Resubmitter {
         InferenceOracle o,
         uint256 gameId,
         uint256 taskId,
-        bytes calldata output,
-        bytes32 stateN,
-        bytes32[] calldata proof
+        bytes calldata output
     ) external payable {
         g.timeout(gameId);
-        o.submit{value: msg.value}(taskId, output, stateN, proof);
+        o.submit{value: msg.value}(taskId, output);
     }
 }
 
@@ -169,11 +167,9 @@ contract AttacksTest is GameFixture {
         vm.warp(block.timestamp + CLOCK + 1);
         Resubmitter r = new Resubmitter();
         vm.deal(address(r), 10 ether);
-        uint32[] memory v = _values(2);
-        bytes32[] memory proof = _siblings(_leaves(v, n), NIN + n - 1, D);
         uint40 quietUntil = uint40(block.timestamp + WINDOW);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.ResubmitTooEarly.selector, quietUntil));
-        r.run{value: SUB_BOND}(game, oracle, own, task, _le4(v[NIN + n - 1]), _state(v, n), proof);
+        r.run{value: SUB_BOND}(game, oracle, own, task, _outputOf(2));
         // without the resubmission the rejection goes through; the task is Open and quiet
         game.timeout(own);
         InferenceOracle.Task memory t = oracle.task(task);
@@ -182,7 +178,7 @@ contract AttacksTest is GameFixture {
         vm.warp(quietUntil - 1);
         vm.prank(submitter2);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.ResubmitTooEarly.selector, quietUntil));
-        oracle.submit{value: SUB_BOND}(task, _le4(v[NIN + n - 1]), _state(v, n), proof);
+        oracle.submit{value: SUB_BOND}(task, _outputOf(2));
         vm.prank(requester);
         oracle.cancel(task);
         assertEq(oracle.credit(requester), FEE, "the requester got its fee back");
@@ -216,9 +212,7 @@ contract AttacksTest is GameFixture {
     /// output has the same tensor root. Cut or padded, it is refused for its length.
     function test_output_cut_or_padded_is_refused() public {
         uint256 task = _request(requester);
-        uint32[] memory v = _values(NONE);
-        bytes32[] memory proof = _siblings(_leaves(v, n), NIN + n - 1, D);
-        bytes memory out = _le4(v[NIN + n - 1]);
+        bytes memory out = _outputOf(NONE);
         assertTrue(out[2] == 0 && out[3] == 0, "trailing zeros");
         bytes memory cut = new bytes(2);
         cut[0] = out[0];
@@ -229,10 +223,10 @@ contract AttacksTest is GameFixture {
         assertEq(Merkle.tensorRootMem(padded), Merkle.tensorRootMem(out), "same root padded");
         vm.startPrank(submitter);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WrongOutputLength.selector, uint256(4), uint256(2)));
-        oracle.submit{value: SUB_BOND}(task, cut, _state(v, n), proof);
+        oracle.submit{value: SUB_BOND}(task, cut);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WrongOutputLength.selector, uint256(4), uint256(10_000)));
-        oracle.submit{value: SUB_BOND}(task, padded, _state(v, n), proof);
-        oracle.submit{value: SUB_BOND}(task, out, _state(v, n), proof);
+        oracle.submit{value: SUB_BOND}(task, padded);
+        oracle.submit{value: SUB_BOND}(task, out);
         vm.stopPrank();
     }
 
@@ -268,12 +262,8 @@ contract AttacksTest is GameFixture {
         uint256 task = _request(address(p));
         bytes memory out = new bytes(outputBytes);
         for (uint256 i = 0; i < out.length; i++) out[i] = bytes1(uint8(i * 7 + 1));
-        bytes32[] memory leaves = _leaves(_values(NONE), n);
-        leaves[NIN + n - 1] = Merkle.tensorRootMem(out);
-        bytes32[] memory proof = _siblings(leaves, NIN + n - 1, D);
-        bytes32 stateN = Merkle.rootOfLeaves(leaves, D); // (overwrites leaves)
         vm.prank(submitter);
-        oracle.submit{value: SUB_BOND}(task, out, stateN, proof);
+        oracle.submit{value: SUB_BOND}(task, out);
         vm.warp(block.timestamp + WINDOW);
         bytes memory cd = abi.encodeCall(oracle.finalize, (task, out));
         uint256 lo = 0; // reverts with lo gas
@@ -305,7 +295,7 @@ contract AttacksTest is GameFixture {
         s.submitterBond = 1 ether;
         s.challengerBond = 1 ether;
         prod.register(s); // the CLI's defaults
-        uint256 minClock = prod.movesPerSide(5, 16, 23) * 5 minutes;
+        uint256 minClock = prod.movesPerSide(5, 16, 23, 0) * 5 minutes;
         s.k = 65535;
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadArity.selector, uint16(65535)));
         prod.register(s);
@@ -403,7 +393,7 @@ contract AttacksTest is GameFixture {
         _submit(task, sock, NONE); // the copy, mined first
         uint256 copier0 = _wealth(sock);
         uint256 id = _challenge(task, challenger2);
-        vm.warp(block.timestamp + CLOCK + 1); // the copier has no trace: it cannot dissect
+        vm.warp(block.timestamp + CLOCK + 1); // the copier has no trace: it cannot bind its end state
         game.timeout(id);
         assertEq(copier0 - _wealth(sock), 0, "its bond was already paid in");
         assertEq(oracle.credit(challenger2), _share(1), "the challenger took half its bond");

@@ -147,6 +147,22 @@ contract GameTest is GameFixture {
         _checkConservation(total);
     }
 
+    /// A submitter that never binds its end state (it cannot: it did not compute the result, or
+    /// went away) loses on its clock.
+    function test_submitter_that_never_binds_times_out() public {
+        subBinds = false;
+        uint256 task = _request(requester);
+        _submit(task, submitter, NONE);
+        uint256 id = _challenge(task, challenger);
+        assertTrue(!_play(id, submitter, challenger), "the submitter did not bind");
+        vm.warp(block.timestamp + CLOCK + 1);
+        vm.prank(anyone);
+        game.timeout(id);
+        assertEq(oracle.credit(challenger), _share(1), "the challenger wins on time");
+        assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
+        _checkConservation(total);
+    }
+
     function test_submitter_times_out() public {
         lieNode = 2;
         subStopAfter = 1; // it dissects once, then stops
@@ -224,7 +240,9 @@ contract GameTest is GameFixture {
         uint256 task = _request(requester);
         _submit(task, submitter, 0);
         uint256 id = _challenge(task, challenger);
-        assertTrue(game.game(id).turn == DisputeGame.Turn.Open, "opening first");
+        assertTrue(game.game(id).turn == DisputeGame.Turn.Bind, "the binding first");
+        _move(Kind.Bind, submitter, _bindCall(id));
+        assertTrue(game.game(id).turn == DisputeGame.Turn.Open, "then the opening");
         assertTrue(_play(id, submitter, challenger), "ended");
         assertEq(oracle.credit(challenger), _share(1), "challenger wins");
         _checkConservation(total);

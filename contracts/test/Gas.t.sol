@@ -9,12 +9,17 @@
 // storage, no intrinsic gas), so the test refuses to run.
 // Fails if a dissection or selection move costs more than 100,000 gas, the one-step proof more
 // than 100,000, or the whole dispute at the best k (16) more than 2,000,000.
+// And a generation dispute at the fortunes model's size (4 layers: 8 caches, 61 step-graph nodes,
+// a 16-id prompt and 64 new tokens: T = 79 token steps, phase 2 over 2^26 VM steps), a lie at the
+// 40th new token: every move under 100,000 gas but openStep (reported), the whole game under 3M.
 pragma solidity ^0.8.28;
 
-import {GameFixture} from "./lib/GameFixture.sol";
+import {GenFixture} from "./lib/GenFixture.sol";
 import {VmModel, Asm} from "./lib/VmModel.sol";
+import {DisputeGame} from "../src/DisputeGame.sol";
+import {InferenceOracle} from "../src/InferenceOracle.sol";
 
-contract GasTest is GameFixture {
+contract GasTest is GenFixture {
     uint256 constant FASHION_NODES = 10;
     uint8 constant FASHION_LOG_T = 26;
 
@@ -68,9 +73,18 @@ contract GasTest is GameFixture {
         assertTrue(_play(id, submitter, challenger), "dispute ended");
         _withdrawAll(challenger);
         assertEq(challenger.balance, 100 ether + _share(1), "challenger paid");
-        string[7] memory names = ["challenge", "dissect", "select", "openNode", "step", "timeout", "withdraw"];
         emit log(string.concat("== fashion_cnn-sized dispute, k = ", vm.toString(uint256(k))));
-        for (uint256 i = 0; i < 7; i++) {
+        total = _report();
+        assertTrue(maxOf[1] <= 100_000, "a dissection move within 100k gas");
+        assertTrue(maxOf[2] <= 100_000, "a selection move within 100k gas");
+        assertTrue(maxOf[uint256(Kind.Bind)] <= 100_000, "the binding within 100k gas");
+    }
+
+    /// Every kind of transaction of the game just played: count, gas, the largest; returns the sum.
+    function _report() internal returns (uint256 total) {
+        string[KINDS] memory names =
+            ["challenge", "dissect", "select", "openNode", "step", "timeout", "withdraw", "bindEnd/bindTokens", "openStep"];
+        for (uint256 i = 0; i < KINDS; i++) {
             if (countOf[i] == 0) continue;
             emit log(
                 string.concat(
@@ -81,8 +95,6 @@ contract GasTest is GameFixture {
             total += gasOf[i];
         }
         emit log_named_uint("whole dispute, gas of all transactions", total);
-        assertTrue(maxOf[1] <= 100_000, "a dissection move within 100k gas");
-        assertTrue(maxOf[2] <= 100_000, "a selection move within 100k gas");
     }
 
     function test_gas_fashion_k2() public {
@@ -107,5 +119,100 @@ contract GasTest is GameFixture {
 
     function test_gas_fashion_k64() public {
         _dispute(64);
+    }
+
+    /// The fortunes-sized generation dispute; returns the whole game's gas.
+    function _genDispute(uint16 k) internal returns (uint256 total) {
+        _requireIsolated();
+        _registerGen(4, 50, k, FASHION_LOG_T);
+        assertEq(gn, 61, "61 nodes");
+        _setPrompt(16, 5);
+        maxNew = 64;
+        sampler = InferenceOracle.Sampler({temperature: 0x3f4ccccd, topK: 40, topP: 0x3f733333, seed: 42});
+        genLie = Lie.Token;
+        lieAt = 16 + 38; // the step that samples the 40th new token
+        lieStep = 6;
+        uint256 task = _requestGen(requester);
+        _submitGen(task, submitter, true);
+        _resetGas();
+        uint256 id = _challenge(task, challenger);
+        assertTrue(_play(id, submitter, challenger), "dispute ended");
+        assertEq(openedAt, lieAt, "decided at the lying step");
+        _withdrawAll(challenger);
+        emit log(string.concat("== fortunes-sized generation dispute (T = 79, 61 nodes, 2^26 VM steps), k = ", vm.toString(uint256(k))));
+        total = _report();
+        assertTrue(maxOf[uint256(Kind.Dissect)] <= 100_000, "a dissection move within 100k gas");
+        assertTrue(maxOf[uint256(Kind.Select)] <= 100_000, "a selection move within 100k gas");
+        assertTrue(maxOf[uint256(Kind.Bind)] <= 100_000, "bindTokens within 100k gas");
+        assertTrue(total < 3_000_000, "the whole generation dispute under 3M gas");
+    }
+
+    function test_gas_generation_k16() public {
+        _genDispute(16);
+    }
+
+    function test_gas_generation_k32() public {
+        _genDispute(32);
+    }
+
+    /// The happy path of a generation at the fortunes model's size: requestGeneration (16 ids),
+    /// submit (64 ids, each checked against the vocabulary and the stop token), finalize with the
+    /// callback; and the classifier's request and submit beside them.
+    function test_gas_generation_happy_path() public {
+        _requireIsolated();
+        _registerGen(4, 50, 16, FASHION_LOG_T);
+        _setPrompt(16, 5);
+        maxNew = 64;
+        sampler = InferenceOracle.Sampler({temperature: 0x3f4ccccd, topK: 40, topP: 0x3f733333, seed: 42});
+        bytes memory cd = abi.encodeCall(oracle.requestGeneration, (genModelId, _ids(promptIds), maxNew, stopToken, sampler));
+        uint256 task = abi.decode(_tx(requester, address(oracle), FEE, cd, "requestGeneration (16 ids)"), (uint256));
+        bytes memory out = _genOutput(false);
+        _tx(submitter, address(oracle), SUB_BOND, abi.encodeCall(oracle.submit, (task, out)), "submit (64 ids)");
+        vm.warp(block.timestamp + WINDOW);
+        _tx(anyone, address(oracle), 0, abi.encodeCall(oracle.finalize, (task, out)), "finalize (64 ids)");
+        _register(uint32(FASHION_NODES), 16, FASHION_LOG_T);
+        bytes[] memory inputs = new bytes[](1);
+        inputs[0] = _le4(INPUT);
+        task = abi.decode(
+            _tx(requester, address(oracle), FEE, abi.encodeCall(oracle.request, (modelId, inputs)), "classifier request"), (uint256)
+        );
+        _tx(submitter, address(oracle), SUB_BOND, abi.encodeCall(oracle.submit, (task, _outputOf(NONE))), "classifier submit");
+    }
+
+    /// One call as a transaction (under --isolate: 21000 + calldata + execution), logged under `what`.
+    function _tx(address from, address to, uint256 value, bytes memory cd, string memory what)
+        internal
+        returns (bytes memory ret)
+    {
+        vm.prank(from);
+        uint256 g0 = gasleft();
+        bool ok;
+        (ok, ret) = to.call{value: value}(cd);
+        uint256 used = g0 - gasleft();
+        _bubble(ok, ret);
+        emit log_named_uint(what, used);
+    }
+
+    /// openStep at its dearest: a generated step whose next id starts a new leaf of ids (both token
+    /// paths and the sampled token's path), and a prompt step (the prompt's path instead).
+    function test_gas_open_step_worst() public {
+        _requireIsolated();
+        _registerGen(4, 50, 16, FASHION_LOG_T);
+        _setPrompt(16, 5);
+        maxNew = 64;
+        uint256[2] memory steps = [uint256(23), 6]; // 24 = 3 * 8: a new leaf; 6 + 1 < P: the prompt's id
+        for (uint256 i = 0; i < 2; i++) {
+            genLie = Lie.KvRow;
+            lieAt = steps[i];
+            uint256 task = _requestGen(requester);
+            _submitGen(task, submitter, true);
+            uint256 id = _challenge(task, challenger);
+            _resetGas();
+            subStopAfter = NONE;
+            assertTrue(_play(id, submitter, challenger), "ended");
+            emit log_named_uint(i == 0 ? "openStep, generated step across leaves" : "openStep, prompt step", maxOf[uint256(Kind.OpenStep)]);
+            subMoves = 0;
+            chalMoves = 0;
+        }
     }
 }

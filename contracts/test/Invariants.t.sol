@@ -132,7 +132,7 @@ contract Handler is GameFixture {
         if (id == 0) return;
         DisputeGame.Game memory g = game.game(id);
         if (lieOf[g.taskId][g.subId] == 0 || !oracle.isLive(g.taskId, g.subId)) return;
-        if (g.turn != DisputeGame.Turn.Dissect && g.turn != DisputeGame.Turn.Open) return;
+        if (!_submitterMoves(g.turn)) return;
         for (uint256 other = 1; other <= game.gameCount(); other++) {
             if (other != id && game.game(other).turn != DisputeGame.Turn.Done) _endOrAbandon(other);
         }
@@ -181,8 +181,7 @@ contract Handler is GameFixture {
         for (uint256 id = 1; id <= game.gameCount(); id++) {
             DisputeGame.Game memory g = game.game(id);
             if (g.turn == DisputeGame.Turn.Done) continue;
-            bool subMoves = g.turn == DisputeGame.Turn.Dissect || g.turn == DisputeGame.Turn.Open;
-            uint256 left = subMoves ? g.submitterTime : g.challengerTime;
+            uint256 left = _submitterMoves(g.turn) ? g.submitterTime : g.challengerTime;
             if (g.lastMove + left < block.timestamp + dt + 1 hours) _endOrAbandon(id);
         }
         vm.warp(block.timestamp + dt);
@@ -203,6 +202,11 @@ contract Handler is GameFixture {
             game.withdrawTo(to);
         }
         calls++;
+    }
+
+    function _submitterMoves(DisputeGame.Turn t) internal pure returns (bool) {
+        return t == DisputeGame.Turn.Bind || t == DisputeGame.Turn.Dissect || t == DisputeGame.Turn.Open
+            || t == DisputeGame.Turn.OpenStep;
     }
 
     // ---- the honest parties' duties ----

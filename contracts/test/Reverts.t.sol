@@ -24,6 +24,52 @@ contract RevertsTest is GameFixture {
         task = _request(requester);
         _submit(task, submitter, 2);
         id = _challenge(task, challenger);
+        _bind(id);
+    }
+
+    function _bind(uint256 gameId) internal {
+        vm.prank(submitter);
+        (bool ok, bytes memory ret) = address(game).call(_bindCall(gameId));
+        _bubble(ok, ret);
+    }
+
+    /// The binding: only the submitter, only first, only State_n holding the submitted output.
+    function test_bad_bindings() public {
+        uint256 task2 = _request(requester);
+        _submit(task2, submitter, 2);
+        uint256 g2 = _challenge(task2, challenger);
+        assertTrue(game.game(g2).turn == DisputeGame.Turn.Bind, "the binding first");
+        assertEq(game.game(g2).endHash, game.UNBOUND(), "nothing claimed yet");
+        uint32[] memory v = _values(2);
+        bytes32 stateN = _state(v, n);
+        bytes memory out = _le4(v[NIN + n - 1]);
+        bytes32[] memory proof = _siblings(_leaves(v, n), NIN + n - 1, D);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourMove.selector, submitter));
+        game.bindEnd(g2, stateN, out, proof);
+        vm.prank(submitter);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Bind));
+        game.dissect(g2, new bytes32[](1));
+        vm.prank(submitter);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Bind));
+        game.bindTokens(g2, 0, 0, "", out);
+        vm.prank(submitter);
+        vm.expectRevert(DisputeGame.WrongOutput.selector);
+        game.bindEnd(g2, stateN, _le4(v[NIN + n - 1] + 1), proof);
+        vm.prank(submitter);
+        vm.expectRevert(DisputeGame.BadStatePath.selector);
+        game.bindEnd(g2, bytes32(uint256(stateN) ^ 1), out, proof);
+        vm.prank(submitter);
+        vm.expectRevert(DisputeGame.BadStatePath.selector);
+        game.bindEnd(g2, stateN, out, new bytes32[](1));
+        vm.prank(submitter);
+        game.bindEnd(g2, stateN, out, proof);
+        DisputeGame.Game memory g = game.game(g2);
+        assertEq(g.endHash, stateN, "State_n bound");
+        assertTrue(g.turn == DisputeGame.Turn.Dissect, "then the dissection");
+        vm.prank(submitter);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Dissect));
+        game.bindEnd(g2, stateN, out, proof);
     }
 
     function test_moves_out_of_turn_and_by_the_wrong_party() public {
@@ -171,20 +217,16 @@ contract RevertsTest is GameFixture {
         game.challenge{value: 1}(task);
         vm.prank(submitter2);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WrongStatus.selector, InferenceOracle.Status.Submitted));
-        oracle.submit{value: SUB_BOND}(task, "", 0, new bytes32[](D));
+        oracle.submit{value: SUB_BOND}(task, "");
         uint256 t2 = _request(requester);
         vm.prank(challenger);
         vm.expectRevert(DisputeGame.NotSubmitted.selector);
         game.challenge{value: CHAL_BOND}(t2);
-        uint32[] memory v = _values(NONE);
-        bytes32[] memory proof = _siblings(_leaves(v, n), NIN + n - 1, D);
         vm.startPrank(submitter2);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WrongBond.selector, uint256(SUB_BOND), uint256(0)));
-        oracle.submit(t2, _le4(v[NIN + n - 1]), _state(v, n), proof);
-        vm.expectRevert(InferenceOracle.OutputNotInState.selector);
-        oracle.submit{value: SUB_BOND}(t2, _le4(v[NIN + n - 1] + 1), _state(v, n), proof);
-        vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WrongProofLength.selector, uint256(D), uint256(1)));
-        oracle.submit{value: SUB_BOND}(t2, _le4(v[NIN + n - 1]), _state(v, n), new bytes32[](1));
+        oracle.submit(t2, _outputOf(NONE));
+        vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WrongOutputLength.selector, uint256(4), uint256(3)));
+        oracle.submit{value: SUB_BOND}(t2, hex"010203");
         vm.stopPrank();
         bytes[] memory two = new bytes[](2);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.WrongInputCount.selector, uint256(1), uint256(2)));
@@ -245,7 +287,7 @@ contract RevertsTest is GameFixture {
         reg.register(s);
         s = reg.spec(modelId);
         s.clock = 0;
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadClock.selector, uint32(0), reg.movesPerSide(5, 2, 5), uint32(30 days)));
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadClock.selector, uint32(0), reg.movesPerSide(5, 2, 5, 0), uint32(30 days)));
         reg.register(s);
         s = reg.spec(modelId);
         s.inputBytes = new uint32[](2);

@@ -124,7 +124,7 @@ cli request --model-id 1 --model /models/fashion_cnn.opml --idx /datasets/t10k-i
     --fee "$FEE" --wait --timeout 150 >"$work/honest.json" || fail "the honest task did not finalize: $(cat "$work/honest.json")"
 t_honest=$(($(now) - t))
 grep -q '"status":"finalized","submission":1' "$work/honest.json" || fail "task 1: $(cat "$work/honest.json")"
-docker logs "$(cname bisector-validator)" 2>&1 | grep -q "task 1: submission 1 checked: State_n agrees" ||
+docker logs "$(cname bisector-validator)" 2>&1 | grep -q "task 1: submission 1 checked: the output agrees" ||
     fail "the validator did not check task 1"
 say "honest task finalized in $t_honest s"
 

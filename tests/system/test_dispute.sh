@@ -249,7 +249,7 @@ if [ -z "$lied" ]; then
     [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = "$paid" ] ||
         fail "submitter credit $(credit InferenceOracle "$OPML_ORACLE" "$sub"), expected $paid (bond + fee per task)"
     if [ "$scenario" != dishonest-challenger ]; then
-        grep -q "checked: State_n agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
+        grep -q "checked: the output agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
     fi
     if [ "$scenario" = honest ]; then
         rcall() { "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$art" --to "$receiver" --fn "$1" | jq -r '.[0]'; }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Commitments.sol: the model and VM commitments of docs/commitments.md and docs/vm.md that the
-// contracts compute (the C side: numerics/model/model.c, vm/vm_node.c): the node leaf, the model
-// root and the hash of a node run's initial VM state built from roots. Checked against
+// contracts compute (the C side: numerics/model/model.c, numerics/model/generation.c, vm/vm_node.c):
+// the node leaf, the model root, a generation model's root and the hash of a node run's initial VM
+// state built from roots. Checked against
 // tests/vectors/commitments.json by test/Commitments.t.sol.
 pragma solidity ^0.8.28;
 
@@ -44,6 +45,16 @@ library Commitments {
             }
             r := keccak256(p, add(49, shl(2, count)))
         }
+    }
+
+    /// @notice A generation model's root: keccak256(stepRoot ++ vocab ++ ctx ++ layers ++ kvValue),
+    ///         48 bytes, integers uint32 big-endian; stepRoot is the step graph's model root.
+    function generationRoot(bytes32 stepRoot, uint32 vocab, uint32 ctx, uint32 layers, uint32 kvValue)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encodePacked(stepRoot, vocab, ctx, layers, kvValue));
     }
 
     /// @notice The hash of a node run's initial packed VM state: memory = the depth-4 tree over

@@ -59,6 +59,34 @@ library Merkle {
         }
     }
 
+    /// @notice rootFromPath in a tree of depth `depth` whose siblings above the given ones are zero
+    ///         roots: siblings[h] for h < siblings.length, Z(h) after (a proof in a sparse tree,
+    ///         such as a short tensor's, without its trailing zero roots). Requires
+    ///         siblings.length <= depth.
+    function rootFromZeroPadded(bytes32 leaf, uint256 index, bytes32[] calldata siblings, uint256 depth)
+        internal
+        pure
+        returns (bytes32 r)
+    {
+        assembly ("memory-safe") {
+            r := leaf
+            let n := siblings.length
+            let off := siblings.offset
+            let z := 0
+            for { let i := 0 } lt(i, depth) { i := add(i, 1) } {
+                let sib := z
+                if lt(i, n) { sib := calldataload(add(off, shl(5, i))) }
+                let b := and(shr(i, index), 1)
+                mstore(shl(5, b), r)
+                mstore(shl(5, xor(b, 1)), sib)
+                r := keccak256(0x00, 0x40)
+                mstore(0x00, z)
+                mstore(0x20, z)
+                z := keccak256(0x00, 0x40)
+            }
+        }
+    }
+
     /// @notice rootFromPath over `depth` siblings packed as 32-byte words at calldata `offset`
     ///         (the raw layout of a VM memory proof). The caller checks the bounds.
     function rootFromPacked(bytes32 leaf, uint256 index, uint256 offset, uint256 depth)

@@ -11,7 +11,8 @@
 //              the first or the last part (a wrong selector / colluder);
 // and either side may stop moving after a number of moves (to test the clocks). play() drives a
 // game to its end and accounts the gas of every move by kind (forge's gas for the call, and the
-// transaction's intrinsic gas: 21000 + calldata).
+// transaction's intrinsic gas: 21000 + calldata). The hashes, openings and the binding are virtual:
+// GenFixture plays generation games (the token phase first) with the same driver.
 pragma solidity ^0.8.28;
 
 import {Test} from "./Test.sol";
@@ -74,8 +75,11 @@ abstract contract GameFixture is Test {
         Open,
         Step,
         Timeout,
-        Payout
+        Payout,
+        Bind,
+        OpenStep
     }
+    uint256 internal constant KINDS = 9;
 
     RiscvStep internal rv;
     ModelRegistry internal reg;
@@ -100,7 +104,8 @@ abstract contract GameFixture is Test {
     // the submitter's behaviour
     uint256 internal lieNode = NONE;
     uint256 internal lieStep = NONE;
-    uint256 internal subStopAfter = NONE;
+    uint256 internal subStopAfter = NONE; // moves after the binding
+    bool internal subBinds = true; // false: it never binds its end state
     // the challenger's behaviour
     Mode internal chalMode = Mode.Honest;
     uint256 internal chalStopAfter = NONE;
@@ -114,10 +119,10 @@ abstract contract GameFixture is Test {
     uint256 internal chalMoves;
 
     // gas accounting by Kind
-    uint256[7] internal gasOf;
-    uint256[7] internal countOf;
-    uint256[7] internal intrinsicOf;
-    uint256[7] internal maxOf;
+    uint256[KINDS] internal gasOf;
+    uint256[KINDS] internal countOf;
+    uint256[KINDS] internal intrinsicOf;
+    uint256[KINDS] internal maxOf;
 
     /// The bounds the tests deploy with: short windows and clocks, any nonzero bond (the
     /// production values are in docs/game.md and compose/deploy.sh).
@@ -271,10 +276,25 @@ abstract contract GameFixture is Test {
     }
 
     function _submit(uint256 taskId, address who, uint256 lie) internal {
-        uint32[] memory v = _values(lie);
-        bytes32[] memory proof = _siblings(_leaves(v, n), NIN + n - 1, D);
         vm.prank(who);
-        oracle.submit{value: SUB_BOND}(taskId, _le4(v[NIN + n - 1]), _state(v, n), proof);
+        oracle.submit{value: SUB_BOND}(taskId, _outputOf(lie));
+    }
+
+    /// The submitter's binding of its end state: State_n of its values and the output's path.
+    function _bindCall(uint256 id) internal view virtual returns (bytes memory) {
+        uint32[] memory v = _values(lieNode);
+        bytes32[] memory proof = _siblings(_leaves(v, n), NIN + n - 1, D);
+        return abi.encodeCall(DisputeGame.bindEnd, (id, _state(v, n), _le4(v[NIN + n - 1]), proof));
+    }
+
+    /// Whether the submitter can open the token step due (a liar whose G_{t+1} is no state cannot).
+    function _canOpenStep() internal view virtual returns (bool) {
+        return true;
+    }
+
+    /// The submitter's opening of token step t (generation games only).
+    function _stepOpening(uint256) internal virtual returns (DisputeGame.StepOpening memory) {
+        revert("not a generation game");
     }
 
     function _challenge(uint256 taskId, address who) internal returns (uint256 gameId) {
@@ -315,7 +335,7 @@ abstract contract GameFixture is Test {
     }
 
     /// The submitter's hash at position j of the current phase.
-    function _subHash(uint8 phase, uint256 j, uint64 hi) internal view returns (bytes32) {
+    function _subHash(uint8 phase, uint256 j, uint64 hi) internal view virtual returns (bytes32) {
         if (phase == 1) return _state(_values(lieNode), j);
         if (forgedFinal != 0 && j >= lieStep) {
             if (j == hi && j == _T()) return forgedFinal;
@@ -325,7 +345,7 @@ abstract contract GameFixture is Test {
     }
 
     /// The honest hash at position j (the honest challenger's view).
-    function _honestHash(uint8 phase, uint256 j) internal view returns (bytes32) {
+    function _honestHash(uint8 phase, uint256 j) internal view virtual returns (bytes32) {
         if (phase == 1) return _state(_values(NONE), j);
         return vmRun.stateHashAt(j);
     }
@@ -335,12 +355,18 @@ abstract contract GameFixture is Test {
     }
 
     /// Plays game `id` until it ends or a party stops; returns true when the game ended.
-    function _play(uint256 id, address sub, address chal) internal returns (bool ended) {
+    function _play(uint256 id, address sub, address chal) internal virtual returns (bool ended) {
         for (uint256 guard = 0; guard < 400; guard++) {
             DisputeGame.Game memory g = game.game(id);
             if (g.turn == DisputeGame.Turn.Done) return true;
             vm.warp(block.timestamp + 60);
-            if (g.turn == DisputeGame.Turn.Dissect) {
+            if (g.turn == DisputeGame.Turn.Bind) {
+                if (!subBinds) return false;
+                _move(Kind.Bind, sub, _bindCall(id));
+            } else if (g.turn == DisputeGame.Turn.OpenStep) {
+                if (subMoves++ >= subStopAfter || !_canOpenStep()) return false;
+                _move(Kind.OpenStep, sub, abi.encodeCall(DisputeGame.openStep, (id, _stepOpening(g.lo))));
+            } else if (g.turn == DisputeGame.Turn.Dissect) {
                 if (subMoves++ >= subStopAfter) return false;
                 uint256 len = g.hi - g.lo;
                 uint256 m = len < g.k ? len : g.k;
@@ -376,7 +402,7 @@ abstract contract GameFixture is Test {
     }
 
     /// The submitter's opening of graph step s, and the VM run (vmRun) of node s - 1 from its values.
-    function _opening(uint256 s) internal returns (DisputeGame.NodeOpening memory o) {
+    function _opening(uint256 s) internal virtual returns (DisputeGame.NodeOpening memory o) {
         uint32[] memory v = _values(lieNode);
         uint256 k = s - 1;
         vmRun = new VmModel(rv);
@@ -475,7 +501,7 @@ abstract contract GameFixture is Test {
     }
 
     function _resetGas() internal {
-        for (uint256 i = 0; i < 7; i++) {
+        for (uint256 i = 0; i < KINDS; i++) {
             gasOf[i] = 0;
             countOf[i] = 0;
             intrinsicOf[i] = 0;

@@ -311,6 +311,20 @@ library Asm {
         w[12] = ECALL;
     }
 
+    function andi(uint256 rd, uint256 rs1, int256 imm) internal pure returns (uint32) {
+        return i(imm, rs1, 7, rd, 0x13);
+    }
+
+    /// The generation tests' guest: the adder with its sum masked to 10 bits (token ids below
+    /// 1024 whatever the operands), stored at the start of slot 15, then exit 0. 14 instructions.
+    function maskedAdder() internal pure returns (uint32[] memory w) {
+        uint32[] memory a = adder();
+        w = new uint32[](14);
+        for (uint256 k = 0; k < 8; k++) w[k] = a[k];
+        w[8] = andi(6, 6, 1023);
+        for (uint256 k = 8; k < 13; k++) w[k + 1] = a[k];
+    }
+
     /// Little-endian bytes of a program.
     function image(uint32[] memory words) internal pure returns (bytes memory out) {
         out = new bytes(words.length * 4);

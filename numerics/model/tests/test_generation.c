@@ -1,0 +1,130 @@
+/* test_generation.c: the generation commitments (generation.h) against their definitions written
+ * out another way: c and the input layout per layer count; kvRoot_0 = Z(23 + c) and the pad leaves;
+ * G_0 from a one-id tensor; the draw state's wrap; the sampler input's bytes; the step graph's
+ * inputs; the token-root update's proofs (both leaves, every step up to 40); the layout rules, each
+ * broken once. (The Solidity side is held to the same bytes by tests/vectors/generation.json.) */
+#include "check.h"
+#include "generation.h"
+#include "keccak.h"
+#include "merkle.h"
+
+#include <string.h>
+
+static void test_layout_numbers(void) {
+    static const uint32_t layers[] = {1, 2, 3, 4, 5, 16, 32};
+    static const unsigned c[] = {1, 2, 3, 3, 4, 5, 6};
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
+        CHECK_EQ_INT(opml_gen_kv_height(layers[i]), c[i]);
+        CHECK_EQ_INT(opml_gen_token_input(layers[i]), 1u << c[i]);
+    }
+}
+
+static void test_states(void) {
+    uint8_t z[4][32], kv[32], want[32];
+    memset(z, 0, sizeof z);
+    for (int i = 0; i < 4; i++) memcpy(z[i], merkle_zero(MERKLE_SLOT_DEPTH), 32);
+    opml_gen_kv_root((const uint8_t (*)[32])z, 2, kv); /* zero caches */
+    CHECK_MEM(kv, merkle_zero(MERKLE_SLOT_DEPTH + 2), 32);
+    opml_gen_kv_root((const uint8_t (*)[32])z, 1, kv);
+    CHECK_MEM(kv, merkle_zero(MERKLE_SLOT_DEPTH + 1), 32);
+    /* three layers: six caches and two pads of Z(23) */
+    uint8_t caches[6][32], leaves[8][32];
+    for (int i = 0; i < 6; i++) keccak256(&i, sizeof i, caches[i]);
+    memcpy(leaves, caches, sizeof caches);
+    memcpy(leaves[6], merkle_zero(MERKLE_SLOT_DEPTH), 32);
+    memcpy(leaves[7], merkle_zero(MERKLE_SLOT_DEPTH), 32);
+    opml_gen_kv_root((const uint8_t (*)[32])caches, 3, kv);
+    CHECK_EQ_INT(merkle_root(leaves, sizeof leaves, 3, want), 0);
+    CHECK_MEM(kv, want, 32);
+    /* G_0: the first id's tensor root beside Z(23 + c) */
+    uint8_t id[4] = {0x39, 0x30, 0, 0}, tok[32], g0[32];
+    merkle_tensor_root(id, 4, tok);
+    opml_gen_state0(12345, 4, g0);
+    keccak256_pair(tok, merkle_zero(MERKLE_SLOT_DEPTH + 3), want);
+    CHECK_MEM(g0, want, 32);
+}
+
+static void test_sampler(void) {
+    CHECK(opml_gen_draw_state(7, 4, 5) == 7); /* t + 1 - P = 0: the first draw starts from the seed */
+    CHECK(opml_gen_draw_state(7, 9, 5) == 7 + 5 * OPML_GEN_GOLDEN);
+    CHECK(opml_gen_draw_state(7, 0, 5) == 7 - 4 * OPML_GEN_GOLDEN); /* a prompt step: wraps */
+    opml_gen_sampler s = {0x3f800000, 40, 0x3f666666, 0x0102030405060708ull};
+    uint8_t in[20];
+    opml_gen_sampler_input(&s, 0, 1, in);
+    static const uint8_t want[20] = {8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0x80, 0x3f, 40, 0, 0, 0, 0x66, 0x66, 0x66, 0x3f};
+    CHECK_MEM(in, want, 20);
+    uint8_t caches[2][32], roots[5][32], r[32];
+    memset(caches, 0xab, sizeof caches);
+    opml_gen_step_inputs((const uint8_t (*)[32])caches, 1, 77, 3, in, roots);
+    CHECK_MEM(roots[0], caches[0], 32);
+    uint8_t b[4] = {77, 0, 0, 0};
+    merkle_tensor_root(b, 4, r);
+    CHECK_MEM(roots[2], r, 32);
+    b[0] = 3;
+    merkle_tensor_root(b, 4, r);
+    CHECK_MEM(roots[3], r, 32);
+    merkle_tensor_root(in, 20, r);
+    CHECK_MEM(roots[4], r, 32);
+}
+
+static void test_append(void) {
+    uint32_t ids[42];
+    for (uint32_t i = 0; i < 42; i++) ids[i] = 1000 + 37 * i;
+    for (uint64_t t = 0; t <= 40; t++) {
+        opml_gen_append a;
+        CHECK_EQ_INT(opml_gen_append_proof(ids, t, &a), 0);
+        uint8_t r[32], next[32];
+        CHECK_EQ_INT(opml_gen_tokens_root(ids, (size_t)t + 1, r), 0);
+        CHECK_EQ_INT(opml_gen_tokens_root(ids, (size_t)t + 2, next), 0);
+        CHECK_MEM(a.root, r, 32);
+        CHECK_MEM(a.next_root, next, 32);
+        merkle_root_from_path(a.token_leaf, t / 8, 23, (const uint8_t (*)[32])a.token_path, r);
+        CHECK_MEM(r, a.root, 32);
+        CHECK_EQ_INT(a.cross, (t + 1) % 8 == 0);
+        uint8_t zero[32] = {0};
+        if (a.cross) {
+            merkle_root_from_path(zero, (t + 1) / 8, 23, (const uint8_t (*)[32])a.write_path, r);
+            CHECK_MEM(r, a.root, 32);
+        }
+        uint8_t x[4] = {(uint8_t)ids[t], (uint8_t)(ids[t] >> 8), 0, 0};
+        CHECK_MEM(a.token_leaf + 4 * (t % 8), x, 4);
+    }
+}
+
+static void test_layout_rules(void) {
+    uint32_t ib[11] = {64, 64, 64, 64, 64, 64, 64, 64, 4, 4, 20};
+    opml_gen_facts f = {1000, 256, 3, 64};
+    char err[200];
+    CHECK_EQ_INT(opml_gen_check_layout(11, 61, ib, 13, 4, &f, err, sizeof err), 0);
+    struct {
+        opml_gen_facts f;
+        uint32_t nin, ov, ob, token_bytes;
+        const char *why;
+    } bad[] = {
+        {{0, 256, 3, 64}, 11, 13, 4, 4, "BadVocab"},
+        {{1000, 1, 3, 64}, 11, 13, 4, 4, "BadContext"},
+        {{1000, 256, 0, 64}, 11, 13, 4, 4, "BadLayers"},
+        {{1000, 256, 4, 64}, 12, 13, 4, 4, "BadStepInputs"},
+        {{1000, 256, 3, 64}, 11, 13, 4, 2, "BadStepInputs: input 8 (token)"},
+        {{1000, 256, 3, 60}, 11, 13, 4, 4, "BadKvValue"},
+        {{1000, 256, 3, 72}, 11, 13, 4, 4, "BadKvValue"},
+        {{1000, 256, 3, 64}, 11, 65, 4, 4, "BadSampledValue"},
+        {{1000, 256, 3, 64}, 11, 3, 4, 4, "BadSampledValue"},
+        {{1000, 256, 3, 64}, 11, 13, 2, 4, "BadSampledValue"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint32_t b[12] = {64, 64, 64, 64, 64, 64, 64, 64, 4, 4, 20, 20};
+        b[8] = bad[i].token_bytes;
+        CHECK_EQ_INT(opml_gen_check_layout(bad[i].nin, 61, b, bad[i].ov, bad[i].ob, &bad[i].f, err, sizeof err), -1);
+        CHECK(!strncmp(err, bad[i].why, strlen(bad[i].why)));
+    }
+}
+
+int main(void) {
+    test_layout_numbers();
+    test_states();
+    test_sampler();
+    test_append();
+    test_layout_rules();
+    return check_summary("test_generation");
+}
