@@ -19,13 +19,14 @@
 #include "quant.h"
 #include "quant_simd.h"
 
-/* y[0..dh) = sum over j < len of p[j] * v_j[0..dh), in order of j, from +0 (v_j at v + j * stride):
- * the reference's wsum */
+/* y[0..dh) += sum over j < len of p[j] * v_j[0..dh), in order of j, onto y's values (v_j at
+ * v + j * stride): the reference's wsum */
 __attribute__((target("avx512f"))) static void weighted_sum(const float *p, size_t len, const float *v, size_t stride,
                                                             size_t dh, float *y) {
     size_t i = 0;
     for (; i + 64 <= dh; i += 64) { /* four vectors at a time: 128-wide heads in two passes */
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m512 a0 = _mm512_loadu_ps(y + i), a1 = _mm512_loadu_ps(y + i + 16), a2 = _mm512_loadu_ps(y + i + 32),
+               a3 = _mm512_loadu_ps(y + i + 48);
         for (size_t j = 0; j < len; j++) {
             const float *vr = v + j * stride + i;
             __m512 pj = _mm512_set1_ps(p[j]);
@@ -39,7 +40,7 @@ __attribute__((target("avx512f"))) static void weighted_sum(const float *p, size
     }
     for (; i < dh; i += 16) {
         __mmask16 k = dh - i >= 16 ? 0xFFFF : (__mmask16)((1u << (dh - i)) - 1);
-        __m512 a = _mm512_setzero_ps();
+        __m512 a = _mm512_maskz_loadu_ps(k, y + i);
         for (size_t j = 0; j < len; j++)
             a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(k, v + j * stride + i)));
         _mm512_mask_storeu_ps(y + i, k, a);
@@ -94,13 +95,13 @@ Q8S_TARGET static void scores_q8(const int8_t *qq, const float *dq, size_t nb, c
     }
 }
 
-/* y[0..dh) = sum over j < len of p[j] * ((float)q * d) of value row j, in order of j, from +0:
- * 8 blocks (256 lanes) at a time. v: kv head g's blocks at position 0; row j's at v + j * row. */
+/* y[0..dh) += sum over j < len of p[j] * ((float)q * d) of value row j, in order of j, onto y's
+ * values: 8 blocks (256 lanes) at a time. v: kv head g's blocks at position 0; row j's at v + j * row. */
 Q8S_TARGET static void values_q8(const float *p, size_t len, const uint8_t *v, size_t row, size_t nb, float *y) {
     for (size_t b0 = 0; b0 < nb; b0 += 8) {
         size_t nbc = nb - b0 < 8 ? nb - b0 : 8;
         __m512 a[16];
-        for (int i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
+        for (size_t i = 0; i < 2 * nbc; i++) a[i] = _mm512_loadu_ps(y + b0 * KD_Q8_BLOCK + 16 * i);
         for (size_t j = 0; j < len; j++) {
             __m512 pj = _mm512_set1_ps(p[j]);
             const uint8_t *blk = v + j * row + b0 * KD_Q8_BYTES;

@@ -1,8 +1,10 @@
 /* sampler.h: the next token from a row of logits, deterministically (docs/numerics.md,
  * "Sampling"): greedy by default; with a temperature, top-k and top-p through a written order of
- * operations, fp32 arithmetic with the kernels' kf_exp, and splitmix64 for the draws, so that the
- * same logits and the same seed give the same tokens on every machine (a verifier can replay a
- * sampled generation). */
+ * operations, fp32 arithmetic with the kernels' kf_exp, and a counter-based splitmix64 draw, so
+ * that the same logits and the same seed give the same tokens on every machine (a verifier can
+ * replay a sampled generation). The arithmetic is the Sample kernel's (numerics/kernels/sample.h),
+ * the one a generation's step graph runs and the VM checks; this is its stateful wrapper for a
+ * loop over tokens. */
 #ifndef OPML_SAMPLER_H
 #define OPML_SAMPLER_H
 
@@ -13,7 +15,8 @@ typedef struct opml_sampler {
     float temperature; /* 0: greedy (top_k and top_p unused) */
     uint32_t top_k;    /* 0: all tokens */
     float top_p;       /* 1: all tokens */
-    uint64_t state;    /* splitmix64's state: the seed, advanced once per sampled token */
+    uint64_t state;    /* the draw state of the next token: seed + j * 0x9E3779B97F4A7C15 for the
+                          j-th token, advanced on every token whether it drew or not */
     uint32_t n_vocab;
     uint32_t *order;   /* scratch: candidate ids, n_vocab */
     float *e;          /* scratch: their weights, n_vocab */

@@ -118,6 +118,25 @@ static void q8linear(size_t rows, size_t k, size_t n, int specials) {
     free(x), free(w);
 }
 
+/* The 6-operand form of the 4-operand Attention d (the step graph's: the new rows apart, read
+ * after the cache's rows below pos): new keys and values with specials in some rows, key values
+ * scaled by kscale; ref == blas. */
+static void split_form(const kd_desc *d4, const void *const in4[KD_MAX_OPERANDS], const char *what, float kscale) {
+    uint32_t t = d4->in[0].dims[0], kvh = d4->in[1].dims[1], dh = d4->in[1].dims[2];
+    size_t nn = (size_t)t * kvh * dh;
+    float *kn = malloc(nn * 4), *vn = malloc(nn * 4);
+    for (size_t i = 0; i < nn; i++) kn[i] = sf_float(i % (3 * dh) < 2) * kscale, vn[i] = sf_float(i % (5 * dh) < 2);
+    kd_desc d = *d4;
+    uint32_t nd[3] = {t, kvh, dh}, pd[1] = {1};
+    d.noperands = 6;
+    d.in[3] = d4->in[2], d.in[2] = d.in[4] = T(KD_F32, 3, nd), d.in[5] = T(KD_I32, 1, pd);
+    const void *in[KD_MAX_OPERANDS] = {in4[0], in4[1], kn, in4[2], vn, in4[3]};
+    char w[140];
+    snprintf(w, sizeof w, "%s, new rows apart", what);
+    compare(w, &d, in);
+    free(kn), free(vn);
+}
+
 /* Attention (the blas backend's vectorized version): caches and queries with specials in some
  * rows, grouped heads, head sizes through both vector paths and a tail */
 static void attention(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint32_t s, int32_t pos, int specials) {
@@ -132,6 +151,7 @@ static void attention(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint32_
     char what[96];
     snprintf(what, sizeof what, "Attention T %u H %u/%u Dh %u S %u pos %d", t, h, kvh, dh, s, pos);
     compare(what, &d, in);
+    split_form(&d, in, what, 0.03125f);
     free(q), free(k), free(v);
 }
 
@@ -159,6 +179,7 @@ static void attention_q8(uint32_t t, uint32_t h, uint32_t kvh, uint32_t dh, uint
     char what[100];
     snprintf(what, sizeof what, "Attention/Q8_0 T %u H %u/%u Dh %u S %u pos %d", t, h, kvh, dh, s, pos);
     compare(what, &d, in);
+    split_form(&d, in, what, 0.03125f);
     free(q), free(k), free(v);
 }
 

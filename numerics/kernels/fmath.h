@@ -24,6 +24,7 @@ static inline float kf_from_bits(uint32_t u) {
 }
 
 static inline int kf_isnan(float x) { return (kf_bits(x) & 0x7FFFFFFFu) > 0x7F800000u; }
+static inline int kf_isinf(float x) { return (kf_bits(x) & 0x7FFFFFFFu) == 0x7F800000u; }
 
 /* x, or the canonical quiet NaN 0x7FC00000 when x is any NaN. */
 static inline float kf_canon(float x) { return kf_isnan(x) ? kf_from_bits(KF_CANON_NAN) : x; }

@@ -42,6 +42,7 @@ KERNEL_OP_DECL(kop_attention);
 KERNEL_OP_DECL(kop_silu);
 KERNEL_OP_DECL(kop_argmax);
 KERNEL_OP_DECL(kop_q8linear);
+KERNEL_OP_DECL(kop_sample);
 
 static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_QLINEAR] = &kop_qlinear,     [OP_QMATMUL] = &kop_qmatmul, [OP_QCONV] = &kop_qconv,
@@ -57,7 +58,7 @@ static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_PAD] = &kop_pad,
     [OP_EMBEDDING] = &kop_embedding, [OP_RMSNORM] = &kop_rmsnorm, [OP_ROPE] = &kop_rope,
     [OP_KVAPPEND] = &kop_kvappend,   [OP_ATTENTION] = &kop_attention, [OP_SILU] = &kop_silu,
-    [OP_ARGMAX] = &kop_argmax,       [OP_Q8LINEAR] = &kop_q8linear,
+    [OP_ARGMAX] = &kop_argmax,       [OP_Q8LINEAR] = &kop_q8linear, [OP_SAMPLE] = &kop_sample,
 };
 
 static const kernel_op *lookup(unsigned op) { return op <= OP_MAX_ID ? table[op] : NULL; }

@@ -79,7 +79,8 @@ enum kd_op {
     OP_SILU = 37,
     OP_ARGMAX = 38,
     OP_Q8LINEAR = 39,  /* X[..,K] . W[N,K]^T, Q8_0 weights, activations quantized per block of 32 */
-    OP_MAX_ID = 39
+    OP_SAMPLE = 40,    /* a generation's next token from the last row of logits (sample.h) */
+    OP_MAX_ID = 40
 };
 
 typedef struct kd_tensor {

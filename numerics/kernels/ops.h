@@ -32,10 +32,11 @@ int kd_check_pool2d(const kd_desc *d);
  * pluggable so that a backend can vectorize them with the same bits (each piece's contract is
  * its reference version's result, bit for bit):
  *   f32 caches: scale = kq_scale(x, n, 1); quantize = kq_quantize(x, n, 1, s, q); dot = the int32
- *     sum of products; wsum: y[i] = ((+0 + p_0 v_0[i]) + p_1 v_1[i]) + ... (row j at v + j * stride);
+ *     sum of products; wsum: y[i] = ((y[i] + p_0 v_0[i]) + p_1 v_1[i]) + ... (row j at v + j * stride;
+ *     the caller starts y at +0, and continues it over a second run of rows: the 6-operand form);
  *   Q8_0 caches: quantize_q8 = kq8_quantize_row; scores_q8: sc[j] = kf_canon(kq8_dot(q, key j) *
- *     scale) (key j's blocks at k + j * row); values_q8: y[i] = sum in order of j of
- *     p_j * ((float)q * d) from +0 (row j at v + j * row);
+ *     scale) (key j's blocks at k + j * row); values_q8: y[i] = y[i] + p_j * ((float)q * d) in
+ *     order of j (row j at v + j * row; y started and continued as wsum's);
  *   expv: e_j = kf_exp(x_j) (NULL: the scalar loop).
  * The softmax: m = the maximum by ">" from -Inf in order (a NaN score makes m NaN); e_j =
  * kf_exp(sc_j - m); z = ((e_0 + e_1) + ...) in order; sc_j = e_j / z. */

@@ -2,10 +2,12 @@
  * NaN skipped); for random logits and parameters, every draw equals a second, plain reading of the
  * written order (selection instead of a sort, the same fp32 operations); the draws follow the
  * distribution (four tokens of probability .1 .2 .3 .4, 200,000 draws); top-k 1 and a tiny top-p
- * are greedy; NaN and -Inf logits are never drawn, +Inf always; one seed, one sequence; bad
- * parameters are refused. */
+ * are greedy; NaN and -Inf logits are never drawn, +Inf always; the draw state is counter-based
+ * (the j-th token draws with seed + j * GOLDEN); one seed, one sequence; bad parameters are
+ * refused. */
 #include "check.h"
 #include "fmath.h"
+#include "sample.h"
 #include "sampler.h"
 
 #include <math.h>
@@ -103,6 +105,17 @@ int main(void) {
     for (int d = 0; d < 50; d++) CHECK_EQ_INT(opml_sampler_next(&s, p4), 3);
     float inf4[4] = {0, INFINITY, 1, INFINITY};
     CHECK_EQ_INT(opml_sampler_next(&s, inf4), 1);
+    opml_sampler_free(&s);
+    /* counter-based: the j-th token draws with seed + j * GOLDEN, a token that did not draw (+Inf,
+     * greedy) included; the kernel's function with that state gives the same token */
+    CHECK_EQ_INT(opml_sampler_init(&s, 0.7f, 0, 1, 1234, 4, err, sizeof err), 0);
+    CHECK_EQ_INT(opml_sampler_next(&s, inf4), 1); /* no draw */
+    int32_t second = opml_sampler_next(&s, p4);
+    kd_sampler k = {1234 + KD_SPLITMIX_GOLDEN, 0.7f, 1.0f, 0};
+    uint32_t ord[4];
+    float ew[4];
+    CHECK_EQ_INT(second, kd_sample(p4, 4, &k, ord, ew));
+    CHECK(s.state == 1234 + 2 * KD_SPLITMIX_GOLDEN);
     opml_sampler_free(&s);
     /* one seed, one sequence; another seed, another */
     int32_t seq[3][40];

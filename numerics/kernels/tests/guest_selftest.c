@@ -158,6 +158,29 @@ int main(void) {
         at.in[3] = T(KD_I32, 1, 1, 0, 0, 0);
         const void *tao[KD_MAX_OPERANDS] = {in1, cache, vcache, &pos};
         run("Attention/Q8_0", &at, tao);
+        /* the step graph's form: the caches before the step and the new rows apart */
+        static float kn[2 * 2 * 64], vn[2 * 2 * 64];
+        for (size_t i = 0; i < 2 * 2 * 64; i++) kn[i] = rnd_float() * 0.001f, vn[i] = rnd_float();
+        kd_desc a6 = at;
+        a6.noperands = 6;
+        a6.in[3] = at.in[2], a6.in[2] = a6.in[4] = T(KD_F32, 3, 2, 2, 64, 0), a6.in[5] = T(KD_I32, 1, 1, 0, 0, 0);
+        const void *o6[KD_MAX_OPERANDS] = {in1, cache, kn, vcache, vn, &pos};
+        run("Attention/Q8_0 new rows apart", &a6, o6);
+    }
+    { /* Sample: greedy and drawn, top-k and top-p, NaN and Inf logits */
+        static uint32_t sp[5];
+        for (int c = 0; c < 7; c++) {
+            for (int i = 0; i < 3 * 500; i++) /* finite logits with ties, a few NaN and -Inf; +Inf in case 6 */
+                in0[i] = (float)(int)(rnd() % 4000) / 256.0f - 8.0f;
+            for (int i = 0; i < 10; i++) in0[1000 + rnd() % 500] = kf_from_bits(i & 1 ? 0x7FC00000u : 0xFF800000u);
+            if (c == 6) in0[1000 + rnd() % 500] = kf_from_bits(0x7F800000u);
+            sp[0] = rnd(), sp[1] = rnd(), sp[2] = c ? 0x3F000000u + (uint32_t)c * 0x00400000u : 0, sp[3] = (uint32_t)c * 7 % 20;
+            sp[4] = c & 1 ? 0x3F666666u : 0x3F800000u;
+            kd_desc d = {.op = OP_SAMPLE, .noperands = 2};
+            d.in[0] = T(KD_F32, 2, 3, 500, 0, 0), d.in[1] = T(KD_I32, 1, 5, 0, 0, 0), d.out = T(KD_I32, 1, 1, 0, 0, 0);
+            const void *so[KD_MAX_OPERANDS] = {in0, sp};
+            run("Sample", &d, so);
+        }
     }
     static const uint16_t unary[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX,
                                      OP_EXP, OP_LOG, OP_SQRT, OP_NEG, OP_ABS};

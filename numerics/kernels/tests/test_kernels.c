@@ -5,6 +5,7 @@
 #include "check.h"
 #include "fmath.h"
 #include "kernel.h"
+#include "sample.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -202,6 +203,91 @@ static void test_q8_cache(void) {
     CHECK_EQ_INT(run(&d, ia, y), KD_ESHAPE);
 }
 
+/* The 6-operand Attention (the step graph's: caches before the step and the new rows apart) gives
+ * the bits of the 4-operand one over KVAppend's output, for f32 and Q8_0 caches, at several
+ * positions; the cache's rows from pos on are ignored (garbage there changes nothing). */
+static void test_split_attention(unsigned dtype) {
+    enum { S = 7, KVH = 2, H = 4, DH = 32, TN = 2 };
+    size_t row = dtype == KD_Q8_0 ? KVH * DH / 32 * 34 : KVH * DH * 4;
+    static uint8_t kc[S * KVH * DH * 4], vc[sizeof kc], k2[sizeof kc], v2[sizeof kc];
+    static float kn[TN * KVH * DH], vn[TN * KVH * DH], q[TN * H * DH], y4[TN * H * DH], y6[TN * H * DH];
+    uint32_t seed = 5;
+    for (int pos = 0; pos + TN <= S; pos += 2) {
+        for (size_t i = 0; i < S * row; i++) seed = seed * 1103515245u + 12345u, kc[i] = (uint8_t)(seed >> 16), vc[i] = (uint8_t)(seed >> 8);
+        if (dtype == KD_Q8_0)
+            for (size_t b = 0; b < S * row / 34; b++) kc[b * 34 + 1] &= 0x3B, vc[b * 34 + 1] &= 0x37;
+        else
+            for (size_t i = 0; i < S * row / 4; i++) {
+                float a = (float)(int8_t)kc[4 * i] / 64.0f, b = (float)(int8_t)vc[4 * i] / 32.0f;
+                memcpy(kc + 4 * i, &a, 4), memcpy(vc + 4 * i, &b, 4);
+            }
+        for (int i = 0; i < TN * KVH * DH; i++) seed = seed * 1103515245u + 12345u, kn[i] = (float)((int)(seed >> 16 & 0xFFF) - 2048) / 512.0f, vn[i] = kn[i] / 3;
+        for (int i = 0; i < TN * H * DH; i++) seed = seed * 1103515245u + 12345u, q[i] = (float)((int)(seed >> 16 & 0xFFF) - 2048) / 1024.0f;
+        int32_t p = pos;
+        kd_desc a = {.op = OP_KVAPPEND, .noperands = 3};
+        a.in[0] = a.out = T(dtype, 3, S, KVH, DH, 0), a.in[1] = T(KD_F32, 3, TN, KVH, DH, 0), a.in[2] = T(KD_I32, 1, 1, 0, 0, 0);
+        const void *ik[12] = {kc, kn, &p}, *iv[12] = {vc, vn, &p};
+        CHECK_EQ_INT(run(&a, ik, k2), 0);
+        CHECK_EQ_INT(run(&a, iv, v2), 0);
+        kd_desc d4 = {.op = OP_ATTENTION, .noperands = 4, .fa = {0.125f}};
+        d4.in[0] = d4.out = T(KD_F32, 3, TN, H, DH, 0), d4.in[1] = d4.in[2] = T(dtype, 3, S, KVH, DH, 0);
+        d4.in[3] = T(KD_I32, 1, 1, 0, 0, 0);
+        const void *i4[12] = {q, k2, v2, &p};
+        CHECK_EQ_INT(run(&d4, i4, y4), 0);
+        kd_desc d6 = {.op = OP_ATTENTION, .noperands = 6, .fa = {0.125f}};
+        d6.in[0] = d6.out = T(KD_F32, 3, TN, H, DH, 0), d6.in[1] = d6.in[3] = T(dtype, 3, S, KVH, DH, 0);
+        d6.in[2] = d6.in[4] = T(KD_F32, 3, TN, KVH, DH, 0), d6.in[5] = T(KD_I32, 1, 1, 0, 0, 0);
+        const void *i6[12] = {q, kc, kn, vc, vn, &p};
+        CHECK_EQ_INT(run(&d6, i6, y6), 0);
+        CHECK_MEM(y4, y6, sizeof y4);
+        if (pos == 2) { /* the shapes of the new rows are checked */
+            d6.in[4] = T(KD_F32, 3, TN, KVH, DH - 32 + 16, 0);
+            CHECK_EQ_INT(run(&d6, i6, y6), KD_ESHAPE);
+            d6.in[2] = d6.in[4] = T(KD_F32, 3, TN + 1, KVH, DH, 0);
+            CHECK_EQ_INT(run(&d6, i6, y6), KD_ESHAPE);
+        }
+    }
+    int32_t bad = S - TN + 1; /* past the cache: NaN, as the 4-operand form */
+    kd_desc d6 = {.op = OP_ATTENTION, .noperands = 6, .fa = {0.125f}};
+    d6.in[0] = d6.out = T(KD_F32, 3, TN, H, DH, 0), d6.in[1] = d6.in[3] = T(dtype, 3, S, KVH, DH, 0);
+    d6.in[2] = d6.in[4] = T(KD_F32, 3, TN, KVH, DH, 0), d6.in[5] = T(KD_I32, 1, 1, 0, 0, 0);
+    const void *i6[12] = {q, kc, kn, vc, vn, &bad};
+    CHECK_EQ_INT(run(&d6, i6, y6), 0);
+    CHECK(kf_bits(y6[0]) == KF_CANON_NAN && kf_bits(y6[TN * H * DH - 1]) == KF_CANON_NAN);
+}
+
+/* Sample: the last row of the logits; greedy at temperature 0 (+0 or -0), the draw with the
+ * state given (words 0 and 1), as kd_sample computes it (the arithmetic itself is tested with
+ * textgen's sampler) */
+static void test_sample(void) {
+    float l[2][6] = {{9, 9, 9, 9, 9, 9}, {0.5f, 2, NAN, 2, -1, 1.5f}};
+    int32_t tok = -1;
+    uint32_t p[5] = {0, 0, 0, 0, 0x3F800000u};
+    kd_desc d = {.op = OP_SAMPLE, .noperands = 2};
+    d.in[0] = T(KD_F32, 2, 2, 6, 0, 0), d.in[1] = T(KD_I32, 1, 5, 0, 0, 0), d.out = T(KD_I32, 1, 1, 0, 0, 0);
+    const void *in[12] = {l, p};
+    CHECK_EQ_INT(run(&d, in, &tok), 0);
+    CHECK_EQ_INT(tok, 1); /* greedy over the last row: the first maximum */
+    p[2] = 0x80000000u;   /* -0: greedy too */
+    CHECK_EQ_INT(run(&d, in, &tok), 0);
+    CHECK_EQ_INT(tok, 1);
+    int seen[6] = {0};
+    for (uint32_t st = 0; st < 64; st++) {
+        p[0] = st * 0x9E3779B9u, p[1] = st, p[2] = 0x3F800000u, p[3] = st % 3;
+        CHECK_EQ_INT(run(&d, in, &tok), 0);
+        kd_sampler ks = {(uint64_t)p[1] << 32 | p[0], 1.0f, 1.0f, p[3]};
+        uint32_t order[6];
+        float e[6];
+        CHECK_EQ_INT(tok, kd_sample(l[1], 6, &ks, order, e));
+        seen[tok]++;
+    }
+    CHECK(seen[1] > 0 && seen[3] > 0 && seen[2] == 0); /* both maxima drawn, NaN never */
+    d.in[1] = T(KD_I32, 1, 4, 0, 0, 0);
+    CHECK_EQ_INT(run(&d, in, &tok), KD_ESHAPE);
+    d.in[1] = T(KD_I32, 1, 5, 0, 0, 0), d.out = T(KD_I32, 1, 2, 0, 0, 0);
+    CHECK_EQ_INT(run(&d, in, &tok), KD_ESHAPE);
+}
+
 static float qref(float x, float s) {
     float t = x / s;
     if (t != t) return 0;
@@ -212,6 +298,9 @@ static float qref(float x, float s) {
 int main(void) {
     test_q8();
     test_q8_cache();
+    test_split_attention(KD_Q8_0);
+    test_split_attention(KD_F32);
+    test_sample();
     /* QLinear: 3 rows, K = 5, N = 4, with bias; compared with the formula of docs/numerics.md */
     float x[15], sw[4], bias[4], y[12];
     int8_t w[20];
