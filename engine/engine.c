@@ -119,7 +119,7 @@ static opml_commit *commit_new(const opml_run *r) {
         const opml_node *nd = v >= m->nin ? &m->nodes[v - m->nin] : NULL;
         /* a tensor root ignores the shape: a Reshape's output has its operand's root */
         c->alias[v] = nd && nd->d.op == OP_RESHAPE && (nd->input_mask & 1) ? (int)nd->ref[0] : -1;
-        size_t bytes = c->alias[v] >= 0 ? 0 : (size_t)kd_nbytes(&m->values[v]);
+        size_t bytes = c->alias[v] >= 0 || r->given[v] ? 0 : (size_t)kd_nbytes(&m->values[v]);
         c->first[v + 1] = c->first[v] + (bytes + OPML_CHUNK_BYTES - 1) / OPML_CHUNK_BYTES;
     }
     c->nitems = c->first[nv];
@@ -131,6 +131,7 @@ static opml_commit *commit_new(const opml_run *r) {
     if (!c->items || !c->node || !c->path || !c->inner || !c->pl || !c->pr || !c->po) goto oom;
     for (size_t v = 0; v < nv; v++) {
         size_t bytes = (size_t)kd_nbytes(&m->values[v]), n = c->first[v + 1] - c->first[v];
+        if (r->given[v]) continue;
         unsigned own = 0; /* the height of the smallest subtree holding the value */
         while (((size_t)32 << own) < bytes) own++;
         for (size_t j = 0; j < n; j++) {
@@ -195,7 +196,7 @@ static int commit_finish(opml_run *r) {
     int rc = -1;
     if (!nodes || !count || !which || !height || !roots) goto out;
     for (size_t v = 0; v < nv; v++) {
-        if (c->alias[v] >= 0) continue;
+        if (c->alias[v] >= 0 || r->given[v]) continue; /* given roots are in r->roots already */
         size_t f = c->first[v];
         nodes[nt] = c->node[f + v], count[nt] = c->first[v + 1] - f;
         height[nt] = count[nt] ? c->items[f].height : 0, which[nt++] = v;
@@ -232,6 +233,7 @@ static int commit_end(opml_run *r, int ok) {
     while (atomic_load(&c->done) < c->nitems)
         if (!hash_some(c)) __builtin_ia32_pause();
     atomic_store(&c->active, 0);
+    if (ok && r->fill) r->fill(r->fill_user, r);
     return ok && !c->failed ? commit_finish(r) : -1;
 }
 
@@ -244,7 +246,8 @@ int opml_run_init(opml_run *r, const opml_model *m, opml_backend *b, char *err, 
     r->roots = calloc(nv, 32);
     r->states = calloc((size_t)m->n + 1, 32);
     r->cache = calloc(m->n, sizeof *r->cache);
-    if (!r->values || !r->roots || !r->states || !r->cache) goto oom;
+    r->bound = calloc(nv, 1), r->given = calloc(nv, 1);
+    if (!r->values || !r->roots || !r->states || !r->cache || !r->bound || !r->given) goto oom;
     for (size_t v = 0; v < nv; v++) {
         size_t nb = (size_t)kd_nbytes(&m->values[v]);
         r->values[v] = aligned_alloc(64, (nb + 63) & ~(size_t)63 ? (nb + 63) & ~(size_t)63 : 64);
@@ -262,14 +265,31 @@ oom:
     return opml_errf(err, errlen, "engine: out of memory for model buffers");
 }
 
+int opml_run_bind(opml_run *r, uint32_t v, void *buf) {
+    if (v >= r->m->nin + r->m->n) return -1;
+    if (!r->bound[v]) free(r->values[v]);
+    r->values[v] = buf, r->bound[v] = 1;
+    return 0;
+}
+
+int opml_run_given(opml_run *r, const uint32_t *values, size_t count, opml_roots_fn fill, void *user) {
+    if (r->commit) return -1; /* the hashing plan is made on the first committed run */
+    for (size_t i = 0; i < count; i++)
+        if (values[i] >= r->m->nin + r->m->n) return -1;
+    for (size_t i = 0; i < count; i++) r->given[values[i]] = 1;
+    r->fill = fill, r->fill_user = user;
+    return 0;
+}
+
 void opml_run_free(opml_run *r) {
     commit_free(r->commit);
     if (r->values)
-        for (size_t v = 0; v < (size_t)r->m->nin + r->m->n; v++) free(r->values[v]);
+        for (size_t v = 0; v < (size_t)r->m->nin + r->m->n; v++)
+            if (!r->bound || !r->bound[v]) free(r->values[v]);
     if (r->cache && r->backend->ops->release)
         for (uint32_t k = 0; k < r->m->n; k++)
             if (r->cache[k]) r->backend->ops->release(r->backend, r->cache[k]);
-    free(r->values), free(r->roots), free(r->states), free(r->cache), free(r->scratch);
+    free(r->values), free(r->roots), free(r->states), free(r->cache), free(r->scratch), free(r->bound), free(r->given);
     memset(r, 0, sizeof *r);
 }
 
@@ -281,7 +301,7 @@ int opml_run_exec(opml_run *r, const void *const *inputs, const size_t *input_le
         if (input_len[i] != want)
             return opml_errf(err, errlen, "input %u: %zu bytes given, the model expects %zu (%llu values)", i, input_len[i],
                         want, (unsigned long long)kd_numel(&m->inputs[i]));
-        memcpy(r->values[i], inputs[i], want);
+        if (inputs[i] != r->values[i]) memcpy(r->values[i], inputs[i], want);
     }
     if (commit) {
         if (!r->commit && !(r->commit = commit_new(r))) return opml_errf(err, errlen, "engine: out of memory for commitments");

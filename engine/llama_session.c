@@ -1,49 +1,20 @@
 /* llama_session.c: LLaMA models and sessions (llama.h). A step of T tokens runs a T-token graph
  * from llama_build (kept in a small cache of variants) with a memory plan: a Reshape's output is
- * its operand's buffer, a KVAppend's output is the session's cache (the kernel appends in place),
- * every other value gets a buffer that is reused once its last reader has run. A committed step
- * runs the file's graph through the engine's commitments instead (engine.h). */
-#include "llama.h"
+ * its operand's buffer, a KVAppend's output is the session's cache (the kernel appends in place;
+ * the appends are the graph's last nodes, after every Attention has read the cache), every other
+ * value gets a buffer that is reused once its last reader has run. Generations, the caches'
+ * incremental roots and committed steps are llama_gen.c's. */
+#include "llama_private.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
-#include "engine.h"
 #include "errmsg.h"
 #include "gguf_file.h"
-#include "llama_build.h"
 
-#define VARIANTS 3 /* T-token graphs kept per session */
-
-struct opml_llama {
-    opml_model m;
-    opml_llama_hparams hp;
-};
-
-typedef struct variant {
-    llama_step g;
-    uint32_t *buf_of; /* per value: its buffer, or UINT32_MAX for an input the session supplies */
-    uint8_t **bufs;
-    uint32_t nbufs;
-    void **cache;     /* the backend's slot per node */
-    uint64_t used;    /* the session's clock at the last use */
-} variant;
-
-struct opml_llama_session {
-    opml_llama *model;
-    opml_backend *b;
-    uint32_t n_ctx, pos;
-    float **kv;         /* 2 per layer, n_ctx x kv_heads x head_dim floats */
-    size_t kv_row;      /* bytes of one cache row */
-    variant var[VARIANTS];
-    uint64_t clock;
-    void *scratch;
-    size_t scratch_len;
-    opml_run *run;      /* the committed graph's runner, made on the first committed step */
-    int committed;
-    uint8_t state[32];
-};
+static const int32_t zero_pad[1]; /* a pad input's bytes (docs/generation.md: zero) */
+static const uint8_t greedy_sampler[OPML_GEN_SAMPLER_BYTES]; /* temperature 0 */
 
 /* ---- opening ---- */
 
@@ -106,15 +77,12 @@ int opml_llama_open(const char *path, unsigned flags, opml_llama **out, char *er
         return -1;
     }
     char why[300];
-    llama_step g;
     if (read_hparams(&l->m, &l->hp, why, sizeof why) ||
-        llama_step_build(&l->hp, l->m.weights, l->m.nweights, 1, l->hp.ctx, 0, &g, why, sizeof why)) {
+        llama_step_build(&l->hp, l->m.weights, l->m.nweights, 1, l->hp.ctx, 0, &l->g, why, sizeof why)) {
         opml_llama_close(l);
         return opml_errf(err, errlen, "%s: %s", path, why);
     }
-    int same = same_graph(&g.m, &l->m);
-    llama_step_free(&g);
-    if (!same) {
+    if (!same_graph(&l->g.m, &l->m)) {
         opml_llama_close(l);
         return opml_errf(err, errlen, "%s: its graph is not the LLaMA step graph of its hyperparameters", path);
     }
@@ -124,12 +92,15 @@ int opml_llama_open(const char *path, unsigned flags, opml_llama **out, char *er
 
 void opml_llama_close(opml_llama *m) {
     if (!m) return;
+    llama_step_free(&m->g);
     opml_model_free(&m->m);
     free(m);
 }
 
 const opml_llama_hparams *opml_llama_hparams_of(const opml_llama *m) { return &m->hp; }
 const opml_model *opml_llama_model(const opml_llama *m) { return &m->m; }
+
+void opml_llama_gen_facts(const opml_llama *m, opml_gen_facts *f) { llama_gen_facts(&m->hp, &m->g, f); }
 
 /* ---- sessions ---- */
 
@@ -144,14 +115,16 @@ int opml_llama_session_new(opml_llama *m, uint32_t n_ctx, const char *backend, i
     s->kv_row = (size_t)llama_cache_row_bytes(&m->hp);
     s->b = opml_backend_new(backend);
     s->kv = calloc(2 * m->hp.layers, sizeof *s->kv);
-    if (!s->b || !s->kv) {
+    s->hist = calloc(n_ctx, sizeof *s->hist);
+    if (!s->b || !s->kv || !s->hist) {
         opml_llama_session_free(s);
         return opml_errf(err, errlen, s->b ? "out of memory" : "no backend '%s' (this build has %s)", backend,
                          opml_backend_names());
     }
     if (threads > 0) opml_backend_set_threads(s->b, threads);
     for (uint32_t i = 0; i < 2 * m->hp.layers; i++)
-        if (!(s->kv[i] = calloc(n_ctx, s->kv_row))) {
+        if (!(s->kv[i] = aligned_alloc(64, ((size_t)n_ctx * s->kv_row + 63) & ~(size_t)63)) ||
+            !memset(s->kv[i], 0, (size_t)n_ctx * s->kv_row)) {
             opml_llama_session_free(s);
             return opml_errf(err, errlen, "out of memory for the caches (%u positions)", n_ctx);
         }
@@ -164,7 +137,7 @@ static void variant_free(opml_llama_session *s, variant *v) {
         for (uint32_t k = 0; k < v->g.m.n; k++)
             if (v->cache[k]) s->b->ops->release(s->b, v->cache[k]);
     for (uint32_t i = 0; v->bufs && i < v->nbufs; i++) free(v->bufs[i]);
-    free(v->bufs), free(v->buf_of), free(v->cache);
+    free(v->bufs), free(v->buf_of), free(v->root_of), free(v->cache);
     llama_step_free(&v->g);
     memset(v, 0, sizeof *v);
 }
@@ -172,10 +145,9 @@ static void variant_free(opml_llama_session *s, variant *v) {
 void opml_llama_session_free(opml_llama_session *s) {
     if (!s) return;
     for (int i = 0; i < VARIANTS; i++) variant_free(s, &s->var[i]);
-    if (s->run) opml_run_free(s->run);
-    free(s->run);
+    llama_gen_free(s);
     for (uint32_t i = 0; s->kv && i < 2 * s->model->hp.layers; i++) free(s->kv[i]);
-    free(s->kv), free(s->scratch);
+    free(s->kv), free(s->hist), free(s->scratch);
     opml_backend_free(s->b);
     free(s);
 }
@@ -184,12 +156,20 @@ uint32_t opml_llama_session_ctx(const opml_llama_session *s) { return s->n_ctx; 
 uint32_t opml_llama_session_pos(const opml_llama_session *s) { return s->pos; }
 const uint8_t *opml_llama_last_state(const opml_llama_session *s) { return s->committed ? s->state : NULL; }
 
+const void *opml_llama_session_cache(const opml_llama_session *s, uint32_t i, size_t *bytes) {
+    *bytes = (size_t)s->n_ctx * s->kv_row;
+    return s->kv[i];
+}
+
 void opml_llama_session_truncate(opml_llama_session *s, uint32_t n_keep) {
     if (n_keep >= s->pos) return;
+    if (s->synced > n_keep) llama_trees_sync(s, n_keep); /* reads rows below n_keep only: cannot fail */
     for (uint32_t i = 0; i < 2 * s->model->hp.layers; i++)
-        memset((uint8_t *)s->kv[i] + (size_t)n_keep * s->kv_row, 0, (size_t)(s->pos - n_keep) * s->kv_row);
+        memset(s->kv[i] + (size_t)n_keep * s->kv_row, 0, (size_t)(s->pos - n_keep) * s->kv_row);
     s->pos = n_keep;
 }
+
+const int32_t *opml_llama_session_tokens(const opml_llama_session *s) { return s->hist; }
 
 /* The memory plan of v (see the top comment): per value its buffer; buffers are released after
  * the last node reading them and handed to later values that fit. 0 or -1 (out of memory). */
@@ -199,6 +179,7 @@ static int plan(opml_llama_session *s, variant *v) {
     uint32_t *root = malloc(nv * sizeof *root), *last = calloc(nv, sizeof *last), *freeids = malloc(nv * sizeof *freeids);
     size_t *cap = calloc(nv, sizeof *cap);
     v->buf_of = malloc(nv * sizeof *v->buf_of);
+    v->root_of = root;
     v->bufs = calloc(nv, sizeof *v->bufs);
     v->cache = calloc(m->n, sizeof *v->cache);
     int rc = -1;
@@ -212,11 +193,11 @@ static int plan(opml_llama_session *s, variant *v) {
         for (unsigned j = 0; j < nd->d.noperands; j++)
             if (nd->input_mask >> j & 1) last[root[nd->ref[j]]] = k;
     }
-    last[root[m->output_value]] = m->n; /* read after the pass */
+    last[root[v->g.sampled]] = last[root[v->g.logits]] = m->n; /* read after the pass */
     for (uint32_t k = 0; k < m->n; k++) {
         uint32_t out = m->nin + k;
         if (root[out] != out) {
-            v->buf_of[out] = v->buf_of[root[out]]; /* UINT32_MAX for a cache: the session's */
+            v->buf_of[out] = v->buf_of[root[out]]; /* UINT32_MAX for an input's bytes (a cache: the session's) */
         } else { /* the smallest free buffer that fits, else a new one */
             size_t need = (size_t)kd_nbytes(&m->values[out]);
             uint32_t best = nfree;
@@ -247,12 +228,12 @@ static int plan(opml_llama_session *s, variant *v) {
     }
     rc = 0;
 out:
-    free(root), free(last), free(freeids), free(cap);
+    free(last), free(freeids), free(cap);
     return rc;
 }
 
 /* The variant for T tokens (built and planned if not cached; the least recently used one goes). */
-static variant *get_variant(opml_llama_session *s, uint32_t T, int last_only, char *err, size_t errlen) {
+variant *llama_variant(opml_llama_session *s, uint32_t T, int last_only, char *err, size_t errlen) {
     variant *v = NULL;
     last_only = last_only && T > 1;
     for (int i = 0; i < VARIANTS; i++)
@@ -274,8 +255,18 @@ static variant *get_variant(opml_llama_session *s, uint32_t T, int last_only, ch
     return v;
 }
 
-/* One pass of T tokens at s->pos on variant v. */
-static int pass(opml_llama_session *s, variant *v, const int32_t *tokens, char *err, size_t errlen) {
+/* The bytes of input i of v's graph in a pass. */
+static const void *input_bytes(const opml_llama_session *s, const variant *v, uint32_t i, const int32_t *tokens,
+                               const int32_t *pos, const uint8_t *sampler) {
+    if (i < v->g.caches) return s->kv[i];
+    if (i == v->g.in_token) return tokens;
+    if (i == v->g.in_pos) return pos;
+    if (i == v->g.in_sampler) return sampler;
+    return zero_pad;
+}
+
+int llama_pass(opml_llama_session *s, variant *v, const int32_t *tokens, const uint8_t *sampler, char *err,
+               size_t errlen) {
     const opml_model *m = &v->g.m;
     int32_t pos = (int32_t)s->pos;
     for (uint32_t k = 0; k < m->n; k++) {
@@ -285,55 +276,33 @@ static int pass(opml_llama_session *s, variant *v, const int32_t *tokens, char *
         for (unsigned j = 0; j < nd->d.noperands; j++) {
             uint32_t r = nd->ref[j];
             if (!(nd->input_mask >> j & 1)) in[j] = m->weights[r].data;
-            else if (r == 0) in[j] = tokens;
-            else if (r == 1) in[j] = &pos;
-            else if (r < m->nin) in[j] = s->kv[r - 2];
-            else if (v->buf_of[r] == UINT32_MAX) in[j] = s->kv[m->nodes[r - m->nin].ref[0] - 2]; /* a cache, appended */
+            else if (v->buf_of[r] == UINT32_MAX) in[j] = input_bytes(s, v, v->root_of[r], tokens, &pos, sampler);
             else in[j] = v->bufs[v->buf_of[r]];
         }
         uint32_t o = m->nin + k;
-        void *out = v->buf_of[o] == UINT32_MAX ? (void *)s->kv[nd->ref[0] - 2] : (void *)v->bufs[v->buf_of[o]];
+        void *out = v->buf_of[o] == UINT32_MAX ? (void *)s->kv[v->root_of[o]] : (void *)v->bufs[v->buf_of[o]];
         int rc = s->b->ops->run(s->b, &nd->d, in, out, s->scratch, s->scratch_len, &v->cache[k]);
         if (rc)
             return opml_errf(err, errlen, "node %u (%s) failed on backend %s (error %d)", k, kernel_op_name(nd->d.op),
                              s->b->ops->name, rc);
     }
+    memcpy(s->hist + s->pos, tokens, (size_t)v->g.T * sizeof *tokens);
+    s->pos += v->g.T;
     return 0;
 }
 
-/* A one-token step on the committed graph, with commitments. */
-static int committed_step(opml_llama_session *s, int32_t token, float *logits, char *err, size_t errlen) {
-    opml_llama *m = s->model;
-    uint32_t L = m->hp.layers;
-    if (s->n_ctx != m->hp.ctx) return opml_errf(err, errlen, "a committed step needs the model's context %u", m->hp.ctx);
-    if (!s->run) {
-        s->run = calloc(1, sizeof *s->run);
-        if (!s->run) return opml_errf(err, errlen, "out of memory");
-        if (opml_run_init(s->run, &m->m, s->b, err, errlen)) {
-            free(s->run), s->run = NULL;
-            return -1;
-        }
+int llama_run_tokens(opml_llama_session *s, const int32_t *tokens, uint32_t n, const uint8_t *sampler,
+                     int32_t *sampled, float *logits, char *err, size_t errlen) {
+    for (uint32_t done = 0; done < n;) {
+        uint32_t T = n - done < OPML_LLAMA_MAX_BATCH ? n - done : OPML_LLAMA_MAX_BATCH;
+        variant *v = llama_variant(s, T, 1, err, errlen);
+        if (!v || llama_pass(s, v, tokens + done, sampler, err, errlen)) return -1;
+        done += T;
+        if (done < n) continue;
+        if (sampled) memcpy(sampled, v->bufs[v->buf_of[v->g.sampled]], 4);
+        const float *y = (const float *)v->bufs[v->buf_of[v->g.logits]];
+        if (logits) memcpy(logits, y + (size_t)(v->g.last_only ? 0 : T - 1) * s->model->hp.vocab, (size_t)s->model->hp.vocab * 4);
     }
-    const void **in = calloc(m->m.nin, sizeof *in);
-    size_t *len = calloc(m->m.nin, sizeof *len);
-    if (!in || !len) {
-        free(in), free(len);
-        return opml_errf(err, errlen, "out of memory");
-    }
-    int32_t pos = (int32_t)s->pos;
-    in[0] = &token, len[0] = 4, in[1] = &pos, len[1] = 4;
-    for (uint32_t i = 0; i < 2 * L; i++) in[2 + i] = s->kv[i], len[2 + i] = (size_t)s->n_ctx * s->kv_row;
-    int rc = opml_run_exec(s->run, in, len, 1, err, errlen);
-    free(in), free(len);
-    if (rc) return -1;
-    /* the caches are the KVAppend outputs: value nin + k of the nodes that append to input 2 + i */
-    for (uint32_t k = 0; k < m->m.n; k++) {
-        const opml_node *nd = &m->m.nodes[k];
-        if (nd->d.op == OP_KVAPPEND) memcpy(s->kv[nd->ref[0] - 2], s->run->values[m->m.nin + k], (size_t)s->n_ctx * s->kv_row);
-    }
-    memcpy(s->state, s->run->states[m->m.n], 32);
-    s->committed = 1;
-    if (logits) memcpy(logits, s->run->values[m->m.output_value], (size_t)m->hp.vocab * 4);
     return 0;
 }
 
@@ -344,22 +313,14 @@ int opml_llama_step(opml_llama_session *s, const int32_t *tokens, uint32_t n, ui
                          s->n_ctx);
     if ((flags & OPML_LLAMA_COMMIT) && n != 1) return opml_errf(err, errlen, "a committed step is one token");
     opml_llama_session_truncate(s, pos);
+    if (flags & OPML_LLAMA_COMMIT) return llama_commit_one(s, tokens[0], greedy_sampler, logits, NULL, err, errlen);
+    if (!(flags & OPML_LLAMA_ALL_LOGITS)) return llama_run_tokens(s, tokens, n, greedy_sampler, NULL, logits, err, errlen);
     uint32_t vocab = s->model->hp.vocab;
-    if (flags & OPML_LLAMA_COMMIT) {
-        if (committed_step(s, tokens[0], logits, err, errlen)) return -1;
-        s->pos++;
-        return 0;
-    }
-    int all = (flags & OPML_LLAMA_ALL_LOGITS) != 0;
     for (uint32_t done = 0; done < n;) {
         uint32_t T = n - done < OPML_LLAMA_MAX_BATCH ? n - done : OPML_LLAMA_MAX_BATCH;
-        int last_pass = done + T == n;
-        variant *v = get_variant(s, T, !all, err, errlen);
-        if (!v || pass(s, v, tokens + done, err, errlen)) return -1;
-        s->pos += T;
-        const float *y = (const float *)v->bufs[v->buf_of[v->g.m.output_value]];
-        if (logits && all) memcpy(logits + (size_t)done * vocab, y, (size_t)T * vocab * 4);
-        else if (logits && last_pass) memcpy(logits, y + (size_t)(v->g.last_only ? 0 : T - 1) * vocab, (size_t)vocab * 4);
+        variant *v = llama_variant(s, T, 0, err, errlen);
+        if (!v || llama_pass(s, v, tokens + done, greedy_sampler, err, errlen)) return -1;
+        if (logits) memcpy(logits + (size_t)done * vocab, v->bufs[v->buf_of[v->g.logits]], (size_t)T * vocab * 4);
         done += T;
     }
     return 0;

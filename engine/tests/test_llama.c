@@ -11,6 +11,8 @@
  *   - the importer refuses a model it cannot convert exactly, writing nothing (gguf_import_cases);
  *   - a vocabulary too large for one VM slot is split into row parts (test_split). */
 #include "check.h"
+#include "hex.h"
+#include "keccak.h"
 #include "gguf_import.h"
 #include "llama.h"
 #include "llama_build.h"
@@ -20,7 +22,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-void gguf_import_cases(const char *dir); /* test_llama_gguf.c */
+int gguf_import_cases(const char *dir); /* test_llama_gguf.c: its failed checks */
+int llama_gen_cases(opml_llama *m, const char *what); /* test_llama_gen.c: its failed checks so far */
 
 static char dir[] = "/tmp/opml-test-llama-XXXXXX";
 
@@ -160,7 +163,7 @@ static void test_split(void) {
     int rc = llama_step_build(&hp, w, nw, 1, hp.ctx, 0, &g, err, sizeof err);
     if (rc) fprintf(stderr, "%s\n", err);
     CHECK_EQ_INT(rc, 0);
-    const opml_node *emb = &g.m.nodes[0], *out = &g.m.nodes[g.m.n - 1];
+    const opml_node *emb = &g.m.nodes[0], *out = &g.m.nodes[g.logits - g.m.nin];
     CHECK(emb->d.op == OP_EMBEDDING && emb->d.noperands == 1 + parts);
     CHECK(out->d.op == OP_CONCAT && out->d.noperands == parts && out->d.out.dims[1] == hp.vocab);
     for (unsigned j = 0; j < parts; j++) CHECK_EQ_INT(g.m.nodes[out->ref[j] - g.m.nin].d.op, OP_Q8LINEAR);
@@ -168,6 +171,83 @@ static void test_split(void) {
            parts, per);
     llama_step_free(&g);
     free(list), free(w);
+}
+
+/* ---- today's graph, bit for bit ----
+ * Digests recorded with the graph of issue 13 (KVAppend before Attention, no Sample node; the
+ * engine at 0e5e060, ref and blas alike): the step graph of docs/generation.md computes the same
+ * bits, logits and caches, on whole generations. */
+#define GOLD_LOGITS100 "0x45e3ebe2a68ac5492ba96567f6396aab3367398653ade4f29110c3b8daf6a487"
+#define GOLD_CACHES100 "0x9cfb548c484cf3a790976ccdb66fcf0936b4dfc41865adf8ec23e57b68bd33cd"
+#define GOLD_CACHES64 "0x8cf5e05504ac4693dc588d475c64f424e792160a4b32910f3484cf26cbc3a247"
+#define GOLD_SAMPLED_LOGITS "0x7742c5065751b4b26b53ada806211bb16b5fd2a4c40158a4c08e12f18db9338c"
+#define GOLD_SAMPLED_CACHES "0x15cae84748615fb0db2d9349417240ff6cac7c85db82695ebc6f1778c6ecad12"
+static const int32_t gold_greedy[48] = {13, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916, 916};
+static const int32_t gold_sampled[48] = {436, 935, 13, 916, 916, 916, 916, 916, 916, 916, 296, 342, 924, 279, 655, 938, 315, 948, 925, 344, 352, 919, 304, 942, 2, 1, 363, 920, 920, 968, 954, 301, 934, 303, 367, 954, 916, 916, 916, 916, 313, 923, 291, 268, 548, 303, 265, 938}; /* temperature 0.9, top-k 40, top-p 0.95, seed 42 */
+
+static void check_digest(const void *data, size_t len, const char *want) {
+    uint8_t h[32], w[32];
+    keccak256(data, len, h);
+    CHECK_EQ_INT(hex_decode(want, w, 32), 0);
+    CHECK_MEM(h, w, 32);
+}
+
+static void check_caches(const opml_llama_session *s, uint32_t caches, const char *want) {
+    uint8_t all[64 * 32];
+    for (uint32_t i = 0; i < caches; i++) {
+        size_t cb;
+        const void *c = opml_llama_session_cache(s, i, &cb);
+        keccak256(c, cb, all + 32 * i);
+    }
+    check_digest(all, 32 * (size_t)caches, want);
+}
+
+static uint32_t f32bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return u;
+}
+
+/* The generation of q (48 new tokens) equals want; stepping the generated tokens one by one from
+ * the prompt gives the recorded logits (when logits_want) and caches. */
+static void gold_generation(opml_llama_session *s, const opml_llama_request *q, const int32_t *want,
+                            const char *logits_want, const char *caches_want, uint32_t caches, uint32_t V) {
+    char err[300];
+    int32_t gen[48];
+    uint32_t m;
+    CHECK_EQ_INT(opml_llama_generate(s, q, gen, &m, NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ_INT(m, 48);
+    CHECK_MEM(gen, want, sizeof gen);
+    CHECK_EQ_INT(opml_llama_session_pos(s), q->prompt_len + 47); /* the last token is not run */
+    float *lg = malloc((size_t)48 * V * 4);
+    CHECK_EQ_INT(opml_llama_step(s, q->prompt, q->prompt_len, 0, 0, NULL, err, sizeof err), 0);
+    for (int i = 0; i < 48; i++)
+        CHECK_EQ_INT(opml_llama_step(s, &gen[i], 1, q->prompt_len + (uint32_t)i, 0, lg + (size_t)i * V, err, sizeof err), 0);
+    if (logits_want) check_digest(lg, (size_t)48 * V * 4, logits_want);
+    check_caches(s, caches, caches_want);
+    free(lg);
+}
+
+static void test_golden(opml_llama *m, const int32_t *stream) {
+    const opml_llama_hparams *hp = opml_llama_hparams_of(m);
+    uint32_t V = hp->vocab, n = 100, caches = 2 * hp->layers;
+    static const char *const backends[2] = {"ref", "blas"};
+    for (int b = 0; b < 2; b++) {
+        char err[300];
+        opml_llama_session *s = session(m, 0, backends[b]);
+        float *lg = malloc((size_t)n * V * 4);
+        for (uint32_t t = 0; t < n; t++) CHECK_EQ_INT(opml_llama_step(s, stream + t, 1, t, 0, lg + (size_t)t * V, err, sizeof err), 0);
+        check_digest(lg, (size_t)n * V * 4, GOLD_LOGITS100);
+        check_caches(s, caches, GOLD_CACHES100);
+        opml_llama_request greedy = {stream, 16, 48, OPML_GEN_NO_STOP, {0, 0, 0, 0}};
+        gold_generation(s, &greedy, gold_greedy, NULL, GOLD_CACHES64, caches, V);
+        opml_llama_request sampled = {stream + 200, 16, 48, OPML_GEN_NO_STOP, {f32bits(0.9f), 40, f32bits(0.95f), 42}};
+        gold_generation(s, &sampled, gold_sampled, GOLD_SAMPLED_LOGITS, GOLD_SAMPLED_CACHES, caches, V);
+        printf("%s: logits and caches of 100 held-out tokens, a greedy and a sampled generation of 48 tokens: the "
+               "bits of the graph of issue 13\n", backends[b]);
+        opml_llama_session_free(s);
+        free(lg);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -203,11 +283,13 @@ int main(int argc, char **argv) {
     CHECK(json != NULL);
     test_prompts(m, json);
     test_batches(m, stream);
+    test_golden(m, stream);
+    llama_gen_cases(m, "tinyllama_fortunes");
     cJSON_Delete(json);
     free(stream);
     opml_llama_close(m);
-    gguf_import_cases(dir);
+    int gguf_failed = gguf_import_cases(dir);
     unlink(oq8), unlink(of32);
     rmdir(dir);
-    return check_summary("test_llama");
+    return check_summary("test_llama") || gguf_failed;
 }

@@ -11,6 +11,8 @@
 #include "fmath.h"
 #include "gguf_build.h"
 #include "gguf_import.h"
+#include "hex.h"
+#include "keccak.h"
 #include "llama.h"
 
 #include <dirent.h>
@@ -25,7 +27,8 @@
 #define DHMAX 32
 static int DH = 16; /* head size of the model being made: 16 (f32 caches) or 32 (Q8_0 caches) */
 #define F 96
-#define L 2
+#define LMAX 3
+static int L = 2; /* layers of the model being made: 2, or 3 (6 caches: the step graph pads its kv subtree to 8) */
 #define CTX 32
 
 typedef struct tensor {
@@ -180,7 +183,7 @@ static void rope(double *v, int heads, int pos, double base) {
 }
 
 static void forward(const model *m, const int32_t *tok, int n, double *logits) {
-    static double kc[L][CTX][HKV * DHMAX], vc[L][CTX][HKV * DHMAX];
+    static double kc[LMAX][CTX][HKV * DHMAX], vc[LMAX][CTX][HKV * DHMAX];
     char nm[64];
     for (int p = 0; p < n; p++) {
         double x[D], h[D], q[H * DHMAX], k[HKV * DHMAX], v[HKV * DHMAX], a[H * DHMAX], o[D], g[F], u[F];
@@ -241,8 +244,36 @@ static void format_pick(const char *gguf_path) {
     free(bytes);
 }
 
-static void check_model(const char *dir, float base, int tied, int dh) {
-    DH = dh;
+/* Digests of the batched logits and of the caches of the 12-token session of check_model, recorded
+ * with the graph of issue 13 (KVAppend before Attention, the engine at 0e5e060): f32 caches (head
+ * size 16) and Q8_0 caches (32). */
+static const char *const gold[2][2] = {
+    {"0xc9da204a9eb76ac0a2f69ab18dda01835b4859fb5259a8341bd71574b0e38829",
+     "0x35d56c867666c0cee94d3fd1e74fd594a295adcb67fea28fdf214bb504d580bf"},
+    {"0xb5cf62de4ad7ee3c10727b2ec7e87ca0fbaf3f7431bed7879fe294eb69cd7e93",
+     "0x6659e65473c2c8496ee0fa02f1384cbce2d8e6bc5c63fbc2e412bb5a6274d8a4"},
+};
+
+static void check_gold(const float *logits, size_t len, const opml_llama_session *s, int dh) {
+    uint8_t h[32], w[32], all[32 * 2 * LMAX];
+    keccak256(logits, len, h);
+    CHECK_EQ_INT(hex_decode(gold[dh % 32 == 0][0], w, 32), 0);
+    CHECK_MEM(h, w, 32);
+    for (uint32_t i = 0; i < 2 * (uint32_t)L; i++) {
+        size_t cb;
+        const void *c = opml_llama_session_cache(s, i, &cb);
+        keccak256(c, cb, all + 32 * i);
+    }
+    keccak256(all, 32 * 2 * (size_t)L, h);
+    CHECK_EQ_INT(hex_decode(gold[dh % 32 == 0][1], w, 32), 0);
+    CHECK_MEM(h, w, 32);
+}
+
+int llama_gen_cases(opml_llama *m, const char *what); /* test_llama_gen.c: its failed checks so far */
+static int gen_failed;
+
+static void check_model(const char *dir, float base, int tied, int dh, int layers) {
+    DH = dh, L = layers;
     model m;
     make(&m, base, tied);
     char in[600], out[600], err[600];
@@ -268,6 +299,8 @@ static void check_model(const char *dir, float base, int tied, int dh) {
     CHECK_EQ_INT(opml_llama_step(s, tok, 12, 0, OPML_LLAMA_ALL_LOGITS, got, err, sizeof err), 0);
     for (int t = 0; t < 12; t++) CHECK_EQ_INT(opml_llama_step(r, tok + t, 1, (uint32_t)t, 0, seq + t * V, err, sizeof err), 0);
     CHECK_MEM(got, seq, sizeof got); /* batch == token by token, blas == ref, context 32 == 16 */
+    if (L == 2 && ((dh == 16 && base == 500000.0f && tied) || (dh == 32 && base == 10000.0f && !tied)))
+        check_gold(got, sizeof got, r, dh);
     double want[12 * V], worst = 0, range = 0;
     forward(&m, tok, 12, want);
     int same_top = 0;
@@ -286,6 +319,9 @@ static void check_model(const char *dir, float base, int tied, int dh) {
     printf("synthetic llama (GQA %d/%d of %d, %s caches, rope base %g, %s output, F32/F16/Q8_0 tensors): batch == "
            "token by token, ref == blas; logits within %.4f of a double forward pass (range %.2f), argmax equal at %d "
            "of 12\n", H, HKV, DH, DH % 32 ? "f32" : "Q8_0", base, tied ? "tied" : "own", worst, range, same_top);
+    char what[64];
+    snprintf(what, sizeof what, "synthetic llama, %d layers, head size %d", L, DH);
+    gen_failed = llama_gen_cases(lm, what);
     opml_llama_session_free(s), opml_llama_session_free(r);
     opml_llama_close(lm);
     unlink(in), unlink(out);
@@ -336,10 +372,12 @@ static void refuse(const char *dir, const char *arch, const char *scaling, const
     for (int i = 0; i < m.n; i++) free(m.t[i].x);
 }
 
-void gguf_import_cases(const char *dir);
-void gguf_import_cases(const char *dir) {
-    check_model(dir, 500000.0f, 1, 16);
-    check_model(dir, 10000.0f, 0, 32); /* heads x head size 128 != embedding 64 */
+/* Returns this file's failed checks (check.h counts per file: the caller adds them to its own). */
+int gguf_import_cases(const char *dir);
+int gguf_import_cases(const char *dir) {
+    check_model(dir, 500000.0f, 1, 16, 2);
+    check_model(dir, 10000.0f, 0, 32, 2); /* heads x head size 128 != embedding 64 */
+    check_model(dir, 10000.0f, 0, 32, 3); /* 6 caches, 2 pads: the kv subtree of 8 leaves */
     refuse(dir, "llama", NULL, NULL, -1, 1, 0, "type Q4_0");
     refuse(dir, "llama", NULL, "blk.0.attn_rot_embd", -1, 0, 0, "'blk.0.attn_rot_embd' is not part");
     refuse(dir, "gpt2", NULL, NULL, -1, 0, 0, "architecture 'gpt2'");
@@ -348,4 +386,6 @@ void gguf_import_cases(const char *dir) {
     refuse(dir, "llama", NULL, NULL, -1, 0, 1, "non-finite");
     printf("refused, nothing written: a Q4_0 tensor, an unknown tensor, architecture gpt2, a missing tensor, rope "
            "scaling, a NaN weight\n");
+    printf("test_llama_gguf.c: %d checks, %d failed\n", check_count, check_failures);
+    return check_failures + gen_failed;
 }

@@ -7,6 +7,7 @@
 
 #include "errmsg.h"
 #include "fmath.h"
+#include "generation.h"
 
 uint32_t llama_parts(uint32_t rows, uint32_t k, uint32_t *rows_per_part) {
     uint64_t rowbytes = (uint64_t)k / KD_Q8_BLOCK * KD_Q8_BYTES, per = rowbytes ? KD_MAX_TENSOR_BYTES / rowbytes : 1;
@@ -151,14 +152,12 @@ static void layer(builder *b, const opml_llama_hparams *hp, uint32_t l, uint32_t
     q = reshape(b, q, tens(KD_F32, 3, T, hp->heads, dh));
     k = reshape(b, k, tens(KD_F32, 3, T, hp->kv_heads, dh));
     v = reshape(b, v, tens(KD_F32, 3, T, hp->kv_heads, dh));
-    uint32_t rq[4] = {q, W(cos_w), W(sin_w), 1}, rk[4] = {k, W(cos_w), W(sin_w), 1};
+    uint32_t rq[4] = {q, W(cos_w), W(sin_w), g->in_pos}, rk[4] = {k, W(cos_w), W(sin_w), g->in_pos};
     q = node(b, OP_ROPE, tens(KD_F32, 3, T, hp->heads, dh), 4, rq);
     k = node(b, OP_ROPE, tens(KD_F32, 3, T, hp->kv_heads, dh), 4, rk);
-    uint32_t ak[3] = {2 + 2 * l, k, 1}, av[3] = {3 + 2 * l, v, 1};
-    uint32_t kc = node(b, OP_KVAPPEND, g->inputs[2 + 2 * l], 3, ak), vc = node(b, OP_KVAPPEND, g->inputs[3 + 2 * l], 3, av);
-    g->kv_out[2 * l] = kc, g->kv_out[2 * l + 1] = vc;
-    uint32_t at[4] = {q, kc, vc, 1};
-    uint32_t a = node(b, OP_ATTENTION, tens(KD_F32, 3, T, hp->heads, dh), 4, at);
+    g->kv_new[2 * l] = k, g->kv_new[2 * l + 1] = v; /* appended at the end of the graph */
+    uint32_t at[6] = {q, 2 * l, k, 2 * l + 1, v, g->in_pos};
+    uint32_t a = node(b, OP_ATTENTION, tens(KD_F32, 3, T, hp->heads, dh), 6, at);
     if (!b->bad) g->nodes[a - g->m.nin].d.fa[0] = 1.0f / kf_sqrt((float)dh);
     a = reshape(b, a, tens(KD_F32, 2, T, qd, 0));
     uint32_t o = matrix(b, a, T, d, qd), ad[2] = {*x, o};
@@ -172,9 +171,28 @@ static void layer(builder *b, const opml_llama_hparams *hp, uint32_t l, uint32_t
     *x = node(b, OP_ADD, tens(KD_F32, 2, T, d, 0), 2, ad2);
 }
 
+/* The sampled token, then the cache block: Reshapes of pos until the next value is a multiple of
+ * 2^c, the 2L KVAppend nodes (cache i with its new rows), then a Reshape of each pad input (a
+ * zero int32: root Z(23)) up to 2^c outputs. */
+static void tail(builder *b, uint32_t logits) {
+    llama_step *g = b->g;
+    uint32_t kv = g->in_token, ops[2] = {logits, g->in_sampler}, p[1] = {g->in_pos};
+    g->sampled = node(b, OP_SAMPLE, tens(KD_I32, 1, 1, 0, 0), 2, ops);
+    while (!b->bad && (g->m.nin + g->m.n) % kv) node(b, OP_RESHAPE, tens(KD_I32, 1, 1, 0, 0), 1, p);
+    for (uint32_t i = 0; i < kv; i++) {
+        uint32_t ap[3] = {i, g->kv_new[i < g->caches ? i : 0], g->in_pos}, pad[1] = {i};
+        g->kv_out[i] = i < g->caches ? node(b, OP_KVAPPEND, g->inputs[i], 3, ap)
+                                     : node(b, OP_RESHAPE, tens(KD_I32, 1, 1, 0, 0), 1, pad);
+    }
+}
+
+void llama_gen_facts(const opml_llama_hparams *hp, const llama_step *g, opml_gen_facts *f) {
+    *f = (opml_gen_facts){hp->vocab, g->S, hp->layers, g->kv_out[0]};
+}
+
 void llama_step_free(llama_step *g) {
     opml_model_free(&g->m); /* values only: the model was built in memory */
-    free(g->inputs), free(g->nodes), free(g->kv_out);
+    free(g->inputs), free(g->nodes), free(g->kv_out), free(g->kv_new);
     memset(g, 0, sizeof *g);
 }
 
@@ -191,21 +209,26 @@ int llama_step_build(const opml_llama_hparams *hp, opml_weight *w, uint32_t nw, 
     for (uint32_t i = 0; shapes_ok && i < nw; i++) shapes_ok = kd_same(&w[i].t, &list[i].t);
     free(list);
     if (!shapes_ok) return opml_errf(err, errlen, "llama: the model's %u weights are not the %u of its hyperparameters", nw, want);
-    uint32_t L = hp->layers, nin = 2 + 2 * L, cap = 8 + L * (22 + 7 * (LLAMA_MAX_PARTS + 1)) + 2 * (LLAMA_MAX_PARTS + 1);
-    g->T = T, g->S = S, g->last_only = last_only && T > 1;
+    uint32_t L = hp->layers, kv = opml_gen_token_input(L), nin = kv + 3;
+    uint32_t cap = 8 + L * (22 + 7 * (LLAMA_MAX_PARTS + 1)) + 2 * (LLAMA_MAX_PARTS + 1) + 2 * kv;
+    g->T = T, g->S = S, g->last_only = last_only && T > 1, g->caches = 2 * L;
+    g->in_token = kv, g->in_pos = kv + 1, g->in_sampler = kv + 2;
     g->inputs = calloc(nin, sizeof *g->inputs);
     g->nodes = calloc(cap, sizeof *g->nodes);
-    g->kv_out = calloc(2 * L, sizeof *g->kv_out);
-    if (!g->inputs || !g->nodes || !g->kv_out) {
+    g->kv_out = calloc(kv, sizeof *g->kv_out);
+    g->kv_new = calloc(kv, sizeof *g->kv_new);
+    if (!g->inputs || !g->nodes || !g->kv_out || !g->kv_new) {
         llama_step_free(g);
         return opml_errf(err, errlen, "llama: out of memory");
     }
     g->m.nin = nin, g->m.inputs = g->inputs, g->m.weights = w, g->m.nweights = nw, g->m.nodes = g->nodes;
-    g->inputs[0] = tens(KD_I32, 1, T, 0, 0);
-    g->inputs[1] = tens(KD_I32, 1, 1, 0, 0);
-    for (uint32_t i = 0; i < 2 * L; i++) g->inputs[2 + i] = tens(llama_cache_dtype(hp), 3, S, hp->kv_heads, hp->head_dim);
+    for (uint32_t i = 0; i < kv; i++)
+        g->inputs[i] = i < 2 * L ? tens(llama_cache_dtype(hp), 3, S, hp->kv_heads, hp->head_dim) : tens(KD_I32, 1, 1, 0, 0);
+    g->inputs[g->in_token] = tens(KD_I32, 1, T, 0, 0);
+    g->inputs[g->in_pos] = tens(KD_I32, 1, 1, 0, 0);
+    g->inputs[g->in_sampler] = tens(KD_I32, 1, OPML_GEN_SAMPLER_BYTES / 4, 0, 0);
     builder b = {.g = g, .cap = cap, .nw = nw};
-    uint32_t per, parts = llama_parts(hp->vocab, hp->dim, &per), emb[LLAMA_MAX_PARTS + 1] = {0};
+    uint32_t per, parts = llama_parts(hp->vocab, hp->dim, &per), emb[LLAMA_MAX_PARTS + 1] = {g->in_token};
     for (uint32_t p = 0; p < parts; p++) emb[1 + p] = W(next_weight(&b));
     uint32_t x = node(&b, OP_EMBEDDING, tens(KD_F32, 2, T, hp->dim, 0), 1 + parts, emb);
     uint32_t cos_w = next_weight(&b), sin_w = next_weight(&b);
@@ -221,8 +244,9 @@ int llama_step_build(const opml_llama_hparams *hp, opml_weight *w, uint32_t nw, 
         rows = 1;
     }
     x = rmsnorm(&b, x, rows, hp->dim, hp->rms_eps);
-    uint32_t logits = hp->tied_output ? matmul(&b, x, rows, hp->vocab, hp->dim, 0) : matrix(&b, x, rows, hp->vocab, hp->dim);
-    g->m.output_value = logits;
+    g->logits = hp->tied_output ? matmul(&b, x, rows, hp->vocab, hp->dim, 0) : matrix(&b, x, rows, hp->vocab, hp->dim);
+    tail(&b, g->logits);
+    g->m.output_value = g->sampled;
     if (b.bad || b.nextw != nw) {
         llama_step_free(g);
         return opml_errf(err, errlen, "llama: graph builder inconsistent with the weight list");

@@ -1,18 +1,25 @@
-/* llama_build.h: the LLaMA step graph (docs/model-format.md, "LLaMA models"), built from the
- * hyperparameters and the weights in their canonical order. One builder for the importer (which
- * writes the one-token graph into the model file) and the engine (which builds T-token graphs
- * of the same operators for prompts, and checks that the file's graph is the builder's).
+/* llama_build.h: the LLaMA step graph (docs/model-format.md, "LLaMA models"; laid out as
+ * docs/generation.md "The step graph" says), built from the hyperparameters and the weights in
+ * their canonical order. One builder for the importer (which writes the one-token graph into the
+ * model file) and the engine (which builds T-token graphs of the same operators for prompts, and
+ * checks that the file's graph is the builder's).
  *
- *   inputs   0 ids int32 [T]; 1 pos int32 [1]; 2 + 2l, 3 + 2l: layer l's key and value caches
- *            [S, kv_heads, head_dim], Q8_0 (f32 when head_dim is not a multiple of 32)
+ *   inputs   [0, 2L): the caches, 2l layer l's keys and 2l + 1 its values [S, kv_heads, head_dim],
+ *            Q8_0 (f32 when head_dim is not a multiple of 32); [2L, 2^c): pads, int32 [1], zero
+ *            (c = opml_gen_kv_height(L): the caches and pads are State_0's aligned kv subtree);
+ *            2^c token ids int32 [T]; 2^c + 1 pos int32 [1]; 2^c + 2 the sampler int32 [5]
  *   x = Embedding(ids, token_embd parts)
  *   per layer: h = RMSNorm(x, attn_norm); q, k, v = Q8Linear(h, attn_q | attn_k | attn_v),
  *     reshaped to heads; q, k = Rope(q | k, cos, sin, pos) (adjacent pairs: llama.cpp's NORM);
- *     K, V = KVAppend(caches, k | v, pos); a = Attention(q, K, V, pos) (scale 1/sqrt(head_dim));
- *     x = x + Q8Linear(a, attn_output); h = RMSNorm(x, ffn_norm);
+ *     a = Attention(q, K, k, V, v, pos) (the caches before the step and the new rows apart;
+ *     scale 1/sqrt(head_dim)); x = x + Q8Linear(a, attn_output); h = RMSNorm(x, ffn_norm);
  *     x = x + Q8Linear(SiLU(Q8Linear(h, ffn_gate)) * Q8Linear(h, ffn_up), ffn_down)
  *   logits = Q8Linear(RMSNorm(x, output_norm), output parts, or token_embd's when tied)
- *   output: logits f32 [T, vocab] (a one-row Slice of x first when only the last token's are wanted)
+ *            f32 [T, vocab] (a one-row Slice of x first when only the last token's are wanted)
+ *   token = Sample(logits, sampler): the graph's output, int32 [1]
+ *   then Reshapes of pos until the next value id is a multiple of 2^c, the 2L KVAppend(cache i,
+ *   its new rows, pos) in cache order and a Reshape of each pad input: the updated caches are the
+ *   values kv_value .. kv_value + 2^c - 1, State_n's aligned kv subtree.
  * A Q8_0 matrix larger than one VM slot (2^28 bytes) is stored as row parts of at most a slot
  * each; its product is one Q8Linear per part and a Concat of their outputs.
  *
@@ -24,6 +31,7 @@
 
 #include <stdint.h>
 
+#include "generation.h"
 #include "model.h"
 
 /* Hyperparameters of a LLaMA model (the importer reads them from the GGUF; the engine from a
@@ -72,8 +80,15 @@ typedef struct llama_step {
     opml_node *nodes;
     uint32_t T, S;
     int last_only;
-    uint32_t *kv_out; /* value ids of the updated caches: 2 per layer (keys, values) */
+    uint32_t caches;                        /* 2L: inputs [0, 2L) are the caches */
+    uint32_t in_token, in_pos, in_sampler;  /* input ids: 2^c, 2^c + 1, 2^c + 2 */
+    uint32_t logits, sampled;               /* value ids of the logits and of the token (the output) */
+    uint32_t *kv_out; /* 2^c value ids from kv_value on: the updated caches, then the pads' Reshapes */
+    uint32_t *kv_new; /* per cache: the value id of the step's new rows (f32 [T, kv_heads, head_dim]) */
 } llama_step;
+
+/* The generation facts of a one-token graph g of hp (what registerGeneration takes beside it). */
+void llama_gen_facts(const opml_llama_hparams *hp, const llama_step *g, opml_gen_facts *f);
 
 /* Build and check (opml_model_check, no hashing) the graph of T tokens over caches of S positions
  * on weights w (nw of them, shaped as llama_weight_list says). last_only: logits of the last

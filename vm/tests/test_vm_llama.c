@@ -1,12 +1,14 @@
 /* test_vm_llama.c: the nodes of a converted LLaMA model's decoding step run in the VM give the
  * output root the native engine gives. The GGUF is converted (convert/gguf/gguf_import.h) with a
- * small cache, a few one-token steps run natively (the caches fed back from one step to the next),
- * and the last step's nodes are run from roots, as the contract would have them: every node
- * (--all), the smallest node of each kind (--smallest: for large models, where the VM takes
- * longer on the largest products), or one node (--node K).
+ * small cache, the steps of a sampled generation replayed natively (engine/llama.h), and the last
+ * step run with its commitments (opml_llama_commit_step); its nodes are run from roots, as the
+ * contract would have them (the caches' bytes before the step, the sampler input of the step):
+ * every node (--all), the smallest node of each kind (--smallest: for large models, where the VM
+ * takes longer on the largest products), or one node (--node K).
  *   test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --node K] */
 #include "check.h"
 #include "engine.h"
+#include "llama.h"
 #include "gguf_import.h"
 #include "vm_model.h"
 
@@ -62,27 +64,37 @@ int main(int argc, char **argv) {
         unlink(path);
         return 1;
     }
-    opml_model m;
-    CHECK_EQ_INT(opml_model_map(path, 0, &m, err, sizeof err), 0);
-    printf("converted %s: %u nodes, %u weights, %.1f MB, context %u (%.1f s)\n", gguf, m.n, m.nweights, bytes / 1e6, ctx,
-           now() - t0);
-    /* native steps: token ids at positions 0 .. steps-1, the caches of one step the next one's inputs */
-    opml_backend *b = opml_backend_new("blas");
-    opml_run r;
-    CHECK(b != NULL);
-    CHECK_EQ_INT(opml_run_init(&r, &m, b, err, sizeof err), 0);
-    const void **in = calloc(m.nin, sizeof *in);
-    size_t *len = calloc(m.nin, sizeof *len);
-    uint8_t **cache = calloc(m.nin, sizeof *cache);
-    for (uint32_t i = 2; i < m.nin; i++) len[i] = (size_t)kd_nbytes(&m.inputs[i]), in[i] = cache[i] = calloc(1, len[i]);
-    int32_t id = 1, pos = 0;
-    in[0] = &id, len[0] = 4, in[1] = &pos, len[1] = 4;
-    for (uint32_t s = 0; s < steps; s++) {
-        id = (int32_t)(1 + 37 * s % 200), pos = (int32_t)s;
-        CHECK_EQ_INT(opml_run_exec(&r, in, len, s + 1 == steps, err, sizeof err), 0);
-        for (uint32_t k = 0; k < m.n && s + 1 < steps; k++)
-            if (m.nodes[k].d.op == OP_KVAPPEND) memcpy(cache[m.nodes[k].ref[0]], r.values[m.nin + k], len[m.nodes[k].ref[0]]);
+    opml_llama *lm;
+    CHECK_EQ_INT(opml_llama_open(path, OPML_LLAMA_VERIFY, &lm, err, sizeof err), 0);
+    const opml_model *mm = opml_llama_model(lm);
+    printf("converted %s: %u nodes, %u weights, %.1f MB, context %u (%.1f s)\n", gguf, mm->n, mm->nweights, bytes / 1e6,
+           ctx, now() - t0);
+    /* the generation's ids: a two-token prompt, then tokens of a sampled generation (temperature
+     * 0.8, top-p 0.9): the last step samples with its draw state */
+    opml_llama_session *ses;
+    CHECK_EQ_INT(opml_llama_session_new(lm, 0, "blas", 0, &ses, err, sizeof err), 0);
+    int32_t *ids = calloc(steps + 1, sizeof *ids);
+    for (uint32_t i = 0; i <= steps; i++) ids[i] = (int32_t)(1 + 37 * i % 200);
+    opml_gen_sampler sp = {0x3F4CCCCDu, 0, 0x3F666666u, 7}; /* 0.8, all, 0.9, seed 7 */
+    uint32_t t = steps - 1, prompt_len = steps < 2 ? 1 : 2;
+    CHECK_EQ_INT(opml_llama_replay(ses, ids, t, err, sizeof err), 0);
+    uint8_t **before = calloc(mm->nin, sizeof *before);
+    for (uint32_t i = 0; i < mm->nin; i++) {
+        size_t cb;
+        const void *c = i < 2 * opml_llama_hparams_of(lm)->layers ? opml_llama_session_cache(ses, i, &cb) : NULL;
+        if (c) before[i] = malloc(cb), memcpy(before[i], c, cb);
     }
+    const opml_run *run;
+    CHECK_EQ_INT(opml_llama_commit_step(ses, ids, t, prompt_len, &sp, &run, err, sizeof err), 0);
+    /* the run as the contract sees it: the caches' inputs are their bytes before the step */
+    const opml_model m = *mm;
+    uint8_t **vals = malloc(((size_t)m.nin + m.n) * sizeof *vals);
+    memcpy(vals, run->values, ((size_t)m.nin + m.n) * sizeof *vals);
+    for (uint32_t i = 0; i < m.nin; i++)
+        if (before[i]) vals[i] = before[i];
+    opml_run view = *run;
+    view.values = vals;
+    const opml_run *rp = &view;
     /* the nodes to run: all, or per kind the one moving the fewest bytes */
     uint8_t *pick = calloc(m.n, 1);
     for (uint32_t k = 0; k < m.n; k++) {
@@ -98,15 +110,15 @@ int main(int argc, char **argv) {
         vm v;
         double t = now();
         CHECK_EQ_INT(vm_init(&v), 0);
-        int rc = vm_model_load_node(&v, &r, k, err, sizeof err);
+        int rc = vm_model_load_node(&v, rp, k, err, sizeof err);
         CHECK_EQ_INT(rc, 0);
         if (rc) fprintf(stderr, "node %u: %s\n", k, err);
         CHECK_EQ_INT(vm_run(&v, 400000000000ull), 0);
         CHECK(v.status == VM_EXITED && v.exit_code == 0);
         uint8_t out[32];
         vm_node_output_root(&v, out);
-        CHECK_MEM(out, r.roots[m.nin + k], 32);
-        int same = !memcmp(out, r.roots[m.nin + k], 32);
+        CHECK_MEM(out, rp->roots[m.nin + k], 32);
+        int same = !memcmp(out, rp->roots[m.nin + k], 32);
         kinds_seen[kind(&m.nodes[k]) % 512] = 1;
         if (!all || k < 24 || !same)
             printf("node %3u %-10s %8.1f MB in: %12llu VM steps, %6.1f s, output root %s native\n", k,
@@ -119,11 +131,10 @@ int main(int argc, char **argv) {
     for (unsigned i = 0; i < 512; i++) nk += kinds_seen[i];
     printf("%u nodes of %u kinds run in the VM at step %u: every output root equal to the native engine's\n", ran, nk,
            steps - 1);
-    for (uint32_t i = 2; i < m.nin; i++) free(cache[i]);
-    free(in), free(len), free(cache), free(pick);
-    opml_run_free(&r);
-    opml_backend_free(b);
-    opml_model_free(&m);
+    for (uint32_t i = 0; i < m.nin; i++) free(before[i]);
+    free(before), free(vals), free(ids), free(pick);
+    opml_llama_session_free(ses);
+    opml_llama_close(lm);
     unlink(path);
     return check_summary("test_vm_llama");
 }
