@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Invariants.t.sol: forge invariant tests over random sequences of actions by several actors on
-// one deployment (GameFixture's chain model, k = 2, T = 2^5):
+// one deployment, with classifier tasks (GameFixture's chain model, k = 2, T = 2^5: InvariantsTest)
+// or generation tasks (GenFixture's one-layer step graph, a 4-id prompt and 5 new ids, the liars
+// lying at a random token step in a random way: GenInvariantsTest):
 //   requesters (2) ask and cancel; honest submitters (2) submit right results; liars (2) submit
 //   lies at a random node, each with a sock puppet that challenges its own lies and wins (the
 //   liar losing on purpose); honest validators (2) challenge every lie before its window closes
@@ -18,12 +20,12 @@
 pragma solidity ^0.8.28;
 
 import {Test} from "./lib/Test.sol";
-import {GameFixture} from "./lib/GameFixture.sol";
+import {GenFixture} from "./lib/GenFixture.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {InferenceOracle} from "../src/InferenceOracle.sol";
 
 /// The actors' actions, called by forge's invariant fuzzer with random arguments.
-contract Handler is GameFixture {
+contract Handler is GenFixture {
     uint256 internal constant START = 100 ether;
     uint256 internal constant LIE_STEP = 3;
 
@@ -43,13 +45,17 @@ contract Handler is GameFixture {
 
     uint256 internal initialTotal;
     uint256 public calls;
-    mapping(uint256 => mapping(uint32 => uint256)) internal lieOf; // task => subId => lied node + 1 (0: honest)
+    bool internal gen; // generation tasks, else classifier tasks
+    // task => subId => the lie + 1 (0: honest): a classifier's lied node, or a generation's
+    // kind * 1000 + token step
+    mapping(uint256 => mapping(uint32 => uint256)) internal lieOf;
     mapping(uint256 => mapping(uint32 => bool)) internal watched; // a validator challenged it
     mapping(uint256 => Who) internal kindOf; // game => who challenged
     mapping(uint256 => mapping(uint32 => uint256)) internal liarOf; // task => subId => liar index
     mapping(address => uint256) internal sentAway; // withdrawn to the stranger's address
 
-    constructor() {
+    constructor(bool generation) {
+        gen = generation;
         _deploy();
         delete parties;
         for (uint256 i = 0; i < 2; i++) {
@@ -62,36 +68,77 @@ contract Handler is GameFixture {
         parties.push(griefer);
         parties.push(stranger);
         for (uint256 i = 0; i < parties.length; i++) vm.deal(parties[i], START);
-        _register(5, 2, 5);
+        if (gen) {
+            _registerGen(1, 1, 2, 5);
+            _setPrompt(4, 11);
+            maxNew = 5;
+            sampler.temperature = 0x3f800000;
+            sampler.topP = 0x3f800000;
+            sampler.seed = 3;
+        } else {
+            _register(5, 2, 5);
+        }
         initialTotal = _total();
+    }
+
+    /// The lie of a submission as lieOf records it, set for the fixture's computations.
+    function _setLie(uint256 lie) internal {
+        genLie = lie == 0 ? Lie.None : Lie((lie - 1) / 1000);
+        lieAt = lie == 0 ? NONE : (lie - 1) % 1000;
+    }
+
+    /// The output a submission with `lie` posted.
+    function _postedOutput(uint256 lie) internal returns (bytes memory) {
+        if (!gen) return _outputOf(lie == 0 ? NONE : lie - 1);
+        _setLie(lie);
+        return _genOutput(lie != 0);
     }
 
     // ---- the actions ----
 
     function request(uint8 who, uint96 fee) external {
         _watch();
-        bytes[] memory inputs = new bytes[](1);
-        inputs[0] = _le4(INPUT);
         vm.prank(requesters[who % 2]);
-        oracle.request{value: fee % 1 ether}(modelId, inputs);
+        if (gen) {
+            oracle.requestGeneration{value: fee % 1 ether}(genModelId, _ids(promptIds), maxNew, stopToken, sampler);
+        } else {
+            bytes[] memory inputs = new bytes[](1);
+            inputs[0] = _le4(INPUT);
+            oracle.request{value: fee % 1 ether}(modelId, inputs);
+        }
         calls++;
+    }
+
+    function _post(uint256 t, address who, uint256 lie) internal {
+        bytes memory out = _postedOutput(lie);
+        vm.prank(who);
+        oracle.submit{value: SUB_BOND}(t, out);
     }
 
     function submitHonest(uint8 taskSeed, uint8 who) external {
         _watch();
         uint256 t = _openTask(taskSeed);
         if (t == 0) return;
-        _submit(t, honest[who % 2], NONE);
+        _post(t, honest[who % 2], 0);
         calls++;
     }
 
-    function submitLie(uint8 taskSeed, uint8 who, uint8 node) external {
+    /// A lie: a classifier's at node `seed` % n; a generation's of kind 1 + seed % 4 (Token,
+    /// Sampler, KvRow, Node) at a token step where it shows (a sampler's lie at a prompt step
+    /// changes nothing).
+    function submitLie(uint8 taskSeed, uint8 who, uint8 seed) external {
         _watch();
         uint256 t = _openTask(taskSeed);
         if (t == 0) return;
-        _submit(t, liars[who % 2], node % n);
+        uint256 lie = uint256(seed % n) + 1;
+        if (gen) {
+            uint256 kind = 1 + (seed % 4);
+            uint256 first = Lie(kind) == Lie.Sampler ? promptIds.length - 1 : 0;
+            lie = kind * 1000 + first + (uint256(seed) / 4) % (promptIds.length + maxNew - 1 - first) + 1;
+        }
+        _post(t, liars[who % 2], lie);
         uint32 sub = oracle.task(t).subId;
-        lieOf[t][sub] = uint256(node % n) + 1;
+        lieOf[t][sub] = lie;
         liarOf[t][sub] = who % 2;
         calls++;
     }
@@ -157,8 +204,9 @@ contract Handler is GameFixture {
         _watch();
         (uint256 t, InferenceOracle.Task memory tk) = _submittedTask(taskSeed);
         if (t == 0 || block.timestamp < tk.deadline || tk.openGames != 0) return;
+        bytes memory out = _postedOutput(lieOf[t][tk.subId]);
         vm.prank(stranger);
-        oracle.finalize(t, _outputOf(lieOf[t][tk.subId] == 0 ? NONE : lieOf[t][tk.subId] - 1));
+        oracle.finalize(t, out);
         calls++;
     }
 
@@ -236,8 +284,9 @@ contract Handler is GameFixture {
     function _playOut(uint256 id) internal {
         DisputeGame.Game memory g = game.game(id);
         uint256 lie = lieOf[g.taskId][g.subId];
-        lieNode = lie == 0 ? NONE : lie - 1;
+        lieNode = lie == 0 || gen ? NONE : lie - 1;
         lieStep = lie == 0 ? NONE : LIE_STEP;
+        if (gen) _setLie(lie);
         chalMode = kindOf[id] == Who.Griefer ? Mode.Last : Mode.Honest;
         subMoves = 0;
         chalMoves = 0;
@@ -348,8 +397,8 @@ struct FuzzSelector {
 contract InvariantsTest is Test {
     Handler h;
 
-    function setUp() public {
-        h = new Handler();
+    function setUp() public virtual {
+        h = new Handler(false);
     }
 
     function targetContracts() public view returns (address[] memory a) {
@@ -391,5 +440,12 @@ contract InvariantsTest is Test {
     /// forge-config: default.invariant.depth = 30
     function invariant_no_lie_finalizes_or_ends_whole() public view {
         h.checkLies();
+    }
+}
+
+/// The same actors and invariants with generation tasks.
+contract GenInvariantsTest is InvariantsTest {
+    function setUp() public override {
+        h = new Handler(true);
     }
 }
