@@ -58,11 +58,18 @@ int cmd_convert_gguf(int argc, char **argv) {
     const opml_llama_hparams *hp = opml_llama_hparams_of(m);
     char hex[67];
     hex_encode(root, 32, hex);
-    printf("model_root %s\ninputs %u nodes %u weights %u bytes %llu\n", hex, 2 + 2 * hp->layers, nodes, weights,
+    printf("model_root %s\ninputs %u nodes %u weights %u bytes %llu\n", hex, opml_llama_model(m)->nin, nodes, weights,
            (unsigned long long)bytes);
     printf("llama: vocab %u, embedding %u, %u layers, %u heads (%u kv) of %u, feed-forward %u, context %u, rope base %g, "
            "rms eps %g%s\n", hp->vocab, hp->dim, hp->layers, hp->heads, hp->kv_heads, hp->head_dim, hp->ffn, hp->ctx,
            hp->rope_base, hp->rms_eps, hp->tied_output ? ", tied output" : "");
+    opml_gen_facts f; /* what registerGeneration takes beside the step graph (docs/generation.md) */
+    uint8_t groot[32];
+    opml_llama_gen_facts(m, &f);
+    opml_gen_root(root, &f, groot);
+    hex_encode(groot, 32, hex);
+    printf("generation: vocab %u, ctx %u, layers %u, kv_value %u, generation_root %s\n", f.vocab, f.ctx, f.layers,
+           f.kv_value, hex);
     opml_llama_close(m);
     return 0;
 }

@@ -33,6 +33,9 @@ typedef struct opml_llama_session opml_llama_session;
 /* Open a converted LLaMA model file (`opml convert MODEL.gguf`). Returns 0, or -1 with the reason
  * (not a file of this kind, metadata missing, a graph that is not the builder's). */
 int opml_llama_open(const char *path, unsigned flags, opml_llama **out, char *err, size_t errlen);
+/* The same over a model already loaded and checked (an executor's, parsed with every root): m
+ * must outlive the result, which does not free it. 0, or -1 + err (not a LLaMA step graph). */
+int opml_llama_wrap(const opml_model *m, opml_llama **out, char *err, size_t errlen);
 void opml_llama_close(opml_llama *m);
 const opml_llama_hparams *opml_llama_hparams_of(const opml_llama *m);
 /* The committed one-token graph; its metadata section (tokenizer, llama.* keys) through

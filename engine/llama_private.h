@@ -11,7 +11,8 @@
 #define VARIANTS 3 /* T-token graphs kept per session */
 
 struct opml_llama {
-    opml_model m;
+    opml_model m;      /* the model's tables (the caller's, not freed, when borrowed: opml_llama_wrap) */
+    int borrowed;
     opml_llama_hparams hp;
     llama_step g; /* the file's one-token graph as the builder makes it: value ids, kv_out */
 };

@@ -68,6 +68,17 @@ static int same_graph(const opml_model *a, const opml_model *b) {
     return 1;
 }
 
+/* l->m loaded: its hyperparameters, and its graph must be the builder's. 0 or -1 + err. */
+static int check_model(opml_llama *l, const char *what, char *err, size_t errlen) {
+    char why[300];
+    if (read_hparams(&l->m, &l->hp, why, sizeof why) ||
+        llama_step_build(&l->hp, l->m.weights, l->m.nweights, 1, l->hp.ctx, 0, &l->g, why, sizeof why))
+        return opml_errf(err, errlen, "%s: %s", what, why);
+    if (!same_graph(&l->g.m, &l->m))
+        return opml_errf(err, errlen, "%s: its graph is not the LLaMA step graph of its hyperparameters", what);
+    return 0;
+}
+
 int opml_llama_open(const char *path, unsigned flags, opml_llama **out, char *err, size_t errlen) {
     *out = NULL;
     opml_llama *l = calloc(1, sizeof *l);
@@ -76,15 +87,22 @@ int opml_llama_open(const char *path, unsigned flags, opml_llama **out, char *er
         free(l);
         return -1;
     }
-    char why[300];
-    if (read_hparams(&l->m, &l->hp, why, sizeof why) ||
-        llama_step_build(&l->hp, l->m.weights, l->m.nweights, 1, l->hp.ctx, 0, &l->g, why, sizeof why)) {
+    if (check_model(l, path, err, errlen)) {
         opml_llama_close(l);
-        return opml_errf(err, errlen, "%s: %s", path, why);
+        return -1;
     }
-    if (!same_graph(&l->g.m, &l->m)) {
+    *out = l;
+    return 0;
+}
+
+int opml_llama_wrap(const opml_model *m, opml_llama **out, char *err, size_t errlen) {
+    *out = NULL;
+    opml_llama *l = calloc(1, sizeof *l);
+    if (!l) return opml_errf(err, errlen, "out of memory");
+    l->m = *m, l->borrowed = 1;
+    if (check_model(l, "the model", err, errlen)) {
         opml_llama_close(l);
-        return opml_errf(err, errlen, "%s: its graph is not the LLaMA step graph of its hyperparameters", path);
+        return -1;
     }
     *out = l;
     return 0;
@@ -93,7 +111,7 @@ int opml_llama_open(const char *path, unsigned flags, opml_llama **out, char *er
 void opml_llama_close(opml_llama *m) {
     if (!m) return;
     llama_step_free(&m->g);
-    opml_model_free(&m->m);
+    if (!m->borrowed) opml_model_free(&m->m);
     free(m);
 }
 

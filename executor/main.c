@@ -1,5 +1,7 @@
 /* main.c: opml-executor, the executor actor (docs/executor.md). It serves, as a bus worker or on
  * its own `listen` socket:
+ *   opml.ExecutorInfer      run a model on inputs with nothing committed or stored: the output
+ *                           (a submitter's and a validator's happy path);
  *   opml.ExecutorRun        run a model on inputs (their bytes, or the roots of stored tensors)
  *                           with commitments; every value's tensor goes to storage and the
  *                           run's value roots are recorded there under
@@ -7,15 +9,13 @@
  *                           its root and u64 length, big-endian), so that any executor answers
  *                           the queries below;
  *   opml.ExecutorGetStates  State_i of a recorded run for the steps asked;
- *   opml.ExecutorGetValue   the root and bytes of one value of a recorded run.
+ *   opml.ExecutorGetValue   the root and bytes of one value of a recorded run;
+ *   generation tasks        opml.ExecutorGenerate, ExecutorGenStates, ExecutorGenStep (gen.c).
  * Models are loaded once and kept (models.h). Any number of executors run side by side: what one
  * computed, any other can serve, and a job lost with its executor is simply run again (the result
  * is the same bits). Bad requests get an opml.Error that says what is wrong. */
-#include "actor.h"
-#include "client.h"
-#include "executor.pb-c.h"
+#include "executor_private.h"
 #include "hex.h"
-#include "models.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,14 +36,7 @@ static const config_opt options[] = {
     {NULL, NULL, NULL},
 };
 
-typedef struct executor {
-    model_cache models;
-    storage_client *st;
-    opml_backend *backend;
-    uint64_t runs, queries, refused;
-} executor;
-
-static int refuse(executor *x, actor_reply *reply, unsigned code, const char *what) {
+int exec_refuse(executor *x, actor_reply *reply, unsigned code, const char *what) {
     x->refused++;
     return actor_reply_error(reply, code, "%s", what);
 }
@@ -59,8 +52,7 @@ static void put32(uint8_t *p, uint32_t v) {
 }
 static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 
-/* Every value's tensor into storage, then the run record. */
-static int store_run(executor *x, const opml_run *r, char *err, size_t errlen) {
+int exec_store_run(executor *x, const opml_run *r, const uint8_t *skip, char *err, size_t errlen) {
     const opml_model *m = r->m;
     size_t nv = (size_t)m->nin + m->n, rlen = 8 + REC_VALUE * nv;
     if (rlen > STORAGE_MAX_VALUE) {
@@ -69,6 +61,7 @@ static int store_run(executor *x, const opml_run *r, char *err, size_t errlen) {
     }
     for (size_t v = 0; v < nv; v++) {
         size_t len = (size_t)kd_nbytes(&m->values[v]);
+        if (skip && skip[v]) continue;
         if (len > STORAGE_MAX_PUT) {
             snprintf(err, errlen, "value %zu is %zu bytes, more than one storage put", v, len);
             return OPML_E_BAD_REQUEST;
@@ -103,18 +96,19 @@ static int store_run(executor *x, const opml_run *r, char *err, size_t errlen) {
 
 /* The request's inputs: its bytes, or the tensors its input_roots name, fetched into fetched[i]
  * (the caller frees them). Returns 0 or an OPML_E_* code with the reason in err. */
-static unsigned gather_inputs(executor *x, const Opml__ExecutorRun *q, const opml_model *m, const void **in,
-                              size_t *len, uint8_t **fetched, char *err, size_t errlen) {
+static unsigned gather_inputs(executor *x, const ProtobufCBinaryData *inputs, const ProtobufCBinaryData *input_roots,
+                              const opml_model *m, const void **in, size_t *len, uint8_t **fetched, char *err,
+                              size_t errlen) {
     for (uint32_t i = 0; i < m->nin; i++) {
-        if (q->n_inputs) {
-            in[i] = q->inputs[i].data, len[i] = q->inputs[i].len;
-        } else if (q->input_roots[i].len != 32) {
-            snprintf(err, errlen, "input_roots[%u] must be 32 bytes, got %zu", i, q->input_roots[i].len);
+        if (inputs) {
+            in[i] = inputs[i].data, len[i] = inputs[i].len;
+        } else if (input_roots[i].len != 32) {
+            snprintf(err, errlen, "input_roots[%u] must be 32 bytes, got %zu", i, input_roots[i].len);
             return OPML_E_BAD_REQUEST;
         } else {
             char why[300];
             len[i] = (size_t)kd_nbytes(&m->inputs[i]);
-            int code = storage_fetch_exact(x->st, q->input_roots[i].data, len[i], &fetched[i], why, sizeof why);
+            int code = storage_fetch_exact(x->st, input_roots[i].data, len[i], &fetched[i], why, sizeof why);
             if (code) {
                 snprintf(err, errlen, "input %u: %s", i, why);
                 return (unsigned)code;
@@ -130,40 +124,79 @@ static unsigned gather_inputs(executor *x, const Opml__ExecutorRun *q, const opm
     return 0;
 }
 
-static int on_run(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
-    const Opml__ExecutorRun *q = (const Opml__ExecutorRun *)msg;
-    executor *x = user;
+/* The model a run names and its runner, then the run on the request's inputs (bytes, or roots of
+ * stored tensors), with commitments or not. NULL with the reply set (a refusal). */
+static exec_model *run_request(executor *x, const ProtobufCBinaryData *model_root, size_t n_inputs,
+                               const ProtobufCBinaryData *inputs, size_t n_roots, const ProtobufCBinaryData *roots,
+                               int commit, actor_reply *reply) {
     char err[512];
-    (void)a, (void)req;
-    if (q->model_root.len != 32) {
-        snprintf(err, sizeof err, "model_root must be 32 bytes, got %zu", q->model_root.len);
-        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+    if (model_root->len != 32) {
+        snprintf(err, sizeof err, "model_root must be 32 bytes, got %zu", model_root->len);
+        exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
+        return NULL;
     }
     int code;
-    exec_model *e = models_get(&x->models, q->model_root.data, &code, err, sizeof err);
-    if (!e) return refuse(x, reply, (unsigned)code, err);
+    exec_model *e = models_get(&x->models, model_root->data, &code, err, sizeof err);
+    if (!e || models_run(&x->models, e, err, sizeof err)) {
+        exec_refuse(x, reply, e ? OPML_E_INTERNAL : (unsigned)code, err);
+        return NULL;
+    }
     const opml_model *m = &e->m;
-    if (q->n_inputs && q->n_input_roots)
-        return refuse(x, reply, OPML_E_BAD_REQUEST, "give inputs or input_roots, not both");
-    size_t given = q->n_inputs ? q->n_inputs : q->n_input_roots;
+    if (n_inputs && n_roots) {
+        exec_refuse(x, reply, OPML_E_BAD_REQUEST, "give inputs or input_roots, not both");
+        return NULL;
+    }
+    size_t given = n_inputs ? n_inputs : n_roots;
     if (given != m->nin) {
         snprintf(err, sizeof err, "the model takes %u inputs, the request has %zu", m->nin, given);
-        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+        exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
+        return NULL;
     }
     const void **in = calloc(m->nin + 1, sizeof *in);
     size_t *len = calloc(m->nin + 1, sizeof *len);
     uint8_t **fetched = calloc(m->nin + 1, sizeof *fetched);
     if (!in || !len || !fetched) {
         free(in), free(len), free(fetched);
-        return refuse(x, reply, OPML_E_INTERNAL, "out of memory");
+        exec_refuse(x, reply, OPML_E_INTERNAL, "out of memory");
+        return NULL;
     }
-    unsigned code_in = gather_inputs(x, q, m, in, len, fetched, err, sizeof err);
-    int rc = code_in ? 0 : opml_run_exec(&e->run, in, len, 1, err, sizeof err);
+    unsigned code_in = gather_inputs(x, n_inputs ? inputs : NULL, roots, m, in, len, fetched, err, sizeof err);
+    int rc = code_in ? 0 : opml_run_exec(&e->run, in, len, commit, err, sizeof err);
     for (uint32_t i = 0; i < m->nin; i++) free(fetched[i]);
     free(in), free(len), free(fetched);
-    if (code_in) return refuse(x, reply, code_in, err);
-    if (rc) return refuse(x, reply, OPML_E_INTERNAL, err);
-    if ((code = store_run(x, &e->run, err, sizeof err))) return refuse(x, reply, (unsigned)code, err);
+    if (code_in || rc) {
+        exec_refuse(x, reply, code_in ? code_in : OPML_E_INTERNAL, err);
+        return NULL;
+    }
+    return e;
+}
+
+static int on_infer(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    const Opml__ExecutorInfer *q = (const Opml__ExecutorInfer *)msg;
+    executor *x = user;
+    (void)a, (void)req;
+    exec_model *e = run_request(x, &q->model_root, q->n_inputs, q->inputs, 0, NULL, 0, reply);
+    if (!e) return 0;
+    Opml__ExecutorInferReply out = OPML__EXECUTOR_INFER_REPLY__INIT;
+    out.model_root.data = e->m.root, out.model_root.len = 32;
+    size_t nb;
+    out.output.data = (uint8_t *)opml_run_output(&e->run, &nb);
+    out.output.len = nb;
+    out.backend = (char *)x->backend->ops->name;
+    x->infers++;
+    return actor_reply_msg(reply, &out.base);
+}
+
+static int on_run(actor *a, const envelope *req, const ProtobufCMessage *msg, actor_reply *reply, void *user) {
+    const Opml__ExecutorRun *q = (const Opml__ExecutorRun *)msg;
+    executor *x = user;
+    char err[512];
+    (void)a, (void)req;
+    exec_model *e = run_request(x, &q->model_root, q->n_inputs, q->inputs, q->n_input_roots, q->input_roots, 1, reply);
+    if (!e) return 0;
+    const opml_model *m = &e->m;
+    int code;
+    if ((code = exec_store_run(x, &e->run, NULL, err, sizeof err))) return exec_refuse(x, reply, (unsigned)code, err);
 
     Opml__ExecutorRunReply out = OPML__EXECUTOR_RUN_REPLY__INIT;
     out.model_root.data = (uint8_t *)m->root, out.model_root.len = 32;
@@ -173,12 +206,12 @@ static int on_run(actor *a, const envelope *req, const ProtobufCMessage *msg, ac
     out.output.data = (uint8_t *)opml_run_output(&e->run, &nb);
     out.output.len = nb;
     ProtobufCBinaryData *roots = calloc(m->n + 1, sizeof *roots);
-    if (!roots) return refuse(x, reply, OPML_E_INTERNAL, "out of memory");
+    if (!roots) return exec_refuse(x, reply, OPML_E_INTERNAL, "out of memory");
     for (uint32_t k = 0; k < m->n; k++) roots[k].data = e->run.roots[m->nin + k], roots[k].len = 32;
     out.node_output_roots = roots, out.n_node_output_roots = m->n;
     out.backend = (char *)x->backend->ops->name;
     x->runs++;
-    rc = actor_reply_msg(reply, &out.base);
+    int rc = actor_reply_msg(reply, &out.base);
     free(roots);
     return rc;
 }
@@ -223,21 +256,21 @@ static int on_states(actor *a, const envelope *req, const ProtobufCMessage *msg,
     (void)a, (void)req;
     if (q->n_steps > MAX_STEPS) {
         snprintf(err, sizeof err, "%zu steps asked, at most %d per request", q->n_steps, MAX_STEPS);
-        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+        return exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
     }
     int code = load_run(x, &q->model_root, &q->input_state, &rec, &nin, &n, err, sizeof err);
-    if (code) return refuse(x, reply, (unsigned)code, err);
+    if (code) return exec_refuse(x, reply, (unsigned)code, err);
     for (size_t i = 0; i < q->n_steps; i++)
         if (q->steps[i] > n) {
             free(rec);
             snprintf(err, sizeof err, "step %u is past the last step %u", q->steps[i], n);
-            return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+            return exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
         }
     uint8_t(*states)[32] = malloc((q->n_steps + 1) * 32), (*roots)[32] = malloc(((size_t)nin + n) * 32);
     ProtobufCBinaryData *bd = calloc(q->n_steps + 1, sizeof *bd);
     if (!states || !roots || !bd) {
         free(rec), free(states), free(roots), free(bd);
-        return refuse(x, reply, OPML_E_INTERNAL, "out of memory");
+        return exec_refuse(x, reply, OPML_E_INTERNAL, "out of memory");
     }
     for (size_t v = 0; v < (size_t)nin + n; v++) memcpy(roots[v], rec + 8 + REC_VALUE * v, 32);
     unsigned depth = opml_state_depth(nin, n);
@@ -262,12 +295,12 @@ static int on_value(actor *a, const envelope *req, const ProtobufCMessage *msg, 
     size_t len;
     (void)a, (void)req;
     int code = load_run(x, &q->model_root, &q->input_state, &rec, &nin, &n, err, sizeof err);
-    if (code) return refuse(x, reply, (unsigned)code, err);
+    if (code) return exec_refuse(x, reply, (unsigned)code, err);
     if (q->value >= (uint64_t)nin + n) {
         free(rec);
         snprintf(err, sizeof err, "value %u does not exist: the run has %llu values", q->value,
                  (unsigned long long)nin + n);
-        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+        return exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
     }
     const uint8_t *p = rec + 8 + REC_VALUE * (size_t)q->value;
     uint64_t vlen = (uint64_t)get32(p + 32) << 32 | get32(p + 36);
@@ -277,14 +310,14 @@ static int on_value(actor *a, const envelope *req, const ProtobufCMessage *msg, 
     len = (size_t)vlen;
     if (vlen > STORAGE_MAX_PUT || (code = storage_fetch_exact(x->st, root, len, &data, why, sizeof why))) {
         snprintf(err, sizeof err, "value %u: %s", q->value, vlen > STORAGE_MAX_PUT ? "the run record is corrupt" : why);
-        return refuse(x, reply, vlen > STORAGE_MAX_PUT ? OPML_E_INTERNAL : OPML_E_UNAVAILABLE, err);
+        return exec_refuse(x, reply, vlen > STORAGE_MAX_PUT ? OPML_E_INTERNAL : OPML_E_UNAVAILABLE, err);
     }
     uint64_t want = q->length ? q->length : (q->offset <= len ? len - q->offset : 0);
     if (q->offset > len || want > len - q->offset || want > MAX_READ) {
         free(data);
         snprintf(err, sizeof err, "range [%llu, +%llu) is outside value %u (%zu bytes) or over %u bytes",
                  (unsigned long long)q->offset, (unsigned long long)want, q->value, len, MAX_READ);
-        return refuse(x, reply, OPML_E_BAD_REQUEST, err);
+        return exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
     }
     Opml__ExecutorGetValueReply out = OPML__EXECUTOR_GET_VALUE_REPLY__INIT;
     out.root.data = root, out.root.len = 32;
@@ -299,6 +332,9 @@ static int on_value(actor *a, const envelope *req, const ProtobufCMessage *msg, 
 static void stats(actor *a, void *user) {
     executor *x = user;
     actor_health_stat(a, "runs", (int64_t)x->runs);
+    actor_health_stat(a, "infers", (int64_t)x->infers);
+    actor_health_stat(a, "generations", (int64_t)x->generations);
+    actor_health_stat(a, "gen_steps", (int64_t)x->gen_steps);
     actor_health_stat(a, "queries", (int64_t)x->queries);
     actor_health_stat(a, "refused", (int64_t)x->refused);
     actor_health_stat(a, "models_loaded", x->models.count);
@@ -342,6 +378,8 @@ int main(int argc, char **argv) {
         goto out;
     }
     actor_on_max(a, &opml__executor_run__descriptor, ENVELOPE_MAX_BYTES, on_run, &x); /* inputs' bytes */
+    actor_on_max(a, &opml__executor_infer__descriptor, ENVELOPE_MAX_BYTES, on_infer, &x);
+    exec_gen_register(a, &x);
     actor_on(a, &opml__executor_get_states__descriptor, on_states, &x);
     actor_on(a, &opml__executor_get_value__descriptor, on_value, &x);
     actor_on_health(a, stats, &x);

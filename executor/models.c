@@ -17,7 +17,9 @@ int models_init(model_cache *c, unsigned cap, opml_backend *b, storage_client *s
 }
 
 static void drop(exec_model *e) {
-    opml_run_free(&e->run);
+    opml_llama_session_free(e->session);
+    opml_llama_close(e->llama);
+    if (e->run_ready) opml_run_free(&e->run);
     opml_model_free(&e->m);
     free(e);
 }
@@ -28,8 +30,8 @@ void models_free(model_cache *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* Take ownership of a parsed model: prepare a run for it and put it in the cache, dropping the
- * least recently used model when full. */
+/* Take ownership of a parsed model and put it in the cache, dropping the least recently used
+ * model when full (its runner and session are made when a request needs them). */
 static exec_model *keep(model_cache *c, opml_model *m, char *err, size_t errlen) {
     exec_model *e = calloc(1, sizeof *e);
     if (!e) {
@@ -38,11 +40,6 @@ static exec_model *keep(model_cache *c, opml_model *m, char *err, size_t errlen)
         return NULL;
     }
     e->m = *m;
-    if (opml_run_init(&e->run, &e->m, c->backend, err, errlen)) {
-        opml_model_free(&e->m);
-        free(e);
-        return NULL;
-    }
     if (c->count == c->cap) {
         unsigned lru = 0;
         for (unsigned i = 1; i < c->count; i++)
@@ -107,4 +104,18 @@ exec_model *models_get(model_cache *c, const uint8_t root[32], int *code, char *
             return c->slots[i];
         }
     return from_storage(c, root, code, err, errlen);
+}
+
+int models_run(model_cache *c, exec_model *e, char *err, size_t errlen) {
+    if (e->run_ready) return 0;
+    if (opml_run_init(&e->run, &e->m, c->backend, err, errlen)) return -1;
+    e->run_ready = 1;
+    return 0;
+}
+
+opml_llama_session *models_llama(model_cache *c, exec_model *e, char *err, size_t errlen) {
+    if (e->session) return e->session;
+    if (!e->llama && opml_llama_wrap(&e->m, &e->llama, err, errlen)) return NULL;
+    if (opml_llama_session_new(e->llama, 0, c->backend->ops->name, 0, &e->session, err, errlen)) return NULL;
+    return e->session;
 }

@@ -12,11 +12,15 @@
 
 #include "client.h"
 #include "engine.h"
+#include "llama.h"
 #include "model_file.h"
 
 typedef struct exec_model {
     opml_model m;
-    opml_run run;      /* prepared for the cache's backend */
+    opml_run run;      /* prepared for the cache's backend on first use (models_run) */
+    int run_ready;
+    opml_llama *llama; /* a LLaMA step graph's generation state, made on first use (models_llama) */
+    opml_llama_session *session;
     uint64_t last_used;
 } exec_model;
 
@@ -41,5 +45,12 @@ int models_load_file(model_cache *c, const char *path, char *err, size_t errlen)
  * *code and the reason in err when storage has no such model, its file is corrupt, or storage does
  * not answer. */
 exec_model *models_get(model_cache *c, const uint8_t root[32], int *code, char *err, size_t errlen);
+
+/* e's graph runner (buffers for every value), prepared now if not yet. 0 or -1 + err. */
+int models_run(model_cache *c, exec_model *e, char *err, size_t errlen);
+
+/* e's LLaMA session (caches of the model's context, the cache's backend), made now if not yet:
+ * NULL + err when e is not a LLaMA step graph (docs/model-format.md) or memory runs out. */
+opml_llama_session *models_llama(model_cache *c, exec_model *e, char *err, size_t errlen);
 
 #endif

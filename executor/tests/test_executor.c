@@ -14,12 +14,15 @@
  *          position), with the bits of the engine run here and the next token of a longer prompt;
  *   kill   a long job (a synthetic model with 4096-wide layers on the ref backend) on one executor,
  *          which is SIGKILLed mid-job: the job completes on a second executor (blas backend, the
- *          model loaded from storage) with the bits `opml infer` gives.
- * usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|storage|llama|kill */
+ *          model loaded from storage) with the bits `opml infer` gives;
+ *   gen    generation tasks and the happy path (test_executor_gen.c).
+ * usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|storage|llama|kill
+ *        test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR gen VMJUDGE */
 #include "check.h"
 #include "client.h"
 #include "engine.h"
 #include "executor.pb-c.h"
+#include "executor_cluster.h"
 #include "harness.h"
 #include "hex.h"
 #include "idx.h"
@@ -35,28 +38,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *bus_bin, *storage_bin, *exec_bin, *opml_bin, *models_dir, *fmnist_dir;
+const char *bus_bin, *storage_bin, *exec_bin, *opml_bin, *models_dir, *fmnist_dir, *vmjudge_bin;
 static const char *storage_timeout_ms = "10000"; /* the executors' */
 
-#define NE 2
-
-struct cluster {
-    harness h;
-    char bus_key[256], st_key[256], client_key[256], client2_key[256], ekey[NE][256];
-    char work[200], workers[200], ev_in[200], storage[200], elisten[NE][128], epeer[NE][200];
-    char st_listen[64], db[128];
-    identity eid[NE];
-    pid_t bus, st, e[NE];
-    client c;
-};
-
-static void msleep(int ms) {
+void msleep(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
 /* A step the rest of the test cannot do without failed: stop every process, keep the directory. */
-static void cluster_abort(struct cluster *cl, const char *why) {
+void cluster_abort(struct cluster *cl, const char *why) {
     fprintf(stderr, "giving up: %s (logs in %s)\n", why, cl->h.dir);
     for (int i = 0; i < NE; i++)
         if (cl->e[i] > 0) harness_stop(cl->e[i], SIGKILL, 2000);
@@ -72,14 +63,14 @@ static void start_storage(struct cluster *cl) {
     cl->st = harness_spawn(&cl->h, "storage.log", argv);
 }
 
-static void cluster_start(struct cluster *cl) {
+void cluster_start(struct cluster *cl) {
     char curve[65], bus_curve[65], st_curve[65];
     memset(cl, 0, sizeof *cl);
     if (harness_init(&cl->h) != 0) exit(1);
     harness_key(&cl->h, "bus", 1, cl->bus_key, NULL, bus_curve);
     harness_key(&cl->h, "storage", 1, cl->st_key, NULL, st_curve);
     harness_key(&cl->h, "client", 1, cl->client_key, NULL, curve);
-    harness_key(&cl->h, "client2", 1, cl->client2_key, NULL, curve);
+    harness_key(&cl->h, "client2", 1, cl->client2_key, NULL, cl->client2_curve);
     for (int i = 0; i < NE; i++) {
         char name[16];
         snprintf(name, sizeof name, "e%d", i);
@@ -109,14 +100,14 @@ static void cluster_start(struct cluster *cl) {
 }
 
 /* `opml convert` of a shared model into the cluster's directory. */
-static void convert(struct cluster *cl, const char *onnx, const char *out) {
+void convert(struct cluster *cl, const char *onnx, const char *out) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' convert '%s/%s' -o '%s' >/dev/null", opml_bin, models_dir, onnx, out);
     if (system(cmd) != 0) cluster_abort(cl, "opml convert failed");
 }
 
 /* Executor i with the given backend and, if not NULL, a model file to load. */
-static void start_executor(struct cluster *cl, int i, const char *backend, const char *model) {
+void start_executor(struct cluster *cl, int i, const char *backend, const char *model) {
     char *argv[24] = {(char *)exec_bin, "--key_file", cl->ekey[i], "--allow_file", cl->h.allow, "--listen",
                       cl->elisten[i], "--bus_work", cl->workers, "--bus_pub", cl->ev_in, "--storage", cl->storage,
                       "--backend", (char *)backend, "--heartbeat_ms", "100", "--heartbeat_timeout_ms", "800",
@@ -130,12 +121,12 @@ static void start_executor(struct cluster *cl, int i, const char *backend, const
     if (client_wait_up(&cl->c, cl->epeer[i], 20000) != 0) cluster_abort(cl, "an executor did not come up");
 }
 
-static void wait_workers(struct cluster *cl, long n) {
+void wait_workers(struct cluster *cl, long n) {
     for (int i = 0; i < 400 && client_stat(&cl->c, cl->work, "workers") != n; i++) msleep(50);
     CHECK_EQ_INT(client_stat(&cl->c, cl->work, "workers"), n);
 }
 
-static void cluster_stop(struct cluster *cl) {
+void cluster_stop(struct cluster *cl) {
     for (int i = 0; i < NE; i++)
         if (cl->e[i] > 0) CHECK_EQ_INT(harness_stop(cl->e[i], SIGTERM, 10000), 0);
     CHECK_EQ_INT(harness_stop(cl->st, SIGTERM, 10000), 0);
@@ -146,7 +137,7 @@ static void cluster_stop(struct cluster *cl) {
 }
 
 /* One call through rpc r; returns 0 or the error code, with the message in err. */
-static int call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d, ProtobufCMessage **rep,
+int call(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d, ProtobufCMessage **rep,
                 char *err, size_t errlen) {
     return rpc_call_max(r, req, d, ENVELOPE_MAX_BYTES, rep, 60000, 0, err, errlen);
 }
@@ -343,7 +334,7 @@ static void test_match(void) {
 
 /* ---- bad ---- */
 
-static void expect_error(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d, int code,
+void expect_error(rpc *r, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d, int code,
                          const char *text) {
     char err[512] = "";
     ProtobufCMessage *rep = NULL;
@@ -710,17 +701,20 @@ static void test_kill(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 8) {
-        fprintf(stderr, "usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|storage|llama|kill\n");
+    if (argc != 8 && !(argc == 9 && !strcmp(argv[7], "gen"))) {
+        fprintf(stderr, "usage: test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR match|bad|storage|llama|kill\n"
+                        "       test_executor BUS STORAGE EXECUTOR OPML MODELS_DIR FASHION_MNIST_DIR gen VMJUDGE\n");
         return 2;
     }
     bus_bin = argv[1], storage_bin = argv[2], exec_bin = argv[3], opml_bin = argv[4], models_dir = argv[5];
-    fmnist_dir = argv[6];
+    fmnist_dir = argv[6], vmjudge_bin = argc == 9 ? argv[8] : NULL;
+    int other_failed = 0;
     if (!strcmp(argv[7], "match")) test_match();
     else if (!strcmp(argv[7], "bad")) test_bad();
     else if (!strcmp(argv[7], "kill")) test_kill();
     else if (!strcmp(argv[7], "llama")) test_llama();
     else if (!strcmp(argv[7], "storage")) test_storage();
+    else if (!strcmp(argv[7], "gen")) other_failed = test_gen();
     else return 2;
-    return check_summary(argv[7]);
+    return check_summary(argv[7]) || other_failed;
 }
