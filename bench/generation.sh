@@ -17,7 +17,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-threads=$(nproc) layers=8 reps=5
+threads=$(nproc) layers=8 reps=9
 while [ $# -gt 0 ]; do
   case $1 in
     --threads) threads=$2; shift 2 ;;
