@@ -20,17 +20,8 @@
 static opml_llama_session *session_for(executor *x, const ProtobufCBinaryData *root, exec_model **em,
                                        actor_reply *reply) {
     char err[512];
-    if (root->len != 32) {
-        snprintf(err, sizeof err, "model_root must be 32 bytes, got %zu", root->len);
-        exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
-        return NULL;
-    }
-    int code;
-    exec_model *e = models_get(&x->models, root->data, &code, err, sizeof err);
-    if (!e) {
-        exec_refuse(x, reply, (unsigned)code, err);
-        return NULL;
-    }
+    exec_model *e = exec_model_for(x, root, reply);
+    if (!e) return NULL;
     opml_llama_session *s = models_llama(&x->models, e, err, sizeof err);
     if (!s) exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
     *em = e;
