@@ -4,10 +4,12 @@
  *   - ExecutorInfer on fashion_mlp: ExecutorRun's output, and nothing recorded;
  *   - ExecutorGenerate through the bus and on the ref executor: the ids of the engine here
  *     (opml_llama_generate), sampled; the stop token ends it;
- *   - refusals: an id outside the vocabulary, a prompt too long, no new tokens, a bad sampler, a
- *     classifier's root, ids not a multiple of 4 bytes, a step past the ids: each a clear error;
+ *   - refusals: an id outside the vocabulary (or negative), a prompt too long, no new tokens, a bad
+ *     sampler, a classifier's root, ids not a multiple of 4 bytes, a step past the ids, no prompt,
+ *     no steps asked, a root of 31 bytes: each a clear error;
  *   - ExecutorGenStates: G_t, tokensRoot_t and kvRoot_t of the engine here;
- *   - ExecutorGenStep at a prompt step and the last generated step: State_0, State_n, the token,
+ *   - ExecutorGenStep at step 0, a prompt step and the last generated step (the caches stored as
+ *     their rows written, the rest zero-extended by whoever fetches them): State_0, State_n, the token,
  *     the kv roots as the engine here computes them, the kv roots those of GenStates at t and
  *     t + 1; ExecutorGetStates on either executor serves the recorded step; nodes of every kind
  *     of the step (the 6-operand Attention over the Q8_0 caches of step t, KVAppend, Sample, Embedding, Rope,
@@ -92,10 +94,20 @@ static void refusals(rpc *bus, const uint8_t root[32], const uint8_t mlp_root[32
     Opml__ExecutorGenStep s = OPML__EXECUTOR_GEN_STEP__INIT;
     s.model_root = bin(root, 32), s.tokens = bin(pb, 4), s.step = 1, s.prompt_len = 1, s.sampler = sp;
     expect_error(bus, &s.base, &opml__executor_gen_step_reply__descriptor, OPML_E_BAD_REQUEST, "step 1 of 1 ids");
+    s.step = 0, s.prompt_len = 0;
+    expect_error(bus, &s.base, &opml__executor_gen_step_reply__descriptor, OPML_E_BAD_REQUEST, "(prompt of 0)");
     uint32_t far = 9;
     Opml__ExecutorGenStates g = OPML__EXECUTOR_GEN_STATES__INIT;
     g.model_root = bin(root, 32), g.tokens = bin(pb, 4), g.steps = &far, g.n_steps = 1;
-    expect_error(bus, &g.base, &opml__executor_gen_states_reply__descriptor, OPML_E_BAD_REQUEST, "past the 1 ids");
+    const ProtobufCMessageDescriptor *sd = &opml__executor_gen_states_reply__descriptor;
+    expect_error(bus, &g.base, sd, OPML_E_BAD_REQUEST, "past the 1 ids");
+    g.n_steps = 0;
+    expect_error(bus, &g.base, sd, OPML_E_BAD_REQUEST, "0 steps asked: 1 to 4096");
+    uint8_t neg[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+    far = 0, g.n_steps = 1, g.tokens = bin(neg, 4);
+    expect_error(bus, &g.base, sd, OPML_E_BAD_REQUEST, "tokens: id 0 is -1");
+    g.model_root.len = 31;
+    expect_error(bus, &g.base, sd, OPML_E_BAD_REQUEST, "model_root must be 32 bytes, got 31");
 }
 
 /* phase 2 inside a node of the step: the state hashes at s and s + 1, the proof of step s, which
@@ -279,12 +291,15 @@ int test_gen(void) {
         CHECK(!memcmp(g->states[i].data, st[steps[i]], 32) && !memcmp(g->tokens_roots[i].data, tr[steps[i]], 32) &&
               !memcmp(g->kv_roots[i].data, kv[steps[i]], 32));
 
-    /* committed steps: a prompt step, the last generated one (judged in the VM) */
+    /* committed steps: the first (empty caches: nothing stored but their root Z), a prompt step,
+     * the last generated one (judged in the VM) */
+    Opml__ExecutorGenStepReply *s0 = step_at(bus, direct, here, m, ids, count, 0, 4, &sp, (const uint8_t(*)[32])kv);
     Opml__ExecutorGenStepReply *s1 = step_at(bus, direct, here, m, ids, count, 2, 4, &sp, (const uint8_t(*)[32])kv);
     Opml__ExecutorGenStepReply *s2 = step_at(bus, direct, here, m, ids, count, T - 1, 4, &sp, (const uint8_t(*)[32])kv);
     if (s2) judge_step(&cl, m, s2);
     printf("gen: ExecutorInfer == ExecutorRun's output; a sampled generation of %u tokens on both executors == the "
-           "engine here, the stop token; refusals; G_t; steps 2 and %u committed, recorded, judged in the VM\n", M, T - 1);
+           "engine here, the stop token; refusals; G_t; steps 0, 2 and %u committed, recorded, judged in the VM\n", M, T - 1);
+    if (s0) protobuf_c_message_free_unpacked(&s0->base, NULL);
     if (s1) protobuf_c_message_free_unpacked(&s1->base, NULL);
     if (s2) protobuf_c_message_free_unpacked(&s2->base, NULL);
     if (g) protobuf_c_message_free_unpacked(&g->base, NULL);
