@@ -14,6 +14,7 @@ packages=(
   libonnx-dev libonnx-testdata dataset-fashion-mnist zlib1g-dev
   docker-compose
   jq
+  clang libclang-rt-14-dev
 )
 # Node.js and npm come from Debian unless the machine already has them (some images ship their own).
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
