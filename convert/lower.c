@@ -86,8 +86,20 @@ int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *
     return k;
 }
 
+int cv_i32_const(conv *c, const char *name, int rank, const int64_t *dims, const int32_t *data) {
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    float *bits = malloc((size_t)n * 4 + 4); /* int32 data kept in the 4-byte f array, bit for bit */
+    if (!bits) return cv_fail(c, "out of memory");
+    if (n) memcpy(bits, data, (size_t)n * 4);
+    int k = cv_new_const(c, name, KD_F32, rank, dims, bits);
+    free(bits);
+    if (k >= 0) c->syms[k].dtype = KD_I32;
+    return k;
+}
+
 kd_tensor cv_tensor(const cv_sym *s) {
-    kd_tensor t = {KD_F32, (uint8_t)s->rank, {0}};
+    kd_tensor t = {s->dtype == KD_I32 ? KD_I32 : KD_F32, (uint8_t)s->rank, {0}};
     for (int i = 0; i < s->rank; i++) t.dims[i] = (uint32_t)s->dims[i];
     return t;
 }
@@ -137,7 +149,7 @@ int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
     d->out.dtype = KD_F32;
     int all_const = 1;
     for (unsigned j = 0; j < d->noperands; j++) {
-        if (cv_need_f32(c, ops[j])) return -1;
+        if (!(c->syms[ops[j]].is_const && c->syms[ops[j]].dtype == KD_I32) && cv_need_f32(c, ops[j])) return -1;
         d->in[j] = cv_tensor(&c->syms[ops[j]]);
         if (!c->syms[ops[j]].is_const) all_const = 0;
     }
@@ -161,6 +173,40 @@ int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
         return k;
     }
     return cv_push_node(c, d, ops, name);
+}
+
+const char *cv_subname(char buf[CV_NAME], const char *base, const char *suffix) {
+    snprintf(buf, CV_NAME, "%s/%s", base, suffix);
+    return buf;
+}
+
+int cv_scalar(conv *c, const char *name, float v) { return cv_new_const(c, name, KD_F32, 0, NULL, &v); }
+
+int cv_unary(conv *c, unsigned op, int x, const char *name) {
+    kd_desc d = {.op = (uint16_t)op, .noperands = 1};
+    cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    return cv_emit(c, &d, &x, name);
+}
+
+int cv_binary(conv *c, unsigned op, int a, int b, const char *name) {
+    int rank, ops[2] = {a, b};
+    int64_t dims[KD_MAX_RANK];
+    if (cv_broadcast(c, &c->syms[a], &c->syms[b], &rank, dims)) return -1;
+    kd_desc d = {.op = (uint16_t)op, .noperands = 2};
+    cv_set_out(&d, rank, dims);
+    return cv_emit(c, &d, ops, name);
+}
+
+int cv_reduce(conv *c, unsigned op, int x, uint32_t mask, int keep, const char *name) {
+    const cv_sym *s = &c->syms[x];
+    int rank = 0;
+    int64_t dims[KD_MAX_RANK];
+    for (int i = 0; i < s->rank; i++)
+        if (!(mask >> i & 1)) dims[rank++] = s->dims[i];
+        else if (keep) dims[rank++] = 1;
+    kd_desc d = {.op = (uint16_t)op, .noperands = 1, .ia = {(int32_t)mask}};
+    cv_set_out(&d, rank, dims);
+    return cv_emit(c, &d, &x, name);
 }
 
 void cv_set_out(kd_desc *d, int rank, const int64_t *dims) {

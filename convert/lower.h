@@ -27,7 +27,7 @@
 
 typedef struct cv_sym {
     char *name;
-    int is_const, dtype, rank;
+    int is_const, dtype, rank; /* dtype: KD_F32, CV_I64, or KD_I32 (a constant index map) */
     int64_t dims[KD_MAX_RANK];
     float *f;      /* float32 constant data (owned) */
     int64_t *i;    /* int64 constant data (owned) */
@@ -67,11 +67,23 @@ int cv_find(conv *c, const char *name);
 int cv_new_sym(conv *c, const char *name);
 int cv_set_dims(conv *c, cv_sym *s, int rank, const int64_t *dims);
 int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *data);
+/* An int32 constant (index maps and taps of Take and AxisResample): its bits are held in f. */
+int cv_i32_const(conv *c, const char *name, int rank, const int64_t *dims, const int32_t *data);
+/* A scalar float constant. */
+int cv_scalar(conv *c, const char *name, float v);
 kd_tensor cv_tensor(const cv_sym *s);
 int cv_need_f32(conv *c, int k);
 int cv_push_node(conv *c, const kd_desc *d, const int *ops, const char *name);
 int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name);
 void cv_set_out(kd_desc *d, int rank, const int64_t *dims);
+/* "base/suffix" in buf: the name of a tensor a lowering makes on the way to its output. */
+#define CV_NAME 300
+const char *cv_subname(char buf[CV_NAME], const char *base, const char *suffix);
+/* Emitted (or folded) nodes without attributes: op of x's shape; op of a and b broadcast; and a
+ * reduction op over the axes in mask (keep: the reduced dims stay as 1). Return the symbol or -1. */
+int cv_unary(conv *c, unsigned op, int x, const char *name);
+int cv_binary(conv *c, unsigned op, int a, int b, const char *name);
+int cv_reduce(conv *c, unsigned op, int x, uint32_t mask, int keep, const char *name);
 int cv_emit_quant(conv *c, kd_desc *d, int x, float *w, size_t rows, size_t rowlen, float *bias, const char *name);
 /* A second name for symbol k (constant data copied). Returns the new symbol. */
 int cv_alias(conv *c, int k, const char *name);

@@ -1,5 +1,5 @@
 /* conv_pool.c: ONNX's windowed operators (onnx_lower.h): Conv (a QConv with int8 weights),
- * MaxPool, AveragePool and GlobalAveragePool; 1-D ones run as 2-D with height 1. The window
+ * MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool; 1-D ones run as 2-D with height 1. The window
  * attributes (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode) are read here. */
 #include "onnx_lower.h"
 
@@ -124,6 +124,18 @@ int onnx_op_gap(onnx_ctx *ox, unsigned arg) {
     kd_desc d = {.op = OP_GLOBALAVGPOOL, .noperands = 1};
     cv_set_out(&d, s->rank, dims);
     return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}
+
+/* GlobalMaxPool: ReduceMax over every dimension after the channels, kept as 1. */
+int onnx_op_gmp(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    conv *c = ox->c;
+    static const char *const none[] = {NULL};
+    int x;
+    if (onnx_first_input(ox, none, &x)) return -1;
+    int rank = c->syms[x].rank;
+    if (rank < 3) return cv_fail(c, "input of rank %d", rank);
+    return cv_reduce(c, OP_REDUCEMAX, x, ((1u << rank) - 1) & ~3u, 1, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 int onnx_op_conv(onnx_ctx *ox, unsigned arg) {

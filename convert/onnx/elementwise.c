@@ -1,7 +1,9 @@
 /* elementwise.c: ONNX's elementwise operators (onnx_lower.h): the unary ones (Relu, LeakyRelu,
- * Sigmoid, Tanh, Exp, Log, Sqrt, Neg, Abs), Clip, HardSigmoid and HardSwish as Mul/Add/Clip, and
- * the broadcasting binary ones (Add, Sub, Mul, Div), with shape arithmetic on int64 constants and
- * an Add of a bias folded into the QLinear before it. */
+ * Sigmoid, Tanh, Exp, Log, Sqrt, Neg, Abs, the circular and hyperbolic functions and their
+ * inverses, Ceil, Floor, Round, Sign, Softplus, Softsign, Elu, Selu, Celu, ThresholdedRelu,
+ * Shrink), Clip, HardSigmoid and HardSwish as Mul/Add/Clip, the broadcasting binary ones (Add, Sub,
+ * Mul, Div, PRelu), with shape arithmetic on int64 constants and an Add of a bias folded into the
+ * QLinear before it, and the variadic Sum, Mean, Max, Min as chains of binary nodes. */
 #include "onnx_lower.h"
 
 #include <stdio.h>
@@ -10,23 +12,64 @@
 
 #include "fmath.h"
 
+/* The float attributes of the unary operators that have some: ONNX's names and defaults, into
+ * fa[0] and fa[1] in this order. */
+static const struct unary_attrs {
+    unsigned op;
+    const char *names[3];
+    float defaults[2];
+} unary_attrs[] = {
+    {OP_LEAKYRELU, {"alpha", NULL, NULL}, {0.01f, 0}},
+    {OP_ELU, {"alpha", NULL, NULL}, {1.0f, 0}},
+    {OP_SELU, {"alpha", "gamma", NULL}, {1.67326319217681884765625f, 1.05070102214813232421875f}},
+    {OP_CELU, {"alpha", NULL, NULL}, {1.0f, 0}},
+    {OP_THRESHOLDEDRELU, {"alpha", NULL, NULL}, {1.0f, 0}},
+    {OP_SHRINK, {"bias", "lambd", NULL}, {0.0f, 0.5f}},
+};
+
 int onnx_op_unary(onnx_ctx *ox, unsigned op) {
     conv *c = ox->c;
-    static const char *const none[] = {NULL}, *const leaky[] = {"alpha", NULL};
+    static const char *const none[] = {NULL};
+    const struct unary_attrs *ua = NULL;
+    for (size_t i = 0; i < sizeof unary_attrs / sizeof *unary_attrs; i++)
+        if (unary_attrs[i].op == op) ua = &unary_attrs[i];
     int x;
-    if (onnx_first_input(ox, op == OP_LEAKYRELU ? leaky : none, &x)) return -1;
+    if (onnx_first_input(ox, ua ? ua->names : none, &x)) return -1;
     kd_desc d = {.op = (uint16_t)op, .noperands = 1};
     cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
-    if (op == OP_LEAKYRELU) d.fa[0] = onnx_attr_f(ox, "alpha", 0.01f);
+    for (int i = 0; ua && i < 2 && ua->names[i]; i++) d.fa[i] = onnx_attr_f(ox, ua->names[i], ua->defaults[i]);
+    if (op == OP_CELU && d.fa[0] == 0.0f) return cv_fail(c, "alpha 0 is not supported");
     return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}
+
+/* Sum, Mean, Max and Min of one or more inputs, broadcast: ((x0 op x1) op x2) .. in input order;
+ * Mean is that Sum divided by the count (one Div). */
+int onnx_op_variadic(onnx_ctx *ox, unsigned op) {
+    conv *c = ox->c;
+    static const char *const none[] = {NULL};
+    int mean = op == OP_DIV, y;
+    if (onnx_first_input(ox, none, &y)) return -1;
+    const char *name = onnx_out_name(ox, 0);
+    size_t n = ox->cur->n_input;
+    if (n == 1) return cv_alias(c, y, name) < 0 ? -1 : 0;
+    char buf[CV_NAME], step[32];
+    for (size_t i = 1; i < n; i++) {
+        int b;
+        if (onnx_in(ox, i, &b)) return -1;
+        if (b < 0) return cv_fail(c, "missing input %zu", i);
+        snprintf(step, sizeof step, "step%zu", i);
+        const char *to = i + 1 == n && !mean ? name : cv_subname(buf, name, step);
+        if ((y = cv_binary(c, mean ? OP_ADD : op, y, b, to)) < 0) return -1;
+    }
+    if (!mean) return 0;
+    int k = cv_scalar(c, cv_subname(buf, name, "count"), (float)n);
+    return k < 0 || cv_binary(c, OP_DIV, y, k, name) < 0 ? -1 : 0;
 }
 
 /* a scalar float constant named after the current node's output */
 static int scalar_const(onnx_ctx *ox, const char *suffix, float v) {
-    conv *c = ox->c;
-    char name[300];
-    snprintf(name, sizeof name, "%s/%s", onnx_out_name(ox, 0), suffix);
-    return cv_new_const(c, name, KD_F32, 0, NULL, &v);
+    char name[CV_NAME];
+    return cv_scalar(ox->c, cv_subname(name, onnx_out_name(ox, 0), suffix), v);
 }
 
 /* HardSigmoid: y = clip(alpha * x + beta, 0, 1); HardSwish: x * HardSigmoid(x) with alpha = 1/6,
@@ -108,7 +151,8 @@ int onnx_op_binary(onnx_ctx *ox, unsigned op) {
     int rank;
     int64_t dims[KD_MAX_RANK];
     if (cv_broadcast(c, a, b, &rank, dims)) return -1;
-    if (a->is_const && b->is_const && (a->dtype == CV_I64 || b->dtype == CV_I64)) {
+    int arith = op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV;
+    if (arith && a->is_const && b->is_const && (a->dtype == CV_I64 || b->dtype == CV_I64)) {
         /* shape arithmetic on int64 constants: same size or one scalar */
         if (a->dtype != CV_I64 || b->dtype != CV_I64) return cv_fail(c, "mixed int64/float constants");
         int64_t na = cv_numel(a), nb = cv_numel(b), n = na > nb ? na : nb;

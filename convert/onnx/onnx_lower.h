@@ -56,6 +56,7 @@ int onnx_op_unary(onnx_ctx *ox, unsigned op);
 int onnx_op_hard(onnx_ctx *ox, unsigned swish);
 int onnx_op_clip(onnx_ctx *ox, unsigned arg);
 int onnx_op_binary(onnx_ctx *ox, unsigned op);
+int onnx_op_variadic(onnx_ctx *ox, unsigned op); /* op: OP_ADD (Sum), OP_DIV (Mean), OP_MAX, OP_MIN */
 
 int onnx_op_flatten(onnx_ctx *ox, unsigned arg);
 int onnx_op_reshape(onnx_ctx *ox, unsigned arg);
@@ -74,14 +75,21 @@ int onnx_op_identity(onnx_ctx *ox, unsigned arg);
 int onnx_op_pool(onnx_ctx *ox, unsigned op);
 int onnx_op_gap(onnx_ctx *ox, unsigned arg);
 int onnx_op_conv(onnx_ctx *ox, unsigned arg);
+int onnx_op_gmp(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_gemm(onnx_ctx *ox, unsigned arg);
 int onnx_op_matmul(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_reduce(onnx_ctx *ox, unsigned op);
+enum { ONNX_REDUCE_L1, ONNX_REDUCE_L2, ONNX_REDUCE_SUMSQUARE, ONNX_REDUCE_LOGSUM, ONNX_REDUCE_LOGSUMEXP };
+int onnx_op_reduce_composite(onnx_ctx *ox, unsigned which);
+int onnx_op_cumsum(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_softmax(onnx_ctx *ox, unsigned op);
 int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);
+int onnx_op_instancenorm(onnx_ctx *ox, unsigned arg);
+int onnx_op_mvn(onnx_ctx *ox, unsigned arg);
+int onnx_op_lrn(onnx_ctx *ox, unsigned arg);
 
 /* A constant from a TensorProto (reader.c; Constant's `value`). Returns the symbol or -1. */
 int onnx_tensor_const(conv *c, const char *name, const Onnx__TensorProto *t);

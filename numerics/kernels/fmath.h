@@ -59,4 +59,24 @@ float kf_sigmoid(float x);
 float kf_log(float x);
 float kf_tanh(float x);
 
+/* fmath_ext.c (docs/numerics.md, "More scalar functions"): exact rounding to integers (trunc,
+ * floor, ceil, half to even), log1p, and the circular and hyperbolic functions and their inverses
+ * to a few ulp (sin, cos, tan for every finite argument: the reduction by pi/2 is exact). */
+float kf_trunc(float x);
+float kf_floor(float x);
+float kf_ceil(float x);
+float kf_round_half_even(float x);
+float kf_log1p(float x);
+float kf_sin(float x);
+float kf_cos(float x);
+float kf_tan(float x);
+float kf_asin(float x);
+float kf_acos(float x);
+float kf_atan(float x);
+float kf_sinh(float x);
+float kf_cosh(float x);
+float kf_asinh(float x);
+float kf_acosh(float x);
+float kf_atanh(float x);
+
 #endif

@@ -43,6 +43,37 @@ KERNEL_OP_DECL(kop_kvappend);
 KERNEL_OP_DECL(kop_attention);
 KERNEL_OP_DECL(kop_silu);
 KERNEL_OP_DECL(kop_argmax);
+KERNEL_OP_DECL(kop_sin);
+KERNEL_OP_DECL(kop_cos);
+KERNEL_OP_DECL(kop_tan);
+KERNEL_OP_DECL(kop_asin);
+KERNEL_OP_DECL(kop_acos);
+KERNEL_OP_DECL(kop_atan);
+KERNEL_OP_DECL(kop_sinh);
+KERNEL_OP_DECL(kop_cosh);
+KERNEL_OP_DECL(kop_asinh);
+KERNEL_OP_DECL(kop_acosh);
+KERNEL_OP_DECL(kop_atanh);
+KERNEL_OP_DECL(kop_ceil);
+KERNEL_OP_DECL(kop_floor);
+KERNEL_OP_DECL(kop_round);
+KERNEL_OP_DECL(kop_sign);
+KERNEL_OP_DECL(kop_softplus);
+KERNEL_OP_DECL(kop_softsign);
+KERNEL_OP_DECL(kop_elu);
+KERNEL_OP_DECL(kop_selu);
+KERNEL_OP_DECL(kop_celu);
+KERNEL_OP_DECL(kop_thresholdedrelu);
+KERNEL_OP_DECL(kop_shrink);
+KERNEL_OP_DECL(kop_min);
+KERNEL_OP_DECL(kop_max);
+KERNEL_OP_DECL(kop_prelu);
+KERNEL_OP_DECL(kop_reducemin);
+KERNEL_OP_DECL(kop_reduceprod);
+KERNEL_OP_DECL(kop_cumsum);
+KERNEL_OP_DECL(kop_hardmax);
+KERNEL_OP_DECL(kop_take);
+KERNEL_OP_DECL(kop_axisresample);
 
 static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_QLINEAR] = &kop_qlinear,     [OP_QMATMUL] = &kop_qmatmul, [OP_QCONV] = &kop_qconv,
@@ -59,6 +90,15 @@ static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_EMBEDDING] = &kop_embedding, [OP_RMSNORM] = &kop_rmsnorm, [OP_ROPE] = &kop_rope,
     [OP_KVAPPEND] = &kop_kvappend,   [OP_ATTENTION] = &kop_attention, [OP_SILU] = &kop_silu,
     [OP_ARGMAX] = &kop_argmax,
+    [OP_SIN] = &kop_sin, [OP_COS] = &kop_cos, [OP_TAN] = &kop_tan, [OP_ASIN] = &kop_asin,
+    [OP_ACOS] = &kop_acos, [OP_ATAN] = &kop_atan, [OP_SINH] = &kop_sinh, [OP_COSH] = &kop_cosh,
+    [OP_ASINH] = &kop_asinh, [OP_ACOSH] = &kop_acosh, [OP_ATANH] = &kop_atanh, [OP_CEIL] = &kop_ceil,
+    [OP_FLOOR] = &kop_floor, [OP_ROUND] = &kop_round, [OP_SIGN] = &kop_sign, [OP_SOFTPLUS] = &kop_softplus,
+    [OP_SOFTSIGN] = &kop_softsign, [OP_ELU] = &kop_elu, [OP_SELU] = &kop_selu, [OP_CELU] = &kop_celu,
+    [OP_THRESHOLDEDRELU] = &kop_thresholdedrelu, [OP_SHRINK] = &kop_shrink, [OP_MIN] = &kop_min,
+    [OP_MAX] = &kop_max, [OP_PRELU] = &kop_prelu, [OP_REDUCEMIN] = &kop_reducemin,
+    [OP_REDUCEPROD] = &kop_reduceprod, [OP_CUMSUM] = &kop_cumsum, [OP_HARDMAX] = &kop_hardmax,
+    [OP_TAKE] = &kop_take, [OP_AXISRESAMPLE] = &kop_axisresample,
 };
 
 static const kernel_op *lookup(unsigned op) { return op <= OP_MAX_ID ? table[op] : NULL; }

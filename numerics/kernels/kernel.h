@@ -33,7 +33,7 @@
 enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3 };
 
 /* Operator ids: stable, part of the descriptor (never renumber; 32 and up are reserved for the
- * transformer operators). */
+ * transformer operators, 96-159 for the ONNX importer's breadth operators). */
 enum kd_op {
     OP_QLINEAR = 1,   /* X[..,K] . W[N,K]^T, int8 weights, per-row activations (Gemm, MatMul) */
     OP_QMATMUL = 2,   /* A[..,M,K] . B[..,K,N], both quantized at run time */
@@ -73,7 +73,39 @@ enum kd_op {
     OP_ATTENTION = 36, /* causal self-attention over the cache, W8A8 scores, fp32 softmax */
     OP_SILU = 37,
     OP_ARGMAX = 38,
-    OP_MAX_ID = 38
+    /* the breadth operators of the ONNX importer (ids 96-159) */
+    OP_SIN = 96, /* element-wise maps of math_unary.c (96-117) */
+    OP_COS = 97,
+    OP_TAN = 98,
+    OP_ASIN = 99,
+    OP_ACOS = 100,
+    OP_ATAN = 101,
+    OP_SINH = 102,
+    OP_COSH = 103,
+    OP_ASINH = 104,
+    OP_ACOSH = 105,
+    OP_ATANH = 106,
+    OP_CEIL = 107,
+    OP_FLOOR = 108,
+    OP_ROUND = 109,
+    OP_SIGN = 110,
+    OP_SOFTPLUS = 111,
+    OP_SOFTSIGN = 112,
+    OP_ELU = 113,
+    OP_SELU = 114,
+    OP_CELU = 115,
+    OP_THRESHOLDEDRELU = 116,
+    OP_SHRINK = 117,
+    OP_MIN = 118, /* broadcasting binary (minmax.c) */
+    OP_MAX = 119,
+    OP_PRELU = 120,
+    OP_REDUCEMIN = 121,
+    OP_REDUCEPROD = 122,
+    OP_CUMSUM = 123,
+    OP_HARDMAX = 124,
+    OP_TAKE = 125, /* a gather by a constant flat index map */
+    OP_AXISRESAMPLE = 126, /* a linear map along one axis (Resize, Upsample) */
+    OP_MAX_ID = 126
 };
 
 typedef struct kd_tensor {

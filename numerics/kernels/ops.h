@@ -18,10 +18,11 @@ void kd_softmax_rows(const kd_desc *d, size_t *outer, size_t *len, size_t *inner
 /* The maximum of the row xr[0], xr[inner], ..., xr[(len - 1) * inner] by "greater than" from
  * -Inf; any NaN in the row makes it NaN (the first NaN met, scanning in index order). */
 float kd_softmax_row_max(const float *xr, size_t len, size_t inner);
-/* The reductions (reduce.c): one f32 operand, ia[0] a bit mask of the reduced axes (only bits
- * below the rank), an f32 output with the kept dimensions' element count (keepdims or not). Each
- * output element, in index order, visits its reduced positions in row-major order. */
-enum kd_reduce { KD_REDUCE_SUM, KD_REDUCE_MEAN, KD_REDUCE_MAX };
+/* The reductions (reduce.c: sum, mean, max, min, product): one f32 operand, ia[0] a bit mask of
+ * the reduced axes (only bits below the rank), an f32 output with the kept dimensions' element
+ * count (keepdims or not). Each output element, in index order, visits its reduced positions in
+ * row-major order. */
+enum kd_reduce { KD_REDUCE_SUM, KD_REDUCE_MEAN, KD_REDUCE_MAX, KD_REDUCE_MIN, KD_REDUCE_PROD };
 int kd_check_reduce(const kd_desc *d);
 void kd_reduce_run(const kd_desc *d, const float *x, float *y, enum kd_reduce mode);
 /* The check shared by the 2-D pooling operators (ia[0..9]: kh kw sh sw pt pl pb pr dh dw). */

@@ -188,6 +188,61 @@ static void test_load_roots(void) {
     vm_free(&v);
 }
 
+/* The breadth operators of the ONNX importer (ids 96 and up), each on a small node whose shapes
+ * and attributes it accepts: the VM's output equals the host kernels' and qemu's. The element-wise
+ * maps without attributes are also covered by main's loop over every f32 map. */
+static void breadth_operators(void) {
+    static const struct {
+        uint16_t op;
+        float fa[2];
+    } maps[] = {{OP_ELU, {0.7f, 0}}, {OP_SELU, {1.6732632f, 1.0507010f}}, {OP_CELU, {1.5f, 0}},
+                {OP_THRESHOLDEDRELU, {0.5f, 0}}, {OP_SHRINK, {0.25f, 1.0f}}};
+    kd_desc d;
+    for (size_t i = 0; i < sizeof maps / sizeof *maps; i++) {
+        memset(&d, 0, sizeof d);
+        d.op = maps[i].op, d.noperands = 1, d.fa[0] = maps[i].fa[0], d.fa[1] = maps[i].fa[1];
+        d.in[0] = d.out = tens(KD_F32, 2, 4, 9);
+        run_both(kernel_op_name(d.op), &d);
+    }
+    static const uint16_t binary[] = {OP_MIN, OP_MAX, OP_PRELU};
+    for (size_t i = 0; i < 3; i++) {
+        memset(&d, 0, sizeof d);
+        d.op = binary[i], d.noperands = 2;
+        d.in[0] = d.out = tens3(KD_F32, 2, 3, 5);
+        d.in[1] = tens(KD_F32, 1, 5, 0);
+        run_both(kernel_op_name(d.op), &d);
+    }
+    static const uint16_t reductions[] = {OP_REDUCEMIN, OP_REDUCEPROD};
+    for (size_t i = 0; i < 2; i++) {
+        memset(&d, 0, sizeof d);
+        d.op = reductions[i], d.noperands = 1, d.ia[0] = 5; /* axes 0 and 2 of [3, 4, 2] */
+        d.in[0] = tens3(KD_F32, 3, 4, 2);
+        d.out = tens(KD_F32, 1, 4, 0);
+        run_both(kernel_op_name(d.op), &d);
+    }
+    memset(&d, 0, sizeof d);
+    d.op = OP_CUMSUM, d.noperands = 1, d.ia[0] = 1, d.ia[1] = 1, d.ia[2] = 1; /* exclusive, reverse */
+    d.in[0] = d.out = tens3(KD_F32, 2, 6, 3);
+    run_both("CumSum", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_HARDMAX, d.noperands = 1, d.ia[0] = 1;
+    d.in[0] = d.out = tens3(KD_F32, 2, 6, 3);
+    run_both("Hardmax", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_TAKE, d.noperands = 2;
+    d.in[0] = tens(KD_F32, 2, 3, 4);
+    d.in[1] = tens(KD_I32, 2, 5, 7);
+    d.out = tens3(KD_F32, 5, 7, 1);
+    run_both("Take", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_AXISRESAMPLE, d.noperands = 3, d.ia[0] = 1, d.fa[0] = -2.0f; /* [2, 4, 3] -> [2, 9, 3], 2 taps */
+    d.in[0] = tens3(KD_F32, 2, 4, 3);
+    d.in[1] = tens(KD_I32, 2, 9, 2);
+    d.in[2] = tens(KD_F32, 2, 9, 2);
+    d.out = tens3(KD_F32, 2, 9, 3);
+    run_both("AxisResample", &d);
+}
+
 int main(void) {
     test_load_roots();
     /* the embedded guest image is the pinned one */
@@ -392,6 +447,8 @@ int main(void) {
         if (kernel_check(&d) != KD_OK) d.ia[0] = 0;
         if (kernel_op_name(op) && kernel_check(&d) == KD_OK) run_both(kernel_op_name(op), &d);
     }
+
+    breadth_operators();
 
     /* a malformed descriptor: the guest exits with the kernel's error, not a fault */
     uint8_t bad[KD_BYTES] = {1, 2, 3};
