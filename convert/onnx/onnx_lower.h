@@ -4,8 +4,9 @@
  * HardSwish), shape.c (Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Pad,
  * Shape, Gather, Cast, Constant, Identity), conv_pool.c (Conv, MaxPool, AveragePool,
  * GlobalAveragePool), gemm.c (Gemm, MatMul), reduce.c (ReduceSum, ReduceMean, ReduceMax), norm.c
- * (Softmax, LogSoftmax, BatchNormalization). Every lowering emits through lower.h; an attribute it
- * does not handle is refused, never ignored. */
+ * (Softmax, LogSoftmax, BatchNormalization), gather.c (data movement by constant index maps).
+ * Every lowering emits through lower.h; an attribute it does not handle is refused, never
+ * ignored. */
 #ifndef OPML_ONNX_LOWER_H
 #define OPML_ONNX_LOWER_H
 
@@ -84,6 +85,17 @@ int onnx_op_reduce(onnx_ctx *ox, unsigned op);
 enum { ONNX_REDUCE_L1, ONNX_REDUCE_L2, ONNX_REDUCE_SUMSQUARE, ONNX_REDUCE_LOGSUM, ONNX_REDUCE_LOGSUMEXP };
 int onnx_op_reduce_composite(onnx_ctx *ox, unsigned which);
 int onnx_op_cumsum(onnx_ctx *ox, unsigned arg);
+
+int onnx_op_tile(onnx_ctx *ox, unsigned arg);
+int onnx_op_trilu(onnx_ctx *ox, unsigned arg);
+int onnx_op_gather_elements(onnx_ctx *ox, unsigned arg);
+int onnx_op_gather_nd(onnx_ctx *ox, unsigned arg);
+int onnx_op_compress(onnx_ctx *ox, unsigned arg);
+int onnx_op_scatter_elements(onnx_ctx *ox, unsigned arg);
+int onnx_op_scatter_nd(onnx_ctx *ox, unsigned arg);
+int onnx_op_maxunpool(onnx_ctx *ox, unsigned arg);
+int onnx_op_reverse_sequence(onnx_ctx *ox, unsigned arg);
+int onnx_op_depth_space(onnx_ctx *ox, unsigned to_space);
 
 int onnx_op_softmax(onnx_ctx *ox, unsigned op);
 int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);

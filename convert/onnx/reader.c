@@ -376,6 +376,18 @@ static const struct lowering {
     {"InstanceNormalization", onnx_op_instancenorm, 0},
     {"MeanVarianceNormalization", onnx_op_mvn, 0},
     {"LRN", onnx_op_lrn, 0},
+    {"Tile", onnx_op_tile, 0},
+    {"Trilu", onnx_op_trilu, 0},
+    {"GatherElements", onnx_op_gather_elements, 0},
+    {"GatherND", onnx_op_gather_nd, 0},
+    {"Compress", onnx_op_compress, 0},
+    {"ScatterElements", onnx_op_scatter_elements, 0},
+    {"Scatter", onnx_op_scatter_elements, 0},
+    {"ScatterND", onnx_op_scatter_nd, 0},
+    {"MaxUnpool", onnx_op_maxunpool, 0},
+    {"ReverseSequence", onnx_op_reverse_sequence, 0},
+    {"DepthToSpace", onnx_op_depth_space, 1},
+    {"SpaceToDepth", onnx_op_depth_space, 0},
 };
 
 static const struct lowering *find_lowering(const Onnx__NodeProto *n) {
