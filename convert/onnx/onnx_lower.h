@@ -4,7 +4,8 @@
  * HardSwish), shape.c (Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Pad,
  * Shape, Gather, Cast, Constant, Identity), conv_pool.c (Conv, MaxPool, AveragePool,
  * GlobalAveragePool), gemm.c (Gemm, MatMul), reduce.c (ReduceSum, ReduceMean, ReduceMax), norm.c
- * (Softmax, LogSoftmax, BatchNormalization), gather.c (data movement by constant index maps).
+ * (Softmax, LogSoftmax, BatchNormalization), gather.c (data movement by constant index maps),
+ * resize.c (Resize, Upsample).
  * Every lowering emits through lower.h; an attribute it does not handle is refused, never
  * ignored. */
 #ifndef OPML_ONNX_LOWER_H
@@ -96,6 +97,9 @@ int onnx_op_scatter_nd(onnx_ctx *ox, unsigned arg);
 int onnx_op_maxunpool(onnx_ctx *ox, unsigned arg);
 int onnx_op_reverse_sequence(onnx_ctx *ox, unsigned arg);
 int onnx_op_depth_space(onnx_ctx *ox, unsigned to_space);
+
+int onnx_op_resize(onnx_ctx *ox, unsigned arg);
+int onnx_op_upsample(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_softmax(onnx_ctx *ox, unsigned op);
 int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);

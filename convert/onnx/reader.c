@@ -388,6 +388,8 @@ static const struct lowering {
     {"ReverseSequence", onnx_op_reverse_sequence, 0},
     {"DepthToSpace", onnx_op_depth_space, 1},
     {"SpaceToDepth", onnx_op_depth_space, 0},
+    {"Resize", onnx_op_resize, 0},
+    {"Upsample", onnx_op_upsample, 0},
 };
 
 static const struct lowering *find_lowering(const Onnx__NodeProto *n) {
