@@ -78,6 +78,7 @@ int onnx_op_pool(onnx_ctx *ox, unsigned op);
 int onnx_op_gap(onnx_ctx *ox, unsigned arg);
 int onnx_op_conv(onnx_ctx *ox, unsigned arg);
 int onnx_op_gmp(onnx_ctx *ox, unsigned arg);
+int onnx_op_convtranspose(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_gemm(onnx_ctx *ox, unsigned arg);
 int onnx_op_matmul(onnx_ctx *ox, unsigned arg);

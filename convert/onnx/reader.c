@@ -390,6 +390,7 @@ static const struct lowering {
     {"SpaceToDepth", onnx_op_depth_space, 0},
     {"Resize", onnx_op_resize, 0},
     {"Upsample", onnx_op_upsample, 0},
+    {"ConvTranspose", onnx_op_convtranspose, 0},
 };
 
 static const struct lowering *find_lowering(const Onnx__NodeProto *n) {

@@ -74,6 +74,7 @@ KERNEL_OP_DECL(kop_cumsum);
 KERNEL_OP_DECL(kop_hardmax);
 KERNEL_OP_DECL(kop_take);
 KERNEL_OP_DECL(kop_axisresample);
+KERNEL_OP_DECL(kop_qconvtranspose);
 
 static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_QLINEAR] = &kop_qlinear,     [OP_QMATMUL] = &kop_qmatmul, [OP_QCONV] = &kop_qconv,
@@ -99,6 +100,7 @@ static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_MAX] = &kop_max, [OP_PRELU] = &kop_prelu, [OP_REDUCEMIN] = &kop_reducemin,
     [OP_REDUCEPROD] = &kop_reduceprod, [OP_CUMSUM] = &kop_cumsum, [OP_HARDMAX] = &kop_hardmax,
     [OP_TAKE] = &kop_take, [OP_AXISRESAMPLE] = &kop_axisresample,
+    [OP_QCONVTRANSPOSE] = &kop_qconvtranspose,
 };
 
 static const kernel_op *lookup(unsigned op) { return op <= OP_MAX_ID ? table[op] : NULL; }

@@ -105,7 +105,8 @@ enum kd_op {
     OP_HARDMAX = 124,
     OP_TAKE = 125, /* a gather by a constant flat index map */
     OP_AXISRESAMPLE = 126, /* a linear map along one axis (Resize, Upsample) */
-    OP_MAX_ID = 126
+    OP_QCONVTRANSPOSE = 127, /* 2-D transposed convolution, int8 weights */
+    OP_MAX_ID = 127
 };
 
 typedef struct kd_tensor {

@@ -241,6 +241,15 @@ static void breadth_operators(void) {
     d.in[2] = tens(KD_F32, 2, 9, 2);
     d.out = tens3(KD_F32, 2, 9, 3);
     run_both("AxisResample", &d);
+    memset(&d, 0, sizeof d); /* [1, 4, 5, 5] -> [1, 6, 11, 10]: groups 2, strides 2, pads 1 0 0 1, output padding 1 0 */
+    d.op = OP_QCONVTRANSPOSE, d.noperands = 4;
+    d.in[0] = tens4(KD_F32, 1, 4, 5, 5);
+    d.in[1] = tens4(KD_I8, 6, 2, 3, 3);
+    d.in[2] = d.in[3] = tens(KD_F32, 1, 6, 0);
+    d.out = tens4(KD_F32, 1, 6, 11, 10);
+    int32_t ct_ia[] = {2, 2, 2, 1, 0, 0, 1, 1, 1};
+    memcpy(d.ia, ct_ia, sizeof ct_ia);
+    run_both("QConvTranspose", &d);
 }
 
 int main(void) {
