@@ -77,7 +77,7 @@ int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *
     cv_sym *s = &c->syms[k];
     s->is_const = 1, s->dtype = dtype;
     if (cv_set_dims(c, s, rank, dims)) return -1;
-    size_t n = (size_t)cv_numel(s), es = dtype == CV_I64 ? 8 : 4;
+    size_t n = (size_t)cv_numel(s), es = cv_elsize(dtype);
     void *p = malloc(n * es + 8);
     if (!p) return cv_fail(c, "out of memory");
     if (n) memcpy(p, data, n * es);
@@ -86,20 +86,14 @@ int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *
     return k;
 }
 
+size_t cv_elsize(int dtype) { return dtype == CV_I64 ? 8 : dtype == KD_I8 ? 1 : 4; }
+
 int cv_i32_const(conv *c, const char *name, int rank, const int64_t *dims, const int32_t *data) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    float *bits = malloc((size_t)n * 4 + 4); /* int32 data kept in the 4-byte f array, bit for bit */
-    if (!bits) return cv_fail(c, "out of memory");
-    if (n) memcpy(bits, data, (size_t)n * 4);
-    int k = cv_new_const(c, name, KD_F32, rank, dims, bits);
-    free(bits);
-    if (k >= 0) c->syms[k].dtype = KD_I32;
-    return k;
+    return cv_new_const(c, name, KD_I32, rank, dims, data);
 }
 
 kd_tensor cv_tensor(const cv_sym *s) {
-    kd_tensor t = {s->dtype == KD_I32 ? KD_I32 : KD_F32, (uint8_t)s->rank, {0}};
+    kd_tensor t = {s->dtype == KD_I32 || s->dtype == KD_I8 ? (uint8_t)s->dtype : KD_F32, (uint8_t)s->rank, {0}};
     for (int i = 0; i < s->rank; i++) t.dims[i] = (uint32_t)s->dims[i];
     return t;
 }
@@ -149,7 +143,8 @@ int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
     d->out.dtype = KD_F32;
     int all_const = 1;
     for (unsigned j = 0; j < d->noperands; j++) {
-        if (!(c->syms[ops[j]].is_const && c->syms[ops[j]].dtype == KD_I32) && cv_need_f32(c, ops[j])) return -1;
+        int int_const = c->syms[ops[j]].is_const && (c->syms[ops[j]].dtype == KD_I32 || c->syms[ops[j]].dtype == KD_I8);
+        if (!int_const && cv_need_f32(c, ops[j])) return -1;
         d->in[j] = cv_tensor(&c->syms[ops[j]]);
         if (!c->syms[ops[j]].is_const) all_const = 0;
     }
@@ -253,7 +248,7 @@ int cv_alias(conv *c, int k, const char *name) {
     c->syms[n].name = nm;
     c->syms[n].weight = -1;
     if (s.is_const) {
-        size_t bytes = (size_t)cv_numel(&s) * (s.dtype == CV_I64 ? 8 : 4);
+        size_t bytes = (size_t)cv_numel(&s) * cv_elsize(s.dtype);
         void *p = malloc(bytes + 8);
         if (!p) return cv_fail(c, "out of memory");
         memcpy(p, s.dtype == CV_I64 ? (void *)s.i : (void *)s.f, bytes);
@@ -398,7 +393,7 @@ int cv_finish(conv *c, int out_sym, float input_divisor, uint8_t **out, size_t *
                 continue;
             }
             if (s->weight < 0) {
-                size_t bytes = (size_t)cv_numel(s) * 4;
+                size_t bytes = (size_t)cv_numel(s) * cv_elsize(s->dtype);
                 void *copy = malloc(bytes + 4);
                 if (!copy) {
                     cv_fail(c, "out of memory");

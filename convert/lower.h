@@ -27,7 +27,7 @@
 
 typedef struct cv_sym {
     char *name;
-    int is_const, dtype, rank; /* dtype: KD_F32, CV_I64, or KD_I32 (a constant index map) */
+    int is_const, dtype, rank; /* dtype: KD_F32, CV_I64, or KD_I32, KD_I8 (constants for kernels) */
     int64_t dims[KD_MAX_RANK];
     float *f;      /* float32 constant data (owned) */
     int64_t *i;    /* int64 constant data (owned) */
@@ -66,9 +66,13 @@ int64_t cv_numel(const cv_sym *s);
 int cv_find(conv *c, const char *name);
 int cv_new_sym(conv *c, const char *name);
 int cv_set_dims(conv *c, cv_sym *s, int rank, const int64_t *dims);
+/* A constant of dtype KD_F32, CV_I64, or KD_I32 / KD_I8 (data for kernels: index maps, taps,
+ * weights a lowering quantized), holding a copy of the data (the bytes of the last two in f). */
 int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *data);
-/* An int32 constant (index maps and taps of Take and AxisResample): its bits are held in f. */
+/* An int32 constant (the index maps and taps of Take and AxisResample). */
 int cv_i32_const(conv *c, const char *name, int rank, const int64_t *dims, const int32_t *data);
+/* Bytes per element of a symbol's dtype (CV_I64 8, KD_I8 1, else 4). */
+size_t cv_elsize(int dtype);
 /* A scalar float constant. */
 int cv_scalar(conv *c, const char *name, float v);
 kd_tensor cv_tensor(const cv_sym *s);

@@ -33,8 +33,7 @@ static int32_t *map_new(conv *c, int rank, const int64_t *dims, int64_t *n) {
     return m;
 }
 
-/* y = Take(x, map) of shape dims, named `name`; map freed. */
-static int take(conv *c, int x, int32_t *map, int rank, const int64_t *dims, const char *name) {
+int onnx_take(conv *c, int x, int32_t *map, int rank, const int64_t *dims, const char *name) {
     char mn[CV_NAME];
     int k = cv_i32_const(c, cv_subname(mn, name, "map"), rank, dims, map);
     free(map);
@@ -76,7 +75,7 @@ int onnx_op_tile(onnx_ctx *ox, unsigned arg) {
         for (int i = 0; i < s->rank; i++) src += (co[i] % s->dims[i]) * st[i];
         map[f] = (int32_t)src;
     }
-    return take(c, x, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, x, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 int onnx_op_trilu(onnx_ctx *ox, unsigned arg) {
@@ -104,7 +103,7 @@ int onnx_op_trilu(onnx_ctx *ox, unsigned arg) {
         int keep = upper ? col - row >= k : col - row <= k;
         map[f] = keep ? (int32_t)f : -1;
     }
-    return take(c, x, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, x, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 /* An index along a dimension of size dim, negative counting from the end; -1 when out of range. */
@@ -139,7 +138,7 @@ int onnx_op_gather_elements(onnx_ctx *ox, unsigned arg) {
         }
         map[f] = (int32_t)src;
     }
-    return take(c, x, map, ix->rank, ix->dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, x, map, ix->rank, ix->dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 int onnx_op_gather_nd(onnx_ctx *ox, unsigned arg) {
@@ -181,7 +180,7 @@ int onnx_op_gather_nd(onnx_ctx *ox, unsigned arg) {
         for (int i = (int)(b + last); i < s->rank; i++) src += co[q - 1 + i - (b + last)] * st[i];
         map[f] = (int32_t)src;
     }
-    return take(c, x, map, rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, x, map, rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 int onnx_op_compress(onnx_ctx *ox, unsigned arg) {
@@ -217,7 +216,7 @@ int onnx_op_compress(onnx_ctx *ox, unsigned arg) {
         map[f] = (int32_t)src;
     }
     free(pos);
-    return take(c, x, map, rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, x, map, rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 /* The data and the updates of a Scatter flattened and joined: the tensor its map indexes. */
@@ -275,7 +274,7 @@ int onnx_op_scatter_elements(onnx_ctx *ox, unsigned arg) {
         free(map);
         return -1;
     }
-    return take(c, src, map, rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, src, map, rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 int onnx_op_scatter_nd(onnx_ctx *ox, unsigned arg) {
@@ -314,7 +313,7 @@ int onnx_op_scatter_nd(onnx_ctx *ox, unsigned arg) {
         free(map);
         return -1;
     }
-    return take(c, src, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, src, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 /* MaxUnpool: X [N, C, H, W] and its MaxPool indices (flat in each image's output) give an output
@@ -364,7 +363,7 @@ int onnx_op_maxunpool(onnx_ctx *ox, unsigned arg) {
         }
         map[dst] = (int32_t)j;
     }
-    return take(c, x, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, x, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 int onnx_op_reverse_sequence(onnx_ctx *ox, unsigned arg) {
@@ -391,7 +390,7 @@ int onnx_op_reverse_sequence(onnx_ctx *ox, unsigned arg) {
         }
         map[f] = (int32_t)(f + (t < len ? (len - 1 - 2 * t) * st[ta] : 0));
     }
-    return take(c, x, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+    return onnx_take(c, x, map, s->rank, dims, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 /* DepthToSpace (DCR, CRD) and SpaceToDepth: Reshape to rank 6, Transpose, Reshape. */

@@ -5,7 +5,7 @@
  * Shape, Gather, Cast, Constant, Identity), conv_pool.c (Conv, MaxPool, AveragePool,
  * GlobalAveragePool), gemm.c (Gemm, MatMul), reduce.c (ReduceSum, ReduceMean, ReduceMax), norm.c
  * (Softmax, LogSoftmax, BatchNormalization), gather.c (data movement by constant index maps),
- * resize.c (Resize, Upsample).
+ * resize.c (Resize, Upsample), recurrent.c (LSTM, GRU, RNN).
  * Every lowering emits through lower.h; an attribute it does not handle is refused, never
  * ignored. */
 #ifndef OPML_ONNX_LOWER_H
@@ -88,6 +88,9 @@ enum { ONNX_REDUCE_L1, ONNX_REDUCE_L2, ONNX_REDUCE_SUMSQUARE, ONNX_REDUCE_LOGSUM
 int onnx_op_reduce_composite(onnx_ctx *ox, unsigned which);
 int onnx_op_cumsum(onnx_ctx *ox, unsigned arg);
 
+/* y = Take(x, map) of shape dims (numel(dims) map entries, taken over and freed), named `name`.
+ * Returns the symbol or -1. */
+int onnx_take(conv *c, int x, int32_t *map, int rank, const int64_t *dims, const char *name);
 int onnx_op_tile(onnx_ctx *ox, unsigned arg);
 int onnx_op_trilu(onnx_ctx *ox, unsigned arg);
 int onnx_op_gather_elements(onnx_ctx *ox, unsigned arg);
@@ -101,6 +104,8 @@ int onnx_op_depth_space(onnx_ctx *ox, unsigned to_space);
 
 int onnx_op_resize(onnx_ctx *ox, unsigned arg);
 int onnx_op_upsample(onnx_ctx *ox, unsigned arg);
+
+int onnx_op_recurrent(onnx_ctx *ox, unsigned op); /* OP_LSTM, OP_GRU, OP_RNN */
 
 int onnx_op_softmax(onnx_ctx *ox, unsigned op);
 int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);

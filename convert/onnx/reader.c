@@ -391,6 +391,9 @@ static const struct lowering {
     {"Resize", onnx_op_resize, 0},
     {"Upsample", onnx_op_upsample, 0},
     {"ConvTranspose", onnx_op_convtranspose, 0},
+    {"LSTM", onnx_op_recurrent, OP_LSTM},
+    {"GRU", onnx_op_recurrent, OP_GRU},
+    {"RNN", onnx_op_recurrent, OP_RNN},
 };
 
 static const struct lowering *find_lowering(const Onnx__NodeProto *n) {

@@ -75,6 +75,9 @@ KERNEL_OP_DECL(kop_hardmax);
 KERNEL_OP_DECL(kop_take);
 KERNEL_OP_DECL(kop_axisresample);
 KERNEL_OP_DECL(kop_qconvtranspose);
+KERNEL_OP_DECL(kop_lstm);
+KERNEL_OP_DECL(kop_gru);
+KERNEL_OP_DECL(kop_rnn);
 
 static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_QLINEAR] = &kop_qlinear,     [OP_QMATMUL] = &kop_qmatmul, [OP_QCONV] = &kop_qconv,
@@ -100,7 +103,7 @@ static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_MAX] = &kop_max, [OP_PRELU] = &kop_prelu, [OP_REDUCEMIN] = &kop_reducemin,
     [OP_REDUCEPROD] = &kop_reduceprod, [OP_CUMSUM] = &kop_cumsum, [OP_HARDMAX] = &kop_hardmax,
     [OP_TAKE] = &kop_take, [OP_AXISRESAMPLE] = &kop_axisresample,
-    [OP_QCONVTRANSPOSE] = &kop_qconvtranspose,
+    [OP_QCONVTRANSPOSE] = &kop_qconvtranspose, [OP_LSTM] = &kop_lstm, [OP_GRU] = &kop_gru, [OP_RNN] = &kop_rnn,
 };
 
 static const kernel_op *lookup(unsigned op) { return op <= OP_MAX_ID ? table[op] : NULL; }

@@ -106,7 +106,10 @@ enum kd_op {
     OP_TAKE = 125, /* a gather by a constant flat index map */
     OP_AXISRESAMPLE = 126, /* a linear map along one axis (Resize, Upsample) */
     OP_QCONVTRANSPOSE = 127, /* 2-D transposed convolution, int8 weights */
-    OP_MAX_ID = 127
+    OP_LSTM = 128, /* the recurrent nets (recurrent.c): the whole sequence, W8A8 products */
+    OP_GRU = 129,
+    OP_RNN = 130,
+    OP_MAX_ID = 130
 };
 
 typedef struct kd_tensor {

@@ -250,6 +250,36 @@ static void breadth_operators(void) {
     int32_t ct_ia[] = {2, 2, 2, 1, 0, 0, 1, 1, 1};
     memcpy(d.ia, ct_ia, sizeof ct_ia);
     run_both("QConvTranspose", &d);
+
+    /* the recurrent nets: S = 3 steps, B = 2, I = 5, H = 4 */
+    memset(&d, 0, sizeof d); /* LSTM, bidirectional, clip 3 */
+    d.op = OP_LSTM, d.noperands = 9, d.fa[0] = 3.0f;
+    int32_t lstm_ia[] = {2, 1, 2, 2, 1, 2, 2};
+    memcpy(d.ia, lstm_ia, sizeof lstm_ia);
+    d.in[0] = tens3(KD_F32, 3, 2, 5);
+    d.in[1] = tens3(KD_I8, 2, 16, 5), d.in[2] = tens(KD_F32, 2, 2, 16);
+    d.in[3] = tens3(KD_I8, 2, 16, 4), d.in[4] = d.in[5] = tens(KD_F32, 2, 2, 16);
+    d.in[6] = d.in[7] = tens3(KD_F32, 2, 2, 4), d.in[8] = tens(KD_F32, 2, 2, 12);
+    d.out = tens4(KD_F32, 3, 2, 2, 8);
+    run_both("LSTM", &d);
+    for (int lbr = 0; lbr < 2; lbr++) { /* GRU, reverse, both forms of the reset gate */
+        memset(&d, 0, sizeof d);
+        d.op = OP_GRU, d.noperands = 8, d.ia[0] = 1, d.ia[1] = 1, d.ia[2] = 2, d.ia[7] = lbr;
+        d.in[0] = tens3(KD_F32, 3, 2, 5);
+        d.in[1] = tens3(KD_I8, 1, 12, 5), d.in[2] = tens(KD_F32, 2, 1, 12);
+        d.in[3] = tens3(KD_I8, 1, 12, 4), d.in[4] = d.in[5] = d.in[6] = tens(KD_F32, 2, 1, 12);
+        d.in[7] = tens3(KD_F32, 1, 2, 4);
+        d.out = tens4(KD_F32, 3, 1, 2, 4);
+        run_both(lbr ? "GRU/lbr" : "GRU", &d);
+    }
+    memset(&d, 0, sizeof d); /* RNN, forward, Relu */
+    d.op = OP_RNN, d.noperands = 7, d.ia[1] = 3;
+    d.in[0] = tens3(KD_F32, 3, 2, 5);
+    d.in[1] = tens3(KD_I8, 1, 4, 5), d.in[2] = tens(KD_F32, 2, 1, 4);
+    d.in[3] = tens3(KD_I8, 1, 4, 4), d.in[4] = d.in[5] = tens(KD_F32, 2, 1, 4);
+    d.in[6] = tens3(KD_F32, 1, 2, 4);
+    d.out = tens4(KD_F32, 3, 1, 2, 4);
+    run_both("RNN", &d);
 }
 
 int main(void) {
