@@ -5,7 +5,8 @@
  * Shape, Gather, Cast, Constant, Identity), conv_pool.c (Conv, MaxPool, AveragePool,
  * GlobalAveragePool), gemm.c (Gemm, MatMul), reduce.c (ReduceSum, ReduceMean, ReduceMax), norm.c
  * (Softmax, LogSoftmax, BatchNormalization), gather.c (data movement by constant index maps),
- * resize.c (Resize, Upsample), recurrent.c (LSTM, GRU, RNN).
+ * resize.c (Resize, Upsample), recurrent.c (LSTM, GRU, RNN), loss.c (NegativeLogLikelihoodLoss,
+ * SoftmaxCrossEntropyLoss).
  * Every lowering emits through lower.h; an attribute it does not handle is refused, never
  * ignored. */
 #ifndef OPML_ONNX_LOWER_H
@@ -106,6 +107,8 @@ int onnx_op_resize(onnx_ctx *ox, unsigned arg);
 int onnx_op_upsample(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_recurrent(onnx_ctx *ox, unsigned op); /* OP_LSTM, OP_GRU, OP_RNN */
+int onnx_op_nll(onnx_ctx *ox, unsigned arg);
+int onnx_op_sce(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_softmax(onnx_ctx *ox, unsigned op);
 int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);

@@ -394,6 +394,8 @@ static const struct lowering {
     {"LSTM", onnx_op_recurrent, OP_LSTM},
     {"GRU", onnx_op_recurrent, OP_GRU},
     {"RNN", onnx_op_recurrent, OP_RNN},
+    {"NegativeLogLikelihoodLoss", onnx_op_nll, 0},
+    {"SoftmaxCrossEntropyLoss", onnx_op_sce, 0},
 };
 
 static const struct lowering *find_lowering(const Onnx__NodeProto *n) {
