@@ -99,7 +99,9 @@ kd_tensor cv_tensor(const cv_sym *s) {
 }
 
 int cv_need_f32(conv *c, int k) {
-    if (c->syms[k].dtype != KD_F32) return cv_fail(c, "tensor '%s' is int64: only float32 tensors reach the kernels", c->syms[k].name);
+    if (c->syms[k].dtype != KD_F32)
+        return cv_fail(c, "tensor '%s' is %s: only float32 tensors reach this operator", c->syms[k].name,
+                       c->syms[k].dtype == CV_I64 ? "int64" : c->syms[k].dtype == KD_I32 ? "int32" : "int8");
     return 0;
 }
 
@@ -120,7 +122,7 @@ int cv_push_node(conv *c, const kd_desc *d, const int *ops, const char *name) {
     int k = cv_new_sym(c, name);
     if (k < 0) return cv_fail(c, "out of memory");
     cv_sym *s = &c->syms[k];
-    s->dtype = KD_F32;
+    s->dtype = d->out.dtype == KD_I32 ? KD_I32 : KD_F32;
     cv_set_dims(c, s, d->out.rank, dims);
     s->value = c->nin + (uint32_t)c->nnodes;
     s->producer = (int)c->nnodes;
@@ -140,7 +142,7 @@ static const char *kd_err_words(int r) {
 /* Output `name` of a node described by d whose operands are the symbols ops[0..d->noperands-1]:
  * folded now when every operand is constant, else emitted as a node. Returns the symbol. */
 int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
-    d->out.dtype = KD_F32;
+    if (d->out.dtype == KD_NONE) d->out.dtype = KD_F32; /* an index output (KD_I32) is set by its lowering */
     int all_const = 1;
     for (unsigned j = 0; j < d->noperands; j++) {
         int int_const = c->syms[ops[j]].is_const && (c->syms[ops[j]].dtype == KD_I32 || c->syms[ops[j]].dtype == KD_I8);
@@ -163,7 +165,7 @@ int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
             return cv_fail(c, "constant folding failed");
         }
         free(scr);
-        int k = cv_new_const(c, name, KD_F32, d->out.rank, dims, y);
+        int k = cv_new_const(c, name, d->out.dtype == KD_I32 ? KD_I32 : KD_F32, d->out.rank, dims, y);
         free(y);
         return k;
     }

@@ -171,3 +171,15 @@ int onnx_op_binary(onnx_ctx *ox, unsigned op) {
     cv_set_out(&d, rank, dims);
     return cv_emit(c, &d, ab, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
+
+/* Mod of floats: ONNX defines it with fmod = 1 only (C's fmod); fmod 0 is integer Mod. */
+int onnx_op_mod(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    conv *c = ox->c;
+    static const char *const known[] = {"fmod", NULL};
+    int a, b;
+    if (onnx_first_input(ox, known, &a) || onnx_in(ox, 1, &b)) return -1;
+    if (b < 0) return cv_fail(c, "missing input");
+    if (onnx_attr_i(ox, "fmod", 0) != 1) return cv_fail(c, "fmod 0 (integer Mod) is not supported");
+    return cv_binary(c, OP_MOD, a, b, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}

@@ -60,6 +60,7 @@ int onnx_op_hard(onnx_ctx *ox, unsigned swish);
 int onnx_op_clip(onnx_ctx *ox, unsigned arg);
 int onnx_op_binary(onnx_ctx *ox, unsigned op);
 int onnx_op_variadic(onnx_ctx *ox, unsigned op); /* op: OP_ADD (Sum), OP_DIV (Mean), OP_MAX, OP_MIN */
+int onnx_op_mod(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_flatten(onnx_ctx *ox, unsigned arg);
 int onnx_op_reshape(onnx_ctx *ox, unsigned arg);
@@ -88,6 +89,9 @@ int onnx_op_reduce(onnx_ctx *ox, unsigned op);
 enum { ONNX_REDUCE_L1, ONNX_REDUCE_L2, ONNX_REDUCE_SUMSQUARE, ONNX_REDUCE_LOGSUM, ONNX_REDUCE_LOGSUMEXP };
 int onnx_op_reduce_composite(onnx_ctx *ox, unsigned which);
 int onnx_op_cumsum(onnx_ctx *ox, unsigned arg);
+int onnx_op_argminmax(onnx_ctx *ox, unsigned min);
+int onnx_op_topk(onnx_ctx *ox, unsigned arg);
+int onnx_op_det(onnx_ctx *ox, unsigned arg);
 
 /* y = Take(x, map) of shape dims (numel(dims) map entries, taken over and freed), named `name`.
  * Returns the symbol or -1. */

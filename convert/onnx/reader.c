@@ -396,6 +396,11 @@ static const struct lowering {
     {"RNN", onnx_op_recurrent, OP_RNN},
     {"NegativeLogLikelihoodLoss", onnx_op_nll, 0},
     {"SoftmaxCrossEntropyLoss", onnx_op_sce, 0},
+    {"ArgMax", onnx_op_argminmax, 0},
+    {"ArgMin", onnx_op_argminmax, 1},
+    {"TopK", onnx_op_topk, 0},
+    {"Det", onnx_op_det, 0},
+    {"Mod", onnx_op_mod, 0},
 };
 
 static const struct lowering *find_lowering(const Onnx__NodeProto *n) {

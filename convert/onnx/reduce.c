@@ -1,7 +1,7 @@
-/* reduce.c: ONNX's reductions and scans (onnx_lower.h): ReduceSum, ReduceMean, ReduceMax,
- * ReduceMin, ReduceProd over the axes of an attribute or a constant input, with keepdims and
- * noop_with_empty_axes; ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp as a map,
- * a ReduceSum and a map; CumSum. */
+/* reduce.c: ONNX's reductions, scans and selections (onnx_lower.h): ReduceSum, ReduceMean,
+ * ReduceMax, ReduceMin, ReduceProd over the axes of an attribute or a constant input, with keepdims
+ * and noop_with_empty_axes; ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp as a
+ * map, a ReduceSum and a map; CumSum; ArgMax, ArgMin, TopK (int32 indices); Det. */
 #include "onnx_lower.h"
 
 #include <stdio.h>
@@ -81,5 +81,70 @@ int onnx_op_cumsum(onnx_ctx *ox, unsigned arg) {
     if ((excl != 0 && excl != 1) || (rev != 0 && rev != 1)) return cv_fail(c, "exclusive and reverse must be 0 or 1");
     kd_desc d = {.op = OP_CUMSUM, .noperands = 1, .ia = {(int32_t)axis, (int32_t)excl, (int32_t)rev}};
     cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}
+
+/* ArgMax and ArgMin (axis, keepdims, select_last_index): int32 indices (ONNX's are int64; every
+ * index fits). */
+int onnx_op_argminmax(onnx_ctx *ox, unsigned min) {
+    conv *c = ox->c;
+    static const char *const known[] = {"axis", "keepdims", "select_last_index", NULL};
+    int x;
+    if (onnx_first_input(ox, known, &x)) return -1;
+    const cv_sym *s = &c->syms[x];
+    int64_t axis, dims[KD_MAX_RANK];
+    if (cv_norm_axis(c, onnx_attr_i(ox, "axis", 0), s->rank, &axis)) return -1;
+    int keep = onnx_attr_i(ox, "keepdims", 1) != 0, rank = 0;
+    for (int i = 0; i < s->rank; i++)
+        if (i != axis) dims[rank++] = s->dims[i];
+        else if (keep) dims[rank++] = 1;
+    kd_desc d = {.op = OP_ARGMINMAX, .noperands = 1,
+                 .ia = {(int32_t)axis, (int32_t)min, onnx_attr_i(ox, "select_last_index", 0) != 0}};
+    d.out.dtype = KD_I32;
+    cv_set_out(&d, rank, dims);
+    return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}
+
+/* TopK with a constant K: the values (output 0) and the int32 indices (output 1), each one TopK
+ * node (sorted; an unsorted request gets them sorted, which ONNX allows). */
+int onnx_op_topk(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    conv *c = ox->c;
+    static const char *const known[] = {"axis", "largest", "sorted", "k", NULL};
+    int x, kk;
+    if (onnx_first_input(ox, known, &x) || onnx_in(ox, 1, &kk)) return -1;
+    int64_t k = onnx_attr_i(ox, "k", -1), axis, dims[KD_MAX_RANK];
+    if (kk >= 0) {
+        if (!c->syms[kk].is_const || c->syms[kk].dtype != CV_I64 || cv_numel(&c->syms[kk]) != 1)
+            return cv_fail(c, "K must be a constant integer");
+        k = c->syms[kk].i[0];
+    }
+    const cv_sym *s = &c->syms[x];
+    if (cv_norm_axis(c, onnx_attr_i(ox, "axis", -1), s->rank, &axis)) return -1;
+    if (k < 1 || k > s->dims[axis]) return cv_fail(c, "K %lld is out of range", (long long)k);
+    memcpy(dims, s->dims, sizeof dims);
+    dims[axis] = k;
+    for (int which = 0; which < 2; which++) {
+        const char *name = (size_t)which < ox->cur->n_output ? ox->cur->output[which] : "";
+        if (!name[0]) continue;
+        kd_desc d = {.op = OP_TOPK, .noperands = 1, .ia = {(int32_t)axis, onnx_attr_i(ox, "largest", 1) != 0, which}};
+        d.out.dtype = which ? KD_I32 : KD_F32;
+        cv_set_out(&d, s->rank, dims);
+        if (cv_emit(c, &d, &x, name) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Det: one Det node over the last two dimensions. */
+int onnx_op_det(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    conv *c = ox->c;
+    static const char *const none[] = {NULL};
+    int x;
+    if (onnx_first_input(ox, none, &x)) return -1;
+    const cv_sym *s = &c->syms[x];
+    if (s->rank < 2 || s->dims[s->rank - 1] != s->dims[s->rank - 2]) return cv_fail(c, "input is not a stack of square matrices");
+    kd_desc d = {.op = OP_DET, .noperands = 1};
+    cv_set_out(&d, s->rank - 2, s->dims);
     return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }

@@ -78,5 +78,8 @@ float kf_cosh(float x);
 float kf_asinh(float x);
 float kf_acosh(float x);
 float kf_atanh(float x);
+/* C's fmod, exact: x - n * y with n = trunc(x / y) in exact arithmetic, x's sign; NaN for x
+ * infinite or y zero; x for y infinite. */
+float kf_fmod(float x, float y);
 
 #endif

@@ -260,3 +260,25 @@ float kf_atanh(float x) {
     float y = a == 1.0f ? INF_F : 0.5f * kf_log1p((2.0f * a) / (1.0f - a));
     return copysign_f(y, x);
 }
+
+/* ---- remainder ---- */
+
+float kf_fmod(float x, float y) {
+    uint32_t ux = kf_bits(x) & 0x7FFFFFFFu, uy = kf_bits(y) & 0x7FFFFFFFu;
+    if (kf_isnan(x) || kf_isnan(y) || ux == 0x7F800000u || uy == 0) return NAN_F;
+    if (uy == 0x7F800000u || ux < uy) return x; /* |x| < |y| (ordered as integers, for positive floats) */
+    /* |x| = mx * 2^ex, |y| = my * 2^ey, mantissas integers in [2^23, 2^24) (subnormals normalised) */
+    int32_t ex = (int32_t)(ux >> 23), ey = (int32_t)(uy >> 23);
+    uint32_t mx = ux & 0x7FFFFFu, my = uy & 0x7FFFFFu;
+    if (ex == 0) { ex = 1; while (!(mx & 0x800000u)) mx <<= 1, ex--; } else mx |= 0x800000u;
+    if (ey == 0) { ey = 1; while (!(my & 0x800000u)) my <<= 1, ey--; } else my |= 0x800000u;
+    for (; ex > ey; ex--) { /* long division, one bit at a time: mx stays below 2 * my */
+        if (mx >= my) mx -= my;
+        mx <<= 1;
+    }
+    if (mx >= my) mx -= my;
+    if (mx == 0) return copysign_f(0.0f, x);
+    while (!(mx & 0x800000u)) mx <<= 1, ey--; /* renormalise; the result is exact */
+    uint32_t r = ey >= 1 ? (uint32_t)ey << 23 | (mx & 0x7FFFFFu) : mx >> (1 - ey);
+    return kf_from_bits(r | (kf_bits(x) & 0x80000000u));
+}

@@ -109,7 +109,11 @@ enum kd_op {
     OP_LSTM = 128, /* the recurrent nets (recurrent.c): the whole sequence, W8A8 products */
     OP_GRU = 129,
     OP_RNN = 130,
-    OP_MAX_ID = 130
+    OP_ARGMINMAX = 131, /* ArgMax, ArgMin along any axis (i32 indices) */
+    OP_MOD = 132,       /* fmod of floats, broadcasting */
+    OP_DET = 133,
+    OP_TOPK = 134,      /* the sorted top K values or their indices */
+    OP_MAX_ID = 134
 };
 
 typedef struct kd_tensor {

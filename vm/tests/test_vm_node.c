@@ -280,6 +280,31 @@ static void breadth_operators(void) {
     d.in[6] = tens3(KD_F32, 1, 2, 4);
     d.out = tens4(KD_F32, 3, 1, 2, 4);
     run_both("RNN", &d);
+
+    for (int mn = 0; mn < 2; mn++) { /* ArgMax, ArgMin over axis 1 of [3, 5, 2], keepdims, last index */
+        memset(&d, 0, sizeof d);
+        d.op = OP_ARGMINMAX, d.noperands = 1, d.ia[0] = 1, d.ia[1] = mn, d.ia[2] = 1;
+        d.in[0] = tens3(KD_F32, 3, 5, 2);
+        d.out = tens3(KD_I32, 3, 1, 2);
+        run_both(mn ? "ArgMin" : "ArgMax", &d);
+    }
+    memset(&d, 0, sizeof d);
+    d.op = OP_MOD, d.noperands = 2;
+    d.in[0] = d.out = tens(KD_F32, 2, 4, 6);
+    d.in[1] = tens(KD_F32, 1, 6, 0);
+    run_both("Mod", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_DET, d.noperands = 1;
+    d.in[0] = tens3(KD_F32, 3, 4, 4);
+    d.out = tens(KD_F32, 1, 3, 0);
+    run_both("Det", &d);
+    for (int ix = 0; ix < 2; ix++) { /* TopK: the 3 smallest along axis 0 of [7, 4], values and indices */
+        memset(&d, 0, sizeof d);
+        d.op = OP_TOPK, d.noperands = 1, d.ia[0] = 0, d.ia[1] = 0, d.ia[2] = ix;
+        d.in[0] = tens(KD_F32, 2, 7, 4);
+        d.out = tens(ix ? KD_I32 : KD_F32, 2, 3, 4);
+        run_both(ix ? "TopK/indices" : "TopK", &d);
+    }
 }
 
 int main(void) {
