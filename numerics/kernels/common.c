@@ -8,8 +8,6 @@ int kd_same(const kd_tensor *a, const kd_tensor *b) {
     return 1;
 }
 
-unsigned kd_elsize(unsigned dtype) { return dtype == KD_I8 ? 1 : dtype == KD_NONE ? 0 : 4; }
-
 int kd_check_unary_f32(const kd_desc *d) {
     if (d->noperands != 1 || d->out.dtype != KD_F32 || !kd_same(&d->in[0], &d->out)) return KD_ESHAPE;
     return KD_OK;

@@ -30,7 +30,10 @@
 #define KD_MAX_TENSOR_BYTES (1u << 28) /* one VM slot */
 #define KD_MAX_K 131072                /* int32 accumulators cannot overflow: 127*127*K < 2^31 */
 
-enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3 };
+/* Element types. KD_I64: int64 (token ids, indices, ONNX's integer tensors); KD_BOOL: one byte per
+ * element, 0 or 1 (a kernel reads any non-zero byte as true and writes only 0 and 1). Dtype 4 is
+ * GGUF's Q8_0 (the LLaMA work). */
+enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3, KD_I64 = 5, KD_BOOL = 6 };
 
 /* Operator ids: stable, part of the descriptor (never renumber; 32 and up are reserved for the
  * transformer operators). */

@@ -7,7 +7,7 @@
 
 #include "kernel.h"
 
-/* Bytes of one element of this dtype (0 for KD_NONE). */
+/* Bytes of one element of this dtype (0 for KD_NONE and for an unknown dtype; descriptor.c). */
 unsigned kd_elsize(unsigned dtype);
 /* The check of a float32 map y = f(x): one f32 operand shaped like the f32 output. */
 int kd_check_unary_f32(const kd_desc *d);

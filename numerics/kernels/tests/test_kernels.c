@@ -75,6 +75,21 @@ int main(void) {
     CHECK_EQ_INT(kd_decode(buf, sizeof buf, &back), KD_EFORMAT);
     d.op = 999;
     CHECK_EQ_INT(run(&d, in, y), KD_EOP);
+    /* the integer dtypes: int64 (8 bytes) and bool (1 byte) round-trip; unknown dtypes are refused */
+    kd_tensor ti = T(KD_I64, 2, 3, 5, 0, 0), tb = T(KD_BOOL, 1, 7, 0, 0, 0), back_t;
+    CHECK_EQ_INT((int)kd_nbytes(&ti), 120);
+    CHECK_EQ_INT((int)kd_nbytes(&tb), 7);
+    uint8_t rec[28];
+    kd_encode_tensor(rec, &ti);
+    CHECK_EQ_INT(kd_decode_tensor(rec, &back_t), KD_OK);
+    CHECK(kd_same(&ti, &back_t));
+    kd_encode_tensor(rec, &tb);
+    CHECK_EQ_INT(kd_decode_tensor(rec, &back_t), KD_OK);
+    CHECK(kd_same(&tb, &back_t));
+    for (unsigned dt = 7; dt < 256; dt += 31) {
+        rec[0] = (uint8_t)dt;
+        CHECK_EQ_INT(kd_decode_tensor(rec, &back_t), KD_EFORMAT);
+    }
 
     /* QConv: 1 image 2x4x4, 3 filters 2x3x3, stride 1, pad 1 */
     float cx[32], cs[3] = {0.5f, 0.25f, 0.125f}, cy[48];
