@@ -72,7 +72,7 @@ int onnx_op_clip(onnx_ctx *ox, unsigned arg) {
         if (b[i] < 0) continue;
         cv_sym *s = &c->syms[b[i]];
         if (!s->is_const || cv_numel(s) != 1) return cv_fail(c, "a run-time %s bound is not supported", i ? "max" : "min");
-        d.fa[i] = s->dtype == CV_I64 ? (float)s->i[0] : s->f[0];
+        d.fa[i] = s->dtype != KD_F32 ? (float)s->i[0] : s->f[0];
     }
     cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
     return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;

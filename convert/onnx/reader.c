@@ -13,7 +13,8 @@
 
 /* ---- ONNX tensors and attributes ---- */
 
-/* Decode a TensorProto into float or int64 data. */
+/* Decode a TensorProto into float data (float, double) or int64 values (the integer types;
+ * a bool tensor keeps the dtype KD_BOOL). */
 static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **data, size_t *n) {
     size_t cnt = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
@@ -29,7 +30,7 @@ static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **d
                  dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL || dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT16;
     if (!is_int && dt != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && dt != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
         return cv_fail(c, "tensor '%s': data type %d is not supported", t->name ? t->name : "", dt);
-    *dtype = is_int ? CV_I64 : KD_F32;
+    *dtype = dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? KD_BOOL : is_int ? KD_I64 : KD_F32;
     *n = cnt;
     void *p = malloc(cnt * 8 + 8);
     if (!p) return cv_fail(c, "out of memory");
@@ -217,6 +218,18 @@ static int check_names(onnx_ctx *ox) {
     return 0;
 }
 
+/* The model dtype of a graph input of this ONNX element type, or 0. */
+static int input_dtype(int32_t elem_type) {
+    switch (elem_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return KD_F32;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return KD_I64;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return KD_I32;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return KD_I8;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return KD_BOOL;
+    default: return 0;
+    }
+}
+
 static int graph_inputs(onnx_ctx *ox) {
     conv *c = ox->c;
     const Onnx__GraphProto *g = ox->g;
@@ -227,8 +240,10 @@ static int graph_inputs(onnx_ctx *ox) {
         const Onnx__TypeProto *tp = vi->type;
         if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type->shape)
             return cv_fail(c, "graph input '%s' has no tensor shape", vi->name);
-        if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-            return cv_fail(c, "graph input '%s' is not float32 (type %d)", vi->name, tp->tensor_type->elem_type);
+        int dtype = input_dtype(tp->tensor_type->elem_type);
+        if (!dtype)
+            return cv_fail(c, "graph input '%s' has ONNX type %d (float32, int64, int32, int8 and bool are supported)", vi->name,
+                           tp->tensor_type->elem_type);
         const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
         int64_t dims[KD_MAX_RANK];
         if (sh->n_dim > KD_MAX_RANK) return cv_fail(c, "graph input '%s' has rank %zu", vi->name, sh->n_dim);
@@ -237,7 +252,7 @@ static int graph_inputs(onnx_ctx *ox) {
                                                                                                  : (int64_t)c->batch;
         int k = cv_new_sym(c, vi->name);
         if (k < 0) return cv_fail(c, "out of memory");
-        c->syms[k].dtype = KD_F32;
+        c->syms[k].dtype = dtype;
         if (cv_set_dims(c, &c->syms[k], (int)sh->n_dim, dims)) return -1;
         c->syms[k].value = c->nin;
         c->inputs[c->nin++] = cv_tensor(&c->syms[k]);
@@ -401,7 +416,7 @@ int opml_onnx_tensor_read(const uint8_t *buf, size_t len, float **data, int64_t 
     if (t->n_dims > 8) {
         snprintf(err, errlen, "tensor of rank %zu", t->n_dims);
     } else if (!tensor_data(&c, t, &dtype, &p, &n)) {
-        if (dtype == CV_I64)
+        if (dtype != KD_F32)
             for (size_t i = 0; i < n; i++) ((float *)p)[i] = (float)((int64_t *)p)[i];
         *data = p;
         *rank = (int)t->n_dims;

@@ -2,7 +2,7 @@
  * Reads byte by byte, so it works at any alignment and on any host endianness. Decoding rejects
  * everything not exactly as the writer produces it (reserved bytes non-zero, dims past the rank,
  * unused operands with a shape), so one descriptor has exactly one byte encoding. */
-#include "ops.h"
+#include "kernel.h"
 
 #include <string.h>
 
@@ -24,7 +24,6 @@ uint64_t kd_numel(const kd_tensor *t) {
     return n;
 }
 
-/* Bytes of one element (ops.h); 0 for KD_NONE and for an unknown dtype. */
 unsigned kd_elsize(unsigned dtype) {
     switch (dtype) {
     case KD_F32: case KD_I32: return 4;
