@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ int cmd_convert(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--pixel-divisor") && i + 1 < argc) {
             char *e;
             o.input_divisor = strtof(argv[++i], &e);
-            if (*e || !(o.input_divisor > 0)) return usage();
+            if (*e || !(o.input_divisor > 0) || !opml_input_divisor_ok(o.input_divisor)) return usage();
         } else if (argv[i][0] == '-' || in) return usage();
         else in = argv[i];
     }
@@ -66,7 +67,7 @@ int cmd_convert(int argc, char **argv) {
     size_t len;
     uint8_t *onnx = opml_read_file(in, &len);
     if (!onnx) {
-        fprintf(stderr, "opml convert: %s: cannot read\n", in);
+        fprintf(stderr, "opml convert: %s: cannot read: %s\n", in, strerror(errno));
         return 1;
     }
     uint8_t *model;

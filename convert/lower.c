@@ -58,11 +58,15 @@ int cv_new_sym(conv *c, const char *name) {
 
 int cv_set_dims(conv *c, cv_sym *s, int rank, const int64_t *dims) {
     if (rank > KD_MAX_RANK) return cv_fail(c, "tensor '%s' has rank %d (at most %d supported)", s->name, rank, KD_MAX_RANK);
-    s->rank = rank;
+    int64_t n = 1;
     for (int i = 0; i < rank; i++) {
         if (dims[i] < 0 || dims[i] > 0x7FFFFFFF) return cv_fail(c, "tensor '%s' has a bad dimension %lld", s->name, (long long)dims[i]);
-        s->dims[i] = dims[i];
+        n = dims[i] && n > CV_MAX_NUMEL ? n : n * dims[i]; /* saturates above the limit, never overflows */
     }
+    if (n > CV_MAX_NUMEL)
+        return cv_fail(c, "tensor '%s' is too large (a tensor holds at most %d elements)", s->name, CV_MAX_NUMEL);
+    s->rank = rank;
+    for (int i = 0; i < rank; i++) s->dims[i] = dims[i];
     return 0;
 }
 
@@ -186,8 +190,15 @@ int cv_push_node(conv *c, const kd_desc *d, const int *ops, const char *name) {
     return k;
 }
 
-/* Output `name` of a node described by d whose operands are the symbols ops[0..d->noperands-1]:
- * folded now when every operand is constant, else emitted as a node. Returns the symbol. */
+/* A kernel_check error in words. */
+static const char *kd_err_words(int r) {
+    switch (r) {
+    case KD_ESHAPE: return "operand or output shapes do not fit";
+    case KD_EATTR: return "an attribute is out of range";
+    default: return "the node is malformed";
+    }
+}
+
 /* Node d evaluated now on constant operands ops by its kernel, as the constant `name`. */
 static int fold(conv *c, const kd_desc *d, const int *ops, const char *name) {
     int64_t dims[KD_MAX_RANK];
@@ -216,7 +227,7 @@ int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
         char types[120] = "";
         for (unsigned j = 0; j < d->noperands && j < 4; j++)
             snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", j ? ", " : "", cv_dtype_name(d->in[j].dtype));
-        return cv_fail(c, "operands (%s) do not fit %s (kernel error %d)", types, kernel_op_name(d->op), r);
+        return cv_fail(c, "%s for %s (operands %s; kernel error %d)", kd_err_words(r), kernel_op_name(d->op), types, r);
     }
     if (all_const && d->op != OP_QLINEAR && d->op != OP_QCONV) return fold(c, d, ops, name);
     return cv_push_node(c, d, ops, name);
@@ -244,7 +255,7 @@ int cv_emit_quant(conv *c, kd_desc *d, int x, float *w, size_t rows, size_t rowl
     int r = kernel_check(d);
     if (r) {
         free(w), free(bias);
-        return cv_fail(c, "shapes do not fit %s (kernel error %d)", kernel_op_name(d->op), r);
+        return cv_fail(c, "%s for %s (kernel error %d)", kd_err_words(r), kernel_op_name(d->op), r);
     }
     int ops[4] = {x, -1, -1, -1};
     int k = cv_push_node(c, d, ops, name);
@@ -382,6 +393,10 @@ static int add_weight(conv *c, built *b, const kd_tensor *t, void *data /* owned
 }
 
 int cv_finish(conv *c, int out_sym, float input_divisor, uint8_t **out, size_t *out_len) {
+    if (!opml_input_divisor_ok(input_divisor)) {
+        c->at_node = 0;
+        return cv_fail(c, "bad input divisor %g (0, or positive with 255 / divisor finite)", (double)input_divisor);
+    }
     built b = {0};
     opml_node *nodes = calloc(c->nnodes + 1, sizeof *nodes);
     int rc = -1;

@@ -20,6 +20,10 @@
 #include "kernel.h"
 
 #define CV_I64 KD_I64 /* int64: shape arithmetic, token ids, indices */
+/* The most elements of any tensor under conversion: a model tensor holds at most
+ * KD_MAX_TENSOR_BYTES of 4-byte elements. Shapes are checked against it before anything is
+ * allocated from them. */
+#define CV_MAX_NUMEL ((int)(KD_MAX_TENSOR_BYTES / 4))
 
 typedef struct cv_sym {
     char *name;

@@ -41,6 +41,8 @@ static int window_attrs(onnx_ctx *ox, const cv_sym *x, int64_t *k, int64_t *st, 
     int64_t v[4];
     if ((n = onnx_attr_ints(ox, "kernel_shape", v, d)) != d && n != -1) return cv_fail(c, "kernel_shape must have %d entries", d);
     if (n == d) k[0] = d == 1 ? 1 : v[0], k[1] = v[d - 1];
+    for (int i = 0; n == d && i < d; i++)
+        if (v[i] < 1 || v[i] > 65536) return cv_fail(c, "kernel_shape %lld is not supported (1 to 65536)", (long long)v[i]);
     if ((n = onnx_attr_ints(ox, "strides", v, d)) == -1) st[0] = st[1] = 1;
     else if (n != d) return cv_fail(c, "strides must have %d entries", d);
     else st[0] = d == 1 ? 1 : v[0], st[1] = v[d - 1];

@@ -56,7 +56,7 @@ int onnx_op_gemm(onnx_ctx *ox, unsigned arg) {
         free(biasv);
         biasv = NULL;
         if (y < 0) return -1;
-        if (bias_folded) return 0;
+        if (bias_folded || cc < 0) return 0; /* no C, or C is the QLinear's bias */
     } else {
         free(biasv);
         if (tb && (b = transpose2(ox, b, "transB")) < 0) return -1;

@@ -13,41 +13,57 @@
 
 /* ---- ONNX tensors and attributes ---- */
 
-/* Decode a TensorProto into float data (float, double) or int64 values (the integer types;
- * a bool tensor keeps the dtype KD_BOOL). */
+/* The number of elements the TensorProto's data holds in its own field (raw bytes of the type's
+ * width, or the typed array), or SIZE_MAX when the raw length is not a multiple of the width. */
+static size_t tensor_have(const Onnx__TensorProto *t) {
+    int dt = t->data_type;
+    size_t w = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? 8
+               : dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? 4
+               : dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 ? 2 : 1;
+    if (t->has_raw_data) return t->raw_data.len % w ? SIZE_MAX : t->raw_data.len / w;
+    switch (dt) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return t->n_float_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: return t->n_double_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return t->n_int64_data;
+    default: return t->n_int32_data;
+    }
+}
+
+/* Decode a TensorProto into float data (float, double) or int64 values (the integer types; a
+ * bool tensor keeps the dtype KD_BOOL). The declared shape is checked against the data that
+ * backs it before anything is allocated from it. */
 static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **data, size_t *n) {
+    const char *name = t->name ? t->name : "";
     size_t cnt = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
         if (t->dims[i] < 0 || (t->dims[i] && cnt > (SIZE_MAX / 16) / (size_t)t->dims[i]))
-            return cv_fail(c, "tensor '%s': bad dimensions", t->name ? t->name : "");
+            return cv_fail(c, "tensor '%s': bad dimensions", name);
         cnt *= (size_t)t->dims[i];
     }
     if (t->n_external_data || (t->has_data_location && t->data_location))
-        return cv_fail(c, "tensor '%s': external data is not supported", t->name ? t->name : "");
+        return cv_fail(c, "tensor '%s': external data is not supported", name);
     int dt = t->data_type;
     int is_int = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ||
                  dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 || dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
                  dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL || dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT16;
     if (!is_int && dt != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && dt != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
-        return cv_fail(c, "tensor '%s': data type %d is not supported", t->name ? t->name : "", dt);
+        return cv_fail(c, "tensor '%s': data type %d is not supported", name, dt);
+    if (tensor_have(t) != cnt)
+        return cv_fail(c, "tensor '%s': data does not match its %zu elements", name, cnt);
+    if (cnt > (size_t)CV_MAX_NUMEL)
+        return cv_fail(c, "tensor '%s' is too large (a tensor holds at most %d elements)", name, CV_MAX_NUMEL);
     *dtype = dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? KD_BOOL : is_int ? KD_I64 : KD_F32;
     *n = cnt;
     void *p = malloc(cnt * 8 + 8);
     if (!p) return cv_fail(c, "out of memory");
     float *f = p;
     int64_t *iv = p;
-    size_t have;
     const uint8_t *raw = t->has_raw_data ? t->raw_data.data : NULL;
-    size_t rawlen = t->has_raw_data ? t->raw_data.len : 0;
     switch (dt) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-        have = raw ? rawlen / 4 : t->n_float_data;
-        if (have != cnt || (raw && rawlen != cnt * 4)) goto size;
         if (cnt) memcpy(f, raw ? (const void *)raw : (const void *)t->float_data, cnt * 4);
         break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
-        have = raw ? rawlen / 8 : t->n_double_data;
-        if (have != cnt || (raw && rawlen != cnt * 8)) goto size;
         for (size_t i = 0; i < cnt; i++) {
             double d;
             if (raw) memcpy(&d, raw + 8 * i, 8);
@@ -56,14 +72,10 @@ static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **d
         }
         break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-        have = raw ? rawlen / 8 : t->n_int64_data;
-        if (have != cnt || (raw && rawlen != cnt * 8)) goto size;
         if (cnt) memcpy(iv, raw ? (const void *)raw : (const void *)t->int64_data, cnt * 8);
         break;
     default: { /* int32, int16, int8, uint8, bool: int32_data, or raw of the type's width */
         size_t w = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? 4 : dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 ? 2 : 1;
-        have = raw ? rawlen / w : t->n_int32_data;
-        if (have != cnt || (raw && rawlen != cnt * w)) goto size;
         for (size_t i = 0; i < cnt; i++) {
             if (!raw) iv[i] = t->int32_data[i];
             else if (w == 4) { int32_t v; memcpy(&v, raw + 4 * i, 4); iv[i] = v; }
@@ -74,9 +86,6 @@ static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **d
     }
     *data = p;
     return 0;
-size:
-    free(p);
-    return cv_fail(c, "tensor '%s': data does not match its %zu elements", t->name ? t->name : "", cnt);
 }
 
 int onnx_tensor_const(conv *c, const char *name, const Onnx__TensorProto *t) {
@@ -313,14 +322,32 @@ static const struct lowering {
     {"Dropout", onnx_op_identity, 0},
 };
 
-static int convert_node(onnx_ctx *ox) {
-    const char *t = ox->cur->op_type;
-    ox->as1d = 0;
-    if (ox->cur->domain && *ox->cur->domain && strcmp(ox->cur->domain, "ai.onnx"))
-        return cv_fail(ox->c, "operator domain '%s' is not supported", ox->cur->domain);
+static const struct lowering *find_lowering(const Onnx__NodeProto *n) {
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) return NULL;
     for (size_t i = 0; i < sizeof lowerings / sizeof *lowerings; i++)
-        if (!strcmp(t, lowerings[i].op_type)) return lowerings[i].fn(ox, lowerings[i].arg);
-    return cv_fail(ox->c, "operator %s is not supported", t);
+        if (!strcmp(n->op_type, lowerings[i].op_type)) return &lowerings[i];
+    return NULL;
+}
+
+/* The node's operator must be one the converter lowers; checked for every node before anything
+ * else of the graph (its inputs' types, its shapes), so that the message names what is missing. */
+static int supported(conv *c, const Onnx__NodeProto *n) {
+    if (find_lowering(n)) return 0;
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx"))
+        return cv_fail(c, "operator domain '%s' is not supported", n->domain);
+    return cv_fail(c, "operator %s is not supported", n->op_type);
+}
+
+static void at_node(conv *c, const Onnx__NodeProto *n) { c->at_node = 1, c->at_name = n->name, c->at_op = n->op_type; }
+
+static int convert_node(onnx_ctx *ox) {
+    const Onnx__NodeProto *n = ox->cur;
+    ox->as1d = 0;
+    int named = 0;
+    for (size_t i = 0; i < n->n_output; i++) named |= n->output[i][0] != 0;
+    if (!named) return cv_fail(ox->c, "node without an output");
+    const struct lowering *l = find_lowering(n);
+    return l->fn(ox, l->arg);
 }
 
 /* ---- the model ---- */
@@ -349,18 +376,16 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     for (size_t i = 0; i < ox.g->n_initializer; i++)
         if (onnx_tensor_const(&c, ox.g->initializer[i]->name ? ox.g->initializer[i]->name : "", ox.g->initializer[i]) < 0) goto done;
-    if (check_names(&ox) || graph_inputs(&ox)) goto done;
+    if (check_names(&ox)) goto done;
+    for (size_t n = 0; n < ox.g->n_node; n++) {
+        at_node(&c, ox.g->node[n]);
+        if (supported(&c, ox.g->node[n])) goto done;
+    }
+    c.at_node = 0;
+    if (graph_inputs(&ox)) goto done;
     for (size_t n = 0; n < ox.g->n_node; n++) {
         ox.cur = ox.g->node[n];
-        c.at_node = 1, c.at_name = ox.cur->name, c.at_op = ox.cur->op_type;
-        if (!ox.cur->op_type) {
-            cv_fail(&c, "node without an operator");
-            goto done;
-        }
-        if (ox.cur->n_output < 1 || !ox.cur->output[0][0]) {
-            cv_fail(&c, "node without an output");
-            goto done;
-        }
+        at_node(&c, ox.cur);
         if (convert_node(&ox)) goto done;
     }
     c.at_node = 0;

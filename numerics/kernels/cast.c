@@ -56,4 +56,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_cast = {"Cast", check, NULL, run};
+const kernel_op kop_cast = {"Cast", check, NULL, run, 0, 0};

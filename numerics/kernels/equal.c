@@ -31,4 +31,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     for (size_t i = 0; i < n; i++, kd_bcast_next(&w)) y[i] = (uint8_t)equal_at(d->in[0].dtype, in[0], in[1], w.off[0], w.off[1]);
 }
 
-const kernel_op kop_equal = {"Equal", check, NULL, run};
+const kernel_op kop_equal = {"Equal", check, NULL, run, 0, 0};

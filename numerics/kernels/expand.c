@@ -20,4 +20,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     for (size_t i = 0; i < n; i++, kd_bcast_next(&w)) memcpy(y + i * es, x + w.off[0] * es, es);
 }
 
-const kernel_op kop_expand = {"Expand", check, NULL, run};
+const kernel_op kop_expand = {"Expand", check, NULL, run, 0, 0};

@@ -3,6 +3,8 @@
  * source (relu.c: kop_relu, ...). */
 #include "kernel.h"
 
+#include "fmath.h"
+
 #define KERNEL_OP_DECL(sym) extern const kernel_op sym
 KERNEL_OP_DECL(kop_qlinear);
 KERNEL_OP_DECL(kop_qmatmul);
@@ -80,10 +82,22 @@ const char *kernel_op_name(unsigned op) {
     return k ? k->name : NULL;
 }
 
+/* Unused attribute slots zero, float attributes free of non-canonical NaNs (kernel.h). */
+static int attrs_canonical(const kernel_op *k, const kd_desc *d) {
+    for (unsigned i = 0; i < KD_NIATTR; i++)
+        if (d->ia[i] && !(k->ia_used >> i & 1)) return KD_EATTR;
+    for (unsigned i = 0; i < KD_NFATTR; i++) {
+        uint32_t u = kf_bits(d->fa[i]);
+        if ((!(k->fa_used >> i & 1) && u) || (kf_isnan(d->fa[i]) && u != KF_CANON_NAN)) return KD_EATTR;
+    }
+    return KD_OK;
+}
+
 int kernel_check(const kd_desc *d) {
     const kernel_op *k = lookup(d->op);
     if (!k) return KD_EOP;
-    return k->check(d);
+    int r = attrs_canonical(k, d);
+    return r ? r : k->check(d);
 }
 
 size_t kernel_scratch_size(const kd_desc *d) {

@@ -143,18 +143,29 @@ uint64_t kd_nbytes(const kd_tensor *t);
 uint32_t kd_batch_dim(const kd_tensor *t, unsigned outrank, unsigned i);
 size_t kd_batch_offset(const kd_tensor *t, const kd_tensor *y, size_t idx);
 
-/* What an operator source (relu.c, ...) provides to the dispatcher (kernel.c's table). */
+/* What an operator source (relu.c, ...) provides to the dispatcher (kernel.c's table). The
+ * attribute masks make the descriptor canonical (docs/model-format.md): bit i of ia_used (fa_used)
+ * set when the operator reads ia[i] (fa[i]); kernel_check refuses a non-zero unused slot (a float
+ * slot must be +0.0 by its bits) and a NaN float attribute other than the canonical 0x7FC00000,
+ * so that one node has one descriptor and one root. An operator whose used slots depend on the
+ * rank (Transpose, Slice, Pad) checks the slots past the rank itself. */
 typedef struct kernel_op {
     const char *name;
     int (*check)(const kd_desc *d);
     size_t (*scratch)(const kd_desc *d); /* NULL: none */
     void (*run)(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch);
+    uint16_t ia_used;
+    uint8_t fa_used;
 } kernel_op;
+/* Masks of the first n attribute slots. */
+#define KD_IA(n) ((uint16_t)((1u << (n)) - 1u))
+#define KD_FA(n) ((uint8_t)((1u << (n)) - 1u))
 
 /* The operator's name ("QLinear", ...), or NULL for an unknown id. */
 const char *kernel_op_name(unsigned op);
 
-/* The operator's shape and attribute rules: KD_OK or a negative kd_err. */
+/* The operator's shape and attribute rules (and the attribute masks above): KD_OK or a negative
+ * kd_err. */
 int kernel_check(const kd_desc *d);
 
 /* Scratch bytes the operator needs (after kernel_check succeeded). */

@@ -25,4 +25,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     if (pos >= 0 && (size_t)pos <= s && t <= s - (size_t)pos) memcpy((uint8_t *)out + (size_t)pos * row, in[1], t * row);
 }
 
-const kernel_op kop_kvappend = {"KVAppend", check, NULL, run};
+const kernel_op kop_kvappend = {"KVAppend", check, NULL, run, 0, 0};

@@ -22,4 +22,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
         }
 }
 
-const kernel_op kop_logsoftmax = {"LogSoftmax", kd_check_softmax, NULL, run};
+const kernel_op kop_logsoftmax = {"LogSoftmax", kd_check_softmax, NULL, run, KD_IA(2), 0};

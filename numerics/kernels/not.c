@@ -11,4 +11,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     for (size_t i = 0; i < n; i++) y[i] = x[i] == 0;
 }
 
-const kernel_op kop_not = {"Not", check, NULL, run};
+const kernel_op kop_not = {"Not", check, NULL, run, 0, 0};

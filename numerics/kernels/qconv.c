@@ -69,4 +69,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_qconv = {"QConv", check, scratch, run};
+const kernel_op kop_qconv = {"QConv", check, scratch, run, KD_IA(9), 0};

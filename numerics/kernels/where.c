@@ -22,4 +22,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
         memcpy(y + i * es, c[w.off[0]] ? x + w.off[1] * es : yv + w.off[2] * es, es);
 }
 
-const kernel_op kop_where = {"Where", check, NULL, run};
+const kernel_op kop_where = {"Where", check, NULL, run, 0, 0};

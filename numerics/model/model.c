@@ -4,6 +4,8 @@
  * runs without shape surprises. */
 #include "model.h"
 
+#include <errno.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +89,9 @@ static int commit(opml_model *m, char *err, size_t errlen) {
         int r = kernel_check(&nd->d);
         if (r) {
             free(leaves);
-            return opml_errf(err, errlen, "model: node %u (%s): operands or attributes inconsistent (error %d)", k, op, r);
+            return opml_errf(err, errlen, "model: node %u (%s): %s (error %d)", k, op,
+                             r == KD_EATTR ? "an attribute out of range, or an unused attribute slot not zero"
+                                           : "operands or output inconsistent with the operator", r);
         }
         if (nd->input_mask >> KD_MAX_OPERANDS) goto bad_ref;
         uint8_t refs[KD_MAX_OPERANDS][32];
@@ -146,6 +150,26 @@ static size_t tables_end(uint32_t nin, uint32_t nweights, uint32_t n) {
     return (t + 63) & ~(size_t)63;
 }
 
+int opml_input_divisor_ok(float d) {
+    uint32_t u;
+    memcpy(&u, &d, 4);
+    if (u == 0) return 1; /* +0: no IDX scaling */
+    return d > 0 && d <= FLT_MAX && 255.0f / d <= FLT_MAX; /* NaN, -0, negatives, Inf and tiny ones fail */
+}
+
+/* Every byte that no table and no weight covers is zero: the padding after the tables and between
+ * weights (the weights lie in order, parse_owned). */
+static int zero_padding(const opml_model *m) {
+    size_t at = HEADER_BYTES + (size_t)m->nin * 28 + (size_t)m->nweights * WEIGHT_REC + (size_t)m->n * NODE_REC;
+    for (uint32_t i = 0; i <= m->nweights; i++) {
+        size_t next = i < m->nweights ? (size_t)(m->weights[i].data - m->file) : m->file_len;
+        for (; at < next; at++)
+            if (m->file[at]) return 0;
+        if (i < m->nweights) at = next + kd_nbytes(&m->weights[i].t);
+    }
+    return 1;
+}
+
 /* opml_model_parse on bytes the model takes over (freed on failure too): no copy of the file. */
 static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
@@ -159,6 +183,11 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
     if (rd32(buf + 28) || m->nin > 4096 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS) {
         free(buf);
         return opml_errf(err, errlen, "model: bad header");
+    }
+    if (!opml_input_divisor_ok(m->input_divisor)) {
+        free(buf);
+        return opml_errf(err, errlen, "model: bad input divisor %g (0, or positive with 255 / divisor finite)",
+                         (double)m->input_divisor);
     }
     size_t blob = tables_end(m->nin, m->nweights, m->n);
     if (blob > len) {
@@ -180,17 +209,26 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
             opml_model_free(m);
             return opml_errf(err, errlen, "model: input %u: bad tensor record", i);
         }
+    /* weights in order, each at the first multiple of 64 after the previous one's bytes: the one
+     * layout the writer produces, so no weight overlaps another */
     size_t end = blob;
+    uint64_t want_off = 0;
     for (uint32_t i = 0; i < m->nweights; i++, p += WEIGHT_REC) {
         opml_weight *w = &m->weights[i];
         uint64_t off = rd64(p + 28);
-        if (kd_decode_tensor(p, &w->t) || w->t.dtype == KD_NONE || off % 64 || off > len - blob ||
+        if (kd_decode_tensor(p, &w->t) || w->t.dtype == KD_NONE || off > len - blob ||
             kd_nbytes(&w->t) > len - blob - off) {
             opml_model_free(m);
             return opml_errf(err, errlen, "model: weight %u: bad record or data outside the file", i);
         }
+        if (off != want_off) {
+            opml_model_free(m);
+            return opml_errf(err, errlen, "model: weight %u: offset %llu, the layout puts it at %llu", i,
+                             (unsigned long long)off, (unsigned long long)want_off);
+        }
         w->data = m->file + blob + off;
-        if (blob + off + kd_nbytes(&w->t) > end) end = blob + off + kd_nbytes(&w->t);
+        end = blob + off + kd_nbytes(&w->t);
+        want_off = (off + kd_nbytes(&w->t) + 63) & ~(uint64_t)63;
     }
     for (uint32_t k = 0; k < m->n; k++, p += NODE_REC) {
         opml_node *nd = &m->nodes[k];
@@ -202,6 +240,10 @@ static int parse_owned(uint8_t *buf, size_t len, opml_model *m, char *err, size_
     if (end != len) {
         opml_model_free(m);
         return opml_errf(err, errlen, "model: %zu trailing bytes after the last weight", len - end);
+    }
+    if (!zero_padding(m)) {
+        opml_model_free(m);
+        return opml_errf(err, errlen, "model: non-zero padding bytes");
     }
     if (commit(m, err, errlen)) {
         opml_model_free(m);
@@ -229,10 +271,11 @@ uint8_t *opml_read_file(const char *path, size_t *len) {
         got = fread(buf + *len, 1, cap - *len, f);
         *len += got;
     } while (got > 0);
-    if (ferror(f)) bad = 1;
+    int e = bad ? ENOMEM : ferror(f) ? errno : 0; /* reading a directory fails here: EISDIR */
     fclose(f);
-    if (bad) {
+    if (e) {
         free(buf);
+        errno = e;
         return NULL;
     }
     return buf;
@@ -250,7 +293,7 @@ int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     size_t len;
     uint8_t *buf = opml_read_file(path, &len);
-    if (!buf) return opml_errf(err, errlen, "%s: cannot read", path);
+    if (!buf) return opml_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     char inner[400];
     if (parse_owned(buf, len, m, inner, sizeof inner)) return opml_errf(err, errlen, "%s: %s", path, inner);
     return 0;

@@ -62,8 +62,12 @@ int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen);
 void opml_model_free(opml_model *m);
 
 
-/* A whole file read into malloc'd memory (*len bytes; at least one byte allocated). NULL when it
- * cannot be opened or read, or memory runs out. */
+/* 1 when d is a valid input divisor (docs/model-format.md): +0 (none), or positive with
+ * 255 / d finite, so that every IDX byte becomes a finite float. */
+int opml_input_divisor_ok(float d);
+
+/* A whole file read into malloc'd memory (*len bytes; at least one byte allocated). NULL with errno
+ * set when it cannot be opened or read (EISDIR for a directory), or memory runs out (ENOMEM). */
 uint8_t *opml_read_file(const char *path, size_t *len);
 
 /* For a model assembled in memory (the converter): encode each node's descriptor, check the graph

@@ -126,8 +126,10 @@ int main(void) {
     for (unsigned u = 0; u < sizeof unary / sizeof *unary; u++) {
         fill(in0, 2000);
         for (int i = 0; i < 400; i++) in0[i] = (float)((int32_t)(rnd() % 200000u) - 100000) / 900.0f; /* exp's range */
-        kd_desc d = {.op = unary[u], .noperands = 1, .fa = {0.1f, -1.5f}, .ia = {1, 0}};
+        kd_desc d = {.op = unary[u], .noperands = 1}; /* each operator's own attributes only */
+        if (unary[u] == OP_LEAKYRELU) d.fa[0] = 0.1f;
         if (unary[u] == OP_CLIP) d.fa[0] = -1.5f, d.fa[1] = 2.5f;
+        if (unary[u] == OP_SOFTMAX || unary[u] == OP_LOGSOFTMAX) d.ia[0] = 1;
         d.in[0] = d.out = T(KD_F32, 2, 20, 100, 0, 0);
         run(kernel_op_name(unary[u]), &d, ops);
     }

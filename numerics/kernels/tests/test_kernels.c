@@ -261,6 +261,30 @@ int main(void) {
         CHECK_EQ_INT(kd_decode_tensor(rec, &back_t), KD_EFORMAT);
     }
 
+    /* one node, one descriptor (kernel.h): an attribute slot the operator does not read must be
+     * zero, a float slot +0.0 by its bits, a NaN float attribute the canonical one */
+    kd_desc ua = {.op = OP_LEAKYRELU, .noperands = 1, .fa = {0.1f}};
+    ua.in[0] = ua.out = T(KD_F32, 1, 4, 0, 0, 0);
+    CHECK_EQ_INT(kernel_check(&ua), KD_OK);
+    ua.ia[15] = 1;
+    CHECK_EQ_INT(kernel_check(&ua), KD_EATTR);
+    ua.ia[15] = 0, ua.fa[1] = kf_from_bits(0x80000000u); /* -0.0 in an unused slot */
+    CHECK_EQ_INT(kernel_check(&ua), KD_EATTR);
+    ua.fa[1] = 0, ua.fa[0] = kf_from_bits(0x7FC00001u); /* a NaN with a payload */
+    CHECK_EQ_INT(kernel_check(&ua), KD_EATTR);
+    ua.fa[0] = kf_from_bits(0x7FC00000u);
+    CHECK_EQ_INT(kernel_check(&ua), KD_OK);
+    kd_desc tp = {.op = OP_TRANSPOSE, .noperands = 1, .ia = {1, 0}}; /* slots past the rank */
+    tp.in[0] = T(KD_F32, 2, 2, 3, 0, 0), tp.out = T(KD_F32, 2, 3, 2, 0, 0);
+    CHECK_EQ_INT(kernel_check(&tp), KD_OK);
+    tp.ia[2] = 2;
+    CHECK_EQ_INT(kernel_check(&tp), KD_EATTR);
+    kd_desc sl = {.op = OP_SLICE, .noperands = 1, .ia = {0, 0, 0, 0, 0, 0, 1, 1}};
+    sl.in[0] = sl.out = T(KD_F32, 2, 2, 3, 0, 0);
+    CHECK_EQ_INT(kernel_check(&sl), KD_OK);
+    sl.ia[6 + 2] = 1;
+    CHECK_EQ_INT(kernel_check(&sl), KD_EATTR);
+
     /* QConv: 1 image 2x4x4, 3 filters 2x3x3, stride 1, pad 1 */
     float cx[32], cs[3] = {0.5f, 0.25f, 0.125f}, cy[48];
     int8_t cw[54];
