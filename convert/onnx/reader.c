@@ -239,12 +239,40 @@ static int input_dtype(int32_t elem_type) {
     }
 }
 
+static void at_node(conv *c, const Onnx__NodeProto *n) { c->at_node = 1, c->at_name = n->name, c->at_op = n->op_type; }
+
+/* Errors about a tensor name the first node that reads it (at_reader) or the node that computes it
+ * (at_writer), where there is one: the operator is what a user looks for. */
+static void at_reader(onnx_ctx *ox, const char *tensor) {
+    ox->c->at_node = 0;
+    for (size_t n = 0; n < ox->g->n_node; n++)
+        for (size_t j = 0; j < ox->g->node[n]->n_input; j++)
+            if (!strcmp(ox->g->node[n]->input[j], tensor)) {
+                at_node(ox->c, ox->g->node[n]);
+                return;
+            }
+}
+
+static void at_writer(onnx_ctx *ox, const char *tensor) {
+    ox->c->at_node = 0;
+    for (size_t n = 0; n < ox->g->n_node; n++)
+        for (size_t j = 0; j < ox->g->node[n]->n_output; j++)
+            if (!strcmp(ox->g->node[n]->output[j], tensor)) at_node(ox->c, ox->g->node[n]);
+}
+
+static int is_initializer(const Onnx__GraphProto *g, const char *name) {
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name)) return 1;
+    return 0;
+}
+
 static int graph_inputs(onnx_ctx *ox) {
     conv *c = ox->c;
     const Onnx__GraphProto *g = ox->g;
     for (size_t i = 0; i < g->n_input; i++) {
         const Onnx__ValueInfoProto *vi = g->input[i];
-        if (!vi->name || cv_find(c, vi->name) >= 0) continue; /* an initializer listed as input */
+        if (!vi->name || cv_find(c, vi->name) >= 0 || is_initializer(ox->g, vi->name)) continue; /* an initializer listed as input */
+        at_reader(ox, vi->name);
         if (c->nin == 64) return cv_fail(c, "more than 64 graph inputs");
         const Onnx__TypeProto *tp = vi->type;
         if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type->shape)
@@ -266,6 +294,8 @@ static int graph_inputs(onnx_ctx *ox) {
         c->syms[k].value = c->nin;
         c->inputs[c->nin++] = cv_tensor(&c->syms[k]);
     }
+    c->at_node = 0;
+    if (!c->nin && ox->g->n_output) at_writer(ox, ox->g->output[0]->name);
     if (!c->nin) return cv_fail(c, "the graph has no run-time input");
     return 0;
 }
@@ -338,8 +368,6 @@ static int supported(conv *c, const Onnx__NodeProto *n) {
     return cv_fail(c, "operator %s is not supported", n->op_type);
 }
 
-static void at_node(conv *c, const Onnx__NodeProto *n) { c->at_node = 1, c->at_name = n->name, c->at_op = n->op_type; }
-
 static int convert_node(onnx_ctx *ox) {
     const Onnx__NodeProto *n = ox->cur;
     ox->as1d = 0;
@@ -367,6 +395,12 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
         goto done;
     }
     ox.g = mp->graph;
+    if (check_names(&ox)) goto done;
+    for (size_t n = 0; n < ox.g->n_node; n++) { /* what is missing is named first */
+        at_node(&c, ox.g->node[n]);
+        if (supported(&c, ox.g->node[n])) goto done;
+    }
+    c.at_node = 0;
     for (size_t i = 0; i < mp->n_opset_import; i++)
         if (!mp->opset_import[i]->domain || !*mp->opset_import[i]->domain || !strcmp(mp->opset_import[i]->domain, "ai.onnx"))
             ox.opset = mp->opset_import[i]->version;
@@ -374,12 +408,11 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
         cv_fail(&c, "ONNX model imports no default-domain opset");
         goto done;
     }
-    for (size_t i = 0; i < ox.g->n_initializer; i++)
-        if (onnx_tensor_const(&c, ox.g->initializer[i]->name ? ox.g->initializer[i]->name : "", ox.g->initializer[i]) < 0) goto done;
-    if (check_names(&ox)) goto done;
-    for (size_t n = 0; n < ox.g->n_node; n++) {
-        at_node(&c, ox.g->node[n]);
-        if (supported(&c, ox.g->node[n])) goto done;
+    for (size_t i = 0; i < ox.g->n_initializer; i++) {
+        const char *name = ox.g->initializer[i]->name ? ox.g->initializer[i]->name : "";
+        if (!onnx_consumers(&ox, name)) continue; /* never read: never decoded */
+        at_reader(&ox, name);
+        if (onnx_tensor_const(&c, name, ox.g->initializer[i]) < 0) goto done;
     }
     c.at_node = 0;
     if (graph_inputs(&ox)) goto done;
@@ -395,9 +428,12 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     int os = cv_find(&c, ox.g->output[0]->name);
     if (os < 0 || c.syms[os].is_const) {
-        cv_fail(&c, "graph output '%s' is %s", ox.g->output[0]->name, os < 0 ? "never computed" : "a constant");
+        at_writer(&ox, ox.g->output[0]->name);
+        cv_fail(&c, "graph output '%s' is %s", ox.g->output[0]->name,
+                os < 0 ? "never computed" : "a constant (no run-time input reaches it)");
         goto done;
     }
+    c.at_node = 0;
     { /* the declared output shape, where it gives fixed sizes, must be what the conversion computed */
         const Onnx__TypeProto *tp = ox.g->output[0]->type;
         const Onnx__TensorShapeProto *sh =

@@ -397,10 +397,12 @@ int onnx_op_identity(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     int x;
-    if (onnx_single_output(ox) || onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_single_output(ox) || onnx_in(ox, 0, &x)) return -1;
+    if (x < 0) return cv_fail(c, "missing input");
     if (!strcmp(ox->cur->op_type, "Dropout") && ox->cur->n_input > 2 && ox->cur->input[2][0]) {
         int t = cv_find(c, ox->cur->input[2]);
-        if (t < 0 || !c->syms[t].is_const || (c->syms[t].dtype != KD_F32 ? c->syms[t].i[0] : (int64_t)c->syms[t].f[0]))
+        if (t < 0 || !c->syms[t].is_const || cv_numel(&c->syms[t]) != 1 ||
+            (c->syms[t].dtype != KD_F32 ? c->syms[t].i[0] != 0 : c->syms[t].f[0] != 0))
             return cv_fail(c, "training mode is not supported");
     }
     return cv_alias(c, x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
