@@ -217,6 +217,9 @@ static int fold(conv *c, const kd_desc *d, const int *ops, const char *name) {
 
 int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
     if (!d->out.dtype) d->out.dtype = KD_F32;
+    if (kd_nbytes(&d->out) > KD_MAX_TENSOR_BYTES) /* before anything is allocated for it */
+        return cv_fail(c, "an output of %llu bytes (a tensor holds at most %u)", (unsigned long long)kd_nbytes(&d->out),
+                       KD_MAX_TENSOR_BYTES);
     int all_const = 1;
     for (unsigned j = 0; j < d->noperands; j++) {
         d->in[j] = cv_tensor(&c->syms[ops[j]]);

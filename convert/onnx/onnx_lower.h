@@ -1,11 +1,12 @@
 /* onnx_lower.h: inside the ONNX importer. The reader (reader.c) walks the graph's nodes and calls
  * each node's lowering function from the dispatch table (operator name -> function); the
  * lowerings are grouped by family, one file each: elementwise.c (unary, binary, Clip, HardSigmoid,
- * HardSwish), shape.c (Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Pad,
- * Shape, Gather, Cast, Constant, Identity), conv_pool.c (Conv, MaxPool, AveragePool,
- * GlobalAveragePool), gemm.c (Gemm, MatMul), reduce.c (ReduceSum, ReduceMean, ReduceMax), norm.c
- * (Softmax, LogSoftmax, BatchNormalization). Every lowering emits through lower.h; an attribute it
- * does not handle is refused, never ignored. */
+ * HardSwish, Erf, Gelu, Pow, Reciprocal), shape.c (Flatten, Reshape, Squeeze, Unsqueeze, Transpose,
+ * Concat, Split, Slice, Pad, Shape, Size, Gather, Cast, Constant, Identity), mask.c (Equal, Not,
+ * Where, Expand, ConstantOfShape, Range), conv_pool.c (Conv, MaxPool, AveragePool,
+ * GlobalAveragePool), gemm.c (Gemm, MatMul, Einsum), reduce.c (ReduceSum, ReduceMean, ReduceMax),
+ * norm.c (Softmax, LogSoftmax, BatchNormalization, LayerNormalization). Every lowering emits
+ * through lower.h; an attribute it does not handle is refused, never ignored. */
 #ifndef OPML_ONNX_LOWER_H
 #define OPML_ONNX_LOWER_H
 
@@ -56,6 +57,8 @@ int onnx_op_unary(onnx_ctx *ox, unsigned op);
 int onnx_op_hard(onnx_ctx *ox, unsigned swish);
 int onnx_op_clip(onnx_ctx *ox, unsigned arg);
 int onnx_op_binary(onnx_ctx *ox, unsigned op);
+int onnx_op_gelu(onnx_ctx *ox, unsigned arg);
+int onnx_op_reciprocal(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_flatten(onnx_ctx *ox, unsigned arg);
 int onnx_op_reshape(onnx_ctx *ox, unsigned arg);
@@ -66,10 +69,18 @@ int onnx_op_split(onnx_ctx *ox, unsigned arg);
 int onnx_op_slice(onnx_ctx *ox, unsigned arg);
 int onnx_op_pad(onnx_ctx *ox, unsigned arg);
 int onnx_op_shape(onnx_ctx *ox, unsigned arg);
+int onnx_op_size(onnx_ctx *ox, unsigned arg);
 int onnx_op_gather(onnx_ctx *ox, unsigned arg);
 int onnx_op_cast(onnx_ctx *ox, unsigned arg);
 int onnx_op_constant(onnx_ctx *ox, unsigned arg);
 int onnx_op_identity(onnx_ctx *ox, unsigned arg);
+
+int onnx_op_equal(onnx_ctx *ox, unsigned arg);
+int onnx_op_not(onnx_ctx *ox, unsigned arg);
+int onnx_op_where(onnx_ctx *ox, unsigned arg);
+int onnx_op_expand(onnx_ctx *ox, unsigned arg);
+int onnx_op_constant_of_shape(onnx_ctx *ox, unsigned arg);
+int onnx_op_range(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_pool(onnx_ctx *ox, unsigned op);
 int onnx_op_gap(onnx_ctx *ox, unsigned arg);
@@ -77,11 +88,13 @@ int onnx_op_conv(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_gemm(onnx_ctx *ox, unsigned arg);
 int onnx_op_matmul(onnx_ctx *ox, unsigned arg);
+int onnx_op_einsum(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_reduce(onnx_ctx *ox, unsigned op);
 
 int onnx_op_softmax(onnx_ctx *ox, unsigned op);
 int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);
+int onnx_op_layernorm(onnx_ctx *ox, unsigned arg);
 
 /* A constant from a TensorProto (reader.c; Constant's `value`). Returns the symbol or -1. */
 int onnx_tensor_const(conv *c, const char *name, const Onnx__TensorProto *t);

@@ -350,6 +350,20 @@ static const struct lowering {
     {"Constant", onnx_op_constant, 0},
     {"Identity", onnx_op_identity, 0},
     {"Dropout", onnx_op_identity, 0},
+    /* integer inputs, masks and transformer blocks */
+    {"Equal", onnx_op_equal, 0},
+    {"Not", onnx_op_not, 0},
+    {"Where", onnx_op_where, 0},
+    {"Expand", onnx_op_expand, 0},
+    {"ConstantOfShape", onnx_op_constant_of_shape, 0},
+    {"Range", onnx_op_range, 0},
+    {"Size", onnx_op_size, 0},
+    {"Erf", onnx_op_unary, OP_ERF},
+    {"Gelu", onnx_op_gelu, 0},
+    {"Pow", onnx_op_binary, OP_POW},
+    {"Reciprocal", onnx_op_reciprocal, 0},
+    {"LayerNormalization", onnx_op_layernorm, 0},
+    {"Einsum", onnx_op_einsum, 0},
 };
 
 static const struct lowering *find_lowering(const Onnx__NodeProto *n) {

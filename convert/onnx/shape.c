@@ -1,7 +1,7 @@
 /* shape.c: ONNX's shape and tensor operators (onnx_lower.h): Flatten, Reshape, Squeeze,
  * Unsqueeze, Transpose, Concat, Split, Slice, Pad, Gather and Cast (run-time nodes, or folded
  * when their inputs are constant), and the shape arithmetic of exported graphs (Shape, Constant,
- * Identity/Dropout). A reshape of a constant only re-dimensions it; the moving operators keep
+ * Size, Identity/Dropout). A reshape of a constant only re-dimensions it; the moving operators keep
  * their input's dtype. */
 #include "onnx_lower.h"
 
@@ -320,6 +320,16 @@ int onnx_op_shape(onnx_ctx *ox, unsigned arg) {
     e = e < b ? b : e > s->rank ? s->rank : e;
     int64_t n = e - b;
     return cv_new_const(c, onnx_out_name(ox, 0), CV_I64, 1, &n, s->dims + b) < 0 ? -1 : 0;
+}
+
+/* Size: the element count of its input, an int64 scalar constant (shapes are static). */
+int onnx_op_size(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    static const char *const none[] = {NULL};
+    int x;
+    if (onnx_first_input(ox, none, &x)) return -1;
+    int64_t n = cv_numel(&ox->c->syms[x]);
+    return cv_new_const(ox->c, onnx_out_name(ox, 0), CV_I64, 0, NULL, &n) < 0 ? -1 : 0;
 }
 
 int onnx_op_gather(onnx_ctx *ox, unsigned arg) {
