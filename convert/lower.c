@@ -73,17 +73,6 @@ int cv_set_dims(conv *c, cv_sym *s, int rank, const int64_t *dims) {
 /* Bytes per element of a constant's data as the symbol holds it (floats, or int64 values). */
 static size_t held_size(int dtype) { return dtype == KD_F32 ? 4 : 8; }
 
-const char *cv_dtype_name(int dtype) {
-    switch (dtype) {
-    case KD_F32: return "float32";
-    case KD_I8: return "int8";
-    case KD_I32: return "int32";
-    case KD_I64: return "int64";
-    case KD_BOOL: return "bool";
-    default: return "an unknown type";
-    }
-}
-
 /* A constant symbol holding a copy of the data. */
 int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *data) {
     int k = cv_new_sym(c, name);
@@ -144,9 +133,9 @@ int cv_as_dtype(conv *c, int k, int dtype) {
     cv_sym *s = &c->syms[k];
     if (s->dtype == dtype) return k;
     if (!s->is_const)
-        return cv_fail(c, "tensor '%s' is %s where %s is needed", s->name, cv_dtype_name(s->dtype), cv_dtype_name(dtype));
+        return cv_fail(c, "tensor '%s' is %s where %s is needed", s->name, opml_dtype_name(s->dtype), opml_dtype_name(dtype));
     char name[300];
-    snprintf(name, sizeof name, "%s/as_%s", s->name, cv_dtype_name(dtype));
+    snprintf(name, sizeof name, "%s/as_%s", s->name, opml_dtype_name(dtype));
     kd_desc d = {.op = OP_CAST, .noperands = 1};
     cv_set_out(&d, s->rank, s->dims);
     d.out.dtype = (uint8_t)dtype;
@@ -161,7 +150,7 @@ kd_tensor cv_tensor(const cv_sym *s) {
 
 int cv_need_f32(conv *c, int k) {
     if (c->syms[k].dtype != KD_F32)
-        return cv_fail(c, "tensor '%s' is %s: only float32 is supported here", c->syms[k].name, cv_dtype_name(c->syms[k].dtype));
+        return cv_fail(c, "tensor '%s' is %s: only float32 is supported here", c->syms[k].name, opml_dtype_name(c->syms[k].dtype));
     return 0;
 }
 
@@ -229,7 +218,7 @@ int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
     if (r) {
         char types[120] = "";
         for (unsigned j = 0; j < d->noperands && j < 4; j++)
-            snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", j ? ", " : "", cv_dtype_name(d->in[j].dtype));
+            snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", j ? ", " : "", opml_dtype_name(d->in[j].dtype));
         return cv_fail(c, "%s for %s (operands %s; kernel error %d)", kd_err_words(r), kernel_op_name(d->op), types, r);
     }
     if (all_const && d->op != OP_QLINEAR && d->op != OP_QCONV) return fold(c, d, ops, name);

@@ -75,8 +75,6 @@ int cv_const_from_bytes(conv *c, const char *name, int dtype, int rank, const in
 /* Symbol k as dtype: k itself when it has that dtype, else a constant converted by the Cast
  * kernel (a constant only: a run-time value of another dtype is an error). Returns the symbol. */
 int cv_as_dtype(conv *c, int k, int dtype);
-/* The name of a dtype in messages ("float32", "int64", ...). */
-const char *cv_dtype_name(int dtype);
 kd_tensor cv_tensor(const cv_sym *s);
 int cv_need_f32(conv *c, int k);
 int cv_push_node(conv *c, const kd_desc *d, const int *ops, const char *name);

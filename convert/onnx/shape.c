@@ -4,6 +4,7 @@
  * Size, Identity/Dropout). A reshape of a constant only re-dimensions it; the moving operators keep
  * their input's dtype. */
 #include "onnx_lower.h"
+#include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,7 +342,7 @@ int onnx_op_gather(onnx_ctx *ox, unsigned arg) {
     if (onnx_in(ox, 0, &x) || onnx_in(ox, 1, &ix)) return -1;
     if (x < 0 || ix < 0) return cv_fail(c, "missing input");
     cv_sym *s = &c->syms[x], *si = &c->syms[ix];
-    if (si->dtype != KD_I64 && si->dtype != KD_I32) return cv_fail(c, "indices are %s, not int64 or int32", cv_dtype_name(si->dtype));
+    if (si->dtype != KD_I64 && si->dtype != KD_I32) return cv_fail(c, "indices are %s, not int64 or int32", opml_dtype_name(si->dtype));
     int64_t axis = 0, dims[KD_MAX_RANK];
     if (cv_norm_axis(c, onnx_attr_i(ox, "axis", 0), s->rank, &axis)) return -1;
     int rank = s->rank - 1 + si->rank;
