@@ -96,6 +96,10 @@ int onnx_op_softmax(onnx_ctx *ox, unsigned op);
 int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);
 int onnx_op_layernorm(onnx_ctx *ox, unsigned arg);
 
+/* fuse.c: the decomposed LayerNorm or GELU chain starting at node n lowered to one node, its
+ * other nodes marked in skip[]; 1 fused, 0 not such a chain (lower n alone), -1 error. */
+int onnx_fuse(onnx_ctx *ox, size_t n, uint8_t *skip);
+
 /* A constant from a TensorProto (reader.c; Constant's `value`). Returns the symbol or -1. */
 int onnx_tensor_const(conv *c, const char *name, const Onnx__TensorProto *t);
 

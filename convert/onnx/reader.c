@@ -403,6 +403,7 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     conv c = {.err = err, .errlen = errlen, .batch = opts->batch ? opts->batch : 1};
     onnx_ctx ox = {.c = &c};
+    uint8_t *skip = NULL;
     int rc = -1;
     if (!mp->graph) {
         cv_fail(&c, "ONNX model has no graph");
@@ -430,10 +431,16 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     c.at_node = 0;
     if (graph_inputs(&ox)) goto done;
+    if (!(skip = calloc(ox.g->n_node + 1, 1))) {
+        cv_fail(&c, "out of memory");
+        goto done;
+    }
     for (size_t n = 0; n < ox.g->n_node; n++) {
+        if (skip[n]) continue; /* a step of a chain fused into one node */
         ox.cur = ox.g->node[n];
         at_node(&c, ox.cur);
-        if (convert_node(&ox)) goto done;
+        int fused = opts->no_fuse ? 0 : onnx_fuse(&ox, n, skip);
+        if (fused < 0 || (!fused && convert_node(&ox))) goto done;
     }
     c.at_node = 0;
     if (ox.g->n_output != 1) {
@@ -472,6 +479,7 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     rc = cv_finish(&c, os, opts->input_divisor, out, out_len);
 done:
+    free(skip);
     cv_free(&c);
     onnx__model_proto__free_unpacked(mp, NULL);
     return rc;

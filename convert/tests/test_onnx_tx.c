@@ -5,7 +5,7 @@
  *     an id past the table giving a NaN row, the model input recorded as int64;
  *   - PyTorch's exported LayerNorm chain (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul,
  *     Add) and its GELU chain (Div, Erf, Add, Mul, Mul) give exactly the bits of the
- *     LayerNormalization and Gelu operators;
+ *     LayerNormalization and Gelu operators, lowered node by node or fused into one node;
  *   - Einsum where it is a matrix product (batched, transposed operand, implicit output, ellipsis,
  *     a constant second operand as a QLinear, one-input permutation and sum) against a double
  *     computation within the int8 tolerance; a diagonal, three inputs and mismatched sizes refused;
@@ -27,12 +27,13 @@
 
 static char err[512];
 
-/* The builder's model (freed) converted and parsed into *m: 0, or -1 with err. */
-static int convert(ob_model *b, opml_model *m) {
+/* The builder's model (freed) converted (no_fuse: chains node by node) and parsed into *m: 0, or
+ * -1 with err. */
+static int convert_with(ob_model *b, int no_fuse, opml_model *m) {
     size_t len, olen;
     uint8_t *onnx = ob_pack(b, &len), *out = NULL;
     ob_free(b);
-    opml_convert_opts o = {.batch = 1, .input_divisor = 255.0f};
+    opml_convert_opts o = {.batch = 1, .input_divisor = 255.0f, .no_fuse = no_fuse};
     int r = opml_convert(onnx, len, &o, &out, &olen, err, sizeof err);
     free(onnx);
     if (!r) r = opml_model_parse(out, olen, m, err, sizeof err);
@@ -40,6 +41,8 @@ static int convert(ob_model *b, opml_model *m) {
     if (r) fprintf(stderr, "conversion: %s\n", err);
     return r;
 }
+
+static int convert(ob_model *b, opml_model *m) { return convert_with(b, 0, m); }
 
 /* Runs model m (freed) on its inputs on ref; the output's bytes into a malloc'd *out. */
 static size_t run(opml_model *m, const void *const *in, uint8_t **out) {
@@ -172,22 +175,28 @@ static ob_model *chain_and_op(int gelu) {
     return b;
 }
 
+/* Each chain lowered node by node (no_fuse) and fused into one node: both equal the operator. */
 static void chains_equal_operators(void) {
     float x[24];
     for (int i = 0; i < 24; i++) x[i] = (float)((i * 37) % 23) / 3.0f - 3.5f + (i == 5 ? 100.0f : 0.0f);
-    for (int gelu = 0; gelu < 2; gelu++) {
-        opml_model m;
-        if (convert(chain_and_op(gelu), &m)) {
-            CHECK(0);
-            continue;
+    x[7] = -0.0f, x[11] = 1e-30f;
+    for (int gelu = 0; gelu < 2; gelu++)
+        for (int no_fuse = 0; no_fuse < 2; no_fuse++) {
+            opml_model m;
+            if (convert_with(chain_and_op(gelu), no_fuse, &m)) {
+                CHECK(0);
+                continue;
+            }
+            /* fused: the chain is one node beside the operator's and the Concat */
+            CHECK_EQ_INT(m.n, no_fuse ? (gelu ? 7 : 11) : 3);
+            CHECK_EQ_INT(m.nodes[0].d.op, no_fuse ? (gelu ? OP_DIV : OP_REDUCEMEAN) : (gelu ? OP_GELU : OP_LAYERNORM));
+            const void *in[1] = {x};
+            uint8_t *out;
+            size_t nb = run(&m, in, &out);
+            CHECK_EQ_INT(nb, 48 * 4);
+            if (out) CHECK_MEM(out, out + 24 * 4, 24 * 4); /* the chain's rows == the operator's */
+            free(out);
         }
-        const void *in[1] = {x};
-        uint8_t *out;
-        size_t nb = run(&m, in, &out);
-        CHECK_EQ_INT(nb, 48 * 4);
-        if (out) CHECK_MEM(out, out + 24 * 4, 24 * 4); /* the chain's rows == the operator's */
-        free(out);
-    }
 }
 
 /* Einsum `eq` of a [ad] (run-time) and b [bd] (constant when bconst): compared with a double
