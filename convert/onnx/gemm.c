@@ -312,7 +312,7 @@ int onnx_op_einsum(onnx_ctx *ox, unsigned arg) {
             if (da != db) return cv_fail(c, "contracted subscript '%c' has sizes %lld and %lld", *p, (long long)da, (long long)db);
             kk[nk++] = *p, k *= da;
         }
-    char ta[KD_MAX_RANK + 1], tb[KD_MAX_RANK + 1];
+    char ta[3 * KD_MAX_RANK + 1], tb[3 * KD_MAX_RANK + 1]; /* each is one input's letters: at most KD_MAX_RANK */
     snprintf(ta, sizeof ta, "%s%s%s", bat, mm, kk), snprintf(tb, sizeof tb, "%s%s%s", bat, kk, nn);
     int64_t da[KD_MAX_RANK], db[KD_MAX_RANK], dy[KD_MAX_RANK];
     memcpy(da, bdims[0], (size_t)nb * 8), memcpy(db, bdims[1], (size_t)nb * 8);
@@ -340,7 +340,7 @@ int onnx_op_einsum(onnx_ctx *ox, unsigned arg) {
     }
     for (int i = 0; i < nb; i++) dy[i] = c->syms[y].dims[i];
     memcpy(dy + nb, mdims, (size_t)nm_ * 8), memcpy(dy + nb + nm_, ndims, (size_t)nn_ * 8);
-    char ty[KD_MAX_RANK + 1];
+    char ty[3 * KD_MAX_RANK + 1];
     snprintf(ty, sizeof ty, "%s%s%s", bat, mm, nn);
     snprintf(nm, sizeof nm, "%s/unflat", name);
     if ((y = einsum_reshape(c, y, nb + nm_ + nn_, dy, nm)) < 0) return -1;
