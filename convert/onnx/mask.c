@@ -5,7 +5,6 @@
  * would make a shape depend on data and is refused). */
 #include "onnx_lower.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,10 +171,10 @@ int onnx_op_range(onnx_ctx *ox, unsigned arg) {
     const cv_sym *s0 = &c->syms[k[0]], *s1 = &c->syms[k[1]], *s2 = &c->syms[k[2]];
     int flt = s0->dtype == KD_F32;
     double start = flt ? s0->f[0] : (double)s0->i[0], limit = flt ? s1->f[0] : (double)s1->i[0];
-    double delta = flt ? s2->f[0] : (double)s2->i[0], span = ceil((limit - start) / delta);
+    double delta = flt ? s2->f[0] : (double)s2->i[0], span = (limit - start) / delta;
     if (delta == 0 || span != span) return cv_fail(c, "delta is zero or the bounds are not numbers");
     if (span > CV_MAX_NUMEL) return cv_fail(c, "a tensor of more than %d elements", CV_MAX_NUMEL);
-    int64_t n = span > 0 ? (int64_t)span : 0;
+    int64_t n = span > 0 ? (int64_t)span + ((double)(int64_t)span < span) : 0; /* the ceiling */
     if (!flt) { /* exactly, in unsigned integers (the differences cannot overflow) */
         int64_t a = s0->i[0], b = s1->i[0], st = s2->i[0];
         uint64_t diff = st > 0 ? (uint64_t)b - (uint64_t)a : (uint64_t)a - (uint64_t)b, step = st > 0 ? (uint64_t)st : 0 - (uint64_t)st;

@@ -203,7 +203,10 @@ int main(void) {
         ex.in[0] = T(KD_I64, 2, 5, 1, 0, 0), ex.out = T(KD_I64, 3, 3, 5, 4, 0);
         run("Expand", &ex, eo);
         static const uint8_t types[] = {KD_F32, KD_I8, KD_I32, KD_I64, KD_BOOL};
-        for (int i = 0; i < 40; i++) i64[i] = (int64_t)((uint64_t)rnd() << 44 ^ (uint64_t)rnd() << 22 ^ rnd()) >> (rnd() % 64);
+        for (int i = 0; i < 40; i++) { /* one draw per statement: C leaves the order within one open */
+            uint64_t hi = rnd(), mid = rnd(), lo = rnd();
+            i64[i] = (int64_t)(hi << 44 ^ mid << 22 ^ lo) >> (rnd() % 64);
+        }
         for (unsigned a = 0; a < 5; a++)
             for (unsigned b = 0; b < 5; b++) {
                 kd_desc c = {.op = OP_CAST, .noperands = 1};

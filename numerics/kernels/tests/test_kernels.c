@@ -168,10 +168,11 @@ static void test_transformer_ops(void) {
     }
     ln.noperands = 2, ln.in[2] = T(KD_NONE, 0, 0, 0, 0, 0), ln.ia[0] = 0; /* no bias, both dims one row: D != numel */
     CHECK_EQ_INT(run(&ln, lin, y), KD_ESHAPE);
-    ln.in[1] = T(KD_F32, 2, R, D, 0, 0);
-    CHECK_EQ_INT(run(&ln, lin, y), 0);
+    ln.in[1] = T(KD_F32, 2, R, D, 0, 0); /* a scale of all R * D elements (x itself serves) */
+    const void *lin2[12] = {x, x};
+    CHECK_EQ_INT(run(&ln, lin2, y), 0);
     ln.fa[0] = INFINITY;
-    CHECK_EQ_INT(run(&ln, lin, y), KD_EATTR);
+    CHECK_EQ_INT(run(&ln, lin2, y), KD_EATTR);
 
     /* Gelu exact == Div sqrt2, Erf, Add 1, Mul x, Mul 0.5; the tanh form against double */
     float sqrt2 = 1.41421353816986083984375f, one = 1.0f, half = 0.5f;
