@@ -1,7 +1,8 @@
-/* cmd_convert.c: `opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]`: ONNX to
- * an opml model file (convert/convert.h), printing the model root. The pixel divisor recorded for
- * IDX inputs comes from --pixel-divisor, else from the "input" field of MODEL.json beside the
- * ONNX file ("... pixel/255"), else 255. */
+/* cmd_convert.c: `opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]
+ * [--no-fuse]`: ONNX to an opml model file (convert/convert.h), printing the model root and the
+ * node list. The pixel divisor recorded for IDX inputs comes from --pixel-divisor, else from the
+ * "input" field of MODEL.json beside the ONNX file ("... pixel/255"), else 255. --no-fuse keeps
+ * decomposed LayerNorm and GELU chains node by node (the same outputs, more nodes). */
 #include "commands.h"
 
 #include <cjson/cJSON.h>
@@ -15,7 +16,7 @@
 #include "model.h"
 
 static int usage(void) {
-    fprintf(stderr, "usage: opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]\n");
+    fprintf(stderr, "usage: opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D] [--no-fuse]\n");
     return 2;
 }
 
@@ -49,6 +50,7 @@ int cmd_convert(int argc, char **argv) {
     opml_convert_opts o = {.batch = 1, .input_divisor = 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--no-fuse")) o.no_fuse = 1;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             char *e;
             long b = strtol(argv[++i], &e, 10);

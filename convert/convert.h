@@ -14,6 +14,7 @@
 typedef struct opml_convert_opts {
     uint32_t batch;      /* value for every symbolic input dimension (default 1) */
     float input_divisor; /* recorded in the model: IDX byte b becomes b / input_divisor */
+    int no_fuse;         /* ONNX: lower decomposed LayerNorm/GELU chains node by node (same bits) */
 } opml_convert_opts;
 
 /* Convert model bytes of any supported format to model-file bytes (*out, malloc'd, *out_len).

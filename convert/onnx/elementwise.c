@@ -1,9 +1,10 @@
 /* elementwise.c: ONNX's elementwise operators (onnx_lower.h): the unary ones (Relu, LeakyRelu,
- * Sigmoid, Tanh, Exp, Log, Sqrt, Neg, Abs, the circular and hyperbolic functions and their
+ * Sigmoid, Tanh, Exp, Log, Sqrt, Neg, Abs, Erf, the circular and hyperbolic functions and their
  * inverses, Ceil, Floor, Round, Sign, Softplus, Softsign, Elu, Selu, Celu, ThresholdedRelu,
- * Shrink), Clip, HardSigmoid and HardSwish as Mul/Add/Clip, the broadcasting binary ones (Add, Sub,
- * Mul, Div, PRelu), with shape arithmetic on int64 constants and an Add of a bias folded into the
- * QLinear before it, and the variadic Sum, Mean, Max, Min as chains of binary nodes. */
+ * Shrink), Gelu, Reciprocal as a Div, Clip, HardSigmoid and HardSwish as Mul/Add/Clip, the
+ * broadcasting binary ones (Add, Sub, Mul, Div, Pow, PRelu, Mod), with shape arithmetic on int64
+ * constants and an Add of a bias folded into the QLinear before it, and the variadic Sum, Mean,
+ * Max, Min as chains of binary nodes. */
 #include "onnx_lower.h"
 
 #include <stdio.h>
@@ -35,6 +36,15 @@ int onnx_op_unary(onnx_ctx *ox, unsigned op) {
         if (unary_attrs[i].op == op) ua = &unary_attrs[i];
     int x;
     if (onnx_first_input(ox, ua ? ua->names : none, &x)) return -1;
+    cv_sym *s = &c->syms[x];
+    if ((op == OP_NEG || op == OP_ABS) && s->is_const && s->dtype == CV_I64 && cv_numel(s) <= 64) { /* shape arithmetic */
+        int64_t out[64];
+        for (int64_t i = 0; i < cv_numel(s); i++) {
+            uint64_t neg = 0 - (uint64_t)s->i[i]; /* wraps at INT64_MIN, as two's complement does */
+            out[i] = op == OP_NEG || s->i[i] < 0 ? (int64_t)neg : s->i[i];
+        }
+        return cv_new_const(c, onnx_out_name(ox, 0), CV_I64, s->rank, s->dims, out) < 0 ? -1 : 0;
+    }
     kd_desc d = {.op = (uint16_t)op, .noperands = 1};
     cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
     for (int i = 0; ua && i < 2 && ua->names[i]; i++) d.fa[i] = onnx_attr_f(ox, ua->names[i], ua->defaults[i]);
@@ -115,7 +125,7 @@ int onnx_op_clip(onnx_ctx *ox, unsigned arg) {
         if (b[i] < 0) continue;
         cv_sym *s = &c->syms[b[i]];
         if (!s->is_const || cv_numel(s) != 1) return cv_fail(c, "a run-time %s bound is not supported", i ? "max" : "min");
-        d.fa[i] = s->dtype == CV_I64 ? (float)s->i[0] : s->f[0];
+        d.fa[i] = s->dtype != KD_F32 ? (float)s->i[0] : s->f[0];
     }
     cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
     return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
@@ -147,6 +157,8 @@ int onnx_op_binary(onnx_ctx *ox, unsigned op) {
     int ab[2];
     if (onnx_in(ox, 0, &ab[0]) || onnx_in(ox, 1, &ab[1])) return -1;
     if (ab[0] < 0 || ab[1] < 0) return cv_fail(c, "missing input");
+    /* Pow's exponent may be an integer tensor: a constant one becomes float32 */
+    if (op == OP_POW && c->syms[ab[1]].dtype != KD_F32 && (ab[1] = cv_as_dtype(c, ab[1], KD_F32)) < 0) return -1;
     cv_sym *a = &c->syms[ab[0]], *b = &c->syms[ab[1]];
     int rank;
     int64_t dims[KD_MAX_RANK];
@@ -182,4 +194,30 @@ int onnx_op_mod(onnx_ctx *ox, unsigned arg) {
     if (b < 0) return cv_fail(c, "missing input");
     if (onnx_attr_i(ox, "fmod", 0) != 1) return cv_fail(c, "fmod 0 (integer Mod) is not supported");
     return cv_binary(c, OP_MOD, a, b, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}
+
+/* Gelu (opset 20): approximate "none" (erf) or "tanh", the Gelu kernel's two forms. */
+int onnx_op_gelu(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    conv *c = ox->c;
+    static const char *const known[] = {"approximate", NULL};
+    int x;
+    if (onnx_first_input(ox, known, &x)) return -1;
+    const char *ap = onnx_attr_s(ox, "approximate", "none");
+    if (strcmp(ap, "none") && strcmp(ap, "tanh")) return cv_fail(c, "approximate '%s' is not supported", ap);
+    kd_desc d = {.op = OP_GELU, .noperands = 1, .ia = {!strcmp(ap, "tanh")}};
+    cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
+}
+
+/* Reciprocal: 1 / x, a Div by the constant 1 (one IEEE division, as the operator is defined). */
+int onnx_op_reciprocal(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    conv *c = ox->c;
+    static const char *const none[] = {NULL};
+    int ops[2];
+    if (onnx_first_input(ox, none, &ops[1]) || (ops[0] = scalar_const(ox, "one", 1.0f)) < 0) return -1;
+    kd_desc d = {.op = OP_DIV, .noperands = 2};
+    cv_set_out(&d, c->syms[ops[1]].rank, c->syms[ops[1]].dims);
+    return cv_emit(c, &d, ops, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }

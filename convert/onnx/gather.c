@@ -40,6 +40,7 @@ int onnx_take(conv *c, int x, int32_t *map, int rank, const int64_t *dims, const
     if (k < 0) return -1;
     kd_desc d = {.op = OP_TAKE, .noperands = 2};
     cv_set_out(&d, rank, dims);
+    d.out.dtype = (uint8_t)c->syms[x].dtype; /* bytes moved: any dtype */
     int ops[2] = {x, k};
     return cv_emit(c, &d, ops, name);
 }
@@ -48,7 +49,7 @@ int onnx_take(conv *c, int x, int32_t *map, int rank, const int64_t *dims, const
 static int int_input(onnx_ctx *ox, size_t i, const char *what) {
     int k;
     if (onnx_in(ox, i, &k)) return -1;
-    if (k < 0 || !ox->c->syms[k].is_const || ox->c->syms[k].dtype != CV_I64)
+    if (k < 0 || !ox->c->syms[k].is_const || ox->c->syms[k].dtype == KD_F32) /* integer or bool, held in ->i */
         return cv_fail(ox->c, "%s must be a constant integer tensor (run-time %s are not supported)", what, what);
     return k;
 }
@@ -231,6 +232,7 @@ static int scatter_source(onnx_ctx *ox, int x, int u) {
     int ops[2] = {cv_find(c, b[0]), cv_find(c, b[1])};
     kd_desc d = {.op = OP_CONCAT, .noperands = 2};
     cv_set_out(&d, 1, &both);
+    d.out.dtype = (uint8_t)c->syms[ops[0]].dtype;
     return cv_emit(c, &d, ops, cv_subname(b[2], name, "joined"));
 }
 
@@ -425,6 +427,7 @@ int onnx_op_depth_space(onnx_ctx *ox, unsigned to_space) {
     if (cv_reshape_to(c, x, 6, six, cv_subname(b1, name, "blocks"))) return -1;
     int y = cv_find(c, b1);
     kd_desc d = {.op = OP_TRANSPOSE, .noperands = 1};
+    d.out.dtype = (uint8_t)c->syms[y].dtype;
     int64_t tdims[6];
     for (int i = 0; i < 6; i++) d.ia[i] = perm[i], tdims[i] = six[perm[i]];
     cv_set_out(&d, 6, tdims);

@@ -18,7 +18,8 @@ static int nll(onnx_ctx *ox, int lp, size_t ti, size_t wi, const char *name) {
     int kt, kw;
     if (onnx_in(ox, ti, &kt) || onnx_in(ox, wi, &kw)) return -1;
     const cv_sym *x = &c->syms[lp];
-    if (kt < 0 || !c->syms[kt].is_const || c->syms[kt].dtype != CV_I64) return cv_fail(c, "the targets must be a constant integer tensor");
+    if (kt < 0 || !c->syms[kt].is_const || c->syms[kt].dtype == KD_F32)
+        return cv_fail(c, "the targets must be a constant integer tensor");
     const cv_sym *t = &c->syms[kt];
     if (x->rank < 2 || t->rank != x->rank - 1 || t->dims[0] != x->dims[0]) return cv_fail(c, "targets of shape [N, d..] for input [N, C, d..]");
     for (int i = 1; i < t->rank; i++)

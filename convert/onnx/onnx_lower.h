@@ -1,14 +1,16 @@
 /* onnx_lower.h: inside the ONNX importer. The reader (reader.c) walks the graph's nodes and calls
  * each node's lowering function from the dispatch table (operator name -> function); the
  * lowerings are grouped by family, one file each: elementwise.c (unary, binary, Clip, HardSigmoid,
- * HardSwish), shape.c (Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Pad,
- * Shape, Gather, Cast, Constant, Identity), conv_pool.c (Conv, MaxPool, AveragePool,
- * GlobalAveragePool), gemm.c (Gemm, MatMul), reduce.c (ReduceSum, ReduceMean, ReduceMax), norm.c
- * (Softmax, LogSoftmax, BatchNormalization), gather.c (data movement by constant index maps),
- * resize.c (Resize, Upsample), recurrent.c (LSTM, GRU, RNN), loss.c (NegativeLogLikelihoodLoss,
- * SoftmaxCrossEntropyLoss).
- * Every lowering emits through lower.h; an attribute it does not handle is refused, never
- * ignored. */
+ * HardSwish, Erf, Gelu, Pow, Reciprocal, Mod, the breadth's unary maps, the variadic Sum, Mean,
+ * Max, Min), shape.c (Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Pad,
+ * Shape, Size, Gather, Cast, Constant, Identity), mask.c (Equal, Not, Where, Expand,
+ * ConstantOfShape, Range), conv_pool.c (Conv, ConvTranspose, MaxPool, AveragePool,
+ * GlobalAveragePool, GlobalMaxPool), gemm.c (Gemm, MatMul, Einsum), reduce.c (the Reduce*
+ * operators, CumSum, ArgMax, ArgMin, TopK, Det), norm.c (Softmax, LogSoftmax, Hardmax,
+ * BatchNormalization, LayerNormalization, InstanceNormalization, MeanVarianceNormalization, LRN),
+ * gather.c (data movement by constant index maps), resize.c (Resize, Upsample), recurrent.c
+ * (LSTM, GRU, RNN), loss.c (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss). Every lowering
+ * emits through lower.h; an attribute it does not handle is refused, never ignored. */
 #ifndef OPML_ONNX_LOWER_H
 #define OPML_ONNX_LOWER_H
 
@@ -61,6 +63,8 @@ int onnx_op_clip(onnx_ctx *ox, unsigned arg);
 int onnx_op_binary(onnx_ctx *ox, unsigned op);
 int onnx_op_variadic(onnx_ctx *ox, unsigned op); /* op: OP_ADD (Sum), OP_DIV (Mean), OP_MAX, OP_MIN */
 int onnx_op_mod(onnx_ctx *ox, unsigned arg);
+int onnx_op_gelu(onnx_ctx *ox, unsigned arg);
+int onnx_op_reciprocal(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_flatten(onnx_ctx *ox, unsigned arg);
 int onnx_op_reshape(onnx_ctx *ox, unsigned arg);
@@ -71,10 +75,18 @@ int onnx_op_split(onnx_ctx *ox, unsigned arg);
 int onnx_op_slice(onnx_ctx *ox, unsigned arg);
 int onnx_op_pad(onnx_ctx *ox, unsigned arg);
 int onnx_op_shape(onnx_ctx *ox, unsigned arg);
+int onnx_op_size(onnx_ctx *ox, unsigned arg);
 int onnx_op_gather(onnx_ctx *ox, unsigned arg);
 int onnx_op_cast(onnx_ctx *ox, unsigned arg);
 int onnx_op_constant(onnx_ctx *ox, unsigned arg);
 int onnx_op_identity(onnx_ctx *ox, unsigned arg);
+
+int onnx_op_equal(onnx_ctx *ox, unsigned arg);
+int onnx_op_not(onnx_ctx *ox, unsigned arg);
+int onnx_op_where(onnx_ctx *ox, unsigned arg);
+int onnx_op_expand(onnx_ctx *ox, unsigned arg);
+int onnx_op_constant_of_shape(onnx_ctx *ox, unsigned arg);
+int onnx_op_range(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_pool(onnx_ctx *ox, unsigned op);
 int onnx_op_gap(onnx_ctx *ox, unsigned arg);
@@ -84,6 +96,7 @@ int onnx_op_convtranspose(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_gemm(onnx_ctx *ox, unsigned arg);
 int onnx_op_matmul(onnx_ctx *ox, unsigned arg);
+int onnx_op_einsum(onnx_ctx *ox, unsigned arg);
 
 int onnx_op_reduce(onnx_ctx *ox, unsigned op);
 enum { ONNX_REDUCE_L1, ONNX_REDUCE_L2, ONNX_REDUCE_SUMSQUARE, ONNX_REDUCE_LOGSUM, ONNX_REDUCE_LOGSUMEXP };
@@ -119,6 +132,11 @@ int onnx_op_batchnorm(onnx_ctx *ox, unsigned arg);
 int onnx_op_instancenorm(onnx_ctx *ox, unsigned arg);
 int onnx_op_mvn(onnx_ctx *ox, unsigned arg);
 int onnx_op_lrn(onnx_ctx *ox, unsigned arg);
+int onnx_op_layernorm(onnx_ctx *ox, unsigned arg);
+
+/* fuse.c: the decomposed LayerNorm or GELU chain starting at node n lowered to one node, its
+ * other nodes marked in skip[]; 1 fused, 0 not such a chain (lower n alone), -1 error. */
+int onnx_fuse(onnx_ctx *ox, size_t n, uint8_t *skip);
 
 /* A constant from a TensorProto (reader.c; Constant's `value`). Returns the symbol or -1. */
 int onnx_tensor_const(conv *c, const char *name, const Onnx__TensorProto *t);

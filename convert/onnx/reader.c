@@ -29,8 +29,9 @@ static size_t tensor_have(const Onnx__TensorProto *t) {
     }
 }
 
-/* Decode a TensorProto into float or int64 data. The declared shape is checked against the data
- * that backs it before anything is allocated from it. */
+/* Decode a TensorProto into float data (float, double) or int64 values (the integer types; a
+ * bool tensor keeps the dtype KD_BOOL). The declared shape is checked against the data that
+ * backs it before anything is allocated from it. */
 static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **data, size_t *n) {
     const char *name = t->name ? t->name : "";
     size_t cnt = 1;
@@ -51,7 +52,7 @@ static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **d
         return cv_fail(c, "tensor '%s': data does not match its %zu elements", name, cnt);
     if (cnt > (size_t)CV_MAX_NUMEL)
         return cv_fail(c, "tensor '%s' is too large (a tensor holds at most %d elements)", name, CV_MAX_NUMEL);
-    *dtype = is_int ? CV_I64 : KD_F32;
+    *dtype = dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? KD_BOOL : is_int ? KD_I64 : KD_F32;
     *n = cnt;
     void *p = malloc(cnt * 8 + 8);
     if (!p) return cv_fail(c, "out of memory");
@@ -226,6 +227,18 @@ static int check_names(onnx_ctx *ox) {
     return 0;
 }
 
+/* The model dtype of a graph input of this ONNX element type, or 0. */
+static int input_dtype(int32_t elem_type) {
+    switch (elem_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return KD_F32;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return KD_I64;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return KD_I32;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return KD_I8;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return KD_BOOL;
+    default: return 0;
+    }
+}
+
 static void at_node(conv *c, const Onnx__NodeProto *n) { c->at_node = 1, c->at_name = n->name, c->at_op = n->op_type; }
 
 /* Errors about a tensor name the first node that reads it (at_reader) or the node that computes it
@@ -264,8 +277,10 @@ static int graph_inputs(onnx_ctx *ox) {
         const Onnx__TypeProto *tp = vi->type;
         if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type->shape)
             return cv_fail(c, "graph input '%s' has no tensor shape", vi->name);
-        if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-            return cv_fail(c, "graph input '%s' is not float32 (type %d)", vi->name, tp->tensor_type->elem_type);
+        int dtype = input_dtype(tp->tensor_type->elem_type);
+        if (!dtype)
+            return cv_fail(c, "graph input '%s' has ONNX type %d (float32, int64, int32, int8 and bool are supported)", vi->name,
+                           tp->tensor_type->elem_type);
         const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
         int64_t dims[KD_MAX_RANK];
         if (sh->n_dim > KD_MAX_RANK) return cv_fail(c, "graph input '%s' has rank %zu", vi->name, sh->n_dim);
@@ -274,7 +289,7 @@ static int graph_inputs(onnx_ctx *ox) {
                                                                                                  : (int64_t)c->batch;
         int k = cv_new_sym(c, vi->name);
         if (k < 0) return cv_fail(c, "out of memory");
-        c->syms[k].dtype = KD_F32;
+        c->syms[k].dtype = dtype;
         if (cv_set_dims(c, &c->syms[k], (int)sh->n_dim, dims)) return -1;
         c->syms[k].value = c->nin;
         c->inputs[c->nin++] = cv_tensor(&c->syms[k]);
@@ -335,6 +350,20 @@ static const struct lowering {
     {"Constant", onnx_op_constant, 0},
     {"Identity", onnx_op_identity, 0},
     {"Dropout", onnx_op_identity, 0},
+    /* integer inputs, masks and transformer blocks */
+    {"Equal", onnx_op_equal, 0},
+    {"Not", onnx_op_not, 0},
+    {"Where", onnx_op_where, 0},
+    {"Expand", onnx_op_expand, 0},
+    {"ConstantOfShape", onnx_op_constant_of_shape, 0},
+    {"Range", onnx_op_range, 0},
+    {"Size", onnx_op_size, 0},
+    {"Erf", onnx_op_unary, OP_ERF},
+    {"Gelu", onnx_op_gelu, 0},
+    {"Pow", onnx_op_binary, OP_POW},
+    {"Reciprocal", onnx_op_reciprocal, 0},
+    {"LayerNormalization", onnx_op_layernorm, 0},
+    {"Einsum", onnx_op_einsum, 0},
     /* the breadth operators (issue 15) */
     {"Sin", onnx_op_unary, OP_SIN},
     {"Cos", onnx_op_unary, OP_COS},
@@ -440,6 +469,7 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     conv c = {.err = err, .errlen = errlen, .batch = opts->batch ? opts->batch : 1};
     onnx_ctx ox = {.c = &c};
+    uint8_t *skip = NULL;
     int rc = -1;
     if (!mp->graph) {
         cv_fail(&c, "ONNX model has no graph");
@@ -467,10 +497,16 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     c.at_node = 0;
     if (graph_inputs(&ox)) goto done;
+    if (!(skip = calloc(ox.g->n_node + 1, 1))) {
+        cv_fail(&c, "out of memory");
+        goto done;
+    }
     for (size_t n = 0; n < ox.g->n_node; n++) {
+        if (skip[n]) continue; /* a step of a chain fused into one node */
         ox.cur = ox.g->node[n];
         at_node(&c, ox.cur);
-        if (convert_node(&ox)) goto done;
+        int fused = opts->no_fuse ? 0 : onnx_fuse(&ox, n, skip);
+        if (fused < 0 || (!fused && convert_node(&ox))) goto done;
     }
     c.at_node = 0;
     if (ox.g->n_output != 1) {
@@ -509,6 +545,7 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     rc = cv_finish(&c, os, opts->input_divisor, out, out_len);
 done:
+    free(skip);
     cv_free(&c);
     onnx__model_proto__free_unpacked(mp, NULL);
     return rc;
@@ -528,7 +565,7 @@ int opml_onnx_tensor_read(const uint8_t *buf, size_t len, float **data, int64_t 
     if (t->n_dims > 8) {
         snprintf(err, errlen, "tensor of rank %zu", t->n_dims);
     } else if (!tensor_data(&c, t, &dtype, &p, &n)) {
-        if (dtype == CV_I64)
+        if (dtype != KD_F32)
             for (size_t i = 0; i < n; i++) ((float *)p)[i] = (float)((int64_t *)p)[i];
         *data = p;
         *rank = (int)t->n_dims;

@@ -52,7 +52,7 @@ static int quantized(onnx_ctx *ox, const float *w, const rnn_shape *sh, int64_t 
     char b1[CV_NAME], b2[CV_NAME], n1[32], n2[32];
     snprintf(n1, sizeof n1, "%s_int8", what), snprintf(n2, sizeof n2, "%s_scale", what);
     int64_t wd[3] = {sh->dirs, sh->gates * sh->h, cols};
-    *kw = cv_new_const(c, cv_subname(b1, onnx_out_name(ox, 0), n1), KD_I8, 3, wd, q);
+    *kw = cv_const_from_bytes(c, cv_subname(b1, onnx_out_name(ox, 0), n1), KD_I8, 3, wd, q);
     *ks = *kw < 0 ? -1 : cv_new_const(c, cv_subname(b2, onnx_out_name(ox, 0), n2), KD_F32, 2, wd, sc);
     free(q), free(sc);
     return *ks < 0 ? -1 : 0;
@@ -158,7 +158,7 @@ int onnx_op_recurrent(onnx_ctx *ox, unsigned op) {
     if (onnx_in(ox, 4, &kl)) return -1;
     if (kl >= 0) { /* sequence_lens: accepted when it changes nothing */
         const cv_sym *sl = &c->syms[kl];
-        int same = sl->is_const && sl->dtype == CV_I64 && cv_numel(sl) == sh.b;
+        int same = sl->is_const && sl->dtype != KD_F32 && cv_numel(sl) == sh.b;
         for (int64_t i = 0; same && i < sh.b; i++) same = sl->i[i] == sh.s;
         if (!same) return cv_fail(c, "sequence_lens other than the sequence length are not supported");
     }

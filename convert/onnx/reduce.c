@@ -75,7 +75,7 @@ int onnx_op_cumsum(onnx_ctx *ox, unsigned arg) {
     int x, ka;
     if (onnx_first_input(ox, known, &x) || onnx_in(ox, 1, &ka)) return -1;
     if (ka < 0 || !c->syms[ka].is_const || cv_numel(&c->syms[ka]) != 1) return cv_fail(c, "axis must be a constant scalar");
-    int64_t axis = c->syms[ka].dtype == CV_I64 ? c->syms[ka].i[0] : KD_MAX_RANK; /* an integer tensor */
+    int64_t axis = c->syms[ka].dtype != KD_F32 ? c->syms[ka].i[0] : KD_MAX_RANK; /* an integer tensor */
     if (cv_norm_axis(c, axis, c->syms[x].rank, &axis)) return -1;
     int64_t excl = onnx_attr_i(ox, "exclusive", 0), rev = onnx_attr_i(ox, "reverse", 0);
     if ((excl != 0 && excl != 1) || (rev != 0 && rev != 1)) return cv_fail(c, "exclusive and reverse must be 0 or 1");
@@ -115,7 +115,7 @@ int onnx_op_topk(onnx_ctx *ox, unsigned arg) {
     if (onnx_first_input(ox, known, &x) || onnx_in(ox, 1, &kk)) return -1;
     int64_t k = onnx_attr_i(ox, "k", -1), axis, dims[KD_MAX_RANK];
     if (kk >= 0) {
-        if (!c->syms[kk].is_const || c->syms[kk].dtype != CV_I64 || cv_numel(&c->syms[kk]) != 1)
+        if (!c->syms[kk].is_const || c->syms[kk].dtype == KD_F32 || cv_numel(&c->syms[kk]) != 1)
             return cv_fail(c, "K must be a constant integer");
         k = c->syms[kk].i[0];
     }

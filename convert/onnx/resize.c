@@ -164,7 +164,7 @@ static int float_input(onnx_ctx *ox, size_t i, int n, double *out, int *present,
     const cv_sym *s = &c->syms[k];
     if (!s->is_const) return cv_fail(c, "run-time %s are not supported", what);
     if (cv_numel(s) != n) return cv_fail(c, "%s has %lld values, %d expected", what, (long long)cv_numel(s), n);
-    for (int j = 0; j < n; j++) out[j] = s->dtype == CV_I64 ? (double)s->i[j] : (double)s->f[j];
+    for (int j = 0; j < n; j++) out[j] = s->dtype != KD_F32 ? (double)s->i[j] : (double)s->f[j];
     *present = 1;
     return 0;
 }
@@ -210,7 +210,8 @@ int onnx_op_resize(onnx_ctx *ox, unsigned arg) {
         if (onnx_in(ox, 3, &ks)) return -1;
         if (ks >= 0 && cv_numel(&c->syms[ks]) > 0) {
             const cv_sym *s = &c->syms[ks];
-            if (!s->is_const || s->dtype != CV_I64 || cv_numel(s) != rank) return cv_fail(c, "sizes must be a constant of %d integers", rank);
+            if (!s->is_const || s->dtype == KD_F32 || cv_numel(s) != rank)
+                return cv_fail(c, "sizes must be a constant of %d integers", rank);
             for (int a = 0; a < rank; a++) out[a] = s->i[a], scales[a] = (double)out[a] / (double)c->syms[x].dims[a];
             have_sizes = 1;
         }

@@ -8,12 +8,15 @@ int kd_same(const kd_tensor *a, const kd_tensor *b) {
     return 1;
 }
 
-unsigned kd_elsize(unsigned dtype) { return dtype == KD_I8 ? 1 : dtype == KD_NONE ? 0 : 4; }
-
-int kd_check_unary_f32(const kd_desc *d) {
-    if (d->noperands != 1 || d->out.dtype != KD_F32 || !kd_same(&d->in[0], &d->out)) return KD_ESHAPE;
+int kd_check_unary(const kd_desc *d, unsigned in, unsigned out) {
+    const kd_tensor *x = &d->in[0], *y = &d->out;
+    if (d->noperands != 1 || x->dtype != in || y->dtype != out || x->rank != y->rank) return KD_ESHAPE;
+    for (unsigned i = 0; i < y->rank; i++)
+        if (x->dims[i] != y->dims[i]) return KD_ESHAPE;
     return KD_OK;
 }
+
+int kd_check_unary_f32(const kd_desc *d) { return kd_check_unary(d, KD_F32, KD_F32); }
 
 /* Output size of one pooled dimension: floor or ceil of (in + pads - extent) / stride, plus 1. */
 static int pool_dim_ok(uint32_t in, int32_t k, int32_t s, int32_t p0, int32_t p1, int32_t dil, uint32_t out) {

@@ -43,6 +43,16 @@ KERNEL_OP_DECL(kop_kvappend);
 KERNEL_OP_DECL(kop_attention);
 KERNEL_OP_DECL(kop_silu);
 KERNEL_OP_DECL(kop_argmax);
+KERNEL_OP_DECL(kop_gather);
+KERNEL_OP_DECL(kop_cast);
+KERNEL_OP_DECL(kop_equal);
+KERNEL_OP_DECL(kop_where);
+KERNEL_OP_DECL(kop_not);
+KERNEL_OP_DECL(kop_expand);
+KERNEL_OP_DECL(kop_layernorm);
+KERNEL_OP_DECL(kop_erf);
+KERNEL_OP_DECL(kop_gelu);
+KERNEL_OP_DECL(kop_pow);
 KERNEL_OP_DECL(kop_sin);
 KERNEL_OP_DECL(kop_cos);
 KERNEL_OP_DECL(kop_tan);
@@ -98,6 +108,10 @@ static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_EMBEDDING] = &kop_embedding, [OP_RMSNORM] = &kop_rmsnorm, [OP_ROPE] = &kop_rope,
     [OP_KVAPPEND] = &kop_kvappend,   [OP_ATTENTION] = &kop_attention, [OP_SILU] = &kop_silu,
     [OP_ARGMAX] = &kop_argmax,
+    [OP_GATHER] = &kop_gather,       [OP_CAST] = &kop_cast,       [OP_EQUAL] = &kop_equal,
+    [OP_WHERE] = &kop_where,         [OP_NOT] = &kop_not,         [OP_EXPAND] = &kop_expand,
+    [OP_LAYERNORM] = &kop_layernorm, [OP_ERF] = &kop_erf,         [OP_GELU] = &kop_gelu,
+    [OP_POW] = &kop_pow,
     [OP_SIN] = &kop_sin, [OP_COS] = &kop_cos, [OP_TAN] = &kop_tan, [OP_ASIN] = &kop_asin,
     [OP_ACOS] = &kop_acos, [OP_ATAN] = &kop_atan, [OP_SINH] = &kop_sinh, [OP_COSH] = &kop_cosh,
     [OP_ASINH] = &kop_asinh, [OP_ACOSH] = &kop_acosh, [OP_ATANH] = &kop_atanh, [OP_CEIL] = &kop_ceil,

@@ -30,10 +30,13 @@
 #define KD_MAX_TENSOR_BYTES (1u << 28) /* one VM slot */
 #define KD_MAX_K 131072                /* int32 accumulators cannot overflow: 127*127*K < 2^31 */
 
-enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3 };
+/* Element types. KD_I64: int64 (token ids, indices, ONNX's integer tensors); KD_BOOL: one byte per
+ * element, 0 or 1 (a kernel reads any non-zero byte as true and writes only 0 and 1). Dtype 4 is
+ * GGUF's Q8_0 (the LLaMA work). */
+enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3, KD_I64 = 5, KD_BOOL = 6 };
 
-/* Operator ids: stable, part of the descriptor (never renumber; 32 and up are reserved for the
- * transformer operators, 96-159 for the ONNX importer's breadth operators). */
+/* Operator ids: stable, part of the descriptor (never renumber; 32 and up are the transformer
+ * operators, docs/model-format.md gives each family's range). */
 enum kd_op {
     OP_QLINEAR = 1,   /* X[..,K] . W[N,K]^T, int8 weights, per-row activations (Gemm, MatMul) */
     OP_QMATMUL = 2,   /* A[..,M,K] . B[..,K,N], both quantized at run time */
@@ -73,6 +76,18 @@ enum kd_op {
     OP_ATTENTION = 36, /* causal self-attention over the cache, W8A8 scores, fp32 softmax */
     OP_SILU = 37,
     OP_ARGMAX = 38,
+    /* 39-63: the LLaMA work's operators */
+    /* integer inputs, masks and transformer blocks of ONNX exports (64-95) */
+    OP_GATHER = 64,    /* run-time Gather: data (any dtype) by int64/int32 indices along ia[0] */
+    OP_CAST = 65,      /* between f32, i8, i32, i64 and bool */
+    OP_EQUAL = 66,     /* -> bool, numpy broadcasting */
+    OP_WHERE = 67,     /* cond bool ? X : Y, numpy broadcasting */
+    OP_NOT = 68,       /* bool -> bool */
+    OP_EXPAND = 69,    /* broadcast to a larger shape */
+    OP_LAYERNORM = 70, /* over the dims from ia[0] on, eps fa[0] */
+    OP_ERF = 71,
+    OP_GELU = 72,      /* ia[0] 0 exact (erf), 1 tanh approximation */
+    OP_POW = 73,       /* numpy broadcasting */
     /* the breadth operators of the ONNX importer (ids 96-159) */
     OP_SIN = 96, /* element-wise maps of math_unary.c (96-117) */
     OP_COS = 97,
@@ -151,6 +166,9 @@ void kd_encode(const kd_desc *d, uint8_t out[KD_BYTES]);
  * non-canonical bytes and tensors over KD_MAX_TENSOR_BYTES. */
 int kd_decode_tensor(const uint8_t p[28], kd_tensor *t);
 void kd_encode_tensor(uint8_t p[28], const kd_tensor *t);
+
+/* Bytes of one element of this dtype (0 for KD_NONE and for an unknown dtype). */
+unsigned kd_elsize(unsigned dtype);
 
 /* 1 if a and b have the same dtype, rank and dims. */
 int kd_same(const kd_tensor *a, const kd_tensor *b);

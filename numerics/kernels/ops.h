@@ -7,8 +7,6 @@
 
 #include "kernel.h"
 
-/* Bytes of one element of this dtype (0 for KD_NONE). */
-unsigned kd_elsize(unsigned dtype);
 /* The check of a float32 map y = f(x): one f32 operand shaped like the f32 output. */
 int kd_check_unary_f32(const kd_desc *d);
 /* Softmax and LogSoftmax (ia[0] axis, ia[1] 1 = every dimension from the axis on is one row):
@@ -28,10 +26,36 @@ void kd_reduce_run(const kd_desc *d, const float *x, float *y, enum kd_reduce mo
 /* The check shared by the 2-D pooling operators (ia[0..9]: kh kw sh sw pt pl pb pr dh dw). */
 int kd_check_pool2d(const kd_desc *d);
 
-/* Element-wise binary operators with numpy broadcasting (broadcast.c): two f32 operands whose
- * dims, aligned right, equal the f32 output's or are 1. y[i] = kf_canon(f(a[..], b[..])). */
+/* numpy broadcasting (broadcast.c). kd_check_bcast_shapes: operands 0..n-1 (any dtype) have
+ * dims that, aligned right, equal the output's or are 1, and each output dim is the largest of
+ * the operands' there (Expand's larger output: `grow` set). */
+#define KD_BCAST_MAX 3
+int kd_check_bcast_shapes(const kd_desc *d, unsigned n, int grow);
+/* The walk of the output in index order with each operand's element offset: after
+ * kd_bcast_init, off[j] is operand j's element for output element 0; kd_bcast_next moves every
+ * offset to the next output element (odometer style, stride 0 on broadcast dims). */
+typedef struct kd_bcast {
+    unsigned n, rank;
+    const uint32_t *dims;
+    size_t st[KD_BCAST_MAX][KD_MAX_RANK], idx[KD_MAX_RANK], off[KD_BCAST_MAX];
+} kd_bcast;
+void kd_bcast_init(kd_bcast *b, const kd_desc *d, unsigned n);
+static inline void kd_bcast_next(kd_bcast *b) {
+    for (int k = (int)b->rank - 1; k >= 0; k--) {
+        b->idx[k]++;
+        for (unsigned j = 0; j < b->n; j++) b->off[j] += b->st[j][k];
+        if (b->idx[k] < b->dims[k]) return;
+        for (unsigned j = 0; j < b->n; j++) b->off[j] -= b->st[j][k] * b->idx[k];
+        b->idx[k] = 0;
+    }
+}
+/* Element-wise binary f32 operators (Add, Sub, Mul, Div, Pow): two f32 operands broadcast to the
+ * f32 output. y[i] = kf_canon(f(a[..], b[..])). */
 typedef float (*kd_binop)(float a, float b);
 int kd_check_broadcast(const kd_desc *d);
 void kd_broadcast_run(const kd_desc *d, const float *a, const float *b, float *y, kd_binop f);
+/* The check of a map between two dtypes of one shape: one operand of dtype `in` shaped like the
+ * output of dtype `out`. */
+int kd_check_unary(const kd_desc *d, unsigned in, unsigned out);
 
 #endif

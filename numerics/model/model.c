@@ -349,3 +349,37 @@ int opml_model_write(const opml_model *m, FILE *f) {
     }
     return fflush(f) ? -1 : 0;
 }
+
+const char *opml_dtype_name(unsigned dtype) {
+    switch (dtype) {
+    case KD_F32: return "float32";
+    case KD_I8: return "int8";
+    case KD_I32: return "int32";
+    case KD_I64: return "int64";
+    case KD_BOOL: return "bool";
+    default: return "an unknown type";
+    }
+}
+
+double opml_value_at(const void *bytes, unsigned dtype, size_t i) {
+    const uint8_t *b = bytes;
+    switch (dtype) {
+    case KD_F32: {
+        float f;
+        memcpy(&f, b + 4 * i, 4);
+        return f;
+    }
+    case KD_I32: {
+        int32_t v;
+        memcpy(&v, b + 4 * i, 4);
+        return v;
+    }
+    case KD_I64: {
+        int64_t v;
+        memcpy(&v, b + 8 * i, 8);
+        return (double)v;
+    }
+    case KD_I8: return (int8_t)b[i];
+    default: return b[i] != 0; /* KD_BOOL */
+    }
+}

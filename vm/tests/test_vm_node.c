@@ -57,6 +57,10 @@ static void run_both(const char *name, kd_desc *d) {
             for (size_t i = 0; i < len[j] / 4; i++) ((float *)in[j])[i] = rndf();
         else if (d->in[j].dtype == KD_I32) /* token ids and positions: small and in range */
             for (size_t i = 0; i < len[j] / 4; i++) ((int32_t *)in[j])[i] = (int32_t)(rnd() % 4);
+        else if (d->in[j].dtype == KD_I64) /* indices: in range, negative, a few out of range */
+            for (size_t i = 0; i < len[j] / 8; i++) ((int64_t *)in[j])[i] = (int64_t)(rnd() % 12) - 5;
+        else if (d->in[j].dtype == KD_BOOL) /* 0, 1 and a non-canonical true */
+            for (size_t i = 0; i < len[j]; i++) ((uint8_t *)in[j])[i] = (uint8_t)(rnd() % 3);
         else
             for (size_t i = 0; i < len[j]; i++) ((uint8_t *)in[j])[i] = (uint8_t)(rnd() % 255 + 129);
     }
@@ -499,6 +503,70 @@ int main(void) {
     d.in[0] = tens(KD_F32, 2, 3, 10);
     d.out = tens(KD_I32, 1, 3, 0);
     run_both("ArgMax", &d);
+
+    /* the operators of ONNX transformer exports: integer inputs, masks, normalization, GELU */
+    memset(&d, 0, sizeof d);
+    d.op = OP_GATHER;
+    d.noperands = 2;
+    d.in[0] = tens(KD_F32, 2, 6, 16);
+    d.in[1] = tens(KD_I64, 2, 2, 5);
+    d.out = tens3(KD_F32, 2, 5, 16);
+    run_both("Gather", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_EQUAL;
+    d.noperands = 2;
+    d.in[0] = tens(KD_I64, 2, 3, 8);
+    d.in[1] = tens(KD_I64, 0, 0, 0);
+    d.out = tens(KD_BOOL, 2, 3, 8);
+    run_both("Equal", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_WHERE;
+    d.noperands = 3;
+    d.in[0] = tens4(KD_BOOL, 2, 1, 1, 8);
+    d.in[1] = tens(KD_F32, 0, 0, 0);
+    d.in[2] = d.out = tens4(KD_F32, 2, 4, 8, 8);
+    run_both("Where", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_NOT;
+    d.noperands = 1;
+    d.in[0] = d.out = tens(KD_BOOL, 2, 3, 8);
+    run_both("Not", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_EXPAND;
+    d.noperands = 1;
+    d.in[0] = tens3(KD_F32, 1, 1, 48);
+    d.out = tens3(KD_F32, 3, 1, 48);
+    run_both("Expand", &d);
+    static const uint8_t cast_types[] = {KD_F32, KD_I32, KD_I64, KD_BOOL};
+    for (unsigned a = 0; a < 4; a++) {
+        memset(&d, 0, sizeof d);
+        d.op = OP_CAST;
+        d.noperands = 1;
+        d.in[0] = tens(cast_types[a], 2, 3, 8);
+        d.out = tens(cast_types[(a + 1) % 4], 2, 3, 8);
+        run_both("Cast", &d);
+    }
+    memset(&d, 0, sizeof d);
+    d.op = OP_LAYERNORM;
+    d.noperands = 3;
+    d.in[0] = d.out = tens3(KD_F32, 2, 17, 48);
+    d.in[1] = d.in[2] = tens(KD_F32, 1, 48, 0);
+    d.ia[0] = 2;
+    d.fa[0] = 1e-5f;
+    run_both("LayerNorm", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_GELU;
+    d.noperands = 1;
+    d.in[0] = d.out = tens(KD_F32, 2, 17, 96);
+    run_both("Gelu", &d);
+    d.ia[0] = 1;
+    run_both("Gelu/tanh", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_POW;
+    d.noperands = 2;
+    d.in[0] = d.out = tens3(KD_F32, 2, 17, 48);
+    d.in[1] = tens(KD_F32, 1, 48, 0);
+    run_both("Pow", &d);
 
     /* every operator that accepts a plain f32 map [3, 7] -> [3, 7] (new element-wise operators
      * are covered without naming them here) */
