@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The broadcast shape of n symbols (numpy), into *rank and dims. */
-static int broadcast_n(conv *c, const int *ks, int n, int *rank, int64_t *dims) {
+int broadcast_n(conv *c, const int *ks, int n, int *rank, int64_t *dims) {
     cv_sym acc = c->syms[ks[0]];
     for (int j = 1; j < n; j++) {
         if (cv_broadcast(c, &acc, &c->syms[ks[j]], rank, dims)) return -1;
@@ -22,9 +21,7 @@ static int broadcast_n(conv *c, const int *ks, int n, int *rank, int64_t *dims) 
     return 0;
 }
 
-/* Operands a and b to one dtype: a constant takes the other's (ONNX's integer constants are held
- * as int64 here), two run-time values must agree. */
-static int same_dtype(conv *c, int *a, int *b) {
+int same_dtype(conv *c, int *a, int *b) {
     if (c->syms[*a].dtype == c->syms[*b].dtype) return 0;
     if (c->syms[*b].is_const) return (*b = cv_as_dtype(c, *b, c->syms[*a].dtype)) < 0 ? -1 : 0;
     return (*a = cv_as_dtype(c, *a, c->syms[*b].dtype)) < 0 ? -1 : 0;

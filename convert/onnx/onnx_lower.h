@@ -138,6 +138,17 @@ int onnx_op_layernorm(onnx_ctx *ox, unsigned arg);
  * other nodes marked in skip[]; 1 fused, 0 not such a chain (lower n alone), -1 error. */
 int onnx_fuse(onnx_ctx *ox, size_t n, uint8_t *skip);
 
+/* mask.c's operand helpers, shared with compare.c: the broadcast shape of n symbols (numpy) into
+ * *rank and dims; operands a and b to one dtype (a constant takes the other's, two run-time values
+ * must agree). Return 0 or -1. */
+int broadcast_n(conv *c, const int *ks, int n, int *rank, int64_t *dims);
+int same_dtype(conv *c, int *a, int *b);
+/* compare.c: Less, LessOrEqual, Greater, GreaterOrEqual (arg the relation), And, Or, Xor, IsNaN,
+ * IsInf. */
+int onnx_op_compare(onnx_ctx *ox, unsigned rel);
+int onnx_op_logic(onnx_ctx *ox, unsigned op);
+int onnx_op_isnaninf(onnx_ctx *ox, unsigned inf);
+
 /* A constant from a TensorProto (reader.c; Constant's `value`). Returns the symbol or -1. */
 int onnx_tensor_const(conv *c, const char *name, const Onnx__TensorProto *t);
 

@@ -430,6 +430,15 @@ static const struct lowering {
     {"TopK", onnx_op_topk, 0},
     {"Det", onnx_op_det, 0},
     {"Mod", onnx_op_mod, 0},
+    {"Less", onnx_op_compare, 0},
+    {"LessOrEqual", onnx_op_compare, 1},
+    {"Greater", onnx_op_compare, 2},
+    {"GreaterOrEqual", onnx_op_compare, 3},
+    {"And", onnx_op_logic, 0},
+    {"Or", onnx_op_logic, 1},
+    {"Xor", onnx_op_logic, 2},
+    {"IsNaN", onnx_op_isnaninf, 0},
+    {"IsInf", onnx_op_isnaninf, 1},
 };
 
 static const struct lowering *find_lowering(const Onnx__NodeProto *n) {

@@ -39,7 +39,7 @@
 #include <stdlib.h>
 
 /* The operators that match today; the suite test fails when fewer do (raise it with each one). */
-#define MIN_MATCHED_OPS 111
+#define MIN_MATCHED_OPS 120
 #define MAX_OPS 512
 #define MAX_IN 16
 

@@ -92,6 +92,9 @@ KERNEL_OP_DECL(kop_argminmax);
 KERNEL_OP_DECL(kop_mod);
 KERNEL_OP_DECL(kop_det);
 KERNEL_OP_DECL(kop_topk);
+KERNEL_OP_DECL(kop_compare);
+KERNEL_OP_DECL(kop_logic);
+KERNEL_OP_DECL(kop_isnaninf);
 
 static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_QLINEAR] = &kop_qlinear,     [OP_QMATMUL] = &kop_qmatmul, [OP_QCONV] = &kop_qconv,
@@ -123,6 +126,7 @@ static const kernel_op *const table[OP_MAX_ID + 1] = {
     [OP_TAKE] = &kop_take, [OP_AXISRESAMPLE] = &kop_axisresample,
     [OP_QCONVTRANSPOSE] = &kop_qconvtranspose, [OP_LSTM] = &kop_lstm, [OP_GRU] = &kop_gru, [OP_RNN] = &kop_rnn,
     [OP_ARGMINMAX] = &kop_argminmax, [OP_MOD] = &kop_mod, [OP_DET] = &kop_det, [OP_TOPK] = &kop_topk,
+    [OP_COMPARE] = &kop_compare, [OP_LOGIC] = &kop_logic, [OP_ISNANINF] = &kop_isnaninf,
 };
 
 static const kernel_op *lookup(unsigned op) { return op <= OP_MAX_ID ? table[op] : NULL; }

@@ -128,7 +128,10 @@ enum kd_op {
     OP_MOD = 132,       /* fmod of floats, broadcasting */
     OP_DET = 133,
     OP_TOPK = 134,      /* the sorted top K values or their indices */
-    OP_MAX_ID = 134
+    OP_COMPARE = 135,   /* <, <=, >, >= -> bool (compare.c) */
+    OP_LOGIC = 136,     /* and, or, xor of bools */
+    OP_ISNANINF = 137,  /* IsNaN, IsInf -> bool */
+    OP_MAX_ID = 137
 };
 
 typedef struct kd_tensor {

@@ -309,6 +309,24 @@ static void breadth_operators(void) {
         d.out = tens(ix ? KD_I32 : KD_F32, 2, 3, 4);
         run_both(ix ? "TopK/indices" : "TopK", &d);
     }
+    memset(&d, 0, sizeof d); /* comparisons and logic, bool outputs */
+    d.op = OP_COMPARE, d.noperands = 2, d.ia[0] = 1;
+    d.in[0] = tens3(KD_F32, 2, 3, 5);
+    d.in[1] = tens(KD_F32, 1, 5, 0);
+    d.out = tens3(KD_BOOL, 2, 3, 5);
+    run_both("Compare", &d);
+    d.ia[0] = 3, d.in[0] = d.in[1] = tens(KD_I64, 2, 4, 6), d.out = tens(KD_BOOL, 2, 4, 6);
+    run_both("Compare/i64", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_LOGIC, d.noperands = 2, d.ia[0] = 2;
+    d.in[0] = d.out = tens(KD_BOOL, 2, 3, 4);
+    d.in[1] = tens(KD_BOOL, 1, 4, 0);
+    run_both("Logic", &d);
+    memset(&d, 0, sizeof d);
+    d.op = OP_ISNANINF, d.noperands = 1, d.ia[0] = 1, d.ia[2] = 1;
+    d.in[0] = tens(KD_F32, 2, 3, 4);
+    d.out = tens(KD_BOOL, 2, 3, 4);
+    run_both("IsNaNInf", &d);
 }
 
 int main(void) {
