@@ -1,6 +1,9 @@
-/* onnx_build.c: ONNX models composed in memory (onnx_build.h). Every allocation is recorded in
- * the builder's list and freed together; the messages are never freed by protobuf-c. */
+/* onnx_build.c: ONNX models composed in memory (onnx_build.h), and converted. Every allocation is
+ * recorded in the builder's list and freed together; the messages are never freed by protobuf-c. */
 #include "onnx_build.h"
+
+#include "convert.h"
+#include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,4 +208,15 @@ uint8_t *ob_pack(ob_model *m, size_t *len) {
     if (!buf) abort();
     onnx__model_proto__pack(&m->mp, buf);
     return buf;
+}
+
+int ob_convert(ob_model *m, const opml_convert_opts *o, opml_model *out, char *err, size_t errlen) {
+    size_t len, olen;
+    uint8_t *onnx = ob_pack(m, &len), *bytes = NULL;
+    ob_free(m);
+    int r = opml_convert(onnx, len, o, &bytes, &olen, err, errlen);
+    free(onnx);
+    if (!r) r = opml_model_parse(bytes, olen, out, err, errlen);
+    free(bytes);
+    return r;
 }

@@ -4,21 +4,16 @@
 #include "fmath.h"
 #include "ops.h"
 
+static void hardmax_row(const float *xr, float *yr, size_t len, size_t inner) {
+    size_t best = 0;
+    for (size_t j = 1; j < len && !kf_isnan(xr[best * inner]); j++)
+        if (kf_isnan(xr[j * inner]) || xr[j * inner] > xr[best * inner]) best = j;
+    for (size_t j = 0; j < len; j++) yr[j * inner] = j == best ? 1.0f : 0.0f;
+}
+
 static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
     (void)scratch;
-    const float *x = in[0];
-    float *y = out;
-    size_t outer, len, inner;
-    kd_softmax_rows(d, &outer, &len, &inner);
-    for (size_t o = 0; o < outer; o++)
-        for (size_t i = 0; i < inner; i++) {
-            const float *xr = x + o * len * inner + i;
-            float *yr = y + o * len * inner + i;
-            size_t best = 0;
-            for (size_t j = 1; j < len && !kf_isnan(xr[best * inner]); j++)
-                if (kf_isnan(xr[j * inner]) || xr[j * inner] > xr[best * inner]) best = j;
-            for (size_t j = 0; j < len; j++) yr[j * inner] = j == best ? 1.0f : 0.0f;
-        }
+    kd_softmax_each_row(d, in[0], out, hardmax_row);
 }
 
 const kernel_op kop_hardmax = {"Hardmax", kd_check_softmax, NULL, run, KD_IA(2), 0};

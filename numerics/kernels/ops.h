@@ -16,6 +16,10 @@ void kd_softmax_rows(const kd_desc *d, size_t *outer, size_t *len, size_t *inner
 /* The maximum of the row xr[0], xr[inner], ..., xr[(len - 1) * inner] by "greater than" from
  * -Inf; any NaN in the row makes it NaN (the first NaN met, scanning in index order). */
 float kd_softmax_row_max(const float *xr, size_t len, size_t inner);
+/* row(xr, yr, len, inner) for every row of x (and the same place in y), in index order: the loop
+ * of Softmax, LogSoftmax and Hardmax. */
+typedef void (*kd_row_fn)(const float *xr, float *yr, size_t len, size_t inner);
+void kd_softmax_each_row(const kd_desc *d, const float *x, float *y, kd_row_fn row);
 /* The reductions (reduce.c: sum, mean, max, min, product): one f32 operand, ia[0] a bit mask of
  * the reduced axes (only bits below the rank), an f32 output with the kept dimensions' element
  * count (keepdims or not). Each output element, in index order, visits its reduced positions in
@@ -23,6 +27,22 @@ float kd_softmax_row_max(const float *xr, size_t len, size_t inner);
 enum kd_reduce { KD_REDUCE_SUM, KD_REDUCE_MEAN, KD_REDUCE_MAX, KD_REDUCE_MIN, KD_REDUCE_PROD };
 int kd_check_reduce(const kd_desc *d);
 void kd_reduce_run(const kd_desc *d, const float *x, float *y, enum kd_reduce mode);
+/* The operands of QConv and QConvTranspose (qconv.c): X f32 [N, C, H, W], W i8 [M, C/G, KH, KW],
+ * scale f32 [M], bias f32 [M] optional, output f32 [N, M, .., ..]; ia[0] group, ia[1..8] strides,
+ * pads, dilations in range (pads may be negative for the transposed one); K = C/G * KH * KW at
+ * most KD_MAX_K. The output's spatial size is the operator's own check. */
+int kd_check_qconv_operands(const kd_desc *d, int negative_pads);
+/* Their run (qconv.c): each image quantized with one scale into scratch (kd_qconv_scratch bytes),
+ * then every output pixel of every filter y = kq_output(pixel(..), s_image, s_filter, bias), the
+ * operator giving the pixel's exact int32 sum. */
+typedef struct kd_qconv_geom {
+    size_t cg, kh, kw, h, w; /* channels per group, kernel, input plane */
+    int64_t sh, sw, pt, pl, dh, dw;
+} kd_qconv_geom;
+typedef int32_t (*kd_qconv_pixel)(const kd_qconv_geom *g, const int8_t *q, const int8_t *wo, size_t c0, size_t py,
+                                  size_t px);
+void kd_qconv_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr, kd_qconv_pixel pixel);
+size_t kd_qconv_scratch(const kd_desc *d);
 /* The check shared by the 2-D pooling operators (ia[0..9]: kh kw sh sw pt pl pb pr dh dw). */
 int kd_check_pool2d(const kd_desc *d);
 
