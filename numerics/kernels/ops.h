@@ -32,16 +32,9 @@ void kd_reduce_run(const kd_desc *d, const float *x, float *y, enum kd_reduce mo
  * pads, dilations in range (pads may be negative for the transposed one); K = C/G * KH * KW at
  * most KD_MAX_K. The output's spatial size is the operator's own check. */
 int kd_check_qconv_operands(const kd_desc *d, int negative_pads);
-/* Their run (qconv.c): each image quantized with one scale into scratch (kd_qconv_scratch bytes),
- * then every output pixel of every filter y = kq_output(pixel(..), s_image, s_filter, bias), the
- * operator giving the pixel's exact int32 sum. */
-typedef struct kd_qconv_geom {
-    size_t cg, kh, kw, h, w; /* channels per group, kernel, input plane */
-    int64_t sh, sw, pt, pl, dh, dw;
-} kd_qconv_geom;
-typedef int32_t (*kd_qconv_pixel)(const kd_qconv_geom *g, const int8_t *q, const int8_t *wo, size_t c0, size_t py,
-                                  size_t px);
-void kd_qconv_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr, kd_qconv_pixel pixel);
+/* Their scratch (qconv.c): one image's int8 copy. Each keeps its own run loop: the reference
+ * QConv's is the VM's hot loop (a shared loop through a per-pixel function pointer took
+ * fashion_cnn's second convolution past its 2^23-step budget). */
 size_t kd_qconv_scratch(const kd_desc *d);
 /* The check shared by the 2-D pooling operators (ia[0..9]: kh kw sh sw pt pl pb pr dh dw). */
 int kd_check_pool2d(const kd_desc *d);

@@ -19,51 +19,43 @@ static int check(const kd_desc *d) {
     return KD_OK;
 }
 
-/* acc of output pixel (py, px) of the filter whose weights are wo, reading input channels c0.. */
-static int32_t conv_pixel(const kd_qconv_geom *g, const int8_t *q, const int8_t *wo, size_t c0, size_t py, size_t px) {
-    int32_t acc = 0;
-    for (size_t ci = 0; ci < g->cg; ci++)
-        for (size_t ky = 0; ky < g->kh; ky++) {
-            int64_t iy = (int64_t)py * g->sh - g->pt + (int64_t)ky * g->dh;
-            if (iy < 0 || iy >= (int64_t)g->h) continue;
-            const int8_t *qrow = q + ((c0 + ci) * g->h + (size_t)iy) * g->w;
-            const int8_t *wrow = wo + (ci * g->kh + ky) * g->kw;
-            for (size_t kx = 0; kx < g->kw; kx++) {
-                int64_t ix = (int64_t)px * g->sw - g->pl + (int64_t)kx * g->dw;
-                if (ix >= 0 && ix < (int64_t)g->w) acc += (int32_t)qrow[ix] * wrow[kx];
-            }
-        }
-    return acc;
-}
+size_t kd_qconv_scratch(const kd_desc *d) { return (size_t)(kd_numel(&d->in[0]) / (d->in[0].dims[0] ? d->in[0].dims[0] : 1)); }
 
-void kd_qconv_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr, kd_qconv_pixel pixel) {
+static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr) {
     const kd_tensor *tx = &d->in[0], *tw = &d->in[1], *ty = &d->out;
     const float *x = in[0], *sw = in[2], *bias = d->noperands == 4 ? in[3] : NULL;
     const int8_t *w = in[1];
     int8_t *q = scr;
     float *y = out;
-    kd_qconv_geom g = {.cg = tw->dims[1], .kh = tw->dims[2], .kw = tw->dims[3], .h = tx->dims[2], .w = tx->dims[3],
-                       .sh = d->ia[1], .sw = d->ia[2], .pt = d->ia[3], .pl = d->ia[4], .dh = d->ia[7], .dw = d->ia[8]};
-    size_t nb = tx->dims[0], m = tw->dims[0], oh = ty->dims[2], ow = ty->dims[3], mg = m / (size_t)d->ia[0];
-    size_t img = tx->dims[1] * g.h * g.w;
+    size_t nb = tx->dims[0], c = tx->dims[1], h = tx->dims[2], wd = tx->dims[3];
+    size_t m = tw->dims[0], cg = tw->dims[1], kh = tw->dims[2], kw = tw->dims[3];
+    size_t oh = ty->dims[2], ow = ty->dims[3], g = (size_t)d->ia[0], mg = m / g;
+    int64_t sh = d->ia[1], sv = d->ia[2], pt = d->ia[3], pl = d->ia[4], dh = d->ia[7], dw = d->ia[8];
+    size_t img = c * h * wd;
     for (size_t n = 0; n < nb; n++) {
         float sx = kq_scale(x + n * img, img, 1);
         kq_quantize(x + n * img, img, 1, sx, q);
         for (size_t o = 0; o < m; o++) {
-            size_t c0 = (o / mg) * g.cg;
-            const int8_t *wo = w + o * g.cg * g.kh * g.kw;
+            size_t c0 = (o / mg) * cg;
+            const int8_t *wo = w + o * cg * kh * kw;
             for (size_t py = 0; py < oh; py++)
-                for (size_t px = 0; px < ow; px++)
-                    y[((n * m + o) * oh + py) * ow + px] =
-                        kq_output(pixel(&g, q, wo, c0, py, px), sx, sw[o], bias != NULL, bias ? bias[o] : 0.0f);
+                for (size_t px = 0; px < ow; px++) {
+                    int32_t acc = 0;
+                    for (size_t ci = 0; ci < cg; ci++)
+                        for (size_t ky = 0; ky < kh; ky++) {
+                            int64_t iy = (int64_t)py * sh - pt + (int64_t)ky * dh;
+                            if (iy < 0 || iy >= (int64_t)h) continue;
+                            const int8_t *qrow = q + ((c0 + ci) * h + (size_t)iy) * wd;
+                            const int8_t *wrow = wo + (ci * kh + ky) * kw;
+                            for (size_t kx = 0; kx < kw; kx++) {
+                                int64_t ix = (int64_t)px * sv - pl + (int64_t)kx * dw;
+                                if (ix >= 0 && ix < (int64_t)wd) acc += (int32_t)qrow[ix] * wrow[kx];
+                            }
+                        }
+                    y[((n * m + o) * oh + py) * ow + px] = kq_output(acc, sx, sw[o], bias != NULL, bias ? bias[o] : 0.0f);
+                }
         }
     }
 }
-
-static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr) {
-    kd_qconv_run(d, in, out, scr, conv_pixel);
-}
-
-size_t kd_qconv_scratch(const kd_desc *d) { return (size_t)(kd_numel(&d->in[0]) / (d->in[0].dims[0] ? d->in[0].dims[0] : 1)); }
 
 const kernel_op kop_qconv = {"QConv", check, kd_qconv_scratch, run, KD_IA(9), 0};

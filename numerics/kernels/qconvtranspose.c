@@ -8,7 +8,9 @@
  * over ci < C/G, ky < KH, kx < KW with iy = (py + pt - ky * dh) / sh and ix likewise exact
  * divisions inside the image, the int32 products q[g * C/G + ci][iy][ix] * w[m][ci][ky][kx];
  * y = ((float)acc * sx[n]) * sw[m] (+ bias[m]). */
+#include "fmath.h"
 #include "ops.h"
+#include "quant.h"
 
 static int check(const kd_desc *d) {
     const kd_tensor *x = &d->in[0], *w = &d->in[1], *y = &d->out;
@@ -31,24 +33,40 @@ static int64_t source(int64_t p, int64_t pad, int64_t k, int64_t dil, int64_t st
     return t < len ? t : -1;
 }
 
-/* acc of output pixel (py, px): the taps whose source position divides exactly by the stride. */
-static int32_t transposed_pixel(const kd_qconv_geom *g, const int8_t *q, const int8_t *wo, size_t c0, size_t py, size_t px) {
-    int32_t acc = 0;
-    for (size_t ky = 0; ky < g->kh; ky++) {
-        int64_t iy = source((int64_t)py, g->pt, (int64_t)ky, g->dh, g->sh, (int64_t)g->h);
-        if (iy < 0) continue;
-        for (size_t kx = 0; kx < g->kw; kx++) {
-            int64_t ix = source((int64_t)px, g->pl, (int64_t)kx, g->dw, g->sw, (int64_t)g->w);
-            if (ix < 0) continue;
-            for (size_t ci = 0; ci < g->cg; ci++)
-                acc += (int32_t)q[((c0 + ci) * g->h + (size_t)iy) * g->w + (size_t)ix] * wo[(ci * g->kh + ky) * g->kw + kx];
+static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr) {
+    const kd_tensor *tx = &d->in[0], *tw = &d->in[1], *ty = &d->out;
+    const float *x = in[0], *sw = in[2], *bias = d->noperands == 4 ? in[3] : NULL;
+    const int8_t *w = in[1];
+    int8_t *q = scr;
+    float *y = out;
+    size_t nb = tx->dims[0], c = tx->dims[1], h = tx->dims[2], wd = tx->dims[3];
+    size_t m = tw->dims[0], cg = tw->dims[1], kh = tw->dims[2], kw = tw->dims[3];
+    size_t oh = ty->dims[2], ow = ty->dims[3], g = (size_t)d->ia[0], mg = m / g;
+    int64_t sh = d->ia[1], sv = d->ia[2], pt = d->ia[3], pl = d->ia[4], dh = d->ia[7], dw = d->ia[8];
+    size_t img = c * h * wd;
+    for (size_t n = 0; n < nb; n++) {
+        float sx = kq_scale(x + n * img, img, 1);
+        kq_quantize(x + n * img, img, 1, sx, q);
+        for (size_t o = 0; o < m; o++) {
+            size_t c0 = (o / mg) * cg;
+            const int8_t *wo = w + o * cg * kh * kw;
+            for (size_t py = 0; py < oh; py++)
+                for (size_t px = 0; px < ow; px++) {
+                    int32_t acc = 0;
+                    for (size_t ky = 0; ky < kh; ky++) {
+                        int64_t iy = source((int64_t)py, pt, (int64_t)ky, dh, sh, (int64_t)h);
+                        if (iy < 0) continue;
+                        for (size_t kx = 0; kx < kw; kx++) {
+                            int64_t ix = source((int64_t)px, pl, (int64_t)kx, dw, sv, (int64_t)wd);
+                            if (ix < 0) continue;
+                            for (size_t ci = 0; ci < cg; ci++)
+                                acc += (int32_t)q[((c0 + ci) * h + (size_t)iy) * wd + (size_t)ix] * wo[(ci * kh + ky) * kw + kx];
+                        }
+                    }
+                    y[((n * m + o) * oh + py) * ow + px] = kq_output(acc, sx, sw[o], bias != NULL, bias ? bias[o] : 0.0f);
+                }
         }
     }
-    return acc;
-}
-
-static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr) {
-    kd_qconv_run(d, in, out, scr, transposed_pixel);
 }
 
 const kernel_op kop_qconvtranspose = {"QConvTranspose", check, kd_qconv_scratch, run, KD_IA(9), 0};
