@@ -13,6 +13,8 @@ expect 1 "not a valid ONNX" "$opml" convert "$t/trunc.onnx" -o "$t/x.opml"
 head -c 5000 /dev/urandom >"$t/garbage.onnx"
 expect 1 "garbage.onnx" "$opml" convert "$t/garbage.onnx" -o "$t/x.opml"
 expect 1 "cannot read" "$opml" convert "$t/none.onnx" -o "$t/x.opml"
+expect 1 "Is a directory" "$opml" convert "$t" -o "$t/x.opml"
+expect 1 "Is a directory" "$opml" infer "$t" "idx:$data/t10k-images-idx3-ubyte.gz#0"
 [ -e "$t/x.opml" ] && bad "an output file was left behind"
 head -c 3000 "$t/cnn.opml" >"$t/trunc.opml"
 expect 1 "truncated" "$opml" infer "$t/trunc.opml" "idx:$data/t10k-images-idx3-ubyte.gz#0"
@@ -24,7 +26,8 @@ expect 1 "out of range" "$opml" infer "$t/cnn.opml" "idx:$data/t10k-images-idx3-
 expect 1 "bad input" "$opml" infer "$t/cnn.opml" "idx:$data/t10k-images-idx3-ubyte.gz#x"
 expect 1 "do not fill" "$opml" infer "$t/cnn.opml" "idx:$data/t10k-labels-idx1-ubyte.gz#0"
 expect 1 "unknown backend" "$opml" infer "$t/cnn.opml" "idx:$data/t10k-images-idx3-ubyte.gz#0" --backend tpu
-expect 1 "labels of 784 bytes" "$opml" eval "$t/cnn.opml" "$data/t10k-labels-idx1-ubyte.gz" "$data/t10k-images-idx3-ubyte.gz"
+expect 1 "items of 1 values do not fill the model input of 784 values" "$opml" eval "$t/cnn.opml" "$data/t10k-labels-idx1-ubyte.gz" "$data/t10k-images-idx3-ubyte.gz"
+expect 1 "labels of 784 bytes" "$opml" eval "$t/cnn.opml" "$data/t10k-images-idx3-ubyte.gz" "$data/t10k-images-idx3-ubyte.gz"
 # and correct runs still work: one JSON object per image, the same roots from a range as from
 # single images and on both backends, raw float32 input files of one or several inputs
 "$opml" infer "$t/cnn.opml" "idx:$data/t10k-images-idx3-ubyte.gz#3-5" --json --backend blas >"$t/range.json"
