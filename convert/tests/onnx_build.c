@@ -2,6 +2,9 @@
  * the builder's list and freed together; the messages are never freed by protobuf-c. */
 #include "onnx_build.h"
 
+#include "convert.h"
+#include "model.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,4 +208,16 @@ uint8_t *ob_pack(ob_model *m, size_t *len) {
     if (!buf) abort();
     onnx__model_proto__pack(&m->mp, buf);
     return buf;
+}
+
+int ob_convert(ob_model *m, float divisor, int no_fuse, opml_model *out, char *err, size_t errlen) {
+    size_t len, olen;
+    uint8_t *onnx = ob_pack(m, &len), *bytes = NULL;
+    ob_free(m);
+    opml_convert_opts o = {.batch = 1, .input_divisor = divisor, .no_fuse = no_fuse};
+    int r = opml_convert(onnx, len, &o, &bytes, &olen, err, errlen);
+    free(onnx);
+    if (!r) r = opml_model_parse(bytes, olen, out, err, errlen);
+    free(bytes);
+    return r;
 }

@@ -35,5 +35,9 @@ void ob_attr_floats(ob_model *m, Onnx__NodeProto *n, const char *name, int count
 void ob_attr_strings(ob_model *m, Onnx__NodeProto *n, const char *name, int count, const char *const *v);
 /* The model's bytes (malloc'd, *len). */
 uint8_t *ob_pack(ob_model *m, size_t *len);
+/* The model (freed) converted as `opml convert` does (batch 1, this divisor, no_fuse) and parsed
+ * into *out: 0, or -1 with the converter's or the loader's message in err. */
+struct opml_model;
+int ob_convert(ob_model *m, float divisor, int no_fuse, struct opml_model *out, char *err, size_t errlen);
 
 #endif

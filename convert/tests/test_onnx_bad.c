@@ -27,17 +27,7 @@
 static char err[512];
 
 /* Convert the builder's model (freed); 0 and *m parsed, or -1 with err. */
-static int convert(ob_model *b, float divisor, opml_model *m) {
-    size_t len, olen;
-    uint8_t *onnx = ob_pack(b, &len), *out = NULL;
-    ob_free(b);
-    opml_convert_opts o = {.batch = 1, .input_divisor = divisor};
-    int r = opml_convert(onnx, len, &o, &out, &olen, err, sizeof err);
-    free(onnx);
-    if (!r) r = opml_model_parse(out, olen, m, err, sizeof err);
-    free(out);
-    return r;
-}
+static int convert(ob_model *b, float divisor, opml_model *m) { return ob_convert(b, divisor, 0, m, err, sizeof err); }
 
 static void expect_error(ob_model *b, const char *const *words) {
     opml_model m;

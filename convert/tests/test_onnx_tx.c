@@ -30,14 +30,7 @@ static char err[512];
 /* The builder's model (freed) converted (no_fuse: chains node by node) and parsed into *m: 0, or
  * -1 with err. */
 static int convert_with(ob_model *b, int no_fuse, opml_model *m) {
-    size_t len, olen;
-    uint8_t *onnx = ob_pack(b, &len), *out = NULL;
-    ob_free(b);
-    opml_convert_opts o = {.batch = 1, .input_divisor = 255.0f, .no_fuse = no_fuse};
-    int r = opml_convert(onnx, len, &o, &out, &olen, err, sizeof err);
-    free(onnx);
-    if (!r) r = opml_model_parse(out, olen, m, err, sizeof err);
-    free(out);
+    int r = ob_convert(b, 255.0f, no_fuse, m, err, sizeof err);
     if (r) fprintf(stderr, "conversion: %s\n", err);
     return r;
 }
@@ -68,16 +61,11 @@ static size_t run(opml_model *m, const void *const *in, uint8_t **out) {
 
 static void refused(ob_model *b, const char *word) {
     opml_model m;
-    size_t len, olen;
-    uint8_t *onnx = ob_pack(b, &len), *out = NULL;
-    ob_free(b);
-    opml_convert_opts o = {.batch = 1, .input_divisor = 255.0f};
-    int r = opml_convert(onnx, len, &o, &out, &olen, err, sizeof err);
-    free(onnx), free(out);
+    int r = ob_convert(b, 255.0f, 0, &m, err, sizeof err);
     CHECK_EQ_INT(r, -1);
+    if (r == 0) opml_model_free(&m);
     if (!strstr(err, word)) fprintf(stderr, "error \"%s\" lacks \"%s\"\n", err, word);
     CHECK(strstr(err, word) != NULL);
-    (void)m;
     printf("refused: %s\n", err);
 }
 
