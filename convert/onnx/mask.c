@@ -4,6 +4,7 @@
  * model's shapes are static, so the shape or bounds they read are constants; a run-time one
  * would make a shape depend on data and is refused). */
 #include "onnx_lower.h"
+#include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,9 @@ int onnx_op_constant_of_shape(onnx_ctx *ox, unsigned arg) {
         if (cv_numel(&c->syms[v]) != 1) return cv_fail(c, "value must have one element");
         dtype = c->syms[v].dtype;
     }
-    size_t es = dtype == KD_F32 ? 4 : 8;
+    size_t es = dtype == KD_F32 ? 4 : 8; /* as a constant holds them (integers as int64) */
+    if ((uint64_t)count * es > KD_MAX_TENSOR_BYTES)
+        return cv_fail(c, "%lld %s values are more than a tensor holds", (long long)count, opml_dtype_name((unsigned)dtype));
     uint8_t *data = malloc((size_t)count * es + 8);
     if (!data) return cv_fail(c, "out of memory");
     for (int64_t i = 0; i < count; i++) {
@@ -170,7 +173,8 @@ int onnx_op_range(onnx_ctx *ox, unsigned arg) {
     double start = flt ? s0->f[0] : (double)s0->i[0], limit = flt ? s1->f[0] : (double)s1->i[0];
     double delta = flt ? s2->f[0] : (double)s2->i[0], span = (limit - start) / delta;
     if (delta == 0 || span != span) return cv_fail(c, "delta is zero or the bounds are not numbers");
-    if (span > CV_MAX_NUMEL) return cv_fail(c, "a tensor of more than %d elements", CV_MAX_NUMEL);
+    if (span > (flt ? CV_MAX_NUMEL : CV_MAX_NUMEL / 2)) /* int64: 8 bytes each */
+        return cv_fail(c, "a tensor of more than %d elements", flt ? CV_MAX_NUMEL : CV_MAX_NUMEL / 2);
     int64_t n = span > 0 ? (int64_t)span + ((double)(int64_t)span < span) : 0; /* the ceiling */
     if (!flt) { /* exactly, in unsigned integers (the differences cannot overflow) */
         int64_t a = s0->i[0], b = s1->i[0], st = s2->i[0];

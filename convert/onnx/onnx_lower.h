@@ -53,6 +53,9 @@ const char *onnx_out_name(onnx_ctx *ox, size_t i);
 int onnx_single_output(onnx_ctx *ox);
 /* How many node inputs and graph outputs name this tensor. */
 int onnx_consumers(onnx_ctx *ox, const char *name);
+/* The model dtype of an ONNX element type (float32, int64, int32, int8, bool), or 0 for one the
+ * kernels do not have. */
+int onnx_dtype(int64_t elem_type);
 /* ints from a constant input or an attribute (Slice before opset 10); *n -1 when neither */
 int onnx_ints_of(onnx_ctx *ox, size_t input, const char *attrname, int64_t *out, int *n);
 

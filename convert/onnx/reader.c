@@ -227,8 +227,7 @@ static int check_names(onnx_ctx *ox) {
     return 0;
 }
 
-/* The model dtype of a graph input of this ONNX element type, or 0. */
-static int input_dtype(int32_t elem_type) {
+int onnx_dtype(int64_t elem_type) {
     switch (elem_type) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return KD_F32;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return KD_I64;
@@ -277,7 +276,7 @@ static int graph_inputs(onnx_ctx *ox) {
         const Onnx__TypeProto *tp = vi->type;
         if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type->shape)
             return cv_fail(c, "graph input '%s' has no tensor shape", vi->name);
-        int dtype = input_dtype(tp->tensor_type->elem_type);
+        int dtype = onnx_dtype(tp->tensor_type->elem_type);
         if (!dtype)
             return cv_fail(c, "graph input '%s' has ONNX type %d (float32, int64, int32, int8 and bool are supported)", vi->name,
                            tp->tensor_type->elem_type);

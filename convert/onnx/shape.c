@@ -355,18 +355,6 @@ int onnx_op_gather(onnx_ctx *ox, unsigned arg) {
     return cv_emit(c, &d, ops, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
-/* The model dtype of an ONNX Cast target, or 0 for one the kernels do not have. */
-static int cast_dtype(int64_t to) {
-    switch (to) {
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return KD_F32;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return KD_I64;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return KD_I32;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return KD_I8;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return KD_BOOL;
-    default: return 0;
-    }
-}
-
 int onnx_op_cast(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
@@ -375,7 +363,7 @@ int onnx_op_cast(onnx_ctx *ox, unsigned arg) {
     if (onnx_first_input(ox, known, &x)) return -1;
     cv_sym *s = &c->syms[x];
     int64_t to = onnx_attr_i(ox, "to", 0);
-    int want = cast_dtype(to);
+    int want = onnx_dtype(to);
     if (!want) return cv_fail(c, "cast to ONNX type %lld is not supported", (long long)to);
     if (s->dtype == want) return cv_alias(c, x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
     kd_desc d = {.op = OP_CAST, .noperands = 1};

@@ -554,69 +554,35 @@ int main(void) {
     d.fa[0] = 0.125f;
     run_both("Attention/Q8_0", &d);
 
-    /* the operators of ONNX transformer exports: integer inputs, masks, normalization, GELU */
-    memset(&d, 0, sizeof d);
-    d.op = OP_GATHER;
-    d.noperands = 2;
-    d.in[0] = tens(KD_F32, 2, 6, 16);
-    d.in[1] = tens(KD_I64, 2, 2, 5);
-    d.out = tens3(KD_F32, 2, 5, 16);
-    run_both("Gather", &d);
-    memset(&d, 0, sizeof d);
-    d.op = OP_EQUAL;
-    d.noperands = 2;
-    d.in[0] = tens(KD_I64, 2, 3, 8);
-    d.in[1] = tens(KD_I64, 0, 0, 0);
-    d.out = tens(KD_BOOL, 2, 3, 8);
-    run_both("Equal", &d);
-    memset(&d, 0, sizeof d);
-    d.op = OP_WHERE;
-    d.noperands = 3;
-    d.in[0] = tens4(KD_BOOL, 2, 1, 1, 8);
-    d.in[1] = tens(KD_F32, 0, 0, 0);
-    d.in[2] = d.out = tens4(KD_F32, 2, 4, 8, 8);
-    run_both("Where", &d);
-    memset(&d, 0, sizeof d);
-    d.op = OP_NOT;
-    d.noperands = 1;
-    d.in[0] = d.out = tens(KD_BOOL, 2, 3, 8);
-    run_both("Not", &d);
-    memset(&d, 0, sizeof d);
-    d.op = OP_EXPAND;
-    d.noperands = 1;
-    d.in[0] = tens3(KD_F32, 1, 1, 48);
-    d.out = tens3(KD_F32, 3, 1, 48);
-    run_both("Expand", &d);
-    static const uint8_t cast_types[] = {KD_F32, KD_I32, KD_I64, KD_BOOL};
-    for (unsigned a = 0; a < 4; a++) {
+    /* the operators of ONNX transformer exports: integer inputs, masks, normalization, GELU, Pow */
+    static const struct {
+        const char *name;
+        uint16_t op;
+        uint8_t n;
+        int32_t ia0;
+        kd_tensor in[3], out;
+    } tx[] = {
+        {"Gather", OP_GATHER, 2, 0, {{KD_F32, 2, {6, 16}}, {KD_I64, 2, {2, 5}}}, {KD_F32, 3, {2, 5, 16}}},
+        {"Equal", OP_EQUAL, 2, 0, {{KD_I64, 2, {3, 8}}, {KD_I64, 0, {0}}}, {KD_BOOL, 2, {3, 8}}},
+        {"Where", OP_WHERE, 3, 0, {{KD_BOOL, 4, {2, 1, 1, 8}}, {KD_F32, 0, {0}}, {KD_F32, 4, {2, 4, 8, 8}}}, {KD_F32, 4, {2, 4, 8, 8}}},
+        {"Not", OP_NOT, 1, 0, {{KD_BOOL, 2, {3, 8}}}, {KD_BOOL, 2, {3, 8}}},
+        {"Expand", OP_EXPAND, 1, 0, {{KD_F32, 3, {1, 1, 48}}}, {KD_F32, 3, {3, 1, 48}}},
+        {"Cast", OP_CAST, 1, 0, {{KD_F32, 2, {3, 8}}}, {KD_I32, 2, {3, 8}}},
+        {"Cast", OP_CAST, 1, 0, {{KD_I32, 2, {3, 8}}}, {KD_I64, 2, {3, 8}}},
+        {"Cast", OP_CAST, 1, 0, {{KD_I64, 2, {3, 8}}}, {KD_BOOL, 2, {3, 8}}},
+        {"Cast", OP_CAST, 1, 0, {{KD_BOOL, 2, {3, 8}}}, {KD_F32, 2, {3, 8}}},
+        {"LayerNorm", OP_LAYERNORM, 3, 2, {{KD_F32, 3, {2, 17, 48}}, {KD_F32, 1, {48}}, {KD_F32, 1, {48}}}, {KD_F32, 3, {2, 17, 48}}},
+        {"Gelu", OP_GELU, 1, 0, {{KD_F32, 2, {17, 96}}}, {KD_F32, 2, {17, 96}}},
+        {"Gelu/tanh", OP_GELU, 1, 1, {{KD_F32, 2, {17, 96}}}, {KD_F32, 2, {17, 96}}},
+        {"Pow", OP_POW, 2, 0, {{KD_F32, 3, {2, 17, 48}}, {KD_F32, 1, {48}}}, {KD_F32, 3, {2, 17, 48}}},
+    };
+    for (size_t i = 0; i < sizeof tx / sizeof *tx; i++) {
         memset(&d, 0, sizeof d);
-        d.op = OP_CAST;
-        d.noperands = 1;
-        d.in[0] = tens(cast_types[a], 2, 3, 8);
-        d.out = tens(cast_types[(a + 1) % 4], 2, 3, 8);
-        run_both("Cast", &d);
+        d.op = tx[i].op, d.noperands = tx[i].n, d.ia[0] = tx[i].ia0, d.out = tx[i].out;
+        for (unsigned j = 0; j < tx[i].n; j++) d.in[j] = tx[i].in[j];
+        if (d.op == OP_LAYERNORM) d.fa[0] = 1e-5f;
+        run_both(tx[i].name, &d);
     }
-    memset(&d, 0, sizeof d);
-    d.op = OP_LAYERNORM;
-    d.noperands = 3;
-    d.in[0] = d.out = tens3(KD_F32, 2, 17, 48);
-    d.in[1] = d.in[2] = tens(KD_F32, 1, 48, 0);
-    d.ia[0] = 2;
-    d.fa[0] = 1e-5f;
-    run_both("LayerNorm", &d);
-    memset(&d, 0, sizeof d);
-    d.op = OP_GELU;
-    d.noperands = 1;
-    d.in[0] = d.out = tens(KD_F32, 2, 17, 96);
-    run_both("Gelu", &d);
-    d.ia[0] = 1;
-    run_both("Gelu/tanh", &d);
-    memset(&d, 0, sizeof d);
-    d.op = OP_POW;
-    d.noperands = 2;
-    d.in[0] = d.out = tens3(KD_F32, 2, 17, 48);
-    d.in[1] = tens(KD_F32, 1, 48, 0);
-    run_both("Pow", &d);
 
     /* every operator that accepts a plain f32 map [3, 7] -> [3, 7] (new element-wise operators
      * are covered without naming them here) */
