@@ -94,8 +94,13 @@ int cmd_eval(int argc, char **argv) {
     }
     uint32_t rows = m.inputs[0].rank ? m.inputs[0].dims[0] : 1;
     unsigned odt = m.values[m.output_value].dtype;
-    size_t onb = (size_t)kd_nbytes(&m.values[m.output_value]), classes = onb / kd_elsize(odt) / rows;
-    if (classes < 1 || onb != classes * rows * kd_elsize(odt)) {
+    size_t onb = (size_t)kd_nbytes(&m.values[m.output_value]), es = kd_elsize(odt);
+    if (!es) { /* Q8_0: blocks, no element size to divide by */
+        fprintf(stderr, "opml eval: the output is %s, not rows of scores\n", opml_dtype_name(odt));
+        goto done;
+    }
+    size_t classes = onb / es / rows;
+    if (classes < 1 || onb != classes * rows * es) {
         fprintf(stderr, "opml eval: the output does not split into %u rows of scores\n", rows);
         goto done;
     }

@@ -5,7 +5,7 @@
  * one input per model-input-size chunk), idx:PATH#N (item N of an IDX file: bytes divided by the
  * model's pixel divisor for a float input, integers for an integer one), idx:PATH#A-B or idx:PATH
  * (items A to B or all, one result each), read by cli/input.c as for `opml vm-run`. Outputs of
- * any dtype are printed as numbers. */
+ * any element dtype are printed as numbers (a Q8_0 output, blocks without an element size, is refused). */
 #include "commands.h"
 
 #include <math.h>
@@ -89,6 +89,12 @@ int cmd_infer(int argc, char **argv) {
     cli_input in = {0};
     if (!b) {
         fprintf(stderr, "opml infer: unknown backend '%s' (this build has %s; cuda needs a CUDA device)\n", backend, opml_backend_names());
+        goto done;
+    }
+    unsigned odt = m.values[m.output_value].dtype;
+    if (!kd_elsize(odt)) { /* Q8_0: blocks, not elements to print */
+        fprintf(stderr, "opml infer: %s: the output is %s, which has no elements to print\n", model_path,
+                opml_dtype_name(odt));
         goto done;
     }
     if (cli_input_open(&in, input, &m, SIZE_MAX, err, sizeof err) || opml_run_init(&r, &m, b, err, sizeof err)) {
