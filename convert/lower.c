@@ -70,8 +70,7 @@ int cv_set_dims(conv *c, cv_sym *s, int rank, const int64_t *dims) {
     return 0;
 }
 
-/* Bytes per element of a constant's data as the symbol holds it (floats, or int64 values). */
-static size_t held_size(int dtype) { return dtype == KD_F32 ? 4 : 8; }
+size_t cv_held_size(int dtype) { return dtype == KD_F32 ? 4 : 8; }
 
 /* A constant symbol holding a copy of the data. */
 int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *data) {
@@ -80,7 +79,7 @@ int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *
     cv_sym *s = &c->syms[k];
     s->is_const = 1, s->dtype = dtype;
     if (cv_set_dims(c, s, rank, dims)) return -1;
-    size_t n = (size_t)cv_numel(s), es = held_size(dtype);
+    size_t n = (size_t)cv_numel(s), es = cv_held_size(dtype);
     void *p = malloc(n * es + 8);
     if (!p) return cv_fail(c, "out of memory");
     if (n) memcpy(p, data, n * es);
@@ -307,7 +306,7 @@ int cv_alias(conv *c, int k, const char *name) {
     c->syms[n].name = nm;
     c->syms[n].weight = -1;
     if (s.is_const) {
-        size_t bytes = (size_t)cv_numel(&s) * held_size(s.dtype);
+        size_t bytes = (size_t)cv_numel(&s) * cv_held_size(s.dtype);
         void *p = malloc(bytes + 8);
         if (!p) return cv_fail(c, "out of memory");
         memcpy(p, s.dtype == KD_F32 ? (void *)s.f : (void *)s.i, bytes);

@@ -66,6 +66,9 @@ int64_t cv_numel(const cv_sym *s);
 int cv_find(conv *c, const char *name);
 int cv_new_sym(conv *c, const char *name);
 int cv_set_dims(conv *c, cv_sym *s, int rank, const int64_t *dims);
+/* Bytes per element of a constant's data as a symbol holds it: 4 (floats) for KD_F32, 8 (int64
+ * values) for every other dtype. */
+size_t cv_held_size(int dtype);
 /* A constant of dtype with a copy of data: floats for KD_F32, int64 values for the others. */
 int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *data);
 /* Constant s's data in the kernels' layout of its dtype (malloc'd, the caller frees; NULL when

@@ -138,7 +138,7 @@ int onnx_op_constant_of_shape(onnx_ctx *ox, unsigned arg) {
         if (cv_numel(&c->syms[v]) != 1) return cv_fail(c, "value must have one element");
         dtype = c->syms[v].dtype;
     }
-    size_t es = dtype == KD_F32 ? 4 : 8; /* as a constant holds them (integers as int64) */
+    size_t es = cv_held_size(dtype); /* as a constant holds them (integers as int64) */
     if ((uint64_t)count * es > KD_MAX_TENSOR_BYTES)
         return cv_fail(c, "%lld %s values are more than a tensor holds", (long long)count, opml_dtype_name((unsigned)dtype));
     uint8_t *data = malloc((size_t)count * es + 8);
