@@ -94,7 +94,7 @@ static int model_node(bench_node *b, const char *onnx_path, const char *images) 
     char err[512];
     size_t len;
     uint8_t *onnx = opml_read_file(onnx_path, &len), *bytes = NULL;
-    opml_convert_opts opts = {1, 255.0f};
+    opml_convert_opts opts = {.batch = 1, .input_divisor = 255.0f};
     opml_model m;
     if (!onnx || opml_convert(onnx, len, &opts, &bytes, &len, err, sizeof err) != 0 ||
         opml_model_parse(bytes, len, &m, err, sizeof err) != 0) {

@@ -1,10 +1,12 @@
-/* cmd_convert.c: `opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]`: ONNX to
- * an opml model file (convert/convert.h), printing the model root. The pixel divisor recorded for
- * IDX inputs comes from --pixel-divisor, else from the "input" field of MODEL.json beside the
- * ONNX file ("... pixel/255"), else 255. */
+/* cmd_convert.c: `opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]
+ * [--no-fuse]`: ONNX to an opml model file (convert/convert.h), printing the model root and the
+ * node list. The pixel divisor recorded for IDX inputs comes from --pixel-divisor, else from the
+ * "input" field of MODEL.json beside the ONNX file ("... pixel/255"), else 255. --no-fuse keeps
+ * decomposed LayerNorm and GELU chains node by node (the same outputs, more nodes). */
 #include "commands.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@
 #include "model.h"
 
 static int usage(void) {
-    fprintf(stderr, "usage: opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D]\n"
+    fprintf(stderr, "usage: opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D] [--no-fuse]\n"
                     "       opml convert MODEL.gguf -o MODEL.opml [--ctx N]\n");
     return 2;
 }
@@ -50,6 +52,7 @@ int cmd_convert(int argc, char **argv) {
     opml_convert_opts o = {.batch = 1, .input_divisor = 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--no-fuse")) o.no_fuse = 1;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             char *e;
             long b = strtol(argv[++i], &e, 10);
@@ -58,7 +61,7 @@ int cmd_convert(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--pixel-divisor") && i + 1 < argc) {
             char *e;
             o.input_divisor = strtof(argv[++i], &e);
-            if (*e || !(o.input_divisor > 0)) return usage();
+            if (*e || !(o.input_divisor > 0) || !opml_input_divisor_ok(o.input_divisor)) return usage();
         } else if (argv[i][0] == '-' || in) return usage();
         else in = argv[i];
     }
@@ -68,7 +71,7 @@ int cmd_convert(int argc, char **argv) {
     size_t len;
     uint8_t *onnx = opml_read_file(in, &len);
     if (!onnx) {
-        fprintf(stderr, "opml convert: %s: cannot read\n", in);
+        fprintf(stderr, "opml convert: %s: cannot read: %s\n", in, strerror(errno));
         return 1;
     }
     uint8_t *model;

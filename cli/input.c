@@ -1,6 +1,6 @@
 /* input.c: the files the `opml` tool reads from its command line (input.h): a bounded whole-file
- * read, and INPUT of `opml infer` and `opml vm-run` (a raw float32 file, idx:PATH#N or
- * idx:PATH#A-B), parsed and checked against the model in one place for both commands. */
+ * read, and INPUT of `opml infer`, `opml vm-run` and `opml eval` (a raw file of the input's dtype,
+ * idx:PATH, idx:PATH#N or idx:PATH#A-B), parsed and checked against the model in one place. */
 #include "input.h"
 
 #include <errno.h>
@@ -38,11 +38,15 @@ uint8_t *cli_read_file(const char *path, size_t max, size_t *len, char *err, siz
     return buf;
 }
 
-/* idx:PATH#A or idx:PATH#A-B: the path into path (pathlen bytes), the items into 0 <= *a <= *b.
- * Precondition: spec starts with "idx:". */
+/* idx:PATH#A or idx:PATH#A-B: the path into path (pathlen bytes), the items into 0 <= *a <= *b;
+ * idx:PATH: *a = *b = -1 (every item). Precondition: spec starts with "idx:". */
 static int parse_idx_spec(const char *spec, char *path, size_t pathlen, long *a, long *b) {
     const char *hash = strrchr(spec, '#');
-    if (!hash || (size_t)(hash - spec - 4) >= pathlen) return -1;
+    if (!hash) {
+        *a = *b = -1;
+        return snprintf(path, pathlen, "%s", spec + 4) >= (int)pathlen || !spec[4] ? -1 : 0;
+    }
+    if ((size_t)(hash - spec - 4) >= pathlen) return -1;
     memcpy(path, spec + 4, (size_t)(hash - spec - 4));
     path[hash - spec - 4] = 0;
     char *e;
@@ -61,18 +65,31 @@ static int parse_idx_spec(const char *spec, char *path, size_t pathlen, long *a,
 static int open_idx(cli_input *in, const opml_model *m, size_t max, char *err, size_t errlen) {
     long z;
     if (parse_idx_spec(in->spec, in->path, sizeof in->path, &in->first, &z)) {
-        snprintf(err, errlen, "bad input '%.300s' (want a float32 file, idx:PATH#N or idx:PATH#A-B)", in->spec);
+        snprintf(err, errlen, "bad input '%.300s' (want a raw file, idx:PATH, idx:PATH#N or idx:PATH#A-B)", in->spec);
         return -1;
     }
     if (opml_idx_load(in->path, &in->idx, err, errlen)) return -1;
     const kd_tensor *t = &m->inputs[0];
-    /* one item per batch row: the model input is [B, ...] with B * item_bytes values */
-    if (t->dtype != KD_F32 || t->rank < 1 || kd_numel(t) != (uint64_t)t->dims[0] * in->idx.item_bytes) {
-        snprintf(err, errlen, "%.200s: items of %zu bytes do not fill the model input of %llu values", in->path,
-                 in->idx.item_bytes, (unsigned long long)kd_numel(t));
+    /* one item per batch row: the model input is [B, ...] with B * item_elems values */
+    if (t->rank < 1 || kd_numel(t) != (uint64_t)t->dims[0] * in->idx.item_elems) {
+        snprintf(err, errlen, "%.200s: items of %zu values do not fill the model input of %llu values", in->path,
+                 in->idx.item_elems, (unsigned long long)kd_numel(t));
+        return -1;
+    }
+    if (t->dtype == KD_F32 && in->idx.elsize != 1) {
+        snprintf(err, errlen, "%.200s: int32 items do not feed the model's float32 input (unsigned bytes do)", in->path);
         return -1;
     }
     in->per = t->dims[0]; /* items per model input: the model's batch */
+    if (in->first < 0) { /* every item: whole batches, at most max of them */
+        size_t batches = in->idx.count / in->per;
+        if (batches > max) batches = max;
+        if (!batches) {
+            snprintf(err, errlen, "%.200s has %u items, fewer than the model's batch of %u", in->path, in->idx.count, in->per);
+            return -1;
+        }
+        in->first = 0, z = (long)(batches * in->per) - 1;
+    }
     if (z >= (long)in->idx.count) {
         snprintf(err, errlen, "%.200s has %u items; index %ld is out of range", in->path, in->idx.count, z);
         return -1;
@@ -82,7 +99,7 @@ static int open_idx(cli_input *in, const opml_model *m, size_t max, char *err, s
                  z, in->per);
         return -1;
     }
-    if (!(m->input_divisor > 0)) {
+    if (t->dtype == KD_F32 && !(m->input_divisor > 0)) {
         snprintf(err, errlen, "the model records no pixel divisor for IDX inputs");
         return -1;
     }
@@ -104,8 +121,8 @@ static int open_raw(cli_input *in, const opml_model *m, size_t max, char *err, s
     size_t len, most = max > SIZE_MAX / in->need ? SIZE_MAX - 1 : max * in->need;
     if (!(in->raw = cli_read_file(in->spec, most, &len, err, errlen))) return -1;
     if (len == 0 || len % in->need) {
-        snprintf(err, errlen, "%s: %zu bytes is not a multiple of the model input (%zu bytes = %llu float32)", in->spec,
-                 len, in->need, (unsigned long long)kd_numel(&m->inputs[0]));
+        snprintf(err, errlen, "%s: %zu bytes is not a multiple of the model input (%zu bytes = %llu %s)", in->spec, len,
+                 in->need, (unsigned long long)kd_numel(&m->inputs[0]), opml_dtype_name(m->inputs[0].dtype));
         return -1;
     }
     in->count = len / in->need;
@@ -124,6 +141,8 @@ int cli_input_open(cli_input *in, const char *spec, const opml_model *m, size_t 
         snprintf(err, errlen, "the model's input is empty");
         return -1;
     }
+    in->dtype = m->inputs[0].dtype;
+    if (!strncmp(spec, "raw:", 4)) in->spec = spec + 4;
     return strncmp(spec, "idx:", 4) ? open_raw(in, m, max, err, errlen) : open_idx(in, m, max, err, errlen);
 }
 
@@ -133,7 +152,8 @@ const void *cli_input_at(cli_input *in, size_t k, char *label, size_t labellen) 
         return in->raw + k * in->need;
     }
     long i = in->first + (long)k * in->per;
-    opml_idx_floats(&in->idx, (uint32_t)i, in->per, in->divisor, in->buf);
+    if (in->dtype == KD_F32) opml_idx_floats(&in->idx, (uint32_t)i, in->per, in->divisor, in->buf);
+    else opml_idx_ints(&in->idx, (uint32_t)i, in->per, in->dtype, in->buf);
     if (label) {
         if (in->per == 1) snprintf(label, labellen, "idx:%s#%ld", in->path, i);
         else snprintf(label, labellen, "idx:%s#%ld-%ld", in->path, i, i + in->per - 1);

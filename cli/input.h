@@ -1,10 +1,15 @@
 /* input.h: what the `opml` tool reads from files its command line names: a bounded whole-file read
- * (vm-exec's ELF, raw inputs) and the INPUT argument of `opml infer` and `opml vm-run`, one parser
- * for both so that they take the same forms and refuse bad ones with the same messages:
+ * (vm-exec's ELF, raw inputs) and the INPUT argument of `opml infer`, `opml vm-run` and `opml eval`,
+ * one parser for all so that they take the same forms and refuse bad ones with the same messages:
  *
- *   PATH          a raw file of little-endian float32, one or more whole model inputs
- *   idx:PATH#N    item N of an IDX file (bytes / the model's pixel divisor), one item per batch row
- *   idx:PATH#A-B  items A to B, the model's batch at a time
+ *   PATH, raw:PATH  a raw file of the model input's little-endian bytes in its dtype (float32,
+ *                   int64 token ids, ...), one or more whole model inputs
+ *   idx:PATH#N      item N of an IDX file, one item per batch row
+ *   idx:PATH#A-B    items A to B, the model's batch at a time
+ *   idx:PATH        every item, the model's batch at a time (a last partial batch left out)
+ *
+ * IDX items of unsigned bytes feed a float32 input as byte / the model's pixel divisor; unsigned
+ * bytes or int32 values feed an integer input (int64, int32, int8, bool) as integers.
  *
  * Errors are written to err (at most errlen bytes, errlen > 0) without the command's name, which
  * the caller puts in front. */
@@ -32,15 +37,17 @@ typedef struct cli_input {
     opml_idx idx;
     long first;
     uint32_t per;
+    unsigned dtype; /* the model input's */
     float divisor;
-    float *buf;
+    void *buf;
     char path[4096];
 } cli_input;
 
-/* Opens INPUT spec for model m, which has to hold at most max model inputs (SIZE_MAX: any number).
- * Preconditions: m is loaded; spec outlives in. Returns 0, or -1 with a message (m has other than
- * one input, a malformed spec, an unreadable file, a size that is not whole model inputs, an IDX
- * index out of range, more than max inputs); in needs cli_input_close either way. */
+/* Opens INPUT spec for model m, which has to hold at most max model inputs (SIZE_MAX: any number;
+ * idx:PATH takes the first max). Preconditions: m is loaded; spec outlives in. Returns 0, or -1
+ * with a message (m has other than one input, a malformed spec, an unreadable file, a size that is
+ * not whole model inputs, IDX items that do not fit the input or its dtype, an IDX index out of
+ * range, more than max inputs); in needs cli_input_close either way. */
 int cli_input_open(cli_input *in, const char *spec, const opml_model *m, size_t max, char *err, size_t errlen);
 
 /* Model input k (k < in->count): in->need bytes, valid until the next call or cli_input_close. With

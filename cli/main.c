@@ -13,7 +13,7 @@ static const struct opml_command commands[] = {
     {"vm-step", "verify one VM step proof and print the post-state hash", cmd_vm_step},
     {"convert", "convert an ONNX model to an opml model file", cmd_convert},
     {"infer", "run a model with commitments on an input", cmd_infer},
-    {"eval", "top-1 accuracy and images/s of a model over a labelled IDX set", cmd_eval},
+    {"eval", "top-1 accuracy and items/s of a model over a labelled set (IDX or raw)", cmd_eval},
     {"generate", "a completion from a converted LLaMA model: streamed text, tokens/s", cmd_generate},
     {"perplexity", "a LLaMA model's perplexity on a text or token file (chunks from an empty context)",
      cmd_perplexity},

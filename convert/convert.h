@@ -15,6 +15,7 @@
 typedef struct opml_convert_opts {
     uint32_t batch;      /* value for every symbolic input dimension (default 1) */
     float input_divisor; /* recorded in the model: IDX byte b becomes b / input_divisor */
+    int no_fuse;         /* ONNX: lower decomposed LayerNorm/GELU chains node by node (same bits) */
 } opml_convert_opts;
 
 /* The formats, told apart by a file's first bytes: a format with a magic number ("GGUF") by it;

@@ -58,13 +58,19 @@ int cv_new_sym(conv *c, const char *name) {
 
 int cv_set_dims(conv *c, cv_sym *s, int rank, const int64_t *dims) {
     if (rank > KD_MAX_RANK) return cv_fail(c, "tensor '%s' has rank %d (at most %d supported)", s->name, rank, KD_MAX_RANK);
-    s->rank = rank;
+    int64_t n = 1;
     for (int i = 0; i < rank; i++) {
         if (dims[i] < 0 || dims[i] > 0x7FFFFFFF) return cv_fail(c, "tensor '%s' has a bad dimension %lld", s->name, (long long)dims[i]);
-        s->dims[i] = dims[i];
+        n = dims[i] && n > CV_MAX_NUMEL ? n : n * dims[i]; /* saturates above the limit, never overflows */
     }
+    if (n > CV_MAX_NUMEL)
+        return cv_fail(c, "tensor '%s' is too large (a tensor holds at most %d elements)", s->name, CV_MAX_NUMEL);
+    s->rank = rank;
+    for (int i = 0; i < rank; i++) s->dims[i] = dims[i];
     return 0;
 }
+
+size_t cv_held_size(int dtype) { return dtype == KD_F32 ? 4 : 8; }
 
 /* A constant symbol holding a copy of the data. */
 int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *data) {
@@ -73,23 +79,81 @@ int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *
     cv_sym *s = &c->syms[k];
     s->is_const = 1, s->dtype = dtype;
     if (cv_set_dims(c, s, rank, dims)) return -1;
-    size_t n = (size_t)cv_numel(s), es = dtype == CV_I64 ? 8 : 4;
+    size_t n = (size_t)cv_numel(s), es = cv_held_size(dtype);
     void *p = malloc(n * es + 8);
     if (!p) return cv_fail(c, "out of memory");
     if (n) memcpy(p, data, n * es);
-    if (dtype == CV_I64) s->i = p;
-    else s->f = p;
+    if (dtype == KD_F32) s->f = p;
+    else s->i = p;
     return k;
 }
 
+void *cv_const_bytes(const cv_sym *s) {
+    size_t n = (size_t)cv_numel(s), es = kd_elsize((unsigned)s->dtype);
+    uint8_t *p = malloc(n * es + 8);
+    if (!p || !n) return p;
+    if (s->dtype == KD_F32 || s->dtype == KD_I64) {
+        memcpy(p, s->dtype == KD_F32 ? (const void *)s->f : (const void *)s->i, n * es);
+        return p;
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (s->dtype == KD_I32) {
+            int32_t v = (int32_t)s->i[j];
+            memcpy(p + 4 * j, &v, 4);
+        } else {
+            p[j] = s->dtype == KD_BOOL ? s->i[j] != 0 : (uint8_t)(int8_t)s->i[j];
+        }
+    }
+    return p;
+}
+
+int cv_const_from_bytes(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *bytes) {
+    if (dtype == KD_F32 || dtype == KD_I64) return cv_new_const(c, name, dtype, rank, dims, bytes);
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    int64_t *v = malloc((size_t)n * 8 + 8);
+    if (!v) return cv_fail(c, "out of memory");
+    const uint8_t *b = bytes;
+    for (int64_t j = 0; j < n; j++) {
+        if (dtype == KD_I32) {
+            int32_t x;
+            memcpy(&x, b + 4 * j, 4);
+            v[j] = x;
+        } else {
+            v[j] = dtype == KD_BOOL ? b[j] != 0 : (int8_t)b[j];
+        }
+    }
+    int k = cv_new_const(c, name, dtype, rank, dims, v);
+    free(v);
+    return k;
+}
+
+int cv_as_dtype(conv *c, int k, int dtype) {
+    cv_sym *s = &c->syms[k];
+    if (s->dtype == dtype) return k;
+    if (!s->is_const)
+        return cv_fail(c, "tensor '%s' is %s where %s is needed", s->name, opml_dtype_name(s->dtype), opml_dtype_name(dtype));
+    char name[300];
+    snprintf(name, sizeof name, "%s/as_%s", s->name, opml_dtype_name(dtype));
+    kd_desc d = {.op = OP_CAST, .noperands = 1};
+    cv_set_out(&d, s->rank, s->dims);
+    d.out.dtype = (uint8_t)dtype;
+    return cv_emit(c, &d, &k, name);
+}
+
+int cv_i32_const(conv *c, const char *name, int rank, const int64_t *dims, const int32_t *data) {
+    return cv_const_from_bytes(c, name, KD_I32, rank, dims, data);
+}
+
 kd_tensor cv_tensor(const cv_sym *s) {
-    kd_tensor t = {KD_F32, (uint8_t)s->rank, {0}};
+    kd_tensor t = {(uint8_t)s->dtype, (uint8_t)s->rank, {0}};
     for (int i = 0; i < s->rank; i++) t.dims[i] = (uint32_t)s->dims[i];
     return t;
 }
 
 int cv_need_f32(conv *c, int k) {
-    if (c->syms[k].dtype != KD_F32) return cv_fail(c, "tensor '%s' is int64: only float32 tensors reach the kernels", c->syms[k].name);
+    if (c->syms[k].dtype != KD_F32)
+        return cv_fail(c, "tensor '%s' is %s: only float32 is supported here", c->syms[k].name, opml_dtype_name(c->syms[k].dtype));
     return 0;
 }
 
@@ -110,7 +174,7 @@ int cv_push_node(conv *c, const kd_desc *d, const int *ops, const char *name) {
     int k = cv_new_sym(c, name);
     if (k < 0) return cv_fail(c, "out of memory");
     cv_sym *s = &c->syms[k];
-    s->dtype = KD_F32;
+    s->dtype = d->out.dtype;
     cv_set_dims(c, s, d->out.rank, dims);
     s->value = c->nin + (uint32_t)c->nnodes;
     s->producer = (int)c->nnodes;
@@ -118,36 +182,84 @@ int cv_push_node(conv *c, const kd_desc *d, const int *ops, const char *name) {
     return k;
 }
 
-/* Output `name` of a node described by d whose operands are the symbols ops[0..d->noperands-1]:
- * folded now when every operand is constant, else emitted as a node. Returns the symbol. */
+/* A kernel_check error in words. */
+static const char *kd_err_words(int r) {
+    switch (r) {
+    case KD_ESHAPE: return "operand or output shapes do not fit";
+    case KD_EATTR: return "an attribute is out of range";
+    default: return "the node is malformed";
+    }
+}
+
+/* Node d evaluated now on constant operands ops by its kernel, as the constant `name`. */
+static int fold(conv *c, const kd_desc *d, const int *ops, const char *name) {
+    int64_t dims[KD_MAX_RANK];
+    for (int i = 0; i < d->out.rank; i++) dims[i] = d->out.dims[i];
+    size_t sn = kernel_scratch_size(d);
+    void *y = malloc((size_t)kd_nbytes(&d->out) + 8), *scr = malloc(sn + 1), *in[KD_MAX_OPERANDS] = {0};
+    int ok = y && scr, k = -1;
+    for (unsigned j = 0; j < d->noperands && ok; j++) ok = (in[j] = cv_const_bytes(&c->syms[ops[j]])) != NULL;
+    if (!ok) cv_fail(c, "out of memory");
+    else if (kernel_exec(d, (const void *const *)in, y, scr, sn)) cv_fail(c, "constant folding failed");
+    else k = cv_const_from_bytes(c, name, d->out.dtype, d->out.rank, dims, y);
+    for (unsigned j = 0; j < d->noperands; j++) free(in[j]);
+    free(y), free(scr);
+    return k;
+}
+
 int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name) {
-    d->out.dtype = KD_F32;
+    if (!d->out.dtype) d->out.dtype = KD_F32;
+    if (kd_nbytes(&d->out) > KD_MAX_TENSOR_BYTES) /* before anything is allocated for it */
+        return cv_fail(c, "an output of %llu bytes (a tensor holds at most %u)", (unsigned long long)kd_nbytes(&d->out),
+                       KD_MAX_TENSOR_BYTES);
     int all_const = 1;
     for (unsigned j = 0; j < d->noperands; j++) {
-        if (cv_need_f32(c, ops[j])) return -1;
         d->in[j] = cv_tensor(&c->syms[ops[j]]);
         if (!c->syms[ops[j]].is_const) all_const = 0;
     }
     int r = kernel_check(d);
-    if (r) return cv_fail(c, "operands do not fit %s (kernel error %d)", kernel_op_name(d->op), r);
-    int64_t dims[KD_MAX_RANK];
-    for (int i = 0; i < d->out.rank; i++) dims[i] = d->out.dims[i];
-    if (all_const && d->op != OP_QLINEAR && d->op != OP_QCONV) {
-        size_t n = (size_t)kd_numel(&d->out), sn = kernel_scratch_size(d);
-        float *y = malloc(n * 4 + 4);
-        void *scr = malloc(sn + 1);
-        const void *in[KD_MAX_OPERANDS] = {0};
-        for (unsigned j = 0; j < d->noperands; j++) in[j] = c->syms[ops[j]].f;
-        if (!y || !scr || kernel_exec(d, in, y, scr, sn)) {
-            free(y), free(scr);
-            return cv_fail(c, "constant folding failed");
-        }
-        free(scr);
-        int k = cv_new_const(c, name, KD_F32, d->out.rank, dims, y);
-        free(y);
-        return k;
+    if (r) {
+        char types[120] = "";
+        for (unsigned j = 0; j < d->noperands && j < 4; j++)
+            snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", j ? ", " : "", opml_dtype_name(d->in[j].dtype));
+        return cv_fail(c, "%s for %s (operands %s; kernel error %d)", kd_err_words(r), kernel_op_name(d->op), types, r);
     }
+    if (all_const && d->op != OP_QLINEAR && d->op != OP_QCONV) return fold(c, d, ops, name);
     return cv_push_node(c, d, ops, name);
+}
+
+const char *cv_subname(char buf[CV_NAME], const char *base, const char *suffix) {
+    snprintf(buf, CV_NAME, "%s/%s", base, suffix);
+    return buf;
+}
+
+int cv_scalar(conv *c, const char *name, float v) { return cv_new_const(c, name, KD_F32, 0, NULL, &v); }
+
+int cv_unary(conv *c, unsigned op, int x, const char *name) {
+    kd_desc d = {.op = (uint16_t)op, .noperands = 1};
+    cv_set_out(&d, c->syms[x].rank, c->syms[x].dims);
+    return cv_emit(c, &d, &x, name);
+}
+
+int cv_binary(conv *c, unsigned op, int a, int b, const char *name) {
+    int rank, ops[2] = {a, b};
+    int64_t dims[KD_MAX_RANK];
+    if (cv_broadcast(c, &c->syms[a], &c->syms[b], &rank, dims)) return -1;
+    kd_desc d = {.op = (uint16_t)op, .noperands = 2};
+    cv_set_out(&d, rank, dims);
+    return cv_emit(c, &d, ops, name);
+}
+
+int cv_reduce(conv *c, unsigned op, int x, uint32_t mask, int keep, const char *name) {
+    const cv_sym *s = &c->syms[x];
+    int rank = 0;
+    int64_t dims[KD_MAX_RANK];
+    for (int i = 0; i < s->rank; i++)
+        if (!(mask >> i & 1)) dims[rank++] = s->dims[i];
+        else if (keep) dims[rank++] = 1;
+    kd_desc d = {.op = (uint16_t)op, .noperands = 1, .ia = {(int32_t)mask}};
+    cv_set_out(&d, rank, dims);
+    return cv_emit(c, &d, &x, name);
 }
 
 void cv_set_out(kd_desc *d, int rank, const int64_t *dims) {
@@ -172,7 +284,7 @@ int cv_emit_quant(conv *c, kd_desc *d, int x, float *w, size_t rows, size_t rowl
     int r = kernel_check(d);
     if (r) {
         free(w), free(bias);
-        return cv_fail(c, "shapes do not fit %s (kernel error %d)", kernel_op_name(d->op), r);
+        return cv_fail(c, "%s for %s (kernel error %d)", kd_err_words(r), kernel_op_name(d->op), r);
     }
     int ops[4] = {x, -1, -1, -1};
     int k = cv_push_node(c, d, ops, name);
@@ -194,12 +306,12 @@ int cv_alias(conv *c, int k, const char *name) {
     c->syms[n].name = nm;
     c->syms[n].weight = -1;
     if (s.is_const) {
-        size_t bytes = (size_t)cv_numel(&s) * (s.dtype == CV_I64 ? 8 : 4);
+        size_t bytes = (size_t)cv_numel(&s) * cv_held_size(s.dtype);
         void *p = malloc(bytes + 8);
         if (!p) return cv_fail(c, "out of memory");
-        memcpy(p, s.dtype == CV_I64 ? (void *)s.i : (void *)s.f, bytes);
-        c->syms[n].f = s.dtype == CV_I64 ? NULL : p;
-        c->syms[n].i = s.dtype == CV_I64 ? p : NULL;
+        memcpy(p, s.dtype == KD_F32 ? (void *)s.f : (void *)s.i, bytes);
+        c->syms[n].f = s.dtype == KD_F32 ? p : NULL;
+        c->syms[n].i = s.dtype == KD_F32 ? NULL : p;
     }
     return n;
 }
@@ -234,19 +346,15 @@ int cv_reshape_to(conv *c, int x, int rank, const int64_t *dims, const char *nam
     }
     kd_desc d = {.op = OP_RESHAPE, .noperands = 1};
     cv_set_out(&d, rank, dims);
+    d.out.dtype = (uint8_t)s->dtype;
     return cv_emit(c, &d, &x, name) < 0 ? -1 : 0;
 }
 
 /* One strided slice of x into `name` (start/step per dim, output dims). */
 int cv_emit_slice(conv *c, int x, const int64_t *start, const int64_t *step, const int64_t *dims, const char *name) {
     cv_sym *s = &c->syms[x];
-    if (s->dtype == CV_I64) { /* slicing shape vectors */
-        if (s->rank != 1 || dims[0] > 64) return cv_fail(c, "int64 slice beyond shape vectors");
-        int64_t out[64];
-        for (int64_t i = 0; i < dims[0]; i++) out[i] = s->i[start[0] + i * step[0]];
-        return cv_new_const(c, name, CV_I64, 1, dims, out) < 0 ? -1 : 0;
-    }
     kd_desc d = {.op = OP_SLICE, .noperands = 1};
+    d.out.dtype = (uint8_t)s->dtype;
     for (int k = 0; k < s->rank; k++) d.ia[k] = (int32_t)start[k], d.ia[6 + k] = (int32_t)step[k];
     cv_set_out(&d, s->rank, dims);
     return cv_emit(c, &d, &x, name) < 0 ? -1 : 0;
@@ -314,6 +422,10 @@ static int add_weight(conv *c, built *b, const kd_tensor *t, void *data /* owned
 }
 
 int cv_finish(conv *c, int out_sym, float input_divisor, uint8_t **out, size_t *out_len) {
+    if (!opml_input_divisor_ok(input_divisor)) {
+        c->at_node = 0;
+        return cv_fail(c, "bad input divisor %g (0, or positive with 255 / divisor finite)", (double)input_divisor);
+    }
     built b = {0};
     opml_node *nodes = calloc(c->nnodes + 1, sizeof *nodes);
     int rc = -1;
@@ -335,13 +447,11 @@ int cv_finish(conv *c, int out_sym, float input_divisor, uint8_t **out, size_t *
                 continue;
             }
             if (s->weight < 0) {
-                size_t bytes = (size_t)cv_numel(s) * 4;
-                void *copy = malloc(bytes + 4);
+                void *copy = cv_const_bytes(s);
                 if (!copy) {
                     cv_fail(c, "out of memory");
                     goto done;
                 }
-                memcpy(copy, s->f, bytes);
                 kd_tensor t = cv_tensor(s);
                 if ((s->weight = add_weight(c, &b, &t, copy)) < 0) goto done;
             }

@@ -1,10 +1,10 @@
 /* lower.h: what every importer lowers its graph with (lower.c): the model under conversion.
  *
  * An importer walks its graph in topological order, keeping a symbol per tensor name: either a
- * constant (float32 or int64 data known now) or a graph value (a model input or the output of an
- * emitted node, with its static shape). A node whose operands are all constant is evaluated now
- * (float operators by the reference kernels themselves; shape arithmetic on int64 is the
- * importer's) and becomes a constant; any other node is emitted. Quantized products (QLinear,
+ * constant (data known now, of any model dtype) or a graph value (a model input or the output of
+ * an emitted node, with its static dtype and shape). A node whose operands are all constant is
+ * evaluated now (by the reference kernels themselves; int64 shape arithmetic is the importer's)
+ * and becomes a constant; any other node is emitted. Quantized products (QLinear,
  * QConv) keep float weights until cv_finish, so that a following normalization can still be
  * folded into them; cv_finish then quantizes them per output channel with the kernels' own rule
  * (quant.h), commits the model and writes the file.
@@ -19,14 +19,18 @@
 
 #include "kernel.h"
 
-#define CV_I64 100 /* dtype of an int64 constant (shape arithmetic only; never a model tensor) */
+#define CV_I64 KD_I64 /* int64: shape arithmetic, token ids, indices */
+/* The most elements of any tensor under conversion: a model tensor holds at most
+ * KD_MAX_TENSOR_BYTES of 4-byte elements. Shapes are checked against it before anything is
+ * allocated from them. */
+#define CV_MAX_NUMEL ((int)(KD_MAX_TENSOR_BYTES / 4))
 
 typedef struct cv_sym {
     char *name;
-    int is_const, dtype, rank;
+    int is_const, dtype, rank; /* dtype: a kd_dtype (KD_F32, KD_I64, KD_I32, KD_I8, KD_BOOL) */
     int64_t dims[KD_MAX_RANK];
     float *f;      /* float32 constant data (owned) */
-    int64_t *i;    /* int64 constant data (owned) */
+    int64_t *i;    /* constant data of the other dtypes, each value widened to int64 (owned) */
     uint32_t value; /* value id when not constant */
     int producer;  /* emitted node producing the value, or -1 */
     int weight;    /* weight index once the constant is a model weight, else -1 */
@@ -62,12 +66,37 @@ int64_t cv_numel(const cv_sym *s);
 int cv_find(conv *c, const char *name);
 int cv_new_sym(conv *c, const char *name);
 int cv_set_dims(conv *c, cv_sym *s, int rank, const int64_t *dims);
+/* Bytes per element of a constant's data as a symbol holds it: 4 (floats) for KD_F32, 8 (int64
+ * values) for every other dtype. */
+size_t cv_held_size(int dtype);
+/* A constant of dtype with a copy of data: floats for KD_F32, int64 values for the others. */
 int cv_new_const(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *data);
+/* Constant s's data in the kernels' layout of its dtype (malloc'd, the caller frees; NULL when
+ * out of memory), and a constant made from such bytes. */
+void *cv_const_bytes(const cv_sym *s);
+int cv_const_from_bytes(conv *c, const char *name, int dtype, int rank, const int64_t *dims, const void *bytes);
+/* Symbol k as dtype: k itself when it has that dtype, else a constant converted by the Cast
+ * kernel (a constant only: a run-time value of another dtype is an error). Returns the symbol. */
+int cv_as_dtype(conv *c, int k, int dtype);
+/* An int32 constant (the index maps and taps of Take and AxisResample). */
+int cv_i32_const(conv *c, const char *name, int rank, const int64_t *dims, const int32_t *data);
+/* A scalar float constant. */
+int cv_scalar(conv *c, const char *name, float v);
 kd_tensor cv_tensor(const cv_sym *s);
 int cv_need_f32(conv *c, int k);
 int cv_push_node(conv *c, const kd_desc *d, const int *ops, const char *name);
+/* Output `name` of node d on operand symbols ops: folded now when all are constant, else emitted.
+ * d->out.dtype 0 means float32. Returns the symbol or -1. */
 int cv_emit(conv *c, kd_desc *d, const int *ops, const char *name);
 void cv_set_out(kd_desc *d, int rank, const int64_t *dims);
+/* "base/suffix" in buf: the name of a tensor a lowering makes on the way to its output. */
+#define CV_NAME 300
+const char *cv_subname(char buf[CV_NAME], const char *base, const char *suffix);
+/* Emitted (or folded) nodes without attributes: op of x's shape; op of a and b broadcast; and a
+ * reduction op over the axes in mask (keep: the reduced dims stay as 1). Return the symbol or -1. */
+int cv_unary(conv *c, unsigned op, int x, const char *name);
+int cv_binary(conv *c, unsigned op, int a, int b, const char *name);
+int cv_reduce(conv *c, unsigned op, int x, uint32_t mask, int keep, const char *name);
 int cv_emit_quant(conv *c, kd_desc *d, int x, float *w, size_t rows, size_t rowlen, float *bias, const char *name);
 /* A second name for symbol k (constant data copied). Returns the new symbol. */
 int cv_alias(conv *c, int k, const char *name);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # input.sh: INPUT of `opml infer` and `opml vm-run` (cli/input.c, one reader for both): every form
 # of bad INPUT ends with the same clear message from both commands and exit 1, never a crash
-# (status >= 128, a sanitizer report); good INPUT of each form gives both commands the same values.
+# (status >= 128, a sanitizer report); good INPUT of each form gives both commands the same values,
+# for a float32 input (fashion_mlp) and an int64 one (fortunes_textcls: raw token ids, IDX items
+# of int32 or unsigned bytes as integers).
 #   input.sh OPML MODELS_DIR FASHION_MNIST_DIR
 set -u
 opml=$1 models=$2 data=$3
@@ -17,17 +19,17 @@ images="$data/t10k-images-idx3-ubyte.gz"
 "$opml" convert "$models/fashion_mlp.onnx" -o "$t/mlp.opml" >/dev/null || { echo "cannot convert the model"; exit 1; }
 
 # malformed specs
-for spec in "idx:$images" "idx:$images#" "idx:$images#x" "idx:$images#-1" "idx:$images#5-3" "idx:$images#3-" \
+for spec in "idx:" "idx:$images#" "idx:$images#x" "idx:$images#-1" "idx:$images#5-3" "idx:$images#3-" \
             "idx:$images#3x" "idx:$images#1-2-3" "idx:$images#99999999999999999999" "idx:$images#0-99999999999999999999"; do
-  both "bad input '$spec' (want a float32 file, idx:PATH#N or idx:PATH#A-B)" "$spec"
+  both "bad input '$spec' (want a raw file, idx:PATH, idx:PATH#N or idx:PATH#A-B)" "$spec"
 done
 # IDX items out of range, an IDX file missing or not one, items that are not the model's input
 both "$images has 10000 items; index 10000 is out of range" "idx:$images#10000"
 both "$images has 10000 items; index 10005 is out of range" "idx:$images#9990-10005"
 both "$t/missing.gz: cannot open" "idx:$t/missing.gz#0"
 printf 'not idx' >"$t/junk.idx"
-both "$t/junk.idx: not an unsigned-byte IDX file" "idx:$t/junk.idx#0"
-both "$data/t10k-labels-idx1-ubyte.gz: items of 1 bytes do not fill the model input of 784 values" "idx:$data/t10k-labels-idx1-ubyte.gz#0"
+both "$t/junk.idx: not an IDX file of unsigned bytes or int32" "idx:$t/junk.idx#0"
+both "$data/t10k-labels-idx1-ubyte.gz: items of 1 values do not fill the model input of 784 values" "idx:$data/t10k-labels-idx1-ubyte.gz#0"
 # raw files: the wrong size, empty, missing, not a regular file
 head -c 3132 /dev/zero >"$t/short.f32"
 : >"$t/empty.f32"
@@ -59,5 +61,28 @@ fi
 grep -q "\"input\":\"$t/two.f32@1\"" "$t/two.json" || bad "raw labels: $(cut -c1-120 "$t/two.json")"
 [ "$("$opml" infer "$t/mlp.opml" "idx:$images#6" --json | root)" != "$(root <"$t/range.json" | head -n 1)" ] ||
   bad "items 6 and 3 give the same root"
+# an int64 input: raw token ids (the shipped file: 200 inputs of 64), the wrong size, IDX items
+"$opml" convert "$models/fortunes_textcls.onnx" -o "$t/txt.opml" >/dev/null || { echo "cannot convert the text model"; exit 1; }
+ids="$models/fortunes_textcls_test_inputs.i64"
+txt() { # MESSAGE INPUT
+  expect 1 "opml infer: $1" "$opml" infer "$t/txt.opml" "$2"
+  expect 1 "opml vm-run: $1" "$opml" vm-run "$t/txt.opml" "$2" --node 0
+}
+[ "$("$opml" infer "$t/txt.opml" "$ids" --json | grep -c '"output":\[')" = 200 ] || bad "200 raw int64 inputs"
+head -c 500 "$ids" >"$t/short.i64"
+txt "$t/short.i64: 500 bytes is not a multiple of the model input (512 bytes = 64 int64)" "$t/short.i64"
+txt "$images: items of 784 values do not fill the model input of 64 values" "idx:$images#0"
+# an int32 IDX file [2, 64] of token 7 and the same ids as raw int64: the same values
+{ printf '\000\000\014\002\000\000\000\002\000\000\000\100'; i=0; while [ $i -lt 128 ]; do printf '\000\000\000\007'; i=$((i + 1)); done; } >"$t/ids.idx"
+{ i=0; while [ $i -lt 64 ]; do printf '\007\000\000\000\000\000\000\000'; i=$((i + 1)); done; } >"$t/sevens.i64"
+want=$("$opml" infer "$t/txt.opml" "raw:$t/sevens.i64" --json | root)
+for spec in "idx:$t/ids.idx#1" "$t/sevens.i64"; do
+  got=$("$opml" vm-run "$t/txt.opml" "$spec" --node 0 --json | sed -n 's/.*"output_root":"\(0x[0-9a-f]*\)".*/\1/p')
+  if [ -z "$want" ] || [ "$want" != "$got" ]; then bad "$spec: node 0 root '$got', raw int64 gives '$want'"; fi
+done
+{ printf '\000\000\014\002\000\000\000\001\000\000\003\020'; head -c 3136 /dev/zero; } >"$t/image.idx"
+# every item of an IDX file: one result each (a batch-1 model)
+[ "$("$opml" infer "$t/txt.opml" "idx:$t/ids.idx" --json | grep -c '"input":"idx:')" = 2 ] || bad "idx:PATH is not every item"
+both "$t/image.idx: int32 items do not feed the model's float32 input (unsigned bytes do)" "idx:$t/image.idx#0"
 [ "$fails" = 0 ] || exit 1
 echo "input: all checks passed"

@@ -13,40 +13,57 @@
 
 /* ---- ONNX tensors and attributes ---- */
 
-/* Decode a TensorProto into float or int64 data. */
+/* The number of elements the TensorProto's data holds in its own field (raw bytes of the type's
+ * width, or the typed array), or SIZE_MAX when the raw length is not a multiple of the width. */
+static size_t tensor_have(const Onnx__TensorProto *t) {
+    int dt = t->data_type;
+    size_t w = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? 8
+               : dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? 4
+               : dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 ? 2 : 1;
+    if (t->has_raw_data) return t->raw_data.len % w ? SIZE_MAX : t->raw_data.len / w;
+    switch (dt) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return t->n_float_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: return t->n_double_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return t->n_int64_data;
+    default: return t->n_int32_data;
+    }
+}
+
+/* Decode a TensorProto into float data (float, double) or int64 values (the integer types; a
+ * bool tensor keeps the dtype KD_BOOL). The declared shape is checked against the data that
+ * backs it before anything is allocated from it. */
 static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **data, size_t *n) {
+    const char *name = t->name ? t->name : "";
     size_t cnt = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
         if (t->dims[i] < 0 || (t->dims[i] && cnt > (SIZE_MAX / 16) / (size_t)t->dims[i]))
-            return cv_fail(c, "tensor '%s': bad dimensions", t->name ? t->name : "");
+            return cv_fail(c, "tensor '%s': bad dimensions", name);
         cnt *= (size_t)t->dims[i];
     }
     if (t->n_external_data || (t->has_data_location && t->data_location))
-        return cv_fail(c, "tensor '%s': external data is not supported", t->name ? t->name : "");
+        return cv_fail(c, "tensor '%s': external data is not supported", name);
     int dt = t->data_type;
     int is_int = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ||
                  dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 || dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
                  dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL || dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT16;
     if (!is_int && dt != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && dt != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
-        return cv_fail(c, "tensor '%s': data type %d is not supported", t->name ? t->name : "", dt);
-    *dtype = is_int ? CV_I64 : KD_F32;
+        return cv_fail(c, "tensor '%s': data type %d is not supported", name, dt);
+    if (tensor_have(t) != cnt)
+        return cv_fail(c, "tensor '%s': data does not match its %zu elements", name, cnt);
+    if (cnt > (size_t)CV_MAX_NUMEL)
+        return cv_fail(c, "tensor '%s' is too large (a tensor holds at most %d elements)", name, CV_MAX_NUMEL);
+    *dtype = dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? KD_BOOL : is_int ? KD_I64 : KD_F32;
     *n = cnt;
     void *p = malloc(cnt * 8 + 8);
     if (!p) return cv_fail(c, "out of memory");
     float *f = p;
     int64_t *iv = p;
-    size_t have;
     const uint8_t *raw = t->has_raw_data ? t->raw_data.data : NULL;
-    size_t rawlen = t->has_raw_data ? t->raw_data.len : 0;
     switch (dt) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-        have = raw ? rawlen / 4 : t->n_float_data;
-        if (have != cnt || (raw && rawlen != cnt * 4)) goto size;
         if (cnt) memcpy(f, raw ? (const void *)raw : (const void *)t->float_data, cnt * 4);
         break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
-        have = raw ? rawlen / 8 : t->n_double_data;
-        if (have != cnt || (raw && rawlen != cnt * 8)) goto size;
         for (size_t i = 0; i < cnt; i++) {
             double d;
             if (raw) memcpy(&d, raw + 8 * i, 8);
@@ -55,14 +72,10 @@ static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **d
         }
         break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-        have = raw ? rawlen / 8 : t->n_int64_data;
-        if (have != cnt || (raw && rawlen != cnt * 8)) goto size;
         if (cnt) memcpy(iv, raw ? (const void *)raw : (const void *)t->int64_data, cnt * 8);
         break;
     default: { /* int32, int16, int8, uint8, bool: int32_data, or raw of the type's width */
         size_t w = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? 4 : dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 ? 2 : 1;
-        have = raw ? rawlen / w : t->n_int32_data;
-        if (have != cnt || (raw && rawlen != cnt * w)) goto size;
         for (size_t i = 0; i < cnt; i++) {
             if (!raw) iv[i] = t->int32_data[i];
             else if (w == 4) { int32_t v; memcpy(&v, raw + 4 * i, 4); iv[i] = v; }
@@ -73,9 +86,6 @@ static int tensor_data(conv *c, const Onnx__TensorProto *t, int *dtype, void **d
     }
     *data = p;
     return 0;
-size:
-    free(p);
-    return cv_fail(c, "tensor '%s': data does not match its %zu elements", t->name ? t->name : "", cnt);
 }
 
 int onnx_tensor_const(conv *c, const char *name, const Onnx__TensorProto *t) {
@@ -217,18 +227,59 @@ static int check_names(onnx_ctx *ox) {
     return 0;
 }
 
+int onnx_dtype(int64_t elem_type) {
+    switch (elem_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return KD_F32;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return KD_I64;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return KD_I32;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return KD_I8;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return KD_BOOL;
+    default: return 0;
+    }
+}
+
+static void at_node(conv *c, const Onnx__NodeProto *n) { c->at_node = 1, c->at_name = n->name, c->at_op = n->op_type; }
+
+/* Errors about a tensor name the first node that reads it (at_reader) or the node that computes it
+ * (at_writer), where there is one: the operator is what a user looks for. */
+static void at_reader(onnx_ctx *ox, const char *tensor) {
+    ox->c->at_node = 0;
+    for (size_t n = 0; n < ox->g->n_node; n++)
+        for (size_t j = 0; j < ox->g->node[n]->n_input; j++)
+            if (!strcmp(ox->g->node[n]->input[j], tensor)) {
+                at_node(ox->c, ox->g->node[n]);
+                return;
+            }
+}
+
+static void at_writer(onnx_ctx *ox, const char *tensor) {
+    ox->c->at_node = 0;
+    for (size_t n = 0; n < ox->g->n_node; n++)
+        for (size_t j = 0; j < ox->g->node[n]->n_output; j++)
+            if (!strcmp(ox->g->node[n]->output[j], tensor)) at_node(ox->c, ox->g->node[n]);
+}
+
+static int is_initializer(const Onnx__GraphProto *g, const char *name) {
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name)) return 1;
+    return 0;
+}
+
 static int graph_inputs(onnx_ctx *ox) {
     conv *c = ox->c;
     const Onnx__GraphProto *g = ox->g;
     for (size_t i = 0; i < g->n_input; i++) {
         const Onnx__ValueInfoProto *vi = g->input[i];
-        if (!vi->name || cv_find(c, vi->name) >= 0) continue; /* an initializer listed as input */
+        if (!vi->name || cv_find(c, vi->name) >= 0 || is_initializer(ox->g, vi->name)) continue; /* an initializer listed as input */
+        at_reader(ox, vi->name);
         if (c->nin == 64) return cv_fail(c, "more than 64 graph inputs");
         const Onnx__TypeProto *tp = vi->type;
         if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type->shape)
             return cv_fail(c, "graph input '%s' has no tensor shape", vi->name);
-        if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-            return cv_fail(c, "graph input '%s' is not float32 (type %d)", vi->name, tp->tensor_type->elem_type);
+        int dtype = onnx_dtype(tp->tensor_type->elem_type);
+        if (!dtype)
+            return cv_fail(c, "graph input '%s' has ONNX type %d (float32, int64, int32, int8 and bool are supported)", vi->name,
+                           tp->tensor_type->elem_type);
         const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
         int64_t dims[KD_MAX_RANK];
         if (sh->n_dim > KD_MAX_RANK) return cv_fail(c, "graph input '%s' has rank %zu", vi->name, sh->n_dim);
@@ -237,11 +288,13 @@ static int graph_inputs(onnx_ctx *ox) {
                                                                                                  : (int64_t)c->batch;
         int k = cv_new_sym(c, vi->name);
         if (k < 0) return cv_fail(c, "out of memory");
-        c->syms[k].dtype = KD_F32;
+        c->syms[k].dtype = dtype;
         if (cv_set_dims(c, &c->syms[k], (int)sh->n_dim, dims)) return -1;
         c->syms[k].value = c->nin;
         c->inputs[c->nin++] = cv_tensor(&c->syms[k]);
     }
+    c->at_node = 0;
+    if (!c->nin && ox->g->n_output) at_writer(ox, ox->g->output[0]->name);
     if (!c->nin) return cv_fail(c, "the graph has no run-time input");
     return 0;
 }
@@ -296,16 +349,121 @@ static const struct lowering {
     {"Constant", onnx_op_constant, 0},
     {"Identity", onnx_op_identity, 0},
     {"Dropout", onnx_op_identity, 0},
+    /* integer inputs, masks and transformer blocks */
+    {"Equal", onnx_op_equal, 0},
+    {"Not", onnx_op_not, 0},
+    {"Where", onnx_op_where, 0},
+    {"Expand", onnx_op_expand, 0},
+    {"ConstantOfShape", onnx_op_constant_of_shape, 0},
+    {"Range", onnx_op_range, 0},
+    {"Size", onnx_op_size, 0},
+    {"Erf", onnx_op_unary, OP_ERF},
+    {"Gelu", onnx_op_gelu, 0},
+    {"Pow", onnx_op_binary, OP_POW},
+    {"Reciprocal", onnx_op_reciprocal, 0},
+    {"LayerNormalization", onnx_op_layernorm, 0},
+    {"Einsum", onnx_op_einsum, 0},
+    /* the breadth operators (issue 15) */
+    {"Sin", onnx_op_unary, OP_SIN},
+    {"Cos", onnx_op_unary, OP_COS},
+    {"Tan", onnx_op_unary, OP_TAN},
+    {"Asin", onnx_op_unary, OP_ASIN},
+    {"Acos", onnx_op_unary, OP_ACOS},
+    {"Atan", onnx_op_unary, OP_ATAN},
+    {"Sinh", onnx_op_unary, OP_SINH},
+    {"Cosh", onnx_op_unary, OP_COSH},
+    {"Asinh", onnx_op_unary, OP_ASINH},
+    {"Acosh", onnx_op_unary, OP_ACOSH},
+    {"Atanh", onnx_op_unary, OP_ATANH},
+    {"Ceil", onnx_op_unary, OP_CEIL},
+    {"Floor", onnx_op_unary, OP_FLOOR},
+    {"Round", onnx_op_unary, OP_ROUND},
+    {"Sign", onnx_op_unary, OP_SIGN},
+    {"Softplus", onnx_op_unary, OP_SOFTPLUS},
+    {"Softsign", onnx_op_unary, OP_SOFTSIGN},
+    {"Elu", onnx_op_unary, OP_ELU},
+    {"Selu", onnx_op_unary, OP_SELU},
+    {"Celu", onnx_op_unary, OP_CELU},
+    {"ThresholdedRelu", onnx_op_unary, OP_THRESHOLDEDRELU},
+    {"Shrink", onnx_op_unary, OP_SHRINK},
+    {"PRelu", onnx_op_binary, OP_PRELU},
+    {"Sum", onnx_op_variadic, OP_ADD},
+    {"Mean", onnx_op_variadic, OP_DIV},
+    {"Max", onnx_op_variadic, OP_MAX},
+    {"Min", onnx_op_variadic, OP_MIN},
+    {"ReduceMin", onnx_op_reduce, OP_REDUCEMIN},
+    {"ReduceProd", onnx_op_reduce, OP_REDUCEPROD},
+    {"ReduceL1", onnx_op_reduce_composite, ONNX_REDUCE_L1},
+    {"ReduceL2", onnx_op_reduce_composite, ONNX_REDUCE_L2},
+    {"ReduceSumSquare", onnx_op_reduce_composite, ONNX_REDUCE_SUMSQUARE},
+    {"ReduceLogSum", onnx_op_reduce_composite, ONNX_REDUCE_LOGSUM},
+    {"ReduceLogSumExp", onnx_op_reduce_composite, ONNX_REDUCE_LOGSUMEXP},
+    {"CumSum", onnx_op_cumsum, 0},
+    {"Hardmax", onnx_op_softmax, OP_HARDMAX},
+    {"GlobalMaxPool", onnx_op_gmp, 0},
+    {"InstanceNormalization", onnx_op_instancenorm, 0},
+    {"MeanVarianceNormalization", onnx_op_mvn, 0},
+    {"LRN", onnx_op_lrn, 0},
+    {"Tile", onnx_op_tile, 0},
+    {"Trilu", onnx_op_trilu, 0},
+    {"GatherElements", onnx_op_gather_elements, 0},
+    {"GatherND", onnx_op_gather_nd, 0},
+    {"Compress", onnx_op_compress, 0},
+    {"ScatterElements", onnx_op_scatter_elements, 0},
+    {"Scatter", onnx_op_scatter_elements, 0},
+    {"ScatterND", onnx_op_scatter_nd, 0},
+    {"MaxUnpool", onnx_op_maxunpool, 0},
+    {"ReverseSequence", onnx_op_reverse_sequence, 0},
+    {"DepthToSpace", onnx_op_depth_space, 1},
+    {"SpaceToDepth", onnx_op_depth_space, 0},
+    {"Resize", onnx_op_resize, 0},
+    {"Upsample", onnx_op_upsample, 0},
+    {"ConvTranspose", onnx_op_convtranspose, 0},
+    {"LSTM", onnx_op_recurrent, OP_LSTM},
+    {"GRU", onnx_op_recurrent, OP_GRU},
+    {"RNN", onnx_op_recurrent, OP_RNN},
+    {"NegativeLogLikelihoodLoss", onnx_op_nll, 0},
+    {"SoftmaxCrossEntropyLoss", onnx_op_sce, 0},
+    {"ArgMax", onnx_op_argminmax, 0},
+    {"ArgMin", onnx_op_argminmax, 1},
+    {"TopK", onnx_op_topk, 0},
+    {"Det", onnx_op_det, 0},
+    {"Mod", onnx_op_mod, 0},
+    {"Less", onnx_op_compare, 0},
+    {"LessOrEqual", onnx_op_compare, 1},
+    {"Greater", onnx_op_compare, 2},
+    {"GreaterOrEqual", onnx_op_compare, 3},
+    {"And", onnx_op_logic, 0},
+    {"Or", onnx_op_logic, 1},
+    {"Xor", onnx_op_logic, 2},
+    {"IsNaN", onnx_op_isnaninf, 0},
+    {"IsInf", onnx_op_isnaninf, 1},
 };
 
-static int convert_node(onnx_ctx *ox) {
-    const char *t = ox->cur->op_type;
-    ox->as1d = 0;
-    if (ox->cur->domain && *ox->cur->domain && strcmp(ox->cur->domain, "ai.onnx"))
-        return cv_fail(ox->c, "operator domain '%s' is not supported", ox->cur->domain);
+static const struct lowering *find_lowering(const Onnx__NodeProto *n) {
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) return NULL;
     for (size_t i = 0; i < sizeof lowerings / sizeof *lowerings; i++)
-        if (!strcmp(t, lowerings[i].op_type)) return lowerings[i].fn(ox, lowerings[i].arg);
-    return cv_fail(ox->c, "operator %s is not supported", t);
+        if (!strcmp(n->op_type, lowerings[i].op_type)) return &lowerings[i];
+    return NULL;
+}
+
+/* The node's operator must be one the converter lowers; checked for every node before anything
+ * else of the graph (its inputs' types, its shapes), so that the message names what is missing. */
+static int supported(conv *c, const Onnx__NodeProto *n) {
+    if (find_lowering(n)) return 0;
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx"))
+        return cv_fail(c, "operator domain '%s' is not supported", n->domain);
+    return cv_fail(c, "operator %s is not supported", n->op_type);
+}
+
+static int convert_node(onnx_ctx *ox) {
+    const Onnx__NodeProto *n = ox->cur;
+    ox->as1d = 0;
+    int named = 0;
+    for (size_t i = 0; i < n->n_output; i++) named |= n->output[i][0] != 0;
+    if (!named) return cv_fail(ox->c, "node without an output");
+    const struct lowering *l = find_lowering(n);
+    return l->fn(ox, l->arg);
 }
 
 /* ---- the model ---- */
@@ -319,12 +477,19 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     conv c = {.err = err, .errlen = errlen, .batch = opts->batch ? opts->batch : 1};
     onnx_ctx ox = {.c = &c};
+    uint8_t *skip = NULL;
     int rc = -1;
     if (!mp->graph) {
         cv_fail(&c, "ONNX model has no graph");
         goto done;
     }
     ox.g = mp->graph;
+    if (check_names(&ox)) goto done;
+    for (size_t n = 0; n < ox.g->n_node; n++) { /* what is missing is named first */
+        at_node(&c, ox.g->node[n]);
+        if (supported(&c, ox.g->node[n])) goto done;
+    }
+    c.at_node = 0;
     for (size_t i = 0; i < mp->n_opset_import; i++)
         if (!mp->opset_import[i]->domain || !*mp->opset_import[i]->domain || !strcmp(mp->opset_import[i]->domain, "ai.onnx"))
             ox.opset = mp->opset_import[i]->version;
@@ -332,21 +497,24 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
         cv_fail(&c, "ONNX model imports no default-domain opset");
         goto done;
     }
-    for (size_t i = 0; i < ox.g->n_initializer; i++)
-        if (onnx_tensor_const(&c, ox.g->initializer[i]->name ? ox.g->initializer[i]->name : "", ox.g->initializer[i]) < 0) goto done;
-    if (check_names(&ox) || graph_inputs(&ox)) goto done;
+    for (size_t i = 0; i < ox.g->n_initializer; i++) {
+        const char *name = ox.g->initializer[i]->name ? ox.g->initializer[i]->name : "";
+        if (!onnx_consumers(&ox, name)) continue; /* never read: never decoded */
+        at_reader(&ox, name);
+        if (onnx_tensor_const(&c, name, ox.g->initializer[i]) < 0) goto done;
+    }
+    c.at_node = 0;
+    if (graph_inputs(&ox)) goto done;
+    if (!(skip = calloc(ox.g->n_node + 1, 1))) {
+        cv_fail(&c, "out of memory");
+        goto done;
+    }
     for (size_t n = 0; n < ox.g->n_node; n++) {
+        if (skip[n]) continue; /* a step of a chain fused into one node */
         ox.cur = ox.g->node[n];
-        c.at_node = 1, c.at_name = ox.cur->name, c.at_op = ox.cur->op_type;
-        if (!ox.cur->op_type) {
-            cv_fail(&c, "node without an operator");
-            goto done;
-        }
-        if (ox.cur->n_output < 1 || !ox.cur->output[0][0]) {
-            cv_fail(&c, "node without an output");
-            goto done;
-        }
-        if (convert_node(&ox)) goto done;
+        at_node(&c, ox.cur);
+        int fused = opts->no_fuse ? 0 : onnx_fuse(&ox, n, skip);
+        if (fused < 0 || (!fused && convert_node(&ox))) goto done;
     }
     c.at_node = 0;
     if (ox.g->n_output != 1) {
@@ -355,9 +523,12 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     int os = cv_find(&c, ox.g->output[0]->name);
     if (os < 0 || c.syms[os].is_const) {
-        cv_fail(&c, "graph output '%s' is %s", ox.g->output[0]->name, os < 0 ? "never computed" : "a constant");
+        at_writer(&ox, ox.g->output[0]->name);
+        cv_fail(&c, "graph output '%s' is %s", ox.g->output[0]->name,
+                os < 0 ? "never computed" : "a constant (no run-time input reaches it)");
         goto done;
     }
+    c.at_node = 0;
     { /* the declared output shape, where it gives fixed sizes, must be what the conversion computed */
         const Onnx__TypeProto *tp = ox.g->output[0]->type;
         const Onnx__TensorShapeProto *sh =
@@ -382,6 +553,7 @@ int opml_convert_onnx(const uint8_t *onnx, size_t len, const opml_convert_opts *
     }
     rc = cv_finish(&c, os, opts->input_divisor, out, out_len);
 done:
+    free(skip);
     cv_free(&c);
     onnx__model_proto__free_unpacked(mp, NULL);
     return rc;
@@ -401,7 +573,7 @@ int opml_onnx_tensor_read(const uint8_t *buf, size_t len, float **data, int64_t 
     if (t->n_dims > 8) {
         snprintf(err, errlen, "tensor of rank %zu", t->n_dims);
     } else if (!tensor_data(&c, t, &dtype, &p, &n)) {
-        if (dtype == CV_I64)
+        if (dtype != KD_F32)
             for (size_t i = 0; i < n; i++) ((float *)p)[i] = (float)((int64_t *)p)[i];
         *data = p;
         *rank = (int)t->n_dims;

@@ -1,8 +1,10 @@
 /* shape.c: ONNX's shape and tensor operators (onnx_lower.h): Flatten, Reshape, Squeeze,
- * Unsqueeze, Transpose, Concat, Split, Slice, Pad, and the shape arithmetic of exported graphs
- * (Shape, Gather from a constant, Cast, Constant, Identity/Dropout). A reshape of a constant only
- * re-dimensions it; int64 shape vectors are computed here, never in a kernel. */
+ * Unsqueeze, Transpose, Concat, Split, Slice, Pad, Gather and Cast (run-time nodes, or folded
+ * when their inputs are constant), and the shape arithmetic of exported graphs (Shape, Constant,
+ * Size, Identity/Dropout). A reshape of a constant only re-dimensions it; the moving operators keep
+ * their input's dtype. */
 #include "onnx_lower.h"
+#include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +137,7 @@ int onnx_op_transpose(onnx_ctx *ox, unsigned arg) {
         dims[i] = s->dims[perm[i]];
     }
     cv_set_out(&d, n, dims);
-    if (s->dtype == CV_I64) return cv_fail(c, "transpose of an int64 tensor");
+    d.out.dtype = (uint8_t)s->dtype;
     return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
@@ -172,8 +174,11 @@ int onnx_op_concat(onnx_ctx *ox, unsigned arg) {
         }
         return cv_new_const(c, onnx_out_name(ox, 0), CV_I64, 1, dims, out) < 0 ? -1 : 0;
     }
+    for (int j = 1; j < n; j++) /* a constant piece takes the type of the run-time ones */
+        if ((ops[j] = cv_as_dtype(c, ops[j], s0->dtype)) < 0) return -1;
     kd_desc d = {.op = OP_CONCAT, .noperands = (uint8_t)n, .ia = {(int32_t)axis}};
     cv_set_out(&d, s0->rank, dims);
+    d.out.dtype = (uint8_t)c->syms[ops[0]].dtype;
     return cv_emit(c, &d, ops, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
@@ -285,7 +290,7 @@ int onnx_op_pad(onnx_ctx *ox, unsigned arg) {
     if (v >= 0) {
         cv_sym *t = &c->syms[v];
         if (!t->is_const || cv_numel(t) != 1) return cv_fail(c, "a run-time pad value is not supported");
-        value = t->dtype == CV_I64 ? (float)t->i[0] : t->f[0];
+        value = t->dtype != KD_F32 ? (float)t->i[0] : t->f[0];
     }
     kd_desc d = {.op = OP_PAD, .noperands = 1, .fa = {value}};
     int64_t dims[KD_MAX_RANK];
@@ -318,25 +323,36 @@ int onnx_op_shape(onnx_ctx *ox, unsigned arg) {
     return cv_new_const(c, onnx_out_name(ox, 0), CV_I64, 1, &n, s->dims + b) < 0 ? -1 : 0;
 }
 
+/* Size: the element count of its input, an int64 scalar constant (shapes are static). */
+int onnx_op_size(onnx_ctx *ox, unsigned arg) {
+    (void)arg;
+    static const char *const none[] = {NULL};
+    int x;
+    if (onnx_first_input(ox, none, &x)) return -1;
+    int64_t n = cv_numel(&ox->c->syms[x]);
+    return cv_new_const(ox->c, onnx_out_name(ox, 0), CV_I64, 0, NULL, &n) < 0 ? -1 : 0;
+}
+
 int onnx_op_gather(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     static const char *const known[] = {"axis", NULL};
     if (onnx_only_attrs(ox, known)) return -1;
     int x, ix;
-    if (onnx_in(ox, 0, &x) || onnx_in(ox, 1, &ix) || x < 0 || ix < 0) return -1;
+    if (onnx_in(ox, 0, &x) || onnx_in(ox, 1, &ix)) return -1;
+    if (x < 0 || ix < 0) return cv_fail(c, "missing input");
     cv_sym *s = &c->syms[x], *si = &c->syms[ix];
-    if (!s->is_const || !si->is_const || si->dtype != CV_I64 || s->rank != 1 || onnx_attr_i(ox, "axis", 0) != 0 || cv_numel(si) > 64)
-        return cv_fail(c, "only gathering from a constant vector is supported (run-time Gather is not)");
-    int64_t out[64];
-    float outf[64];
-    for (int64_t i = 0; i < cv_numel(si); i++) {
-        int64_t j = si->i[i] < 0 ? si->i[i] + s->dims[0] : si->i[i];
-        if (j < 0 || j >= s->dims[0]) return cv_fail(c, "index out of range");
-        if (s->dtype == CV_I64) out[i] = s->i[j];
-        else outf[i] = s->f[j];
-    }
-    return cv_new_const(c, onnx_out_name(ox, 0), s->dtype, si->rank, si->dims, s->dtype == CV_I64 ? (void *)out : (void *)outf) < 0 ? -1 : 0;
+    if (si->dtype != KD_I64 && si->dtype != KD_I32) return cv_fail(c, "indices are %s, not int64 or int32", opml_dtype_name(si->dtype));
+    int64_t axis = 0, dims[KD_MAX_RANK];
+    if (cv_norm_axis(c, onnx_attr_i(ox, "axis", 0), s->rank, &axis)) return -1;
+    int rank = s->rank - 1 + si->rank;
+    if (s->rank < 1 || rank > KD_MAX_RANK) return cv_fail(c, "output of rank %d (at most %d supported)", rank, KD_MAX_RANK);
+    for (int i = 0; i < rank; i++) dims[i] = i < axis ? s->dims[i] : i < axis + si->rank ? si->dims[i - axis] : s->dims[i - si->rank + 1];
+    kd_desc d = {.op = OP_GATHER, .noperands = 2, .ia = {(int32_t)axis}};
+    cv_set_out(&d, rank, dims);
+    d.out.dtype = (uint8_t)s->dtype;
+    int ops[2] = {x, ix};
+    return cv_emit(c, &d, ops, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 int onnx_op_cast(onnx_ctx *ox, unsigned arg) {
@@ -347,20 +363,13 @@ int onnx_op_cast(onnx_ctx *ox, unsigned arg) {
     if (onnx_first_input(ox, known, &x)) return -1;
     cv_sym *s = &c->syms[x];
     int64_t to = onnx_attr_i(ox, "to", 0);
-    int want = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? KD_F32 : to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? CV_I64 : -1;
-    if (want < 0) return cv_fail(c, "cast to type %lld is not supported", (long long)to);
+    int want = onnx_dtype(to);
+    if (!want) return cv_fail(c, "cast to ONNX type %lld is not supported", (long long)to);
     if (s->dtype == want) return cv_alias(c, x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
-    if (!s->is_const) return cv_fail(c, "run-time cast is not supported");
-    size_t n = (size_t)cv_numel(s);
-    void *p = malloc(n * 8 + 8);
-    if (!p) return cv_fail(c, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (want == KD_F32) ((float *)p)[i] = (float)s->i[i];
-        else ((int64_t *)p)[i] = (int64_t)s->f[i];
-    }
-    int k = cv_new_const(c, onnx_out_name(ox, 0), want, s->rank, s->dims, p);
-    free(p);
-    return k < 0 ? -1 : 0;
+    kd_desc d = {.op = OP_CAST, .noperands = 1};
+    cv_set_out(&d, s->rank, s->dims);
+    d.out.dtype = (uint8_t)want;
+    return cv_emit(c, &d, &x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;
 }
 
 int onnx_op_constant(onnx_ctx *ox, unsigned arg) {
@@ -387,10 +396,12 @@ int onnx_op_identity(onnx_ctx *ox, unsigned arg) {
     (void)arg;
     conv *c = ox->c;
     int x;
-    if (onnx_single_output(ox) || onnx_in(ox, 0, &x) || x < 0) return x < 0 ? cv_fail(c, "missing input") : -1;
+    if (onnx_single_output(ox) || onnx_in(ox, 0, &x)) return -1;
+    if (x < 0) return cv_fail(c, "missing input");
     if (!strcmp(ox->cur->op_type, "Dropout") && ox->cur->n_input > 2 && ox->cur->input[2][0]) {
         int t = cv_find(c, ox->cur->input[2]);
-        if (t < 0 || !c->syms[t].is_const || (c->syms[t].dtype == CV_I64 ? c->syms[t].i[0] : (int64_t)c->syms[t].f[0]))
+        if (t < 0 || !c->syms[t].is_const || cv_numel(&c->syms[t]) != 1 ||
+            (c->syms[t].dtype != KD_F32 ? c->syms[t].i[0] != 0 : c->syms[t].f[0] != 0))
             return cv_fail(c, "training mode is not supported");
     }
     return cv_alias(c, x, onnx_out_name(ox, 0)) < 0 ? -1 : 0;

@@ -279,8 +279,11 @@ static void unary(unsigned op, size_t n) {
     float *x = malloc(n * 4 + 4);
     fill(x, n, 1);
     uint32_t dims[3] = {1, (uint32_t)n, 1};
-    kd_desc d = {.op = (uint16_t)op, .noperands = 1, .fa = {0.1f, -1.5f, 2.0f}, .ia = {1, 0}};
+    kd_desc d = {.op = (uint16_t)op, .noperands = 1}; /* each operator's own attributes only */
+    if (op == OP_LEAKYRELU || op == OP_ELU || op == OP_CELU || op == OP_THRESHOLDEDRELU) d.fa[0] = 0.1f;
     if (op == OP_CLIP) d.fa[0] = -1.5f, d.fa[1] = 2.0f;
+    if (op == OP_SELU || op == OP_SHRINK) d.fa[0] = 1.5f, d.fa[1] = 0.5f;
+    if (op == OP_SOFTMAX || op == OP_LOGSOFTMAX || op == OP_HARDMAX || op == OP_CUMSUM) d.ia[0] = 1;
     d.in[0] = d.out = T(KD_F32, 3, dims);
     const void *in[KD_MAX_OPERANDS] = {x};
     compare(kernel_op_name(op), &d, in);
@@ -540,8 +543,12 @@ int main(void) {
     qmatmul(1, 2, 2, 4097, 2, 1);
 
     /* every other operator (blas runs the reference kernel: still compared) */
-    unsigned ops[] = {OP_RELU, OP_LEAKYRELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_SOFTMAX, OP_LOGSOFTMAX,
-                      OP_EXP,  OP_LOG,       OP_SQRT,    OP_NEG,  OP_ABS};
+    unsigned ops[] = {OP_RELU,   OP_LEAKYRELU, OP_SIGMOID, OP_TANH,     OP_CLIP,     OP_SOFTMAX, OP_LOGSOFTMAX,
+                      OP_EXP,    OP_LOG,       OP_SQRT,    OP_NEG,      OP_ABS,      OP_SIN,     OP_COS,
+                      OP_TAN,    OP_ASIN,      OP_ACOS,    OP_ATAN,     OP_SINH,     OP_COSH,    OP_ASINH,
+                      OP_ACOSH,  OP_ATANH,     OP_CEIL,    OP_FLOOR,    OP_ROUND,    OP_SIGN,    OP_SOFTPLUS,
+                      OP_SOFTSIGN, OP_ELU,     OP_SELU,    OP_CELU,     OP_THRESHOLDEDRELU, OP_SHRINK, OP_HARDMAX,
+                      OP_CUMSUM};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) unary(ops[i], 257);
     elementwise();
     {

@@ -11,4 +11,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     for (size_t i = 0; i < n; i++) y[i] = kf_canon(kf_from_bits(kf_bits(x[i]) & 0x7FFFFFFFu));
 }
 
-const kernel_op kop_abs = {"Abs", kd_check_unary_f32, NULL, run};
+const kernel_op kop_abs = {"Abs", kd_check_unary_f32, NULL, run, 0, 0};

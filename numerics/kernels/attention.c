@@ -209,4 +209,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     kd_attention_run(d, in, out, scr, &kd_attention_ref);
 }
 
-const kernel_op kop_attention = {"Attention", check, scratch, run};
+const kernel_op kop_attention = {"Attention", check, scratch, run, 0, KD_FA(1)};

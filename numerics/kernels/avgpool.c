@@ -41,4 +41,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
             }
 }
 
-const kernel_op kop_avgpool = {"AveragePool", check, NULL, run};
+const kernel_op kop_avgpool = {"AveragePool", check, NULL, run, KD_IA(11), 0};

@@ -12,4 +12,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     for (size_t i = 0; i < n; i++) y[i] = kf_canon(x[i] < lo ? lo : (x[i] > hi ? hi : x[i]));
 }
 
-const kernel_op kop_clip = {"Clip", kd_check_unary_f32, NULL, run};
+const kernel_op kop_clip = {"Clip", kd_check_unary_f32, NULL, run, 0, KD_FA(2)};

@@ -8,12 +8,15 @@ int kd_same(const kd_tensor *a, const kd_tensor *b) {
     return 1;
 }
 
-unsigned kd_elsize(unsigned dtype) { return dtype == KD_I8 ? 1 : dtype == KD_NONE || dtype == KD_Q8_0 ? 0 : 4; }
-
-int kd_check_unary_f32(const kd_desc *d) {
-    if (d->noperands != 1 || d->out.dtype != KD_F32 || !kd_same(&d->in[0], &d->out)) return KD_ESHAPE;
+int kd_check_unary(const kd_desc *d, unsigned in, unsigned out) {
+    const kd_tensor *x = &d->in[0], *y = &d->out;
+    if (d->noperands != 1 || x->dtype != in || y->dtype != out || x->rank != y->rank) return KD_ESHAPE;
+    for (unsigned i = 0; i < y->rank; i++)
+        if (x->dims[i] != y->dims[i]) return KD_ESHAPE;
     return KD_OK;
 }
+
+int kd_check_unary_f32(const kd_desc *d) { return kd_check_unary(d, KD_F32, KD_F32); }
 
 /* Output size of one pooled dimension: floor or ceil of (in + pads - extent) / stride, plus 1. */
 static int pool_dim_ok(uint32_t in, int32_t k, int32_t s, int32_t p0, int32_t p1, int32_t dil, uint32_t out) {
@@ -36,5 +39,23 @@ int kd_check_pool2d(const kd_desc *d) {
     if (!pool_dim_ok(x->dims[2], a[0], a[2], a[4], a[6], a[8], y->dims[2]) ||
         !pool_dim_ok(x->dims[3], a[1], a[3], a[5], a[7], a[9], y->dims[3]))
         return KD_EATTR;
+    return KD_OK;
+}
+
+int kd_check_qconv_operands(const kd_desc *d, int negative_pads) {
+    const kd_tensor *x = &d->in[0], *w = &d->in[1], *s = &d->in[2], *b = &d->in[3], *y = &d->out;
+    const int32_t *a = d->ia;
+    if ((d->noperands != 3 && d->noperands != 4) || x->dtype != KD_F32 || x->rank != 4 || w->dtype != KD_I8 ||
+        w->rank != 4 || y->dtype != KD_F32 || y->rank != 4)
+        return KD_ESHAPE;
+    uint32_t g = (uint32_t)a[0], m = w->dims[0];
+    if (a[0] < 1 || x->dims[1] % g || m % g || w->dims[1] != x->dims[1] / g) return KD_ESHAPE;
+    if (s->dtype != KD_F32 || s->rank != 1 || s->dims[0] != m) return KD_ESHAPE;
+    if (d->noperands == 4 && (b->dtype != KD_F32 || b->rank != 1 || b->dims[0] != m)) return KD_ESHAPE;
+    for (int i = 1; i <= 8; i++) /* strides and dilations >= 1; pads >= 0 (or > -65536) */
+        if (a[i] < (i <= 2 || i >= 7 ? 1 : negative_pads ? -65536 : 0) || a[i] > 65536) return KD_EATTR;
+    uint64_t kk = (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
+    if (kk > KD_MAX_K || kk == 0) return KD_ESHAPE;
+    if (y->dims[0] != x->dims[0] || y->dims[1] != m) return KD_ESHAPE;
     return KD_OK;
 }

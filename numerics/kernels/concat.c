@@ -38,4 +38,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_concat = {"Concat", check, NULL, run};
+const kernel_op kop_concat = {"Concat", check, NULL, run, KD_IA(1), 0};

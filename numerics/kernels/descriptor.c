@@ -24,10 +24,11 @@ uint64_t kd_numel(const kd_tensor *t) {
     return n;
 }
 
-static unsigned dtype_size(unsigned dtype) {
+unsigned kd_elsize(unsigned dtype) {
     switch (dtype) {
     case KD_F32: case KD_I32: return 4;
-    case KD_I8: return 1;
+    case KD_I8: case KD_BOOL: return 1;
+    case KD_I64: return 8;
     default: return 0;
     }
 }
@@ -35,14 +36,16 @@ static unsigned dtype_size(unsigned dtype) {
 uint64_t kd_nbytes(const kd_tensor *t) {
     uint64_t n = kd_numel(t);
     if (t->dtype == KD_Q8_0) return n >= UINT64_MAX / 8 ? UINT64_MAX / 2 : n / KD_Q8_BLOCK * KD_Q8_BYTES;
-    unsigned s = dtype_size(t->dtype);
+    unsigned s = kd_elsize(t->dtype);
     return n >= UINT64_MAX / 8 ? UINT64_MAX / 2 : n * s;
 }
 
 int kd_decode_tensor(const uint8_t p[28], kd_tensor *t) {
     t->dtype = p[0];
     t->rank = p[1];
-    if (rd16(p + 2) != 0 || t->dtype > KD_Q8_0 || t->rank > KD_MAX_RANK) return KD_EFORMAT;
+    if (rd16(p + 2) != 0 || (t->dtype != KD_NONE && t->dtype != KD_Q8_0 && !kd_elsize(t->dtype)) ||
+        t->rank > KD_MAX_RANK)
+        return KD_EFORMAT;
     for (unsigned i = 0; i < KD_MAX_RANK; i++) {
         t->dims[i] = rd32(p + 4 + 4 * i);
         if (i >= t->rank && t->dims[i] != 0) return KD_EFORMAT;

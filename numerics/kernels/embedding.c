@@ -81,4 +81,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     else run_q8(d, in, out);
 }
 
-const kernel_op kop_embedding = {"Embedding", check, NULL, run};
+const kernel_op kop_embedding = {"Embedding", check, NULL, run, 0, 0};

@@ -10,4 +10,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     for (size_t i = 0; i < n; i++) y[i] = kf_canon(kf_exp(x[i]));
 }
 
-const kernel_op kop_exp = {"Exp", kd_check_unary_f32, NULL, run};
+const kernel_op kop_exp = {"Exp", kd_check_unary_f32, NULL, run, 0, 0};

@@ -167,3 +167,94 @@ uint16_t kf_f32_to_f16(float x) {
     q += rem > half || (rem == half && (q & 1)); /* a carry into the exponent is right, up to Inf */
     return (uint16_t)(sign | q);
 }
+
+/* erf on [0, 1): x + x * Q(x^2), Q the Taylor series of erf(x)/x - 1 (coefficient n:
+ * 2/sqrt(pi) * (-1)^n / (n! (2n + 1)), less 1 for n = 0) to n = 11, rounded to binary32. */
+static const float erf_q[12] = {
+    0.128379166f,    -0.376126379f,   0.112837918f,   -0.0268661715f,  0.00522397785f,  -0.000854832702f,
+    0.000120553326f, -1.49256502e-05f, 1.64621144e-06f, -1.63658441e-07f, 1.48071928e-08f, -1.22905552e-09f,
+};
+/* erfcx(x) = e^(x^2) erfc(x) on [1, 4]: the Chebyshev interpolant of degree 12 in z = (x - 2.5) * 2/3
+ * (relative error 6.3e-9 before rounding), coefficients rounded to binary32. */
+static const float erfcx_c[13] = {
+    0.244425759f,     -0.135898635f,   0.0356351137f,  -0.00888409838f, 0.00211842405f, -0.000485398778f, 0.000107273758f,
+    -2.29366342e-05f, 4.75687466e-06f, -9.58993382e-07f, 1.88283366e-07f, -3.60243284e-08f, 6.52628707e-09f,
+};
+
+float kf_erf(float x) {
+    if (kf_isnan(x)) return kf_from_bits(KF_CANON_NAN);
+    float a = kf_from_bits(kf_bits(x) & 0x7FFFFFFFu);
+    if (a < 1.0f) {
+        float t = x * x, q = erf_q[11];
+        for (int n = 10; n >= 0; n--) q = erf_q[n] + t * q;
+        return x + x * q; /* keeps the sign of zero */
+    }
+    float y = 1.0f; /* erfc(4) < 2^-25: 1 - erfc rounds to 1 from there on */
+    if (a < 4.0f) {
+        float z = (a - 2.5f) * (2.0f / 3.0f), z2 = z + z, b1 = 0.0f, b2 = 0.0f;
+        for (int k = 12; k >= 1; k--) { /* Clenshaw's recurrence */
+            float b = (erfcx_c[k] + z2 * b1) - b2;
+            b2 = b1, b1 = b;
+        }
+        float g = (erfcx_c[0] + z * b1) - b2;
+        /* e^(-a^2) = e^(-h^2) * e^((h - a)(h + a)), h = a with 12 significant bits: h * h is exact */
+        float h = kf_from_bits(kf_bits(a) & 0xFFFFF000u);
+        float e = kf_exp(-(h * h)) * kf_exp((h - a) * (h + a));
+        y = 1.0f - e * g;
+    }
+    return x < 0.0f ? -y : y;
+}
+
+float kf_pow(float x, float y) {
+    if (y == 0.0f || x == 1.0f) return 1.0f; /* even for a NaN x or y, as C99's pow */
+    if (kf_isnan(x) || kf_isnan(y)) return kf_from_bits(KF_CANON_NAN);
+    float ay = kf_from_bits(kf_bits(y) & 0x7FFFFFFFu);
+    if (ay < 16777216.0f && y == (float)(int32_t)y) { /* an integer: square and multiply */
+        uint32_t n = (uint32_t)(int32_t)ay;
+        float r = 1.0f, p = x;
+        for (;;) {
+            if (n & 1) r = r * p;
+            n >>= 1;
+            if (!n) break;
+            p = p * p;
+        }
+        return y < 0.0f ? 1.0f / r : r;
+    }
+    /* y is not an integer, or an even one of at least 2^24 */
+    float ax = kf_from_bits(kf_bits(x) & 0x7FFFFFFFu);
+    if (kf_bits(ax) == 0x7F800000u) return y > 0.0f ? ax : 0.0f;
+    if (x < 0.0f && ay < 16777216.0f) return kf_from_bits(KF_CANON_NAN);
+    if (ax == 1.0f) return 1.0f;
+    if (ax == 0.0f) return y > 0.0f ? 0.0f : kf_from_bits(0x7F800000u);
+    return kf_exp(y * kf_log(ax));
+}
+
+float kf_i64_to_f32(int64_t v) {
+    if (v == 0) return 0.0f;
+    uint32_t sign = v < 0;
+    uint64_t m = sign ? 0 - (uint64_t)v : (uint64_t)v;
+    int32_t e = 63;
+    while (!(m >> e)) e--;
+    uint64_t q;
+    if (e <= 23) {
+        q = m << (23 - e);
+    } else { /* keep 24 bits, round the rest to nearest even */
+        int32_t sh = e - 23;
+        uint64_t rem = m & ((1ull << sh) - 1), half = 1ull << (sh - 1);
+        q = m >> sh;
+        if (rem > half || (rem == half && (q & 1))) q++;
+        if (q == (1ull << 24)) q >>= 1, e++;
+    }
+    return kf_from_bits(sign << 31 | (uint32_t)(e + 127) << 23 | ((uint32_t)q & 0x7FFFFFu));
+}
+
+int64_t kf_f32_to_i64(float x) {
+    uint32_t u = kf_bits(x), ex = (u >> 23) & 0xFF;
+    if (kf_isnan(x)) return 0;
+    int32_t e = (int32_t)ex - 127;
+    if (e < 0) return 0;
+    if (e >= 63) return u >> 31 ? INT64_MIN : INT64_MAX;
+    uint64_t m = (u & 0x7FFFFFu) | 0x800000u;
+    m = e >= 23 ? m << (e - 23) : m >> (23 - e);
+    return u >> 31 ? -(int64_t)m : (int64_t)m;
+}

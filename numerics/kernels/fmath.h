@@ -1,6 +1,6 @@
 /* fmath.h: the scalar arithmetic every kernel shares (docs/numerics.md): NaN canonicalization,
- * explicit rounding to int8, a correctly rounded square root and exp/expm1 built from + - * /
- * only. Pure functions on IEEE-754 binary32, identical on the host (SSE) and the RV32IM guest
+ * explicit rounding to int8, a correctly rounded square root, exp/expm1/log/erf/pow built from
+ * + - * / only, and the int64 <-> binary32 conversions. Pure functions on IEEE-754 binary32, identical on the host (SSE) and the RV32IM guest
  * (libgcc soft-float): nothing here calls libm. */
 #ifndef OPML_FMATH_H
 #define OPML_FMATH_H
@@ -69,5 +69,37 @@ float kf_sigmoid(float x);
 /* natural logarithm to a few ulp: log(+-0) = -Inf, log(x < 0) = NaN, log(+Inf) = +Inf. */
 float kf_log(float x);
 float kf_tanh(float x);
+/* erf(x) from + - * / and kf_exp only (docs/numerics.md gives the arithmetic and the accuracy). */
+float kf_erf(float x);
+/* x^y: an integer y with |y| < 2^24 by repeated multiplication (so y = 2 is x * x exactly),
+ * any other y by kf_exp(y * kf_log(|x|)) with C99's special cases (docs/numerics.md). */
+float kf_pow(float x, float y);
+/* int64 -> binary32 rounded to nearest even, and binary32 -> int64 truncated toward zero (NaN
+ * -> 0, saturated at INT64_MIN/INT64_MAX), both by integer arithmetic on the bits. */
+float kf_i64_to_f32(int64_t v);
+int64_t kf_f32_to_i64(float x);
+
+/* fmath_ext.c (docs/numerics.md, "More scalar functions"): exact rounding to integers (trunc,
+ * floor, ceil, half to even), log1p, and the circular and hyperbolic functions and their inverses
+ * to a few ulp (sin, cos, tan for every finite argument: the reduction by pi/2 is exact). */
+float kf_trunc(float x);
+float kf_floor(float x);
+float kf_ceil(float x);
+float kf_round_half_even(float x);
+float kf_log1p(float x);
+float kf_sin(float x);
+float kf_cos(float x);
+float kf_tan(float x);
+float kf_asin(float x);
+float kf_acos(float x);
+float kf_atan(float x);
+float kf_sinh(float x);
+float kf_cosh(float x);
+float kf_asinh(float x);
+float kf_acosh(float x);
+float kf_atanh(float x);
+/* C's fmod, exact: x - n * y with n = trunc(x / y) in exact arithmetic, x's sign; NaN for x
+ * infinite or y zero; x for y infinite. */
+float kf_fmod(float x, float y);
 
 #endif

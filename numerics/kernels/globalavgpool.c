@@ -26,4 +26,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_globalavgpool = {"GlobalAveragePool", check, NULL, run};
+const kernel_op kop_globalavgpool = {"GlobalAveragePool", check, NULL, run, 0, 0};

@@ -30,15 +30,18 @@
 #define KD_MAX_TENSOR_BYTES (1u << 28) /* one VM slot */
 #define KD_MAX_K 131072                /* int32 accumulators cannot overflow: 127*127*K < 2^31 */
 
-/* KD_Q8_0: GGUF's Q8_0 blocks. The dims count values (the last one a multiple of KD_Q8_BLOCK);
+/* Element types. KD_I64: int64 (token ids, indices, ONNX's integer tensors); KD_BOOL: one byte per
+ * element, 0 or 1 (a kernel reads any non-zero byte as true and writes only 0 and 1).
+ * KD_Q8_0: GGUF's Q8_0 blocks. The dims count values (the last one a multiple of KD_Q8_BLOCK);
  * the bytes are numel / 32 blocks of KD_Q8_BYTES, each an fp16 scale d (little-endian) followed
- * by 32 int8 q, value i of the block being q[i] * d (docs/numerics.md, "Q8_0"). */
-enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3, KD_Q8_0 = 4 };
+ * by 32 int8 q, value i of the block being q[i] * d (docs/numerics.md, "Q8_0"); it has no element
+ * size (kd_elsize 0), so the byte-moving kernels refuse it. */
+enum kd_dtype { KD_NONE = 0, KD_F32 = 1, KD_I8 = 2, KD_I32 = 3, KD_Q8_0 = 4, KD_I64 = 5, KD_BOOL = 6 };
 #define KD_Q8_BLOCK 32
 #define KD_Q8_BYTES 34
 
-/* Operator ids: stable, part of the descriptor (never renumber; 32 and up are reserved for the
- * transformer operators). */
+/* Operator ids: stable, part of the descriptor (never renumber; 32 and up are the transformer
+ * operators, docs/model-format.md gives each family's range). */
 enum kd_op {
     OP_QLINEAR = 1,   /* X[..,K] . W[N,K]^T, int8 weights, per-row activations (Gemm, MatMul) */
     OP_QMATMUL = 2,   /* A[..,M,K] . B[..,K,N], both quantized at run time */
@@ -80,7 +83,62 @@ enum kd_op {
     OP_ARGMAX = 38,
     OP_Q8LINEAR = 39,  /* X[..,K] . W[N,K]^T, Q8_0 weights, activations quantized per block of 32 */
     OP_SAMPLE = 40,    /* a generation's next token from the last row of logits (sample.h) */
-    OP_MAX_ID = 40
+    /* 41-63: GGUF models' operators to come */
+    /* integer inputs, masks and transformer blocks of ONNX exports (64-95) */
+    OP_GATHER = 64,    /* run-time Gather: data (any dtype) by int64/int32 indices along ia[0] */
+    OP_CAST = 65,      /* between f32, i8, i32, i64 and bool */
+    OP_EQUAL = 66,     /* -> bool, numpy broadcasting */
+    OP_WHERE = 67,     /* cond bool ? X : Y, numpy broadcasting */
+    OP_NOT = 68,       /* bool -> bool */
+    OP_EXPAND = 69,    /* broadcast to a larger shape */
+    OP_LAYERNORM = 70, /* over the dims from ia[0] on, eps fa[0] */
+    OP_ERF = 71,
+    OP_GELU = 72,      /* ia[0] 0 exact (erf), 1 tanh approximation */
+    OP_POW = 73,       /* numpy broadcasting */
+    /* the breadth operators of the ONNX importer (ids 96-159) */
+    OP_SIN = 96, /* element-wise maps of math_unary.c (96-117) */
+    OP_COS = 97,
+    OP_TAN = 98,
+    OP_ASIN = 99,
+    OP_ACOS = 100,
+    OP_ATAN = 101,
+    OP_SINH = 102,
+    OP_COSH = 103,
+    OP_ASINH = 104,
+    OP_ACOSH = 105,
+    OP_ATANH = 106,
+    OP_CEIL = 107,
+    OP_FLOOR = 108,
+    OP_ROUND = 109,
+    OP_SIGN = 110,
+    OP_SOFTPLUS = 111,
+    OP_SOFTSIGN = 112,
+    OP_ELU = 113,
+    OP_SELU = 114,
+    OP_CELU = 115,
+    OP_THRESHOLDEDRELU = 116,
+    OP_SHRINK = 117,
+    OP_MIN = 118, /* broadcasting binary (minmax.c) */
+    OP_MAX = 119,
+    OP_PRELU = 120,
+    OP_REDUCEMIN = 121,
+    OP_REDUCEPROD = 122,
+    OP_CUMSUM = 123,
+    OP_HARDMAX = 124,
+    OP_TAKE = 125, /* a gather by a constant flat index map */
+    OP_AXISRESAMPLE = 126, /* a linear map along one axis (Resize, Upsample) */
+    OP_QCONVTRANSPOSE = 127, /* 2-D transposed convolution, int8 weights */
+    OP_LSTM = 128, /* the recurrent nets (recurrent.c): the whole sequence, W8A8 products */
+    OP_GRU = 129,
+    OP_RNN = 130,
+    OP_ARGMINMAX = 131, /* ArgMax, ArgMin along any axis (i32 indices) */
+    OP_MOD = 132,       /* fmod of floats, broadcasting */
+    OP_DET = 133,
+    OP_TOPK = 134,      /* the sorted top K values or their indices */
+    OP_COMPARE = 135,   /* <, <=, >, >= -> bool (compare.c) */
+    OP_LOGIC = 136,     /* and, or, xor of bools */
+    OP_ISNANINF = 137,  /* IsNaN, IsInf -> bool */
+    OP_MAX_ID = 137
 };
 
 typedef struct kd_tensor {
@@ -119,6 +177,9 @@ void kd_encode(const kd_desc *d, uint8_t out[KD_BYTES]);
 int kd_decode_tensor(const uint8_t p[28], kd_tensor *t);
 void kd_encode_tensor(uint8_t p[28], const kd_tensor *t);
 
+/* Bytes of one element of this dtype (0 for KD_NONE and for an unknown dtype). */
+unsigned kd_elsize(unsigned dtype);
+
 /* 1 if a and b have the same dtype, rank and dims. */
 int kd_same(const kd_tensor *a, const kd_tensor *b);
 
@@ -133,18 +194,29 @@ uint64_t kd_nbytes(const kd_tensor *t);
 uint32_t kd_batch_dim(const kd_tensor *t, unsigned outrank, unsigned i);
 size_t kd_batch_offset(const kd_tensor *t, const kd_tensor *y, size_t idx);
 
-/* What an operator source (relu.c, ...) provides to the dispatcher (kernel.c's table). */
+/* What an operator source (relu.c, ...) provides to the dispatcher (kernel.c's table). The
+ * attribute masks make the descriptor canonical (docs/model-format.md): bit i of ia_used (fa_used)
+ * set when the operator reads ia[i] (fa[i]); kernel_check refuses a non-zero unused slot (a float
+ * slot must be +0.0 by its bits) and a NaN float attribute other than the canonical 0x7FC00000,
+ * so that one node has one descriptor and one root. An operator whose used slots depend on the
+ * rank (Transpose, Slice, Pad) checks the slots past the rank itself. */
 typedef struct kernel_op {
     const char *name;
     int (*check)(const kd_desc *d);
     size_t (*scratch)(const kd_desc *d); /* NULL: none */
     void (*run)(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch);
+    uint16_t ia_used;
+    uint8_t fa_used;
 } kernel_op;
+/* Masks of the first n attribute slots. */
+#define KD_IA(n) ((uint16_t)((1u << (n)) - 1u))
+#define KD_FA(n) ((uint8_t)((1u << (n)) - 1u))
 
 /* The operator's name ("QLinear", ...), or NULL for an unknown id. */
 const char *kernel_op_name(unsigned op);
 
-/* The operator's shape and attribute rules: KD_OK or a negative kd_err. */
+/* The operator's shape and attribute rules (and the attribute masks above): KD_OK or a negative
+ * kd_err. */
 int kernel_check(const kd_desc *d);
 
 /* Scratch bytes the operator needs (after kernel_check succeeded). */

@@ -41,4 +41,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_kvappend = {"KVAppend", check, NULL, run};
+const kernel_op kop_kvappend = {"KVAppend", check, NULL, run, 0, 0};

@@ -43,4 +43,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
         }
 }
 
-const kernel_op kop_maxpool = {"MaxPool", kd_check_pool2d, NULL, run};
+const kernel_op kop_maxpool = {"MaxPool", kd_check_pool2d, NULL, run, KD_IA(10), 0};

@@ -8,4 +8,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     kd_broadcast_run(d, in[0], in[1], out, f);
 }
 
-const kernel_op kop_mul = {"Mul", kd_check_broadcast, NULL, run};
+const kernel_op kop_mul = {"Mul", kd_check_broadcast, NULL, run, 0, 0};

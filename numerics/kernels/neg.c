@@ -11,4 +11,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     for (size_t i = 0; i < n; i++) y[i] = kf_canon(-x[i]);
 }
 
-const kernel_op kop_neg = {"Neg", kd_check_unary_f32, NULL, run};
+const kernel_op kop_neg = {"Neg", kd_check_unary_f32, NULL, run, 0, 0};

@@ -7,6 +7,8 @@
 static int check(const kd_desc *d) {
     const kd_tensor *x = &d->in[0], *y = &d->out;
     if (d->noperands != 1 || x->dtype != KD_F32 || y->dtype != KD_F32 || x->rank != y->rank) return KD_ESHAPE;
+    for (unsigned k = x->rank; k < KD_MAX_RANK; k++)
+        if (d->ia[k] || d->ia[KD_MAX_RANK + k]) return KD_EATTR; /* slots past the rank are zero (kernel.h) */
     for (unsigned k = 0; k < x->rank; k++) {
         if (d->ia[k] < 0 || d->ia[6 + k] < 0) return KD_EATTR;
         if ((uint64_t)x->dims[k] + (uint32_t)d->ia[k] + (uint32_t)d->ia[6 + k] != y->dims[k]) return KD_ESHAPE;
@@ -37,4 +39,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_pad = {"Pad", check, NULL, run};
+const kernel_op kop_pad = {"Pad", check, NULL, run, KD_IA(2 * KD_MAX_RANK), KD_FA(1)};

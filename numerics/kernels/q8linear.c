@@ -35,4 +35,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_q8linear = {"Q8Linear", check, scratch, run};
+const kernel_op kop_q8linear = {"Q8Linear", check, scratch, run, 0, 0};

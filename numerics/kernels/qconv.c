@@ -8,29 +8,18 @@
 #include "quant.h"
 
 static int check(const kd_desc *d) {
-    const kd_tensor *x = &d->in[0], *w = &d->in[1], *s = &d->in[2], *b = &d->in[3], *y = &d->out;
+    const kd_tensor *x = &d->in[0], *w = &d->in[1], *y = &d->out;
     const int32_t *a = d->ia;
-    if ((d->noperands != 3 && d->noperands != 4) || x->dtype != KD_F32 || x->rank != 4 || w->dtype != KD_I8 ||
-        w->rank != 4 || y->dtype != KD_F32 || y->rank != 4)
-        return KD_ESHAPE;
-    uint32_t g = (uint32_t)a[0], m = w->dims[0];
-    if (a[0] < 1 || x->dims[1] % g || m % g || w->dims[1] != x->dims[1] / g) return KD_ESHAPE;
-    if (s->dtype != KD_F32 || s->rank != 1 || s->dims[0] != m) return KD_ESHAPE;
-    if (d->noperands == 4 && (b->dtype != KD_F32 || b->rank != 1 || b->dims[0] != m)) return KD_ESHAPE;
-    for (int i = 1; i <= 8; i++)
-        if (a[i] < (i <= 2 || i >= 7 ? 1 : 0) || a[i] > 65536) return KD_EATTR;
-    uint64_t kk = (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
-    if (kk > KD_MAX_K || kk == 0)
-        return KD_ESHAPE;
+    int r = kd_check_qconv_operands(d, 0);
+    if (r) return r;
     for (int i = 0; i < 2; i++) {
         int64_t span = (int64_t)x->dims[2 + i] + a[3 + i] + a[5 + i] - (int64_t)a[7 + i] * (w->dims[2 + i] - 1) - 1;
         if (span < 0 || (int64_t)y->dims[2 + i] != span / a[1 + i] + 1) return KD_ESHAPE;
     }
-    if (y->dims[0] != x->dims[0] || y->dims[1] != m) return KD_ESHAPE;
     return KD_OK;
 }
 
-static size_t scratch(const kd_desc *d) { return (size_t)(kd_numel(&d->in[0]) / (d->in[0].dims[0] ? d->in[0].dims[0] : 1)); }
+size_t kd_qconv_scratch(const kd_desc *d) { return (size_t)(kd_numel(&d->in[0]) / (d->in[0].dims[0] ? d->in[0].dims[0] : 1)); }
 
 static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scr) {
     const kd_tensor *tx = &d->in[0], *tw = &d->in[1], *ty = &d->out;
@@ -69,4 +58,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_qconv = {"QConv", check, scratch, run};
+const kernel_op kop_qconv = {"QConv", check, kd_qconv_scratch, run, KD_IA(9), 0};

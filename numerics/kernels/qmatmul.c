@@ -72,4 +72,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_qmatmul = {"QMatMul", check, scratch, run};
+const kernel_op kop_qmatmul = {"QMatMul", check, scratch, run, 0, 0};

@@ -1,6 +1,7 @@
-/* reduce.c: the loop shared by ReduceSum, ReduceMean and ReduceMax (ops.h). Sum: s = +0, then
- * s = s + x for each reduced position in row-major order; mean: s / (float)count; max: by
- * "greater than" from -Inf, any NaN gives NaN. NaN canonical. */
+/* reduce.c: the loop shared by ReduceSum, ReduceMean, ReduceMax, ReduceMin and ReduceProd (ops.h).
+ * Sum: s = +0, then s = s + x for each reduced position in row-major order; mean: s / (float)count;
+ * max: by "greater than" from -Inf, min: by "less than" from +Inf, any NaN gives NaN; product:
+ * p = 1, then p = p * x in the same order. NaN canonical. */
 #include "fmath.h"
 #include "ops.h"
 
@@ -27,13 +28,20 @@ void kd_reduce_run(const kd_desc *d, const float *x, float *y, enum kd_reduce mo
     size_t ki[KD_MAX_RANK] = {0}, base = 0;
     for (size_t o = 0; o < kept; o++) {
         size_t ri[KD_MAX_RANK] = {0}, off = base;
-        float acc = mode == KD_REDUCE_MAX ? kf_from_bits(0xFF800000u) : 0.0f;
+        float acc = mode == KD_REDUCE_MAX ? kf_from_bits(0xFF800000u)
+                    : mode == KD_REDUCE_MIN ? kf_from_bits(0x7F800000u)
+                    : mode == KD_REDUCE_PROD ? 1.0f : 0.0f;
         int nan = 0;
         for (size_t r = 0; r < count; r++) {
             float v = x[off];
             if (mode == KD_REDUCE_MAX) {
                 nan |= kf_isnan(v);
                 acc = v > acc ? v : acc;
+            } else if (mode == KD_REDUCE_MIN) {
+                nan |= kf_isnan(v);
+                acc = v < acc ? v : acc;
+            } else if (mode == KD_REDUCE_PROD) {
+                acc = acc * v;
             } else {
                 acc = acc + v;
             }

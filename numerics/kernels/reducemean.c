@@ -6,4 +6,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     kd_reduce_run(d, in[0], out, KD_REDUCE_MEAN);
 }
 
-const kernel_op kop_reducemean = {"ReduceMean", kd_check_reduce, NULL, run};
+const kernel_op kop_reducemean = {"ReduceMean", kd_check_reduce, NULL, run, KD_IA(1), 0};

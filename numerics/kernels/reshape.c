@@ -15,4 +15,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     memcpy(out, in[0], (size_t)kd_nbytes(&d->out));
 }
 
-const kernel_op kop_reshape = {"Reshape", check, NULL, run};
+const kernel_op kop_reshape = {"Reshape", check, NULL, run, 0, 0};

@@ -28,4 +28,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_rmsnorm = {"RMSNorm", check, NULL, run};
+const kernel_op kop_rmsnorm = {"RMSNorm", check, NULL, run, 0, KD_FA(1)};

@@ -116,4 +116,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     *(int32_t *)out = kd_sample(l, n, &s, order, (float *)(order + n));
 }
 
-const kernel_op kop_sample = {"Sample", check, scratch, run};
+const kernel_op kop_sample = {"Sample", check, scratch, run, 0, 0};

@@ -9,6 +9,8 @@
 static int check(const kd_desc *d) {
     const kd_tensor *x = &d->in[0], *y = &d->out;
     if (d->noperands != 1 || x->dtype != y->dtype || !kd_elsize(y->dtype) || x->rank != y->rank) return KD_ESHAPE;
+    for (unsigned k = y->rank; k < KD_MAX_RANK; k++)
+        if (d->ia[k] || d->ia[KD_MAX_RANK + k]) return KD_EATTR; /* slots past the rank are zero (kernel.h) */
     for (unsigned k = 0; k < y->rank; k++) {
         int64_t start = d->ia[k], step = d->ia[6 + k];
         if (step == 0) return KD_EATTR;
@@ -43,4 +45,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_slice = {"Slice", check, NULL, run};
+const kernel_op kop_slice = {"Slice", check, NULL, run, KD_IA(2 * KD_MAX_RANK), 0};

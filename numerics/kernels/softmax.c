@@ -32,24 +32,26 @@ float kd_softmax_row_max(const float *xr, size_t len, size_t inner) {
     return m;
 }
 
-static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
-    (void)scratch;
-    const float *x = in[0];
-    float *y = out;
+void kd_softmax_each_row(const kd_desc *d, const float *x, float *y, kd_row_fn row) {
     size_t outer, len, inner;
     kd_softmax_rows(d, &outer, &len, &inner);
     for (size_t o = 0; o < outer; o++)
-        for (size_t in_ = 0; in_ < inner; in_++) {
-            const float *xr = x + o * len * inner + in_;
-            float *yr = y + o * len * inner + in_;
-            float m = kd_softmax_row_max(xr, len, inner);
-            float s = 0.0f;
-            for (size_t j = 0; j < len; j++) {
-                yr[j * inner] = kf_exp(xr[j * inner] - m);
-                s = s + yr[j * inner];
-            }
-            for (size_t j = 0; j < len; j++) yr[j * inner] = kf_canon(yr[j * inner] / s);
-        }
+        for (size_t i = 0; i < inner; i++) row(x + o * len * inner + i, y + o * len * inner + i, len, inner);
 }
 
-const kernel_op kop_softmax = {"Softmax", kd_check_softmax, NULL, run};
+static void softmax_row(const float *xr, float *yr, size_t len, size_t inner) {
+    float m = kd_softmax_row_max(xr, len, inner);
+    float s = 0.0f;
+    for (size_t j = 0; j < len; j++) {
+        yr[j * inner] = kf_exp(xr[j * inner] - m);
+        s = s + yr[j * inner];
+    }
+    for (size_t j = 0; j < len; j++) yr[j * inner] = kf_canon(yr[j * inner] / s);
+}
+
+static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
+    (void)scratch;
+    kd_softmax_each_row(d, in[0], out, softmax_row);
+}
+
+const kernel_op kop_softmax = {"Softmax", kd_check_softmax, NULL, run, KD_IA(2), 0};

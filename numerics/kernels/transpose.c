@@ -7,6 +7,8 @@
 static int check(const kd_desc *d) {
     const kd_tensor *x = &d->in[0], *y = &d->out;
     if (d->noperands != 1 || x->dtype != y->dtype || !kd_elsize(y->dtype) || x->rank != y->rank) return KD_ESHAPE;
+    for (unsigned i = y->rank; i < KD_MAX_RANK; i++)
+        if (d->ia[i]) return KD_EATTR; /* slots past the rank are zero (kernel.h) */
     unsigned seen = 0;
     for (unsigned i = 0; i < y->rank; i++) {
         int32_t p = d->ia[i];
@@ -40,4 +42,4 @@ static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *o
     }
 }
 
-const kernel_op kop_transpose = {"Transpose", check, NULL, run};
+const kernel_op kop_transpose = {"Transpose", check, NULL, run, KD_IA(KD_MAX_RANK), 0};

@@ -4,7 +4,9 @@
  * runs without shape surprises. */
 #include "model.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +131,9 @@ static int commit(opml_model *m, int roots, char *err, size_t errlen) {
         int r = kernel_check(&nd->d);
         if (r) {
             free(leaves);
-            return opml_errf(err, errlen, "model: node %u (%s): operands or attributes inconsistent (error %d)", k, op, r);
+            return opml_errf(err, errlen, "model: node %u (%s): %s (error %d)", k, op,
+                             r == KD_EATTR ? "an attribute out of range, or an unused attribute slot not zero"
+                                           : "operands or output inconsistent with the operator", r);
         }
         if (nd->input_mask >> KD_MAX_OPERANDS) goto bad_ref;
         uint8_t refs[KD_MAX_OPERANDS][32];
@@ -241,6 +245,27 @@ static int parse_meta(opml_model *m, size_t end, char *err, size_t errlen) {
     return 0;
 }
 
+int opml_input_divisor_ok(float d) {
+    uint32_t u;
+    memcpy(&u, &d, 4);
+    if (u == 0) return 1; /* +0: no IDX scaling */
+    return d > 0 && d <= FLT_MAX && 255.0f / d <= FLT_MAX; /* NaN, -0, negatives, Inf and tiny ones fail */
+}
+
+/* Every byte before `end` (where the last weight ends) that no table and no weight covers is zero:
+ * the padding after the tables and between weights (the weights lie in order, parse_bytes; the
+ * padding before a metadata section is parse_meta's). */
+static int zero_padding(const opml_model *m, size_t end) {
+    size_t at = HEADER_BYTES + (size_t)m->nin * 28 + (size_t)m->nweights * WEIGHT_REC + (size_t)m->n * NODE_REC;
+    for (uint32_t i = 0; i <= m->nweights; i++) {
+        size_t next = i < m->nweights ? (size_t)(m->weights[i].data - m->file) : end;
+        for (; at < next; at++)
+            if (m->file[at]) return 0;
+        if (i < m->nweights) at = next + kd_nbytes(&m->weights[i].t);
+    }
+    return 1;
+}
+
 /* Parse the len bytes at buf, which the model refers to (m->file) from then on; on failure
  * m->file is NULL again and the caller still owns buf. */
 static int parse_bytes(uint8_t *buf, size_t len, opml_model *m, unsigned flags, char *err, size_t errlen) {
@@ -252,6 +277,9 @@ static int parse_bytes(uint8_t *buf, size_t len, opml_model *m, unsigned flags, 
     memcpy(&m->input_divisor, &u, 4);
     if (rd32(buf + 28) || m->nin > 4096 || m->n > OPML_MAX_NODES || m->nweights > OPML_MAX_WEIGHTS)
         return opml_errf(err, errlen, "model: bad header");
+    if (!opml_input_divisor_ok(m->input_divisor))
+        return opml_errf(err, errlen, "model: bad input divisor %g (0, or positive with 255 / divisor finite)",
+                         (double)m->input_divisor);
     size_t blob = tables_end(m->nin, m->nweights, m->n);
     if (blob > len) return opml_errf(err, errlen, "model: file truncated (%zu bytes, tables need %zu)", len, blob);
     m->file = buf;
@@ -269,17 +297,26 @@ static int parse_bytes(uint8_t *buf, size_t len, opml_model *m, unsigned flags, 
             opml_errf(err, errlen, "model: input %u: bad tensor record", i);
             goto fail;
         }
+    /* weights in order, each at the first multiple of 64 after the previous one's bytes: the one
+     * layout the writer produces, so no weight overlaps another */
     size_t end = blob;
+    uint64_t want_off = 0;
     for (uint32_t i = 0; i < m->nweights; i++, p += WEIGHT_REC) {
         opml_weight *w = &m->weights[i];
         uint64_t off = rd64(p + 28);
-        if (kd_decode_tensor(p, &w->t) || w->t.dtype == KD_NONE || off % 64 || off > len - blob ||
+        if (kd_decode_tensor(p, &w->t) || w->t.dtype == KD_NONE || off > len - blob ||
             kd_nbytes(&w->t) > len - blob - off) {
             opml_errf(err, errlen, "model: weight %u: bad record or data outside the file", i);
             goto fail;
         }
+        if (off != want_off) {
+            opml_errf(err, errlen, "model: weight %u: offset %llu, the layout puts it at %llu", i,
+                      (unsigned long long)off, (unsigned long long)want_off);
+            goto fail;
+        }
         w->data = m->file + blob + off;
-        if (blob + off + kd_nbytes(&w->t) > end) end = blob + off + kd_nbytes(&w->t);
+        end = blob + off + kd_nbytes(&w->t);
+        want_off = (off + kd_nbytes(&w->t) + 63) & ~(uint64_t)63;
     }
     for (uint32_t k = 0; k < m->n; k++, p += NODE_REC) {
         opml_node *nd = &m->nodes[k];
@@ -287,6 +324,10 @@ static int parse_bytes(uint8_t *buf, size_t len, opml_model *m, unsigned flags, 
         nd->input_mask = (uint16_t)(p[KD_BYTES] | p[KD_BYTES + 1] << 8);
         if (p[KD_BYTES + 2] || p[KD_BYTES + 3]) nd->input_mask = 0xFFFF; /* rejected by commit */
         for (unsigned j = 0; j < KD_MAX_OPERANDS; j++) nd->ref[j] = rd32(p + KD_BYTES + 4 + 4 * j);
+    }
+    if (!zero_padding(m, end)) {
+        opml_errf(err, errlen, "model: non-zero padding bytes");
+        goto fail;
     }
     if (parse_meta(m, end, err, errlen) || commit(m, !(flags & OPML_MODEL_NO_ROOTS), err, errlen)) goto fail;
     return 0;
@@ -316,10 +357,11 @@ uint8_t *opml_read_file(const char *path, size_t *len) {
         got = fread(buf + *len, 1, cap - *len, f);
         *len += got;
     } while (got > 0);
-    if (ferror(f)) bad = 1;
+    int e = bad ? ENOMEM : ferror(f) ? errno : 0; /* reading a directory fails here: EISDIR */
     fclose(f);
-    if (bad) {
+    if (e) {
         free(buf);
+        errno = e;
         return NULL;
     }
     return buf;
@@ -341,7 +383,7 @@ int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     size_t len;
     uint8_t *buf = opml_read_file(path, &len);
-    if (!buf) return opml_errf(err, errlen, "%s: cannot read", path);
+    if (!buf) return opml_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     char inner[400];
     if (parse_bytes(buf, len, m, 0, inner, sizeof inner)) {
         free(buf);
@@ -448,4 +490,39 @@ int opml_model_write_with(const opml_model *m, FILE *f, opml_fill_fn fill, void 
         if (fwrite(mh, 1, sizeof mh, f) != sizeof mh || fwrite(m->meta, 1, m->meta_len, f) != m->meta_len) return -1;
     }
     return fflush(f) ? -1 : 0;
+}
+
+const char *opml_dtype_name(unsigned dtype) {
+    switch (dtype) {
+    case KD_F32: return "float32";
+    case KD_I8: return "int8";
+    case KD_I32: return "int32";
+    case KD_Q8_0: return "Q8_0";
+    case KD_I64: return "int64";
+    case KD_BOOL: return "bool";
+    default: return "an unknown type";
+    }
+}
+
+double opml_value_at(const void *bytes, unsigned dtype, size_t i) {
+    const uint8_t *b = bytes;
+    switch (dtype) {
+    case KD_F32: {
+        float f;
+        memcpy(&f, b + 4 * i, 4);
+        return f;
+    }
+    case KD_I32: {
+        int32_t v;
+        memcpy(&v, b + 4 * i, 4);
+        return v;
+    }
+    case KD_I64: {
+        int64_t v;
+        memcpy(&v, b + 8 * i, 8);
+        return (double)v;
+    }
+    case KD_I8: return (int8_t)b[i];
+    default: return b[i] != 0; /* KD_BOOL */
+    }
 }

@@ -82,8 +82,19 @@ void opml_model_free(opml_model *m);
 int opml_model_meta(const opml_model *m, struct gguf_file *g, char *err, size_t errlen);
 
 
-/* A whole file read into malloc'd memory (*len bytes; at least one byte allocated). NULL when it
- * cannot be opened or read, or memory runs out. */
+/* 1 when d is a valid input divisor (docs/model-format.md): +0 (none), or positive with
+ * 255 / d finite, so that every IDX byte becomes a finite float. */
+int opml_input_divisor_ok(float d);
+
+/* The name of a dtype in messages: "float32", "int8", "int32", "Q8_0", "int64", "bool" (or "an unknown
+ * type"). */
+const char *opml_dtype_name(unsigned dtype);
+/* Element i of little-endian tensor bytes of this dtype as a double (exact for every dtype but
+ * int64 beyond 2^53; a bool as 0 or 1), for printing and comparing outputs. */
+double opml_value_at(const void *bytes, unsigned dtype, size_t i);
+
+/* A whole file read into malloc'd memory (*len bytes; at least one byte allocated). NULL with errno
+ * set when it cannot be opened or read (EISDIR for a directory), or memory runs out (ENOMEM). */
 uint8_t *opml_read_file(const char *path, size_t *len);
 
 /* For a model assembled in memory (the converter): encode each node's descriptor, check the graph

@@ -1,9 +1,9 @@
 /* fuzz_replay.c: runs a fuzz target (whichever LLVMFuzzerTestOneInput it is linked with) on every
- * file of the given folders (the committed corpus and crash reproducers), without libFuzzer, so
- * that every build replays them.
- * Usage: gguf_fuzz_replay DIR... (tok_fuzz_replay: the same with the tokenizer's target) */
+ * file of the given folders (the committed corpus and crash reproducers) without libFuzzer, so that
+ * every build, with the normal compiler and its sanitizers, replays them (tests/lib/fuzz.cmake).
+ * Each input is handed over in a buffer of exactly its size, so that ASan sees a read past its end.
+ * Usage: NAME_fuzz_replay DIR... (fails when a folder cannot be read or holds no file). */
 #include <dirent.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,17 +14,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int replay_file(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
-    size_t cap = 1 << 16, n = 0;
+    size_t cap = 1 << 16, n = 0, got;
     uint8_t *buf = malloc(cap);
-    size_t got;
     while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
         n += got;
-        if (n == cap) buf = realloc(buf, cap *= 2);
+        if (n == cap) {
+            uint8_t *nb = realloc(buf, cap *= 2);
+            if (!nb) free(buf);
+            buf = nb;
+        }
     }
+    int bad = !buf || ferror(f);
     fclose(f);
-    if (!buf) return -1;
-    /* an exact-size copy, so that ASan sees any read past the end */
+    if (bad) {
+        free(buf);
+        return -1;
+    }
     uint8_t *exact = malloc(n ? n : 1);
+    if (!exact) {
+        free(buf);
+        return -1;
+    }
     memcpy(exact, buf, n);
     free(buf);
     LLVMFuzzerTestOneInput(exact, n);

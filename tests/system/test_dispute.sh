@@ -38,6 +38,12 @@
 #                   lacks the game's events. Each bisector drops it (health stat foreign_dropped)
 #                   and plays the dispute as if it were not there (folded, it would skip its own
 #                   chainwatch's events as repeats and never see the game start)
+#   vit-attention, textcls-attention
+#                   lie-first's game on the transformer models: fashion_vit (an image) and
+#                   fortunes_textcls (int64 token ids posted as raw bytes, registered with a VM
+#                   budget of 2^26 steps), the submitter lying at the first attention Softmax
+#                   (found in the converted model's node list); the liar loses at the one-step
+#                   proof inside that node's VM run
 #   withdraw        lie-middle with the bisectors' auto_withdraw on (the other scenarios turn it off
 #                   to read the credits the contracts leave): with no manual withdraw, the validator
 #                   withdraws its two credits (its half of the liar's bond from the oracle, its own
@@ -52,8 +58,16 @@ launch=$top/compose/launch.sh
 opml=$build/cli/opml
 images=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 dir=$(mktemp -d /tmp/opml-dispute.XXXXXX)
+model=fashion_cnn steps=23 input="--idx $images#7"
+case $scenario in
+vit-attention) model=fashion_vit ;;
+textcls-attention)
+    model=fortunes_textcls steps=26 input="--input $dir/ids.i64"
+    head -c 512 "$top/../shared/models/fortunes_textcls_test_inputs.i64" >"$dir/ids.i64"
+    ;;
+esac
 export OPML_BUILD=$build OPML_PORT_BASE=$(sh "$top/tests/system/free_ports.sh")
-export OPML_MODEL=$dir/fashion_cnn.opml OPML_ROLE_submitter=submit OPML_ROLE_validator=validate
+export OPML_MODEL=$dir/$model.opml OPML_ROLE_submitter=submit OPML_ROLE_validator=validate
 BOND=1000000000000000000
 SHARE=500000000000000000 # what one game open at a rejection gets: half the bond (the other half is burned)
 FEE=1000
@@ -77,6 +91,7 @@ lie-middle | kill-validator | withdraw | foreign-stream) export OPML_FAULT_submi
 liar-gone) export OPML_FAULT_submitter=node=4@1 lied=4 clock=15 ;;
 lie-last) export OPML_FAULT_submitter=node=9@1 lied=9 ;;
 lie-output) export OPML_FAULT_submitter=output@1 lied=9 ;;
+vit-attention | textcls-attention) ;; # the node is known once the model is converted
 two-validators)
     export OPML_FAULT_submitter=node=6@1 lied=6 OPML_IDENTITIES="validator submitter validator2"
     export OPML_ROLE_validator2=validate
@@ -85,10 +100,17 @@ two-validators)
 esac
 [ "$scenario" = withdraw ] || export OPML_BISECTOR_AUTO_WITHDRAW=0
 
-"$opml" convert "$top/../shared/models/fashion_cnn.onnx" -o "$OPML_MODEL" >/dev/null || fail "convert failed"
+"$opml" convert "$top/../shared/models/$model.onnx" -o "$OPML_MODEL" >"$dir/convert.txt" || fail "convert failed"
+case $scenario in *-attention)
+    lied=$(awk '$1 == "node" && $3 == "Softmax" { print $2; exit }' "$dir/convert.txt")
+    [ -n "$lied" ] || fail "no Softmax node in $model"
+    export OPML_FAULT_submitter=node=$lied@1
+    ;;
+esac
 "$launch" up "$dir" >/dev/null || fail "the cluster did not come up"
 . "$dir/cluster.env"
-"$opml" register "$OPML_MODEL" --cluster "$dir" --k "$k" --window 8 --clock "$clock" >"$dir/register.json" || fail "register failed"
+"$opml" register "$OPML_MODEL" --cluster "$dir" --k "$k" --steps-log2 "$steps" --window 8 --clock "$clock" >"$dir/register.json" ||
+    fail "register failed"
 
 credit() { # CONTRACT ADDRESS WHO -> wei
     "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$OPML_ARTIFACTS/$1.sol/$1.json" --to "$2" --fn credit \
@@ -191,7 +213,7 @@ fi
 val0=$(balance "$OPML_ADDRESS_validator") sub0=$(balance "$OPML_ADDRESS_submitter")
 start=$(date +%s)
 # shellcheck disable=SC2086
-"$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --idx "$images#7" --fee "$FEE" --wait \
+"$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" $input --fee "$FEE" --wait \
     --timeout 150 $via >"$dir/request.json" || fail "the task did not finalize: $(cat "$dir/request.json")"
 took=$(($(date +%s) - start))
 if [ "$scenario" = kill-executor ]; then

@@ -1,7 +1,8 @@
 /* guest_selftest.c: one program built twice, natively and for the RV32IM guest (run under
  * qemu-riscv32, Linux user mode). It generates the same pseudo-random cases on both sides (every
  * operator, shapes with K = 1 and K > 1024, inputs with -0, subnormals, +-Inf and NaN; sweeps of
- * sqrt, exp, expm1, sigmoid, tanh, log and quantization over bit patterns), runs the reference kernels
+ * sqrt, exp, expm1, sigmoid, tanh, log, erf, pow, the int64 conversions and quantization over bit
+ * patterns), runs the reference kernels
  * and prints one FNV-1a hash of the output bytes per case. guest_selftest.sh compares the two
  * transcripts: the host's SSE arithmetic and the guest's libgcc soft-float must agree bit for bit
  * (docs/numerics.md). Like the kernels, this file uses no libc beyond string.h on the guest. */
@@ -187,8 +188,10 @@ int main(void) {
     for (unsigned u = 0; u < sizeof unary / sizeof *unary; u++) {
         fill(in0, 2000);
         for (int i = 0; i < 400; i++) in0[i] = (float)((int32_t)(rnd() % 200000u) - 100000) / 900.0f; /* exp's range */
-        kd_desc d = {.op = unary[u], .noperands = 1, .fa = {0.1f, -1.5f}, .ia = {1, 0}};
+        kd_desc d = {.op = unary[u], .noperands = 1}; /* each operator's own attributes only */
+        if (unary[u] == OP_LEAKYRELU) d.fa[0] = 0.1f;
         if (unary[u] == OP_CLIP) d.fa[0] = -1.5f, d.fa[1] = 2.5f;
+        if (unary[u] == OP_SOFTMAX || unary[u] == OP_LOGSOFTMAX) d.ia[0] = 1;
         d.in[0] = d.out = T(KD_F32, 2, 20, 100, 0, 0);
         run(kernel_op_name(unary[u]), &d, ops);
     }
@@ -232,8 +235,71 @@ int main(void) {
         sl.in[0] = T(KD_F32, 3, 6, 9, 7, 0), sl.out = T(KD_F32, 3, 3, 3, 7, 0);
         run("Slice", &sl, ops);
     }
+    { /* the integer, mask and transformer operators of ONNX exports */
+        int64_t *i64 = (int64_t *)(void *)in1;
+        uint8_t *b8 = (uint8_t *)(void *)in2;
+        fill(in0, 6 * 9 * 7);
+        for (int i = 0; i < 40; i++) i64[i] = (int64_t)(rnd() % 21) - 10; /* in range, negative, out of range */
+        kd_desc g = {.op = OP_GATHER, .noperands = 2, .ia = {1}};
+        g.in[0] = T(KD_F32, 3, 6, 9, 7, 0), g.in[1] = T(KD_I64, 2, 4, 5, 0, 0), g.out = T(KD_F32, 4, 6, 4, 5, 7);
+        const void *go[KD_MAX_OPERANDS] = {in0, in1};
+        run("Gather", &g, go);
+        for (int i = 0; i < 512; i++) b8[i] = (uint8_t)(rnd() % 3); /* 2: a non-canonical true */
+        kd_desc w = {.op = OP_WHERE, .noperands = 3};
+        w.in[0] = T(KD_BOOL, 3, 6, 1, 7, 0), w.in[1] = T(KD_F32, 0, 0, 0, 0, 0), w.in[2] = T(KD_F32, 3, 6, 9, 7, 0);
+        w.out = T(KD_F32, 3, 6, 9, 7, 0);
+        const void *wo[KD_MAX_OPERANDS] = {in2, in3, in0};
+        run("Where", &w, wo);
+        kd_desc nt = {.op = OP_NOT, .noperands = 1};
+        nt.in[0] = nt.out = T(KD_BOOL, 1, 500, 0, 0, 0);
+        const void *no[KD_MAX_OPERANDS] = {in2};
+        run("Not", &nt, no);
+        kd_desc eq = {.op = OP_EQUAL, .noperands = 2};
+        eq.in[0] = T(KD_I64, 2, 8, 5, 0, 0), eq.in[1] = T(KD_I64, 1, 5, 0, 0, 0), eq.out = T(KD_BOOL, 2, 8, 5, 0, 0);
+        const void *eo[KD_MAX_OPERANDS] = {in1, in1};
+        run("Equal/i64", &eq, eo);
+        eq.in[0] = T(KD_F32, 2, 60, 7, 0, 0), eq.in[1] = T(KD_F32, 1, 7, 0, 0, 0), eq.out = T(KD_BOOL, 2, 60, 7, 0, 0);
+        const void *ef[KD_MAX_OPERANDS] = {in0, in0};
+        run("Equal/f32", &eq, ef);
+        kd_desc ex = {.op = OP_EXPAND, .noperands = 1};
+        ex.in[0] = T(KD_I64, 2, 5, 1, 0, 0), ex.out = T(KD_I64, 3, 3, 5, 4, 0);
+        run("Expand", &ex, eo);
+        static const uint8_t types[] = {KD_F32, KD_I8, KD_I32, KD_I64, KD_BOOL};
+        for (int i = 0; i < 40; i++) { /* one draw per statement: C leaves the order within one open */
+            uint64_t hi = rnd(), mid = rnd(), lo = rnd();
+            i64[i] = (int64_t)(hi << 44 ^ mid << 22 ^ lo) >> (rnd() % 64);
+        }
+        for (unsigned a = 0; a < 5; a++)
+            for (unsigned b = 0; b < 5; b++) {
+                kd_desc c = {.op = OP_CAST, .noperands = 1};
+                c.in[0] = T(types[a], 1, 40, 0, 0, 0), c.out = T(types[b], 1, 40, 0, 0, 0);
+                const void *co[KD_MAX_OPERANDS] = {types[a] == KD_F32 ? (const void *)in0 : (const void *)in1};
+                run("Cast", &c, co);
+            }
+        fill(in2, 63), fill(in3, 63);
+        kd_desc ln = {.op = OP_LAYERNORM, .noperands = 3, .ia = {2}, .fa = {1e-5f}};
+        ln.in[0] = ln.out = T(KD_F32, 3, 6, 9, 7, 0), ln.in[1] = ln.in[2] = T(KD_F32, 1, 7, 0, 0, 0);
+        for (int i = 0; i < 6 * 9 * 7; i++) in0[i] = (float)((int32_t)(rnd() % 2000001u) - 1000000) / 4096.0f;
+        const void *lo[KD_MAX_OPERANDS] = {in0, in2, in3};
+        run("LayerNorm", &ln, lo);
+        fill(in0, 2000);
+        for (int i = 0; i < 1000; i++) in0[i] = (float)((int32_t)(rnd() % 2000001u) - 1000000) / 100000.0f;
+        static const uint16_t un[] = {OP_ERF, OP_GELU, OP_GELU};
+        for (int i = 0; i < 3; i++) {
+            kd_desc u = {.op = un[i], .noperands = 1, .ia = {i == 2}};
+            u.in[0] = u.out = T(KD_F32, 2, 20, 100, 0, 0);
+            run(kernel_op_name(un[i]), &u, ops);
+        }
+        for (int i = 0; i < 100; i++) in1[i] = i < 50 ? (float)((int32_t)(rnd() % 21) - 10) : rnd_float();
+        kd_desc pw = {.op = OP_POW, .noperands = 2};
+        pw.in[0] = T(KD_F32, 2, 20, 100, 0, 0), pw.in[1] = T(KD_F32, 1, 100, 0, 0, 0), pw.out = T(KD_F32, 2, 20, 100, 0, 0);
+        const void *po[KD_MAX_OPERANDS] = {in0, in1};
+        run("Pow", &pw, po);
+    }
     /* scalar sweeps over bit patterns */
-    struct { const char *name; int f; } sweeps[] = {{"sqrt", 0}, {"exp", 1}, {"expm1", 2}, {"sigmoid", 3}, {"tanh", 4}, {"quantize", 5}, {"log", 6}, {"f32_to_f16", 7}};
+    struct { const char *name; int f; } sweeps[] = {{"sqrt", 0}, {"exp", 1}, {"expm1", 2}, {"sigmoid", 3}, {"tanh", 4},
+                                                    {"quantize", 5}, {"log", 6}, {"erf", 7}, {"pow", 8}, {"i64", 9},
+                                                    {"f32_to_f16", 10}};
     for (unsigned s = 0; s < sizeof sweeps / sizeof *sweeps; s++) {
         hash = 0xCBF29CE484222325ull;
         for (uint64_t u = 0; u < (1ull << 32); u += 65521) {
@@ -245,8 +311,20 @@ int main(void) {
             case 3: y = kf_sigmoid(x); break;
             case 4: y = kf_tanh(x); break;
             case 5: y = (float)kf_quantize(x, 0.0123f); break;
-            case 7: y = (float)kf_f32_to_f16(x); break;
-            default: y = kf_log(x); break;
+            case 6: y = kf_log(x); break;
+            case 7: y = kf_erf(x); break;
+            case 8: { /* a random exponent and an integer one, each canonical as the kernel makes it */
+                float p = kf_canon(kf_pow(x, (float)(int32_t)(u % 33) - 16.0f));
+                y = kf_canon(kf_pow(x, kf_from_bits((uint32_t)(u * 2654435761u))));
+                fnv(&p, 4);
+                break;
+            }
+            case 10: y = (float)kf_f32_to_f16(x); break;
+            default: { /* both conversions: the bits as an int64 to float, the float to int64 */
+                int64_t v = (int64_t)(u * 0x9E3779B97F4A7C15ull) >> (u % 64), back = kf_f32_to_i64(x);
+                y = kf_i64_to_f32(v);
+                fnv(&back, 8);
+            }
             }
             fnv(&y, 4);
         }

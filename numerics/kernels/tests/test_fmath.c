@@ -1,7 +1,10 @@
 /* The scalar arithmetic of fmath.c: kf_sqrt is correctly rounded (compared with the host's sqrtss
  * on special values, every exponent's edges and a sweep of 2^32 / 1021 bit patterns plus random
- * ones); exp, expm1, sigmoid, tanh and log within a few ulp of libm (the host only: the kernels never
- * call it); quantization rounds half to even and clamps; NaN comes out canonical; the fp16
+ * ones); exp, expm1, sigmoid, tanh, log and erf within a few ulp of libm in double (the host only:
+ * the kernels never call it; erf over a sweep of every 509th float); pow exact where an integer
+ * exponent's product is exact and within its stated error elsewhere, with C99's special cases;
+ * the int64 <-> float conversions equal the host's conversions (cvtsi2ss, truncation) where those
+ * are defined; quantization rounds half to even and clamps; NaN comes out canonical; the fp16
  * conversions equal the compiler's _Float16 conversions (libgcc's, correctly rounded) on every
  * half and on a sweep of floats, and F16C's vcvtps2ph / vcvtph2ps where the CPU has them. */
 #include "check.h"
@@ -133,6 +136,63 @@ int main(void) {
     CHECK(kf_tanh(INFINITY) == 1.0f && kf_tanh(-INFINITY) == -1.0f);
     CHECK(kf_sigmoid(-INFINITY) == 0.0f && kf_sigmoid(INFINITY) == 1.0f);
     CHECK_EQ_INT(kf_bits(kf_tanh(-0.0f)), 0x80000000u);
+
+    /* erf over every 509th float against libm in double (the pieces: |x| < 1, [1, 4), 1 beyond) */
+    double worst_erf = 0, worst_erf_small = 0;
+    uint32_t worst_erf_at = 0;
+    for (uint64_t u = 0; u < (1ull << 32); u += 509) {
+        float x = kf_from_bits((uint32_t)u);
+        if (kf_isnan(x)) continue;
+        double e = ulps(kf_erf(x), erf((double)x));
+        if (e > worst_erf) worst_erf = e, worst_erf_at = (uint32_t)u;
+        if (fabsf(x) < 1.0f) worst_erf_small = fmax(worst_erf_small, e);
+    }
+    printf("worst: erf %.2f ulp (at %a; below 1: %.2f ulp)\n", worst_erf, (double)kf_from_bits(worst_erf_at), worst_erf_small);
+    CHECK(worst_erf <= 2.0);
+    CHECK(kf_erf(INFINITY) == 1.0f && kf_erf(-INFINITY) == -1.0f && kf_erf(4.0f) == 1.0f && kf_erf(-100.0f) == -1.0f);
+    CHECK_EQ_INT(kf_bits(kf_erf(-0.0f)), 0x80000000u);
+    CHECK_EQ_INT(kf_bits(kf_erf(0.0f)), 0);
+    CHECK_EQ_INT(kf_bits(kf_erf(NAN)), KF_CANON_NAN);
+    CHECK(kf_erf(1e-30f) > 0.0f && kf_erf(kf_from_bits(1)) == kf_from_bits(1)); /* tiny: x + x * Q(0) */
+
+    /* pow: an integer exponent is repeated multiplication (2 is x * x exactly), others exp/log */
+    double worst_pow = 0;
+    for (int i = 0; i < 200000; i++) {
+        float x = (float)(rnd() % 2000001u) / 100000.0f + 1e-3f, y = ((float)(rnd() % 20001u) - 10000.0f) / 997.0f;
+        float v = kf_from_bits(rnd() & 0xBFFFFFFFu); /* any float of magnitude below 2 */
+        CHECK_EQ_INT(kf_bits(kf_pow(v, 2.0f)), kf_bits(kf_canon(v * v)));
+        double want = pow((double)x, (double)y);
+        if (want < 1e30 && want > 1e-30) worst_pow = fmax(worst_pow, ulps(kf_pow(x, y), want) / (1.0 + fabs(y * log(x))));
+    }
+    printf("worst: pow %.2f ulp per unit of |y log x| (+1)\n", worst_pow);
+    CHECK(worst_pow <= 8);
+    CHECK(kf_pow(3.0f, 3.0f) == 27.0f && kf_pow(-2.0f, 3.0f) == -8.0f && kf_pow(-2.0f, -2.0f) == 0.25f);
+    CHECK(kf_pow(4.0f, 0.5f) == 2.0f && kf_pow(NAN, 0.0f) == 1.0f && kf_pow(1.0f, NAN) == 1.0f);
+    CHECK_EQ_INT(kf_bits(kf_pow(-2.0f, 0.5f)), KF_CANON_NAN);
+    CHECK_EQ_INT(kf_bits(kf_pow(2.0f, NAN)), KF_CANON_NAN);
+    CHECK(kf_pow(0.0f, -1.0f) == INFINITY && kf_pow(-0.0f, -1.0f) == -INFINITY && kf_pow(-0.0f, 0.5f) == 0.0f);
+    CHECK(kf_pow(-INFINITY, 0.5f) == INFINITY && kf_pow(-INFINITY, -0.5f) == 0.0f && kf_pow(-INFINITY, 3.0f) == -INFINITY);
+    CHECK(kf_pow(0.5f, INFINITY) == 0.0f && kf_pow(2.0f, -INFINITY) == 0.0f && kf_pow(-1.0f, INFINITY) == 1.0f);
+    CHECK(kf_pow(-3.0f, 33554432.0f) == INFINITY && kf_pow(2.0f, 200.0f) == INFINITY);
+
+    /* int64 <-> float: the host's conversions (correctly rounded; truncating) where defined */
+    int64_t edges[] = {0, 1, -1, 16777216, 16777217, 16777219, -16777217, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+                       (1ll << 40) + (1ll << 16), (1ll << 40) + (1ll << 16) + 1, (1ll << 40) + 3 * (1ll << 16)};
+    for (unsigned i = 0; i < sizeof edges / sizeof *edges; i++) CHECK(kf_bits(kf_i64_to_f32(edges[i])) == kf_bits((float)edges[i]));
+    for (int i = 0; i < 1000000; i++) {
+        int64_t v = (int64_t)((uint64_t)rnd() << 32 | rnd()) >> (rnd() % 64);
+        if (kf_bits(kf_i64_to_f32(v)) != kf_bits((float)v)) {
+            CHECK(0);
+            break;
+        }
+        float f = kf_from_bits(rnd() << 16 ^ rnd());
+        if (!kf_isnan(f) && fabsf(f) < 9.2e18f && kf_f32_to_i64(f) != (int64_t)f) {
+            CHECK(0);
+            break;
+        }
+    }
+    CHECK(kf_f32_to_i64(NAN) == 0 && kf_f32_to_i64(1e30f) == INT64_MAX && kf_f32_to_i64(-INFINITY) == INT64_MIN);
+    CHECK(kf_f32_to_i64(-9.2233720e18f) == INT64_MIN && kf_f32_to_i64(-2.75f) == -2 && kf_f32_to_i64(0.999f) == 0);
 
     /* quantization: ties to even, clamping, NaN and zero scale */
     CHECK_EQ_INT(kf_quantize(0.5f, 1.0f), 0);

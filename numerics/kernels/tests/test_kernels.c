@@ -295,6 +295,177 @@ static float qref(float x, float s) {
     return nearbyintf(t);
 }
 
+/* Gather, Cast, Equal, Where, Not, Expand on small cases written out by hand. */
+static void test_integer_ops(void) {
+    float data[12];
+    for (int i = 0; i < 12; i++) data[i] = (float)i;
+    int64_t idx[4] = {2, -1, 0, 5};
+    float g[16];
+    kd_desc d = {.op = OP_GATHER, .noperands = 2}; /* rows of [3,4] by [2,2] indices: [2,2,4] */
+    d.in[0] = T(KD_F32, 2, 3, 4, 0, 0), d.in[1] = T(KD_I64, 2, 2, 2, 0, 0), d.out = T(KD_F32, 3, 2, 2, 4, 0);
+    const void *gin[12] = {data, idx};
+    CHECK_EQ_INT(run(&d, gin, g), 0);
+    CHECK(g[0] == 8 && g[3] == 11 && g[4] == 8 && g[7] == 11 && g[8] == 0 && g[11] == 3);
+    CHECK(kf_bits(g[12]) == KF_CANON_NAN && kf_bits(g[15]) == KF_CANON_NAN); /* index 5 of 3 rows */
+    int32_t idx32[2] = {3, -4};
+    d.ia[0] = 1, d.in[1] = T(KD_I32, 1, 2, 0, 0, 0), d.out = T(KD_F32, 2, 3, 2, 0, 0); /* columns */
+    const void *gin2[12] = {data, idx32};
+    CHECK_EQ_INT(run(&d, gin2, g), 0);
+    CHECK(g[0] == 3 && g[1] == 0 && g[2] == 7 && g[3] == 4 && g[4] == 11 && g[5] == 8);
+    d.out = T(KD_F32, 2, 3, 3, 0, 0);
+    CHECK_EQ_INT(run(&d, gin2, g), KD_ESHAPE);
+    d.ia[0] = 2;
+    CHECK_EQ_INT(run(&d, gin2, g), KD_EATTR);
+
+    /* Cast */
+    float cf[6] = {-2.75f, 1e30f, NAN, -0.0f, 3.5f, -1e30f};
+    int64_t ci[6];
+    int32_t c32[6];
+    uint8_t cb[6];
+    kd_desc c = {.op = OP_CAST, .noperands = 1};
+    c.in[0] = T(KD_F32, 1, 6, 0, 0, 0), c.out = T(KD_I64, 1, 6, 0, 0, 0);
+    const void *cin[12] = {cf};
+    CHECK_EQ_INT(run(&c, cin, ci), 0);
+    CHECK(ci[0] == -2 && ci[1] == INT64_MAX && ci[2] == 0 && ci[3] == 0 && ci[4] == 3 && ci[5] == INT64_MIN);
+    c.out.dtype = KD_I32;
+    CHECK_EQ_INT(run(&c, cin, c32), 0);
+    CHECK(c32[0] == -2 && c32[1] == INT32_MAX && c32[5] == INT32_MIN);
+    c.out.dtype = KD_BOOL;
+    CHECK_EQ_INT(run(&c, cin, cb), 0);
+    CHECK(cb[0] == 1 && cb[2] == 1 && cb[3] == 0 && cb[4] == 1);
+    int64_t big[3] = {(1ll << 53) + 1, 4294967297ll, -1};
+    float bf[3];
+    c.in[0] = T(KD_I64, 1, 3, 0, 0, 0), c.out = T(KD_F32, 1, 3, 0, 0, 0);
+    const void *bin[12] = {big};
+    CHECK_EQ_INT(run(&c, bin, bf), 0);
+    CHECK(bf[0] == 9007199254740992.0f && bf[1] == 4294967296.0f && bf[2] == -1.0f);
+    c.out.dtype = KD_I32;
+    CHECK_EQ_INT(run(&c, bin, c32), 0);
+    CHECK(c32[0] == 1 && c32[1] == 1 && c32[2] == -1); /* the low 32 bits */
+    c.out.dtype = KD_I8 + 40; /* not a dtype at all: the descriptor is refused */
+    CHECK_EQ_INT(run(&c, bin, c32), KD_EFORMAT);
+
+    /* Equal with broadcasting: int64 [2,3] == [1]; float NaN and signed zeros */
+    int64_t ea[6] = {0, 7, 0, 3, 0, -1}, eb[1] = {0};
+    uint8_t eq[6];
+    kd_desc e = {.op = OP_EQUAL, .noperands = 2};
+    e.in[0] = T(KD_I64, 2, 2, 3, 0, 0), e.in[1] = T(KD_I64, 1, 1, 0, 0, 0), e.out = T(KD_BOOL, 2, 2, 3, 0, 0);
+    const void *ein[12] = {ea, eb};
+    CHECK_EQ_INT(run(&e, ein, eq), 0);
+    CHECK(eq[0] == 1 && eq[1] == 0 && eq[2] == 1 && eq[3] == 0 && eq[4] == 1 && eq[5] == 0);
+    float fa[3] = {NAN, -0.0f, 1.0f}, fb[3] = {NAN, 0.0f, 1.0f};
+    e.in[0] = e.in[1] = T(KD_F32, 1, 3, 0, 0, 0), e.out = T(KD_BOOL, 1, 3, 0, 0, 0);
+    const void *fin[12] = {fa, fb};
+    CHECK_EQ_INT(run(&e, fin, eq), 0);
+    CHECK(eq[0] == 0 && eq[1] == 1 && eq[2] == 1);
+    e.in[1].dtype = KD_I64;
+    CHECK_EQ_INT(run(&e, fin, eq), KD_ESHAPE);
+
+    /* Where: cond [2,1] (a non-zero byte other than 1 is true), x a scalar, y [2,3]; Not */
+    uint8_t cond[2] = {0, 2}, notc[2];
+    float wx = -1e9f, wy[6] = {1, 2, 3, 4, 5, 6}, wo[6];
+    kd_desc w = {.op = OP_WHERE, .noperands = 3};
+    w.in[0] = T(KD_BOOL, 2, 2, 1, 0, 0), w.in[1] = T(KD_F32, 0, 0, 0, 0, 0), w.in[2] = T(KD_F32, 2, 2, 3, 0, 0);
+    w.out = T(KD_F32, 2, 2, 3, 0, 0);
+    const void *win[12] = {cond, &wx, wy};
+    CHECK_EQ_INT(run(&w, win, wo), 0);
+    CHECK(wo[0] == 1 && wo[2] == 3 && wo[3] == -1e9f && wo[5] == -1e9f);
+    w.out = T(KD_F32, 2, 2, 4, 0, 0);
+    CHECK_EQ_INT(run(&w, win, wo), KD_ESHAPE);
+    kd_desc nt = {.op = OP_NOT, .noperands = 1};
+    nt.in[0] = nt.out = T(KD_BOOL, 1, 2, 0, 0, 0);
+    const void *nin[12] = {cond};
+    CHECK_EQ_INT(run(&nt, nin, notc), 0);
+    CHECK(notc[0] == 1 && notc[1] == 0);
+
+    /* Expand [3,1] -> [2,3,4] */
+    int64_t xv[3] = {5, 6, 7}, xo[24];
+    kd_desc x = {.op = OP_EXPAND, .noperands = 1};
+    x.in[0] = T(KD_I64, 2, 3, 1, 0, 0), x.out = T(KD_I64, 3, 2, 3, 4, 0);
+    const void *xin[12] = {xv};
+    CHECK_EQ_INT(run(&x, xin, xo), 0);
+    for (int i = 0; i < 24; i++) CHECK(xo[i] == 5 + (i / 4) % 3);
+    x.in[0] = T(KD_I64, 2, 3, 2, 0, 0);
+    CHECK_EQ_INT(run(&x, xin, xo), KD_ESHAPE);
+}
+
+/* Runs one node of operator op on operands a (and b) shaped ta (tb) into y shaped ty. */
+static void run2(unsigned op, kd_tensor ta, const void *a, kd_tensor tb, const void *b, kd_tensor ty, void *y, int32_t ia0) {
+    kd_desc d = {.op = (uint16_t)op, .noperands = (uint8_t)(b ? 2 : 1), .ia = {ia0}};
+    d.in[0] = ta, d.in[1] = b ? tb : T(KD_NONE, 0, 0, 0, 0, 0), d.out = ty;
+    const void *in[12] = {a, b};
+    CHECK_EQ_INT(run(&d, in, y), 0);
+}
+
+/* LayerNorm and Gelu give exactly the bits of the chains PyTorch exports for them (each step a
+ * kernel of its own), and are close to a computation in double; Pow broadcasts. */
+static void test_transformer_ops(void) {
+    enum { R = 5, D = 24 };
+    static float x[R * D], gam[D], bet[D], y[R * D], mean[R], c[R * D], sq[R * D], var[R], ve[R], sd[R], q[R * D],
+        m1[R * D], chain[R * D];
+    for (int i = 0; i < R * D; i++) x[i] = (float)((i * 7919) % 1000) / 37.0f - 13.0f + (i % D == 3 ? 1e3f : 0.0f);
+    for (int i = 0; i < D; i++) gam[i] = 0.5f + (float)i / 16.0f, bet[i] = (float)(i % 5) - 2.0f;
+    float two = 2.0f, eps = 1e-5f;
+    kd_desc ln = {.op = OP_LAYERNORM, .noperands = 3, .ia = {1}, .fa = {eps}};
+    ln.in[0] = ln.out = T(KD_F32, 2, R, D, 0, 0), ln.in[1] = ln.in[2] = T(KD_F32, 1, D, 0, 0, 0);
+    const void *lin[12] = {x, gam, bet};
+    CHECK_EQ_INT(run(&ln, lin, y), 0);
+    kd_tensor tx = T(KD_F32, 2, R, D, 0, 0), tr = T(KD_F32, 2, R, 1, 0, 0), ts = T(KD_F32, 0, 0, 0, 0, 0), tg = T(KD_F32, 1, D, 0, 0, 0);
+    run2(OP_REDUCEMEAN, tx, x, ts, NULL, tr, mean, 2);
+    run2(OP_SUB, tx, x, tr, mean, tx, c, 0);
+    run2(OP_POW, tx, c, ts, &two, tx, sq, 0);
+    run2(OP_REDUCEMEAN, tx, sq, ts, NULL, tr, var, 2);
+    run2(OP_ADD, tr, var, ts, &eps, tr, ve, 0);
+    run2(OP_SQRT, tr, ve, ts, NULL, tr, sd, 0);
+    run2(OP_DIV, tx, c, tr, sd, tx, q, 0);
+    run2(OP_MUL, tx, q, tg, gam, tx, m1, 0);
+    run2(OP_ADD, tx, m1, tg, bet, tx, chain, 0);
+    CHECK_MEM(y, chain, sizeof y);
+    for (int r = 0; r < R; r++) {
+        double s = 0, v = 0;
+        for (int i = 0; i < D; i++) s += x[r * D + i];
+        s /= D;
+        for (int i = 0; i < D; i++) v += (x[r * D + i] - s) * (x[r * D + i] - s);
+        v /= D;
+        for (int i = 0; i < D; i++) {
+            double want = (x[r * D + i] - s) / sqrt(v + eps) * gam[i] + bet[i];
+            CHECK(fabs(y[r * D + i] - want) <= 1e-5 * (1 + fabs(want)));
+        }
+    }
+    ln.noperands = 2, ln.in[2] = T(KD_NONE, 0, 0, 0, 0, 0), ln.ia[0] = 0; /* no bias, both dims one row: D != numel */
+    CHECK_EQ_INT(run(&ln, lin, y), KD_ESHAPE);
+    ln.in[1] = T(KD_F32, 2, R, D, 0, 0); /* a scale of all R * D elements (x itself serves) */
+    const void *lin2[12] = {x, x};
+    CHECK_EQ_INT(run(&ln, lin2, y), 0);
+    ln.fa[0] = INFINITY;
+    CHECK_EQ_INT(run(&ln, lin2, y), KD_EATTR);
+
+    /* Gelu exact == Div sqrt2, Erf, Add 1, Mul x, Mul 0.5; the tanh form against double */
+    float sqrt2 = 1.41421353816986083984375f, one = 1.0f, half = 0.5f;
+    run2(OP_GELU, tx, x, ts, NULL, tx, y, 0);
+    run2(OP_DIV, tx, x, ts, &sqrt2, tx, q, 0);
+    run2(OP_ERF, tx, q, ts, NULL, tx, c, 0);
+    run2(OP_ADD, tx, c, ts, &one, tx, sq, 0);
+    run2(OP_MUL, tx, x, tx, sq, tx, m1, 0);
+    run2(OP_MUL, tx, m1, ts, &half, tx, chain, 0);
+    CHECK_MEM(y, chain, sizeof y);
+    run2(OP_GELU, tx, x, ts, NULL, tx, y, 1);
+    for (int i = 0; i < R * D; i++) {
+        double v = x[i], want = 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+        CHECK(fabs(y[i] - want) <= 1e-5 * (1 + fabs(want)));
+    }
+    kd_desc ge = {.op = OP_GELU, .noperands = 1, .ia = {2}};
+    ge.in[0] = ge.out = tx;
+    const void *gin[12] = {x};
+    CHECK_EQ_INT(run(&ge, gin, y), KD_EATTR);
+
+    /* Pow with a broadcast exponent row */
+    float base[6] = {2, -3, 0.5f, 4, 9, -8}, ex[3] = {2, 3, -0.5f}, po[6];
+    run2(OP_POW, T(KD_F32, 2, 2, 3, 0, 0), base, T(KD_F32, 1, 3, 0, 0, 0), ex, T(KD_F32, 2, 2, 3, 0, 0), po, 0);
+    CHECK(po[0] == 4 && po[1] == -27 && po[3] == 16 && po[4] == 729 && kf_bits(po[5]) == KF_CANON_NAN);
+    CHECK(fabsf(po[2] - 1.41421356f) < 1e-6f);
+}
+
 int main(void) {
     test_q8();
     test_q8_cache();
@@ -346,6 +517,45 @@ int main(void) {
     CHECK_EQ_INT(kd_decode(buf, sizeof buf, &back), KD_EFORMAT);
     d.op = 999;
     CHECK_EQ_INT(run(&d, in, y), KD_EOP);
+    /* the integer dtypes: int64 (8 bytes) and bool (1 byte) round-trip; unknown dtypes are refused */
+    kd_tensor ti = T(KD_I64, 2, 3, 5, 0, 0), tb = T(KD_BOOL, 1, 7, 0, 0, 0), back_t;
+    CHECK_EQ_INT((int)kd_nbytes(&ti), 120);
+    CHECK_EQ_INT((int)kd_nbytes(&tb), 7);
+    uint8_t rec[28];
+    kd_encode_tensor(rec, &ti);
+    CHECK_EQ_INT(kd_decode_tensor(rec, &back_t), KD_OK);
+    CHECK(kd_same(&ti, &back_t));
+    kd_encode_tensor(rec, &tb);
+    CHECK_EQ_INT(kd_decode_tensor(rec, &back_t), KD_OK);
+    CHECK(kd_same(&tb, &back_t));
+    for (unsigned dt = 7; dt < 256; dt += 31) {
+        rec[0] = (uint8_t)dt;
+        CHECK_EQ_INT(kd_decode_tensor(rec, &back_t), KD_EFORMAT);
+    }
+
+    /* one node, one descriptor (kernel.h): an attribute slot the operator does not read must be
+     * zero, a float slot +0.0 by its bits, a NaN float attribute the canonical one */
+    kd_desc ua = {.op = OP_LEAKYRELU, .noperands = 1, .fa = {0.1f}};
+    ua.in[0] = ua.out = T(KD_F32, 1, 4, 0, 0, 0);
+    CHECK_EQ_INT(kernel_check(&ua), KD_OK);
+    ua.ia[15] = 1;
+    CHECK_EQ_INT(kernel_check(&ua), KD_EATTR);
+    ua.ia[15] = 0, ua.fa[1] = kf_from_bits(0x80000000u); /* -0.0 in an unused slot */
+    CHECK_EQ_INT(kernel_check(&ua), KD_EATTR);
+    ua.fa[1] = 0, ua.fa[0] = kf_from_bits(0x7FC00001u); /* a NaN with a payload */
+    CHECK_EQ_INT(kernel_check(&ua), KD_EATTR);
+    ua.fa[0] = kf_from_bits(0x7FC00000u);
+    CHECK_EQ_INT(kernel_check(&ua), KD_OK);
+    kd_desc tp = {.op = OP_TRANSPOSE, .noperands = 1, .ia = {1, 0}}; /* slots past the rank */
+    tp.in[0] = T(KD_F32, 2, 2, 3, 0, 0), tp.out = T(KD_F32, 2, 3, 2, 0, 0);
+    CHECK_EQ_INT(kernel_check(&tp), KD_OK);
+    tp.ia[2] = 2;
+    CHECK_EQ_INT(kernel_check(&tp), KD_EATTR);
+    kd_desc sl = {.op = OP_SLICE, .noperands = 1, .ia = {0, 0, 0, 0, 0, 0, 1, 1}};
+    sl.in[0] = sl.out = T(KD_F32, 2, 2, 3, 0, 0);
+    CHECK_EQ_INT(kernel_check(&sl), KD_OK);
+    sl.ia[6 + 2] = 1;
+    CHECK_EQ_INT(kernel_check(&sl), KD_EATTR);
 
     /* QConv: 1 image 2x4x4, 3 filters 2x3x3, stride 1, pad 1 */
     float cx[32], cs[3] = {0.5f, 0.25f, 0.125f}, cy[48];
@@ -427,5 +637,7 @@ int main(void) {
     ap.ia[10] = 0;
     CHECK_EQ_INT(run(&ap, pin, ay), 0);
     CHECK(ay[0] == 1.0f && ay[1] == 3.5f);
+    test_integer_ops();
+    test_transformer_ops();
     return check_summary("test_kernels");
 }

@@ -179,10 +179,39 @@ int main(void) {
         if (r == 0) opml_model_free(&p), fprintf(stderr, "corruption %u accepted\n", i);
         else if (i == 0) CHECK(strstr(err, "magic") != NULL);
     }
+    /* what docs/model-format.md rejects beyond the tables' bounds: one model has one file */
+    size_t node1 = node0 + KD_BYTES + 4 + 4 * KD_MAX_OPERANDS, blob = node1 + KD_BYTES + 4 + 4 * KD_MAX_OPERANDS;
+    blob = (blob + 63) & ~(size_t)63;
+    struct { size_t at; uint32_t val; const char *what; } noncanonical[] = {
+        {node1 + 376 + 4 * 3, 1, "an unused integer attribute of Relu"},
+        {node1 + 440 + 4 * 2, 0x80000000u, "an unused float attribute of Relu (-0.0)"},
+        {node0 + 376, 7, "an unused integer attribute of QLinear"},
+        {32 + 28 + 36 + 28, 0, "weight 1 at the offset of weight 0"},
+        {32 + 28 + 2 * 36 + 28, 64, "weight 2 at the offset of weight 1"},
+        {32 + 28 + 2 * 36 + 28, 192, "weight 2 a gap after weight 1"},
+        {24, 0x7FC00000u, "a NaN input divisor"},
+        {24, 0xBF800000u, "a negative input divisor"},
+        {24, 0x7F800000u, "an infinite input divisor"},
+        {24, 0x80000000u, "a -0 input divisor"},
+        {24, 0x00000001u, "a subnormal input divisor (255 / d overflows)"},
+        {blob + 8, 1, "a non-zero padding byte after weight 0"}};
+    for (unsigned i = 0; i < sizeof noncanonical / sizeof *noncanonical; i++) {
+        memcpy(bad, buf, len);
+        for (int b = 0; b < 4; b++) bad[noncanonical[i].at + b] = (uint8_t)(noncanonical[i].val >> 8 * b);
+        int r = opml_model_parse(bad, len, &p, err, sizeof err);
+        CHECK_EQ_INT(r, -1);
+        if (r == 0) opml_model_free(&p), fprintf(stderr, "accepted: %s\n", noncanonical[i].what);
+        else printf("refused %s: %s\n", noncanonical[i].what, err);
+    }
+    CHECK(opml_input_divisor_ok(0.0f) && opml_input_divisor_ok(255.0f) && opml_input_divisor_ok(1e-30f));
     free(bad);
     free(buf);
 
     test_meta(&m);
+    /* a folder is not a model file, and the message says so */
+    CHECK_EQ_INT(opml_model_load("/tmp", &p, err, sizeof err), -1);
+    CHECK(strstr(err, "Is a directory") != NULL);
+    printf("%s\n", err);
 
     /* graph states: State_0 holds the input root only, State_2 all three */
     uint8_t roots[3][32], s0[32], s2[32], manual[32], l01[32], l23[32];

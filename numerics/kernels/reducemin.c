@@ -1,0 +1,9 @@
+/* reducemin.c: OP_REDUCEMIN, the reduction of reduce.c in its "min" form. */
+#include "ops.h"
+
+static void run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], void *out, void *scratch) {
+    (void)scratch;
+    kd_reduce_run(d, in[0], out, KD_REDUCE_MIN);
+}
+
+const kernel_op kop_reducemin = {"ReduceMin", kd_check_reduce, NULL, run, KD_IA(1), 0};
