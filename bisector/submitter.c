@@ -68,6 +68,10 @@ static void plan_lie(bisector *b, task *t, const model_entry *me, int lying_nth)
 /* Runs task t's model on its input (any executor), and fills honest and claimed values. */
 int run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
     if (t->ran) return 0;
+    if (t->gen || me->is_gen) {
+        if (!t->gen || !me->is_gen) return -1; /* a classifier's request on a generation model, or the reverse */
+        return gen_run_task(b, t, me, lying_nth);
+    }
     char err[600];
     Opml__ExecutorRun req = OPML__EXECUTOR_RUN__INIT;
     ProtobufCBinaryData in = {t->input_len, t->input};

@@ -89,7 +89,7 @@ static void test_values(void) {
     for (int v = 0; v < NIN + NN; v++) keccak256(&v, sizeof v, honest[v]);
     merkle_tensor_root(honest_out, 16, honest[NIN + NN - 1]);
     for (uint32_t node = 0; node < NN; node++) {
-        fault_plan p = {1, node, node == NN - 1, 0, 0};
+        fault_plan p = {1, node, node == NN - 1, 0, 0, 0, 0, 0};
         uint8_t claimed[NIN + NN][32];
         memcpy(claimed, honest, sizeof claimed);
         memcpy(output, honest_out, 16);
@@ -107,10 +107,10 @@ static void test_values(void) {
         CHECK_MEM(root, claimed[NIN + NN - 1], 32);
         CHECK(memcmp(output, honest_out, 16) != 0); /* every lie reaches the posted output */
     }
-    fault_plan p = {1, NN - 1, 1, 0, 0};
+    fault_plan p = {1, NN - 1, 1, 0, 0, 0, 0, 0};
     uint8_t claimed[NIN + NN][32];
     CHECK_EQ_INT(fault_apply_values(&p, NIN, NIN + NN - 1, claimed, output, 0), -1);
-    fault_plan off = {0, 0, 0, 0, 0};
+    fault_plan off = {0, 0, 0, 0, 0, 0, 0, 0};
     memcpy(claimed, honest, sizeof claimed);
     CHECK_EQ_INT(fault_apply_values(&off, NIN, NIN + NN - 1, claimed, output, 16), 0);
     CHECK_MEM(claimed, honest, sizeof claimed);
@@ -138,7 +138,7 @@ static void test_vm(void) {
     CHECK_MEM(out, mem2, 32);
     CHECK_MEM(out + 32, honest + 32, 173 - 32);
 
-    fault_plan node_lie = {1, 3, 0, 0, 0}, vm_lie = {1, 3, 0, 1, 0}, vm_at = {1, 3, 0, 1, 77};
+    fault_plan node_lie = {1, 3, 0, 0, 0, 0, 0, 0}, vm_lie = {1, 3, 0, 1, 0, 0, 0, 0}, vm_at = {1, 3, 0, 1, 77, 0, 0, 0};
     uint64_t T = 1 << 20;
     CHECK_EQ_INT(fault_vm_first_step(&node_lie, 5000, T), T);
     CHECK_EQ_INT(fault_vm_first_step(&vm_lie, 5000, T), 2500);
