@@ -3,11 +3,16 @@
  * submitted, when its window ends; for each game its phase, range, whose move it is and the
  * clocks.
  *
- *   opml status [--cluster DIR] [--task ID] [--game ID]
+ *   opml status [--cluster DIR] [--task ID [--model MODEL.opml]] [--game ID]
  *
- * Without --task/--game: every task and every game. */
+ * Without --task/--game: every task and every game. With --model, a generation task's line also
+ * has the live (or last) submission's new ids (`ids`, from its ResultSubmitted log: only their hash
+ * is kept in the contract) and their text by the model's tokenizer (`text`). */
 #include "cluster.h"
 #include "commands.h"
+#include "ethjson.h"
+#include "hex.h"
+#include "request_gen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +21,61 @@
 static const char *task_status[] = {"none", "open", "submitted", "finalized", "cancelled"};
 static const char *turns[] = {"none", "dissect", "select", "open", "step", "done", "bind", "open-step"};
 
-/* Prints one view as a JSON line: {"kind":..,"id":..,<the view's fields>}. Returns 0 or -1. */
-static int show(cluster *c, const contract *k, const uint8_t to[20], const char *fn, long long id, const char *kind) {
+/* The output bytes of task id's last ResultSubmitted log (malloc'd), or NULL. */
+static uint8_t *last_output(cluster *c, long long id, size_t *len) {
+    const abi_event *e = contract_event(c->oracle_c, "ResultSubmitted");
+    if (!e) return NULL;
+    char q[400], a[43], topic[67];
+    hex_encode(c->oracle, 20, a);
+    hex_encode(e->topic, 32, topic);
+    snprintf(q, sizeof q, "[{\"fromBlock\":\"0x0\",\"toBlock\":\"latest\",\"address\":\"%s\",\"topics\":[\"%s\",\"0x%064llx\"]}]", a,
+             topic, id);
+    cJSON *res = NULL;
+    if (ethrpc_call(c->rpc, "eth_getLogs", cJSON_Parse(q), &res) != ETHRPC_OK || !cJSON_IsArray(res) || !cJSON_GetArraySize(res)) {
+        cJSON_Delete(res);
+        return NULL;
+    }
+    const cJSON *log = cJSON_GetArrayItem(res, cJSON_GetArraySize(res) - 1), *t;
+    uint8_t tp[4][32], *data = NULL, *out = NULL;
+    size_t nt = 0, dlen = 0;
+    char err[200];
+    cJSON_ArrayForEach(t, ej_get(log, "topics")) if (nt < 4) ej_data_fixed(t, tp[nt++], 32);
+    cJSON *args = ej_data(ej_get(log, "data"), &data, &dlen) ? NULL
+                                                               : contract_decode_log(e, (const uint8_t (*)[32])tp, nt, data, dlen, err, sizeof err);
+    const char *hx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "output"));
+    if (hx && strlen(hx) >= 2 && (out = malloc(strlen(hx) / 2 + 1)) && hex_decode(hx, out, (strlen(hx) - 2) / 2)) free(out), out = NULL;
+    if (out) *len = (strlen(hx) - 2) / 2;
+    free(data);
+    cJSON_Delete(args);
+    cJSON_Delete(res);
+    return out;
+}
+
+/* A generation task's ids and their text (the model's tokenizer) added to line. */
+static void add_generation(cluster *c, long long id, const char *model, cJSON *line) {
+    size_t len = 0;
+    uint8_t *out = last_output(c, id, &len);
+    char err[300];
+    if (!out || len % 4) {
+        free(out);
+        return;
+    }
+    cJSON *ids = cJSON_CreateArray();
+    for (size_t i = 0; i < len / 4; i++)
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)((uint32_t)out[4 * i] | (uint32_t)out[4 * i + 1] << 8 |
+                                                              (uint32_t)out[4 * i + 2] << 16 | (uint32_t)out[4 * i + 3] << 24)));
+    cJSON_AddItemToObject(line, "ids", ids);
+    char *text = request_gen_text(model, out, len, err, sizeof err);
+    if (text) cJSON_AddStringToObject(line, "text", text);
+    else fprintf(stderr, "opml status: task %lld: no text: %s\n", id, err);
+    free(text);
+    free(out);
+}
+
+/* Prints one view as a JSON line: {"kind":..,"id":..,<the view's fields>} (a task with a model:
+ * its generation's ids and text). Returns 0 or -1. */
+static int show(cluster *c, const contract *k, const uint8_t to[20], const char *fn, long long id, const char *kind,
+                const char *model) {
     char arg[24], err[600];
     snprintf(arg, sizeof arg, "%lld", id);
     cJSON *args = cJSON_CreateArray();
@@ -42,6 +100,7 @@ static int show(cluster *c, const contract *k, const uint8_t to[20], const char 
     cJSON_AddStringToObject(line, "kind", kind);
     cJSON_AddNumberToObject(line, "id", (double)id);
     for (cJSON *it = v->child; it; it = it->next) cJSON_AddItemReferenceToObject(line, it->string, it);
+    if (model) add_generation(c, id, model, line);
     char *text = cJSON_PrintUnformatted(line);
     printf("%s\n", text);
     free(text);
@@ -60,7 +119,7 @@ static long long count(cluster *c, const contract *k, const uint8_t to[20], cons
 }
 
 int cmd_status(int argc, char **argv) {
-    const char *dir = NULL;
+    const char *dir = NULL, *model = NULL;
     long long task = 0, game = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -68,8 +127,9 @@ int cmd_status(int argc, char **argv) {
         if (!strcmp(argv[i], "--cluster") && v) dir = v;
         else if (!strcmp(argv[i], "--task") && v) task = strtoll(v, &end, 10);
         else if (!strcmp(argv[i], "--game") && v) game = strtoll(v, &end, 10);
+        else if (!strcmp(argv[i], "--model") && v) model = v;
         else {
-            fprintf(stderr, "usage: opml status [--cluster DIR] [--task ID] [--game ID]\n");
+            fprintf(stderr, "usage: opml status [--cluster DIR] [--task ID [--model MODEL.opml]] [--game ID]\n");
             return 2;
         }
         if (end && (*end || task < 0 || game < 0)) {
@@ -86,13 +146,13 @@ int cmd_status(int argc, char **argv) {
     }
     int rc = 0;
     if (task || game) {
-        if (task && show(&c, c.oracle_c, c.oracle, "task", task, "task")) rc = 1;
-        if (game && show(&c, c.game_c, c.game, "game", game, "game")) rc = 1;
+        if (task && show(&c, c.oracle_c, c.oracle, "task", task, "task", model)) rc = 1;
+        if (game && show(&c, c.game_c, c.game, "game", game, "game", NULL)) rc = 1;
     } else {
         long long nt = count(&c, c.oracle_c, c.oracle, "taskCount"), ng = count(&c, c.game_c, c.game, "gameCount");
         if (nt < 0 || ng < 0) rc = 1;
-        for (long long i = 1; i <= nt; i++) rc |= show(&c, c.oracle_c, c.oracle, "task", i, "task") ? 1 : 0;
-        for (long long i = 1; i <= ng; i++) rc |= show(&c, c.game_c, c.game, "game", i, "game") ? 1 : 0;
+        for (long long i = 1; i <= nt; i++) rc |= show(&c, c.oracle_c, c.oracle, "task", i, "task", model) ? 1 : 0;
+        for (long long i = 1; i <= ng; i++) rc |= show(&c, c.game_c, c.game, "game", i, "game", NULL) ? 1 : 0;
     }
     cluster_close(&c);
     return rc;
