@@ -88,8 +88,8 @@ int cluster_open(cluster *c, const char *dir, const char *key_name, char *err, s
             cluster_close(c);
             return -1;
         }
-        const contract *known[] = {c->registry_c, c->oracle_c, c->game_c};
-        sender_config cfg = {.journal = journal, .chain_id = c->chain_id, .known = {known, 3}};
+        c->known[0] = c->registry_c, c->known[1] = c->oracle_c, c->known[2] = c->game_c;
+        sender_config cfg = {.journal = journal, .chain_id = c->chain_id, .known = {c->known, 3}};
         c->snd = sender_open(c->rpc, &c->id, &cfg, err, errlen);
         if (!c->snd) {
             cluster_close(c);

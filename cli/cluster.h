@@ -24,6 +24,7 @@ typedef struct cluster {
     uint64_t chain_id;
     uint8_t registry[20], oracle[20], game[20];
     contract *registry_c, *oracle_c, *game_c;
+    const contract *known[3]; /* the three, for the sender's revert decoding: it keeps this pointer */
     ethrpc_client *rpc;
     identity id;
     sender *snd;            /* NULL until cluster_open with a key */
