@@ -176,9 +176,8 @@ int fault_gen_plan_for(const fault *f, uint32_t nth, uint64_t task_id, const fau
 }
 
 uint32_t fault_gen_lied_id(uint32_t x, uint32_t vocab, uint32_t stop) {
-    for (uint32_t d = 1; d <= 3; d++)
-        if ((x ^ d) < vocab && (x ^ d) != stop) return x ^ d;
-    return x; /* a vocabulary of one id (or two with the stop): no lie is possible */
+    uint32_t y = (uint32_t)(((uint64_t)x + 1) % vocab);
+    return y == stop ? (uint32_t)(((uint64_t)x + 2) % vocab) : y; /* x itself when vocab <= 2 and no other fits */
 }
 
 int64_t fault_gen_apply_ids(const fault_plan *p, uint32_t *ids, uint64_t count, uint32_t vocab, uint32_t stop) {

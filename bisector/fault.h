@@ -24,8 +24,8 @@
  * G_{t+1} opens on the step's claimed State_n (openStep), and the G after it carry its claimed ids
  * and a false kv root (no one opens them). The posted ids change so that validators see the lie:
  * the sampled token x_{t+1} when the lie is the step's sampled token, else the last new id (which
- * the step's Sample node chose when t is the last step). A lied id is the honest one xor 1, 2 or 3,
- * the first inside the vocabulary and not the stop token. Kinds:
+ * the step's Sample node chose when t is the last step). A lied id is the honest one's successor
+ * modulo the vocabulary, or the one after when that is the stop token. Kinds:
  *   `token=J`          the J-th new id (0-based) is wrong: step P + J - 1's Sample node;
  *   `kv=T`             the first updated cache (K_0, its row T) of step T is wrong;
  *   `node=N/T`, `vm=N[:STEP]/T`  node N of step T (default: the middle step of the new ids);
@@ -96,7 +96,7 @@ typedef struct fault_gen_shape {
 int fault_gen_plan_for(const fault *f, uint32_t nth, uint64_t task_id, const fault_gen_shape *sh, fault_plan *p, char *err,
                        size_t errlen);
 
-/* The lied id of an honest id x: x ^ 1, x ^ 2 or x ^ 3, the first below vocab and not stop. */
+/* The lied id of an honest id x: (x + 1) mod vocab, or (x + 2) mod vocab when that is the stop. */
 uint32_t fault_gen_lied_id(uint32_t x, uint32_t vocab, uint32_t stop);
 
 /* Applies generation plan p to ids x_0 .. x_T (count = T + 1): the lied id (x_{step+1}, or x_T).
