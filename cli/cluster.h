@@ -58,4 +58,8 @@ int cluster_send(cluster *c, const contract *k, const uint8_t to[20], const char
  * name is NULL); -1 on anything else. */
 long long cluster_uint(const cJSON *v, const char *name, int i);
 
+/* The output bytes of task id's last submission, from its ResultSubmitted log (the contract keeps
+ * only their hash): malloc'd, *len of them; NULL when there is none or the log does not decode. */
+uint8_t *cluster_task_output(cluster *c, long long id, size_t *len);
+
 #endif
