@@ -151,24 +151,25 @@ int fault_gen_plan_for(const fault *f, uint32_t nth, uint64_t task_id, const fau
         p->node = sample, p->step = sh->P + f->step - 1;
         break;
     case FAULT_OUTPUT: p->node = sample, p->step = sh->T - 1; break;
-    case FAULT_KV:
-        if (f->step + 1 >= sh->T)
-            return opml_errf(err, errlen, "fault kv=%" PRIu64 ": a cache row lie needs a later step (T = %" PRIu64 ")", f->step,
-                             sh->T);
-        p->node = sh->kv_value - sh->nin, p->step = f->step;
-        break;
+    case FAULT_KV: p->node = sh->kv_value - sh->nin, p->step = f->step; break;
     case FAULT_NODE:
     case FAULT_VM: p->node = f->node, p->step = step; break;
-    case FAULT_RANDOM_NODE:
-        p->node = (uint32_t)(mix64(f->seed ^ task_id) % sh->n);
+    case FAULT_RANDOM_NODE: /* a node before the cache outputs, at a step that samples */
+        p->node = (uint32_t)(mix64(f->seed ^ task_id) % (sh->kv_value - sh->nin));
         p->step = sh->P - 1 + mix64(f->seed ^ ~task_id) % M;
         break;
     default: return opml_errf(err, errlen, "fault setting: unknown kind");
     }
     if (p->node >= sh->n) return opml_errf(err, errlen, "fault at node %" PRIu32 ": the step graph has %" PRIu32 " nodes", p->node, sh->n);
     if (p->step >= sh->T) return opml_errf(err, errlen, "fault at step %" PRIu64 ": the generation has %" PRIu64 " steps", p->step, sh->T);
+    int cache = sh->nin + p->node >= sh->kv_value && sh->nin + p->node < sh->kv_value + sh->kv_count;
+    if (cache && p->step + 1 >= sh->T)
+        return opml_errf(err, errlen, "fault at cache output node %" PRIu32 " of the last step: only its sampled token shows", p->node);
+    if (!cache && p->step + 1 < sh->P)
+        return opml_errf(err, errlen, "fault at node %" PRIu32 " of prompt step %" PRIu64 ": only the cache outputs of a prompt step show",
+                         p->node, p->step);
     p->active = p->gen = 1;
-    p->token = p->node == sample && p->step + 1 >= sh->P;
+    p->token = !cache;
     p->output_bytes = p->token;
     p->in_vm = f->kind == FAULT_VM;
     p->vm_step = f->kind == FAULT_VM ? f->vm_step : 0;
@@ -190,7 +191,7 @@ int64_t fault_gen_apply_ids(const fault_plan *p, uint32_t *ids, uint64_t count, 
 
 int fault_gen_apply_step(const fault_plan *p, uint32_t nin, uint32_t output_value, int next_lied, uint32_t next,
                          uint8_t (*roots)[32]) {
-    if (!p->token) fault_false_hash(roots[nin + p->node], roots[nin + p->node]);
+    if (nin + p->node != output_value) fault_false_hash(roots[nin + p->node], roots[nin + p->node]);
     if (!next_lied) return 0;
     uint8_t b[4] = {(uint8_t)next, (uint8_t)(next >> 8), (uint8_t)(next >> 16), (uint8_t)(next >> 24)};
     return merkle_tensor_root(b, 4, roots[output_value]);

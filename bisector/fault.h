@@ -22,10 +22,14 @@
  * Generation tasks (docs/generation.md): a lie is told in one token step's run of the step graph,
  * and the liar's claims are coherent around it: its G_t are the honest ones up to that step t, its
  * G_{t+1} opens on the step's claimed State_n (openStep), and the G after it carry its claimed ids
- * and a false kv root (no one opens them). The posted ids change so that validators see the lie:
- * the sampled token x_{t+1} when the lie is the step's sampled token, else the last new id (which
- * the step's Sample node chose when t is the last step). A lied id is the honest one's successor
- * modulo the vocabulary, or the one after when that is the stop token. Kinds:
+ * and a false kv root (no one opens them). G_{t+1} commits to two things of the step's run: the
+ * updated caches and, at a step past the prompt, the sampled token; so a lie must reach one of
+ * them, as a classifier's lie reaches the output. A lie at a cache output shows in the kv root
+ * (and the last new id is lied too, so that validators see it: it must not be the step's own
+ * sampled token, or phase 1 would stop at the Sample node, which runs before the cache outputs);
+ * a lie at any other node also lies about the step's sampled token x_{t+1} (phase 1 then stops at
+ * the lied node, the first one claimed wrong), which needs a step past the prompt. A lied id is the
+ * honest one's successor modulo the vocabulary, or the one after when that is the stop token. Kinds:
  *   `token=J`          the J-th new id (0-based) is wrong: step P + J - 1's Sample node;
  *   `kv=T`             the first updated cache (K_0, its row T) of step T is wrong;
  *   `node=N/T`, `vm=N[:STEP]/T`  node N of step T (default: the middle step of the new ids);
@@ -65,7 +69,7 @@ typedef struct fault_plan {
     uint64_t vm_step;   /* 0: the middle of the honest run (resolved by fault_vm_first_step) */
     int gen;            /* a generation task's lie: in token step `step`'s run */
     uint64_t step;
-    int token;          /* gen: the lie is the step's sampled token x_{step+1} (else the last id is lied) */
+    int token;          /* gen: the step's sampled token x_{step+1} is lied (else the last id is) */
 } fault_plan;
 
 /* Parses the setting's text (above). Returns 0, or -1 with the reason in err. */
@@ -85,14 +89,15 @@ int fault_plan_for(const fault *f, uint32_t nth, uint64_t task_id, uint32_t nin,
  * value output_value, the first cache output kv_value) and the generation (P prompt ids, T = P + M - 1
  * steps). */
 typedef struct fault_gen_shape {
-    uint32_t nin, n, output_value, kv_value;
+    uint32_t nin, n, output_value, kv_value, kv_count; /* kv_count: 2^c cache outputs (pads included) */
     uint64_t P, T;
 } fault_gen_shape;
 
 /* The plan of a generation task (above): as fault_plan_for, with the token step resolved. Returns 0
  * (p->active 0 when no lie applies), or -1 with the reason in err when the setting does not fit (a
- * step outside [0, T), a token index outside the new ids, a kv lie at the last step, whose only
- * visible effect would be the sampled token). */
+ * step outside [0, T), a token index outside the new ids, a cache lie at the last step, whose only
+ * visible effect would be the sampled token, a lie at another node of a prompt step, which nothing
+ * G_{t+1} commits to would show). */
 int fault_gen_plan_for(const fault *f, uint32_t nth, uint64_t task_id, const fault_gen_shape *sh, fault_plan *p, char *err,
                        size_t errlen);
 
@@ -104,9 +109,9 @@ uint32_t fault_gen_lied_id(uint32_t x, uint32_t vocab, uint32_t stop);
 int64_t fault_gen_apply_ids(const fault_plan *p, uint32_t *ids, uint64_t count, uint32_t vocab, uint32_t stop);
 
 /* Applies generation plan p to the value roots of its step's run (roots[0 .. nin + n), honest in,
- * claimed out): the lied node's root false, and when the claimed x_{step+1} is a lied id
- * (next_lied), the sampled token's root is that of `next` (4 bytes, little-endian). Returns 0 or -1.
- * Precondition: p->gen. */
+ * claimed out): the lied node's root false (unless it is the sampled token's), and when the claimed
+ * x_{step+1} is a lied id (next_lied), the sampled token's root is that of `next` (4 bytes,
+ * little-endian). Returns 0 or -1. Precondition: p->gen. */
 int fault_gen_apply_step(const fault_plan *p, uint32_t nin, uint32_t output_value, int next_lied, uint32_t next,
                          uint8_t (*roots)[32]);
 

@@ -88,7 +88,8 @@ static uint32_t *generate(bisector *b, const task *t, const model_entry *me, uin
 }
 
 static fault_gen_shape shape_of(const task *t, const model_entry *me, uint64_t T) {
-    return (fault_gen_shape){me->m.nin, me->m.n, me->m.output_value, me->gen.kv_value, t->gen->P, T};
+    return (fault_gen_shape){me->m.nin, me->m.n, me->m.output_value, me->gen.kv_value, 1u << opml_gen_kv_height(me->gen.layers),
+                             t->gen->P, T};
 }
 
 int gen_run_task(bisector *b, task *t, model_entry *me, int lying_nth) {

@@ -175,7 +175,7 @@ static void test_generation(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) CHECK_EQ_INT(fault_parse(bad[i], &f, err, sizeof err), -1);
     /* the fortunes step graph: 11 inputs, 93 nodes, Sample = node 83 (value 94), caches from value 96;
      * a prompt of 7 ids and 24 new ones: T = 30 */
-    fault_gen_shape sh = {11, 93, 94, 96, 7, 30};
+    fault_gen_shape sh = {11, 93, 94, 96, 8, 7, 30};
     fault_parse("token=12@1", &f, err, sizeof err);
     CHECK_EQ_INT(fault_gen_plan_for(&f, 2, 1, &sh, &p, err, sizeof err), 0);
     CHECK(!p.active);
@@ -194,10 +194,16 @@ static void test_generation(void) {
     CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), -1);
     fault_parse("node=4", &f, err, sizeof err);
     CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
-    CHECK(p.step == 18 && p.node == 4 && !p.token); /* the middle step */
-    fault_parse("vm=10:500/3", &f, err, sizeof err);
+    CHECK(p.step == 18 && p.node == 4 && p.token); /* the middle step; the sampled token lied too */
+    fault_parse("node=4/3", &f, err, sizeof err); /* a prompt step: only its cache outputs show */
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), -1);
+    CHECK(strstr(err, "prompt step 3") != NULL);
+    fault_parse("node=88/3", &f, err, sizeof err); /* V_1 of a prompt step */
     CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
-    CHECK(p.step == 3 && p.node == 10 && p.in_vm && p.vm_step == 500);
+    CHECK(p.active && !p.token && p.node == 88);
+    fault_parse("vm=10:500/13", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
+    CHECK(p.step == 13 && p.node == 10 && p.in_vm && p.vm_step == 500 && p.token);
     fault_parse("node=93/3", &f, err, sizeof err);
     CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), -1);
     fault_parse("node=3/30", &f, err, sizeof err);
@@ -205,7 +211,7 @@ static void test_generation(void) {
     fault_parse("random=3", &f, err, sizeof err);
     for (uint64_t t = 1; t < 50; t++) {
         CHECK_EQ_INT(fault_gen_plan_for(&f, 1, t, &sh, &p, err, sizeof err), 0);
-        CHECK(p.active && p.node < 93 && p.step >= 6 && p.step < 30);
+        CHECK(p.active && p.node < 85 && p.step >= 6 && p.step < 30 && p.token);
     }
     /* lied ids: inside the vocabulary, never the stop token */
     CHECK_EQ_INT(fault_gen_lied_id(998, 1000, OPML_GEN_NO_STOP), 999);
@@ -235,6 +241,13 @@ static void test_generation(void) {
     uint8_t want[32], b[4] = {131, 0, 0, 0};
     merkle_tensor_root(b, 4, want);
     for (int v = 0; v < 104; v++) CHECK(v == 94 ? !memcmp(roots[v], want, 32) : !memcmp(roots[v], before[v], 32));
+    /* a node before the Sample node: its root and the sampled token's */
+    fault_parse("node=4", &f, err, sizeof err);
+    fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err);
+    memcpy(roots, before, sizeof roots);
+    CHECK_EQ_INT(fault_gen_apply_step(&p, 11, 94, 1, 131, roots), 0);
+    for (int v = 0; v < 104; v++)
+        CHECK(v == 94 ? !memcmp(roots[v], want, 32) : v == 15 ? memcmp(roots[v], before[v], 32) != 0 : !memcmp(roots[v], before[v], 32));
 }
 
 int main(void) {
