@@ -3,7 +3,8 @@
  * compose topology as local processes (compose/launch.sh: anvil mining a block a second, the
  * contracts deployed, bus, storage, two executors, vmjudge, and two identities, an honest
  * validator and a submitter told to lie on its second submission), registers it as a generation
- * model, asks for two continuations of prompts (64 new tokens each, greedy) and shows what happens
+ * model, asks for two continuations of prompts (64 new tokens each, sampled with a seed: the sampler
+ * is part of the disputed computation) and shows what happens
  * as it happens: the first is answered honestly and finalized (its text printed); in the second
  * the submitter lies at the 40th new token, and the game goes down through the three phases (token
  * steps, the disputed step's graph nodes, the disputed node's VM steps) to one RISC-V step proved
@@ -33,6 +34,8 @@
 
 #define DEMO_NEW_TOKENS 64 /* new tokens per request (--new) */
 #define DEMO_TASK_S 300     /* how long a task may take to finalize, a dispute included */
+/* the requests' sampler: part of the disputed computation (the step graph's Sample node) */
+#define DEMO_SAMPLER "--temperature 0.7 --top-k 40 --top-p 0.95 --seed 7"
 
 static double now_s(void) {
     struct timespec ts;
@@ -227,10 +230,11 @@ static void demo_text(const demo *d, cluster *c, long long task, int r) {
 static int demo_request(demo *d, follow *f, cluster *c, int r, double *took) {
     double ts = now_s();
     if (d->gen) {
-        printf("[%5.1fs] request %d: \"%s\", %u new tokens, greedy\n", ts - d->t0, r + 1, prompts[r], d->new_tokens);
+        printf("[%5.1fs] request %d: \"%s\", %u new tokens, sampled (%s)\n", ts - d->t0, r + 1, prompts[r], d->new_tokens,
+               DEMO_SAMPLER);
         snprintf(d->cmd, sizeof d->cmd,
-                 "'%s' request --cluster '%s' --model-id 1 --model '%s' --prompt '%s' --max-new %u --fee 1000 >'%s/request%d.json'",
-                 d->exe, d->dir, d->model, prompts[r], d->new_tokens, d->dir, r + 1);
+                 "'%s' request --cluster '%s' --model-id 1 --model '%s' --prompt '%s' --max-new %u %s --fee 1000 >'%s/request%d.json'",
+                 d->exe, d->dir, d->model, prompts[r], d->new_tokens, DEMO_SAMPLER, d->dir, r + 1);
     } else {
         printf("[%5.1fs] request %d: Fashion-MNIST test image %d\n", ts - d->t0, r + 1, r);
         snprintf(d->cmd, sizeof d->cmd,

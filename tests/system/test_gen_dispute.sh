@@ -22,6 +22,10 @@
 #                 the last id is lied too, so that validators see it): decided at that step's
 #                 first KVAppend node
 #   lie-vm        node 10 of the middle step, and inside its VM run (vm=10/P+11@1)
+#   lie-sampler   a sampled generation (temperature 0.7, top-k 40, top-p 0.95, seed 7: the sampler
+#                 is part of the disputed computation) whose 12th sampled choice is lied: decided at
+#                 the Sample node of its step, in the VM (the finalized ids are `opml generate`'s
+#                 with the same sampler)
 #   dishonest-challenger
 #                 a validator that challenges an honest generation (and selects against it) loses
 #                 at the one-step proof: its bond goes to the submitter, the task finalizes
@@ -62,7 +66,7 @@ lied=""
 case $scenario in
 honest | bad-requests) ;;
 dishonest-challenger) export OPML_FAULT_validator=token=0 ;;
-lie-middle | kill-validator) export OPML_FAULT_submitter=token=12@1 lied=12 ;;
+lie-middle | kill-validator | lie-sampler) export OPML_FAULT_submitter=token=12@1 lied=12 ;;
 lie-first) export OPML_FAULT_submitter=token=0@1 lied=0 ;;
 lie-last) export OPML_FAULT_submitter=token=$((NEW - 1))@1 lied=$((NEW - 1)) ;;
 lie-kv) export OPML_FAULT_submitter=kv=$((P + 4))@1 lied=kv ;;
@@ -119,15 +123,21 @@ if [ "$scenario" = kill-validator ]; then
     killer=$!
 fi
 
+sampler="" gsampler=""
+if [ "$scenario" = lie-sampler ]; then
+    sampler="--temperature 0.7 --top-k 40 --top-p 0.95 --seed 7" gsampler="--temp 0.7 --top-k 40 --top-p 0.95 --seed 7"
+fi
 sub=$OPML_ADDRESS_submitter
 start=$(date +%s)
-request --prompt "$PROMPT" --max-new "$NEW" --wait --timeout 400 >"$dir/request.json" ||
+# shellcheck disable=SC2086
+request --prompt "$PROMPT" --max-new "$NEW" $sampler --wait --timeout 400 >"$dir/request.json" ||
     fail "the task did not finalize: $(cat "$dir/request.json")"
 took=$(($(date +%s) - start))
 [ "$scenario" != kill-validator ] || { wait "$killer" || fail "kill and restart failed"; }
 
 # the ids finalized are the model's own greedy continuation of the prompt
-"$opml" generate "$OPML_MODEL" "$PROMPT" -n "$NEW" --ignore-eos --json >"$dir/generate.json" 2>/dev/null ||
+# shellcheck disable=SC2086
+"$opml" generate "$OPML_MODEL" "$PROMPT" -n "$NEW" --ignore-eos $gsampler --json >"$dir/generate.json" 2>/dev/null ||
     fail "opml generate failed"
 want=$(jq -r '.ids | map(tostring) | join(",")' "$dir/generate.json")
 got=$("$opml" status --cluster "$dir" --task 1 --model "$OPML_MODEL" | jq -r '.ids | map(tostring) | join(",")')
@@ -155,7 +165,7 @@ line=$(grep -m1 "LYING (fault injection) at token step" "$slog") || fail "the su
 step=$(echo "$line" | sed 's/.*at token step \([0-9]*\), node \([0-9]*\).*/\1/')
 node=$(echo "$line" | sed 's/.*at token step \([0-9]*\), node \([0-9]*\).*/\2/')
 case $scenario in
-lie-middle | kill-validator | lie-first | lie-last) [ "$step" = $((P + lied - 1)) ] || fail "lied at step $step, not $((P + lied - 1))" ;;
+lie-middle | kill-validator | lie-first | lie-last | lie-sampler) [ "$step" = $((P + lied - 1)) ] || fail "lied at step $step, not $((P + lied - 1))" ;;
 esac
 grep -q "submission 1 is WRONG" "$vlog" || fail "the validator did not find the lie"
 grep -q "Selected (phase 0, \[$step, $((step + 1))\]" "$vlog" || fail "phase 0 did not end at token step $step"
