@@ -26,6 +26,8 @@ run transformer "$(ls "$B"/engine/bench_transformer 2>/dev/null)"
 run vm "$(ls "$B"/vm/bench_vm 2>/dev/null)" "$shared/models/fashion_cnn.onnx" \
   /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 run chain "$(ls "$B"/chainwatch/bench_chain 2>/dev/null)"
+echo "== generation"
+bash "$top/bench/generation.sh" || { echo "bench: generation failed"; status=1; }
 # LLaMA beside llama.cpp (installs llama.cpp's prebuilt library the first time: scripts/bench-deps.sh)
 echo "== llama"
 bash "$top/bench/llama.sh" || { echo "bench: llama failed"; status=1; }

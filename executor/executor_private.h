@@ -18,6 +18,10 @@ typedef struct executor {
 /* Counts the refusal and sets the reply to an opml.Error with this code and text. */
 int exec_refuse(executor *x, actor_reply *reply, unsigned code, const char *what);
 
+/* The model model_root names (32 bytes), loaded or from storage: NULL with the reply set (a
+ * refusal: a root of the wrong length, a model neither loaded nor stored, storage down). */
+exec_model *exec_model_for(executor *x, const ProtobufCBinaryData *model_root, actor_reply *reply);
+
 /* Every value's tensor of the committed run r into storage (but those with skip[v] set: stored by
  * the caller, or read by no node; skip may be NULL), then the run record under (model root,
  * State_0). 0, or an OPML_E_* code with the reason in err. */

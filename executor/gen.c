@@ -20,17 +20,8 @@
 static opml_llama_session *session_for(executor *x, const ProtobufCBinaryData *root, exec_model **em,
                                        actor_reply *reply) {
     char err[512];
-    if (root->len != 32) {
-        snprintf(err, sizeof err, "model_root must be 32 bytes, got %zu", root->len);
-        exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
-        return NULL;
-    }
-    int code;
-    exec_model *e = models_get(&x->models, root->data, &code, err, sizeof err);
-    if (!e) {
-        exec_refuse(x, reply, (unsigned)code, err);
-        return NULL;
-    }
+    exec_model *e = exec_model_for(x, root, reply);
+    if (!e) return NULL;
     opml_llama_session *s = models_llama(&x->models, e, err, sizeof err);
     if (!s) exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
     *em = e;
@@ -159,13 +150,18 @@ static int on_gen_states(actor *a, const envelope *req, const ProtobufCMessage *
 }
 
 /* The caches at step t (the session holds x_0 .. x_{t-1}) into storage, before the step writes
- * them in place: roots[i] gets cache i's root. 0 or an OPML_E_* code + err. */
+ * them in place: roots[i] gets cache i's root. Only rows 0 .. t-1 are stored: the rows past them
+ * are zero, and zero bytes past a tensor's data do not change its root (docs/commitments.md), so
+ * whoever fetches the cache by root zero-extends it to the model's length (storage_fetch_exact,
+ * the VM's slots): what a step stores grows with t, not with the context. 0 or an OPML_E_* code
+ * + err. */
 static int store_caches(executor *x, const opml_llama_session *s, uint32_t caches, uint8_t (*roots)[32], char *err,
                         size_t errlen) {
     for (uint32_t i = 0; i < caches; i++) {
         size_t cb;
-        const void *c = opml_llama_session_cache(s, i, &cb);
-        if (storage_client_put_tensor(x->st, c, cb, NULL, roots[i])) {
+        const uint8_t *c = opml_llama_session_cache(s, i, &cb);
+        size_t used = cb / opml_llama_session_ctx(s) * opml_llama_session_pos(s);
+        if (storage_client_put_tensor(x->st, c, used, NULL, roots[i])) {
             snprintf(err, errlen, "storage: storing cache %u: %s", i, storage_client_error(x->st));
             return OPML_E_UNAVAILABLE;
         }

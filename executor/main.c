@@ -124,11 +124,7 @@ static unsigned gather_inputs(executor *x, const ProtobufCBinaryData *inputs, co
     return 0;
 }
 
-/* The model a run names and its runner, then the run on the request's inputs (bytes, or roots of
- * stored tensors), with commitments or not. NULL with the reply set (a refusal). */
-static exec_model *run_request(executor *x, const ProtobufCBinaryData *model_root, size_t n_inputs,
-                               const ProtobufCBinaryData *inputs, size_t n_roots, const ProtobufCBinaryData *roots,
-                               int commit, actor_reply *reply) {
+exec_model *exec_model_for(executor *x, const ProtobufCBinaryData *model_root, actor_reply *reply) {
     char err[512];
     if (model_root->len != 32) {
         snprintf(err, sizeof err, "model_root must be 32 bytes, got %zu", model_root->len);
@@ -137,8 +133,20 @@ static exec_model *run_request(executor *x, const ProtobufCBinaryData *model_roo
     }
     int code;
     exec_model *e = models_get(&x->models, model_root->data, &code, err, sizeof err);
-    if (!e || models_run(&x->models, e, err, sizeof err)) {
-        exec_refuse(x, reply, e ? OPML_E_INTERNAL : (unsigned)code, err);
+    if (!e) exec_refuse(x, reply, (unsigned)code, err);
+    return e;
+}
+
+/* The model a run names and its runner, then the run on the request's inputs (bytes, or roots of
+ * stored tensors), with commitments or not. NULL with the reply set (a refusal). */
+static exec_model *run_request(executor *x, const ProtobufCBinaryData *model_root, size_t n_inputs,
+                               const ProtobufCBinaryData *inputs, size_t n_roots, const ProtobufCBinaryData *roots,
+                               int commit, actor_reply *reply) {
+    char err[512];
+    exec_model *e = exec_model_for(x, model_root, reply);
+    if (!e) return NULL;
+    if (models_run(&x->models, e, err, sizeof err)) {
+        exec_refuse(x, reply, OPML_E_INTERNAL, err);
         return NULL;
     }
     const opml_model *m = &e->m;

@@ -632,8 +632,10 @@ static int write_slow_model(const char *path) {
                     .weights = weights, .nodes = nodes};
     char err[256];
     FILE *f = fopen(path, "wb");
-    if (!f || opml_model_commit(&m, err, sizeof err) || opml_model_write(&m, f) || fclose(f)) return -1;
-    return 0;
+    int rc = !f || opml_model_commit(&m, err, sizeof err) || opml_model_write(&m, f);
+    if (f && fclose(f)) rc = 1;
+    opml_model_free(&m); /* the value table commit made (the rest is this function's: m.file is NULL) */
+    return rc ? -1 : 0;
 }
 
 struct job {

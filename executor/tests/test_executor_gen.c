@@ -4,15 +4,18 @@
  *   - ExecutorInfer on fashion_mlp: ExecutorRun's output, and nothing recorded;
  *   - ExecutorGenerate through the bus and on the ref executor: the ids of the engine here
  *     (opml_llama_generate), sampled; the stop token ends it;
- *   - refusals: an id outside the vocabulary, a prompt too long, no new tokens, a bad sampler, a
- *     classifier's root, ids not a multiple of 4 bytes, a step past the ids: each a clear error;
+ *   - refusals: an id outside the vocabulary (or negative), a prompt too long, no new tokens, a bad
+ *     sampler, a classifier's root, ids not a multiple of 4 bytes, a step past the ids, no prompt,
+ *     no steps asked, a root of 31 bytes: each a clear error;
  *   - ExecutorGenStates: G_t, tokensRoot_t and kvRoot_t of the engine here;
- *   - ExecutorGenStep at a prompt step and the last generated step: State_0, State_n, the token,
+ *   - ExecutorGenStep at step 0, a prompt step and the last generated step (the caches stored as
+ *     their rows written, the rest zero-extended by whoever fetches them): State_0, State_n, the token,
  *     the kv roots as the engine here computes them, the kv roots those of GenStates at t and
- *     t + 1; ExecutorGetStates serves the recorded step; nodes of every kind of the step (the
- *     6-operand Attention over the Q8_0 caches of step t, KVAppend, Sample, Embedding, Rope,
+ *     t + 1; ExecutorGetStates on either executor serves the recorded step; nodes of every kind
+ *     of the step (the 6-operand Attention over the Q8_0 caches of step t, KVAppend, Sample, Embedding, Rope,
  *     Q8Linear) run by the vmjudge from their roots alone (operands fetched from storage): each
- *     output root the executor's. */
+ *     output root the executor's; inside the Attention and Sample nodes a VM step in the middle of
+ *     the run proved (VmProveStep) and accepted as the contract would (VmVerifyStep). */
 #include "check.h"
 #include "executor.pb-c.h"
 #include "executor_cluster.h"
@@ -91,14 +94,55 @@ static void refusals(rpc *bus, const uint8_t root[32], const uint8_t mlp_root[32
     Opml__ExecutorGenStep s = OPML__EXECUTOR_GEN_STEP__INIT;
     s.model_root = bin(root, 32), s.tokens = bin(pb, 4), s.step = 1, s.prompt_len = 1, s.sampler = sp;
     expect_error(bus, &s.base, &opml__executor_gen_step_reply__descriptor, OPML_E_BAD_REQUEST, "step 1 of 1 ids");
+    s.step = 0, s.prompt_len = 0;
+    expect_error(bus, &s.base, &opml__executor_gen_step_reply__descriptor, OPML_E_BAD_REQUEST, "(prompt of 0)");
     uint32_t far = 9;
     Opml__ExecutorGenStates g = OPML__EXECUTOR_GEN_STATES__INIT;
     g.model_root = bin(root, 32), g.tokens = bin(pb, 4), g.steps = &far, g.n_steps = 1;
-    expect_error(bus, &g.base, &opml__executor_gen_states_reply__descriptor, OPML_E_BAD_REQUEST, "past the 1 ids");
+    const ProtobufCMessageDescriptor *sd = &opml__executor_gen_states_reply__descriptor;
+    expect_error(bus, &g.base, sd, OPML_E_BAD_REQUEST, "past the 1 ids");
+    g.n_steps = 0;
+    expect_error(bus, &g.base, sd, OPML_E_BAD_REQUEST, "0 steps asked: 1 to 4096");
+    uint8_t neg[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+    far = 0, g.n_steps = 1, g.tokens = bin(neg, 4);
+    expect_error(bus, &g.base, sd, OPML_E_BAD_REQUEST, "tokens: id 0 is -1");
+    g.model_root.len = 31;
+    expect_error(bus, &g.base, sd, OPML_E_BAD_REQUEST, "model_root must be 32 bytes, got 31");
 }
 
-/* node k of step reply r, run by the vmjudge at vj from roots: its output root is the executor's */
-static void judge_node(rpc *vj, storage_client *st, const opml_model *m, const Opml__ExecutorGenStepReply *r, uint32_t k) {
+/* phase 2 inside a node of the step: the state hashes at s and s + 1, the proof of step s, which
+ * the vmjudge accepts as the contract would (pre and post hashes those of the run) */
+static void prove_middle(rpc *vj, Opml__VmNodeRun *run, uint64_t s) {
+    char err[512];
+    uint64_t at[2] = {s, s + 1};
+    Opml__VmStateHashes hq = OPML__VM_STATE_HASHES__INIT;
+    hq.run = run, hq.steps = at, hq.n_steps = 2;
+    Opml__VmStateHashesReply *h = NULL;
+    CHECK_EQ_INT(call(vj, &hq.base, &opml__vm_state_hashes_reply__descriptor, (ProtobufCMessage **)&h, err, sizeof err), 0);
+    Opml__VmProveStep pq = OPML__VM_PROVE_STEP__INIT;
+    pq.run = run, pq.step = s;
+    Opml__VmProveStepReply *p = NULL;
+    CHECK_EQ_INT(call(vj, &pq.base, &opml__vm_prove_step_reply__descriptor, (ProtobufCMessage **)&p, err, sizeof err), 0);
+    if (h && p && h->n_hashes == 2) {
+        CHECK(p->post_state_hash.len == 32 && !memcmp(p->post_state_hash.data, h->hashes[1].data, 32));
+        Opml__VmVerifyStep vq = OPML__VM_VERIFY_STEP__INIT;
+        vq.state = p->state, vq.proof = p->proof, vq.pre_state_hash = h->hashes[0], vq.post_state_hash = h->hashes[1];
+        Opml__VmVerifyStepReply *v = NULL;
+        CHECK_EQ_INT(call(vj, &vq.base, &opml__vm_verify_step_reply__descriptor, (ProtobufCMessage **)&v, err, sizeof err), 0);
+        CHECK(v && v->valid && v->accepted);
+        printf("    step %llu proved (%zu bytes of proof), the proof accepted\n", (unsigned long long)s, p->proof.len);
+        if (v) protobuf_c_message_free_unpacked(&v->base, NULL);
+    } else {
+        CHECK(0);
+    }
+    if (p) protobuf_c_message_free_unpacked(&p->base, NULL);
+    if (h) protobuf_c_message_free_unpacked(&h->base, NULL);
+}
+
+/* node k of step reply r, run by the vmjudge at vj from roots: its output root is the executor's;
+ * with prove, one step in the middle of its run proved too */
+static void judge_node(rpc *vj, storage_client *st, const opml_model *m, const Opml__ExecutorGenStepReply *r, uint32_t k,
+                       int prove) {
     const opml_node *nd = &m->nodes[k];
     char err[512];
     uint8_t root[32], ops[12][32];
@@ -131,6 +175,7 @@ static void judge_node(rpc *vj, storage_client *st, const opml_model *m, const O
     CHECK(f->output_root.len == 32 && !memcmp(f->output_root.data, r->node_output_roots[k].data, 32));
     printf("  vmjudge node %3u %-9s: %llu VM steps, output root == the executor's\n", k, kernel_op_name(nd->d.op),
            (unsigned long long)f->steps);
+    if (prove) prove_middle(vj, &run, f->steps / 2);
     protobuf_c_message_free_unpacked(&f->base, NULL);
 }
 
@@ -149,7 +194,7 @@ static void judge_step(struct cluster *cl, const opml_model *m, const Opml__Exec
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
         for (uint32_t k = 0; k < m->n; k++)
             if (m->nodes[k].d.op == kinds[i]) {
-                judge_node(vj, st, m, r, k);
+                judge_node(vj, st, m, r, k, kinds[i] == OP_SAMPLE || kinds[i] == OP_ATTENTION);
                 break;
             }
     storage_client_free(st);
@@ -157,8 +202,9 @@ static void judge_step(struct cluster *cl, const opml_model *m, const Opml__Exec
     CHECK_EQ_INT(harness_stop(pid, SIGTERM, 10000), 0);
 }
 
-/* GenStep at t against the engine here; the recorded run's states */
-static Opml__ExecutorGenStepReply *step_at(rpc *bus, opml_llama_session *here, const opml_model *m, const int32_t *ids,
+/* GenStep at t (through the bus) against the engine here; the recorded run's states from each
+ * executor (direct[0 .. NE)) */
+static Opml__ExecutorGenStepReply *step_at(rpc *bus, rpc *const *direct, opml_llama_session *here, const opml_model *m, const int32_t *ids,
                                            uint32_t count, uint32_t t, uint32_t P, Opml__GenSampler *sp,
                                            const uint8_t (*kv)[32]) {
     char err[512];
@@ -179,10 +225,14 @@ static Opml__ExecutorGenStepReply *step_at(rpc *bus, opml_llama_session *here, c
     uint32_t steps[2] = {0, m->n};
     Opml__ExecutorGetStates gs = OPML__EXECUTOR_GET_STATES__INIT;
     gs.model_root = bin(m->root, 32), gs.input_state = r->input_state, gs.steps = steps, gs.n_steps = 2;
-    Opml__ExecutorGetStatesReply *s = NULL;
-    CHECK_EQ_INT(call(bus, &gs.base, &opml__executor_get_states_reply__descriptor, (ProtobufCMessage **)&s, err, sizeof err), 0);
-    if (s) CHECK(s->n_states == 2 && !memcmp(s->states[0].data, run->states[0], 32) && !memcmp(s->states[1].data, run->states[m->n], 32));
-    if (s) protobuf_c_message_free_unpacked(&s->base, NULL);
+    for (int e = 0; e < NE; e++) { /* whichever executor ran it, each serves the recorded step */
+        Opml__ExecutorGetStatesReply *s = NULL;
+        CHECK_EQ_INT(call(direct[e], &gs.base, &opml__executor_get_states_reply__descriptor, (ProtobufCMessage **)&s, err,
+                          sizeof err), 0);
+        if (s) CHECK(s->n_states == 2 && !memcmp(s->states[0].data, run->states[0], 32) &&
+                     !memcmp(s->states[1].data, run->states[m->n], 32));
+        if (s) protobuf_c_message_free_unpacked(&s->base, NULL);
+    }
     return r;
 }
 
@@ -196,7 +246,9 @@ int test_gen(void) {
     start_executor(&cl, 1, "ref", NULL);
     wait_workers(&cl, 2);
     rpc *bus = rpc_connect(cl.c.net, &cl.c.sg, cl.work, 0, err, sizeof err);
-    rpc *direct1 = rpc_connect(cl.c.net, &cl.c.sg, cl.epeer[1], 0, err, sizeof err);
+    rpc *direct[NE];
+    for (int e = 0; e < NE; e++) direct[e] = rpc_connect(cl.c.net, &cl.c.sg, cl.epeer[e], 0, err, sizeof err);
+    rpc *direct1 = direct[1];
     infer(&cl, bus);
     opml_model mm;
     snprintf(mlp, sizeof mlp, "%s/mlp.opml", cl.h.dir);
@@ -239,12 +291,15 @@ int test_gen(void) {
         CHECK(!memcmp(g->states[i].data, st[steps[i]], 32) && !memcmp(g->tokens_roots[i].data, tr[steps[i]], 32) &&
               !memcmp(g->kv_roots[i].data, kv[steps[i]], 32));
 
-    /* committed steps: a prompt step, the last generated one (judged in the VM) */
-    Opml__ExecutorGenStepReply *s1 = step_at(bus, here, m, ids, count, 2, 4, &sp, (const uint8_t(*)[32])kv);
-    Opml__ExecutorGenStepReply *s2 = step_at(bus, here, m, ids, count, T - 1, 4, &sp, (const uint8_t(*)[32])kv);
+    /* committed steps: the first (empty caches: nothing stored but their root Z), a prompt step,
+     * the last generated one (judged in the VM) */
+    Opml__ExecutorGenStepReply *s0 = step_at(bus, direct, here, m, ids, count, 0, 4, &sp, (const uint8_t(*)[32])kv);
+    Opml__ExecutorGenStepReply *s1 = step_at(bus, direct, here, m, ids, count, 2, 4, &sp, (const uint8_t(*)[32])kv);
+    Opml__ExecutorGenStepReply *s2 = step_at(bus, direct, here, m, ids, count, T - 1, 4, &sp, (const uint8_t(*)[32])kv);
     if (s2) judge_step(&cl, m, s2);
     printf("gen: ExecutorInfer == ExecutorRun's output; a sampled generation of %u tokens on both executors == the "
-           "engine here, the stop token; refusals; G_t; steps 2 and %u committed, recorded, judged in the VM\n", M, T - 1);
+           "engine here, the stop token; refusals; G_t; steps 0, 2 and %u committed, recorded, judged in the VM\n", M, T - 1);
+    if (s0) protobuf_c_message_free_unpacked(&s0->base, NULL);
     if (s1) protobuf_c_message_free_unpacked(&s1->base, NULL);
     if (s2) protobuf_c_message_free_unpacked(&s2->base, NULL);
     if (g) protobuf_c_message_free_unpacked(&g->base, NULL);
@@ -255,7 +310,8 @@ int test_gen(void) {
     opml_llama_session_free(here);
     opml_llama_close(lm);
     opml_model_free(&mm);
-    rpc_close(bus), rpc_close(direct1);
+    rpc_close(bus);
+    for (int e = 0; e < NE; e++) rpc_close(direct[e]);
     if (check_failures) setenv("OPML_KEEP_TEST_DIR", "1", 1); /* cluster_stop counts test_executor.c's */
     cluster_stop(&cl);
     printf("test_executor_gen.c: %d checks, %d failed\n", check_count, check_failures);
