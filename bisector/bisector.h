@@ -59,6 +59,10 @@ void on_sub(actor *a, void *sock, void *user);
 
 /* submitter.c */
 void submissions_load(bisector *b);
+/* The output of task t (claimed_out) with nothing committed, lied as the lying_nth submission's lie
+ * says (0: honest). Returns 0 or -1. */
+int infer_task(bisector *b, task *t, model_entry *me, int lying_nth);
+/* Task t's run with every value's root (honest and claimed values, the claimed output): a game's. */
 int run_task(bisector *b, task *t, model_entry *me, int lying_nth);
 int state_at(const task *t, const model_entry *me, int claimed, uint64_t s, uint8_t out[32]);
 void try_submit(bisector *b, task *t);

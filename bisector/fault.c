@@ -205,12 +205,18 @@ void fault_false_hash(const uint8_t honest[32], uint8_t out[32]) {
     keccak256(buf, sizeof buf, out);
 }
 
+int fault_apply_output(const fault_plan *p, uint8_t *output, size_t output_len) {
+    if (!p->active) return 0;
+    if (output_len == 0) return -1;
+    output[0] ^= 1;
+    return 0;
+}
+
 int fault_apply_values(const fault_plan *p, uint32_t nin, uint32_t output_value, uint8_t (*roots)[32], uint8_t *output,
                        size_t output_len) {
     if (!p->active) return 0;
-    if (output_len == 0) return -1;
+    if (fault_apply_output(p, output, output_len)) return -1;
     if (!p->output_bytes) fault_false_hash(roots[nin + p->node], roots[nin + p->node]);
-    output[0] ^= 1;
     return merkle_tensor_root(output, output_len, roots[output_value]);
 }
 

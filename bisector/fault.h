@@ -118,6 +118,10 @@ int fault_gen_apply_step(const fault_plan *p, uint32_t nin, uint32_t output_valu
 /* keccak256("opml.fault" ++ honest): the false hash of a lied root or state. */
 void fault_false_hash(const uint8_t honest[32], uint8_t out[32]);
 
+/* The plan's change of the posted output bytes alone (what fault_apply_values does to them): the
+ * low bit of byte 0 flipped. Returns 0, or -1 when the output is empty. */
+int fault_apply_output(const fault_plan *p, uint8_t *output, size_t output_len);
+
 /* Applies the plan to a task's values: roots[0 .. nin + n) the honest value roots (modified in
  * place into the claimed ones) and the output bytes (modified in place; their root becomes the
  * leaf of value output_value, a node's output). Returns 0, or -1 when the output is empty (there is

@@ -144,7 +144,7 @@ void fold_task_forget_run(task *t) {
         t->gr = NULL;
     }
     memset(&t->plan, 0, sizeof t->plan);
-    t->ran = 0;
+    t->ran = t->inferred = 0;
     free(t->honest), free(t->claimed), free(t->claimed_out);
     t->honest = t->claimed = NULL;
     t->claimed_out = NULL;

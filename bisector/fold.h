@@ -103,7 +103,8 @@ typedef struct task {
     int checked;          /* validator: this submission was checked */
     int busy;             /* submitter: a submit or finalize is in flight */
     uint64_t busy_at;
-    int ran;              /* values below are known */
+    int inferred;         /* claimed_out is known (the happy path: submitter.c's infer_task) */
+    int ran;              /* values below are known (a game's run: run_task) */
     uint8_t (*honest)[32];  /* value roots, nin + n */
     uint8_t (*claimed)[32]; /* what we post as submitter (honest when not lying) */
     uint8_t *claimed_out;

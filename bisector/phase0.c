@@ -125,7 +125,7 @@ int gen_run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
     t->gr = gr;
     t->claimed_out = out;
     t->claimed_out_len = (size_t)(n - q->P) * 4;
-    t->ran = 1;
+    t->ran = t->inferred = 1;
     return 0;
 }
 

@@ -26,6 +26,10 @@
 #                 is part of the disputed computation) whose 12th sampled choice is lied: decided at
 #                 the Sample node of its step, in the VM (the finalized ids are `opml generate`'s
 #                 with the same sampler)
+#   stop-early    a request with a stop token (the newline id 13, the 5th greedy new id): the
+#                 generation ends there, 5 ids the last of them the stop token; the submitter lies
+#                 at the 3rd (token=2@1), is caught in phase 0 over the T = P + 4 steps, and the
+#                 honest resubmission of the 5 ids finalizes
 #   dishonest-challenger
 #                 a validator that challenges an honest generation (and selects against it) loses
 #                 at the one-step proof: its bond goes to the submitter, the task finalizes
@@ -68,6 +72,7 @@ honest | bad-requests) ;;
 dishonest-challenger) export OPML_FAULT_validator=token=0 ;;
 lie-middle | kill-validator | lie-sampler) export OPML_FAULT_submitter=token=12@1 lied=12 ;;
 lie-first) export OPML_FAULT_submitter=token=0@1 lied=0 ;;
+stop-early) export OPML_FAULT_submitter=token=2@1 lied=2 ;;
 lie-last) export OPML_FAULT_submitter=token=$((NEW - 1))@1 lied=$((NEW - 1)) ;;
 lie-kv) export OPML_FAULT_submitter=kv=$((P + 4))@1 lied=kv ;;
 lie-vm) export OPML_FAULT_submitter=vm=10/$((P + 11))@1 lied=vm ;;
@@ -123,7 +128,10 @@ if [ "$scenario" = kill-validator ]; then
     killer=$!
 fi
 
-sampler="" gsampler=""
+sampler="" gsampler="" want_n=$NEW
+if [ "$scenario" = stop-early ]; then
+    sampler="--stop 13" want_n=5
+fi
 if [ "$scenario" = lie-sampler ]; then
     sampler="--temperature 0.7 --top-k 40 --top-p 0.95 --seed 7" gsampler="--temp 0.7 --top-k 40 --top-p 0.95 --seed 7"
 fi
@@ -139,9 +147,10 @@ took=$(($(date +%s) - start))
 # shellcheck disable=SC2086
 "$opml" generate "$OPML_MODEL" "$PROMPT" -n "$NEW" --ignore-eos $gsampler --json >"$dir/generate.json" 2>/dev/null ||
     fail "opml generate failed"
-want=$(jq -r '.ids | map(tostring) | join(",")' "$dir/generate.json")
+want=$(jq -r --argjson n "$want_n" '.ids[:$n] | map(tostring) | join(",")' "$dir/generate.json")
 got=$("$opml" status --cluster "$dir" --task 1 --model "$OPML_MODEL" | jq -r '.ids | map(tostring) | join(",")')
 [ "$got" = "$want" ] || fail "finalized ids $got, the model's $want"
+[ "$scenario" != stop-early ] || [ "${got##*,}" = 13 ] || fail "the generation did not end at the stop token: $got"
 "$opml" status --cluster "$dir" --task 1 --model "$OPML_MODEL" | jq -e '.text | length > 0' >/dev/null || fail "no text in opml status"
 
 if [ -z "$lied" ]; then
@@ -165,7 +174,7 @@ line=$(grep -m1 "LYING (fault injection) at token step" "$slog") || fail "the su
 step=$(echo "$line" | sed 's/.*at token step \([0-9]*\), node \([0-9]*\).*/\1/')
 node=$(echo "$line" | sed 's/.*at token step \([0-9]*\), node \([0-9]*\).*/\2/')
 case $scenario in
-lie-middle | kill-validator | lie-first | lie-last | lie-sampler) [ "$step" = $((P + lied - 1)) ] || fail "lied at step $step, not $((P + lied - 1))" ;;
+lie-middle | kill-validator | lie-first | lie-last | lie-sampler | stop-early) [ "$step" = $((P + lied - 1)) ] || fail "lied at step $step, not $((P + lied - 1))" ;;
 esac
 grep -q "submission 1 is WRONG" "$vlog" || fail "the validator did not find the lie"
 grep -q "Selected (phase 0, \[$step, $((step + 1))\]" "$vlog" || fail "phase 0 did not end at token step $step"
