@@ -58,6 +58,10 @@ int catch_up(bisector *b, uint64_t until);
 void on_sub(actor *a, void *sock, void *user);
 
 /* submitter.c */
+/* An executor's (any, through the bus's work broker) answer of type d to req, a request about task
+ * t, within timeout_ms; NULL with a warning naming the task. */
+ProtobufCMessage *executor_call(bisector *b, const task *t, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
+                                int timeout_ms);
 void submissions_load(bisector *b);
 /* The output of task t (claimed_out) with nothing committed, lied as the lying_nth submission's lie
  * says (0: honest). Returns 0 or -1. */

@@ -287,10 +287,7 @@ static int on_generation_requested(const fold_ctx *c, const ProtobufCMessage *ms
         free(t), free(q), free(ids);
         return refuse(c, "out of memory");
     }
-    for (uint32_t i = 0; i < P; i++) {
-        const uint8_t *b = m->prompt.data + 4 * (size_t)i;
-        ids[i] = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    }
+    opml_gen_ids_from_bytes(m->prompt.data, P, ids);
     *q = (gen_request){ids, P, m->max_new, m->stop_token, {m->temperature, m->top_k, m->top_p, m->seed}};
     t->id = m->task_id;
     t->model_id = m->model_id;

@@ -28,20 +28,9 @@
 
 #define GEN_RPC_MS 120000 /* an executor's answer: a generation or a replay of the fortunes model takes seconds */
 
-static ProtobufCMessage *exec_call(bisector *b, const task *t, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d) {
-    char err[600];
-    ProtobufCMessage *rep = NULL;
-    if (rpc_call_max(b->work, req, d, ENVELOPE_MAX_BYTES, &rep, GEN_RPC_MS, 1, err, sizeof err)) {
-        log_warn("task %" PRIu64 ": executor: %s", t->id, err);
-        return NULL;
-    }
-    return rep;
-}
-
 static uint32_t *ids_of_bytes(const uint8_t *p, size_t len) {
     uint32_t *ids = malloc(len ? len : 4);
-    for (size_t i = 0; ids && i < len / 4; i++)
-        ids[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+    if (ids) opml_gen_ids_from_bytes(p, len / 4, ids);
     return ids;
 }
 
@@ -68,7 +57,8 @@ static uint32_t *generate(bisector *b, const task *t, const model_entry *me, uin
     req.max_new = max_new;
     req.stop_token = stop;
     req.sampler = &s;
-    Opml__ExecutorGenerateReply *r = (Opml__ExecutorGenerateReply *)exec_call(b, t, &req.base, &opml__executor_generate_reply__descriptor);
+    Opml__ExecutorGenerateReply *r =
+        (Opml__ExecutorGenerateReply *)executor_call(b, t, &req.base, &opml__executor_generate_reply__descriptor, GEN_RPC_MS);
     free(prompt);
     if (!r) return NULL;
     uint32_t *ids = NULL;
@@ -169,7 +159,8 @@ static int side_states(bisector *b, task *t, const model_entry *me, gen_side *g,
     req.tokens = (ProtobufCBinaryData){(T + 1) * 4, tokens};
     req.n_steps = T + 1;
     req.steps = steps;
-    Opml__ExecutorGenStatesReply *r = (Opml__ExecutorGenStatesReply *)exec_call(b, t, &req.base, &opml__executor_gen_states_reply__descriptor);
+    Opml__ExecutorGenStatesReply *r =
+        (Opml__ExecutorGenStatesReply *)executor_call(b, t, &req.base, &opml__executor_gen_states_reply__descriptor, GEN_RPC_MS);
     free(tokens), free(steps);
     if (!r) return -1;
     int rc = -1;
@@ -247,7 +238,8 @@ int gen_step_ready(bisector *b, task *t, const model_entry *me, uint64_t step, g
     req.step = (uint32_t)step;
     req.prompt_len = q->P;
     req.sampler = &s;
-    Opml__ExecutorGenStepReply *r = (Opml__ExecutorGenStepReply *)exec_call(b, t, &req.base, &opml__executor_gen_step_reply__descriptor);
+    Opml__ExecutorGenStepReply *r =
+        (Opml__ExecutorGenStepReply *)executor_call(b, t, &req.base, &opml__executor_gen_step_reply__descriptor, GEN_RPC_MS);
     free(tokens);
     if (!r) return -1;
     int rc = -1;
@@ -271,8 +263,8 @@ int gen_step_ready(bisector *b, task *t, const model_entry *me, uint64_t step, g
     }
     memcpy(claimed, honest, ((size_t)nin + n) * 32);
     if (role == GAME_SUBMITTER && t->plan.active && t->plan.step == step) {
-        uint32_t sampled = (uint32_t)r->output.data[0] | (uint32_t)r->output.data[1] << 8 | (uint32_t)r->output.data[2] << 16 |
-                           (uint32_t)r->output.data[3] << 24;
+        uint32_t sampled;
+        opml_gen_ids_from_bytes(r->output.data, 1, &sampled);
         int next_lied = step + 1 >= q->P && g->ids[step + 1] != sampled;
         fault_gen_apply_step(&t->plan, nin, me->m.output_value, next_lied, g->ids[step + 1], claimed);
     }

@@ -52,6 +52,8 @@ static uint32_t next_submission(bisector *b) {
 
 /* ---- the executor's run ---- */
 
+#define EXECUTOR_RUN_MS 60000 /* a classifier's run answers within this */
+
 /* The lie of the lying_nth submission (0: honest) on task t, once per run of the task (t->plan). */
 static void plan_lie(bisector *b, task *t, const model_entry *me, int lying_nth) {
     char err[600];
@@ -76,22 +78,27 @@ static int claim_output(task *t, const ProtobufCBinaryData *out) {
     return 0;
 }
 
+ProtobufCMessage *executor_call(bisector *b, const task *t, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
+                                int timeout_ms) {
+    char err[600];
+    ProtobufCMessage *rep = NULL;
+    if (rpc_call_max(b->work, req, d, ENVELOPE_MAX_BYTES, &rep, timeout_ms, 1, err, sizeof err)) {
+        log_warn("task %" PRIu64 ": executor: %s", t->id, err);
+        return NULL;
+    }
+    return rep;
+}
+
 int infer_task(bisector *b, task *t, model_entry *me, int lying_nth) {
     if (t->ran || t->inferred) return 0;
     if (t->gen || me->is_gen) return run_task(b, t, me, lying_nth); /* a generation's happy path is its run */
-    char err[600];
     Opml__ExecutorInfer req = OPML__EXECUTOR_INFER__INIT;
     ProtobufCBinaryData in = {t->input_len, t->input};
-    req.model_root.data = me->m.root;
-    req.model_root.len = 32;
+    req.model_root = (ProtobufCBinaryData){32, me->m.root};
     req.n_inputs = 1;
     req.inputs = &in;
-    ProtobufCMessage *rep = NULL;
-    if (rpc_call_max(b->work, &req.base, &opml__executor_infer_reply__descriptor, ENVELOPE_MAX_BYTES, &rep, 60000, 1, err,
-                     sizeof err)) {
-        log_warn("task %" PRIu64 ": executor: %s", t->id, err);
-        return -1;
-    }
+    ProtobufCMessage *rep = executor_call(b, t, &req.base, &opml__executor_infer_reply__descriptor, EXECUTOR_RUN_MS);
+    if (!rep) return -1;
     Opml__ExecutorInferReply *r = (Opml__ExecutorInferReply *)rep;
     int rc = claim_output(t, &r->output);
     protobuf_c_message_free_unpacked(rep, NULL);
@@ -109,19 +116,13 @@ int run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
         if (!t->gen || !me->is_gen) return -1; /* a classifier's request on a generation model, or the reverse */
         return gen_run_task(b, t, me, lying_nth);
     }
-    char err[600];
     Opml__ExecutorRun req = OPML__EXECUTOR_RUN__INIT;
     ProtobufCBinaryData in = {t->input_len, t->input};
-    req.model_root.data = me->m.root;
-    req.model_root.len = 32;
+    req.model_root = (ProtobufCBinaryData){32, me->m.root};
     req.n_inputs = 1;
     req.inputs = &in;
-    ProtobufCMessage *rep = NULL;
-    if (rpc_call_max(b->work, &req.base, &opml__executor_run_reply__descriptor, ENVELOPE_MAX_BYTES, &rep, 60000, 1, err,
-                     sizeof err)) {
-        log_warn("task %" PRIu64 ": executor: %s", t->id, err);
-        return -1;
-    }
+    ProtobufCMessage *rep = executor_call(b, t, &req.base, &opml__executor_run_reply__descriptor, EXECUTOR_RUN_MS);
+    if (!rep) return -1;
     Opml__ExecutorRunReply *r = (Opml__ExecutorRunReply *)rep;
     uint32_t nin = me->m.nin, n = me->m.n;
     int rc = -1;

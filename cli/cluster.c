@@ -175,11 +175,13 @@ uint8_t *cluster_task_output(cluster *c, long long id, size_t *len) {
     size_t nt = 0, dlen = 0;
     char err[200];
     cJSON_ArrayForEach(t, ej_get(log, "topics")) if (nt < 4) ej_data_fixed(t, tp[nt++], 32);
-    cJSON *args = ej_data(ej_get(log, "data"), &data, &dlen) ? NULL
-                                                               : contract_decode_log(e, (const uint8_t (*)[32])tp, nt, data, dlen, err, sizeof err);
+    cJSON *args = NULL;
+    if (ej_data(ej_get(log, "data"), &data, &dlen) == 0)
+        args = contract_decode_log(e, (const uint8_t (*)[32])tp, nt, data, dlen, err, sizeof err);
     const char *hx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "output"));
-    if (hx && strlen(hx) >= 2 && (out = malloc(strlen(hx) / 2 + 1)) && hex_decode(hx, out, (strlen(hx) - 2) / 2)) free(out), out = NULL;
-    if (out) *len = (strlen(hx) - 2) / 2;
+    size_t n = hx && strlen(hx) >= 2 ? (strlen(hx) - 2) / 2 : 0; /* "0x" and two digits a byte */
+    if (hx && strlen(hx) >= 2 && (out = malloc(n + 1)) && hex_decode(hx, out, n)) free(out), out = NULL;
+    if (out) *len = n;
     free(data);
     cJSON_Delete(args);
     cJSON_Delete(res);

@@ -71,6 +71,26 @@ static int publish(cluster *c, const opml_model *m, char *err, size_t errlen) {
     return rc;
 }
 
+/* The registry's function for model m: `register`, or for a LLaMA step graph `registerGeneration`
+ * with its generation facts appended to args and mr (the printed model root, hex) made the
+ * generation root. */
+static const char *generation_args(const opml_model *m, cJSON *args, char mr[67]) {
+    opml_llama *llama = NULL;
+    char err[300];
+    if (opml_llama_wrap(m, &llama, err, sizeof err)) return "register"; /* not a LLaMA step graph: a classifier */
+    opml_gen_facts f;
+    opml_llama_gen_facts(llama, &f);
+    opml_llama_close(llama);
+    uint8_t groot[32];
+    opml_gen_root(m->root, &f, groot);
+    hex_encode(groot, 32, mr);
+    cJSON *gen = cJSON_CreateArray();
+    uint32_t gv[] = {f.vocab, f.ctx, f.layers, f.kv_value};
+    for (int i = 0; i < 4; i++) cJSON_AddItemToArray(gen, cJSON_CreateNumber(gv[i]));
+    cJSON_AddItemToArray(args, gen);
+    return "registerGeneration";
+}
+
 int cmd_register(int argc, char **argv) {
     const char *path = NULL, *dir = NULL, *key = "client", *uri = NULL;
     const char *sbond = "1000000000000000000", *cbond = "1000000000000000000";
@@ -160,22 +180,7 @@ int cmd_register(int argc, char **argv) {
     cJSON_AddItemToArray(spec, cJSON_CreateString(uri ? uri : default_uri));
     cJSON *args = cJSON_CreateArray();
     cJSON_AddItemToArray(args, spec);
-    /* a LLaMA step graph: a generation model */
-    opml_llama *llama = NULL;
-    const char *fn = "register";
-    if (opml_llama_wrap(&m, &llama, err, sizeof err) == 0) {
-        opml_gen_facts f;
-        opml_llama_gen_facts(llama, &f);
-        opml_llama_close(llama);
-        uint8_t groot[32];
-        opml_gen_root(m.root, &f, groot);
-        hex_encode(groot, 32, mr);
-        cJSON *gen = cJSON_CreateArray();
-        uint32_t gv[] = {f.vocab, f.ctx, f.layers, f.kv_value};
-        for (int i = 0; i < 4; i++) cJSON_AddItemToArray(gen, cJSON_CreateNumber(gv[i]));
-        cJSON_AddItemToArray(args, gen);
-        fn = "registerGeneration";
-    }
+    const char *fn = generation_args(&m, args, mr);
     chain_receipt r;
     if (cluster_send(&c, c.registry_c, c.registry, fn, args, NULL, 120000, &r, err, sizeof err)) {
         fprintf(stderr, "opml register: %s\n", err);

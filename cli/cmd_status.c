@@ -10,6 +10,7 @@
  * is kept in the contract) and their text by the model's tokenizer (`text`). */
 #include "cluster.h"
 #include "commands.h"
+#include "generation.h"
 #include "hex.h"
 #include "request_gen.h"
 
@@ -30,9 +31,11 @@ static void add_generation(cluster *c, long long id, const char *model, cJSON *l
         return;
     }
     cJSON *ids = cJSON_CreateArray();
-    for (size_t i = 0; i < len / 4; i++)
-        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)((uint32_t)out[4 * i] | (uint32_t)out[4 * i + 1] << 8 |
-                                                              (uint32_t)out[4 * i + 2] << 16 | (uint32_t)out[4 * i + 3] << 24)));
+    for (size_t i = 0; i < len / 4; i++) {
+        uint32_t id;
+        opml_gen_ids_from_bytes(out + 4 * i, 1, &id);
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)id));
+    }
     cJSON_AddItemToObject(line, "ids", ids);
     char *text = request_gen_text(model, out, len, err, sizeof err);
     if (text) cJSON_AddStringToObject(line, "text", text);

@@ -59,7 +59,8 @@ int request_gen_args(const char *model_path, long long model_id, const request_g
         goto out;
     }
     char *e = NULL;
-    if ((o->max_new && cli_parse_u32(o->max_new, 0, UINT32_MAX, &max_new)) || (o->top_k && cli_parse_u32(o->top_k, 0, UINT32_MAX, &top_k)) ||
+    if ((o->max_new && cli_parse_u32(o->max_new, 0, UINT32_MAX, &max_new)) ||
+        (o->top_k && cli_parse_u32(o->top_k, 0, UINT32_MAX, &top_k)) ||
         (o->temperature && parse_f32_bits(o->temperature, &temp)) || (o->top_p && parse_f32_bits(o->top_p, &top_p)) ||
         (o->seed && ((seed = strtoull(o->seed, &e, 10)), !e || e == o->seed || *e))) {
         snprintf(err, errlen, "--max-new, --top-k, --temperature, --top-p or --seed does not parse");
@@ -101,12 +102,11 @@ out:
 char *request_gen_text(const char *model_path, const unsigned char *ids, size_t len, char *err, size_t errlen) {
     cli_llama l;
     if (len % 4 || cli_llama_open(model_path, 1, "ref", 1, &l, err, errlen)) return NULL;
-    int32_t *v = malloc(len ? len : 4);
+    uint32_t *v = malloc(len ? len : 4);
     char *text = NULL;
     size_t tl = 0;
-    for (size_t i = 0; v && i < len / 4; i++)
-        v[i] = (int32_t)((uint32_t)ids[4 * i] | (uint32_t)ids[4 * i + 1] << 8 | (uint32_t)ids[4 * i + 2] << 16 | (uint32_t)ids[4 * i + 3] << 24);
-    if (v && opml_tok_decode(l.tok, v, len / 4, 0, &text, &tl, err, errlen)) text = NULL;
+    if (v) opml_gen_ids_from_bytes(ids, len / 4, v);
+    if (v && opml_tok_decode(l.tok, (const int32_t *)v, len / 4, 0, &text, &tl, err, errlen)) text = NULL;
     free(v);
     cli_llama_close(&l);
     return text;

@@ -36,6 +36,9 @@
 #   kill-validator
 #                 lie-middle with the validator's bisector killed (SIGKILL) in phase 0 and again in
 #                 phase 2, restarted each time: it still wins
+#   liar-gone     lie-middle with clocks of 20 s, and the liar's bisector killed for good after its
+#                 first dissection of the token steps: the validator calls timeout when the liar's
+#                 clock has run out, and wins (half the liar's bond, its own bond back)
 #   bad-requests  requests the oracle refuses before any fee is taken, each with its custom error:
 #                 an id outside the vocabulary, a prompt longer than the context, no new tokens
 set -eu
@@ -70,7 +73,7 @@ lied=""
 case $scenario in
 honest | bad-requests) ;;
 dishonest-challenger) export OPML_FAULT_validator=token=0 ;;
-lie-middle | kill-validator | lie-sampler) export OPML_FAULT_submitter=token=12@1 lied=12 ;;
+lie-middle | kill-validator | lie-sampler | liar-gone) export OPML_FAULT_submitter=token=12@1 lied=12 ;;
 lie-first) export OPML_FAULT_submitter=token=0@1 lied=0 ;;
 stop-early) export OPML_FAULT_submitter=token=2@1 lied=2 ;;
 lie-last) export OPML_FAULT_submitter=token=$((NEW - 1))@1 lied=$((NEW - 1)) ;;
@@ -81,22 +84,13 @@ esac
 
 "$launch" up "$dir" >/dev/null || fail "the cluster did not come up"
 . "$dir/cluster.env"
-"$opml" register "$OPML_MODEL" --cluster "$dir" --k 16 --steps-log2 26 --window 10 --clock 120 >"$dir/register.json" ||
+clock=120
+[ "$scenario" != liar-gone ] || clock=20
+"$opml" register "$OPML_MODEL" --cluster "$dir" --k 16 --steps-log2 26 --window 10 --clock "$clock" >"$dir/register.json" ||
     fail "register failed"
 jq -e .generation "$dir/register.json" >/dev/null || fail "not registered as a generation model: $(cat "$dir/register.json")"
 
-credit() { # CONTRACT ADDRESS WHO -> wei
-    "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$OPML_ARTIFACTS/$1.sol/$1.json" --to "$2" --fn credit \
-        --args "[\"$3\"]" | tr -d '[]"'
-}
-wait_log() { # FILE TEXT SECONDS
-    i=0
-    while ! grep -q "$2" "$1" 2>/dev/null; do
-        i=$((i + 1))
-        [ "$i" -lt $(($3 * 10)) ] || fail "no \"$2\" in $1 within $3 s"
-        sleep 0.1
-    done
-}
+. "$top/tests/system/dispute_lib.sh"
 request() { # extra arguments -> the request's output
     "$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --fee "$FEE" "$@"
 }
@@ -116,16 +110,18 @@ if [ "$scenario" = bad-requests ]; then
     exit 0
 fi
 
-if [ "$scenario" = kill-validator ]; then
-    (
-        for phase in 0 2; do
-            wait_log "$dir/logs/bisector-validator.log" "select sent (phase $phase" 120
-            "$launch" stop "$dir" bisector-validator KILL
-            echo "killed in phase $phase" >>"$dir/killed"
-            "$launch" start "$dir" bisector-validator
-        done
-    ) &
-    killer=$!
+[ "$scenario" != kill-validator ] || kill_validator_in 120 0 2
+
+if [ "$scenario" = liar-gone ]; then
+    request --prompt "$PROMPT" --max-new "$NEW" >/dev/null || fail "request failed"
+    wait_log "$dir/logs/bisector-submitter.log" "dissect sent (phase 0" 60
+    "$launch" stop "$dir" bisector-submitter KILL
+    wait_log "$dir/logs/bisector-validator.log" "resolved, we WON" 90
+    grep -q "timeout sent (phase 0" "$dir/logs/bisector-validator.log" || fail "the validator did not call timeout in phase 0"
+    [ "$(credit InferenceOracle "$OPML_ORACLE" "$OPML_ADDRESS_validator")" = "$SHARE" ] || fail "half the liar's bond did not go to the validator"
+    [ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = "$BOND" ] || fail "the validator's bond did not come back"
+    echo "test_gen_dispute $scenario: ok (the absent liar timed out in the token phase)"
+    exit 0
 fi
 
 sampler="" gsampler="" want_n=$NEW
