@@ -5,7 +5,7 @@
 // node leaves, nodes and model roots, and the VM initial state the dispute game builds.
 pragma solidity ^0.8.28;
 
-import {Test} from "./lib/Test.sol";
+import {Vectors} from "./lib/Vectors.sol";
 import {Merkle} from "../src/lib/Merkle.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 
@@ -28,21 +28,12 @@ contract MerkleHarness {
     }
 }
 
-contract CommitmentsTest is Test {
-    string json;
+contract CommitmentsTest is Vectors {
     MerkleHarness h;
 
     function setUp() public {
         json = vm.readFile("../tests/vectors/commitments.json");
         h = new MerkleHarness();
-    }
-
-    function _at(string memory arr, uint256 i, string memory field) internal view returns (string memory) {
-        return string.concat(".", arr, "[", vm.toString(i), "]", bytes(field).length > 0 ? "." : "", field);
-    }
-
-    function _count(string memory arr) internal view returns (uint256 i) {
-        while (vm.keyExistsJson(json, _at(arr, i, ""))) i++;
     }
 
     function test_keccak() public view {

@@ -17,11 +17,7 @@ contract GenGameTest is GenFixture {
     uint256 total;
 
     function setUp() public {
-        _deploy();
-        _registerGen(1, 0, 2, 5);
-        _setPrompt(4, 1);
-        maxNew = 6;
-        sampler = InferenceOracle.Sampler({temperature: 0x3f800000, topK: 40, topP: 0x3f666666, seed: 12345});
+        _genSetUp(false, 12345);
         total = _total();
     }
 

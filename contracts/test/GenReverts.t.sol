@@ -19,11 +19,7 @@ contract GenRevertsTest is GenFixture {
     bool holdOpenStep;
 
     function setUp() public {
-        _deploy();
-        _registerGen(1, 0, 2, 5);
-        _setPrompt(4, 1);
-        maxNew = 6;
-        sampler = InferenceOracle.Sampler({temperature: 0, topK: 0, topP: 0, seed: 7}); // greedy
+        _genSetUp(true, 7);
     }
 
     function _canOpenStep() internal view override returns (bool) {

@@ -8,6 +8,7 @@
 pragma solidity ^0.8.28;
 
 import {GameFixture} from "./lib/GameFixture.sol";
+import {Vectors} from "./lib/Vectors.sol";
 import {Merkle} from "../src/lib/Merkle.sol";
 import {Generation} from "../src/lib/Generation.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
@@ -35,22 +36,13 @@ contract GenerationHarness {
     }
 }
 
-contract GenerationTest is GameFixture {
-    string json;
+contract GenerationTest is Vectors, GameFixture {
     GenerationHarness h;
 
     function setUp() public {
         json = vm.readFile("../tests/vectors/generation.json");
         h = new GenerationHarness();
         _deploy();
-    }
-
-    function _at(string memory arr, uint256 i, string memory field) internal view returns (string memory) {
-        return string.concat(".", arr, "[", vm.toString(i), "]", bytes(field).length > 0 ? "." : "", field);
-    }
-
-    function _count(string memory arr) internal view returns (uint256 i) {
-        while (vm.keyExistsJson(json, _at(arr, i, ""))) i++;
     }
 
     function _u(string memory arr, uint256 i, string memory f) internal view returns (uint256) {

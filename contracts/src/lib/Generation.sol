@@ -79,38 +79,36 @@ library Generation {
     /// @notice The tensor root of a tensor of at most 32 bytes, `w` its bytes zero-padded: the
     ///         depth-23 root with `w` as leaf 0.
     function wordRoot(bytes32 w) internal pure returns (bytes32 r) {
-        assembly ("memory-safe") {
-            r := w
-            let z := 0
-            for { let h := 0 } lt(h, 23) { h := add(h, 1) } {
-                mstore(0x00, r)
-                mstore(0x20, z)
-                r := keccak256(0x00, 0x40)
-                mstore(0x00, z)
-                z := keccak256(0x00, 0x40)
-            }
-        }
+        bytes32[] memory ws = new bytes32[](1);
+        ws[0] = w;
+        return _wordRoots(ws)[0];
     }
 
     /// @notice wordRoot of three words at once (one chain of zero roots).
-    function wordRoots(bytes32 a, bytes32 b, bytes32 c) internal pure returns (bytes32 ra, bytes32 rb, bytes32 rc) {
+    function wordRoots(bytes32 a, bytes32 b, bytes32 c) internal pure returns (bytes32, bytes32, bytes32) {
+        bytes32[] memory ws = new bytes32[](3);
+        (ws[0], ws[1], ws[2]) = (a, b, c);
+        _wordRoots(ws);
+        return (ws[0], ws[1], ws[2]);
+    }
+
+    /// @dev Replaces each word of `ws` by its wordRoot; returns ws.
+    function _wordRoots(bytes32[] memory ws) private pure returns (bytes32[] memory) {
         assembly ("memory-safe") {
-            ra := a
-            rb := b
-            rc := c
+            let n := mload(ws)
             let z := 0
             for { let h := 0 } lt(h, 23) { h := add(h, 1) } {
                 mstore(0x20, z)
-                mstore(0x00, ra)
-                ra := keccak256(0x00, 0x40)
-                mstore(0x00, rb)
-                rb := keccak256(0x00, 0x40)
-                mstore(0x00, rc)
-                rc := keccak256(0x00, 0x40)
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    let p := add(ws, shl(5, add(i, 1)))
+                    mstore(0x00, mload(p))
+                    mstore(p, keccak256(0x00, 0x40))
+                }
                 mstore(0x00, z)
                 z := keccak256(0x00, 0x40)
             }
         }
+        return ws;
     }
 
     /// @notice The tensor root implied by a leaf of a tokens tensor and its siblings, the ones not

@@ -68,22 +68,12 @@ library Merkle {
         pure
         returns (bytes32 r)
     {
-        assembly ("memory-safe") {
-            r := leaf
-            let n := siblings.length
-            let off := siblings.offset
-            let z := 0
-            for { let i := 0 } lt(i, depth) { i := add(i, 1) } {
-                let sib := z
-                if lt(i, n) { sib := calldataload(add(off, shl(5, i))) }
-                let b := and(shr(i, index), 1)
-                mstore(shl(5, b), r)
-                mstore(shl(5, xor(b, 1)), sib)
-                r := keccak256(0x00, 0x40)
-                mstore(0x00, z)
-                mstore(0x20, z)
-                z := keccak256(0x00, 0x40)
-            }
+        uint256 n = siblings.length;
+        r = rootFromPath(leaf, index, siblings);
+        bytes32 z = zero(n);
+        for (uint256 h = n; h < depth; h++) {
+            r = (index >> h) & 1 == 1 ? parent(z, r) : parent(r, z);
+            z = parent(z, z);
         }
     }
 

@@ -146,23 +146,10 @@ abstract contract GenFixture is GameFixture {
         uint32[] memory inputBytes = new uint32[](gnin);
         for (uint256 i = 0; i < gnin; i++) inputBytes[i] = 4;
         inputBytes[gnin - 1] = 20;
-        s = ModelRegistry.ModelSpec({
-            nodesRoot: Merkle.rootOfLeaves(_genNodeLeaves(), Merkle.depthFor(gn)),
-            nin: gnin,
-            n: gn,
-            outputValue: gnin + sampledNode,
-            stateDepth: gD,
-            inputBytes: inputBytes,
-            outputBytes: 4,
-            guestRoot: Merkle.tensorRootMem(genProgram),
-            k: k,
-            stepsLog2: stepsLog2,
-            challengeWindow: WINDOW,
-            clock: CLOCK,
-            submitterBond: SUB_BOND,
-            challengerBond: CHAL_BOND,
-            uri: "file:///models/gen-adder"
-        });
+        s = _modelSpec(Merkle.rootOfLeaves(_genNodeLeaves(), Merkle.depthFor(gn)), gnin, gn, gnin + sampledNode, inputBytes, genProgram);
+        s.k = k;
+        s.stepsLog2 = stepsLog2;
+        s.uri = "file:///models/gen-adder";
         g = ModelRegistry.GenerationSpec({vocab: VOCAB, ctx: CTX, layers: layers, kvValue: gnin + kvNode});
     }
 
@@ -170,6 +157,19 @@ abstract contract GenFixture is GameFixture {
         _buildStepGraph(l, fillers);
         (ModelRegistry.ModelSpec memory s, ModelRegistry.GenerationSpec memory g) = _genSpec(k, stepsLog2);
         genModelId = reg.registerGeneration(s, g);
+    }
+
+    /// The tests' usual deployment: a one-layer step graph (k 2, 2^5 VM steps), a 4-id prompt, 6
+    /// new ids, a sampler with `seed` (temperature 1, top-k 40, top-p 0.9; or greedy when
+    /// `greedy`).
+    function _genSetUp(bool greedy, uint64 seed) internal {
+        _deploy();
+        _registerGen(1, 0, 2, 5);
+        _setPrompt(4, 1);
+        maxNew = 6;
+        sampler = greedy
+            ? InferenceOracle.Sampler({temperature: 0, topK: 0, topP: 0, seed: seed})
+            : InferenceOracle.Sampler({temperature: 0x3f800000, topK: 40, topP: 0x3f666666, seed: seed});
     }
 
     // ---- generations ----
