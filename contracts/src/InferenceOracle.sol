@@ -393,9 +393,9 @@ contract InferenceOracle is Credits {
     }
 
     /// @notice A generation task's request; all zero for a classifier task.
-    function generation(uint256 taskId) external view returns (GenerationRequest memory) {
-        _task(taskId);
-        return generations[taskId];
+    function generation(uint256 taskId) external view returns (GenerationRequest memory r) {
+        r = generations[taskId];
+        if (r.promptLength == 0) _task(taskId); // a classifier's (all zero) or an unknown task's (reverts)
     }
 
     /// @notice Called by the game contract when a game opens against submission `subId`.

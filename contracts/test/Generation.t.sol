@@ -9,7 +9,7 @@ pragma solidity ^0.8.28;
 
 import {GameFixture} from "./lib/GameFixture.sol";
 import {Vectors} from "./lib/Vectors.sol";
-import {Merkle} from "../src/lib/Merkle.sol";
+import {Merkle, ZEROS} from "../src/lib/Merkle.sol";
 import {Generation} from "../src/lib/Generation.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
@@ -21,7 +21,7 @@ contract GenerationHarness {
         pure
         returns (bytes32, bytes32, bool)
     {
-        return Generation.append(tokenLeaf, tokenPath, writePath, t, next);
+        return Generation.append(tokenLeaf, tokenPath, writePath, t, next, Merkle.zeros());
     }
 
     function firstOutOfVocab(bytes calldata ids, uint32 vocab) external pure returns (uint256) {
@@ -163,7 +163,7 @@ contract GenerationTest is Vectors, GameFixture {
             bytes memory in20 = vm.parseJsonBytes(json, _at("sampler", i, "input"));
             assertEq(in20.length, 20, "20 bytes");
             assertEq(w, _word(in20, 0), "sampler input bytes");
-            assertEq(Generation.wordRoot(w), _b32("sampler", i, "root"), "its tensor root");
+            assertEq(Merkle.wordTensorRoot(w), _b32("sampler", i, "root"), "its tensor root");
         }
     }
 
@@ -175,17 +175,16 @@ contract GenerationTest is Vectors, GameFixture {
             bytes32[] memory inputs = vm.parseJsonBytes32Array(json, _at("step_state0", i, "inputs"));
             assertEq(inputs.length, (uint256(1) << kvH) + 3, "nin = 2^c + 3");
             bytes memory in20 = vm.parseJsonBytes(json, _at("step_state0", i, "sampler_input"));
-            (bytes32 tok, bytes32 pos, bytes32 smp) = Generation.wordRoots(
-                Generation.le32(uint32(_u("step_state0", i, "token"))),
-                Generation.le32(uint32(_u("step_state0", i, "t"))),
-                _word(in20, 0)
-            );
+            bytes32[ZEROS] memory z = Merkle.zeros();
+            bytes32 tok = Merkle.wordTensorRoot(Generation.le32(uint32(_u("step_state0", i, "token"))));
+            bytes32 pos = Merkle.wordTensorRoot(Generation.le32(uint32(_u("step_state0", i, "t"))));
+            bytes32 smp = Merkle.wordTensorRoot(_word(in20, 0));
             uint256 kv = uint256(1) << kvH;
             assertEq(tok, inputs[kv], "token root");
             assertEq(pos, inputs[kv + 1], "pos root");
             assertEq(smp, inputs[kv + 2], "sampler root");
             bytes32 s0 = Generation.stepState0(
-                _b32("step_state0", i, "kv_root"), kvH, tok, pos, smp, _u("step_state0", i, "depth")
+                _b32("step_state0", i, "kv_root"), kvH, tok, pos, smp, _u("step_state0", i, "depth"), z
             );
             assertEq(s0, _b32("step_state0", i, "state0"), "State_0 from kvRoot and three leaves");
         }

@@ -324,7 +324,7 @@ abstract contract GenFixture is GameFixture {
         uint256 b = kv.length;
         l[b] = _root4(tr.x[t]);
         l[b + 1] = _root4(uint32(t));
-        l[b + 2] = Generation.wordRoot(_samplerWord(t));
+        l[b + 2] = Merkle.wordTensorRoot(_samplerWord(t));
         uint32[] memory outs = _run(tr.x[t], tr.caches[t], t, liar && t == lieAt ? _lieNode(genLie) : NONE);
         for (uint256 k = 0; k < gn; k++) l[gnin + k] = _root4(outs[k]);
     }
