@@ -195,23 +195,20 @@ contract GenerationTest is Vectors, GameFixture {
         assertTrue(c >= 10, "vectors present");
         uint256 refused;
         for (uint256 i = 0; i < c; i++) {
-            ModelRegistry.ModelSpec memory s;
-            s.nin = uint32(_u("layout", i, "nin"));
-            s.n = uint32(_u("layout", i, "n"));
-            s.stateDepth = Merkle.depthFor(uint256(s.nin) + s.n);
             uint256[] memory ib = vm.parseJsonUintArray(json, _at("layout", i, "input_bytes"));
-            s.inputBytes = new uint32[](ib.length);
-            for (uint256 k = 0; k < ib.length; k++) s.inputBytes[k] = uint32(ib[k]);
-            s.outputValue = uint32(_u("layout", i, "output_value"));
+            uint32[] memory inputBytes = new uint32[](ib.length);
+            for (uint256 k = 0; k < ib.length; k++) inputBytes[k] = uint32(ib[k]);
+            ModelRegistry.ModelSpec memory s = _modelSpec(
+                keccak256("nodes"),
+                uint32(_u("layout", i, "nin")),
+                uint32(_u("layout", i, "n")),
+                uint32(_u("layout", i, "output_value")),
+                inputBytes,
+                ""
+            );
             s.outputBytes = uint32(_u("layout", i, "output_bytes"));
-            s.nodesRoot = keccak256("nodes");
-            s.guestRoot = keccak256("guest");
             s.k = 4;
             s.stepsLog2 = 20;
-            s.challengeWindow = WINDOW;
-            s.clock = CLOCK;
-            s.submitterBond = SUB_BOND;
-            s.challengerBond = CHAL_BOND;
             ModelRegistry.GenerationSpec memory g = ModelRegistry.GenerationSpec({
                 vocab: uint32(_u("layout", i, "vocab")),
                 ctx: uint32(_u("layout", i, "ctx")),

@@ -186,6 +186,16 @@ abstract contract GenFixture is GameFixture {
         for (uint256 i = 0; i < p; i++) promptIds.push(uint32(uint256(keccak256(abi.encode(seed, i))) % VOCAB));
     }
 
+    /// A generation requested, a lie of kind `l` at token step `at` submitted by the submitter
+    /// (or the truth for Lie.None) and challenged by the challenger.
+    function _liarGame(Lie l, uint256 at) internal returns (uint256 task, uint256 id) {
+        genLie = l;
+        lieAt = at;
+        task = _requestGen(requester);
+        _submitGen(task, submitter, true);
+        id = _challenge(task, challenger);
+    }
+
     function _requestGen(address who) internal returns (uint256 taskId) {
         vm.prank(who);
         taskId = oracle.requestGeneration{value: FEE}(genModelId, _ids(promptIds), maxNew, stopToken, sampler);
