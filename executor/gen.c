@@ -23,7 +23,8 @@ static opml_llama_session *session_for(executor *x, const ProtobufCBinaryData *r
     exec_model *e = exec_model_for(x, root, reply);
     if (!e) return NULL;
     opml_llama_session *s = models_llama(&x->models, e, err, sizeof err);
-    if (!s) exec_refuse(x, reply, OPML_E_BAD_REQUEST, err);
+    /* no LLaMA view of the model: the request's fault; no session over it: ours (memory, backend) */
+    if (!s) exec_refuse(x, reply, e->llama ? OPML_E_INTERNAL : OPML_E_BAD_REQUEST, err);
     *em = e;
     return s;
 }
