@@ -11,5 +11,5 @@ fault=${2:-node=4@2}
 dir=$(mktemp -d /tmp/opml-bench-dispute.XXXXXX)
 trap '"$top/compose/launch.sh" down "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 cd "$top"
-"$build/cli/opml" demo --dir "$dir" --fault "$fault" >"$dir/out" 2>&1 || { cat "$dir/out"; exit 1; }
+"$build/cli/opml" demo --fashion --dir "$dir" --fault "$fault" >"$dir/out" 2>&1 || { cat "$dir/out"; exit 1; }
 sed -n '/^summary/,$p' "$dir/out"

@@ -9,6 +9,9 @@
  *   submitter.c  runs a task on an executor, submits it with the bond, finalizes it;
  *   validator.c  checks another identity's submission, challenges a wrong one;
  *   play.c       one move of a game we play, recorded before it is sent (record.h);
+ *   phase0.c     a generation task: its run, phase 0's generation states G_t, the binding of G_T
+ *                (bindTokens), the opening of a token step (openStep) and the step graph's run at
+ *                that step, on which phases 1 and 2 play;
  *   phase1.c     phase 1's graph states, the binding of State_n (bindEnd) and the opening of a
  *                node (openNode);
  *   phase2.c     phase 2's VM state hashes and the one-step proof, from vmjudge;
@@ -55,7 +58,15 @@ int catch_up(bisector *b, uint64_t until);
 void on_sub(actor *a, void *sock, void *user);
 
 /* submitter.c */
+/* An executor's (any, through the bus's work broker) answer of type d to req, a request about task
+ * t, within timeout_ms; NULL with a warning naming the task. */
+ProtobufCMessage *executor_call(bisector *b, const task *t, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
+                                int timeout_ms);
 void submissions_load(bisector *b);
+/* The output of task t (claimed_out) with nothing committed, lied as the lying_nth submission's lie
+ * says (0: honest). Returns 0 or -1. */
+int infer_task(bisector *b, task *t, model_entry *me, int lying_nth);
+/* Task t's run with every value's root (honest and claimed values, the claimed output): a game's. */
 int run_task(bisector *b, task *t, model_entry *me, int lying_nth);
 int state_at(const task *t, const model_entry *me, int claimed, uint64_t s, uint8_t out[32]);
 void try_submit(bisector *b, task *t);
@@ -71,6 +82,22 @@ void game_resolved(bisector *b, gm *g, int won, const char *bond);
 cJSON *hashes_json(const uint8_t (*h)[32], size_t n);
 void play(bisector *b, gm *g);
 void on_move_receipt(bisector *b, const uint8_t id[32], int success, const char *revert);
+
+/* phase0.c (generation tasks, t->gen set) */
+/* Runs t's generation (any executor) and fills the ids we post (lied as the `fault` setting says for
+ * the lying_nth submission; 0: honest). Returns 0 or -1. */
+int gen_run_task(bisector *b, task *t, model_entry *me, int lying_nth);
+/* Our G_t at the m + 1 points of a dissection of a game over [0, T]: the submitter's claims (sub) or
+ * the challenger's honest ones. Returns 0 or -1. */
+int gen_point_hashes(bisector *b, task *t, const model_entry *me, int sub, uint64_t T, const uint64_t *pts, unsigned m,
+                     uint8_t (*out)[32]);
+/* bindTokens' arguments after the game id (tokensRoot_T, kvRoot_T, the prompt, the output), appended. */
+int gen_binding(bisector *b, task *t, const model_entry *me, uint64_t T, cJSON *args);
+/* openStep's argument (DisputeGame.StepOpening) at token step j of a game over [0, T], or NULL. */
+cJSON *gen_step_opening(bisector *b, task *t, const model_entry *me, uint64_t T, uint64_t j);
+/* Makes t->honest and t->claimed the value roots of token step `step`'s run (our role's ids; the
+ * submitter's with its lie when it lied there). Returns 0 or -1. */
+int gen_step_ready(bisector *b, task *t, const model_entry *me, uint64_t step, game_role role);
 
 /* phase1.c */
 /* bindEnd's arguments after the game id (State_n, the output, its path), appended to args: our

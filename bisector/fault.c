@@ -36,6 +36,13 @@ int fault_parse(const char *text, fault *f, char *err, size_t errlen) {
         f->only_nth = (uint32_t)nth;
         end = at;
     }
+    const char *slash = memchr(text, '/', (size_t)(end - text));
+    if (slash) { /* a generation's token step: node=N/T, vm=N[:STEP]/T */
+        if (parse_u64(slash + 1, end, &f->step) != 0 || (strncmp(text, "node=", 5) && strncmp(text, "vm=", 3)))
+            return opml_errf(err, errlen, "fault setting \"%s\": /T (a token step) follows node=N or vm=N[:STEP]", text);
+        f->step_set = 1;
+        end = slash;
+    }
     const char *eq = memchr(text, '=', (size_t)(end - text));
     const char *kend = eq ? eq : end;
     size_t klen = (size_t)(kend - text);
@@ -65,16 +72,22 @@ int fault_parse(const char *text, fault *f, char *err, size_t errlen) {
         f->node = (uint32_t)v;
         if (colon && (parse_u64(colon + 1, end, &f->vm_step) != 0 || f->vm_step == 0))
             return opml_errf(err, errlen, "fault setting \"%s\": vm=N:STEP needs a step >= 1", text);
+    } else if ((klen == 5 && !memcmp(text, "token", 5)) || (klen == 2 && !memcmp(text, "kv", 2))) {
+        if (!arg || parse_u64(arg, end, &f->step) != 0)
+            return opml_errf(err, errlen, "fault setting \"%s\": %.*s=N needs a number", text, (int)klen, text);
+        f->kind = klen == 5 ? FAULT_TOKEN : FAULT_KV;
     } else {
         return opml_errf(err, errlen,
-                         "fault setting \"%s\": unknown kind (none, node=N, random[=SEED], output, vm=N[:STEP], each with @K)", text);
+                         "fault setting \"%s\": unknown kind (none, node=N, random[=SEED], output, vm=N[:STEP], token=J, kv=T, "
+                         "each with @K, node and vm with /T)", text);
     }
     return 0;
 }
 
 void fault_format(const fault *f, char *out, size_t outlen) {
-    char nth[24] = "";
-    if (f->only_nth) snprintf(nth, sizeof nth, "@%" PRIu32, f->only_nth);
+    char nth[48] = "";
+    if (f->step_set) snprintf(nth, sizeof nth, "/%" PRIu64, f->step);
+    if (f->only_nth) snprintf(nth + strlen(nth), sizeof nth - strlen(nth), "@%" PRIu32, f->only_nth);
     switch (f->kind) {
     case FAULT_NONE: snprintf(out, outlen, "none"); break;
     case FAULT_NODE: snprintf(out, outlen, "node=%" PRIu32 "%s", f->node, nth); break;
@@ -84,6 +97,8 @@ void fault_format(const fault *f, char *out, size_t outlen) {
         if (f->vm_step) snprintf(out, outlen, "vm=%" PRIu32 ":%" PRIu64 "%s", f->node, f->vm_step, nth);
         else snprintf(out, outlen, "vm=%" PRIu32 "%s", f->node, nth);
         break;
+    case FAULT_TOKEN: snprintf(out, outlen, "token=%" PRIu64 "%s", f->step, nth); break;
+    case FAULT_KV: snprintf(out, outlen, "kv=%" PRIu64 "%s", f->step, nth); break;
     }
 }
 
@@ -110,7 +125,7 @@ int fault_plan_for(const fault *f, uint32_t nth, uint64_t task_id, uint32_t nin,
             return opml_errf(err, errlen, "fault output: the model's output is input %" PRIu32 ", not a node", output_value);
         node = output_value - nin;
         break;
-    default: return opml_errf(err, errlen, "fault setting \"\": unknown kind");
+    default: return opml_errf(err, errlen, "fault setting: token=J and kv=T lie in generation tasks only");
     }
     if (node >= n) return opml_errf(err, errlen, "fault at node %" PRIu32 ": the model has %" PRIu32 " nodes", node, n);
     p->active = 1;
@@ -121,6 +136,67 @@ int fault_plan_for(const fault *f, uint32_t nth, uint64_t task_id, uint32_t nin,
     return 0;
 }
 
+int fault_gen_plan_for(const fault *f, uint32_t nth, uint64_t task_id, const fault_gen_shape *sh, fault_plan *p, char *err,
+                       size_t errlen) {
+    memset(p, 0, sizeof *p);
+    if (f->kind == FAULT_NONE || (f->only_nth && f->only_nth != nth)) return 0;
+    if (sh->T < 1 || sh->P < 1 || sh->T < sh->P || sh->output_value < sh->nin || sh->kv_value < sh->nin)
+        return opml_errf(err, errlen, "fault: not a generation's shape");
+    uint32_t sample = sh->output_value - sh->nin;
+    uint64_t M = sh->T - sh->P + 1, step = (sh->P - 1 + sh->T) / 2; /* the middle step that samples */
+    if (f->step_set) step = f->step;
+    switch (f->kind) {
+    case FAULT_TOKEN:
+        if (f->step >= M) return opml_errf(err, errlen, "fault token=%" PRIu64 ": there are %" PRIu64 " new ids", f->step, M);
+        p->node = sample, p->step = sh->P + f->step - 1;
+        break;
+    case FAULT_OUTPUT: p->node = sample, p->step = sh->T - 1; break;
+    case FAULT_KV: p->node = sh->kv_value - sh->nin, p->step = f->step; break;
+    case FAULT_NODE:
+    case FAULT_VM: p->node = f->node, p->step = step; break;
+    case FAULT_RANDOM_NODE: /* a node before the cache outputs, at a step that samples */
+        p->node = (uint32_t)(mix64(f->seed ^ task_id) % (sh->kv_value - sh->nin));
+        p->step = sh->P - 1 + mix64(f->seed ^ ~task_id) % M;
+        break;
+    default: return opml_errf(err, errlen, "fault setting: unknown kind");
+    }
+    if (p->node >= sh->n) return opml_errf(err, errlen, "fault at node %" PRIu32 ": the step graph has %" PRIu32 " nodes", p->node, sh->n);
+    if (p->step >= sh->T) return opml_errf(err, errlen, "fault at step %" PRIu64 ": the generation has %" PRIu64 " steps", p->step, sh->T);
+    int cache = sh->nin + p->node >= sh->kv_value && sh->nin + p->node < sh->kv_value + sh->kv_count;
+    if (cache && p->step + 1 >= sh->T)
+        return opml_errf(err, errlen, "fault at cache output node %" PRIu32 " of the last step: only its sampled token shows", p->node);
+    if (!cache && p->step + 1 < sh->P)
+        return opml_errf(err, errlen, "fault at node %" PRIu32 " of prompt step %" PRIu64 ": only the cache outputs of a prompt step show",
+                         p->node, p->step);
+    p->active = p->gen = 1;
+    p->token = !cache;
+    p->output_bytes = p->token;
+    p->in_vm = f->kind == FAULT_VM;
+    p->vm_step = f->kind == FAULT_VM ? f->vm_step : 0;
+    return 0;
+}
+
+uint32_t fault_gen_lied_id(uint32_t x, uint32_t vocab, uint32_t stop) {
+    uint32_t y = (uint32_t)(((uint64_t)x + 1) % vocab);
+    return y == stop ? (uint32_t)(((uint64_t)x + 2) % vocab) : y; /* x itself when vocab <= 2 and no other fits */
+}
+
+int64_t fault_gen_apply_ids(const fault_plan *p, uint32_t *ids, uint64_t count, uint32_t vocab, uint32_t stop) {
+    if (!p->active || !p->gen || count < 2) return -1;
+    uint64_t i = p->token ? p->step + 1 : count - 1;
+    if (i >= count) return -1;
+    ids[i] = fault_gen_lied_id(ids[i], vocab, stop);
+    return (int64_t)i;
+}
+
+int fault_gen_apply_step(const fault_plan *p, uint32_t nin, uint32_t output_value, int next_lied, uint32_t next,
+                         uint8_t (*roots)[32]) {
+    if (nin + p->node != output_value) fault_false_hash(roots[nin + p->node], roots[nin + p->node]);
+    if (!next_lied) return 0;
+    uint8_t b[4] = {(uint8_t)next, (uint8_t)(next >> 8), (uint8_t)(next >> 16), (uint8_t)(next >> 24)};
+    return merkle_tensor_root(b, 4, roots[output_value]);
+}
+
 void fault_false_hash(const uint8_t honest[32], uint8_t out[32]) {
     static const char tag[] = "opml.fault";
     uint8_t buf[sizeof tag - 1 + 32];
@@ -129,12 +205,18 @@ void fault_false_hash(const uint8_t honest[32], uint8_t out[32]) {
     keccak256(buf, sizeof buf, out);
 }
 
+int fault_apply_output(const fault_plan *p, uint8_t *output, size_t output_len) {
+    if (!p->active) return 0;
+    if (output_len == 0) return -1;
+    output[0] ^= 1;
+    return 0;
+}
+
 int fault_apply_values(const fault_plan *p, uint32_t nin, uint32_t output_value, uint8_t (*roots)[32], uint8_t *output,
                        size_t output_len) {
     if (!p->active) return 0;
-    if (output_len == 0) return -1;
+    if (fault_apply_output(p, output, output_len)) return -1;
     if (!p->output_bytes) fault_false_hash(roots[nin + p->node], roots[nin + p->node]);
-    output[0] ^= 1;
     return merkle_tensor_root(output, output_len, roots[output_value]);
 }
 

@@ -131,8 +131,20 @@ gm *fold_game(const fold_state *s, uint64_t game_id) {
     return NULL;
 }
 
+static void gen_side_free(gen_side *g) {
+    free(g->ids), free(g->g), free(g->tok), free(g->kv);
+    memset(g, 0, sizeof *g);
+}
+
 void fold_task_forget_run(task *t) {
-    t->ran = 0;
+    if (t->gr) {
+        gen_side_free(&t->gr->honest);
+        gen_side_free(&t->gr->claimed);
+        free(t->gr);
+        t->gr = NULL;
+    }
+    memset(&t->plan, 0, sizeof t->plan);
+    t->ran = t->inferred = 0;
     free(t->honest), free(t->claimed), free(t->claimed_out);
     t->honest = t->claimed = NULL;
     t->claimed_out = NULL;
@@ -143,7 +155,8 @@ void fold_free(fold_state *s) {
     for (task *t = s->tasks, *n; t; t = n) {
         n = t->next;
         fold_task_forget_run(t);
-        free(t->input), free(t->output), free(t);
+        if (t->gen) free(t->gen->prompt);
+        free(t->gen), free(t->input), free(t->output), free(t);
     }
     for (gm *g = s->games, *n; g; g = n) {
         n = g->next;
@@ -168,26 +181,63 @@ static gm *known_game(const fold_ctx *c, uint64_t id) {
 
 /* ---- the registry's and the oracle's events ---- */
 
+/* Served model me takes the on-chain id and game parameters of the pending registration. */
+static void serve_model(const fold_ctx *c, model_entry *me) {
+    const fold_pending_model *p = &c->s->pending_model;
+    me->id = p->model_id;
+    me->k = p->k;
+    me->steps_log2 = p->steps_log2;
+    me->clock = p->clock;
+    snprintf(me->sbond, sizeof me->sbond, "%s", p->sbond);
+    snprintf(me->cbond, sizeof me->cbond, "%s", p->cbond);
+    say(c->out, FOLD_INFO, "model %" PRIu64 " is ours to serve (%s%u nodes, k %u)", me->id,
+        me->is_gen ? "a generation model, a step graph of " : "", me->m.n, me->k);
+}
+
 static int on_model_registered(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainModelRegistered *m = (const Opml__ChainModelRegistered *)msg;
     const Opml__ChainModelSpec *sp = m->spec;
     if (need_len(c, "model_root", m->model_root, 32)) return -1;
     if (!sp) return refuse(c, "model %" PRIu64 " has no spec", m->model_id);
+    if (m->model_id == 0 || sp->k < 2 || sp->k > UINT16_MAX || sp->steps_log2 > 63)
+        return refuse(c, "model %" PRIu64 ": id, k %u or steps_log2 %u out of range", m->model_id, sp->k, sp->steps_log2);
+    if (need_wei(c, "submitter_bond", sp->submitter_bond) || need_wei(c, "challenger_bond", sp->challenger_bond)) return -1;
+    /* a generation model's root is its generation root: GenerationRegistered (next) names its step graph */
+    fold_pending_model *p = &c->s->pending_model;
+    p->model_id = m->model_id;
+    memcpy(p->root, m->model_root.data, 32);
+    p->k = (uint16_t)sp->k;
+    p->steps_log2 = (uint8_t)sp->steps_log2;
+    p->clock = sp->clock;
+    snprintf(p->sbond, sizeof p->sbond, "%s", sp->submitter_bond);
+    snprintf(p->cbond, sizeof p->cbond, "%s", sp->challenger_bond);
     for (size_t i = 0; i < c->s->nmodels; i++) {
         model_entry *me = &c->s->models[i];
         if (memcmp(me->m.root, m->model_root.data, 32)) continue;
-        if (m->model_id == 0 || sp->k < 2 || sp->k > UINT16_MAX || sp->steps_log2 > 63)
-            return refuse(c, "model %" PRIu64 ": id, k %u or steps_log2 %u out of range", m->model_id, sp->k,
-                          sp->steps_log2);
-        if (need_wei(c, "submitter_bond", sp->submitter_bond) || need_wei(c, "challenger_bond", sp->challenger_bond))
-            return -1;
-        me->id = m->model_id;
-        me->k = (uint16_t)sp->k;
-        me->steps_log2 = (uint8_t)sp->steps_log2;
-        me->clock = sp->clock;
-        snprintf(me->sbond, sizeof me->sbond, "%s", sp->submitter_bond);
-        snprintf(me->cbond, sizeof me->cbond, "%s", sp->challenger_bond);
-        say(c->out, FOLD_INFO, "model %" PRIu64 " is ours to serve (%u nodes, k %u)", me->id, me->m.n, me->k);
+        serve_model(c, me);
+        p->model_id = 0;
+    }
+    return 0;
+}
+
+/* A generation model (docs/generation.md): the step graph we serve whose root the event names, with
+ * the game parameters of the ModelRegistered before it, whose root must be the generation root of
+ * the step root and the facts. */
+static int on_generation_registered(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainGenerationRegistered *m = (const Opml__ChainGenerationRegistered *)msg;
+    if (need_len(c, "step_root", m->step_root, 32)) return -1;
+    opml_gen_facts f = {m->vocab, m->ctx, m->layers, m->kv_value};
+    uint8_t root[32];
+    opml_gen_root(m->step_root.data, &f, root);
+    fold_pending_model *p = &c->s->pending_model;
+    for (size_t i = 0; i < c->s->nmodels; i++) {
+        model_entry *me = &c->s->models[i];
+        if (memcmp(me->m.root, m->step_root.data, 32)) continue;
+        if (p->model_id != m->model_id || memcmp(p->root, root, 32))
+            return refuse(c, "model %" PRIu64 ": no ModelRegistered with its generation root before it", m->model_id);
+        me->is_gen = 1;
+        me->gen = f;
+        serve_model(c, me);
     }
     return 0;
 }
@@ -215,6 +265,35 @@ static int on_task_requested(const fold_ctx *c, const ProtobufCMessage *msg) {
     memcpy(t->requester, m->requester.data, 20);
     t->input = in;
     t->input_len = m->inputs[0].len;
+    t->next = c->s->tasks;
+    c->s->tasks = t;
+    return 0;
+}
+
+/* A generation task: the prompt's ids (int32 little-endian) and the request's numbers. */
+static int on_generation_requested(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainGenerationRequested *m = (const Opml__ChainGenerationRequested *)msg;
+    if (need_len(c, "requester", m->requester, 20)) return -1;
+    if (m->prompt.len == 0 || m->prompt.len % 4) return refuse(c, "a prompt of %zu bytes is no list of ids", m->prompt.len);
+    if (fold_task(c->s, m->task_id)) {
+        odd(c, "task %" PRIu64 " was requested before: the first request stands", m->task_id);
+        return 0;
+    }
+    task *t = calloc(1, sizeof *t);
+    gen_request *q = calloc(1, sizeof *q);
+    uint32_t P = (uint32_t)(m->prompt.len / 4);
+    uint32_t *ids = malloc((size_t)P * 4);
+    if (!t || !q || !ids) {
+        free(t), free(q), free(ids);
+        return refuse(c, "out of memory");
+    }
+    opml_gen_ids_from_bytes(m->prompt.data, P, ids);
+    *q = (gen_request){ids, P, m->max_new, m->stop_token, {m->temperature, m->top_k, m->top_p, m->seed}};
+    t->id = m->task_id;
+    t->model_id = m->model_id;
+    t->status = TASK_OPEN;
+    memcpy(t->requester, m->requester.data, 20);
+    t->gen = q;
     t->next = c->s->tasks;
     c->s->tasks = t;
     return 0;
@@ -371,6 +450,10 @@ static int on_step_opened(const fold_ctx *c, const ProtobufCMessage *msg) {
     if (need_len(c, "state0", m->state0, 32) || need_len(c, "state_n", m->state_n, 32)) return -1;
     gm *g = known_game(c, m->game_id);
     if (!g) return 0;
+    if (g->v.phase != 0 || g->v.turn != GAME_TURN_OPEN_STEP || m->step != g->v.lo)
+        odd(c, "game %" PRIu64 " opened token step %" PRIu64 ", the view is at phase %u [%" PRIu64 ", %" PRIu64 "] (%s to move)",
+            g->id, m->step, g->v.phase, g->v.lo, g->v.hi, game_turn_name(g->v.turn));
+    g->token_step = m->step;
     game_step_opened(&g->v, m->n, m->state0.data, m->state_n.data, c->now);
     moved(c, g);
     return 0;
@@ -469,7 +552,9 @@ static const struct {
     fold_handler fn;
 } handlers[] = {
     {"ModelRegistered", &opml__chain_model_registered__descriptor, on_model_registered},
+    {"GenerationRegistered", &opml__chain_generation_registered__descriptor, on_generation_registered},
     {"TaskRequested", &opml__chain_task_requested__descriptor, on_task_requested},
+    {"GenerationRequested", &opml__chain_generation_requested__descriptor, on_generation_requested},
     {"ResultSubmitted", &opml__chain_result_submitted__descriptor, on_result_submitted},
     {"SubmissionRejected", &opml__chain_submission_rejected__descriptor, on_submission_rejected},
     {"ShareCredited", &opml__chain_share_credited__descriptor, on_share_credited},

@@ -27,6 +27,7 @@
 #include "chain.pb-c.h"
 #include "fault.h"
 #include "game.h"
+#include "generation.h"
 #include "model.h"
 #include "payout.h"
 #include "record.h"
@@ -52,16 +53,44 @@ const char *task_status_name(task_status s);
 typedef struct model_entry {
     opml_model m;
     uint64_t id;          /* on-chain id, 0 until ModelRegistered names it */
+    int is_gen;           /* a generation model (its file is the step graph): GenerationRegistered */
+    opml_gen_facts gen;   /* when is_gen: vocab, ctx, layers, kvValue as registered */
     uint16_t k;
     uint8_t steps_log2;
     uint64_t clock;
     char sbond[80], cbond[80]; /* decimal wei */
 } model_entry;
 
+/* A generation task's request (GenerationRequested, docs/generation.md). */
+typedef struct gen_request {
+    uint32_t *prompt;     /* the prompt's P ids */
+    uint32_t P, max_new, stop;
+    opml_gen_sampler sampler;
+} gen_request;
+
+/* Our side of a generation task (phase0.c), computed by executors: the ids x_0 .. x_T (the prompt
+ * then the output) and the generation states G_t, tokensRoot_t and kvRoot_t at every t. `claimed`
+ * is what we post as its submitter (honest when not lying); `honest` what we compute, generated on
+ * past the claimed length when the claimed generation is longer (docs/generation.md: the challenger
+ * continues past its stop). */
+typedef struct gen_side {
+    uint32_t *ids;
+    uint32_t n;               /* ids held: T + 1 */
+    uint8_t (*g)[32], (*tok)[32], (*kv)[32]; /* at t = 0 .. states - 1 */
+    uint32_t states;
+} gen_side;
+
+typedef struct gen_run {
+    gen_side honest, claimed;
+    int64_t step;             /* the token step whose step-graph run task.honest/claimed hold; -1 none */
+    uint8_t step_state_n[32]; /* that run's claimed State_n */
+} gen_run;
+
 typedef struct task {
     /* the chain's, written by the fold */
     uint64_t id, model_id;
     task_status status;
+    gen_request *gen;     /* a generation task's request; NULL for a classifier task */
     uint8_t requester[20];
     uint8_t *input;
     size_t input_len;
@@ -74,12 +103,14 @@ typedef struct task {
     int checked;          /* validator: this submission was checked */
     int busy;             /* submitter: a submit or finalize is in flight */
     uint64_t busy_at;
-    int ran;              /* values below are known */
+    int inferred;         /* claimed_out is known (the happy path: submitter.c's infer_task) */
+    int ran;              /* values below are known (a game's run: run_task) */
     uint8_t (*honest)[32];  /* value roots, nin + n */
     uint8_t (*claimed)[32]; /* what we post as submitter (honest when not lying) */
     uint8_t *claimed_out;
     size_t claimed_out_len;
     fault_plan plan;        /* the lie told on this task (inactive: none) */
+    gen_run *gr;            /* a generation task's ids and states (phase0.c); NULL until computed */
     struct task *next;
 } task;
 
@@ -92,6 +123,7 @@ typedef struct gm {
     uint8_t submitter[20], challenger[20];
     uint8_t (*roots)[32]; /* the pending dissection's roots */
     size_t nroots;
+    uint64_t token_step;  /* a generation game past phase 0: the token step StepOpened opened */
     /* ours (play.c): the write-ahead record, read when the game starts (FOLD_FX_JOINED) */
     game_record rec;
     struct gm *next;
@@ -101,8 +133,20 @@ typedef struct gm {
 enum { PAY_ORACLE, PAY_GAME, PAYERS };
 extern const char *const payers[PAYERS];
 
+/* A ModelRegistered that named no served model's root: a generation model's names its generation
+ * root, which the GenerationRegistered after it (same transaction) matches to a step graph. */
+typedef struct fold_pending_model {
+    uint64_t model_id;            /* 0: none */
+    uint8_t root[32];
+    uint16_t k;
+    uint8_t steps_log2;
+    uint64_t clock;
+    char sbond[80], cbond[80];
+} fold_pending_model;
+
 typedef struct fold_state {
     uint8_t me[20];                /* our identity */
+    fold_pending_model pending_model;
     uint8_t payer_addr[PAYERS][20]; /* the oracle's and the game's addresses */
     model_entry models[FOLD_MAX_MODELS];
     size_t nmodels;

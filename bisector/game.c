@@ -186,13 +186,19 @@ void game_end_bound(game_view *g, const uint8_t end_state[32], uint64_t block_ti
     g->turn = game_turn_at(g->phase, g->lo, g->hi);
 }
 
-void game_step_opened(game_view *g, uint32_t n, const uint8_t state0[32], const uint8_t state_n[32], uint64_t block_time) {
+/* An opening by the submitter at block_time: the next phase over [0, hi] from start to end. */
+static void opened(game_view *g, uint8_t phase, uint64_t hi, const uint8_t start[32], const uint8_t end[32],
+                   uint64_t block_time) {
     game_charge(g, GAME_SUBMITTER, block_time);
-    g->phase = 1;
+    g->phase = phase;
     g->lo = 0;
-    g->hi = n;
-    memcpy(g->start_hash, state0, 32);
-    memcpy(g->end_hash, state_n, 32);
+    g->hi = hi;
+    memcpy(g->start_hash, start, 32);
+    memcpy(g->end_hash, end, 32);
+}
+
+void game_step_opened(game_view *g, uint32_t n, const uint8_t state0[32], const uint8_t state_n[32], uint64_t block_time) {
+    opened(g, 1, n, state0, state_n, block_time);
     g->turn = game_turn_at(1, 0, n);
 }
 
@@ -213,12 +219,7 @@ void game_selected(game_view *g, uint64_t lo, uint64_t hi, const uint8_t start_h
 
 void game_node_opened(game_view *g, uint32_t node, uint64_t steps, const uint8_t initial[32], const uint8_t final_[32],
                       uint64_t block_time) {
-    game_charge(g, GAME_SUBMITTER, block_time);
-    g->phase = 2;
-    g->lo = 0;
-    g->hi = steps;
-    memcpy(g->start_hash, initial, 32);
-    memcpy(g->end_hash, final_, 32);
+    opened(g, 2, steps, initial, final_, block_time);
     g->node = node;
     g->turn = GAME_TURN_DISSECT; /* as the contract sets it, whatever `steps` */
 }

@@ -5,8 +5,9 @@
  * reverted, so that a restart never sends a move twice on purpose. The submitter's first move binds
  * its State_n to the output it submitted (bindEnd, phase1.c). Dissect and select are the same in
  * both phases but for the hashes at the dissection's points: graph states in phase 1 (phase1.c),
- * VM state hashes in phase 2 (phase2.c). A generation game's token phase (phase 0: bindTokens,
- * openStep) is not played here yet. */
+ * VM state hashes in phase 2 (phase2.c). A generation game's token phase (phase 0) binds G_T
+ * (bindTokens), bisects over the G_t and opens the one disputed token step (openStep) (phase0.c);
+ * its phases 1 and 2 play on that step's run. */
 #include "bisector.h"
 #include "hex.h"
 #include "log.h"
@@ -85,8 +86,12 @@ cJSON *hashes_json(const uint8_t (*h)[32], size_t n) {
 
 /* Our hashes at the m + 1 points of the current dissection: the submitter's claims (sub) or the
  * challenger's honest view; graph states in phase 1, VM state hashes (vmjudge) in phase 2. */
+/* A generation's last token step T = P + M - 1, M the submitted ids. */
+static uint64_t gen_last_step(const task *t) { return t->gen->P + t->output_len / 4 - 1; }
+
 static int point_hashes(bisector *b, gm *g, task *t, const model_entry *me, int sub, const uint64_t *pts, unsigned m,
                         uint8_t (*out)[32]) {
+    if (g->v.phase == 0) return gen_point_hashes(b, t, me, sub, gen_last_step(t), pts, m, out);
     if (g->v.phase == 1) return graph_hashes(t, me, sub, pts, m, out);
     return vm_point_hashes(b, t, me, g->v.node, sub, pts, m, out); /* the node NodeOpened named */
 }
@@ -132,8 +137,14 @@ static const char *move_args(bisector *b, gm *g, task *t, const model_entry *me,
     case GAME_ACT_TIMEOUT: return "timeout";
     case GAME_ACT_ABANDON: return "abandon";
     case GAME_ACT_BIND:
-        if (g->v.phase != 1) return NULL; /* a generation's bindTokens: not played here yet */
+        if (g->v.phase == 0) return gen_binding(b, t, me, gen_last_step(t), args) ? NULL : "bindTokens";
         return end_binding(t, me, args) ? NULL : "bindEnd";
+    case GAME_ACT_OPEN_STEP: {
+        cJSON *o = gen_step_opening(b, t, me, gen_last_step(t), g->v.lo);
+        if (!o) return NULL;
+        cJSON_AddItemToArray(args, o);
+        return "openStep";
+    }
     case GAME_ACT_OPEN: {
         cJSON *o = node_opening(b, t, me, g->v.hi);
         if (!o) return NULL;
@@ -160,6 +171,10 @@ void play(bisector *b, gm *g) {
     if (g->rec.pending.state == GAME_MOVE_FAILED && g->rec.pending.action == act && now_s(b) - g->rec.pending.sent_at < 2)
         return;
     if (act != GAME_ACT_ABANDON && !t->ran && run_task(b, t, me, g->rec.role == GAME_SUBMITTER ? (int)b->submissions : 0))
+        return;
+    /* a generation's phases 1 and 2 play on the run of the token step phase 0 opened */
+    if (act != GAME_ACT_ABANDON && act != GAME_ACT_TIMEOUT && t->gen && g->v.phase >= 1 &&
+        gen_step_ready(b, t, me, g->token_step, g->rec.role))
         return;
     char gid[24];
     snprintf(gid, sizeof gid, "%" PRIu64, g->rec.game_id);

@@ -1,13 +1,14 @@
 /* submitter.c: the submitter's job (`submit` = 1). Every open task on a model this identity serves
  * is run by an executor (any, through the bus's work broker) and submitted with the bond: its
- * output alone (nothing else is committed until a game asks: its first move, bindEnd, is
- * play.c's). What is claimed is what the run gives, unless the `fault` setting lies about this
+ * output alone, computed with nothing committed (ExecutorInfer; a generation's ExecutorGenerate,
+ * phase0.c); the states are computed only when a game asks (run_task: ExecutorRun; the game's
+ * first move, bindEnd, is play.c's). What is claimed is what the run gives, unless the `fault` setting lies about this
  * submission (fault.h; the submissions are counted in storage so that a restarted liar tells its
  * lie at the same @K). After the challenge window the submission is finalized (bond and fee become
  * our credit on the oracle).
  *
- * run_task is also the validator's and the game's: the honest values of a task, with the claimed
- * ones beside them, are computed once per submission. */
+ * infer_task is also the validator's (it compares outputs); run_task is the game's: the honest
+ * values of a task, with the claimed ones beside them, computed once per submission. */
 #include "bisector.h"
 #include "executor.pb-c.h"
 #include "hex.h"
@@ -51,36 +52,77 @@ static uint32_t next_submission(bisector *b) {
 
 /* ---- the executor's run ---- */
 
-/* The lie of the lying_nth submission (0: honest), applied to t's claimed values. */
+#define EXECUTOR_RUN_MS 60000 /* a classifier's run answers within this */
+
+/* The lie of the lying_nth submission (0: honest) on task t, once per run of the task (t->plan). */
 static void plan_lie(bisector *b, task *t, const model_entry *me, int lying_nth) {
     char err[600];
     fault_plan p = {0};
-    if (!lying_nth) return;
+    if (!lying_nth || t->plan.active) return;
     if (fault_plan_for(&b->f, (uint32_t)lying_nth, t->id, me->m.nin, me->m.n, me->m.output_value, &p, err, sizeof err))
         log_error("task %" PRIu64 ": %s", t->id, err);
     else if (p.active) {
-        fault_apply_values(&p, me->m.nin, me->m.output_value, t->claimed, t->claimed_out, t->claimed_out_len);
         t->plan = p;
         log_warn("task %" PRIu64 ": LYING (fault injection) at node %u%s", t->id, p.node, p.output_bytes ? ", the output" : "");
     }
 }
 
+/* The output bytes of a reply (malloc'd copy) as t's claimed output, lied as t->plan says. */
+static int claim_output(task *t, const ProtobufCBinaryData *out) {
+    uint8_t *o = malloc(out->len ? out->len : 1);
+    if (!o) return -1;
+    memcpy(o, out->data, out->len);
+    free(t->claimed_out);
+    t->claimed_out = o;
+    t->claimed_out_len = out->len;
+    return 0;
+}
+
+ProtobufCMessage *executor_call(bisector *b, const task *t, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
+                                int timeout_ms) {
+    char err[600];
+    ProtobufCMessage *rep = NULL;
+    if (rpc_call_max(b->work, req, d, ENVELOPE_MAX_BYTES, &rep, timeout_ms, 1, err, sizeof err)) {
+        log_warn("task %" PRIu64 ": executor: %s", t->id, err);
+        return NULL;
+    }
+    return rep;
+}
+
+int infer_task(bisector *b, task *t, model_entry *me, int lying_nth) {
+    if (t->ran || t->inferred) return 0;
+    if (t->gen || me->is_gen) return run_task(b, t, me, lying_nth); /* a generation's happy path is its run */
+    Opml__ExecutorInfer req = OPML__EXECUTOR_INFER__INIT;
+    ProtobufCBinaryData in = {t->input_len, t->input};
+    req.model_root = (ProtobufCBinaryData){32, me->m.root};
+    req.n_inputs = 1;
+    req.inputs = &in;
+    ProtobufCMessage *rep = executor_call(b, t, &req.base, &opml__executor_infer_reply__descriptor, EXECUTOR_RUN_MS);
+    if (!rep) return -1;
+    Opml__ExecutorInferReply *r = (Opml__ExecutorInferReply *)rep;
+    int rc = claim_output(t, &r->output);
+    protobuf_c_message_free_unpacked(rep, NULL);
+    if (rc) return -1;
+    plan_lie(b, t, me, lying_nth);
+    if (fault_apply_output(&t->plan, t->claimed_out, t->claimed_out_len)) return -1;
+    t->inferred = 1;
+    return 0;
+}
+
 /* Runs task t's model on its input (any executor), and fills honest and claimed values. */
 int run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
     if (t->ran) return 0;
-    char err[600];
+    if (t->gen || me->is_gen) {
+        if (!t->gen || !me->is_gen) return -1; /* a classifier's request on a generation model, or the reverse */
+        return gen_run_task(b, t, me, lying_nth);
+    }
     Opml__ExecutorRun req = OPML__EXECUTOR_RUN__INIT;
     ProtobufCBinaryData in = {t->input_len, t->input};
-    req.model_root.data = me->m.root;
-    req.model_root.len = 32;
+    req.model_root = (ProtobufCBinaryData){32, me->m.root};
     req.n_inputs = 1;
     req.inputs = &in;
-    ProtobufCMessage *rep = NULL;
-    if (rpc_call_max(b->work, &req.base, &opml__executor_run_reply__descriptor, ENVELOPE_MAX_BYTES, &rep, 60000, 1, err,
-                     sizeof err)) {
-        log_warn("task %" PRIu64 ": executor: %s", t->id, err);
-        return -1;
-    }
+    ProtobufCMessage *rep = executor_call(b, t, &req.base, &opml__executor_run_reply__descriptor, EXECUTOR_RUN_MS);
+    if (!rep) return -1;
     Opml__ExecutorRunReply *r = (Opml__ExecutorRunReply *)rep;
     uint32_t nin = me->m.nin, n = me->m.n;
     int rc = -1;
@@ -88,20 +130,20 @@ int run_task(bisector *b, task *t, model_entry *me, int lying_nth) {
         log_error("task %" PRIu64 ": executor returned %zu node roots, the model has %u", t->id, r->n_node_output_roots, n);
         goto out;
     }
+    free(t->honest), free(t->claimed);
     t->honest = calloc(nin + n, 32);
     t->claimed = calloc(nin + n, 32);
-    t->claimed_out = malloc(r->output.len ? r->output.len : 1);
-    if (!t->honest || !t->claimed || !t->claimed_out) goto out;
+    if (!t->honest || !t->claimed) goto out;
     merkle_tensor_root(t->input, t->input_len, t->honest[0]);
     for (uint32_t i = 0; i < n; i++) {
         if (r->node_output_roots[i].len != 32) goto out;
         memcpy(t->honest[nin + i], r->node_output_roots[i].data, 32);
     }
     memcpy(t->claimed, t->honest, (size_t)(nin + n) * 32);
-    memcpy(t->claimed_out, r->output.data, r->output.len);
-    t->claimed_out_len = r->output.len;
+    if (claim_output(t, &r->output)) goto out;
     plan_lie(b, t, me, lying_nth);
-    t->ran = 1;
+    if (fault_apply_values(&t->plan, nin, me->m.output_value, t->claimed, t->claimed_out, t->claimed_out_len)) goto out;
+    t->ran = t->inferred = 1;
     rc = 0;
 out:
     protobuf_c_message_free_unpacked(rep, NULL);
@@ -135,7 +177,7 @@ static cJSON *task_output_args(uint64_t task_id, const uint8_t *out, size_t len)
 void try_submit(bisector *b, task *t) {
     model_entry *me = fold_model(&b->s, t->model_id);
     if (!me || t->status != TASK_OPEN || (t->busy && now_s(b) - t->busy_at < 10)) return;
-    if (!t->ran && run_task(b, t, me, (int)next_submission(b))) return;
+    if (!t->inferred && !t->ran && infer_task(b, t, me, (int)next_submission(b))) return;
     cJSON *args = task_output_args(t->id, t->claimed_out, t->claimed_out_len);
     if (!args) return;
     uint8_t tx[32];

@@ -1,5 +1,5 @@
 /* validator.c: the validator's job (`validate` = 1). Every other identity's live submission on a
- * model this identity serves is re-computed (submitter.c's run_task, honestly) within its window;
+ * model this identity serves is re-computed (submitter.c's infer_task, honestly, nothing committed) within its window;
  * an output other than ours (the submission's only claim: docs/game.md) is challenged with the
  * bond, which starts a game (play.c). A validator with a `fault` setting challenges every
  * submission (the dishonest challenger of the tests).
@@ -20,7 +20,7 @@
 void try_check(bisector *b, task *t) {
     model_entry *me = fold_model(&b->s, t->model_id);
     if (!me || t->status != TASK_SUBMITTED || t->checked || !memcmp(t->submitter, b->s.me, 20) || now_s(b) >= t->deadline) return;
-    if (run_task(b, t, me, 0)) return;
+    if (infer_task(b, t, me, 0)) return;
     /* a challenge recorded before a crash is not sent again (its game may not be on-chain yet) */
     char key[200], a[43];
     hex_encode(b->s.me, 20, a);
@@ -34,7 +34,7 @@ void try_check(bisector *b, task *t) {
         t->checked = 1;
         return;
     }
-    /* run_task ran honestly here (lying_nth 0): the claimed output is the honest one */
+    /* infer_task ran honestly here (lying_nth 0): the claimed output is the honest one */
     int wrong = !t->output || t->output_len != t->claimed_out_len || memcmp(t->output, t->claimed_out, t->output_len) != 0;
     int dishonest = b->f.kind != FAULT_NONE; /* a validator with a fault challenges everything */
     t->checked = 1;

@@ -1,6 +1,7 @@
 /* cluster.c: a CLI session on a launcher cluster's chain (cluster.h). */
 #include "cluster.h"
 
+#include "ethjson.h"
 #include "hex.h"
 #include "u256.h"
 
@@ -88,8 +89,8 @@ int cluster_open(cluster *c, const char *dir, const char *key_name, char *err, s
             cluster_close(c);
             return -1;
         }
-        const contract *known[] = {c->registry_c, c->oracle_c, c->game_c};
-        sender_config cfg = {.journal = journal, .chain_id = c->chain_id, .known = {known, 3}};
+        c->known[0] = c->registry_c, c->known[1] = c->oracle_c, c->known[2] = c->game_c;
+        sender_config cfg = {.journal = journal, .chain_id = c->chain_id, .known = {c->known, 3}};
         c->snd = sender_open(c->rpc, &c->id, &cfg, err, errlen);
         if (!c->snd) {
             cluster_close(c);
@@ -154,4 +155,35 @@ long long cluster_uint(const cJSON *v, const char *name, int i) {
     char *end;
     long long n = strtoll(x->valuestring, &end, 0);
     return *end || n < 0 ? -1 : n;
+}
+
+uint8_t *cluster_task_output(cluster *c, long long id, size_t *len) {
+    const abi_event *e = contract_event(c->oracle_c, "ResultSubmitted");
+    if (!e) return NULL;
+    char q[400], a[43], topic[67];
+    hex_encode(c->oracle, 20, a);
+    hex_encode(e->topic, 32, topic);
+    snprintf(q, sizeof q, "[{\"fromBlock\":\"0x0\",\"toBlock\":\"latest\",\"address\":\"%s\",\"topics\":[\"%s\",\"0x%064llx\"]}]", a,
+             topic, id);
+    cJSON *res = NULL;
+    if (ethrpc_call(c->rpc, "eth_getLogs", cJSON_Parse(q), &res) != ETHRPC_OK || !cJSON_IsArray(res) || !cJSON_GetArraySize(res)) {
+        cJSON_Delete(res);
+        return NULL;
+    }
+    const cJSON *log = cJSON_GetArrayItem(res, cJSON_GetArraySize(res) - 1), *t;
+    uint8_t tp[4][32], *data = NULL, *out = NULL;
+    size_t nt = 0, dlen = 0;
+    char err[200];
+    cJSON_ArrayForEach(t, ej_get(log, "topics")) if (nt < 4) ej_data_fixed(t, tp[nt++], 32);
+    cJSON *args = NULL;
+    if (ej_data(ej_get(log, "data"), &data, &dlen) == 0)
+        args = contract_decode_log(e, (const uint8_t (*)[32])tp, nt, data, dlen, err, sizeof err);
+    const char *hx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "output"));
+    size_t n = hx && strlen(hx) >= 2 ? (strlen(hx) - 2) / 2 : 0; /* "0x" and two digits a byte */
+    if (hx && strlen(hx) >= 2 && (out = malloc(n + 1)) && hex_decode(hx, out, n)) free(out), out = NULL;
+    if (out) *len = n;
+    free(data);
+    cJSON_Delete(args);
+    cJSON_Delete(res);
+    return out;
 }

@@ -24,6 +24,7 @@ typedef struct cluster {
     uint64_t chain_id;
     uint8_t registry[20], oracle[20], game[20];
     contract *registry_c, *oracle_c, *game_c;
+    const contract *known[3]; /* the three, for the sender's revert decoding: it keeps this pointer */
     ethrpc_client *rpc;
     identity id;
     sender *snd;            /* NULL until cluster_open with a key */
@@ -56,5 +57,9 @@ int cluster_send(cluster *c, const contract *k, const uint8_t to[20], const char
 /* The decimal value of a uint field of a decoded result (object member, or array element i when
  * name is NULL); -1 on anything else. */
 long long cluster_uint(const cJSON *v, const char *name, int i);
+
+/* The output bytes of task id's last submission, from its ResultSubmitted log (the contract keeps
+ * only their hash): malloc'd, *len of them; NULL when there is none or the log does not decode. */
+uint8_t *cluster_task_output(cluster *c, long long id, size_t *len);
 
 #endif

@@ -1,20 +1,28 @@
-/* cmd_demo.c: `opml demo`, the whole system on one machine. It converts fashion_cnn, starts the
+/* cmd_demo.c: `opml demo`, the whole system on one machine. It converts the shared fortunes LLaMA
+ * (tinyllama_fortunes-q8_0.gguf: its one decoding step is the registered step graph), starts the
  * compose topology as local processes (compose/launch.sh: anvil mining a block a second, the
  * contracts deployed, bus, storage, two executors, vmjudge, and two identities, an honest
- * validator and a submitter told to lie on its second submission), registers the model, makes two
- * requests on real Fashion-MNIST test images and shows what happens as it happens (the bisectors'
- * moves: phase 1 over the graph's nodes, phase 2 over the disputed node's VM steps, the one-step
- * proof on-chain), then a summary: times, transactions and gas from the chain. It stops everything with
- * SIGTERM at the end; a second run starts afresh (new chain, same keys).
+ * validator and a submitter told to lie on its second submission), registers it as a generation
+ * model, asks for two continuations of prompts (64 new tokens each, sampled with a seed: the sampler
+ * is part of the disputed computation) and shows what happens
+ * as it happens: the first is answered honestly and finalized (its text printed); in the second
+ * the submitter lies at the 40th new token, and the game goes down through the three phases (token
+ * steps, the disputed step's graph nodes, the disputed node's VM steps) to one RISC-V step proved
+ * on-chain, then the honest resubmission finalizes. Then a summary: times, transactions and gas
+ * per phase, from the chain. With --fashion, the same story with fashion_cnn on two Fashion-MNIST
+ * test images (phases 1 and 2). It stops everything with SIGTERM at the end; a second run starts
+ * afresh (new chain, same keys).
  *
- *   opml demo [--dir DIR] [--repo DIR] [--onnx FILE] [--fault SPEC] [--keep]
+ *   opml demo [--fashion] [--dir DIR] [--repo DIR] [--model FILE] [--fault SPEC] [--new N] [--keep]
  *
- * --repo: the source tree (compose/launch.sh; default "."), --onnx: the model (default
- * REPO/../shared/models/fashion_cnn.onnx), --fault: the submitter's lie (default node=4@2),
- * --keep: leave the cluster running. The build directory is the one this binary belongs to. */
+ * --repo: the source tree (compose/launch.sh; default "."), --model: the model (default
+ * REPO/../shared/models/tinyllama_fortunes-q8_0.gguf, or fashion_cnn.onnx), --fault: the
+ * submitter's lie (default token=40@2, or node=4@2), --new: new tokens per request (64), --keep:
+ * leave the cluster running. The build directory is the one this binary belongs to. */
 #include "cluster.h"
 #include "commands.h"
 #include "ethjson.h"
+#include "request_gen.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +31,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#define DEMO_NEW_TOKENS 64 /* new tokens per request (--new) */
+#define DEMO_TASK_S 300     /* how long a task may take to finalize, a dispute included */
+/* the requests' sampler: part of the disputed computation (the step graph's Sample node) */
+#define DEMO_SAMPLER "--temperature 0.7 --top-k 40 --top-p 0.95 --seed 7"
 
 static double now_s(void) {
     struct timespec ts;
@@ -41,15 +54,16 @@ typedef struct follow {
     char path[2][700];
     const char *who[2];
     long off[2];
-    double lied, challenged, opened, verdict, rejected; /* when those lines were first seen (0: not yet) */
-    uint64_t lie_block, verdict_block;           /* the chain's head then */
+    double lied, challenged, step_opened, opened, verdict, rejected; /* when those lines were first seen (0: not yet) */
+    uint64_t lie_block, step_block, node_block, verdict_block;          /* the chain's head then */
     cluster *c;
 } follow;
 
 static uint64_t block_number(cluster *c);
 
 static const char *const interesting[] = {"LYING", "WRONG", "agrees", "submitted", "challenging", "we are the", "sent (phase",
-                                          "Selected", "NodeOpened", "TimedOut", "resolved", "rejected", "finalized", "finalize sent", NULL};
+                                          "Selected", "StepOpened", "NodeOpened", "TimedOut", "resolved", "rejected", "finalized",
+                                          "finalize sent", NULL};
 
 static void follow_poll(follow *f) {
     for (int i = 0; i < 2; i++) {
@@ -69,7 +83,8 @@ static void follow_poll(follow *f) {
                         double t = now_s();
                         if (!f->lied && strstr(line, "LYING")) f->lied = t, f->lie_block = block_number(f->c);
                         if (!f->challenged && strstr(line, "challenging")) f->challenged = t;
-                        if (!f->opened && strstr(line, "NodeOpened")) f->opened = t;
+                        if (!f->step_opened && strstr(line, "StepOpened")) f->step_opened = t, f->step_block = block_number(f->c);
+                        if (!f->opened && strstr(line, "NodeOpened")) f->opened = t, f->node_block = block_number(f->c);
                         if (!f->verdict && strstr(line, "resolved")) f->verdict = t;
                         if (!f->rejected && strstr(line, "rejected")) f->rejected = t, f->verdict_block = block_number(f->c);
                         break;
@@ -127,6 +142,8 @@ static uint64_t block_number(cluster *c) {
 /* The demo's places: the binary and its build directory, the launcher, the model, and a buffer
  * for the command lines it runs. */
 typedef struct demo {
+    int gen;                /* the fortunes LLaMA (generations); 0: fashion_cnn (--fashion) */
+    unsigned new_tokens;
     const char *dir, *onnx, *fault;
     char exe[PATH_MAX], build[PATH_MAX], model[PATH_MAX + 64], onnx_buf[PATH_MAX + 64], launch[PATH_MAX + 64];
     char cmd[6 * PATH_MAX + 1024];
@@ -146,7 +163,8 @@ static int demo_paths(demo *d, const char *repo) {
         return 1;
     }
     if (!d->onnx) {
-        snprintf(d->onnx_buf, sizeof d->onnx_buf, "%s/../shared/models/fashion_cnn.onnx", repo);
+        snprintf(d->onnx_buf, sizeof d->onnx_buf, "%s/../shared/models/%s", repo,
+                 d->gen ? "tinyllama_fortunes-q8_0.gguf" : "fashion_cnn.onnx");
         d->onnx = d->onnx_buf;
     }
     return 0;
@@ -156,9 +174,10 @@ static int demo_paths(demo *d, const char *repo) {
 static int demo_up(demo *d) {
     snprintf(d->cmd, sizeof d->cmd, "mkdir -p '%s'", d->dir);
     if (sh(d->cmd)) return 1;
-    snprintf(d->model, sizeof d->model, "%s/fashion_cnn.opml", d->dir);
+    snprintf(d->model, sizeof d->model, "%s/%s.opml", d->dir, d->gen ? "fortunes" : "fashion_cnn");
     d->t0 = now_s();
-    printf("opml demo: fashion_cnn, two identities (an honest validator; a submitter lying as '%s')\n", d->fault);
+    printf("opml demo: %s, two identities (an honest validator; a submitter lying as '%s')\n",
+           d->gen ? "the fortunes LLaMA (3.7M parameters, Q8_0)" : "fashion_cnn", d->fault);
     snprintf(d->cmd, sizeof d->cmd, "'%s' convert '%s' -o '%s' >/dev/null", d->exe, d->onnx, d->model);
     if (sh(d->cmd)) {
         fprintf(stderr, "opml demo: converting %s failed\n", d->onnx);
@@ -192,20 +211,42 @@ static void follow_start(follow *f, const char *dir) {
     }
 }
 
+static const char *const prompts[2] = {"A fool and his money", "The best way to predict the future is"};
+
+/* The finalized continuation of request r's prompt (task `task`), printed. */
+static void demo_text(const demo *d, cluster *c, long long task, int r) {
+    size_t len = 0;
+    char err[300];
+    uint8_t *out = cluster_task_output(c, task, &len);
+    char *text = out ? request_gen_text(d->model, out, len, err, sizeof err) : NULL;
+    if (text) printf("          \"%s\" ->\n          \"%s\" (%zu new tokens)\n", prompts[r], text, len / 4);
+    else printf("          (the finalized ids could not be read back)\n");
+    free(text);
+    free(out);
+}
+
 /* Request r (0 or 1: task r + 1, Fashion-MNIST test image r), followed until it is finalized;
  * *took is how long that took. Returns 0, or 1 if it could not be sent or did not finalize. */
 static int demo_request(demo *d, follow *f, cluster *c, int r, double *took) {
     double ts = now_s();
-    printf("[%5.1fs] request %d: Fashion-MNIST test image %d\n", ts - d->t0, r + 1, r);
+    if (d->gen) {
+        printf("[%5.1fs] request %d: \"%s\", %u new tokens, sampled (%s)\n", ts - d->t0, r + 1, prompts[r], d->new_tokens,
+               DEMO_SAMPLER);
+        snprintf(d->cmd, sizeof d->cmd,
+                 "'%s' request --cluster '%s' --model-id 1 --model '%s' --prompt '%s' --max-new %u %s --fee 1000 >'%s/request%d.json'",
+                 d->exe, d->dir, d->model, prompts[r], d->new_tokens, DEMO_SAMPLER, d->dir, r + 1);
+    } else {
+        printf("[%5.1fs] request %d: Fashion-MNIST test image %d\n", ts - d->t0, r + 1, r);
+        snprintf(d->cmd, sizeof d->cmd,
+                 "'%s' request --cluster '%s' --model-id 1 --model '%s' --idx "
+                 "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz#%d --fee 1000 >'%s/request%d.json'",
+                 d->exe, d->dir, d->model, r, d->dir, r + 1);
+    }
     fflush(stdout);
-    snprintf(d->cmd, sizeof d->cmd,
-             "'%s' request --cluster '%s' --model-id 1 --model '%s' --idx "
-             "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz#%d --fee 1000 >'%s/request%d.json'",
-             d->exe, d->dir, d->model, r, d->dir, r + 1);
     if (sh(d->cmd)) return 1;
     long long task = r + 1, sub = 0;
     int st = 0;
-    while (now_s() - ts < 180) {
+    while (now_s() - ts < DEMO_TASK_S) {
         follow_poll(f);
         st = task_status(c, task, &sub);
         if (st == 3) break;
@@ -214,10 +255,11 @@ static int demo_request(demo *d, follow *f, cluster *c, int r, double *took) {
     follow_poll(f);
     *took = now_s() - ts;
     if (st != 3) {
-        printf("opml demo: task %lld did not finalize in 180 s (logs in %s/logs)\n", task, d->dir);
+        printf("opml demo: task %lld did not finalize in %d s (logs in %s/logs)\n", task, DEMO_TASK_S, d->dir);
         return 1;
     }
     printf("[%5.1fs] task %lld FINALIZED (submission %lld) after %.1f s\n", now_s() - d->t0, task, sub, *took);
+    if (d->gen) demo_text(d, c, task, r);
     fflush(stdout);
     return 0;
 }
@@ -230,7 +272,25 @@ static void demo_summary(const demo *d, const follow *f, cluster *c, uint64_t fi
     printf("\nsummary\n");
     printf("  request 1 (honest): finalized in %.1f s\n", took[0]);
     printf("  request 2 (a lie):  %.1f s in all until the honest resubmission finalized\n", took[1]);
-    if (f->lied && f->challenged && f->opened && f->verdict && f->rejected) {
+    if (d->gen && f->lied && f->challenged && f->step_opened && f->opened && f->verdict && f->rejected) {
+        uint64_t dtx, dgas, ptx[3], pgas[3];
+        chain_totals(c, f->lie_block, f->verdict_block, &dtx, &dgas);
+        chain_totals(c, f->lie_block, f->step_block, &ptx[0], &pgas[0]);
+        chain_totals(c, f->step_block + 1, f->node_block, &ptx[1], &pgas[1]);
+        chain_totals(c, f->node_block + 1, f->verdict_block, &ptx[2], &pgas[2]);
+        printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n",
+               f->verdict - f->lied, (unsigned long long)dtx, (unsigned long long)dgas);
+        printf("      submission to challenge %.1f s\n", f->challenged - f->lied);
+        static const char *const names[3] = {"phase 0 (token steps, to the step opened)",
+                                             "phase 1 (the step's graph nodes, to the node opened)",
+                                             "phase 2 (VM steps, to the one-step proof's verdict)"};
+        double at[4] = {f->challenged, f->step_opened, f->opened, f->verdict};
+        for (int i = 0; i < 3; i++)
+            printf("      %-52s %5.1f s, %llu transactions, %llu gas\n", names[i], at[i + 1] - at[i],
+                   (unsigned long long)ptx[i], (unsigned long long)pgas[i]);
+        printf("      (a phase's transactions and gas: the blocks mined while it was played; phase 0's include the\n"
+               "       lying submission and the challenge)\n");
+    } else if (f->lied && f->challenged && f->opened && f->verdict && f->rejected) {
         uint64_t dtx, dgas;
         chain_totals(c, f->lie_block, f->verdict_block, &dtx, &dgas);
         printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n",
@@ -249,20 +309,24 @@ int cmd_demo(int argc, char **argv) {
     demo *d = calloc(1, sizeof *d);
     int keep = 0;
     if (!d) return 1;
-    d->dir = "opml-demo", d->fault = "node=4@2";
+    d->dir = "opml-demo", d->fault = NULL, d->gen = 1, d->new_tokens = DEMO_NEW_TOKENS;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
         if (!strcmp(argv[i], "--keep")) keep = 1;
+        else if (!strcmp(argv[i], "--fashion")) d->gen = 0;
         else if (!strcmp(argv[i], "--dir") && v) d->dir = argv[++i];
         else if (!strcmp(argv[i], "--repo") && v) repo = argv[++i];
-        else if (!strcmp(argv[i], "--onnx") && v) d->onnx = argv[++i];
+        else if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "--onnx")) && v) d->onnx = argv[++i];
         else if (!strcmp(argv[i], "--fault") && v) d->fault = argv[++i];
+        else if (!strcmp(argv[i], "--new") && v && (d->new_tokens = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
         else {
-            fprintf(stderr, "usage: opml demo [--dir DIR] [--repo DIR] [--onnx FILE] [--fault SPEC] [--keep]\n");
+            fprintf(stderr, "usage: opml demo [--fashion] [--dir DIR] [--repo DIR] [--model FILE] [--fault SPEC] [--new N] [--keep]\n");
             free(d);
             return 2;
         }
     }
+    if (!d->fault) d->fault = d->gen ? "token=40@2" : "node=4@2";
     if (demo_paths(d, repo) || demo_up(d)) {
         free(d);
         return 1;
@@ -278,10 +342,15 @@ int cmd_demo(int argc, char **argv) {
     follow f = {.who = {"validator", "submitter"}, .off = {0, 0}, .c = &c};
     follow_start(&f, d->dir);
     uint64_t first_block = block_number(&c) + 1;
-    snprintf(d->cmd, sizeof d->cmd, "'%s' register '%s' --cluster '%s' --k 16 --window 6 --clock 60 >'%s/register.json'",
-             d->exe, d->model, d->dir, d->dir);
-    printf("[%5.1fs] registering fashion_cnn (k 16, window 6 s, clock 60 s per side, phase 2 over 2^23 VM steps)\n",
-           now_s() - d->t0);
+    snprintf(d->cmd, sizeof d->cmd,
+             "'%s' register '%s' --cluster '%s' --k 16 --steps-log2 %d --window 6 --clock %d >'%s/register.json'", d->exe,
+             d->model, d->dir, d->gen ? 26 : 23, d->gen ? 120 : 60, d->dir);
+    if (d->gen)
+        printf("[%5.1fs] registering the fortunes LLaMA as a generation model (its decoding step's graph: 93 nodes; k 16,\n"
+               "         window 6 s, clock 120 s per side, phase 2 over 2^26 VM steps)\n", now_s() - d->t0);
+    else
+        printf("[%5.1fs] registering fashion_cnn (k 16, window 6 s, clock 60 s per side, phase 2 over 2^23 VM steps)\n",
+               now_s() - d->t0);
     fflush(stdout);
     if (sh(d->cmd)) goto stop;
     double took[2] = {0, 0};

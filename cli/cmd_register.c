@@ -4,6 +4,11 @@
  * root is the pinned guest program's (vmjudge), and the game parameters come from the flags.
  * Prints the model id, the model root, whether the file was published and the gas.
  *
+ * A LLaMA model (converted from GGUF: its file is the one decoding step's graph) is registered as a
+ * generation model (ModelRegistry.registerGeneration, docs/generation.md): the step graph's spec with
+ * the generation facts (vocab, ctx, layers, kvValue) the engine reads from the file; its model
+ * root is then the generation root.
+ *
  *   opml register MODEL.opml [--cluster DIR] [--key NAME] [--k 16] [--steps-log2 23] [--window 3600]
  *                 [--clock 21600] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI] [--no-publish]
  *
@@ -21,6 +26,7 @@
 #include "cluster.h"
 #include "commands.h"
 #include "hex.h"
+#include "llama.h"
 #include "model.h"
 #include "model_file.h"
 #include "vm_guest.h"
@@ -63,6 +69,26 @@ static int publish(cluster *c, const opml_model *m, char *err, size_t errlen) {
     net_free(n);
     if (rc) snprintf(err, errlen, "storage %s did not take the model file, so it was not registered: %s", peer, why);
     return rc;
+}
+
+/* The registry's function for model m: `register`, or for a LLaMA step graph `registerGeneration`
+ * with its generation facts appended to args and mr (the printed model root, hex) made the
+ * generation root. */
+static const char *generation_args(const opml_model *m, cJSON *args, char mr[67]) {
+    opml_llama *llama = NULL;
+    char err[300];
+    if (opml_llama_wrap(m, &llama, err, sizeof err)) return "register"; /* not a LLaMA step graph: a classifier */
+    opml_gen_facts f;
+    opml_llama_gen_facts(llama, &f);
+    opml_llama_close(llama);
+    uint8_t groot[32];
+    opml_gen_root(m->root, &f, groot);
+    hex_encode(groot, 32, mr);
+    cJSON *gen = cJSON_CreateArray();
+    uint32_t gv[] = {f.vocab, f.ctx, f.layers, f.kv_value};
+    for (int i = 0; i < 4; i++) cJSON_AddItemToArray(gen, cJSON_CreateNumber(gv[i]));
+    cJSON_AddItemToArray(args, gen);
+    return "registerGeneration";
 }
 
 int cmd_register(int argc, char **argv) {
@@ -154,8 +180,9 @@ int cmd_register(int argc, char **argv) {
     cJSON_AddItemToArray(spec, cJSON_CreateString(uri ? uri : default_uri));
     cJSON *args = cJSON_CreateArray();
     cJSON_AddItemToArray(args, spec);
+    const char *fn = generation_args(&m, args, mr);
     chain_receipt r;
-    if (cluster_send(&c, c.registry_c, c.registry, "register", args, NULL, 120000, &r, err, sizeof err)) {
+    if (cluster_send(&c, c.registry_c, c.registry, fn, args, NULL, 120000, &r, err, sizeof err)) {
         fprintf(stderr, "opml register: %s\n", err);
         cJSON_Delete(args);
         goto out;
@@ -172,8 +199,9 @@ int cmd_register(int argc, char **argv) {
     char tx[67];
     hex_encode(r.tx_hash, 32, tx);
     printf("{\"model_id\":%lld,\"model_root\":\"%s\",\"nodes\":%u,\"output_bytes\":%llu,\"guest_root\":\"%s\",\"k\":%lld,"
-           "\"steps_log2\":%lld,\"window\":%lld,\"clock\":%lld,\"published\":%s,\"tx\":\"%s\",\"gas\":%llu}\n",
-           id, mr, m.n, output_bytes, gr, k, steps_log2, window, clock, publishing ? "true" : "false", tx,
+           "\"steps_log2\":%lld,\"window\":%lld,\"clock\":%lld,\"published\":%s,\"generation\":%s,\"tx\":\"%s\",\"gas\":%llu}\n",
+           id, mr, m.n, output_bytes, gr, k, steps_log2, window, clock, publishing ? "true" : "false",
+           strcmp(fn, "register") ? "true" : "false", tx,
            (unsigned long long)r.gas_used);
     rc = 0;
 out:

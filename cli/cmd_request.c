@@ -9,12 +9,20 @@
  * contract receives the result by IOpmlReceiver.opmlResult (docs/contract-authors.md).
  * The model file gives the input's size and the IDX pixel divisor; `--input` is the raw
  * little-endian bytes of the one input. Prints the task id (and with --wait each status change,
- * the final status and the time it took). */
+ * the final status and the time it took).
+ *
+ *   opml request --model-id ID --model MODEL.opml (--prompt TEXT | --tokens ID,ID,..) [--max-new N]
+ *                [--stop ID|eos|none] [--temperature F] [--top-k K] [--top-p F] [--seed S] [--fee WEI] [--wait] ...
+ *
+ * asks a generation model for a continuation (InferenceOracle.requestGeneration, docs/generation.md;
+ * request_gen.c): the prompt as text, tokenized with the model's tokenizer, or as ids; by default 32
+ * new tokens, greedy, no stop token. With --wait the finalized result's text is printed. */
 #include "cluster.h"
 #include "commands.h"
 #include "hex.h"
 #include "idx.h"
 #include "model.h"
+#include "request_gen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +31,9 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: opml request --model-id ID --model MODEL.opml (--idx PATH#N | --input FILE) [--fee WEI]\n"
-                    "       [--wait] [--timeout SECONDS] [--cluster DIR] [--key NAME] [--via ARTIFACT@0xADDRESS]\n");
+                    "       [--wait] [--timeout SECONDS] [--cluster DIR] [--key NAME] [--via ARTIFACT@0xADDRESS]\n"
+                    "   or: opml request --model-id ID --model MODEL.opml (--prompt TEXT | --tokens ID,ID,..) [--max-new N]\n"
+                    "       [--stop ID|eos|none] [--temperature F] [--top-k K] [--top-p F] [--seed S] [--fee WEI] [--wait] ...\n");
     return 2;
 }
 
@@ -130,10 +140,52 @@ static int wait_final(cluster *c, long long task, double t0, long long timeout) 
     return 1;
 }
 
+/* The task id the oracle gave the last request (taskCount), or -1 with a line on stderr. */
+static long long last_task(cluster *c) {
+    char err[1024];
+    cJSON *count = cluster_call(c, c->oracle_c, c->oracle, "taskCount", NULL, err, sizeof err);
+    long long task = count ? cluster_uint(count, NULL, 0) : -1;
+    cJSON_Delete(count);
+    if (task < 1) fprintf(stderr, "opml request: sent, but taskCount could not be read: %s\n", err);
+    return task;
+}
+
+/* A generation request (request_gen.h); with --wait, the finalized ids' text. */
+static int request_generation(const char *dir, const char *key, const char *model_path, long long model_id,
+                              const request_gen_opts *go, const char *fee, int wait, long long timeout) {
+    char err[1024];
+    cJSON *args = NULL;
+    cluster c;
+    memset(&c, 0, sizeof c);
+    if (request_gen_args(model_path, model_id, go, &args, err, sizeof err) || cluster_open(&c, dir, key, err, sizeof err)) {
+        fprintf(stderr, "opml request: %s\n", err);
+        cJSON_Delete(args);
+        return 1;
+    }
+    chain_receipt r;
+    double t0 = now_s();
+    int rc = 1;
+    if (cluster_send(&c, c.oracle_c, c.oracle, "requestGeneration", args, fee, 120000, &r, err, sizeof err)) {
+        fprintf(stderr, "opml request: %s\n", err);
+        goto out;
+    }
+    long long task = last_task(&c);
+    if (task < 1) goto out;
+    printf("{\"task_id\":%lld,\"gas\":%llu,\"prompt_ids\":%s}\n", task, (unsigned long long)r.gas_used,
+           cJSON_GetStringValue(cJSON_GetArrayItem(args, 1)));
+    fflush(stdout);
+    rc = wait ? wait_final(&c, task, t0, timeout) : 0;
+out:
+    cJSON_Delete(args);
+    cluster_close(&c);
+    return rc;
+}
+
 int cmd_request(int argc, char **argv) {
     const char *dir = NULL, *key = "client", *model_path = NULL, *idx = NULL, *file = NULL, *fee = "0", *via = NULL;
     long long model_id = -1, timeout = 300;
     int wait = 0;
+    request_gen_opts go = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--wait")) {
@@ -148,13 +200,25 @@ int cmd_request(int argc, char **argv) {
         else if (!strcmp(a, "--input")) file = v;
         else if (!strcmp(a, "--fee")) fee = v;
         else if (!strcmp(a, "--via")) via = v;
+        else if (!strcmp(a, "--prompt")) go.prompt = v;
+        else if (!strcmp(a, "--tokens")) go.tokens = v;
+        else if (!strcmp(a, "--max-new")) go.max_new = v;
+        else if (!strcmp(a, "--stop")) go.stop = v;
+        else if (!strcmp(a, "--temperature")) go.temperature = v;
+        else if (!strcmp(a, "--top-k")) go.top_k = v;
+        else if (!strcmp(a, "--top-p")) go.top_p = v;
+        else if (!strcmp(a, "--seed")) go.seed = v;
         else if (!strcmp(a, "--model-id")) model_id = strtoll(v, NULL, 10);
         else if (!strcmp(a, "--timeout")) timeout = strtoll(v, NULL, 10);
         else return usage();
         i++;
     }
-    if (model_id < 1 || !model_path || !idx == !file || timeout < 1) return usage();
     char err[1024];
+    if (go.prompt || go.tokens) {
+        if (model_id < 1 || !model_path || idx || file || via || (go.prompt && go.tokens) || timeout < 1) return usage();
+        return request_generation(dir, key, model_path, model_id, &go, fee, wait, timeout);
+    }
+    if (model_id < 1 || !model_path || !idx == !file || timeout < 1) return usage();
     opml_model m;
     if (opml_model_load(model_path, &m, err, sizeof err)) {
         fprintf(stderr, "opml request: %s\n", err);
@@ -191,13 +255,8 @@ int cmd_request(int argc, char **argv) {
         fprintf(stderr, "opml request: %s\n", err);
         goto out;
     }
-    cJSON *count = cluster_call(&c, c.oracle_c, c.oracle, "taskCount", NULL, err, sizeof err);
-    long long task = count ? cluster_uint(count, NULL, 0) : -1;
-    cJSON_Delete(count);
-    if (task < 1) {
-        fprintf(stderr, "opml request: sent, but taskCount could not be read: %s\n", err);
-        goto out;
-    }
+    long long task = last_task(&c);
+    if (task < 1) goto out;
     printf("{\"task_id\":%lld,\"gas\":%llu}\n", task, (unsigned long long)r.gas_used);
     fflush(stdout);
     rc = 0;

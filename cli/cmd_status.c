@@ -3,11 +3,16 @@
  * submitted, when its window ends; for each game its phase, range, whose move it is and the
  * clocks.
  *
- *   opml status [--cluster DIR] [--task ID] [--game ID]
+ *   opml status [--cluster DIR] [--task ID [--model MODEL.opml]] [--game ID]
  *
- * Without --task/--game: every task and every game. */
+ * Without --task/--game: every task and every game. With --model, a generation task's line also
+ * has the live (or last) submission's new ids (`ids`, from its ResultSubmitted log: only their hash
+ * is kept in the contract) and their text by the model's tokenizer (`text`). */
 #include "cluster.h"
 #include "commands.h"
+#include "generation.h"
+#include "hex.h"
+#include "request_gen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +21,33 @@
 static const char *task_status[] = {"none", "open", "submitted", "finalized", "cancelled"};
 static const char *turns[] = {"none", "dissect", "select", "open", "step", "done", "bind", "open-step"};
 
-/* Prints one view as a JSON line: {"kind":..,"id":..,<the view's fields>}. Returns 0 or -1. */
-static int show(cluster *c, const contract *k, const uint8_t to[20], const char *fn, long long id, const char *kind) {
+/* A generation task's ids and their text (the model's tokenizer) added to line. */
+static void add_generation(cluster *c, long long id, const char *model, cJSON *line) {
+    size_t len = 0;
+    uint8_t *out = cluster_task_output(c, id, &len);
+    char err[300];
+    if (!out || len % 4) {
+        free(out);
+        return;
+    }
+    cJSON *ids = cJSON_CreateArray();
+    for (size_t i = 0; i < len / 4; i++) {
+        uint32_t id;
+        opml_gen_ids_from_bytes(out + 4 * i, 1, &id);
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)id));
+    }
+    cJSON_AddItemToObject(line, "ids", ids);
+    char *text = request_gen_text(model, out, len, err, sizeof err);
+    if (text) cJSON_AddStringToObject(line, "text", text);
+    else fprintf(stderr, "opml status: task %lld: no text: %s\n", id, err);
+    free(text);
+    free(out);
+}
+
+/* Prints one view as a JSON line: {"kind":..,"id":..,<the view's fields>} (a task with a model:
+ * its generation's ids and text). Returns 0 or -1. */
+static int show(cluster *c, const contract *k, const uint8_t to[20], const char *fn, long long id, const char *kind,
+                const char *model) {
     char arg[24], err[600];
     snprintf(arg, sizeof arg, "%lld", id);
     cJSON *args = cJSON_CreateArray();
@@ -42,6 +72,7 @@ static int show(cluster *c, const contract *k, const uint8_t to[20], const char 
     cJSON_AddStringToObject(line, "kind", kind);
     cJSON_AddNumberToObject(line, "id", (double)id);
     for (cJSON *it = v->child; it; it = it->next) cJSON_AddItemReferenceToObject(line, it->string, it);
+    if (model) add_generation(c, id, model, line);
     char *text = cJSON_PrintUnformatted(line);
     printf("%s\n", text);
     free(text);
@@ -60,7 +91,7 @@ static long long count(cluster *c, const contract *k, const uint8_t to[20], cons
 }
 
 int cmd_status(int argc, char **argv) {
-    const char *dir = NULL;
+    const char *dir = NULL, *model = NULL;
     long long task = 0, game = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -68,8 +99,9 @@ int cmd_status(int argc, char **argv) {
         if (!strcmp(argv[i], "--cluster") && v) dir = v;
         else if (!strcmp(argv[i], "--task") && v) task = strtoll(v, &end, 10);
         else if (!strcmp(argv[i], "--game") && v) game = strtoll(v, &end, 10);
+        else if (!strcmp(argv[i], "--model") && v) model = v;
         else {
-            fprintf(stderr, "usage: opml status [--cluster DIR] [--task ID] [--game ID]\n");
+            fprintf(stderr, "usage: opml status [--cluster DIR] [--task ID [--model MODEL.opml]] [--game ID]\n");
             return 2;
         }
         if (end && (*end || task < 0 || game < 0)) {
@@ -86,13 +118,13 @@ int cmd_status(int argc, char **argv) {
     }
     int rc = 0;
     if (task || game) {
-        if (task && show(&c, c.oracle_c, c.oracle, "task", task, "task")) rc = 1;
-        if (game && show(&c, c.game_c, c.game, "game", game, "game")) rc = 1;
+        if (task && show(&c, c.oracle_c, c.oracle, "task", task, "task", model)) rc = 1;
+        if (game && show(&c, c.game_c, c.game, "game", game, "game", NULL)) rc = 1;
     } else {
         long long nt = count(&c, c.oracle_c, c.oracle, "taskCount"), ng = count(&c, c.game_c, c.game, "gameCount");
         if (nt < 0 || ng < 0) rc = 1;
-        for (long long i = 1; i <= nt; i++) rc |= show(&c, c.oracle_c, c.oracle, "task", i, "task") ? 1 : 0;
-        for (long long i = 1; i <= ng; i++) rc |= show(&c, c.game_c, c.game, "game", i, "game") ? 1 : 0;
+        for (long long i = 1; i <= nt; i++) rc |= show(&c, c.oracle_c, c.oracle, "task", i, "task", model) ? 1 : 0;
+        for (long long i = 1; i <= ng; i++) rc |= show(&c, c.game_c, c.game, "game", i, "game", NULL) ? 1 : 0;
     }
     cluster_close(&c);
     return rc;

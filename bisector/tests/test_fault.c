@@ -5,6 +5,7 @@
  * diverge exactly at the first lied step. */
 #include "check.h"
 #include "fault.h"
+#include "generation.h"
 #include "keccak.h"
 #include "merkle.h"
 #include "model.h"
@@ -89,7 +90,7 @@ static void test_values(void) {
     for (int v = 0; v < NIN + NN; v++) keccak256(&v, sizeof v, honest[v]);
     merkle_tensor_root(honest_out, 16, honest[NIN + NN - 1]);
     for (uint32_t node = 0; node < NN; node++) {
-        fault_plan p = {1, node, node == NN - 1, 0, 0};
+        fault_plan p = {1, node, node == NN - 1, 0, 0, 0, 0, 0};
         uint8_t claimed[NIN + NN][32];
         memcpy(claimed, honest, sizeof claimed);
         memcpy(output, honest_out, 16);
@@ -107,10 +108,10 @@ static void test_values(void) {
         CHECK_MEM(root, claimed[NIN + NN - 1], 32);
         CHECK(memcmp(output, honest_out, 16) != 0); /* every lie reaches the posted output */
     }
-    fault_plan p = {1, NN - 1, 1, 0, 0};
+    fault_plan p = {1, NN - 1, 1, 0, 0, 0, 0, 0};
     uint8_t claimed[NIN + NN][32];
     CHECK_EQ_INT(fault_apply_values(&p, NIN, NIN + NN - 1, claimed, output, 0), -1);
-    fault_plan off = {0, 0, 0, 0, 0};
+    fault_plan off = {0, 0, 0, 0, 0, 0, 0, 0};
     memcpy(claimed, honest, sizeof claimed);
     CHECK_EQ_INT(fault_apply_values(&off, NIN, NIN + NN - 1, claimed, output, 16), 0);
     CHECK_MEM(claimed, honest, sizeof claimed);
@@ -138,7 +139,7 @@ static void test_vm(void) {
     CHECK_MEM(out, mem2, 32);
     CHECK_MEM(out + 32, honest + 32, 173 - 32);
 
-    fault_plan node_lie = {1, 3, 0, 0, 0}, vm_lie = {1, 3, 0, 1, 0}, vm_at = {1, 3, 0, 1, 77};
+    fault_plan node_lie = {1, 3, 0, 0, 0, 0, 0, 0}, vm_lie = {1, 3, 0, 1, 0, 0, 0, 0}, vm_at = {1, 3, 0, 1, 77, 0, 0, 0};
     uint64_t T = 1 << 20;
     CHECK_EQ_INT(fault_vm_first_step(&node_lie, 5000, T), T);
     CHECK_EQ_INT(fault_vm_first_step(&vm_lie, 5000, T), 2500);
@@ -159,8 +160,99 @@ static void test_vm(void) {
     CHECK(memcmp(f, h, 32) != 0);
 }
 
+/* Generation lies (fault.h): parsing, the plan's token step and node, the ids and the step run's roots. */
+static void test_generation(void) {
+    fault f;
+    fault_plan p;
+    char err[200], back[64];
+    static const char *good[] = {"token=0", "token=12@1", "kv=11", "node=4/10", "vm=10:500/18@2", "vm=10/18"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        CHECK_EQ_INT(fault_parse(good[i], &f, err, sizeof err), 0);
+        fault_format(&f, back, sizeof back);
+        CHECK(!strcmp(back, good[i]));
+    }
+    static const char *bad[] = {"token", "token=", "token=x", "kv=-1", "output/3", "token=1/2", "node=1/", "node=1/x", "kv"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) CHECK_EQ_INT(fault_parse(bad[i], &f, err, sizeof err), -1);
+    /* the fortunes step graph: 11 inputs, 93 nodes, Sample = node 83 (value 94), caches from value 96;
+     * a prompt of 7 ids and 24 new ones: T = 30 */
+    fault_gen_shape sh = {11, 93, 94, 96, 8, 7, 30};
+    fault_parse("token=12@1", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 2, 1, &sh, &p, err, sizeof err), 0);
+    CHECK(!p.active);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
+    CHECK(p.active && p.gen && p.token && p.step == 18 && p.node == 83 && !p.in_vm);
+    fault_parse("token=24", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), -1);
+    CHECK(strstr(err, "24 new ids") != NULL);
+    fault_parse("output", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
+    CHECK(p.token && p.step == 29 && p.node == 83);
+    fault_parse("kv=11", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
+    CHECK(p.active && !p.token && p.step == 11 && p.node == 85);
+    fault_parse("kv=29", &f, err, sizeof err); /* the last step: the cache row would show in nothing posted */
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), -1);
+    fault_parse("node=4", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
+    CHECK(p.step == 18 && p.node == 4 && p.token); /* the middle step; the sampled token lied too */
+    fault_parse("node=4/3", &f, err, sizeof err); /* a prompt step: only its cache outputs show */
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), -1);
+    CHECK(strstr(err, "prompt step 3") != NULL);
+    fault_parse("node=88/3", &f, err, sizeof err); /* V_1 of a prompt step */
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
+    CHECK(p.active && !p.token && p.node == 88);
+    fault_parse("vm=10:500/13", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), 0);
+    CHECK(p.step == 13 && p.node == 10 && p.in_vm && p.vm_step == 500 && p.token);
+    fault_parse("node=93/3", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), -1);
+    fault_parse("node=3/30", &f, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err), -1);
+    fault_parse("random=3", &f, err, sizeof err);
+    for (uint64_t t = 1; t < 50; t++) {
+        CHECK_EQ_INT(fault_gen_plan_for(&f, 1, t, &sh, &p, err, sizeof err), 0);
+        CHECK(p.active && p.node < 85 && p.step >= 6 && p.step < 30 && p.token);
+    }
+    /* lied ids: inside the vocabulary, never the stop token */
+    CHECK_EQ_INT(fault_gen_lied_id(998, 1000, OPML_GEN_NO_STOP), 999);
+    CHECK_EQ_INT(fault_gen_lied_id(999, 1000, OPML_GEN_NO_STOP), 0);
+    CHECK_EQ_INT(fault_gen_lied_id(4, 1000, 5), 6);
+    CHECK_EQ_INT(fault_gen_lied_id(999, 1000, 0), 1);
+    uint32_t ids[31], honest[31];
+    for (uint32_t i = 0; i < 31; i++) honest[i] = ids[i] = 100 + i;
+    fault_parse("token=12", &f, err, sizeof err);
+    fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_apply_ids(&p, ids, 31, 1000, OPML_GEN_NO_STOP), 19);
+    for (uint32_t i = 0; i < 31; i++) CHECK(i == 19 ? ids[i] != honest[i] : ids[i] == honest[i]);
+    memcpy(ids, honest, sizeof ids);
+    fault_parse("kv=11", &f, err, sizeof err);
+    fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err);
+    CHECK_EQ_INT(fault_gen_apply_ids(&p, ids, 31, 1000, OPML_GEN_NO_STOP), 30); /* the last id shows the lie */
+    /* the step run's roots: a kv lie changes its node's root alone; a token lie the sampled token's */
+    static uint8_t roots[104][32], before[104][32];
+    for (int v = 0; v < 104; v++) keccak256(&v, sizeof v, before[v]);
+    memcpy(roots, before, sizeof roots);
+    CHECK_EQ_INT(fault_gen_apply_step(&p, 11, 94, 0, 0, roots), 0);
+    for (int v = 0; v < 104; v++) CHECK(v == 96 ? memcmp(roots[v], before[v], 32) != 0 : !memcmp(roots[v], before[v], 32));
+    fault_parse("token=12", &f, err, sizeof err);
+    fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err);
+    memcpy(roots, before, sizeof roots);
+    CHECK_EQ_INT(fault_gen_apply_step(&p, 11, 94, 1, 131, roots), 0);
+    uint8_t want[32], b[4] = {131, 0, 0, 0};
+    merkle_tensor_root(b, 4, want);
+    for (int v = 0; v < 104; v++) CHECK(v == 94 ? !memcmp(roots[v], want, 32) : !memcmp(roots[v], before[v], 32));
+    /* a node before the Sample node: its root and the sampled token's */
+    fault_parse("node=4", &f, err, sizeof err);
+    fault_gen_plan_for(&f, 1, 1, &sh, &p, err, sizeof err);
+    memcpy(roots, before, sizeof roots);
+    CHECK_EQ_INT(fault_gen_apply_step(&p, 11, 94, 1, 131, roots), 0);
+    for (int v = 0; v < 104; v++)
+        CHECK(v == 94 ? !memcmp(roots[v], want, 32) : v == 15 ? memcmp(roots[v], before[v], 32) != 0 : !memcmp(roots[v], before[v], 32));
+}
+
 int main(void) {
     test_parse();
+    test_generation();
     test_plan();
     test_values();
     test_vm();

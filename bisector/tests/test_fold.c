@@ -449,6 +449,80 @@ static void test_games(void) {
     fold_free(&s);
 }
 
+/* ---- generation tasks ---- */
+
+static evbuf *generation_registered(uint64_t seq, uint64_t id, const uint8_t step_root[32], const opml_gen_facts *f) {
+    static Opml__ChainGenerationRegistered m;
+    opml__chain_generation_registered__init(&m);
+    m.model_id = id;
+    m.step_root = B(step_root, 32);
+    m.vocab = f->vocab, m.ctx = f->ctx, m.layers = f->layers, m.kv_value = f->kv_value;
+    return mk(seq, "GenerationRegistered", &m.base, 101);
+}
+
+static evbuf *generation_requested(uint64_t seq, uint64_t task_id, const uint8_t *prompt, size_t len) {
+    static Opml__ChainGenerationRequested m;
+    opml__chain_generation_requested__init(&m);
+    m.task_id = task_id;
+    m.model_id = 2;
+    m.requester = B(OTHER, 20);
+    m.fee = (char *)"1000";
+    m.g0 = B(H1, 32);
+    m.prompt = B(prompt, len);
+    m.max_new = 64, m.stop_token = OPML_GEN_NO_STOP, m.temperature = 0x3f800000, m.top_k = 40, m.top_p = 0x3f733333, m.seed = 9;
+    return mk(seq, "GenerationRequested", &m.base, 110);
+}
+
+/* A generation model: served by its step graph's root, with the game parameters of the
+ * ModelRegistered (whose root is the generation root) before its GenerationRegistered; a generation
+ * task's request; a game through the token phase to the opened step. */
+static void test_generation(void) {
+    fold_state s;
+    state_init(&s);
+    opml_gen_facts f = {1000, 256, 4, 96}, other = {1000, 256, 4, 104};
+    uint8_t groot[32];
+    opml_gen_root(ROOT, &f, groot);
+    fold(&s, model_registered(1, 2, groot, 16));
+    CHECK(fold_model(&s, 2) == NULL); /* the generation root is no step graph's root */
+    fold(&s, generation_registered(2, 2, ROOT, &f));
+    model_entry *me = fold_model(&s, 2);
+    CHECK(me && me->is_gen && me->k == 16 && me->clock == 60 && me->gen.kv_value == 96 && me->gen.vocab == 1000);
+    CHECK(said(FOLD_INFO, "model 2 is ours to serve (a generation model"));
+    /* a GenerationRegistered whose facts do not make the registered root: refused */
+    fold(&s, model_registered(3, 3, groot, 16));
+    fold(&s, generation_registered(4, 3, ROOT, &other));
+    CHECK(said(FOLD_ERROR, "no ModelRegistered with its generation root before it") && fold_model(&s, 3) == NULL);
+    /* a request: the prompt's ids (int32 little-endian) and the request's numbers */
+    static const uint8_t prompt[12] = {1, 0, 0, 0, 0x56, 1, 0, 0, 0xe7, 3, 0, 0};
+    fold(&s, generation_requested(5, 10, prompt, 12));
+    task *t = fold_task(&s, 10);
+    CHECK(t && t->gen && t->gen->P == 3 && t->gen->prompt[0] == 1 && t->gen->prompt[1] == 342 && t->gen->prompt[2] == 999);
+    CHECK(t && t->gen->max_new == 64 && t->gen->stop == OPML_GEN_NO_STOP && t->gen->sampler.seed == 9 &&
+          t->gen->sampler.top_k == 40 && t->status == TASK_OPEN && t->model_id == 2);
+    fold(&s, generation_requested(6, 11, prompt, 7)); /* not a whole number of ids */
+    CHECK(said(FOLD_ERROR, "a prompt of 7 bytes is no list of ids") && fold_task(&s, 11) == NULL);
+    fold(&s, generation_requested(7, 12, prompt, 0));
+    CHECK(fold_task(&s, 12) == NULL);
+    fold(&s, generation_requested(8, 10, prompt, 8)); /* the first request stands */
+    CHECK(fold_task(&s, 10)->gen->P == 3 && said(FOLD_WARN, "task 10 was requested before"));
+    /* our challenge of a submission: phase 0 down to token step 20, opened */
+    fold(&s, result_submitted(9, 10, 1, OTHER));
+    fold(&s, with_phase(game_started_ev(10, 1, 10, 1, OTHER, ME, 40), 0));
+    gm *g = fold_game(&s, 1);
+    CHECK(g && g->role == GAME_CHALLENGER && g->v.phase == 0 && g->v.k == 16);
+    fold(&s, end_bound(11, 1, 0, 201));
+    fold(&s, dissected(12, 1, 0, 0, 40, 3, 202));
+    fold(&s, selected(13, 1, 20, 21, 203));
+    CHECK(g->v.turn == GAME_TURN_OPEN_STEP && said(FOLD_INFO, "game 1: Selected (phase 0, [20, 21], open-step to move)"));
+    fold(&s, step_opened(14, 1, 20, 93, 204));
+    CHECK(g->token_step == 20 && g->v.phase == 1 && g->v.hi == 93 && g->v.turn == GAME_TURN_DISSECT);
+    CHECK(said(FOLD_INFO, "game 1: StepOpened (phase 1, [0, 93], dissect to move)"));
+    /* a StepOpened that does not fit the view: a warning, folded all the same */
+    fold(&s, step_opened(15, 1, 7, 93, 205));
+    CHECK(said(FOLD_WARN, "game 1 opened token step 7, the view is at phase 1") && g->token_step == 7);
+    fold_free(&s);
+}
+
 /* ---- refused ---- */
 
 /* Folds e into s: it must be refused with an error line containing `why`, and change nothing but
@@ -802,6 +876,7 @@ int main(void) {
     for (int i = 0; i < 32; i++) ROOT[i] = (uint8_t)i, H1[i] = 0x11, H2[i] = 0x22;
     test_tasks();
     test_games();
+    test_generation();
     test_refused();
     test_out_of_order();
     test_intake();

@@ -26,7 +26,7 @@
 // of the rejected bond credited by the oracle. Invariant: balance == bonds of open games + credits.
 pragma solidity ^0.8.28;
 
-import {Merkle} from "./lib/Merkle.sol";
+import {Merkle, ZEROS} from "./lib/Merkle.sol";
 import {Credits} from "./lib/Credits.sol";
 import {Commitments} from "./lib/Commitments.sol";
 import {Generation} from "./lib/Generation.sol";
@@ -342,14 +342,15 @@ contract DisputeGame is Credits {
         ModelRegistry.GenerationFacts memory f = registry.generation(g.modelId);
         InferenceOracle.GenerationRequest memory r = oracle.generation(g.taskId);
         uint256 t = g.lo;
-        bytes32 nextWord = _writeNext(o, t, r);
+        bytes32[ZEROS] memory z = Merkle.zeros();
+        bytes32 nextWord = _writeNext(o, t, r, z);
         uint32 next = Generation.id(nextWord);
         // the claimed State_n against G_{t+1}
         if (o.kvPath.length + f.kvHeight != f.stateDepth) revert BadKvPath();
         if (Merkle.rootFromPath(o.nextKvRoot, f.kvValue >> f.kvHeight, o.kvPath) != o.stateN) revert BadKvPath();
         if (t + 1 >= r.promptLength) {
             if (o.sampledPath.length != f.stateDepth) revert BadSampledPath();
-            if (Merkle.rootFromPath(Generation.wordRoot(nextWord), f.outputValue, o.sampledPath) != o.stateN) {
+            if (Merkle.rootFromPath(Merkle.wordTensorRoot(nextWord), f.outputValue, o.sampledPath) != o.stateN) {
                 revert BadSampledPath();
             }
         }
@@ -358,9 +359,15 @@ contract DisputeGame is Credits {
         bytes32 state0;
         {
             bytes32 sampler = Generation.samplerWord(Generation.drawState(r.seed, t, r.promptLength), r.temperature, r.topK, r.topP);
-            (bytes32 tokenRoot, bytes32 posRoot, bytes32 samplerRoot) =
-                Generation.wordRoots(tokenWord, Generation.le32(uint32(t)), sampler);
-            state0 = Generation.stepState0(o.kvRoot, f.kvHeight, tokenRoot, posRoot, samplerRoot, f.stateDepth);
+            state0 = Generation.stepState0(
+                o.kvRoot,
+                f.kvHeight,
+                Merkle.wordTensorRoot(tokenWord),
+                Merkle.wordTensorRoot(Generation.le32(uint32(t))),
+                Merkle.wordTensorRoot(sampler),
+                f.stateDepth,
+                z
+            );
         }
         g.phase = 1;
         g.lo = 0;
@@ -373,20 +380,21 @@ contract DisputeGame is Credits {
 
     /// @dev Checks x_t's leaf in tokensRoot_t and that tokensRoot_{t+1} is tokensRoot_t with
     ///      x_{t+1} written at id t + 1; returns x_{t+1} as the first 4 bytes of a word.
-    function _writeNext(StepOpening calldata o, uint256 t, InferenceOracle.GenerationRequest memory r)
-        internal
-        pure
-        returns (bytes32 next)
-    {
+    function _writeNext(
+        StepOpening calldata o,
+        uint256 t,
+        InferenceOracle.GenerationRequest memory r,
+        bytes32[ZEROS] memory z
+    ) internal pure returns (bytes32 next) {
         if (t + 1 < r.promptLength) {
             uint256 nextLeaf = (t + 1) / Generation.IDS_PER_LEAF;
             if (o.promptPath.length > Merkle.SLOT_DEPTH) revert BadPromptPath();
-            if (Generation.tokensRootFrom(o.promptLeaf, nextLeaf, o.promptPath) != r.promptRoot) revert BadPromptPath();
+            if (Generation.tokensRootFrom(o.promptLeaf, nextLeaf, o.promptPath, z) != r.promptRoot) revert BadPromptPath();
             next = Generation.slot(o.promptLeaf, (t + 1) % Generation.IDS_PER_LEAF);
         } else {
             next = Generation.le32(o.next);
         }
-        (bytes32 root, bytes32 nextRoot, bool ok) = Generation.append(o.tokenLeaf, o.tokenPath, o.writePath, t, next);
+        (bytes32 root, bytes32 nextRoot, bool ok) = Generation.append(o.tokenLeaf, o.tokenPath, o.writePath, t, next, z);
         if (!ok || root != o.tokensRoot) revert BadTokenPath();
         if (nextRoot != o.nextTokensRoot) revert BadTokensRoot();
     }

@@ -226,13 +226,7 @@ contract InferenceOracle is Credits {
             roots[i] = Merkle.tensorRoot(inputs[i]);
         }
         bytes32 state0 = Merkle.rootOfLeaves(roots, s.stateDepth);
-        taskId = ++taskCount;
-        Task storage t = tasks[taskId];
-        t.requester = msg.sender;
-        t.fee = uint96(msg.value);
-        t.modelId = uint64(modelId);
-        t.status = Status.Open;
-        t.state0 = state0;
+        taskId = _newTask(modelId, state0, false);
         emit TaskRequested(taskId, modelId, msg.sender, msg.value, state0, inputs);
     }
 
@@ -264,14 +258,7 @@ contract InferenceOracle is Credits {
             g0 := calldataload(prompt.offset)
         }
         g0 = Generation.state0(g0, f.kvHeight);
-        taskId = ++taskCount;
-        Task storage t = tasks[taskId];
-        t.requester = msg.sender;
-        t.fee = uint96(msg.value);
-        t.modelId = uint64(modelId);
-        t.status = Status.Open;
-        t.generation = true;
-        t.state0 = g0;
+        taskId = _newTask(modelId, g0, true);
         generations[taskId] = GenerationRequest(
             Merkle.tensorRoot(prompt), uint32(p), maxNew, stopToken, sampler.temperature, sampler.topK, sampler.topP, sampler.seed
         );
@@ -279,6 +266,18 @@ contract InferenceOracle is Credits {
             taskId, modelId, msg.sender, msg.value, g0, prompt, maxNew, stopToken, sampler.temperature, sampler.topK,
             sampler.topP, sampler.seed
         );
+    }
+
+    /// @dev A new Open task of the caller's with msg.value as its fee.
+    function _newTask(uint256 modelId, bytes32 state0, bool generation_) internal returns (uint256 taskId) {
+        taskId = ++taskCount;
+        Task storage t = tasks[taskId];
+        t.requester = msg.sender;
+        t.fee = uint96(msg.value);
+        t.modelId = uint64(modelId);
+        t.status = Status.Open;
+        t.generation = generation_;
+        t.state0 = state0;
     }
 
     /// @dev temperature finite and not negative; when sampling, top-p in (0, 1] (binary32 bits:
@@ -394,9 +393,9 @@ contract InferenceOracle is Credits {
     }
 
     /// @notice A generation task's request; all zero for a classifier task.
-    function generation(uint256 taskId) external view returns (GenerationRequest memory) {
-        _task(taskId);
-        return generations[taskId];
+    function generation(uint256 taskId) external view returns (GenerationRequest memory r) {
+        r = generations[taskId];
+        if (r.promptLength == 0) _task(taskId); // a classifier's (all zero) or an unknown task's (reverts)
     }
 
     /// @notice Called by the game contract when a game opens against submission `subId`.

@@ -324,9 +324,9 @@ contract ModelRegistry {
     }
 
     /// @notice A generation model's facts (one storage read); all zero for a classifier.
-    function generation(uint256 modelId) external view returns (GenerationFacts memory) {
-        _model(modelId);
-        return generations[modelId];
+    function generation(uint256 modelId) external view returns (GenerationFacts memory f) {
+        f = generations[modelId];
+        if (f.vocab == 0) _model(modelId); // a classifier's (all zero) or an unknown model's (reverts)
     }
 
     function _model(uint256 modelId) internal view returns (Model storage m) {

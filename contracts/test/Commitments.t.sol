@@ -5,8 +5,8 @@
 // node leaves, nodes and model roots, and the VM initial state the dispute game builds.
 pragma solidity ^0.8.28;
 
-import {Test} from "./lib/Test.sol";
-import {Merkle} from "../src/lib/Merkle.sol";
+import {Vectors} from "./lib/Vectors.sol";
+import {Merkle, ZEROS} from "../src/lib/Merkle.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 
 /// External wrappers, so the calldata variants run on real calldata.
@@ -19,6 +19,14 @@ contract MerkleHarness {
         return Merkle.rootFromPath(leaf, index, siblings);
     }
 
+    function rootFromZeroPadded(bytes32 leaf, uint256 index, bytes32[] calldata siblings, uint256 depth)
+        external
+        pure
+        returns (bytes32)
+    {
+        return Merkle.rootFromZeroPadded(leaf, index, siblings, depth, Merkle.zeros());
+    }
+
     function rootFromPacked(bytes32 leaf, uint256 index, bytes calldata siblings) external pure returns (bytes32 r) {
         uint256 off;
         assembly {
@@ -28,21 +36,12 @@ contract MerkleHarness {
     }
 }
 
-contract CommitmentsTest is Test {
-    string json;
+contract CommitmentsTest is Vectors {
     MerkleHarness h;
 
     function setUp() public {
         json = vm.readFile("../tests/vectors/commitments.json");
         h = new MerkleHarness();
-    }
-
-    function _at(string memory arr, uint256 i, string memory field) internal view returns (string memory) {
-        return string.concat(".", arr, "[", vm.toString(i), "]", bytes(field).length > 0 ? "." : "", field);
-    }
-
-    function _count(string memory arr) internal view returns (uint256 i) {
-        while (vm.keyExistsJson(json, _at(arr, i, ""))) i++;
     }
 
     function test_keccak() public view {
@@ -58,6 +57,21 @@ contract CommitmentsTest is Test {
         bytes32[] memory z = vm.parseJsonBytes32Array(json, ".zero");
         assertEq(z.length, 28, "Z(0..27)");
         for (uint256 i = 0; i < z.length; i++) assertEq(Merkle.zero(i), z[i], "zero root");
+        // the constant table, past the vectors too: each entry the hash of the one before
+        bytes32[ZEROS] memory t = Merkle.zeros();
+        assertEq(t[0], bytes32(0), "Z(0)");
+        for (uint256 i = 1; i < ZEROS; i++) {
+            assertEq(t[i], keccak256(abi.encodePacked(t[i - 1], t[i - 1])), "Z(h) = H(Z(h-1), Z(h-1))");
+            if (i < z.length) assertEq(t[i], z[i], "the table's zero root");
+        }
+        // a tensor of one word, by the unrolled constants and by the generic tree
+        bytes32[3] memory ws = [bytes32(0), bytes32(uint256(1) << 248), keccak256("w")];
+        for (uint256 i = 0; i < ws.length; i++) {
+            assertEq(Merkle.wordTensorRoot(ws[i]), Merkle.tensorRootMem(abi.encodePacked(ws[i])), "one word's tensor root");
+        }
+        bytes32 above = Merkle.zero(ZEROS); // past the table: hashed on
+        assertEq(above, keccak256(abi.encodePacked(t[ZEROS - 1], t[ZEROS - 1])), "Z(36)");
+        assertEq(Merkle.zero(ZEROS + 1), keccak256(abi.encodePacked(above, above)), "Z(37)");
         assertEq(Commitments.EMPTY_SLOT, z[23], "empty slot constant");
     }
 
@@ -88,6 +102,39 @@ contract CommitmentsTest is Test {
                 }
             }
         }
+    }
+
+    /// Proofs without their trailing zero roots, on both of zeroPadded's paths: a leaf on the
+    /// leftmost path above the given siblings (a short tensor's), and a lone leaf anywhere (every
+    /// sibling a zero root, none given).
+    function test_zero_padded_proofs() public view {
+        uint256 depth = 10;
+        uint256[4] memory lone = [uint256(0), 1, 700, 1023];
+        for (uint256 i = 0; i < lone.length; i++) {
+            bytes32[] memory leaves = new bytes32[](1 << depth);
+            leaves[lone[i]] = keccak256(abi.encode(i));
+            bytes32 root = Merkle.rootOfLeaves(leaves, depth);
+            assertEq(h.rootFromZeroPadded(keccak256(abi.encode(i)), lone[i], new bytes32[](0), depth), root, "a lone leaf");
+            assertTrue(h.rootFromZeroPadded(keccak256(abi.encode(i)), lone[i] ^ 2, new bytes32[](0), depth) != root, "elsewhere");
+        }
+        // leaves 0 .. 5 set: leaf 2's path has two real siblings, then zero roots only
+        bytes32[] memory six = new bytes32[](1 << depth);
+        for (uint256 i = 0; i < 6; i++) six[i] = keccak256(abi.encode("six", i));
+        bytes32 sixRoot = Merkle.rootOfLeaves(_copy(six), depth);
+        bytes32[] memory sib = new bytes32[](3);
+        sib[0] = six[3];
+        sib[1] = Merkle.parent(six[0], six[1]);
+        sib[2] = Merkle.parent(Merkle.parent(six[4], six[5]), Merkle.zero(1));
+        assertEq(h.rootFromZeroPadded(six[2], 2, sib, depth), sixRoot, "the leftmost path padded");
+        bytes32[] memory two = new bytes32[](2);
+        (two[0], two[1]) = (sib[0], sib[1]);
+        assertTrue(h.rootFromZeroPadded(six[2], 2, two, depth) != sixRoot, "a real sibling left out");
+        assertEq(Merkle.zero(depth), h.rootFromZeroPadded(0, 0, new bytes32[](0), depth), "all zero");
+    }
+
+    function _copy(bytes32[] memory a) internal pure returns (bytes32[] memory b) {
+        b = new bytes32[](a.length);
+        for (uint256 i = 0; i < a.length; i++) b[i] = a[i];
     }
 
     function test_tensor_roots() public view {

@@ -151,13 +151,7 @@ contract GameTest is GameFixture {
     /// went away) loses on its clock.
     function test_submitter_that_never_binds_times_out() public {
         subBinds = false;
-        uint256 task = _request(requester);
-        _submit(task, submitter, NONE);
-        uint256 id = _challenge(task, challenger);
-        assertTrue(!_play(id, submitter, challenger), "the submitter did not bind");
-        vm.warp(block.timestamp + CLOCK + 1);
-        vm.prank(anyone);
-        game.timeout(id);
+        (uint256 task,) = _stuckThenTimedOut();
         assertEq(oracle.credit(challenger), _share(1), "the challenger wins on time");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         _checkConservation(total);
@@ -185,15 +179,21 @@ contract GameTest is GameFixture {
         _checkConservation(total);
     }
 
-    function test_challenger_times_out() public {
-        chalStopAfter = 3;
-        uint256 task = _request(requester);
+    /// An honest result challenged, a game in which one side stops moving, and the timeout once
+    /// the clocks have run out.
+    function _stuckThenTimedOut() internal returns (uint256 task, uint256 id) {
+        task = _request(requester);
         _submit(task, submitter, NONE);
-        uint256 id = _challenge(task, challenger);
-        assertTrue(!_play(id, submitter, challenger), "challenger stopped");
+        id = _challenge(task, challenger);
+        assertTrue(!_play(id, submitter, challenger), "a side stopped");
         vm.warp(block.timestamp + CLOCK + 1);
         vm.prank(anyone);
         game.timeout(id);
+    }
+
+    function test_challenger_times_out() public {
+        chalStopAfter = 3;
+        (uint256 task,) = _stuckThenTimedOut();
         assertEq(game.credit(submitter), CHAL_BOND, "submitter wins on time");
         vm.warp(block.timestamp + WINDOW);
         oracle.finalize(task, _outputOf(NONE));

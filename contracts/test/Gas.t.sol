@@ -202,11 +202,7 @@ contract GasTest is GenFixture {
         maxNew = 64;
         uint256[2] memory steps = [uint256(23), 6]; // 24 = 3 * 8: a new leaf; 6 + 1 < P: the prompt's id
         for (uint256 i = 0; i < 2; i++) {
-            genLie = Lie.KvRow;
-            lieAt = steps[i];
-            uint256 task = _requestGen(requester);
-            _submitGen(task, submitter, true);
-            uint256 id = _challenge(task, challenger);
+            (, uint256 id) = _liarGame(Lie.KvRow, steps[i]);
             _resetGas();
             subStopAfter = NONE;
             assertTrue(_play(id, submitter, challenger), "ended");

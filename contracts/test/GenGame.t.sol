@@ -17,11 +17,7 @@ contract GenGameTest is GenFixture {
     uint256 total;
 
     function setUp() public {
-        _deploy();
-        _registerGen(1, 0, 2, 5);
-        _setPrompt(4, 1);
-        maxNew = 6;
-        sampler = InferenceOracle.Sampler({temperature: 0x3f800000, topK: 40, topP: 0x3f666666, seed: 12345});
+        _genSetUp(false, 12345);
         total = _total();
     }
 
@@ -36,12 +32,8 @@ contract GenGameTest is GenFixture {
     /// A liar (genLie at token step `at`) against an honest challenger: decided at the lying node
     /// of that step, the liar slashed, the task reopened.
     function _liarLoses(Lie l, uint256 at, uint256 vmStep) internal {
-        genLie = l;
-        lieAt = at;
         lieStep = vmStep;
-        uint256 task = _requestGen(requester);
-        _submitGen(task, submitter, true);
-        uint256 id = _challenge(task, challenger);
+        (uint256 task, uint256 id) = _liarGame(l, at);
         assertTrue(game.game(id).phase == 0 && game.game(id).turn == DisputeGame.Turn.Bind, "token phase, binding first");
         assertTrue(_play(id, submitter, challenger), "game ended");
         DisputeGame.Game memory g = game.game(id);
@@ -100,11 +92,7 @@ contract GenGameTest is GenFixture {
     /// The liar's G_{t+1} is no state (it never computed the trace it claims): it cannot open the
     /// disputed step and loses on its clock.
     function test_liar_that_cannot_open_its_next_state_times_out() public {
-        genLie = Lie.Unopenable;
-        lieAt = 5;
-        uint256 task = _requestGen(requester);
-        _submitGen(task, submitter, true);
-        uint256 id = _challenge(task, challenger);
+        (uint256 task, uint256 id) = _liarGame(Lie.Unopenable, 5);
         assertTrue(!_play(id, submitter, challenger), "the liar is stuck");
         DisputeGame.Game memory g = game.game(id);
         assertTrue(g.turn == DisputeGame.Turn.OpenStep && g.lo == 5, "at the disputed token step");
@@ -116,6 +104,7 @@ contract GenGameTest is GenFixture {
         vm.prank(anyone);
         game.timeout(id);
         assertEq(oracle.credit(challenger), _share(1), "the challenger wins on time");
+        assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         _checkConservation(total);
     }
 

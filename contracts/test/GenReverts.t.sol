@@ -19,11 +19,7 @@ contract GenRevertsTest is GenFixture {
     bool holdOpenStep;
 
     function setUp() public {
-        _deploy();
-        _registerGen(1, 0, 2, 5);
-        _setPrompt(4, 1);
-        maxNew = 6;
-        sampler = InferenceOracle.Sampler({temperature: 0, topK: 0, topP: 0, seed: 7}); // greedy
+        _genSetUp(true, 7);
     }
 
     function _canOpenStep() internal view override returns (bool) {
@@ -129,11 +125,7 @@ contract GenRevertsTest is GenFixture {
 
     /// Plays a liar's game up to the token step's opening; returns the game.
     function _toOpenStep(Lie l, uint256 at) internal returns (uint256 id) {
-        genLie = l;
-        lieAt = at;
-        uint256 task = _requestGen(requester);
-        _submitGen(task, submitter, true);
-        id = _challenge(task, challenger);
+        (, id) = _liarGame(l, at);
         holdOpenStep = true;
         assertTrue(!_play(id, submitter, challenger), "held at the opening");
         holdOpenStep = false;
@@ -141,11 +133,7 @@ contract GenRevertsTest is GenFixture {
     }
 
     function test_bad_bindings() public {
-        genLie = Lie.Token;
-        lieAt = 5;
-        uint256 task = _requestGen(requester);
-        _submitGen(task, submitter, true);
-        uint256 id = _challenge(task, challenger);
+        (, uint256 id) = _liarGame(Lie.Token, 5);
         genPlaying = true;
         Trace memory tr = _trace(true, false);
         bytes32 tokens = _tokensRoot(tr, tr.T);

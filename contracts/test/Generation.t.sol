@@ -8,7 +8,8 @@
 pragma solidity ^0.8.28;
 
 import {GameFixture} from "./lib/GameFixture.sol";
-import {Merkle} from "../src/lib/Merkle.sol";
+import {Vectors} from "./lib/Vectors.sol";
+import {Merkle, ZEROS} from "../src/lib/Merkle.sol";
 import {Generation} from "../src/lib/Generation.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
@@ -20,7 +21,7 @@ contract GenerationHarness {
         pure
         returns (bytes32, bytes32, bool)
     {
-        return Generation.append(tokenLeaf, tokenPath, writePath, t, next);
+        return Generation.append(tokenLeaf, tokenPath, writePath, t, next, Merkle.zeros());
     }
 
     function firstOutOfVocab(bytes calldata ids, uint32 vocab) external pure returns (uint256) {
@@ -35,22 +36,13 @@ contract GenerationHarness {
     }
 }
 
-contract GenerationTest is GameFixture {
-    string json;
+contract GenerationTest is Vectors, GameFixture {
     GenerationHarness h;
 
     function setUp() public {
         json = vm.readFile("../tests/vectors/generation.json");
         h = new GenerationHarness();
         _deploy();
-    }
-
-    function _at(string memory arr, uint256 i, string memory field) internal view returns (string memory) {
-        return string.concat(".", arr, "[", vm.toString(i), "]", bytes(field).length > 0 ? "." : "", field);
-    }
-
-    function _count(string memory arr) internal view returns (uint256 i) {
-        while (vm.keyExistsJson(json, _at(arr, i, ""))) i++;
     }
 
     function _u(string memory arr, uint256 i, string memory f) internal view returns (uint256) {
@@ -171,7 +163,7 @@ contract GenerationTest is GameFixture {
             bytes memory in20 = vm.parseJsonBytes(json, _at("sampler", i, "input"));
             assertEq(in20.length, 20, "20 bytes");
             assertEq(w, _word(in20, 0), "sampler input bytes");
-            assertEq(Generation.wordRoot(w), _b32("sampler", i, "root"), "its tensor root");
+            assertEq(Merkle.wordTensorRoot(w), _b32("sampler", i, "root"), "its tensor root");
         }
     }
 
@@ -183,17 +175,16 @@ contract GenerationTest is GameFixture {
             bytes32[] memory inputs = vm.parseJsonBytes32Array(json, _at("step_state0", i, "inputs"));
             assertEq(inputs.length, (uint256(1) << kvH) + 3, "nin = 2^c + 3");
             bytes memory in20 = vm.parseJsonBytes(json, _at("step_state0", i, "sampler_input"));
-            (bytes32 tok, bytes32 pos, bytes32 smp) = Generation.wordRoots(
-                Generation.le32(uint32(_u("step_state0", i, "token"))),
-                Generation.le32(uint32(_u("step_state0", i, "t"))),
-                _word(in20, 0)
-            );
+            bytes32[ZEROS] memory z = Merkle.zeros();
+            bytes32 tok = Merkle.wordTensorRoot(Generation.le32(uint32(_u("step_state0", i, "token"))));
+            bytes32 pos = Merkle.wordTensorRoot(Generation.le32(uint32(_u("step_state0", i, "t"))));
+            bytes32 smp = Merkle.wordTensorRoot(_word(in20, 0));
             uint256 kv = uint256(1) << kvH;
             assertEq(tok, inputs[kv], "token root");
             assertEq(pos, inputs[kv + 1], "pos root");
             assertEq(smp, inputs[kv + 2], "sampler root");
             bytes32 s0 = Generation.stepState0(
-                _b32("step_state0", i, "kv_root"), kvH, tok, pos, smp, _u("step_state0", i, "depth")
+                _b32("step_state0", i, "kv_root"), kvH, tok, pos, smp, _u("step_state0", i, "depth"), z
             );
             assertEq(s0, _b32("step_state0", i, "state0"), "State_0 from kvRoot and three leaves");
         }
@@ -204,23 +195,20 @@ contract GenerationTest is GameFixture {
         assertTrue(c >= 10, "vectors present");
         uint256 refused;
         for (uint256 i = 0; i < c; i++) {
-            ModelRegistry.ModelSpec memory s;
-            s.nin = uint32(_u("layout", i, "nin"));
-            s.n = uint32(_u("layout", i, "n"));
-            s.stateDepth = Merkle.depthFor(uint256(s.nin) + s.n);
             uint256[] memory ib = vm.parseJsonUintArray(json, _at("layout", i, "input_bytes"));
-            s.inputBytes = new uint32[](ib.length);
-            for (uint256 k = 0; k < ib.length; k++) s.inputBytes[k] = uint32(ib[k]);
-            s.outputValue = uint32(_u("layout", i, "output_value"));
+            uint32[] memory inputBytes = new uint32[](ib.length);
+            for (uint256 k = 0; k < ib.length; k++) inputBytes[k] = uint32(ib[k]);
+            ModelRegistry.ModelSpec memory s = _modelSpec(
+                keccak256("nodes"),
+                uint32(_u("layout", i, "nin")),
+                uint32(_u("layout", i, "n")),
+                uint32(_u("layout", i, "output_value")),
+                inputBytes,
+                ""
+            );
             s.outputBytes = uint32(_u("layout", i, "output_bytes"));
-            s.nodesRoot = keccak256("nodes");
-            s.guestRoot = keccak256("guest");
             s.k = 4;
             s.stepsLog2 = 20;
-            s.challengeWindow = WINDOW;
-            s.clock = CLOCK;
-            s.submitterBond = SUB_BOND;
-            s.challengerBond = CHAL_BOND;
             ModelRegistry.GenerationSpec memory g = ModelRegistry.GenerationSpec({
                 vocab: uint32(_u("layout", i, "vocab")),
                 ctx: uint32(_u("layout", i, "ctx")),

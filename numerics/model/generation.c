@@ -65,6 +65,11 @@ void opml_gen_ids_bytes(const uint32_t *ids, size_t count, uint8_t *out) {
     for (size_t i = 0; i < count; i++) wr32le(out + 4 * i, ids[i]);
 }
 
+void opml_gen_ids_from_bytes(const uint8_t *b, size_t count, uint32_t *ids) {
+    for (size_t i = 0; i < count; i++)
+        ids[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
+}
+
 int opml_gen_tokens_root(const uint32_t *ids, size_t count, uint8_t out[32]) {
     uint8_t *b = malloc(count ? 4 * count : 1);
     if (!b) return -1;

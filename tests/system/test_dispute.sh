@@ -112,21 +112,10 @@ esac
 "$opml" register "$OPML_MODEL" --cluster "$dir" --k "$k" --steps-log2 "$steps" --window 8 --clock "$clock" >"$dir/register.json" ||
     fail "register failed"
 
-credit() { # CONTRACT ADDRESS WHO -> wei
-    "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$OPML_ARTIFACTS/$1.sol/$1.json" --to "$2" --fn credit \
-        --args "[\"$3\"]" | tr -d '[]"'
-}
 balance() { # WHO -> wei
     "$top/tools/eth/node_modules/.bin/cast" balance --rpc-url "$OPML_RPC_URL" "$1"
 }
-wait_log() { # FILE TEXT SECONDS
-    i=0
-    while ! grep -q "$2" "$1" 2>/dev/null; do
-        i=$((i + 1))
-        [ "$i" -lt $(($3 * 10)) ] || fail "no \"$2\" in $1 within $3 s"
-        sleep 0.1
-    done
-}
+. "$top/tests/system/dispute_lib.sh"
 
 if [ "$scenario" = kill-executor ]; then
     (
@@ -135,17 +124,7 @@ if [ "$scenario" = kill-executor ]; then
     ) &
     killer=$!
 fi
-if [ "$scenario" = kill-validator ]; then
-    (
-        for phase in 1 2; do
-            wait_log "$dir/logs/bisector-validator.log" "select sent (phase $phase" 60
-            "$launch" stop "$dir" bisector-validator KILL
-            echo "killed in phase $phase" >>"$dir/killed"
-            "$launch" start "$dir" bisector-validator
-        done
-    ) &
-    killer=$!
-fi
+[ "$scenario" != kill-validator ] || kill_validator_in 60 1 2
 
 health() { # PEER -> the actor's health reply (JSON)
     "$dir/bin/opml-health" --key_file "$OPML_KEYS/health.key" --peer "$1"

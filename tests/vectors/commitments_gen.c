@@ -31,22 +31,9 @@ static void fill(uint8_t *b, size_t n, uint32_t seed) {
     }
 }
 
-static void hex(const uint8_t *b, size_t n) {
-    char *h = malloc(2 * n + 3);
-    if (!h) abort();
-    hex_encode(b, n, h);
-    fprintf(out, "\"%s\"", h);
-    free(h);
-}
+static void hex(const uint8_t *b, size_t n) { vector_hex(out, b, n); }
 
-static void hex_list(const uint8_t (*b)[32], size_t n) {
-    fprintf(out, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i) fprintf(out, ", ");
-        hex(b[i], 32);
-    }
-    fprintf(out, "]");
-}
+static void hex_list(const uint8_t (*b)[32], size_t n) { vector_hex_list(out, b, n); }
 
 static void keccak_vectors(void) {
     static const size_t lens[] = {0, 3, 32, 64, 135, 136, 137, 272, 300};

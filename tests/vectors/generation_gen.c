@@ -33,22 +33,9 @@ static uint32_t rnd(void) {
 
 static void hash_of(uint32_t seed, uint8_t h[32]) { keccak256(&seed, sizeof seed, h); }
 
-static void hex(const uint8_t *b, size_t n) {
-    char *h = malloc(2 * n + 3);
-    if (!h) abort();
-    hex_encode(b, n, h);
-    fprintf(out, "\"%s\"", h);
-    free(h);
-}
+static void hex(const uint8_t *b, size_t n) { vector_hex(out, b, n); }
 
-static void hex_list(const uint8_t (*b)[32], size_t n) {
-    fprintf(out, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i) fprintf(out, ", ");
-        hex(b[i], 32);
-    }
-    fprintf(out, "]");
-}
+static void hex_list(const uint8_t (*b)[32], size_t n) { vector_hex_list(out, b, n); }
 
 static void uint_list(const uint32_t *v, size_t n) {
     fprintf(out, "[");

@@ -1,6 +1,8 @@
 /* vector_file.c: see vector_file.h. */
 #include "vector_file.h"
 
+#include "hex.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,4 +39,21 @@ int vector_file_main(int argc, char **argv, const char *name, FILE **out, void (
     }
     fprintf(stderr, "usage: %s OUT.json | %s --check FILE\n", name, name);
     return 2;
+}
+
+void vector_hex(FILE *out, const uint8_t *b, size_t n) {
+    char *h = malloc(2 * n + 3);
+    if (!h) abort();
+    hex_encode(b, n, h);
+    fprintf(out, "\"%s\"", h);
+    free(h);
+}
+
+void vector_hex_list(FILE *out, const uint8_t (*b)[32], size_t n) {
+    fprintf(out, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i) fprintf(out, ", ");
+        vector_hex(out, b[i], 32);
+    }
+    fprintf(out, "]");
 }

@@ -9,7 +9,7 @@
 // 4 little-endian bytes of token i of a leaf sit at bits 255 - 32 (i mod 8) down (`TOP4 >> 32 i`).
 pragma solidity ^0.8.28;
 
-import {Merkle} from "./Merkle.sol";
+import {Merkle, ZEROS} from "./Merkle.sol";
 
 library Generation {
     /// @notice splitmix64's increment (docs/numerics.md, "Sampling").
@@ -30,7 +30,7 @@ library Generation {
     ///         tokensRoot_0 is that one id's tensor root, kvRoot_0 = Z(23 + c) (every cache zero,
     ///         and so every pad leaf: docs/generation.md).
     function state0(bytes32 first, uint256 c) internal pure returns (bytes32) {
-        return state(wordRoot(first & bytes32(TOP4)), Merkle.zero(Merkle.SLOT_DEPTH + c));
+        return state(Merkle.wordTensorRoot(first & bytes32(TOP4)), Merkle.zero(Merkle.SLOT_DEPTH + c));
     }
 
     /// @notice The 4 little-endian bytes of id `v` as the first bytes of a word.
@@ -76,49 +76,16 @@ library Generation {
         return (w & ~bytes32(TOP4 >> sh)) | ((v & bytes32(TOP4)) >> sh);
     }
 
-    /// @notice The tensor root of a tensor of at most 32 bytes, `w` its bytes zero-padded: the
-    ///         depth-23 root with `w` as leaf 0.
-    function wordRoot(bytes32 w) internal pure returns (bytes32 r) {
-        assembly ("memory-safe") {
-            r := w
-            let z := 0
-            for { let h := 0 } lt(h, 23) { h := add(h, 1) } {
-                mstore(0x00, r)
-                mstore(0x20, z)
-                r := keccak256(0x00, 0x40)
-                mstore(0x00, z)
-                z := keccak256(0x00, 0x40)
-            }
-        }
-    }
-
-    /// @notice wordRoot of three words at once (one chain of zero roots).
-    function wordRoots(bytes32 a, bytes32 b, bytes32 c) internal pure returns (bytes32 ra, bytes32 rb, bytes32 rc) {
-        assembly ("memory-safe") {
-            ra := a
-            rb := b
-            rc := c
-            let z := 0
-            for { let h := 0 } lt(h, 23) { h := add(h, 1) } {
-                mstore(0x20, z)
-                mstore(0x00, ra)
-                ra := keccak256(0x00, 0x40)
-                mstore(0x00, rb)
-                rb := keccak256(0x00, 0x40)
-                mstore(0x00, rc)
-                rc := keccak256(0x00, 0x40)
-                mstore(0x00, z)
-                z := keccak256(0x00, 0x40)
-            }
-        }
-    }
-
     /// @notice The tensor root implied by a leaf of a tokens tensor and its siblings, the ones not
     ///         given being zero roots (Merkle.rootFromZeroPadded at depth 23: a tokens tensor of
     ///         at most ctx ids has no data in the tree's upper levels, so its paths may stop at the
     ///         first height from which every sibling is Z(h)). Requires path.length <= 23.
-    function tokensRootFrom(bytes32 leaf, uint256 index, bytes32[] calldata path) internal pure returns (bytes32) {
-        return Merkle.rootFromZeroPadded(leaf, index, path, Merkle.SLOT_DEPTH);
+    function tokensRootFrom(bytes32 leaf, uint256 index, bytes32[] calldata path, bytes32[ZEROS] memory z)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return Merkle.rootFromZeroPadded(leaf, index, path, Merkle.SLOT_DEPTH, z);
     }
 
     /// @notice The tokens roots before and after id t + 1 = `next` (its 4 bytes first in the word)
@@ -128,23 +95,26 @@ library Generation {
     ///         tokensRoot_t), into that leaf, whose siblings are `writePath` (empty otherwise). ok
     ///         is false when a path is longer than 23, a write path is given or missing where it
     ///         must not or must be, or the two paths imply different roots.
-    function append(bytes32 tokenLeaf, bytes32[] calldata tokenPath, bytes32[] calldata writePath, uint256 t, bytes32 next)
-        internal
-        pure
-        returns (bytes32 root, bytes32 nextRoot, bool ok)
-    {
+    function append(
+        bytes32 tokenLeaf,
+        bytes32[] calldata tokenPath,
+        bytes32[] calldata writePath,
+        uint256 t,
+        bytes32 next,
+        bytes32[ZEROS] memory z
+    ) internal pure returns (bytes32 root, bytes32 nextRoot, bool ok) {
         uint256 leaf = t / IDS_PER_LEAF;
         uint256 nextLeaf = (t + 1) / IDS_PER_LEAF;
         if (tokenPath.length > Merkle.SLOT_DEPTH) return (0, 0, false);
-        root = tokensRootFrom(tokenLeaf, leaf, tokenPath);
+        root = tokensRootFrom(tokenLeaf, leaf, tokenPath, z);
         if (nextLeaf == leaf) {
             if (writePath.length != 0) return (root, 0, false);
-            return (root, tokensRootFrom(withSlot(tokenLeaf, (t + 1) % IDS_PER_LEAF, next), leaf, tokenPath), true);
+            return (root, tokensRootFrom(withSlot(tokenLeaf, (t + 1) % IDS_PER_LEAF, next), leaf, tokenPath, z), true);
         }
-        if (writePath.length == 0 || writePath.length > Merkle.SLOT_DEPTH || tokensRootFrom(0, nextLeaf, writePath) != root) {
+        if (writePath.length == 0 || writePath.length > Merkle.SLOT_DEPTH || tokensRootFrom(0, nextLeaf, writePath, z) != root) {
             return (root, 0, false);
         }
-        return (root, tokensRootFrom(next & bytes32(TOP4), nextLeaf, writePath), true);
+        return (root, tokensRootFrom(next & bytes32(TOP4), nextLeaf, writePath, z), true);
     }
 
     /// @notice The splitmix64 state before the draw of step t (seed + (t + 1 - P) * GOLDEN mod
@@ -171,35 +141,28 @@ library Generation {
     ///         [0, 2^c) are the caches and pads (their subtree's root is kvRoot), leaves 2^c,
     ///         2^c + 1 and 2^c + 2 the token, position and sampler inputs' tensor roots, zero after.
     ///         Requires c >= 1 and D > c (the registry's layout: nin = 2^c + 3).
-    function stepState0(bytes32 kvRoot, uint256 c, bytes32 tokenRoot, bytes32 posRoot, bytes32 samplerRoot, uint256 depth)
-        internal
-        pure
-        returns (bytes32 r)
-    {
-        bytes32 z1 = Merkle.parent(0, 0);
-        bytes32 z = Merkle.parent(z1, z1); // Z(2)
+    function stepState0(
+        bytes32 kvRoot,
+        uint256 c,
+        bytes32 tokenRoot,
+        bytes32 posRoot,
+        bytes32 samplerRoot,
+        uint256 depth,
+        bytes32[ZEROS] memory z
+    ) internal pure returns (bytes32 r) {
         uint256 h;
         if (c == 1) {
             // leaves 2, 3 beside the kv pair; leaf 4 in the next quarter
             r = Merkle.parent(
-                Merkle.parent(kvRoot, Merkle.parent(tokenRoot, posRoot)), Merkle.parent(Merkle.parent(samplerRoot, 0), z1)
+                Merkle.parent(kvRoot, Merkle.parent(tokenRoot, posRoot)), Merkle.parent(Merkle.parent(samplerRoot, 0), z[1])
             );
-            z = Merkle.parent(z, z);
             h = 3;
         } else {
             // the three leaves start the right half of a 2^(c+1) block, as one height-2 subtree
             r = Merkle.parent(Merkle.parent(tokenRoot, posRoot), Merkle.parent(samplerRoot, 0));
-            for (h = 2; h < c; h++) {
-                r = Merkle.parent(r, z);
-                z = Merkle.parent(z, z);
-            }
-            r = Merkle.parent(kvRoot, r);
-            z = Merkle.parent(z, z);
+            r = Merkle.parent(kvRoot, Merkle.zeroPadded(r, 0, 2, c, z));
             h = c + 1;
         }
-        for (; h < depth; h++) {
-            r = Merkle.parent(r, z);
-            z = Merkle.parent(z, z);
-        }
+        return Merkle.zeroPadded(r, 0, h, depth, z);
     }
 }

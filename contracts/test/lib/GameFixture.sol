@@ -209,23 +209,36 @@ abstract contract GameFixture is Test {
         D = Merkle.depthFor(NIN + n_);
         uint32[] memory inputBytes = new uint32[](NIN);
         inputBytes[0] = 4;
-        s = ModelRegistry.ModelSpec({
-            nodesRoot: Merkle.rootOfLeaves(_nodeLeaves(), Merkle.depthFor(n_)),
-            nin: NIN,
-            n: n_,
-            outputValue: NIN + n_ - 1,
-            stateDepth: D,
-            inputBytes: inputBytes,
-            outputBytes: 4,
-            guestRoot: Merkle.tensorRootMem(program),
-            k: k,
-            stepsLog2: stepsLog2,
-            challengeWindow: WINDOW,
-            clock: CLOCK,
-            submitterBond: SUB_BOND,
-            challengerBond: CHAL_BOND,
-            uri: "file:///models/chain-adder"
-        });
+        s = _modelSpec(Merkle.rootOfLeaves(_nodeLeaves(), Merkle.depthFor(n_)), NIN, n_, NIN + n_ - 1, inputBytes, program);
+        s.k = k;
+        s.stepsLog2 = stepsLog2;
+        s.uri = "file:///models/chain-adder";
+    }
+
+    /// A spec with the fixture's game parameters (window, clock, bonds), a 4-byte output, k 2 and
+    /// 2^5 VM steps (the caller sets others).
+    function _modelSpec(
+        bytes32 nodesRoot,
+        uint32 nin_,
+        uint32 n_,
+        uint32 outputValue,
+        uint32[] memory inputBytes,
+        bytes memory guest
+    ) internal pure returns (ModelRegistry.ModelSpec memory s) {
+        s.nodesRoot = nodesRoot;
+        s.nin = nin_;
+        s.n = n_;
+        s.outputValue = outputValue;
+        s.stateDepth = Merkle.depthFor(uint256(nin_) + n_);
+        s.inputBytes = inputBytes;
+        s.outputBytes = 4;
+        s.guestRoot = Merkle.tensorRootMem(guest);
+        s.k = 2;
+        s.stepsLog2 = 5;
+        s.challengeWindow = WINDOW;
+        s.clock = CLOCK;
+        s.submitterBond = SUB_BOND;
+        s.challengerBond = CHAL_BOND;
     }
 
     /// Values 0 .. NIN + n - 1 as a party computes them; `lie` = the node it gets wrong (or NONE).

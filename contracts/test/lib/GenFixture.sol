@@ -146,23 +146,10 @@ abstract contract GenFixture is GameFixture {
         uint32[] memory inputBytes = new uint32[](gnin);
         for (uint256 i = 0; i < gnin; i++) inputBytes[i] = 4;
         inputBytes[gnin - 1] = 20;
-        s = ModelRegistry.ModelSpec({
-            nodesRoot: Merkle.rootOfLeaves(_genNodeLeaves(), Merkle.depthFor(gn)),
-            nin: gnin,
-            n: gn,
-            outputValue: gnin + sampledNode,
-            stateDepth: gD,
-            inputBytes: inputBytes,
-            outputBytes: 4,
-            guestRoot: Merkle.tensorRootMem(genProgram),
-            k: k,
-            stepsLog2: stepsLog2,
-            challengeWindow: WINDOW,
-            clock: CLOCK,
-            submitterBond: SUB_BOND,
-            challengerBond: CHAL_BOND,
-            uri: "file:///models/gen-adder"
-        });
+        s = _modelSpec(Merkle.rootOfLeaves(_genNodeLeaves(), Merkle.depthFor(gn)), gnin, gn, gnin + sampledNode, inputBytes, genProgram);
+        s.k = k;
+        s.stepsLog2 = stepsLog2;
+        s.uri = "file:///models/gen-adder";
         g = ModelRegistry.GenerationSpec({vocab: VOCAB, ctx: CTX, layers: layers, kvValue: gnin + kvNode});
     }
 
@@ -170,6 +157,19 @@ abstract contract GenFixture is GameFixture {
         _buildStepGraph(l, fillers);
         (ModelRegistry.ModelSpec memory s, ModelRegistry.GenerationSpec memory g) = _genSpec(k, stepsLog2);
         genModelId = reg.registerGeneration(s, g);
+    }
+
+    /// The tests' usual deployment: a one-layer step graph (k 2, 2^5 VM steps), a 4-id prompt, 6
+    /// new ids, a sampler with `seed` (temperature 1, top-k 40, top-p 0.9; or greedy when
+    /// `greedy`).
+    function _genSetUp(bool greedy, uint64 seed) internal {
+        _deploy();
+        _registerGen(1, 0, 2, 5);
+        _setPrompt(4, 1);
+        maxNew = 6;
+        sampler = greedy
+            ? InferenceOracle.Sampler({temperature: 0, topK: 0, topP: 0, seed: seed})
+            : InferenceOracle.Sampler({temperature: 0x3f800000, topK: 40, topP: 0x3f666666, seed: seed});
     }
 
     // ---- generations ----
@@ -184,6 +184,16 @@ abstract contract GenFixture is GameFixture {
     function _setPrompt(uint256 p, uint32 seed) internal {
         delete promptIds;
         for (uint256 i = 0; i < p; i++) promptIds.push(uint32(uint256(keccak256(abi.encode(seed, i))) % VOCAB));
+    }
+
+    /// A generation requested, a lie of kind `l` at token step `at` submitted by the submitter
+    /// (or the truth for Lie.None) and challenged by the challenger.
+    function _liarGame(Lie l, uint256 at) internal returns (uint256 task, uint256 id) {
+        genLie = l;
+        lieAt = at;
+        task = _requestGen(requester);
+        _submitGen(task, submitter, true);
+        id = _challenge(task, challenger);
     }
 
     function _requestGen(address who) internal returns (uint256 taskId) {
@@ -324,7 +334,7 @@ abstract contract GenFixture is GameFixture {
         uint256 b = kv.length;
         l[b] = _root4(tr.x[t]);
         l[b + 1] = _root4(uint32(t));
-        l[b + 2] = Generation.wordRoot(_samplerWord(t));
+        l[b + 2] = Merkle.wordTensorRoot(_samplerWord(t));
         uint32[] memory outs = _run(tr.x[t], tr.caches[t], t, liar && t == lieAt ? _lieNode(genLie) : NONE);
         for (uint256 k = 0; k < gn; k++) l[gnin + k] = _root4(outs[k]);
     }

@@ -120,7 +120,19 @@ static void test_layout_rules(void) {
     }
 }
 
+/* ids to int32 little-endian bytes and back */
+static void test_ids_bytes(void) {
+    const uint32_t ids[3] = {1, 342, 0x7fffffffu};
+    uint8_t b[12];
+    uint32_t back[3];
+    opml_gen_ids_bytes(ids, 3, b);
+    CHECK(b[4] == 0x56 && b[5] == 1 && b[6] == 0 && b[11] == 0x7f);
+    opml_gen_ids_from_bytes(b, 3, back);
+    CHECK(back[0] == 1 && back[1] == 342 && back[2] == 0x7fffffffu);
+}
+
 int main(void) {
+    test_ids_bytes();
     test_layout_numbers();
     test_states();
     test_sampler();
