@@ -140,7 +140,8 @@ library Generation {
     /// @notice The step graph's State_0 (docs/generation.md): the depth-D tree whose leaves
     ///         [0, 2^c) are the caches and pads (their subtree's root is kvRoot), leaves 2^c,
     ///         2^c + 1 and 2^c + 2 the token, position and sampler inputs' tensor roots, zero after.
-    ///         Requires c >= 1 and D > c (the registry's layout: nin = 2^c + 3).
+    ///         Requires c >= 1 and c < D <= ZEROS (the registry's layout: nin = 2^c + 3, at most
+    ///         2^25 values); `z` is Merkle.zeros().
     function stepState0(
         bytes32 kvRoot,
         uint256 c,
