@@ -392,24 +392,6 @@ int opml_model_load(const char *path, opml_model *m, char *err, size_t errlen) {
     return 0;
 }
 
-#define MAP_TOUCH_STEP 4096 /* bytes between the reads that map a file's pages without MADV_POPULATE_READ */
-
-/* The file's pages mapped now rather than at first use (MADV_POPULATE_READ, else one read per
- * page), asked for as 2 MiB pages first (MADV_HUGEPAGE: a file that is not in the page cache yet
- * is then read in 2 MiB folios where the kernel can, and mapped whole), so that a pass streaming a
- * large model's weights walks 512x fewer page tables (measured: the 7B-shaped file's decode ~10%
- * faster, docs/llama.md "Speed"). A file already cached in small folios keeps them. Hints only:
- * the same bytes either way. */
-static void map_pages(void *map, size_t len) {
-#ifdef MADV_HUGEPAGE
-    (void)madvise(map, len, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_READ
-    if (madvise(map, len, MADV_POPULATE_READ) == 0) return;
-#endif
-    for (size_t i = 0; i < len; i += MAP_TOUCH_STEP) (void)((volatile const uint8_t *)map)[i]; /* older kernels */
-}
-
 int opml_model_map(const char *path, unsigned flags, opml_model *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -419,10 +401,9 @@ int opml_model_map(const char *path, unsigned flags, opml_model *m, char *err, s
         return opml_errf(err, errlen, "%s: cannot read", path);
     }
     size_t len = (size_t)st.st_size;
-    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0); /* pages mapped now, not at first use */
     close(fd);
     if (map == MAP_FAILED) return opml_errf(err, errlen, "%s: cannot map %zu bytes", path, len);
-    map_pages(map, len);
     char inner[400];
     if (parse_bytes(map, len, m, flags, inner, sizeof inner)) {
         munmap(map, len);
