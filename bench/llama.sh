@@ -57,9 +57,9 @@ list=()
 [ "$models" = tiny ] || [ -f "$big_gguf" ] || "$B/tools/mkgguf/mkgguf" "$big_gguf" --preset 7b --layers "$layers" >/dev/null
 # Each converted file leaves the page cache first (dd iflag=nocache count=0), so that opml maps it
 # as read from disk, like a deployed model: the page cache reads it ahead in 2 MiB folios, which the
-# kernel maps as 2 MiB pages, not in the small folios `opml convert` just wrote it in (measured on
-# the 7B-shaped file: decoding ~8% slower from a freshly written file; `FilePmdMapped` in the
-# process's smaps shows which). llama.cpp copies its weights into its own memory at load either way.
+# kernel maps as 2 MiB pages, not in the small folios `opml convert` just wrote it in
+# (`FilePmdMapped` in the process's smaps shows which): every run starts from the same state.
+# llama.cpp copies its weights into its own memory at load either way.
 for g in "${list[@]}"; do
   o=$W/$(basename "$g" .gguf).opml
   [ -f "$o" ] && [ "$o" -nt "$g" ] || "$B/cli/opml" convert "$g" -o "$o" >/dev/null
