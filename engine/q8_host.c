@@ -19,8 +19,8 @@
 #define GROUP 16        /* blocks per vector in the decoding kernel: one per accumulator */
 #define TILE 16         /* weight rows per repacked tile in the prompt kernel: one per lane */
 #define TILE_TOKENS 4   /* activation rows sharing one load of a tile's block */
-#define PREFETCH 8192 /* bytes ahead that the decoding kernel asks for: one core's stream then
-                        * reaches the read bandwidth of a plain vector sum over the same bytes */
+#define PREFETCH 8192 /* bytes ahead that the decoding kernel asks for (each line): one core's stream
+                        * then reaches the read bandwidth of a plain vector sum over the same bytes */
 #define FEW_ROWS 4      /* up to this many activation rows stream the weights (decoding) */
 #define THREAD_MACS (1u << 20) /* multiply-adds below which one thread does it all */
 
@@ -153,7 +153,7 @@ Q8H_TARGET __attribute__((always_inline)) static inline void decode_rows(const j
             const uint8_t *wg = wr + g * KD_Q8_BYTES;
             const int whole = g < full;
             size_t m = whole ? GROUP : nb - g; /* blocks in this group */
-            for (int l = 0; l < 9; l += 2) /* every other line: the L2 fetches lines in pairs */
+            for (int l = 0; l < 9; l++) /* every line of the group 8 KiB ahead (every other: 3-8% slower) */
                 _mm_prefetch((const char *)wg + PREFETCH + 64 * l, _MM_HINT_T0);
             __m512i wv[8];
             for (size_t p = 0; p < 8; p++) {
