@@ -79,6 +79,7 @@ void try_check(bisector *b, task *t);
 void game_join(bisector *b, gm *g);
 void game_abandoned(bisector *b, gm *g);
 void game_resolved(bisector *b, gm *g, int won, const char *bond);
+void hash_json_add(cJSON *a, const uint8_t h[32]); /* one hash as a "0x..." string appended to a */
 cJSON *hashes_json(const uint8_t (*h)[32], size_t n);
 void play(bisector *b, gm *g);
 void on_move_receipt(bisector *b, const uint8_t id[32], int success, const char *revert);

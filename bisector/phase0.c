@@ -28,12 +28,6 @@
 
 #define GEN_RPC_MS 120000 /* an executor's answer: a generation or a replay of the fortunes model takes seconds */
 
-static uint32_t *ids_of_bytes(const uint8_t *p, size_t len) {
-    uint32_t *ids = malloc(len ? len : 4);
-    if (ids) opml_gen_ids_from_bytes(p, len / 4, ids);
-    return ids;
-}
-
 static void sampler_msg(const gen_request *q, Opml__GenSampler *s) {
     opml__gen_sampler__init(s);
     s->temperature = q->sampler.temperature;
@@ -67,7 +61,7 @@ static uint32_t *generate(bisector *b, const task *t, const model_entry *me, uin
         log_error("task %" PRIu64 ": the executor generated %zu bytes, not 1 to %u ids", t->id, r->output.len, max_new);
     } else if ((ids = malloc(((size_t)q->P + m) * 4)) != NULL) {
         memcpy(ids, q->prompt, (size_t)q->P * 4);
-        uint32_t *out = ids_of_bytes(r->output.data, r->output.len);
+        uint32_t *out = opml_gen_ids_new(r->output.data, r->output.len / 4);
         if (out) memcpy(ids + q->P, out, m * 4);
         else free(ids), ids = NULL;
         free(out);
@@ -128,7 +122,7 @@ static int side_ids(bisector *b, task *t, const model_entry *me, gen_side *g, in
     if (sub) {
         if (!t->output || t->output_len != (T + 1 - q->P) * 4) return -1;
         if (g->n == T + 1 && !memcmp(g->ids + q->P, t->output, t->output_len)) return 0; /* ours, as run */
-        uint32_t *ids = malloc((T + 1) * 4), *out = ids_of_bytes(t->output, t->output_len);
+        uint32_t *ids = malloc((T + 1) * 4), *out = opml_gen_ids_new(t->output, t->output_len / 4);
         if (!ids || !out) return free(ids), free(out), -1;
         memcpy(ids, q->prompt, (size_t)q->P * 4);
         memcpy(ids + q->P, out, t->output_len);
@@ -280,12 +274,6 @@ out:
 
 /* ---- the submitter's moves ---- */
 
-static void add_hash(cJSON *a, const uint8_t h[32]) {
-    char s[67];
-    hex_encode(h, 32, s);
-    cJSON_AddItemToArray(a, cJSON_CreateString(s));
-}
-
 static void add_bytes(cJSON *a, const uint8_t *p, size_t n) {
     char *s = malloc(2 * n + 3);
     if (!s) return;
@@ -308,8 +296,8 @@ int gen_binding(bisector *b, task *t, const model_entry *me, uint64_t T, cJSON *
     uint8_t *prompt = malloc((size_t)q->P * 4);
     if (!prompt) return -1;
     opml_gen_ids_bytes(q->prompt, q->P, prompt);
-    add_hash(args, g->tok[T]);
-    add_hash(args, g->kv[T]);
+    hash_json_add(args, g->tok[T]);
+    hash_json_add(args, g->kv[T]);
     add_bytes(args, prompt, (size_t)q->P * 4);
     add_bytes(args, t->output, t->output_len);
     free(prompt);
@@ -348,19 +336,19 @@ cJSON *gen_step_opening(bisector *b, task *t, const model_entry *me, uint64_t T,
         memcpy(prompt_leaf, pp.leaf, 32);
     }
     cJSON *o = cJSON_CreateArray();
-    add_hash(o, g->tok[j]);
-    add_hash(o, g->kv[j]);
-    add_hash(o, g->tok[j + 1]);
-    add_hash(o, g->kv[j + 1]);
-    add_hash(o, ap.token_leaf);
+    hash_json_add(o, g->tok[j]);
+    hash_json_add(o, g->kv[j]);
+    hash_json_add(o, g->tok[j + 1]);
+    hash_json_add(o, g->kv[j + 1]);
+    hash_json_add(o, ap.token_leaf);
     cJSON_AddItemToArray(o, token_path((const uint8_t (*)[32])ap.token_path, 23));
     cJSON_AddItemToArray(o, ap.cross ? token_path((const uint8_t (*)[32])ap.write_path, 23) : cJSON_CreateArray());
-    add_hash(o, prompt_step ? prompt_leaf : zero);
+    hash_json_add(o, prompt_step ? prompt_leaf : zero);
     cJSON_AddItemToArray(o, prompt_step ? token_path((const uint8_t (*)[32])pp.siblings, 23) : cJSON_CreateArray());
     char next[16];
     snprintf(next, sizeof next, "%u", prompt_step ? 0u : g->ids[j + 1]);
     cJSON_AddItemToArray(o, cJSON_CreateString(next));
-    add_hash(o, state_n);
+    hash_json_add(o, state_n);
     cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])(kvp.siblings + c), D - c));
     cJSON_AddItemToArray(o, prompt_step ? cJSON_CreateArray() : hashes_json((const uint8_t (*)[32])sp.siblings, D));
     return o;

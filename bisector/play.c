@@ -72,13 +72,15 @@ void game_resolved(bisector *b, gm *g, int won, const char *bond) {
     log_info("game %" PRIu64 ": resolved, we %s (bond %s wei to the winner)", g->rec.game_id, g->rec.won ? "WON" : "lost", bond);
 }
 
+void hash_json_add(cJSON *a, const uint8_t h[32]) {
+    char t[67];
+    hex_encode(h, 32, t);
+    cJSON_AddItemToArray(a, cJSON_CreateString(t));
+}
+
 cJSON *hashes_json(const uint8_t (*h)[32], size_t n) {
     cJSON *a = cJSON_CreateArray();
-    char t[67];
-    for (size_t i = 0; i < n; i++) {
-        hex_encode(h[i], 32, t);
-        cJSON_AddItemToArray(a, cJSON_CreateString(t));
-    }
+    for (size_t i = 0; i < n; i++) hash_json_add(a, h[i]);
     return a;
 }
 

@@ -102,10 +102,9 @@ out:
 char *request_gen_text(const char *model_path, const unsigned char *ids, size_t len, char *err, size_t errlen) {
     cli_llama l;
     if (len % 4 || cli_llama_open(model_path, 1, "ref", 1, &l, err, errlen)) return NULL;
-    uint32_t *v = malloc(len ? len : 4);
+    uint32_t *v = opml_gen_ids_new(ids, len / 4);
     char *text = NULL;
     size_t tl = 0;
-    if (v) opml_gen_ids_from_bytes(ids, len / 4, v);
     if (v && opml_tok_decode(l.tok, (const int32_t *)v, len / 4, 0, &text, &tl, err, errlen)) text = NULL;
     free(v);
     cli_llama_close(&l);

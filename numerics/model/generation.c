@@ -70,6 +70,12 @@ void opml_gen_ids_from_bytes(const uint8_t *b, size_t count, uint32_t *ids) {
         ids[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
 }
 
+uint32_t *opml_gen_ids_new(const uint8_t *b, size_t count) {
+    uint32_t *ids = malloc(count ? 4 * count : 4);
+    if (ids) opml_gen_ids_from_bytes(b, count, ids);
+    return ids;
+}
+
 int opml_gen_tokens_root(const uint32_t *ids, size_t count, uint8_t out[32]) {
     uint8_t *b = malloc(count ? 4 * count : 1);
     if (!b) return -1;

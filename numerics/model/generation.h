@@ -60,6 +60,9 @@ void opml_gen_ids_bytes(const uint32_t *ids, size_t count, uint8_t *out);
 /* The inverse: count ids from 4 * count int32 little-endian bytes. */
 void opml_gen_ids_from_bytes(const uint8_t *b, size_t count, uint32_t *ids);
 
+/* The same into a new array the caller frees; NULL when out of memory. */
+uint32_t *opml_gen_ids_new(const uint8_t *b, size_t count);
+
 /* tokensRoot of ids[0 .. count). Returns 0 or -1 (out of memory, or more ids than a slot holds). */
 int opml_gen_tokens_root(const uint32_t *ids, size_t count, uint8_t out[32]);
 
