@@ -162,20 +162,20 @@ static int bench_llama(opml_llama *m, const char *path, const opts *o) {
 
 /* ---- classifiers ---- */
 
-/* One input of m's shape, made up: small ids for an integer input, values in [0, 1) else. */
+/* One input of m's shape, made up: small ids (1 to 50: tokens of a text classifier, never its
+ * padding 0) for an integer input, values in [0, 1) else. */
 static void *make_input(const opml_model *m, size_t *len) {
     const kd_tensor *t = &m->inputs[0];
     *len = (size_t)kd_nbytes(t);
     uint8_t *p = malloc(*len ? *len : 1);
     if (!p) abort();
-    for (size_t i = 0; i < *len / 4; i++) {
-        if (t->dtype == KD_I32) {
-            int32_t v = 1 + (int32_t)(i * 7 % 50);
-            memcpy(p + 4 * i, &v, 4);
-        } else {
-            float v = (float)(i * 37 % 256) / 255.0f;
-            memcpy(p + 4 * i, &v, 4);
-        }
+    unsigned es = kd_elsize(t->dtype);
+    for (size_t i = 0; es && i < *len / es; i++) {
+        int64_t id = 1 + (int64_t)(i * 7 % 50);
+        int32_t id32 = (int32_t)id;
+        float v = (float)(i * 37 % 256) / 255.0f;
+        const void *src = t->dtype == KD_I64 ? (const void *)&id : t->dtype == KD_I32 ? (const void *)&id32 : &v;
+        memcpy(p + es * i, src, es);
     }
     return p;
 }

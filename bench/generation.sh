@@ -3,10 +3,9 @@
 # "Figures"), in one run:
 #   bash bench/generation.sh [--threads N] [--reps R] [--layers L]
 # - the happy path (what an honest submitter computes to submit) over plain inference, on every
-#   shared model opml runs: the classifiers fashion_mlp and fashion_cnn (one image per run) and
-#   the fortunes LLaMA (Q8_0 and F32 files: a 32-token prompt, 64 new tokens). fashion_vit and
-#   fortunes_textcls are not convertible (`opml convert`: ConstantOfShape, int64 inputs): they
-#   are listed as skipped;
+#   shared model: the classifiers fashion_mlp, fashion_cnn and fashion_vit (one image per run) and
+#   fortunes_textcls (one 64-id text per run), and the fortunes LLaMA (Q8_0 and F32 files: a
+#   32-token prompt, 64 new tokens);
 # - what a party computes when a game opens: G_t for every t (the replay and the hashing), and a
 #   disputed step's full commitments over the plain decoding of that step, on the fortunes LLaMA
 #   and on a LLaMA-7B-shaped Q8_0 file made by tools/mkgguf (hidden 4096, 32 heads, MLP 11008,
@@ -38,8 +37,8 @@ convert() { # SOURCE OUT
   [ -f "$2" ] && [ "$2" -nt "$1" ] || "$B/cli/opml" convert "$1" -o "$2" >/dev/null
 }
 shared_files=()
-echo "skipped (opml convert refuses them): fashion_vit.onnx, fortunes_textcls.onnx"
-for f in fashion_mlp.onnx fashion_cnn.onnx tinyllama_fortunes-q8_0.gguf tinyllama_fortunes-f32.gguf; do
+for f in fashion_mlp.onnx fashion_cnn.onnx fashion_vit.onnx fortunes_textcls.onnx tinyllama_fortunes-q8_0.gguf \
+  tinyllama_fortunes-f32.gguf; do
   convert "$shared/$f" "$W/${f%.*}.opml"
   shared_files+=("$W/${f%.*}.opml")
 done

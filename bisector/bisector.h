@@ -5,7 +5,8 @@
  *   served.c     the models this identity serves: loaded, looked up, published to storage;
  *   chainio.c    the conversation with chainwatch: transactions out, events and receipts in;
  *   fold.c       the chain's events folded into tasks, games and credits: a pure function
- *                (fold.h), whose effects chainio.c carries out;
+ *                (fold.h), whose effects chainio.c carries out; fold_gen.c folds the events
+ *                only generation tasks have;
  *   submitter.c  runs a task on an executor, submits it with the bond, finalizes it;
  *   validator.c  checks another identity's submission, challenges a wrong one;
  *   play.c       one move of a game we play, recorded before it is sent (record.h);

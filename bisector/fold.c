@@ -1,8 +1,9 @@
 /* fold.c: the chain's events folded into the bisector's view (fold.h). One handler per event, found
  * by the event's name in `handlers`, with the typed message it reads; each checks what it uses
  * before it changes anything, so a refused event leaves the view as it was. The game's turn rules
- * are game.c's (game_started, game_dissected, ...), not restated here. */
-#include "fold.h"
+ * are game.c's (game_started, game_dissected, ...), not restated here. The events only generation
+ * tasks have are folded in fold_gen.c (fold_private.h: what the two share). */
+#include "fold_private.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,14 +23,6 @@ const char *task_status_name(task_status s) {
     }
     return "?";
 }
-
-/* The event being folded, for the handlers. */
-typedef struct fold_ctx {
-    fold_state *s;
-    const Opml__ChainEvent *ev;
-    uint64_t now;   /* the event's block time, or the bisector's estimate */
-    fold_out *out;
-} fold_ctx;
 
 /* ---- effects ---- */
 
@@ -57,8 +50,7 @@ static void say(fold_out *o, fold_level level, const char *fmt, ...) {
 }
 
 /* An event refused whole: an error line naming it and why. Returns -1. */
-static int refuse(const fold_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(const fold_ctx *c, const char *fmt, ...) {
+int fold_refuse(const fold_ctx *c, const char *fmt, ...) {
     char why[200];
     va_list ap;
     va_start(ap, fmt);
@@ -70,8 +62,7 @@ static int refuse(const fold_ctx *c, const char *fmt, ...) {
 
 /* An event that does not fit the view: a warning naming it (what it says is still folded where
  * the view allows). */
-static void odd(const fold_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void odd(const fold_ctx *c, const char *fmt, ...) {
+void fold_odd(const fold_ctx *c, const char *fmt, ...) {
     char what[240];
     va_list ap;
     va_start(ap, fmt);
@@ -92,14 +83,14 @@ static void credit(const fold_ctx *c, int payer, const char *amount, const char 
 /* ---- checks of a typed field ---- */
 
 /* 0 if field `name` has exactly n bytes, else refused. */
-static int need_len(const fold_ctx *c, const char *name, ProtobufCBinaryData d, size_t n) {
-    return d.len == n ? 0 : refuse(c, "%s has %zu bytes, not %zu", name, d.len, n);
+int fold_need_len(const fold_ctx *c, const char *name, ProtobufCBinaryData d, size_t n) {
+    return d.len == n ? 0 : fold_refuse(c, "%s has %zu bytes, not %zu", name, d.len, n);
 }
 
 /* 0 if `v` is an amount of wei as the typed message writes it (decimal, 1 to 78 digits), else refused. */
 static int need_wei(const fold_ctx *c, const char *name, const char *v) {
     size_t n = v ? strlen(v) : 0;
-    if (n == 0 || n > 78 || strspn(v, "0123456789") != n) return refuse(c, "%s \"%s\" is not decimal wei", name, v ? v : "");
+    if (n == 0 || n > 78 || strspn(v, "0123456789") != n) return fold_refuse(c, "%s \"%s\" is not decimal wei", name, v ? v : "");
     return 0;
 }
 
@@ -169,20 +160,20 @@ void fold_free(fold_state *s) {
 /* A task known to the view, or a warning that the event names one it never saw. */
 static task *known_task(const fold_ctx *c, uint64_t id) {
     task *t = fold_task(c->s, id);
-    if (!t) odd(c, "task %" PRIu64 " was never requested here (missed or out of order)", id);
+    if (!t) fold_odd(c, "task %" PRIu64 " was never requested here (missed or out of order)", id);
     return t;
 }
 
-static gm *known_game(const fold_ctx *c, uint64_t id) {
+gm *fold_known_game(const fold_ctx *c, uint64_t id) {
     gm *g = fold_game(c->s, id);
-    if (!g) odd(c, "game %" PRIu64 " was never started here (missed or out of order)", id);
+    if (!g) fold_odd(c, "game %" PRIu64 " was never started here (missed or out of order)", id);
     return g;
 }
 
 /* ---- the registry's and the oracle's events ---- */
 
 /* Served model me takes the on-chain id and game parameters of the pending registration. */
-static void serve_model(const fold_ctx *c, model_entry *me) {
+void fold_serve_model(const fold_ctx *c, model_entry *me) {
     const fold_pending_model *p = &c->s->pending_model;
     me->id = p->model_id;
     me->k = p->k;
@@ -197,10 +188,10 @@ static void serve_model(const fold_ctx *c, model_entry *me) {
 static int on_model_registered(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainModelRegistered *m = (const Opml__ChainModelRegistered *)msg;
     const Opml__ChainModelSpec *sp = m->spec;
-    if (need_len(c, "model_root", m->model_root, 32)) return -1;
-    if (!sp) return refuse(c, "model %" PRIu64 " has no spec", m->model_id);
+    if (fold_need_len(c, "model_root", m->model_root, 32)) return -1;
+    if (!sp) return fold_refuse(c, "model %" PRIu64 " has no spec", m->model_id);
     if (m->model_id == 0 || sp->k < 2 || sp->k > UINT16_MAX || sp->steps_log2 > 63)
-        return refuse(c, "model %" PRIu64 ": id, k %u or steps_log2 %u out of range", m->model_id, sp->k, sp->steps_log2);
+        return fold_refuse(c, "model %" PRIu64 ": id, k %u or steps_log2 %u out of range", m->model_id, sp->k, sp->steps_log2);
     if (need_wei(c, "submitter_bond", sp->submitter_bond) || need_wei(c, "challenger_bond", sp->challenger_bond)) return -1;
     /* a generation model's root is its generation root: GenerationRegistered (next) names its step graph */
     fold_pending_model *p = &c->s->pending_model;
@@ -214,50 +205,28 @@ static int on_model_registered(const fold_ctx *c, const ProtobufCMessage *msg) {
     for (size_t i = 0; i < c->s->nmodels; i++) {
         model_entry *me = &c->s->models[i];
         if (memcmp(me->m.root, m->model_root.data, 32)) continue;
-        serve_model(c, me);
+        fold_serve_model(c, me);
         p->model_id = 0;
-    }
-    return 0;
-}
-
-/* A generation model (docs/generation.md): the step graph we serve whose root the event names, with
- * the game parameters of the ModelRegistered before it, whose root must be the generation root of
- * the step root and the facts. */
-static int on_generation_registered(const fold_ctx *c, const ProtobufCMessage *msg) {
-    const Opml__ChainGenerationRegistered *m = (const Opml__ChainGenerationRegistered *)msg;
-    if (need_len(c, "step_root", m->step_root, 32)) return -1;
-    opml_gen_facts f = {m->vocab, m->ctx, m->layers, m->kv_value};
-    uint8_t root[32];
-    opml_gen_root(m->step_root.data, &f, root);
-    fold_pending_model *p = &c->s->pending_model;
-    for (size_t i = 0; i < c->s->nmodels; i++) {
-        model_entry *me = &c->s->models[i];
-        if (memcmp(me->m.root, m->step_root.data, 32)) continue;
-        if (p->model_id != m->model_id || memcmp(p->root, root, 32))
-            return refuse(c, "model %" PRIu64 ": no ModelRegistered with its generation root before it", m->model_id);
-        me->is_gen = 1;
-        me->gen = f;
-        serve_model(c, me);
     }
     return 0;
 }
 
 static int on_task_requested(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainTaskRequested *m = (const Opml__ChainTaskRequested *)msg;
-    if (need_len(c, "requester", m->requester, 20)) return -1;
+    if (fold_need_len(c, "requester", m->requester, 20)) return -1;
     if (fold_task(c->s, m->task_id)) {
-        odd(c, "task %" PRIu64 " was requested before: the first request stands", m->task_id);
+        fold_odd(c, "task %" PRIu64 " was requested before: the first request stands", m->task_id);
         return 0;
     }
     if (m->n_inputs != 1) {
-        odd(c, "task %" PRIu64 " has %zu inputs; models here take one: not followed", m->task_id, m->n_inputs);
+        fold_odd(c, "task %" PRIu64 " has %zu inputs; models here take one: not followed", m->task_id, m->n_inputs);
         return 0;
     }
     task *t = calloc(1, sizeof *t);
     uint8_t *in = dup_bytes(m->inputs[0]);
     if (!t || !in) {
         free(t), free(in);
-        return refuse(c, "out of memory");
+        return fold_refuse(c, "out of memory");
     }
     t->id = m->task_id;
     t->model_id = m->model_id;
@@ -270,44 +239,15 @@ static int on_task_requested(const fold_ctx *c, const ProtobufCMessage *msg) {
     return 0;
 }
 
-/* A generation task: the prompt's ids (int32 little-endian) and the request's numbers. */
-static int on_generation_requested(const fold_ctx *c, const ProtobufCMessage *msg) {
-    const Opml__ChainGenerationRequested *m = (const Opml__ChainGenerationRequested *)msg;
-    if (need_len(c, "requester", m->requester, 20)) return -1;
-    if (m->prompt.len == 0 || m->prompt.len % 4) return refuse(c, "a prompt of %zu bytes is no list of ids", m->prompt.len);
-    if (fold_task(c->s, m->task_id)) {
-        odd(c, "task %" PRIu64 " was requested before: the first request stands", m->task_id);
-        return 0;
-    }
-    task *t = calloc(1, sizeof *t);
-    gen_request *q = calloc(1, sizeof *q);
-    uint32_t P = (uint32_t)(m->prompt.len / 4);
-    uint32_t *ids = malloc((size_t)P * 4);
-    if (!t || !q || !ids) {
-        free(t), free(q), free(ids);
-        return refuse(c, "out of memory");
-    }
-    opml_gen_ids_from_bytes(m->prompt.data, P, ids);
-    *q = (gen_request){ids, P, m->max_new, m->stop_token, {m->temperature, m->top_k, m->top_p, m->seed}};
-    t->id = m->task_id;
-    t->model_id = m->model_id;
-    t->status = TASK_OPEN;
-    memcpy(t->requester, m->requester.data, 20);
-    t->gen = q;
-    t->next = c->s->tasks;
-    c->s->tasks = t;
-    return 0;
-}
-
 static int on_result_submitted(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainResultSubmitted *m = (const Opml__ChainResultSubmitted *)msg;
-    if (need_len(c, "submitter", m->submitter, 20)) return -1;
+    if (fold_need_len(c, "submitter", m->submitter, 20)) return -1;
     task *t = known_task(c, m->task_id);
     if (!t) return 0;
     uint8_t *out = dup_bytes(m->output);
-    if (!out) return refuse(c, "out of memory");
+    if (!out) return fold_refuse(c, "out of memory");
     if (t->status != TASK_OPEN)
-        odd(c, "task %" PRIu64 " was %s, not open: submission %u is taken as the live one", t->id,
+        fold_odd(c, "task %" PRIu64 " was %s, not open: submission %u is taken as the live one", t->id,
             task_status_name(t->status), m->sub_id);
     t->status = TASK_SUBMITTED;
     t->sub_id = m->sub_id;
@@ -323,13 +263,13 @@ static int on_result_submitted(const fold_ctx *c, const ProtobufCMessage *msg) {
 /* Whether sub_id is task t's live submission; a warning if not (folded all the same). */
 static void check_live(const fold_ctx *c, const task *t, uint32_t sub_id) {
     if (t->status != TASK_SUBMITTED || t->sub_id != sub_id)
-        odd(c, "task %" PRIu64 ": submission %u is not the live one (%s, submission %u)", t->id, sub_id,
+        fold_odd(c, "task %" PRIu64 ": submission %u is not the live one (%s, submission %u)", t->id, sub_id,
             task_status_name(t->status), t->sub_id);
 }
 
 static int on_submission_rejected(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainSubmissionRejected *m = (const Opml__ChainSubmissionRejected *)msg;
-    if (need_len(c, "challenger", m->challenger, 20) || need_wei(c, "share", m->share)) return -1;
+    if (fold_need_len(c, "challenger", m->challenger, 20) || need_wei(c, "share", m->share)) return -1;
     task *t = known_task(c, m->task_id);
     if (t) {
         check_live(c, t, m->sub_id);
@@ -346,7 +286,7 @@ static int on_submission_rejected(const fold_ctx *c, const ProtobufCMessage *msg
  * (docs/game.md, "Money"). */
 static int on_share_credited(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainShareCredited *m = (const Opml__ChainShareCredited *)msg;
-    if (need_len(c, "challenger", m->challenger, 20) || need_wei(c, "share", m->share)) return -1;
+    if (fold_need_len(c, "challenger", m->challenger, 20) || need_wei(c, "share", m->share)) return -1;
     if (is_me(c->s, m->challenger))
         credit(c, PAY_ORACLE, m->share, "our share of a bond rejected while our game was open");
     return 0;
@@ -354,7 +294,7 @@ static int on_share_credited(const fold_ctx *c, const ProtobufCMessage *msg) {
 
 static int on_task_finalized(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainTaskFinalized *m = (const Opml__ChainTaskFinalized *)msg;
-    if (need_len(c, "submitter", m->submitter, 20) || need_wei(c, "paid", m->paid)) return -1;
+    if (fold_need_len(c, "submitter", m->submitter, 20) || need_wei(c, "paid", m->paid)) return -1;
     task *t = known_task(c, m->task_id);
     if (t) {
         check_live(c, t, m->sub_id);
@@ -377,7 +317,7 @@ static int on_task_cancelled(const fold_ctx *c, const ProtobufCMessage *msg) {
 
 static int on_withdrawn(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainWithdrawn *m = (const Opml__ChainWithdrawn *)msg;
-    if (need_len(c, "who", m->who, 20) || need_wei(c, "amount", m->amount) || need_len(c, "address", c->ev->address, 20))
+    if (fold_need_len(c, "who", m->who, 20) || need_wei(c, "amount", m->amount) || fold_need_len(c, "address", c->ev->address, 20))
         return -1;
     for (int i = 0; i < PAYERS; i++)
         if (!memcmp(c->ev->address.data, c->s->payer_addr[i], 20) && is_me(c->s, m->who)) {
@@ -391,16 +331,16 @@ static int on_withdrawn(const fold_ctx *c, const ProtobufCMessage *msg) {
 
 static int on_game_started(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainGameStarted *m = (const Opml__ChainGameStarted *)msg;
-    if (need_len(c, "submitter", m->submitter, 20) || need_len(c, "challenger", m->challenger, 20) ||
-        need_len(c, "state0", m->state0, 32))
+    if (fold_need_len(c, "submitter", m->submitter, 20) || fold_need_len(c, "challenger", m->challenger, 20) ||
+        fold_need_len(c, "state0", m->state0, 32))
         return -1;
-    if (m->phase > 1) return refuse(c, "phase %u is not a game's first phase", m->phase);
+    if (m->phase > 1) return fold_refuse(c, "phase %u is not a game's first phase", m->phase);
     if (fold_game(c->s, m->game_id)) {
-        odd(c, "game %" PRIu64 " was started before: the first start stands", m->game_id);
+        fold_odd(c, "game %" PRIu64 " was started before: the first start stands", m->game_id);
         return 0;
     }
     gm *g = calloc(1, sizeof *g);
-    if (!g) return refuse(c, "out of memory");
+    if (!g) return fold_refuse(c, "out of memory");
     task *t = fold_task(c->s, m->task_id);
     model_entry *me = t ? fold_model(c->s, t->model_id) : NULL;
     g->id = m->game_id;
@@ -417,7 +357,7 @@ static int on_game_started(const fold_ctx *c, const ProtobufCMessage *msg) {
         fx_push(c->out, FOLD_FX_CHALLENGED, t->id); /* our challenge of this submission is on-chain */
     if (!g->role) return 0;
     if (!me)
-        odd(c, "game %" PRIu64 " is ours, but task %" PRIu64 " %s: it cannot be played", g->id, m->task_id,
+        fold_odd(c, "game %" PRIu64 " is ours, but task %" PRIu64 " %s: it cannot be played", g->id, m->task_id,
             t ? "is on a model we do not serve" : "was never requested here");
     fx_push(c->out, FOLD_FX_JOINED, g->id);
     say(c->out, FOLD_INFO, "game %" PRIu64 " on task %" PRIu64 ": we are the %s", g->id, g->task_id,
@@ -426,7 +366,7 @@ static int on_game_started(const fold_ctx *c, const ProtobufCMessage *msg) {
 }
 
 /* The line every move of a game we play gets. */
-static void moved(const fold_ctx *c, const gm *g) {
+void fold_moved(const fold_ctx *c, const gm *g) {
     if (g->role)
         say(c->out, FOLD_INFO, "game %" PRIu64 ": %s (phase %u, [%" PRIu64 ", %" PRIu64 "], %s to move)", g->id,
             c->ev->event, g->v.phase, g->v.lo, g->v.hi, game_turn_name(g->v.turn));
@@ -434,75 +374,61 @@ static void moved(const fold_ctx *c, const gm *g) {
 
 static int on_end_bound(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainEndBound *m = (const Opml__ChainEndBound *)msg;
-    if (need_len(c, "end_state", m->end_state, 32)) return -1;
-    gm *g = known_game(c, m->game_id);
+    if (fold_need_len(c, "end_state", m->end_state, 32)) return -1;
+    gm *g = fold_known_game(c, m->game_id);
     if (!g) return 0;
     if (g->v.turn != GAME_TURN_BIND || m->phase != g->v.phase)
-        odd(c, "game %" PRIu64 " bound its end at phase %u, the view is at phase %u (%s to move)", g->id, m->phase,
+        fold_odd(c, "game %" PRIu64 " bound its end at phase %u, the view is at phase %u (%s to move)", g->id, m->phase,
             g->v.phase, game_turn_name(g->v.turn));
     game_end_bound(&g->v, m->end_state.data, c->now);
-    moved(c, g);
-    return 0;
-}
-
-static int on_step_opened(const fold_ctx *c, const ProtobufCMessage *msg) {
-    const Opml__ChainStepOpened *m = (const Opml__ChainStepOpened *)msg;
-    if (need_len(c, "state0", m->state0, 32) || need_len(c, "state_n", m->state_n, 32)) return -1;
-    gm *g = known_game(c, m->game_id);
-    if (!g) return 0;
-    if (g->v.phase != 0 || g->v.turn != GAME_TURN_OPEN_STEP || m->step != g->v.lo)
-        odd(c, "game %" PRIu64 " opened token step %" PRIu64 ", the view is at phase %u [%" PRIu64 ", %" PRIu64 "] (%s to move)",
-            g->id, m->step, g->v.phase, g->v.lo, g->v.hi, game_turn_name(g->v.turn));
-    g->token_step = m->step;
-    game_step_opened(&g->v, m->n, m->state0.data, m->state_n.data, c->now);
-    moved(c, g);
+    fold_moved(c, g);
     return 0;
 }
 
 static int on_dissected(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainDissected *m = (const Opml__ChainDissected *)msg;
     for (size_t i = 0; i < m->n_roots; i++)
-        if (m->roots[i].len != 32) return refuse(c, "root %zu has %zu bytes, not 32", i, m->roots[i].len);
-    gm *g = known_game(c, m->game_id);
+        if (m->roots[i].len != 32) return fold_refuse(c, "root %zu has %zu bytes, not 32", i, m->roots[i].len);
+    gm *g = fold_known_game(c, m->game_id);
     if (!g) return 0;
     if (m->phase != g->v.phase || m->lo != g->v.lo || m->hi != g->v.hi)
-        odd(c, "game %" PRIu64 " was dissected at phase %u [%" PRIu64 ", %" PRIu64 "], the view is at phase %u [%" PRIu64
+        fold_odd(c, "game %" PRIu64 " was dissected at phase %u [%" PRIu64 ", %" PRIu64 "], the view is at phase %u [%" PRIu64
             ", %" PRIu64 "]", g->id, m->phase, m->lo, m->hi, g->v.phase, g->v.lo, g->v.hi);
     uint8_t(*roots)[32] = calloc(m->n_roots ? m->n_roots : 1, 32);
-    if (!roots) return refuse(c, "out of memory");
+    if (!roots) return fold_refuse(c, "out of memory");
     for (size_t i = 0; i < m->n_roots; i++) memcpy(roots[i], m->roots[i].data, 32);
     free(g->roots);
     g->roots = roots;
     g->nroots = m->n_roots;
     game_dissected(&g->v, c->now);
-    moved(c, g);
+    fold_moved(c, g);
     return 0;
 }
 
 static int on_selected(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainSelected *m = (const Opml__ChainSelected *)msg;
-    if (need_len(c, "start_hash", m->start_hash, 32) || need_len(c, "end_hash", m->end_hash, 32)) return -1;
-    if (m->lo > m->hi) return refuse(c, "range [%" PRIu64 ", %" PRIu64 "] is reversed", m->lo, m->hi);
-    gm *g = known_game(c, m->game_id);
+    if (fold_need_len(c, "start_hash", m->start_hash, 32) || fold_need_len(c, "end_hash", m->end_hash, 32)) return -1;
+    if (m->lo > m->hi) return fold_refuse(c, "range [%" PRIu64 ", %" PRIu64 "] is reversed", m->lo, m->hi);
+    gm *g = fold_known_game(c, m->game_id);
     if (!g) return 0;
     game_selected(&g->v, m->lo, m->hi, m->start_hash.data, m->end_hash.data, c->now);
-    moved(c, g);
+    fold_moved(c, g);
     return 0;
 }
 
 static int on_node_opened(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainNodeOpened *m = (const Opml__ChainNodeOpened *)msg;
-    if (need_len(c, "initial_state", m->initial_state, 32) || need_len(c, "final_state", m->final_state, 32)) return -1;
-    gm *g = known_game(c, m->game_id);
+    if (fold_need_len(c, "initial_state", m->initial_state, 32) || fold_need_len(c, "final_state", m->final_state, 32)) return -1;
+    gm *g = fold_known_game(c, m->game_id);
     if (!g) return 0;
     game_node_opened(&g->v, m->node, m->steps, m->initial_state.data, m->final_state.data, c->now);
-    moved(c, g);
+    fold_moved(c, g);
     return 0;
 }
 
 static int on_timed_out(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainTimedOut *m = (const Opml__ChainTimedOut *)msg;
-    gm *g = known_game(c, m->game_id);
+    gm *g = fold_known_game(c, m->game_id);
     if (!g) return 0;
     game_ended(&g->v);
     if (g->role) say(c->out, FOLD_INFO, "game %" PRIu64 ": %s", g->id, c->ev->event);
@@ -512,7 +438,7 @@ static int on_timed_out(const fold_ctx *c, const ProtobufCMessage *msg) {
 static int on_game_abandoned(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainGameAbandoned *m = (const Opml__ChainGameAbandoned *)msg;
     if (need_wei(c, "refund", m->refund)) return -1;
-    gm *g = known_game(c, m->game_id); /* the refund is the challenger's, which only the start names */
+    gm *g = fold_known_game(c, m->game_id); /* the refund is the challenger's, which only the start names */
     if (!g) return 0;
     game_ended(&g->v);
     if (g->role) {
@@ -525,9 +451,9 @@ static int on_game_abandoned(const fold_ctx *c, const ProtobufCMessage *msg) {
 
 static int on_game_resolved(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainGameResolved *m = (const Opml__ChainGameResolved *)msg;
-    if (need_len(c, "winner", m->winner, 20) || need_wei(c, "payout", m->payout)) return -1;
+    if (fold_need_len(c, "winner", m->winner, 20) || need_wei(c, "payout", m->payout)) return -1;
     int we_won = is_me(c->s, m->winner);
-    gm *g = known_game(c, m->game_id); /* the bond is the winner's, whatever we missed */
+    gm *g = fold_known_game(c, m->game_id); /* the bond is the winner's, whatever we missed */
     if (g) {
         game_ended(&g->v);
         fold_fx *f = g->role ? fx_push(c->out, FOLD_FX_RESOLVED, g->id) : NULL;
@@ -552,9 +478,9 @@ static const struct {
     fold_handler fn;
 } handlers[] = {
     {"ModelRegistered", &opml__chain_model_registered__descriptor, on_model_registered},
-    {"GenerationRegistered", &opml__chain_generation_registered__descriptor, on_generation_registered},
+    {"GenerationRegistered", &opml__chain_generation_registered__descriptor, fold_on_generation_registered},
     {"TaskRequested", &opml__chain_task_requested__descriptor, on_task_requested},
-    {"GenerationRequested", &opml__chain_generation_requested__descriptor, on_generation_requested},
+    {"GenerationRequested", &opml__chain_generation_requested__descriptor, fold_on_generation_requested},
     {"ResultSubmitted", &opml__chain_result_submitted__descriptor, on_result_submitted},
     {"SubmissionRejected", &opml__chain_submission_rejected__descriptor, on_submission_rejected},
     {"ShareCredited", &opml__chain_share_credited__descriptor, on_share_credited},
@@ -563,7 +489,7 @@ static const struct {
     {"Withdrawn", &opml__chain_withdrawn__descriptor, on_withdrawn},
     {"GameStarted", &opml__chain_game_started__descriptor, on_game_started},
     {"EndBound", &opml__chain_end_bound__descriptor, on_end_bound},
-    {"StepOpened", &opml__chain_step_opened__descriptor, on_step_opened},
+    {"StepOpened", &opml__chain_step_opened__descriptor, fold_on_step_opened},
     {"Dissected", &opml__chain_dissected__descriptor, on_dissected},
     {"Selected", &opml__chain_selected__descriptor, on_selected},
     {"NodeOpened", &opml__chain_node_opened__descriptor, on_node_opened},
@@ -577,16 +503,16 @@ static const struct {
 static ProtobufCMessage *typed(const fold_ctx *c, const ProtobufCMessageDescriptor *d) {
     const Opml__ChainEvent *ev = c->ev;
     if (!ev->payload_type || !*ev->payload_type) {
-        refuse(c, "no typed payload (chainwatch could not type it: %.120s)", ev->args_json ? ev->args_json : "");
+        fold_refuse(c, "no typed payload (chainwatch could not type it: %.120s)", ev->args_json ? ev->args_json : "");
         return NULL;
     }
     if (strcmp(ev->payload_type, d->name)) {
-        refuse(c, "the payload is %.60s, not %s", ev->payload_type, d->name);
+        fold_refuse(c, "the payload is %.60s, not %s", ev->payload_type, d->name);
         return NULL;
     }
     const uint8_t *p = ev->payload.data ? ev->payload.data : (const uint8_t *)"";
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, ev->payload.len, p);
-    if (!m) refuse(c, "the payload (%zu bytes) does not unpack as %s", ev->payload.len, d->name);
+    if (!m) fold_refuse(c, "the payload (%zu bytes) does not unpack as %s", ev->payload.len, d->name);
     return m;
 }
 

@@ -16,18 +16,27 @@ wait_log() { # FILE TEXT SECONDS
     done
 }
 
-# In the background: the validator's bisector killed (SIGKILL) and restarted at its first selection
-# of each phase given, a line per kill in $dir/killed; $killer is the background job.
-kill_validator_in() { # SECONDS PHASE...
-    wait_s=$1
-    shift
+# In the background: an identity's bisector killed (SIGKILL) and restarted at its first move of a
+# kind (select or dissect) in each phase given, a line per kill in $dir/killed; $killer is the
+# background job.
+kill_bisector_in() { # IDENTITY MOVE SECONDS PHASE...
+    who=$1 move=$2 wait_s=$3
+    shift 3
     (
         for phase in "$@"; do
-            wait_log "$dir/logs/bisector-validator.log" "select sent (phase $phase" "$wait_s"
-            "$launch" stop "$dir" bisector-validator KILL
-            echo "killed in phase $phase" >>"$dir/killed"
-            "$launch" start "$dir" bisector-validator
+            wait_log "$dir/logs/bisector-$who.log" "$move sent (phase $phase" "$wait_s"
+            "$launch" stop "$dir" "bisector-$who" KILL
+            echo "$who killed in phase $phase" >>"$dir/killed"
+            "$launch" start "$dir" "bisector-$who"
         done
     ) &
     killer=$!
+}
+
+# Fails unless bisector log LOG shows RESTARTS restarts (a "resumed at event" line each, after the
+# first start's), each followed by a move sent before the next: every restarted bisector played on.
+played_after_restarts() { # LOG RESTARTS
+    awk -v want="$(($2 + 1))" '/resumed at event/ { n++; moved[n] = 0 } /sent \(phase/ { moved[n] = 1 }
+        END { if (n != want) exit 1; for (i = 2; i <= n; i++) if (!moved[i]) exit 1 }' "$1" ||
+        fail "$1: not $2 restarts each followed by a move"
 }

@@ -9,7 +9,8 @@
 # validator (GameResolved: challenger won, by the one-step proof) and the honest resubmission
 # finalizes; `down -v` leaves no container, network or volume of the project behind.
 # Prints how long each part took (the figures of docs/operators.md). Exit 77 (ctest: skipped)
-# where no engine can run, with the reason.
+# where no engine can run, with the reason; exit 1 before the engine or any container is touched
+# where the shared fashion_cnn.onnx is missing.
 #
 #   test_compose_cluster.sh              (as root: it may install and start the engine)
 set -eu
@@ -22,6 +23,11 @@ SKIP=77
 say() { echo "test_compose_cluster: $*"; }
 now() { date +%s; }
 t0=$(now)
+
+# ---- the shared model, before anything starts: Docker would make a missing bind-mount source an
+# empty root-owned directory (in ../shared, outside this checkout), so a missing one fails here, as
+# the other system tests fail without their shared model ----
+[ -f "$onnx/fashion_cnn.onnx" ] || { say "no $onnx/fashion_cnn.onnx (the shared models): nothing started" >&2; exit 1; }
 
 # ---- the engine ----
 rc=0

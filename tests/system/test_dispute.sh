@@ -23,6 +23,10 @@
 #   kill-validator  lie-middle, with the validator's bisector killed (SIGKILL) in phase 1 and again
 #                   in phase 2, restarted each time: it still wins, and it does not challenge the
 #                   same submission twice (its bond comes back once)
+#   kill-submitter  dishonest-challenger, with the honest submitter's bisector killed (SIGKILL) in
+#                   phase 1 and again in phase 2 (each time just after it sent a dissection),
+#                   restarted each time: it resumes as the game's submitter and still wins (the
+#                   challenger's bond to it, bond + fee from the oracle, the task finalized)
 #   kill-executor   one of the two executors is killed (SIGKILL) while the task's runs are being
 #                   dispatched (the submitter's, then the validator's): the bus hands any job it
 #                   held to the other one, the task finalizes, and a second task does too
@@ -84,7 +88,7 @@ k=16
 clock=60
 case $scenario in
 honest | kill-executor) ;;
-dishonest-challenger) export OPML_FAULT_validator=node=0 ;;
+dishonest-challenger | kill-submitter) export OPML_FAULT_validator=node=0 ;;
 lie-vm) export OPML_FAULT_submitter=vm=3:1000@1 lied=3 ;;
 lie-first) export OPML_FAULT_submitter=node=0@1 lied=0 ;;
 lie-middle | kill-validator | withdraw | foreign-stream) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
@@ -124,7 +128,8 @@ if [ "$scenario" = kill-executor ]; then
     ) &
     killer=$!
 fi
-[ "$scenario" != kill-validator ] || kill_validator_in 60 1 2
+[ "$scenario" != kill-validator ] || kill_bisector_in validator select 60 1 2
+[ "$scenario" != kill-submitter ] || kill_bisector_in submitter dissect 60 1 2
 
 health() { # PEER -> the actor's health reply (JSON)
     "$dir/bin/opml-health" --key_file "$OPML_KEYS/health.key" --peer "$1"
@@ -201,7 +206,7 @@ if [ "$scenario" = kill-executor ]; then
     "$opml" request --cluster "$dir" --model-id 1 --model "$OPML_MODEL" --idx "$images#8" --fee "$FEE" --wait \
         --timeout 60 >"$dir/request2.json" || fail "a second task did not finalize on one executor"
 fi
-if [ "$scenario" = kill-validator ]; then
+if [ "$scenario" = kill-validator ] || [ "$scenario" = kill-submitter ]; then
     wait "$killer" || fail "kill and restart failed"
     [ "$(wc -l <"$dir/killed")" = 2 ] || fail "not killed in both phases"
 fi
@@ -249,7 +254,7 @@ if [ -z "$lied" ]; then
     [ "$scenario" = kill-executor ] && paid=2000000000000002000 # two tasks
     [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = "$paid" ] ||
         fail "submitter credit $(credit InferenceOracle "$OPML_ORACLE" "$sub"), expected $paid (bond + fee per task)"
-    if [ "$scenario" != dishonest-challenger ]; then
+    if [ "$scenario" = honest ] || [ "$scenario" = kill-executor ]; then
         grep -q "checked: the output agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
     fi
     if [ "$scenario" = honest ]; then
@@ -260,13 +265,14 @@ if [ -z "$lied" ]; then
         want=$("$opml" status --cluster "$dir" --task 1 | jq -r .outputHash)
         [ "$("$top/tools/eth/node_modules/.bin/cast" keccak "$out")" = "$want" ] || fail "the callback's output is not the submitted one"
     fi
-    if [ "$scenario" = dishonest-challenger ]; then
+    if [ "$scenario" = dishonest-challenger ] || [ "$scenario" = kill-submitter ]; then
         grep -q "is right, but this validator lies" "$dir/logs/bisector-validator.log" || fail "the validator did not challenge"
         grep -q "resolved, we WON" "$dir/logs/bisector-submitter.log" || fail "the honest submitter did not win"
         grep -q "resolved, we lost" "$dir/logs/bisector-validator.log" || fail "the dishonest challenger did not lose"
         grep -q "step sent (phase 2" "$dir/logs/bisector-validator.log" || fail "no one-step proof"
         [ "$(credit DisputeGame "$OPML_GAME" "$sub")" = "$BOND" ] || fail "the challenger's bond did not go to the submitter"
         [ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = 0 ] || fail "the dishonest challenger got credit"
+        [ "$scenario" != kill-submitter ] || played_after_restarts "$dir/logs/bisector-submitter.log" 2
     fi
     echo "test_dispute $scenario: ok (finalized in $took s)"
     exit 0

@@ -36,6 +36,10 @@
 #   kill-validator
 #                 lie-middle with the validator's bisector killed (SIGKILL) in phase 0 and again in
 #                 phase 2, restarted each time: it still wins
+#   kill-submitter
+#                 dishonest-challenger with the honest submitter's bisector killed (SIGKILL) in
+#                 phase 0 and again in phase 2 (each time just after it sent a dissection),
+#                 restarted each time: it resumes as the game's submitter and still wins
 #   liar-gone     lie-middle with clocks of 20 s, and the liar's bisector killed for good after its
 #                 first dissection of the token steps: the validator calls timeout when the liar's
 #                 clock has run out, and wins (half the liar's bond, its own bond back)
@@ -72,7 +76,7 @@ P=$("$opml" generate "$OPML_MODEL" "$PROMPT" -n 1 --json 2>/dev/null | jq '.prom
 lied=""
 case $scenario in
 honest | bad-requests) ;;
-dishonest-challenger) export OPML_FAULT_validator=token=0 ;;
+dishonest-challenger | kill-submitter) export OPML_FAULT_validator=token=0 ;;
 lie-middle | kill-validator | lie-sampler | liar-gone) export OPML_FAULT_submitter=token=12@1 lied=12 ;;
 lie-first) export OPML_FAULT_submitter=token=0@1 lied=0 ;;
 stop-early) export OPML_FAULT_submitter=token=2@1 lied=2 ;;
@@ -110,7 +114,8 @@ if [ "$scenario" = bad-requests ]; then
     exit 0
 fi
 
-[ "$scenario" != kill-validator ] || kill_validator_in 120 0 2
+[ "$scenario" != kill-validator ] || kill_bisector_in validator select 120 0 2
+[ "$scenario" != kill-submitter ] || kill_bisector_in submitter dissect 120 0 2
 
 if [ "$scenario" = liar-gone ]; then
     request --prompt "$PROMPT" --max-new "$NEW" >/dev/null || fail "request failed"
@@ -137,7 +142,11 @@ start=$(date +%s)
 request --prompt "$PROMPT" --max-new "$NEW" $sampler --wait --timeout 400 >"$dir/request.json" ||
     fail "the task did not finalize: $(cat "$dir/request.json")"
 took=$(($(date +%s) - start))
-[ "$scenario" != kill-validator ] || { wait "$killer" || fail "kill and restart failed"; }
+case $scenario in kill-*)
+    wait "$killer" || fail "kill and restart failed"
+    [ "$(wc -l <"$dir/killed")" = 2 ] || fail "not killed in both phases"
+    ;;
+esac
 
 # the ids finalized are the model's own greedy continuation of the prompt
 # shellcheck disable=SC2086
@@ -152,11 +161,12 @@ got=$("$opml" status --cluster "$dir" --task 1 --model "$OPML_MODEL" | jq -r '.i
 if [ -z "$lied" ]; then
     grep -q '"status":"finalized","submission":1' "$dir/request.json" || fail "not finalized as submission 1"
     [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = $((BOND + FEE)) ] || fail "the submitter was not paid bond + fee"
-    if [ "$scenario" = dishonest-challenger ]; then
+    if [ "$scenario" = dishonest-challenger ] || [ "$scenario" = kill-submitter ]; then
         grep -q "resolved, we WON" "$dir/logs/bisector-submitter.log" || fail "the honest submitter did not win"
         grep -q "resolved, we lost" "$dir/logs/bisector-validator.log" || fail "the dishonest challenger did not lose"
         grep -q "step sent (phase 2" "$dir/logs/bisector-validator.log" || fail "no one-step proof"
         [ "$(credit DisputeGame "$OPML_GAME" "$sub")" = "$BOND" ] || fail "the challenger's bond did not go to the submitter"
+        [ "$scenario" != kill-submitter ] || played_after_restarts "$dir/logs/bisector-submitter.log" 2
     else
         grep -q "checked: the output agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
     fi
@@ -181,7 +191,4 @@ grep -q "step sent (phase 2" "$vlog" || fail "no one-step proof was sent"
 grep -q "resolved, we lost" "$slog" || fail "the liar did not lose"
 [ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = "$BOND" ] || fail "the validator's bond did not come back"
 [ "$(credit InferenceOracle "$OPML_ORACLE" "$OPML_ADDRESS_validator")" = "$SHARE" ] || fail "half the liar's bond did not go to the validator"
-if [ "$scenario" = kill-validator ]; then
-    [ "$(wc -l <"$dir/killed")" = 2 ] || fail "not killed in both phases"
-fi
 echo "test_gen_dispute $scenario: ok (lie at token step $step, node $node rejected, resubmission finalized, $took s)"
