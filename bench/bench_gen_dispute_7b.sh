@@ -18,15 +18,21 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 fault=${2:-token=10@2}
 new=${3:-16}
+# The step graph's inputs include every layer's K and V caches, ctx rows of 4096 Q8_0 values each:
+# 69,632 bytes per position over 8 layers. The registry bounds their sum (maxInputBytes, at most a
+# VM slot of 2^28 bytes; 1 MiB on a development chain), so LLaMA-7B's 4096 positions (285 MB) cannot
+# be registered: the file gets 2048 (143 MB) and the chain the largest bound, 2^28.
+ctx=2048
+max_inputs=268435456
 dir=$(mktemp -d /tmp/opml-bench-gendispute7b.XXXXXX)
 # OPML_BENCH_KEEP=1 keeps the directory (logs, the file) after the cluster is stopped
 trap '"$top/compose/launch.sh" down "$dir" >/dev/null 2>&1 || true; [ -n "${OPML_BENCH_KEEP:-}" ] || rm -rf "$dir"' EXIT
 cd "$top"
 echo "bench_gen_dispute_7b: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), load $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$(date +%s)
-"$build/tools/mkgguf/mkgguf" "$dir/7b8.gguf" --preset 7b --layers 8
+"$build/tools/mkgguf/mkgguf" "$dir/7b8.gguf" --preset 7b --layers 8 --ctx "$ctx"
 echo "  the file made in $(($(date +%s) - t0)) s"
-OPML_HEALTH_WAIT=900 "$build/cli/opml" demo --dir "$dir" --model "$dir/7b8.gguf" --fault "$fault" --new "$new" \
+OPML_REGISTRY_BOUNDS="[1, 2592000, 1, 2592000, 1, 1, $max_inputs, 131072]" OPML_HEALTH_WAIT=900 "$build/cli/opml" demo --dir "$dir" --model "$dir/7b8.gguf" --fault "$fault" --new "$new" \
     --window 60 --clock 900 --steps-log2 30 --timeout 1500 >"$dir/out" 2>&1 || {
     cat "$dir/out"
     tail -n 20 "$dir"/logs/*.log
