@@ -171,12 +171,9 @@ static void test_tensors(storage_client *c, const opml_model *m, const opml_mode
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH/opml-storage\n", argv[0]);
-        return 2;
-    }
     storage_proc p;
-    if (proc_setup(&p, argv[1]) != 0 || proc_start(&p, 10000) != 0) return 1;
+    int rc = proc_main_start(&p, argc, argv);
+    if (rc) return rc;
     char path[300];
     opml_model m, m2;
     snprintf(path, sizeof path, "%s/a.opml", p.h.dir);
