@@ -28,6 +28,9 @@ dir=$(mktemp -d /tmp/opml-bench-gendispute7b.XXXXXX)
 # OPML_BENCH_KEEP=1 keeps the directory (logs, the file) after the cluster is stopped
 trap '"$top/compose/launch.sh" down "$dir" >/dev/null 2>&1 || true; [ -n "${OPML_BENCH_KEEP:-}" ] || rm -rf "$dir"' EXIT
 cd "$top"
+# ports no other cluster on this machine uses (the system tests' choice)
+OPML_PORT_BASE=$(sh "$top/tests/system/free_ports.sh")
+export OPML_PORT_BASE
 echo "bench_gen_dispute_7b: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), load $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$(date +%s)
 "$build/tools/mkgguf/mkgguf" "$dir/7b8.gguf" --preset 7b --layers 8 --ctx "$ctx"
