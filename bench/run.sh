@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs every benchmark of the project in the release build and prints its figures:
 #   bash bench/run.sh            (builds build/ first; a benchmark that is not built is skipped)
+#   bash bench/run.sh --7b       the same, then the 7B-shaped dispute (bench_gen_dispute_7b.sh:
+#                                minutes and 2 GB of disk, so not in the default run)
 # Each benchmark is also documented at the top of its source file in bench/.
 set -uo pipefail
+with_7b=0
+[ "${1:-}" = --7b ] && with_7b=1
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 B=$top/build
@@ -31,4 +35,8 @@ bash "$top/bench/generation.sh" || { echo "bench: generation failed"; status=1; 
 # LLaMA beside llama.cpp (installs llama.cpp's prebuilt library the first time: scripts/bench-deps.sh)
 echo "== llama"
 bash "$top/bench/llama.sh" || { echo "bench: llama failed"; status=1; }
+if [ "$with_7b" = 1 ]; then
+  echo "== gen_dispute_7b"
+  sh "$top/bench/bench_gen_dispute_7b.sh" "$B" || { echo "bench: gen_dispute_7b failed"; status=1; }
+fi
 exit $status

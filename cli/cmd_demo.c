@@ -14,11 +14,16 @@
  * afresh (new chain, same keys).
  *
  *   opml demo [--fashion] [--dir DIR] [--repo DIR] [--model FILE] [--fault SPEC] [--new N] [--keep]
+ *             [--window S] [--clock S] [--steps-log2 N] [--timeout S]
  *
  * --repo: the source tree (compose/launch.sh; default "."), --model: the model (default
  * REPO/../shared/models/tinyllama_fortunes-q8_0.gguf, or fashion_cnn.onnx), --fault: the
  * submitter's lie (default token=40@2, or node=4@2), --new: new tokens per request (64), --keep:
- * leave the cluster running. The build directory is the one this binary belongs to. */
+ * leave the cluster running. The build directory is the one this binary belongs to. A larger
+ * model (bench/bench_gen_dispute_7b.sh: the 7B-shaped file) needs a longer challenge window
+ * (--window, default 6 s: the validator recomputes the generation inside it), chess clock (--clock,
+ * default 120 s, 60 with --fashion), VM step bound (--steps-log2, default 26, 23 with --fashion)
+ * and time for each task (--timeout, default 300 s). */
 #include "cluster.h"
 #include "commands.h"
 #include "ethjson.h"
@@ -33,7 +38,8 @@
 #include <unistd.h>
 
 #define DEMO_NEW_TOKENS 64 /* new tokens per request (--new) */
-#define DEMO_TASK_S 300     /* how long a task may take to finalize, a dispute included */
+#define DEMO_TASK_S 300     /* how long a task may take to finalize, a dispute included (--timeout) */
+#define DEMO_WINDOW_S 6     /* the challenge window (--window) */
 /* the requests' sampler: part of the disputed computation (the step graph's Sample node) */
 #define DEMO_SAMPLER "--temperature 0.7 --top-k 40 --top-p 0.95 --seed 7"
 
@@ -143,7 +149,7 @@ static uint64_t block_number(cluster *c) {
  * for the command lines it runs. */
 typedef struct demo {
     int gen;                /* the fortunes LLaMA (generations); 0: fashion_cnn (--fashion) */
-    unsigned new_tokens;
+    unsigned new_tokens, window, clock, steps_log2, task_s;
     const char *dir, *onnx, *fault;
     char exe[PATH_MAX], build[PATH_MAX], model[PATH_MAX + 64], onnx_buf[PATH_MAX + 64], launch[PATH_MAX + 64];
     char cmd[6 * PATH_MAX + 1024];
@@ -177,7 +183,8 @@ static int demo_up(demo *d) {
     snprintf(d->model, sizeof d->model, "%s/%s.opml", d->dir, d->gen ? "fortunes" : "fashion_cnn");
     d->t0 = now_s();
     printf("opml demo: %s, two identities (an honest validator; a submitter lying as '%s')\n",
-           d->gen ? "the fortunes LLaMA (3.7M parameters, Q8_0)" : "fashion_cnn", d->fault);
+           d->onnx != d->onnx_buf ? d->onnx : d->gen ? "the fortunes LLaMA (3.7M parameters, Q8_0)" : "fashion_cnn",
+           d->fault);
     snprintf(d->cmd, sizeof d->cmd, "'%s' convert '%s' -o '%s' >/dev/null", d->exe, d->onnx, d->model);
     if (sh(d->cmd)) {
         fprintf(stderr, "opml demo: converting %s failed\n", d->onnx);
@@ -246,7 +253,7 @@ static int demo_request(demo *d, follow *f, cluster *c, int r, double *took) {
     if (sh(d->cmd)) return 1;
     long long task = r + 1, sub = 0;
     int st = 0;
-    while (now_s() - ts < DEMO_TASK_S) {
+    while (now_s() - ts < d->task_s) {
         follow_poll(f);
         st = task_status(c, task, &sub);
         if (st == 3) break;
@@ -255,7 +262,7 @@ static int demo_request(demo *d, follow *f, cluster *c, int r, double *took) {
     follow_poll(f);
     *took = now_s() - ts;
     if (st != 3) {
-        printf("opml demo: task %lld did not finalize in %d s (logs in %s/logs)\n", task, DEMO_TASK_S, d->dir);
+        printf("opml demo: task %lld did not finalize in %u s (logs in %s/logs)\n", task, d->task_s, d->dir);
         return 1;
     }
     printf("[%5.1fs] task %lld FINALIZED (submission %lld) after %.1f s\n", now_s() - d->t0, task, sub, *took);
@@ -310,6 +317,7 @@ int cmd_demo(int argc, char **argv) {
     int keep = 0;
     if (!d) return 1;
     d->dir = "opml-demo", d->fault = NULL, d->gen = 1, d->new_tokens = DEMO_NEW_TOKENS;
+    d->window = DEMO_WINDOW_S, d->task_s = DEMO_TASK_S;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
@@ -320,13 +328,21 @@ int cmd_demo(int argc, char **argv) {
         else if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "--onnx")) && v) d->onnx = argv[++i];
         else if (!strcmp(argv[i], "--fault") && v) d->fault = argv[++i];
         else if (!strcmp(argv[i], "--new") && v && (d->new_tokens = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
+        else if (!strcmp(argv[i], "--window") && v && (d->window = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
+        else if (!strcmp(argv[i], "--clock") && v && (d->clock = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
+        else if (!strcmp(argv[i], "--steps-log2") && v && (d->steps_log2 = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end)
+            continue;
+        else if (!strcmp(argv[i], "--timeout") && v && (d->task_s = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
         else {
-            fprintf(stderr, "usage: opml demo [--fashion] [--dir DIR] [--repo DIR] [--model FILE] [--fault SPEC] [--new N] [--keep]\n");
+            fprintf(stderr, "usage: opml demo [--fashion] [--dir DIR] [--repo DIR] [--model FILE] [--fault SPEC] [--new N] [--keep]\n"
+                            "                 [--window S] [--clock S] [--steps-log2 N] [--timeout S]\n");
             free(d);
             return 2;
         }
     }
     if (!d->fault) d->fault = d->gen ? "token=40@2" : "node=4@2";
+    if (!d->clock) d->clock = d->gen ? 120 : 60;
+    if (!d->steps_log2) d->steps_log2 = d->gen ? 26 : 23;
     if (demo_paths(d, repo) || demo_up(d)) {
         free(d);
         return 1;
@@ -343,14 +359,14 @@ int cmd_demo(int argc, char **argv) {
     follow_start(&f, d->dir);
     uint64_t first_block = block_number(&c) + 1;
     snprintf(d->cmd, sizeof d->cmd,
-             "'%s' register '%s' --cluster '%s' --k 16 --steps-log2 %d --window 6 --clock %d >'%s/register.json'", d->exe,
-             d->model, d->dir, d->gen ? 26 : 23, d->gen ? 120 : 60, d->dir);
-    if (d->gen)
-        printf("[%5.1fs] registering the fortunes LLaMA as a generation model (its decoding step's graph: 93 nodes; k 16,\n"
-               "         window 6 s, clock 120 s per side, phase 2 over 2^26 VM steps)\n", now_s() - d->t0);
-    else
-        printf("[%5.1fs] registering fashion_cnn (k 16, window 6 s, clock 60 s per side, phase 2 over 2^23 VM steps)\n",
-               now_s() - d->t0);
+             "'%s' register '%s' --cluster '%s' --k 16 --steps-log2 %u --window %u --clock %u >'%s/register.json'", d->exe,
+             d->model, d->dir, d->steps_log2, d->window, d->clock, d->dir);
+    printf("[%5.1fs] registering %s\n         (k 16, window %u s, clock %u s per side, phase 2 over 2^%u VM steps)\n",
+           now_s() - d->t0,
+           !d->gen                  ? "fashion_cnn"
+           : d->onnx != d->onnx_buf ? "the model as a generation model (its decoding step is the registered graph)"
+                                    : "the fortunes LLaMA as a generation model (its decoding step's graph: 93 nodes)",
+           d->window, d->clock, d->steps_log2);
     fflush(stdout);
     if (sh(d->cmd)) goto stop;
     double took[2] = {0, 0};

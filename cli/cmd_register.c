@@ -64,7 +64,7 @@ static int publish(cluster *c, const opml_model *m, char *err, size_t errlen) {
     signer_init(&s, &c->id);
     net *n = net_new(&c->id, NULL, why, sizeof why);
     storage_client *st = n ? storage_client_new(n, &s, peer, 10000, 1, why, sizeof why) : NULL;
-    int rc = st ? model_file_publish(st, m, why, sizeof why) : -1;
+    int rc = st ? model_file_publish(st, m, NULL, why, sizeof why) : -1;
     storage_client_free(st);
     net_free(n);
     if (rc) snprintf(err, errlen, "storage %s did not take the model file, so it was not registered: %s", peer, why);

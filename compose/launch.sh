@@ -15,7 +15,8 @@
 # none), OPML_ROLE_<ID> (submit, validate or both, the default), OPML_BLOCK_TIME (anvil's seconds per block, default 1; 0: a block per transaction),
 # OPML_BISECTORS (1; 0 starts the cluster without bisectors, for tests that drive the game
 # themselves), OPML_MODEL (model files the bisectors serve, comma-separated; executors load and
-# publish the first to storage). `up` writes DIR/cluster.env: the endpoints, keys and addresses, what the `opml`
+# publish the first to storage), OPML_HEALTH_WAIT (seconds an actor may take to answer health at
+# start, default 30: a 7B-shaped model takes longer to load and publish once). `up` writes DIR/cluster.env: the endpoints, keys and addresses, what the `opml`
 # subcommands read (--cluster DIR). A second `up` on the same DIR keeps its keys and databases
 # and starts a fresh chain.
 set -eu
@@ -75,14 +76,14 @@ spawn() {
 
 alive() { [ -f "$dir/pids/$1" ] && kill -0 "$(cat "$dir/pids/$1")" 2>/dev/null; }
 
-# NAME PORT: wait until the actor answers health (30 s)
+# NAME PORT: wait until the actor answers health (OPML_HEALTH_WAIT tries of at most a second each)
 wait_health() {
     i=0
     while ! "$BIN/opml-health" --key_file "$KEYS/health.key" --peer "$(peer "$1" "$loop:$2")" \
         --timeout_ms 1000 --retries 0 >/dev/null 2>&1; do
         alive "$1" || die "$1 exited; see $dir/logs/$1.log"
         i=$((i + 1))
-        [ "$i" -lt 30 ] || die "$1 does not answer health; see $dir/logs/$1.log"
+        [ "$i" -lt "${OPML_HEALTH_WAIT:-30}" ] || die "$1 does not answer health; see $dir/logs/$1.log"
     done
 }
 

@@ -60,10 +60,13 @@ int models_load_file(model_cache *c, const char *path, char *err, size_t errlen)
     c->loads_file++;
     char hex[67], why[300];
     hex_encode(e->m.root, 32, hex);
-    if (model_file_publish(c->st, &e->m, why, sizeof why))
+    uint64_t sent;
+    if (model_file_publish(c->st, &e->m, &sent, why, sizeof why))
         log_warn("model %s loaded from %s, but other executors cannot load it: %s", hex, path, why);
-    else
+    else if (sent)
         log_info("model %s loaded from %s (%u nodes) and published to storage", hex, path, e->m.n);
+    else
+        log_info("model %s loaded from %s (%u nodes); storage had its file already", hex, path, e->m.n);
     return 0;
 }
 

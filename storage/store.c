@@ -15,6 +15,7 @@
 #include "errmsg.h"
 
 #include "keccak.h"
+#include "tensor_root.h"
 
 #include <rocksdb/c.h>
 #include <stdio.h>
@@ -162,7 +163,9 @@ typedef struct upper_tree {
 } upper_tree;
 
 /* Builds the upper tree of len (> 0) bytes: chunk roots, then pairs, with zero roots on the right
- * past the data. Costs one hash of the data, like merkle_tensor_root. Returns 0 or -1 (memory). */
+ * past the data. Costs one hash of the data, like merkle_tensor_root, and as fast: each chunk's
+ * root is opml_chunk_root's, eight Keccak permutations at a time with AVX-512 (the portable
+ * merkle_root was 9/10 of a put's time). Returns 0 or -1 (memory). */
 static int build_upper(const uint8_t *data, size_t len, upper_tree *t) {
     uint32_t chunks = (uint32_t)((len + STORE_CHUNK_BYTES - 1) / STORE_CHUNK_BYTES);
     size_t total = 0;
@@ -178,7 +181,7 @@ static int build_upper(const uint8_t *data, size_t len, upper_tree *t) {
     for (uint32_t c = 0; c < chunks; c++) {
         size_t off = (size_t)c * STORE_CHUNK_BYTES;
         size_t n = len - off < STORE_CHUNK_BYTES ? len - off : STORE_CHUNK_BYTES;
-        merkle_root(data + off, n, STORE_CHUNK_HEIGHT, t->level[0][c]);
+        opml_chunk_root(data + off, n, STORE_CHUNK_HEIGHT, t->level[0][c]); /* 0 < n <= 32 << height: cannot fail */
     }
     for (unsigned l = 1; l <= TOP_HEIGHT - STORE_CHUNK_HEIGHT; l++) {
         const uint8_t *zero = merkle_zero(STORE_CHUNK_HEIGHT + l - 1);

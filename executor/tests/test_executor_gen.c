@@ -44,7 +44,7 @@ static void infer(struct cluster *cl, rpc *bus) {
     q.model_root = bin(m.root, 32), q.inputs = &in, q.n_inputs = 1;
     Opml__ExecutorInferReply *a = NULL;
     storage_client *st = storage_client_new(cl->c.net, &cl->c.sg, cl->storage, 10000, 1, err, sizeof err);
-    CHECK(st && model_file_publish(st, &m, err, sizeof err) == 0); /* any executor loads it from storage */
+    CHECK(st && model_file_publish(st, &m, NULL, err, sizeof err) == 0); /* any executor loads it from storage */
     CHECK_EQ_INT(call(bus, &q.base, &opml__executor_infer_reply__descriptor, (ProtobufCMessage **)&a, err, sizeof err), 0);
     Opml__ExecutorRun r = OPML__EXECUTOR_RUN__INIT;
     r.model_root = bin(m.root, 32), r.inputs = &in, r.n_inputs = 1;

@@ -32,6 +32,14 @@ int proc_start(storage_proc *p, int wait_ms) {
     return -1;
 }
 
+int proc_main_start(storage_proc *p, int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH/opml-storage\n", argv[0]);
+        return 2;
+    }
+    return proc_setup(p, argv[1]) != 0 || proc_start(p, 10000) != 0 ? 1 : 0;
+}
+
 int proc_stop(storage_proc *p, int sig) {
     int status = p->pid > 0 ? harness_stop(p->pid, sig, 10000) : -1;
     p->pid = 0;

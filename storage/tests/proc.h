@@ -21,6 +21,11 @@ typedef struct storage_proc {
 /* Creates the directory, both keys and the allow-list. Returns 0 or -1 (printed). */
 int proc_setup(storage_proc *p, const char *bin);
 
+/* A test's start: its command line must be `TEST PATH/opml-storage` (else the usage is printed),
+ * then proc_setup and proc_start (10 s). Returns 0, or the exit status the test returns: 2 for a
+ * wrong command line, 1 when the process could not be set up or started. */
+int proc_main_start(storage_proc *p, int argc, char **argv);
+
 /* Starts opml-storage on the directory's database (its log goes to storage.log) and waits until
  * it answers a health request, at most wait_ms. Returns 0 or -1 (the log's tail printed). */
 int proc_start(storage_proc *p, int wait_ms);

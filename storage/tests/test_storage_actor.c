@@ -237,12 +237,9 @@ static void test_stats_health(storage_proc *p, storage_client *c) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH/opml-storage\n", argv[0]);
-        return 2;
-    }
     storage_proc p;
-    if (proc_setup(&p, argv[1]) != 0 || proc_start(&p, 10000) != 0) return 1;
+    int rc = proc_main_start(&p, argc, argv);
+    if (rc) return rc;
     storage_client *c = proc_client(&p, 20000, 0);
     test_tensors(c);
     test_parts(&p, c);

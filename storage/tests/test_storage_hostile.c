@@ -179,12 +179,9 @@ static void tcp_garbage(const char *peer) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH/opml-storage\n", argv[0]);
-        return 2;
-    }
     storage_proc p;
-    if (proc_setup(&p, argv[1]) != 0 || proc_start(&p, 10000) != 0) return 1;
+    int rc = proc_main_start(&p, argc, argv);
+    if (rc) return rc;
     storage_client *c = proc_client(&p, 30000, 0); /* generous: the server may be far behind */
     uint8_t data[100];
     fill(data, sizeof data);
