@@ -3,8 +3,9 @@
 // generation root, ModelRegistry.registerGeneration's layout rules) against the C side's vectors
 // (tests/vectors/generation.json, written by tests/vectors/generation_gen.c from
 // numerics/model/generation.c): generation roots, tokens roots, kv roots with pad caches, G and
-// G_0, the token-root update of openStep, the sampler input of a step, the step graph's State_0
-// built from kvRoot (C builds it from every input leaf) and the layout a registry accepts.
+// G_0, the token pieces of openStep (tokens roots, the prompt's proof) and its state paths, the
+// sampler input of a step, the step graph's State_0 built from kvRoot (C builds it from every
+// input leaf) and the layout a registry accepts.
 pragma solidity ^0.8.28;
 
 import {GameFixture} from "./lib/GameFixture.sol";
@@ -16,12 +17,29 @@ import {ModelRegistry} from "../src/ModelRegistry.sol";
 
 /// External wrappers, so the calldata variants run on real calldata.
 contract GenerationHarness {
-    function append(bytes32 tokenLeaf, bytes32[] calldata tokenPath, bytes32[] calldata writePath, uint256 t, bytes32 next)
-        external
-        pure
-        returns (bytes32, bytes32, bool)
-    {
-        return Generation.append(tokenLeaf, tokenPath, writePath, t, next, Merkle.zeros());
+    function tokenRoots(
+        bytes32 tokenLeaf,
+        uint256 t,
+        bytes32 next,
+        bytes32[] calldata tokenPath,
+        bool promptStep,
+        bytes32 promptLeaf,
+        bytes32[] calldata promptPath
+    ) external pure returns (bytes32, bytes32, bytes32, bool, bool) {
+        return Generation.tokenRoots(tokenLeaf, t, next, tokenPath, promptStep, promptLeaf, promptPath, Merkle.zeros());
+    }
+
+    function stateNFrom(
+        bytes32 kvRoot,
+        bytes32 sampledRoot,
+        bool sampled,
+        uint256 kvValue,
+        uint256 c,
+        uint256 outputValue,
+        uint256 depth,
+        bytes32[] calldata path
+    ) external pure returns (bytes32, bool) {
+        return Generation.stateNFrom(kvRoot, sampledRoot, sampled, kvValue, c, outputValue, depth, path);
     }
 
     function firstOutOfVocab(bytes calldata ids, uint32 vocab) external pure returns (uint256) {
@@ -128,22 +146,75 @@ contract GenerationTest is Vectors, GameFixture {
         uint256 c = _count("append");
         assertTrue(c >= 6, "vectors present");
         uint256 crossed;
+        bytes32[] memory none = new bytes32[](0);
         for (uint256 i = 0; i < c; i++) {
             uint256 t = _u("append", i, "t");
             bytes32[] memory tp = vm.parseJsonBytes32Array(json, _at("append", i, "token_path"));
-            bytes32[] memory wp = vm.parseJsonBytes32Array(json, _at("append", i, "write_path"));
             bytes32 leaf = _b32("append", i, "token_leaf");
             bytes32 next = Generation.le32(uint32(_u("append", i, "next")));
-            assertTrue((wp.length > 0) == (_u("append", i, "cross") == 1), "a write path exactly when id t + 1 starts a leaf");
-            if (wp.length > 0) crossed++;
-            (bytes32 root, bytes32 nextRoot, bool ok) = h.append(leaf, tp, wp, t, next);
-            assertTrue(ok, "consistent paths");
+            if (_u("append", i, "cross") == 1) crossed++;
+            (bytes32 root, bytes32 nextRoot,, bool ok, bool pok) = h.tokenRoots(leaf, t, next, tp, false, 0, none);
+            assertTrue(ok && pok, "one sibling per earlier subtree, no prompt path");
             assertEq(root, _b32("append", i, "root"), "tokensRoot_t");
             assertEq(nextRoot, _b32("append", i, "next_root"), "tokensRoot_{t+1}");
-            (, bytes32 other,) = h.append(leaf, tp, wp, t, Generation.le32(uint32(_u("append", i, "next")) + 1));
+            (, bytes32 other,,,) = h.tokenRoots(leaf, t, Generation.le32(uint32(_u("append", i, "next")) + 1), tp, false, 0, none);
             assertTrue(other != nextRoot, "another id, another root");
+            bytes32[] memory longer = new bytes32[](tp.length + 1);
+            (,,, ok,) = h.tokenRoots(leaf, t, next, longer, false, 0, none);
+            assertTrue(!ok, "a sibling too many");
         }
         assertTrue(crossed >= 2 && crossed < c, "both kinds of step");
+    }
+
+    function test_prompt_proofs() public view {
+        uint256 c = _count("prompt");
+        assertTrue(c >= 6, "vectors present");
+        for (uint256 i = 0; i < c; i++) {
+            uint256 t = _u("prompt", i, "t");
+            uint256[] memory ids = vm.parseJsonUintArray(json, _at("prompt", i, "ids"));
+            bytes32[] memory tp = vm.parseJsonBytes32Array(json, _at("prompt", i, "token_path"));
+            bytes32[] memory pp = vm.parseJsonBytes32Array(json, _at("prompt", i, "prompt_path"));
+            bytes32 pleaf = _b32("prompt", i, "prompt_leaf");
+            bytes32 next = Generation.slot(pleaf, (t + 1) % 8);
+            assertEq(uint256(Generation.id(next)), ids[t + 1], "x_{t+1} from the prompt's leaf");
+            (, bytes32 nextRoot, bytes32 promptRoot, bool ok, bool pok) =
+                h.tokenRoots(_b32("prompt", i, "token_leaf"), t, next, tp, true, pleaf, pp);
+            assertTrue(ok && pok, "counts");
+            assertEq(promptRoot, _b32("prompt", i, "prompt_root"), "the prompt's root");
+            assertEq(promptRoot, Merkle.tensorRootMem(_ids(ids)), "the prompt's root, again");
+            assertEq(nextRoot, _b32("prompt", i, "next_root"), "tokensRoot_{t+1}");
+            (,, bytes32 other,,) = h.tokenRoots(_b32("prompt", i, "token_leaf"), t, next, tp, true, pleaf ^ bytes32(uint256(1)), pp);
+            assertTrue(other != promptRoot, "another leaf, another root");
+        }
+    }
+
+    function test_state_paths() public view {
+        uint256 c = _count("state_path");
+        assertTrue(c >= 4, "vectors present");
+        uint256 shared;
+        for (uint256 i = 0; i < c; i++) {
+            uint256 depth = _u("state_path", i, "depth");
+            uint256 kvH = _u("state_path", i, "c");
+            uint256 kvValue = _u("state_path", i, "kv_value");
+            uint256 ov = _u("state_path", i, "output_value");
+            uint256 m = Generation.meetHeight(kvValue, kvH, ov);
+            assertEq(m, _u("state_path", i, "meet"), "meet height");
+            if (m < depth) shared++;
+            bytes32 kv = _b32("state_path", i, "kv_root");
+            bytes32 sampled = _b32("state_path", i, "sampled_root");
+            bytes32 want = _b32("state_path", i, "state_n");
+            bytes32[] memory pp = vm.parseJsonBytes32Array(json, _at("state_path", i, "prompt_path"));
+            bytes32[] memory p = vm.parseJsonBytes32Array(json, _at("state_path", i, "path"));
+            (bytes32 r, bool ok) = h.stateNFrom(kv, sampled, false, kvValue, kvH, ov, depth, pp);
+            assertTrue(ok && r == want, "a prompt step's: the kv subtree's path");
+            (r, ok) = h.stateNFrom(kv, sampled, true, kvValue, kvH, ov, depth, p);
+            assertTrue(ok && r == want, "a generated step's: both, sharing");
+            (r, ok) = h.stateNFrom(kv, sampled ^ bytes32(uint256(1)), true, kvValue, kvH, ov, depth, p);
+            assertTrue(ok && r != want, "another sampled token, another State_n");
+            (, ok) = h.stateNFrom(kv, sampled, true, kvValue, kvH, ov, depth, pp);
+            assertTrue(!ok || pp.length == p.length, "counts");
+        }
+        assertTrue(shared >= 2 && shared < c, "paths that share siblings and paths that meet at the root");
     }
 
     function test_sampler_inputs() public view {

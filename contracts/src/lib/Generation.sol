@@ -76,45 +76,128 @@ library Generation {
         return (w & ~bytes32(TOP4 >> sh)) | ((v & bytes32(TOP4)) >> sh);
     }
 
-    /// @notice The tensor root implied by a leaf of a tokens tensor and its siblings, the ones not
-    ///         given being zero roots (Merkle.rootFromZeroPadded at depth 23: a tokens tensor of
-    ///         at most ctx ids has no data in the tree's upper levels, so its paths may stop at the
-    ///         first height from which every sibling is Z(h)). Requires path.length <= 23.
-    function tokensRootFrom(bytes32 leaf, uint256 index, bytes32[] calldata path, bytes32[ZEROS] memory z)
-        internal
-        pure
-        returns (bytes32)
-    {
-        return Merkle.rootFromZeroPadded(leaf, index, path, Merkle.SLOT_DEPTH, z);
-    }
-
-    /// @notice The tokens roots before and after id t + 1 = `next` (its 4 bytes first in the word)
-    ///         is appended (docs/generation.md, "Opening a token step"): `tokenLeaf` is leaf t / 8
-    ///         of tokensRoot_t (x_t in slot t % 8) with its siblings `tokenPath` (tokensRootFrom);
-    ///         id t + 1 goes into that leaf, or, when it starts leaf (t + 1) / 8 (zero in
-    ///         tokensRoot_t), into that leaf, whose siblings are `writePath` (empty otherwise). ok
-    ///         is false when a path is longer than 23, a write path is given or missing where it
-    ///         must not or must be, or the two paths imply different roots.
-    function append(
+    /// @notice The tokens roots of a token step's opening (docs/generation.md, "Opening a token
+    ///         step"), in one walk up the 23 levels of a tokens tensor. Leaf l = t / 8 of
+    ///         tokensRoot_t is `tokenLeaf`; its siblings are `tokenPath` at the heights h where bit
+    ///         h of l is 1 (subtrees of earlier ids), leaf level first, and Z(h) where it is 0 (ids
+    ///         after t are zero). tokensRoot_{t+1} has id t + 1 = `next` (its 4 bytes first in the
+    ///         word) written into leaf n = (t + 1) / 8 (x_t's leaf, or a new one) and the same
+    ///         siblings, but where n's path meets l's (n = l + 1) and below. At a prompt step
+    ///         (`promptStep`) the prompt's root is walked from its leaf n `promptLeaf` too: its
+    ///         siblings where bit h of n is 1 are tokensRoot_{t+1}'s (earlier ids, all prompt
+    ///         ids), where it is 0 the next of `promptPath` (leaf level first; Z(h) once it is used
+    ///         up). `tokenOk` is false when tokenPath has not exactly one sibling per 1 bit of l;
+    ///         `promptOk` when promptPath has more than the 0 bits of n below 23 use, or any at a
+    ///         generated step. `z` is Merkle.zeros().
+    function tokenRoots(
         bytes32 tokenLeaf,
-        bytes32[] calldata tokenPath,
-        bytes32[] calldata writePath,
         uint256 t,
         bytes32 next,
+        bytes32[] calldata tokenPath,
+        bool promptStep,
+        bytes32 promptLeaf,
+        bytes32[] calldata promptPath,
         bytes32[ZEROS] memory z
-    ) internal pure returns (bytes32 root, bytes32 nextRoot, bool ok) {
-        uint256 leaf = t / IDS_PER_LEAF;
-        uint256 nextLeaf = (t + 1) / IDS_PER_LEAF;
-        if (tokenPath.length > Merkle.SLOT_DEPTH) return (0, 0, false);
-        root = tokensRootFrom(tokenLeaf, leaf, tokenPath, z);
-        if (nextLeaf == leaf) {
-            if (writePath.length != 0) return (root, 0, false);
-            return (root, tokensRootFrom(withSlot(tokenLeaf, (t + 1) % IDS_PER_LEAF, next), leaf, tokenPath, z), true);
+    ) internal pure returns (bytes32 root, bytes32 nextRoot, bytes32 promptRoot, bool tokenOk, bool promptOk) {
+        uint256 depth = Merkle.SLOT_DEPTH;
+        uint256 slotNext = (t + 1) % IDS_PER_LEAF;
+        bytes32 nextLeaf = slotNext == 0 ? next & bytes32(TOP4) : withSlot(tokenLeaf, slotNext, next);
+        assembly ("memory-safe") {
+            let l := shr(3, t)
+            let n := shr(3, add(t, 1))
+            let tp := tokenPath.offset
+            let te := add(tp, shl(5, tokenPath.length))
+            let pp := promptPath.offset
+            let pe := add(pp, shl(5, promptPath.length))
+            root := tokenLeaf
+            nextRoot := nextLeaf
+            promptRoot := promptLeaf
+            tokenOk := 1
+            for { let h := 0 } lt(h, depth) { h := add(h, 1) } {
+                let zh := mload(add(z, shl(5, h)))
+                let bl := and(shr(h, l), 1)
+                let bn := and(shr(h, n), 1)
+                // l's sibling: an earlier subtree from the path, or a zero one
+                let sib := zh
+                if bl {
+                    switch lt(tp, te)
+                    case 1 {
+                        sib := calldataload(tp)
+                        tp := add(tp, 0x20)
+                    }
+                    default { tokenOk := 0 }
+                }
+                // n's: l's own node where the two are siblings, else l's sibling on a 1 bit, zero on a 0 bit
+                let nsib := zh
+                if bn {
+                    nsib := sib
+                    if eq(xor(shr(h, n), 1), shr(h, l)) { nsib := root }
+                }
+                if promptStep {
+                    switch bn
+                    case 1 {
+                        mstore(0x00, nsib)
+                        mstore(0x20, promptRoot)
+                    }
+                    default {
+                        let ps := zh
+                        if lt(pp, pe) {
+                            ps := calldataload(pp)
+                            pp := add(pp, 0x20)
+                        }
+                        mstore(0x00, promptRoot)
+                        mstore(0x20, ps)
+                    }
+                    promptRoot := keccak256(0x00, 0x40)
+                }
+                mstore(shl(5, bl), root)
+                mstore(shl(5, xor(bl, 1)), sib)
+                root := keccak256(0x00, 0x40)
+                mstore(shl(5, bn), nextRoot)
+                mstore(shl(5, xor(bn, 1)), nsib)
+                nextRoot := keccak256(0x00, 0x40)
+            }
+            if lt(tp, te) { tokenOk := 0 }
+            promptOk := eq(pp, pe)
         }
-        if (writePath.length == 0 || writePath.length > Merkle.SLOT_DEPTH || tokensRootFrom(0, nextLeaf, writePath, z) != root) {
-            return (root, 0, false);
+    }
+
+    /// @notice The height at which the step graph's kv subtree (node kvValue >> c at height c)
+    ///         and the sampled token's leaf outputValue meet (their lowest common ancestor). The
+    ///         registry keeps outputValue out of the cache outputs, so it is above c.
+    function meetHeight(uint256 kvValue, uint256 c, uint256 outputValue) internal pure returns (uint256 m) {
+        m = c;
+        for (uint256 x = (kvValue ^ outputValue) >> c; x != 0; x >>= 1) m++;
+    }
+
+    /// @notice The step graph's State_n implied by openStep's state path (docs/generation.md): at
+    ///         a prompt step (!sampled) the kv subtree's D - c siblings (from height c up); at a
+    ///         generated step the kv subtree's siblings from height c up to m - 2, then the sampled
+    ///         token leaf's from height 0 up to m - 2, then their common ones from height m up (m
+    ///         = meetHeight: the two paths' nodes at m - 1 are each other's siblings), D + m - c - 2
+    ///         in all. ok is false for another count.
+    function stateNFrom(
+        bytes32 kvRoot,
+        bytes32 sampledRoot,
+        bool sampled,
+        uint256 kvValue,
+        uint256 c,
+        uint256 outputValue,
+        uint256 depth,
+        bytes32[] calldata path
+    ) internal pure returns (bytes32 r, bool ok) {
+        if (!sampled) {
+            if (path.length != depth - c) return (0, false);
+            return (Merkle.rootFromPath(kvRoot, kvValue >> c, path), true);
         }
-        return (root, tokensRootFrom(next & bytes32(TOP4), nextLeaf, writePath, z), true);
+        uint256 m = meetHeight(kvValue, c, outputValue);
+        uint256 a = m - 1 - c;
+        uint256 b = a + m - 1;
+        if (path.length != b + depth - m) return (0, false);
+        bytes32 kvSide = Merkle.rootFromPath(kvRoot, kvValue >> c, path[:a]);
+        bytes32 sampledSide = Merkle.rootFromPath(sampledRoot, outputValue, path[a:b]);
+        r = (outputValue >> (m - 1)) & 1 == 1 ? Merkle.parent(kvSide, sampledSide) : Merkle.parent(sampledSide, kvSide);
+        return (Merkle.rootFromPath(r, outputValue >> m, path[b:]), true);
     }
 
     /// @notice The splitmix64 state before the draw of step t (seed + (t + 1 - P) * GOLDEN mod
@@ -161,9 +244,9 @@ library Generation {
         } else {
             // the three leaves start the right half of a 2^(c+1) block, as one height-2 subtree
             r = Merkle.parent(Merkle.parent(tokenRoot, posRoot), Merkle.parent(samplerRoot, 0));
-            r = Merkle.parent(kvRoot, Merkle.zeroPadded(r, 0, 2, c, z));
+            r = Merkle.parent(kvRoot, Merkle.zeroPadded(r, 2, c, z));
             h = c + 1;
         }
-        return Merkle.zeroPadded(r, 0, h, depth, z);
+        return Merkle.zeroPadded(r, h, depth, z);
     }
 }
