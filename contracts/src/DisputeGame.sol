@@ -29,7 +29,7 @@ pragma solidity ^0.8.28;
 import {Merkle, ZEROS} from "./lib/Merkle.sol";
 import {Credits} from "./lib/Credits.sol";
 import {Commitments} from "./lib/Commitments.sol";
-import {Generation} from "./lib/Generation.sol";
+import {Generation, SLOT_SIBLINGS} from "./lib/Generation.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {InferenceOracle} from "./InferenceOracle.sol";
 import {RiscvStep} from "./RiscvStep.sol";
@@ -378,12 +378,17 @@ contract DisputeGame is Credits {
         next = promptStep
             ? Generation.slot(o.nextLeaf, (t + 1) % Generation.IDS_PER_LEAF)
             : o.nextLeaf & bytes32(Generation.TOP4);
-        (bytes32 root, bytes32 nextRoot, bytes32 promptRoot, bool tokenOk, bool promptOk) =
-            Generation.tokenRoots(o.tokenLeaf, t, next, o.tokenPath, promptStep, o.nextLeaf, o.promptPath, z);
-        if (!tokenOk) revert BadTokenPath();
-        if (!promptOk) revert BadPromptPath();
+        bytes32[SLOT_SIBLINGS] memory nextSiblings;
+        (bytes32 root, bytes32 nextRoot, bool ok) = Generation.tokenRoots(o.tokenLeaf, t, next, o.tokenPath, nextSiblings, z);
+        if (!ok) revert BadTokenPath();
         if (Generation.state(root, o.kvRoot) != g.startHash) revert WrongGenerationState();
-        if (promptStep && promptRoot != oracle.promptRoot(g.taskId)) revert BadPromptPath();
+        if (promptStep) {
+            bytes32 promptRoot;
+            (promptRoot, ok) = Generation.promptRootFrom(o.nextLeaf, t, o.promptPath, nextSiblings, z);
+            if (!ok || promptRoot != oracle.promptRoot(g.taskId)) revert BadPromptPath();
+        } else if (o.promptPath.length != 0) {
+            revert BadPromptPath();
+        }
         if (Generation.state(nextRoot, o.nextKvRoot) != g.endHash) revert WrongGenerationState();
     }
 

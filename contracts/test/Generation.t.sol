@@ -11,22 +11,33 @@ pragma solidity ^0.8.28;
 import {GameFixture} from "./lib/GameFixture.sol";
 import {Vectors} from "./lib/Vectors.sol";
 import {Merkle, ZEROS} from "../src/lib/Merkle.sol";
-import {Generation} from "../src/lib/Generation.sol";
+import {Generation, SLOT_SIBLINGS} from "../src/lib/Generation.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 
 /// External wrappers, so the calldata variants run on real calldata.
 contract GenerationHarness {
-    function tokenRoots(
-        bytes32 tokenLeaf,
-        uint256 t,
-        bytes32 next,
-        bytes32[] calldata tokenPath,
-        bool promptStep,
-        bytes32 promptLeaf,
-        bytes32[] calldata promptPath
-    ) external pure returns (bytes32, bytes32, bytes32, bool, bool) {
-        return Generation.tokenRoots(tokenLeaf, t, next, tokenPath, promptStep, promptLeaf, promptPath, Merkle.zeros());
+    function tokenRoots(bytes32 tokenLeaf, uint256 t, bytes32 next, bytes32[] calldata tokenPath)
+        external
+        pure
+        returns (bytes32 root, bytes32 nextRoot, bool ok)
+    {
+        bytes32[SLOT_SIBLINGS] memory sib;
+        return Generation.tokenRoots(tokenLeaf, t, next, tokenPath, sib, Merkle.zeros());
+    }
+
+    /// tokensRoot_{t+1} and the prompt's root at a prompt step.
+    function promptRoots(bytes32 tokenLeaf, uint256 t, bytes32[] calldata tokenPath, bytes32 promptLeaf, bytes32[] calldata promptPath)
+        external
+        pure
+        returns (bytes32 nextRoot, bytes32 promptRoot, bool ok)
+    {
+        bytes32[SLOT_SIBLINGS] memory sib;
+        bytes32[ZEROS] memory z = Merkle.zeros();
+        bool tokenOk;
+        (, nextRoot, tokenOk) = Generation.tokenRoots(tokenLeaf, t, Generation.slot(promptLeaf, (t + 1) % 8), tokenPath, sib, z);
+        (promptRoot, ok) = Generation.promptRootFrom(promptLeaf, t, promptPath, sib, z);
+        ok = ok && tokenOk;
     }
 
     function stateNFrom(
@@ -146,21 +157,20 @@ contract GenerationTest is Vectors, GameFixture {
         uint256 c = _count("append");
         assertTrue(c >= 6, "vectors present");
         uint256 crossed;
-        bytes32[] memory none = new bytes32[](0);
         for (uint256 i = 0; i < c; i++) {
             uint256 t = _u("append", i, "t");
             bytes32[] memory tp = vm.parseJsonBytes32Array(json, _at("append", i, "token_path"));
             bytes32 leaf = _b32("append", i, "token_leaf");
             bytes32 next = Generation.le32(uint32(_u("append", i, "next")));
             if (_u("append", i, "cross") == 1) crossed++;
-            (bytes32 root, bytes32 nextRoot,, bool ok, bool pok) = h.tokenRoots(leaf, t, next, tp, false, 0, none);
-            assertTrue(ok && pok, "one sibling per earlier subtree, no prompt path");
+            (bytes32 root, bytes32 nextRoot, bool ok) = h.tokenRoots(leaf, t, next, tp);
+            assertTrue(ok, "one sibling per earlier subtree");
             assertEq(root, _b32("append", i, "root"), "tokensRoot_t");
             assertEq(nextRoot, _b32("append", i, "next_root"), "tokensRoot_{t+1}");
-            (, bytes32 other,,,) = h.tokenRoots(leaf, t, Generation.le32(uint32(_u("append", i, "next")) + 1), tp, false, 0, none);
+            (, bytes32 other,) = h.tokenRoots(leaf, t, Generation.le32(uint32(_u("append", i, "next")) + 1), tp);
             assertTrue(other != nextRoot, "another id, another root");
             bytes32[] memory longer = new bytes32[](tp.length + 1);
-            (,,, ok,) = h.tokenRoots(leaf, t, next, longer, false, 0, none);
+            (,, ok) = h.tokenRoots(leaf, t, next, longer);
             assertTrue(!ok, "a sibling too many");
         }
         assertTrue(crossed >= 2 && crossed < c, "both kinds of step");
@@ -177,13 +187,12 @@ contract GenerationTest is Vectors, GameFixture {
             bytes32 pleaf = _b32("prompt", i, "prompt_leaf");
             bytes32 next = Generation.slot(pleaf, (t + 1) % 8);
             assertEq(uint256(Generation.id(next)), ids[t + 1], "x_{t+1} from the prompt's leaf");
-            (, bytes32 nextRoot, bytes32 promptRoot, bool ok, bool pok) =
-                h.tokenRoots(_b32("prompt", i, "token_leaf"), t, next, tp, true, pleaf, pp);
-            assertTrue(ok && pok, "counts");
+            (bytes32 nextRoot, bytes32 promptRoot, bool ok) = h.promptRoots(_b32("prompt", i, "token_leaf"), t, tp, pleaf, pp);
+            assertTrue(ok, "counts");
             assertEq(promptRoot, _b32("prompt", i, "prompt_root"), "the prompt's root");
             assertEq(promptRoot, Merkle.tensorRootMem(_ids(ids)), "the prompt's root, again");
             assertEq(nextRoot, _b32("prompt", i, "next_root"), "tokensRoot_{t+1}");
-            (,, bytes32 other,,) = h.tokenRoots(_b32("prompt", i, "token_leaf"), t, next, tp, true, pleaf ^ bytes32(uint256(1)), pp);
+            (, bytes32 other,) = h.promptRoots(_b32("prompt", i, "token_leaf"), t, tp, pleaf ^ bytes32(uint256(1)), pp);
             assertTrue(other != promptRoot, "another leaf, another root");
         }
     }

@@ -11,6 +11,10 @@ pragma solidity ^0.8.28;
 
 import {Merkle, ZEROS} from "./Merkle.sol";
 
+/// @dev The siblings of a leaf of a tokens tensor: its depth, Merkle.SLOT_DEPTH (a literal, for
+///      array lengths and assembly).
+uint256 constant SLOT_SIBLINGS = 23;
+
 library Generation {
     /// @notice splitmix64's increment (docs/numerics.md, "Sampling").
     uint64 internal constant GOLDEN = 0x9E3779B97F4A7C15;
@@ -82,84 +86,105 @@ library Generation {
     ///         h of l is 1 (subtrees of earlier ids), leaf level first, and Z(h) where it is 0 (ids
     ///         after t are zero). tokensRoot_{t+1} has id t + 1 = `next` (its 4 bytes first in the
     ///         word) written into leaf n = (t + 1) / 8 (x_t's leaf, or a new one) and the same
-    ///         siblings, but where n's path meets l's (n = l + 1) and below. At a prompt step
-    ///         (`promptStep`) the prompt's root is walked from its leaf n `promptLeaf` too: its
-    ///         siblings where bit h of n is 1 are tokensRoot_{t+1}'s (earlier ids, all prompt
-    ///         ids), where it is 0 the next of `promptPath` (leaf level first; Z(h) once it is used
-    ///         up). `tokenOk` is false when tokenPath has not exactly one sibling per 1 bit of l;
-    ///         `promptOk` when promptPath has more than the 0 bits of n below 23 use, or any at a
-    ///         generated step. `z` is Merkle.zeros().
+    ///         siblings, but where n's path meets l's (n = l + 1) and below. `nextSiblings` (memory,
+    ///         23 words) receives tokensRoot_{t+1}'s siblings of leaf n (promptRootFrom takes the
+    ///         earlier ones). ok is false when tokenPath has not exactly one sibling per 1 bit of l.
+    ///         `z` is Merkle.zeros().
     function tokenRoots(
         bytes32 tokenLeaf,
         uint256 t,
         bytes32 next,
         bytes32[] calldata tokenPath,
-        bool promptStep,
-        bytes32 promptLeaf,
-        bytes32[] calldata promptPath,
+        bytes32[SLOT_SIBLINGS] memory nextSiblings,
         bytes32[ZEROS] memory z
-    ) internal pure returns (bytes32 root, bytes32 nextRoot, bytes32 promptRoot, bool tokenOk, bool promptOk) {
-        uint256 depth = Merkle.SLOT_DEPTH;
+    ) internal pure returns (bytes32 root, bytes32 nextRoot, bool ok) {
         uint256 slotNext = (t + 1) % IDS_PER_LEAF;
-        bytes32 nextLeaf = slotNext == 0 ? next & bytes32(TOP4) : withSlot(tokenLeaf, slotNext, next);
+        nextRoot = slotNext == 0 ? next & bytes32(TOP4) : withSlot(tokenLeaf, slotNext, next);
+        root = tokenLeaf;
+        uint256 h; // the height from which both paths are the leftmost, beside zero subtrees only
         assembly ("memory-safe") {
             let l := shr(3, t)
             let n := shr(3, add(t, 1))
             let tp := tokenPath.offset
-            let te := add(tp, shl(5, tokenPath.length))
-            let pp := promptPath.offset
-            let pe := add(pp, shl(5, promptPath.length))
-            root := tokenLeaf
-            nextRoot := nextLeaf
-            promptRoot := promptLeaf
-            tokenOk := 1
-            for { let h := 0 } lt(h, depth) { h := add(h, 1) } {
-                let zh := mload(add(z, shl(5, h)))
-                let bl := and(shr(h, l), 1)
-                let bn := and(shr(h, n), 1)
+            let zp := z
+            // n >= l: once n is 0 so is l
+            for {} n {} {
                 // l's sibling: an earlier subtree from the path, or a zero one
-                let sib := zh
-                if bl {
-                    switch lt(tp, te)
-                    case 1 {
-                        sib := calldataload(tp)
-                        tp := add(tp, 0x20)
-                    }
-                    default { tokenOk := 0 }
+                let sib := mload(zp)
+                if and(l, 1) {
+                    sib := calldataload(tp)
+                    tp := add(tp, 0x20)
                 }
                 // n's: l's own node where the two are siblings, else l's sibling on a 1 bit, zero on a 0 bit
-                let nsib := zh
-                if bn {
+                let nsib := mload(zp)
+                if and(n, 1) {
                     nsib := sib
-                    if eq(xor(shr(h, n), 1), shr(h, l)) { nsib := root }
+                    if eq(xor(n, 1), l) { nsib := root }
                 }
-                if promptStep {
-                    switch bn
-                    case 1 {
-                        mstore(0x00, nsib)
-                        mstore(0x20, promptRoot)
-                    }
-                    default {
-                        let ps := zh
-                        if lt(pp, pe) {
-                            ps := calldataload(pp)
-                            pp := add(pp, 0x20)
-                        }
-                        mstore(0x00, promptRoot)
-                        mstore(0x20, ps)
-                    }
-                    promptRoot := keccak256(0x00, 0x40)
-                }
-                mstore(shl(5, bl), root)
-                mstore(shl(5, xor(bl, 1)), sib)
+                mstore(add(nextSiblings, sub(zp, z)), nsib)
+                mstore(shl(5, and(l, 1)), root)
+                mstore(shl(5, iszero(and(l, 1))), sib)
                 root := keccak256(0x00, 0x40)
-                mstore(shl(5, bn), nextRoot)
-                mstore(shl(5, xor(bn, 1)), nsib)
+                mstore(shl(5, and(n, 1)), nextRoot)
+                mstore(shl(5, iszero(and(n, 1))), nsib)
                 nextRoot := keccak256(0x00, 0x40)
+                l := shr(1, l)
+                n := shr(1, n)
+                zp := add(zp, 0x20)
             }
-            if lt(tp, te) { tokenOk := 0 }
-            promptOk := eq(pp, pe)
+            ok := eq(tp, add(tokenPath.offset, shl(5, tokenPath.length)))
+            h := shr(5, sub(zp, z))
         }
+        root = Merkle.zeroPadded(root, h, SLOT_SIBLINGS, z);
+        nextRoot = Merkle.zeroPadded(nextRoot, h, SLOT_SIBLINGS, z);
+    }
+
+    /// @notice The prompt's root implied by its leaf n = (t + 1) / 8 `promptLeaf` at a prompt step:
+    ///         its siblings where bit h of n is 1 are tokensRoot_{t+1}'s (`nextSiblings` of
+    ///         tokenRoots: earlier ids, all prompt ids), where it is 0 the next of `promptPath`
+    ///         (later prompt ids, leaf level first; Z(h) once it is used up). ok is false when
+    ///         promptPath has more than the 0 bits of n use.
+    function promptRootFrom(
+        bytes32 promptLeaf,
+        uint256 t,
+        bytes32[] calldata promptPath,
+        bytes32[SLOT_SIBLINGS] memory nextSiblings,
+        bytes32[ZEROS] memory z
+    ) internal pure returns (bytes32 r, bool ok) {
+        uint256 h; // the height from which the path is the leftmost, beside zero subtrees only
+        assembly ("memory-safe") {
+            let n := shr(3, add(t, 1))
+            let pp := promptPath.offset
+            let pend := add(pp, shl(5, promptPath.length))
+            let sp := nextSiblings
+            r := promptLeaf
+            let zp := z
+            let end := add(z, shl(5, SLOT_SIBLINGS))
+            for {} and(lt(zp, end), or(n, lt(pp, pend))) {
+                zp := add(zp, 0x20)
+                sp := add(sp, 0x20)
+                n := shr(1, n)
+            } {
+                switch and(n, 1)
+                case 1 {
+                    mstore(0x00, mload(sp))
+                    mstore(0x20, r)
+                }
+                default {
+                    let s := mload(zp)
+                    if lt(pp, pend) {
+                        s := calldataload(pp)
+                        pp := add(pp, 0x20)
+                    }
+                    mstore(0x00, r)
+                    mstore(0x20, s)
+                }
+                r := keccak256(0x00, 0x40)
+            }
+            ok := eq(pp, pend)
+            h := shr(5, sub(zp, z))
+        }
+        r = Merkle.zeroPadded(r, h, SLOT_SIBLINGS, z);
     }
 
     /// @notice The height at which the step graph's kv subtree (node kvValue >> c at height c)
@@ -175,7 +200,7 @@ library Generation {
     ///         generated step the kv subtree's siblings from height c up to m - 2, then the sampled
     ///         token leaf's from height 0 up to m - 2, then their common ones from height m up (m
     ///         = meetHeight: the two paths' nodes at m - 1 are each other's siblings), D + m - c - 2
-    ///         in all. ok is false for another count.
+    ///         in all. ok is false for another count. Requires c < D (the registry's layout).
     function stateNFrom(
         bytes32 kvRoot,
         bytes32 sampledRoot,
@@ -186,18 +211,40 @@ library Generation {
         uint256 depth,
         bytes32[] calldata path
     ) internal pure returns (bytes32 r, bool ok) {
-        if (!sampled) {
-            if (path.length != depth - c) return (0, false);
-            return (Merkle.rootFromPath(kvRoot, kvValue >> c, path), true);
+        // the kv side is walked up to height top; the sampled side takes it as its sibling there
+        uint256 top = sampled ? meetHeight(kvValue, c, outputValue) - 1 : depth;
+        if (path.length != (sampled ? depth + top - 1 : depth) - c) return (0, false);
+        assembly ("memory-safe") {
+            let p := path.offset
+            let idx := shr(c, kvValue)
+            r := kvRoot
+            for { let h := c } lt(h, top) { h := add(h, 1) } {
+                let b := and(idx, 1)
+                mstore(shl(5, b), r)
+                mstore(shl(5, xor(b, 1)), calldataload(p))
+                r := keccak256(0x00, 0x40)
+                p := add(p, 0x20)
+                idx := shr(1, idx)
+            }
+            if sampled {
+                let kvSide := r
+                r := sampledRoot
+                idx := outputValue
+                for { let h := 0 } lt(h, depth) { h := add(h, 1) } {
+                    let s := kvSide
+                    if iszero(eq(h, top)) {
+                        s := calldataload(p)
+                        p := add(p, 0x20)
+                    }
+                    let b := and(idx, 1)
+                    mstore(shl(5, b), r)
+                    mstore(shl(5, xor(b, 1)), s)
+                    r := keccak256(0x00, 0x40)
+                    idx := shr(1, idx)
+                }
+            }
         }
-        uint256 m = meetHeight(kvValue, c, outputValue);
-        uint256 a = m - 1 - c;
-        uint256 b = a + m - 1;
-        if (path.length != b + depth - m) return (0, false);
-        bytes32 kvSide = Merkle.rootFromPath(kvRoot, kvValue >> c, path[:a]);
-        bytes32 sampledSide = Merkle.rootFromPath(sampledRoot, outputValue, path[a:b]);
-        r = (outputValue >> (m - 1)) & 1 == 1 ? Merkle.parent(kvSide, sampledSide) : Merkle.parent(sampledSide, kvSide);
-        return (Merkle.rootFromPath(r, outputValue >> m, path[b:]), true);
+        ok = true;
     }
 
     /// @notice The splitmix64 state before the draw of step t (seed + (t + 1 - P) * GOLDEN mod
