@@ -197,16 +197,18 @@ contract GasTest is GenFixture {
 
     /// openStep at its dearest: a generated step whose next id starts a new leaf of ids (the token
     /// paths of two leaves and the sampled token's path), a prompt step (the prompt's path
-    /// instead) and the last step (T - 1 = 78: x_t's leaf with two earlier siblings); each under
+    /// instead) and the last step of the longest generation the context holds (112 new ids, T -
+    /// 1 = 126: x_t's leaf 15 with four earlier siblings, the most of any step here); each under
     /// 100,000 gas.
     function test_gas_open_step_worst() public {
         _requireIsolated();
         _registerGen(4, 50, 16, FASHION_LOG_T);
         _setPrompt(16, 5);
         maxNew = 64;
-        uint256[3] memory steps = [uint256(23), 6, 78]; // 24 = 3 * 8: a new leaf; 6 + 1 < P: the prompt's id
+        uint256[3] memory steps = [uint256(23), 6, 126]; // 24 = 3 * 8: a new leaf; 6 + 1 < P: the prompt's id
         string[3] memory names = ["openStep, generated step across leaves", "openStep, prompt step", "openStep, last step"];
         for (uint256 i = 0; i < steps.length; i++) {
+            if (i == 2) maxNew = uint32(CTX - promptIds.length);
             (, uint256 id) = _liarGame(Lie.KvRow, steps[i]);
             _resetGas();
             subStopAfter = NONE;

@@ -40,17 +40,13 @@ contract GenerationHarness {
         ok = ok && tokenOk;
     }
 
-    function stateNFrom(
-        bytes32 kvRoot,
-        bytes32 sampledRoot,
-        bool sampled,
-        uint256 kvValue,
-        uint256 c,
-        uint256 outputValue,
-        uint256 depth,
-        bytes32[] calldata path
-    ) external pure returns (bytes32, bool) {
-        return Generation.stateNFrom(kvRoot, sampledRoot, sampled, kvValue, c, outputValue, depth, path);
+    /// `layout`: kvValue, c, outputValue, D.
+    function stateNFrom(bytes32 kvRoot, bytes32 sampledRoot, bool sampled, uint256[4] calldata layout, bytes32[] calldata path)
+        external
+        pure
+        returns (bytes32, bool)
+    {
+        return Generation.stateNFrom(kvRoot, sampledRoot, sampled, layout[0], layout[1], layout[2], layout[3], path);
     }
 
     function firstOutOfVocab(bytes calldata ids, uint32 vocab) external pure returns (uint256) {
@@ -80,6 +76,10 @@ contract GenerationTest is Vectors, GameFixture {
 
     function _b32(string memory arr, uint256 i, string memory f) internal view returns (bytes32) {
         return vm.parseJsonBytes32(json, _at(arr, i, f));
+    }
+
+    function _b32s(string memory arr, uint256 i, string memory f) internal view returns (bytes32[] memory) {
+        return vm.parseJsonBytes32Array(json, _at(arr, i, f));
     }
 
     function _ids(uint256[] memory ids) internal pure returns (bytes memory b) {
@@ -159,7 +159,7 @@ contract GenerationTest is Vectors, GameFixture {
         uint256 crossed;
         for (uint256 i = 0; i < c; i++) {
             uint256 t = _u("append", i, "t");
-            bytes32[] memory tp = vm.parseJsonBytes32Array(json, _at("append", i, "token_path"));
+            bytes32[] memory tp = _b32s("append", i, "token_path");
             bytes32 leaf = _b32("append", i, "token_leaf");
             bytes32 next = Generation.le32(uint32(_u("append", i, "next")));
             if (_u("append", i, "cross") == 1) crossed++;
@@ -182,8 +182,8 @@ contract GenerationTest is Vectors, GameFixture {
         for (uint256 i = 0; i < c; i++) {
             uint256 t = _u("prompt", i, "t");
             uint256[] memory ids = vm.parseJsonUintArray(json, _at("prompt", i, "ids"));
-            bytes32[] memory tp = vm.parseJsonBytes32Array(json, _at("prompt", i, "token_path"));
-            bytes32[] memory pp = vm.parseJsonBytes32Array(json, _at("prompt", i, "prompt_path"));
+            bytes32[] memory tp = _b32s("prompt", i, "token_path");
+            bytes32[] memory pp = _b32s("prompt", i, "prompt_path");
             bytes32 pleaf = _b32("prompt", i, "prompt_leaf");
             bytes32 next = Generation.slot(pleaf, (t + 1) % 8);
             assertEq(uint256(Generation.id(next)), ids[t + 1], "x_{t+1} from the prompt's leaf");
@@ -202,26 +202,24 @@ contract GenerationTest is Vectors, GameFixture {
         assertTrue(c >= 4, "vectors present");
         uint256 shared;
         for (uint256 i = 0; i < c; i++) {
-            uint256 depth = _u("state_path", i, "depth");
-            uint256 kvH = _u("state_path", i, "c");
-            uint256 kvValue = _u("state_path", i, "kv_value");
-            uint256 ov = _u("state_path", i, "output_value");
-            uint256 m = Generation.meetHeight(kvValue, kvH, ov);
+            uint256[4] memory layout = [
+                _u("state_path", i, "kv_value"), _u("state_path", i, "c"), _u("state_path", i, "output_value"), _u("state_path", i, "depth")
+            ];
+            uint256 m = Generation.meetHeight(layout[0], layout[1], layout[2]);
             assertEq(m, _u("state_path", i, "meet"), "meet height");
-            if (m < depth) shared++;
+            if (m < layout[3]) shared++;
             bytes32 kv = _b32("state_path", i, "kv_root");
             bytes32 sampled = _b32("state_path", i, "sampled_root");
             bytes32 want = _b32("state_path", i, "state_n");
-            bytes32[] memory pp = vm.parseJsonBytes32Array(json, _at("state_path", i, "prompt_path"));
-            bytes32[] memory p = vm.parseJsonBytes32Array(json, _at("state_path", i, "path"));
-            (bytes32 r, bool ok) = h.stateNFrom(kv, sampled, false, kvValue, kvH, ov, depth, pp);
+            bytes32[] memory kvOnly = _b32s("state_path", i, "prompt_path");
+            (bytes32 r, bool ok) = h.stateNFrom(kv, sampled, false, layout, kvOnly);
             assertTrue(ok && r == want, "a prompt step's: the kv subtree's path");
-            (r, ok) = h.stateNFrom(kv, sampled, true, kvValue, kvH, ov, depth, p);
+            (r, ok) = h.stateNFrom(kv, sampled, true, layout, _b32s("state_path", i, "path"));
             assertTrue(ok && r == want, "a generated step's: both, sharing");
-            (r, ok) = h.stateNFrom(kv, sampled ^ bytes32(uint256(1)), true, kvValue, kvH, ov, depth, p);
+            (r, ok) = h.stateNFrom(kv, sampled ^ bytes32(uint256(1)), true, layout, _b32s("state_path", i, "path"));
             assertTrue(ok && r != want, "another sampled token, another State_n");
-            (, ok) = h.stateNFrom(kv, sampled, true, kvValue, kvH, ov, depth, pp);
-            assertTrue(!ok || pp.length == p.length, "counts");
+            (r, ok) = h.stateNFrom(kv, sampled, true, layout, kvOnly);
+            assertTrue(!ok || r != want, "the kv subtree's path alone does not prove the sampled token");
         }
         assertTrue(shared >= 2 && shared < c, "paths that share siblings and paths that meet at the root");
     }

@@ -89,7 +89,8 @@ library Generation {
     ///         siblings, but where n's path meets l's (n = l + 1) and below. `nextSiblings` (memory,
     ///         23 words) receives tokensRoot_{t+1}'s siblings of leaf n (promptRootFrom takes the
     ///         earlier ones). ok is false when tokenPath has not exactly one sibling per 1 bit of l.
-    ///         `z` is Merkle.zeros().
+    ///         Requires t + 1 < 2^26 (a tensor's ids: the registry bounds ctx so); `z` is
+    ///         Merkle.zeros().
     function tokenRoots(
         bytes32 tokenLeaf,
         uint256 t,
