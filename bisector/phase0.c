@@ -12,9 +12,9 @@
  *     roots: phases 1 and 2 then play on it exactly as on a classifier's run (phase1.c, phase2.c).
  *
  * The moves: the submitter's bindTokens (its G_T's roots, the prompt and the output), dissections
- * of G_t, the challenger's selections, and openStep at the one disputed step (the token proofs of
- * opml_gen_append_proof, the prompt's path at a prompt step, the claimed State_n with the paths of
- * its kv subtree and its sampled token). */
+ * of G_t, the challenger's selections, and openStep at the one disputed step (x_t's leaf and its
+ * earlier siblings, opml_gen_append_proof; the prompt's leaf and later siblings at a prompt step;
+ * the state path that gives the claimed State_n, opml_gen_state_path). */
 #include "bisector.h"
 #include "executor.pb-c.h"
 #include "hex.h"
@@ -274,19 +274,19 @@ out:
 
 /* ---- the submitter's moves ---- */
 
-static void add_bytes(cJSON *a, const uint8_t *p, size_t n) {
+/* Appends n bytes to array a as one "0x..." string. Returns 0, or -1 when out of memory (a is
+ * then unchanged). */
+static int add_bytes(cJSON *a, const uint8_t *p, size_t n) {
     char *s = malloc(2 * n + 3);
-    if (!s) return;
+    if (!s) return -1;
     hex_encode(p, n, s);
-    cJSON_AddItemToArray(a, cJSON_CreateString(s));
+    cJSON *item = cJSON_CreateString(s);
     free(s);
-}
-
-/* A path into a tokens tensor, its trailing zero-root siblings left off (Generation.tokensRootFrom
- * takes them as zero roots: less calldata). */
-static cJSON *token_path(const uint8_t (*sib)[32], unsigned depth) {
-    while (depth > 0 && !memcmp(sib[depth - 1], merkle_zero(depth - 1), 32)) depth--;
-    return hashes_json(sib, depth);
+    if (!item || !cJSON_AddItemToArray(a, item)) {
+        cJSON_Delete(item);
+        return -1;
+    }
+    return 0;
 }
 
 int gen_binding(bisector *b, task *t, const model_entry *me, uint64_t T, cJSON *args) {
@@ -296,60 +296,59 @@ int gen_binding(bisector *b, task *t, const model_entry *me, uint64_t T, cJSON *
     uint8_t *prompt = malloc((size_t)q->P * 4);
     if (!prompt) return -1;
     opml_gen_ids_bytes(q->prompt, q->P, prompt);
+    int before = cJSON_GetArraySize(args);
     hash_json_add(args, g->tok[T]);
     hash_json_add(args, g->kv[T]);
-    add_bytes(args, prompt, (size_t)q->P * 4);
-    add_bytes(args, t->output, t->output_len);
+    int rc = add_bytes(args, prompt, (size_t)q->P * 4) || add_bytes(args, t->output, t->output_len) ||
+             cJSON_GetArraySize(args) != before + 4 ? -1 : 0;
     free(prompt);
-    return 0;
+    if (rc) log_error("task %" PRIu64 ": out of memory for bindTokens' arguments", t->id);
+    return rc;
 }
 
 cJSON *gen_step_opening(bisector *b, task *t, const model_entry *me, uint64_t T, uint64_t j) {
     gen_side *g = side_ready(b, t, me, 1, T);
     if (!g || j >= T || gen_step_ready(b, t, me, j, GAME_SUBMITTER)) return NULL;
     const gen_request *q = t->gen;
-    unsigned D = me->m.state_depth, c = opml_gen_kv_height(me->gen.layers);
+    unsigned D = me->m.state_depth, c = opml_gen_kv_height(me->gen.layers), nstate;
     size_t nvals = (size_t)me->m.nin + me->m.n;
+    int prompt_step = j + 1 < q->P;
     opml_gen_append ap;
-    merkle_proof kvp, sp, pp;
-    uint8_t state_n[32], next_kv[32];
-    if (opml_gen_append_proof(g->ids, j, &ap) || opml_graph_state((const uint8_t (*)[32])t->claimed, (uint32_t)nvals, D, state_n) ||
-        merkle_prove(t->claimed, nvals * 32, D, me->gen.kv_value, &kvp) ||
-        merkle_prove(t->claimed, nvals * 32, D, me->m.output_value, &sp))
+    opml_gen_prompt_proof pp = {0};
+    uint8_t next_kv[32], next_leaf[32] = {0};
+    uint8_t(*state_path)[32] = malloc(2 * (size_t)D * 32);
+    if (!state_path || opml_gen_append_proof(g->ids, j, &ap) || (prompt_step && opml_gen_prompt_proof_of(q->prompt, q->P, j, &pp)) ||
+        opml_gen_state_path((const uint8_t (*)[32])t->claimed, nvals, D, me->gen.kv_value, c, me->m.output_value, !prompt_step,
+                            state_path, &nstate)) {
+        free(state_path);
         return NULL;
+    }
     kv_subtree(me, (const uint8_t (*)[32])t->claimed, next_kv);
     if (memcmp(ap.root, g->tok[j], 32) || memcmp(ap.next_root, g->tok[j + 1], 32) || memcmp(next_kv, g->kv[j + 1], 32)) {
         log_error("task %" PRIu64 ": token step %" PRIu64 " does not open on our claimed G_%" PRIu64 " (tokens or kv root)", t->id, j,
                   j + 1);
+        free(state_path);
         return NULL;
     }
-    int prompt_step = j + 1 < q->P;
-    uint8_t zero[32] = {0}, prompt_leaf[32];
-    memset(prompt_leaf, 0, 32);
-    if (prompt_step) {
-        uint8_t *prompt = malloc((size_t)q->P * 4);
-        if (!prompt) return NULL;
-        opml_gen_ids_bytes(q->prompt, q->P, prompt);
-        int bad = merkle_prove(prompt, (size_t)q->P * 4, 23, (j + 1) / OPML_GEN_IDS_PER_LEAF, &pp);
-        free(prompt);
-        if (bad) return NULL;
-        memcpy(prompt_leaf, pp.leaf, 32);
-    }
+    if (prompt_step) memcpy(next_leaf, pp.leaf, 32);
+    else opml_gen_ids_bytes(&g->ids[j + 1], 1, next_leaf); /* x_{t+1}'s 4 bytes first, the rest zero */
+    /* DisputeGame.StepOpening, in its field order */
     cJSON *o = cJSON_CreateArray();
-    hash_json_add(o, g->tok[j]);
     hash_json_add(o, g->kv[j]);
-    hash_json_add(o, g->tok[j + 1]);
     hash_json_add(o, g->kv[j + 1]);
     hash_json_add(o, ap.token_leaf);
-    cJSON_AddItemToArray(o, token_path((const uint8_t (*)[32])ap.token_path, 23));
-    cJSON_AddItemToArray(o, ap.cross ? token_path((const uint8_t (*)[32])ap.write_path, 23) : cJSON_CreateArray());
-    hash_json_add(o, prompt_step ? prompt_leaf : zero);
-    cJSON_AddItemToArray(o, prompt_step ? token_path((const uint8_t (*)[32])pp.siblings, 23) : cJSON_CreateArray());
-    char next[16];
-    snprintf(next, sizeof next, "%u", prompt_step ? 0u : g->ids[j + 1]);
-    cJSON_AddItemToArray(o, cJSON_CreateString(next));
-    hash_json_add(o, state_n);
-    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])(kvp.siblings + c), D - c));
-    cJSON_AddItemToArray(o, prompt_step ? cJSON_CreateArray() : hashes_json((const uint8_t (*)[32])sp.siblings, D));
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])ap.token_path, ap.n_token_path));
+    hash_json_add(o, next_leaf);
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])pp.path, prompt_step ? pp.n_path : 0));
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])state_path, nstate));
+    free(state_path);
+    /* an item lost to memory would shift the fields: refuse the move instead */
+    if (cJSON_GetArraySize(o) != 7 || cJSON_GetArraySize(cJSON_GetArrayItem(o, 3)) != (int)ap.n_token_path ||
+        cJSON_GetArraySize(cJSON_GetArrayItem(o, 5)) != (int)(prompt_step ? pp.n_path : 0) ||
+        cJSON_GetArraySize(cJSON_GetArrayItem(o, 6)) != (int)nstate) {
+        log_error("task %" PRIu64 ": out of memory for openStep's arguments", t->id);
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }

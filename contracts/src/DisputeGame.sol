@@ -29,7 +29,7 @@ pragma solidity ^0.8.28;
 import {Merkle, ZEROS} from "./lib/Merkle.sol";
 import {Credits} from "./lib/Credits.sol";
 import {Commitments} from "./lib/Commitments.sol";
-import {Generation} from "./lib/Generation.sol";
+import {Generation, SLOT_SIBLINGS} from "./lib/Generation.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {InferenceOracle} from "./InferenceOracle.sol";
 import {RiscvStep} from "./RiscvStep.sol";
@@ -49,45 +49,44 @@ contract DisputeGame is Credits {
         OpenStep
     }
 
+    /// @dev Laid out so that a move touches few slots: slot 0 is what every move reads and
+    ///      writes (the range, the turn, the clock of the last move and the submitter's), slot 1
+    ///      the submitter's side and what the phase changes read, slot 2 the challenger's side.
     struct Game {
         // slot 0
-        address submitter;
         uint64 lo;
+        uint64 hi;
         uint8 phase; // 0: token steps (generation), 1: graph steps, 2: VM steps
         Turn turn;
-        uint16 k;
+        uint40 lastMove;
+        uint40 submitterTime; // clock time left, seconds
+        uint32 node; // phase 2: the graph step (node + 1) being run
         // slot 1
-        address challenger;
-        uint64 hi;
+        address submitter;
+        uint64 taskId;
         uint32 modelId;
-        // slot 2, 3, 4
+        // slot 2
+        address challenger;
+        uint40 challengerTime;
+        uint32 subId;
+        uint16 k;
+        // slot 3, 4, 5
         bytes32 startHash; // agreed hash at lo
         bytes32 endHash; // submitter's hash at hi (UNBOUND until the binding)
         bytes32 partsHash; // keccak256 of the roots of the pending dissection
-        // slot 5
-        uint64 taskId;
-        uint32 subId;
-        uint40 lastMove;
-        uint40 submitterTime; // clock time left, seconds
-        uint40 challengerTime;
-        uint32 node; // phase 2: the graph step (node + 1) being run
     }
 
-    /// @notice The submitter's opening of token step t = lo (see openStep and docs/generation.md).
+    /// @notice The submitter's opening of token step t = lo (see openStep and docs/generation.md,
+    ///         "Opening a token step"). The tokens roots and the claimed State_n are not sent: the
+    ///         contract computes them from the leaves and paths.
     struct StepOpening {
-        bytes32 tokensRoot; // G_t = keccak256(tokensRoot ++ kvRoot) == startHash
-        bytes32 kvRoot;
-        bytes32 nextTokensRoot; // G_{t+1} = keccak256(nextTokensRoot ++ nextKvRoot) == endHash
-        bytes32 nextKvRoot;
-        bytes32 tokenLeaf; // leaf t / 8 of tokensRoot: x_t in slot t % 8
-        bytes32[] tokenPath; // its siblings, leaf level first: 23, or fewer when the rest are zero roots
-        bytes32[] writePath; // the same for the zero leaf (t + 1) / 8 when it differs from t / 8, else none
-        bytes32 promptLeaf; // when t + 1 < P: leaf (t + 1) / 8 of the prompt's root, x_{t+1} in slot (t + 1) % 8
-        bytes32[] promptPath; // its siblings (as tokenPath) when t + 1 < P, else none
-        uint32 next; // x_{t+1} when t + 1 >= P: the sampled token (ignored otherwise)
-        bytes32 stateN; // the step graph's claimed State_n
-        bytes32[] kvPath; // D - c siblings of the kv subtree (node kvValue / 2^c at height c) in stateN
-        bytes32[] sampledPath; // D siblings of leaf outputValue in stateN when t + 1 >= P, else none
+        bytes32 kvRoot; // kvRoot_t: keccak256(tokensRoot_t ++ kvRoot) == G_t (startHash)
+        bytes32 nextKvRoot; // kvRoot_{t+1}: keccak256(tokensRoot_{t+1} ++ nextKvRoot) == G_{t+1} (endHash)
+        bytes32 tokenLeaf; // leaf t / 8 of tokensRoot_t: x_t in slot t % 8
+        bytes32[] tokenPath; // its siblings at the heights h where bit h of t / 8 is 1, leaf level first
+        bytes32 nextLeaf; // t + 1 < P: leaf (t + 1) / 8 of the prompt (x_{t+1} in slot (t + 1) % 8); else x_{t+1}'s 4 bytes first
+        bytes32[] promptPath; // t + 1 < P: that leaf's siblings where bit h of (t + 1) / 8 is 0, leaf level first, trailing Z(h) left off; else none
+        bytes32[] statePath; // State_n's siblings of the kv subtree, and when t + 1 >= P of the sampled token's leaf (Generation.stateNFrom)
     }
 
     /// @notice The submitter's opening of graph step `hi` (see openNode and docs/game.md).
@@ -171,8 +170,6 @@ contract DisputeGame is Credits {
     error WrongGenerationState();
     error BadTokenPath();
     error BadPromptPath();
-    error BadKvPath();
-    error BadSampledPath();
 
     constructor(ModelRegistry registry_, InferenceOracle oracle_, RiscvStep riscv_) {
         registry = registry_;
@@ -240,7 +237,7 @@ contract DisputeGame is Credits {
     {
         Game storage g = _binding(gameId, 0);
         _checkOutput(g, output);
-        if (Merkle.tensorRoot(prompt) != oracle.generation(g.taskId).promptRoot) revert BadPrompt();
+        if (Merkle.tensorRoot(prompt) != oracle.promptRoot(g.taskId)) revert BadPrompt();
         if (Merkle.tensorRootMem(bytes.concat(prompt, output)) != tokensRoot) revert BadTokensRoot();
         _bound(gameId, g, Generation.state(tokensRoot, kvRoot));
     }
@@ -325,78 +322,74 @@ contract DisputeGame is Credits {
     // ---- the token phase to phase 1 ----
 
     /// @notice At one token step t = lo (agreed G_t, disputed G_{t+1}) the submitter opens it
-    ///         (docs/generation.md, "Opening a token step"): the openings of G_t and G_{t+1}; x_t
-    ///         proven in tokensRoot_t; tokensRoot_{t+1} must be tokensRoot_t with x_{t+1} written
-    ///         at id t + 1, where x_{t+1} is prompt[t + 1] (proven in the prompt's root) while
-    ///         t + 1 < P, else `next`; the claimed step-graph State_n must hold kvRoot_{t+1} as its
-    ///         kv subtree and, when t + 1 >= P, x_{t+1}'s tensor root at the sampled token's
-    ///         leaf. The contract builds the step graph's State_0 from kvRoot_t, x_t, t and the
-    ///         sampler input of step t, and phase 1 starts over [0, n] from it to State_n.
+    ///         (docs/generation.md, "Opening a token step"): x_t's leaf in tokensRoot_t and its
+    ///         earlier siblings give tokensRoot_t, which with kvRoot must make G_t; x_{t+1} is
+    ///         prompt[t + 1] (its leaf and later siblings proven in the prompt's root) while
+    ///         t + 1 < P, else the sent id; tokensRoot_{t+1} (x_{t+1} written at id t + 1) with
+    ///         nextKvRoot must make G_{t+1}. The claimed step-graph State_n is the root the state
+    ///         path gives to kvRoot_{t+1} as the kv subtree and, when t + 1 >= P, to x_{t+1}'s
+    ///         tensor root at the sampled token's leaf. The contract builds the step graph's
+    ///         State_0 from kvRoot_t, x_t, t and the sampler input of step t, and phase 1 starts
+    ///         over [0, n] from it to State_n.
     function openStep(uint256 gameId, StepOpening calldata o) external {
         Game storage g = _game(gameId);
         if (g.turn != Turn.OpenStep) revert WrongTurn(g.turn);
         if (msg.sender != g.submitter) revert NotYourMove(g.submitter);
         _tick(g, true);
-        if (Generation.state(o.tokensRoot, o.kvRoot) != g.startHash) revert WrongGenerationState();
-        if (Generation.state(o.nextTokensRoot, o.nextKvRoot) != g.endHash) revert WrongGenerationState();
-        ModelRegistry.GenerationFacts memory f = registry.generation(g.modelId);
-        InferenceOracle.GenerationRequest memory r = oracle.generation(g.taskId);
         uint256 t = g.lo;
+        (uint256 promptLength, InferenceOracle.Sampler memory r) = oracle.stepFacts(g.taskId);
+        bool promptStep = t + 1 < promptLength;
         bytes32[ZEROS] memory z = Merkle.zeros();
-        bytes32 nextWord = _writeNext(o, t, r, z);
-        uint32 next = Generation.id(nextWord);
-        // the claimed State_n against G_{t+1}
-        if (o.kvPath.length + f.kvHeight != f.stateDepth) revert BadKvPath();
-        if (Merkle.rootFromPath(o.nextKvRoot, f.kvValue >> f.kvHeight, o.kvPath) != o.stateN) revert BadKvPath();
-        if (t + 1 >= r.promptLength) {
-            if (o.sampledPath.length != f.stateDepth) revert BadSampledPath();
-            if (Merkle.rootFromPath(Merkle.wordTensorRoot(nextWord), f.outputValue, o.sampledPath) != o.stateN) {
-                revert BadSampledPath();
-            }
-        }
+        bytes32 nextWord = _nextTokens(g, o, t, promptStep, z);
+        ModelRegistry.GenerationFacts memory f = registry.generation(g.modelId);
+        (bytes32 stateN, bool ok) = Generation.stateNFrom(
+            o.nextKvRoot, Merkle.wordTensorRoot(nextWord), !promptStep, f.kvValue, f.kvHeight, f.outputValue, f.stateDepth, o.statePath
+        );
+        if (!ok) revert BadStatePath();
         // State_0 from G_t: the kv subtree, then token, position and sampler inputs
         bytes32 tokenWord = Generation.slot(o.tokenLeaf, t % Generation.IDS_PER_LEAF);
-        bytes32 state0;
-        {
-            bytes32 sampler = Generation.samplerWord(Generation.drawState(r.seed, t, r.promptLength), r.temperature, r.topK, r.topP);
-            state0 = Generation.stepState0(
-                o.kvRoot,
-                f.kvHeight,
-                Merkle.wordTensorRoot(tokenWord),
-                Merkle.wordTensorRoot(Generation.le32(uint32(t))),
-                Merkle.wordTensorRoot(sampler),
-                f.stateDepth,
-                z
-            );
-        }
+        bytes32 state0 = Generation.stepState0(
+            o.kvRoot,
+            f.kvHeight,
+            Merkle.wordTensorRoot(tokenWord),
+            Merkle.wordTensorRoot(Generation.le32(uint32(t))),
+            Merkle.wordTensorRoot(
+                Generation.samplerWord(Generation.drawState(r.seed, t, promptLength), r.temperature, r.topK, r.topP)
+            ),
+            f.stateDepth,
+            z
+        );
         g.phase = 1;
         g.lo = 0;
         g.hi = f.n;
         g.startHash = state0;
-        g.endHash = o.stateN;
+        g.endHash = stateN;
         g.turn = _turnAt(1, 0, f.n);
-        emit StepOpened(gameId, uint64(t), Generation.id(tokenWord), next, state0, o.stateN, f.n);
+        emit StepOpened(gameId, uint64(t), Generation.id(tokenWord), Generation.id(nextWord), state0, stateN, f.n);
     }
 
-    /// @dev Checks x_t's leaf in tokensRoot_t and that tokensRoot_{t+1} is tokensRoot_t with
-    ///      x_{t+1} written at id t + 1; returns x_{t+1} as the first 4 bytes of a word.
-    function _writeNext(
-        StepOpening calldata o,
-        uint256 t,
-        InferenceOracle.GenerationRequest memory r,
-        bytes32[ZEROS] memory z
-    ) internal pure returns (bytes32 next) {
-        if (t + 1 < r.promptLength) {
-            uint256 nextLeaf = (t + 1) / Generation.IDS_PER_LEAF;
-            if (o.promptPath.length > Merkle.SLOT_DEPTH) revert BadPromptPath();
-            if (Generation.tokensRootFrom(o.promptLeaf, nextLeaf, o.promptPath, z) != r.promptRoot) revert BadPromptPath();
-            next = Generation.slot(o.promptLeaf, (t + 1) % Generation.IDS_PER_LEAF);
-        } else {
-            next = Generation.le32(o.next);
+    /// @dev Checks the opening's tokens against G_t and G_{t+1} (and the prompt's root at a
+    ///      prompt step); returns x_{t+1} as the first 4 bytes of a word.
+    function _nextTokens(Game storage g, StepOpening calldata o, uint256 t, bool promptStep, bytes32[ZEROS] memory z)
+        internal
+        view
+        returns (bytes32 next)
+    {
+        next = promptStep
+            ? Generation.slot(o.nextLeaf, (t + 1) % Generation.IDS_PER_LEAF)
+            : o.nextLeaf & bytes32(Generation.TOP4);
+        bytes32[SLOT_SIBLINGS] memory nextSiblings;
+        (bytes32 root, bytes32 nextRoot, bool ok) = Generation.tokenRoots(o.tokenLeaf, t, next, o.tokenPath, nextSiblings, z);
+        if (!ok) revert BadTokenPath();
+        if (Generation.state(root, o.kvRoot) != g.startHash) revert WrongGenerationState();
+        if (promptStep) {
+            bytes32 promptRoot;
+            (promptRoot, ok) = Generation.promptRootFrom(o.nextLeaf, t, o.promptPath, nextSiblings, z);
+            if (!ok || promptRoot != oracle.promptRoot(g.taskId)) revert BadPromptPath();
+        } else if (o.promptPath.length != 0) {
+            revert BadPromptPath();
         }
-        (bytes32 root, bytes32 nextRoot, bool ok) = Generation.append(o.tokenLeaf, o.tokenPath, o.writePath, t, next, z);
-        if (!ok || root != o.tokensRoot) revert BadTokenPath();
-        if (nextRoot != o.nextTokensRoot) revert BadTokensRoot();
+        if (Generation.state(nextRoot, o.nextKvRoot) != g.endHash) revert WrongGenerationState();
     }
 
     // ---- phase 1 to phase 2 ----

@@ -398,6 +398,22 @@ contract InferenceOracle is Credits {
         if (r.promptLength == 0) _task(taskId); // a classifier's (all zero) or an unknown task's (reverts)
     }
 
+    /// @notice What the game reads of a generation task at a token step, from one storage slot: the
+    ///         prompt's length P and the sampler. Reverts for an unknown task; P is 0 for a
+    ///         classifier's.
+    function stepFacts(uint256 taskId) external view returns (uint256 promptLength, Sampler memory s) {
+        GenerationRequest storage r = generations[taskId];
+        promptLength = r.promptLength;
+        if (promptLength == 0) _task(taskId);
+        s = Sampler({temperature: r.temperature, topK: r.topK, topP: r.topP, seed: r.seed});
+    }
+
+    /// @notice The tensor root of a generation task's prompt; zero for a classifier's or an
+    ///         unknown task.
+    function promptRoot(uint256 taskId) external view returns (bytes32) {
+        return generations[taskId].promptRoot;
+    }
+
     /// @notice Called by the game contract when a game opens against submission `subId`.
     function gameOpened(uint256 taskId, uint32 subId) external {
         if (msg.sender != game) revert OnlyGame();

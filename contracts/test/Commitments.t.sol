@@ -19,14 +19,6 @@ contract MerkleHarness {
         return Merkle.rootFromPath(leaf, index, siblings);
     }
 
-    function rootFromZeroPadded(bytes32 leaf, uint256 index, bytes32[] calldata siblings, uint256 depth)
-        external
-        pure
-        returns (bytes32)
-    {
-        return Merkle.rootFromZeroPadded(leaf, index, siblings, depth, Merkle.zeros());
-    }
-
     function rootFromPacked(bytes32 leaf, uint256 index, bytes calldata siblings) external pure returns (bytes32 r) {
         uint256 off;
         assembly {
@@ -104,32 +96,19 @@ contract CommitmentsTest is Vectors {
         }
     }
 
-    /// Proofs without their trailing zero roots, on both of zeroPadded's paths: a leaf on the
-    /// leftmost path above the given siblings (a short tensor's), and a lone leaf anywhere (every
-    /// sibling a zero root, none given).
-    function test_zero_padded_proofs() public view {
+    /// zeroPadded: the leftmost node at a height hashed up beside zero subtrees is the root of the
+    /// tree whose only data is that node's.
+    function test_zero_padded() public pure {
         uint256 depth = 10;
-        uint256[4] memory lone = [uint256(0), 1, 700, 1023];
-        for (uint256 i = 0; i < lone.length; i++) {
+        for (uint256 from = 0; from <= depth; from++) {
             bytes32[] memory leaves = new bytes32[](1 << depth);
-            leaves[lone[i]] = keccak256(abi.encode(i));
-            bytes32 root = Merkle.rootOfLeaves(leaves, depth);
-            assertEq(h.rootFromZeroPadded(keccak256(abi.encode(i)), lone[i], new bytes32[](0), depth), root, "a lone leaf");
-            assertTrue(h.rootFromZeroPadded(keccak256(abi.encode(i)), lone[i] ^ 2, new bytes32[](0), depth) != root, "elsewhere");
+            for (uint256 i = 0; i < (uint256(1) << from); i++) leaves[i] = keccak256(abi.encode(from, i));
+            bytes32 node = Merkle.rootOfLeaves(_copy(leaves), depth);
+            bytes32[] memory low = new bytes32[](uint256(1) << from);
+            for (uint256 i = 0; i < low.length; i++) low[i] = leaves[i];
+            assertEq(Merkle.zeroPadded(Merkle.rootOfLeaves(low, from), from, depth, Merkle.zeros()), node, "padded to the root");
         }
-        // leaves 0 .. 5 set: leaf 2's path has two real siblings, then zero roots only
-        bytes32[] memory six = new bytes32[](1 << depth);
-        for (uint256 i = 0; i < 6; i++) six[i] = keccak256(abi.encode("six", i));
-        bytes32 sixRoot = Merkle.rootOfLeaves(_copy(six), depth);
-        bytes32[] memory sib = new bytes32[](3);
-        sib[0] = six[3];
-        sib[1] = Merkle.parent(six[0], six[1]);
-        sib[2] = Merkle.parent(Merkle.parent(six[4], six[5]), Merkle.zero(1));
-        assertEq(h.rootFromZeroPadded(six[2], 2, sib, depth), sixRoot, "the leftmost path padded");
-        bytes32[] memory two = new bytes32[](2);
-        (two[0], two[1]) = (sib[0], sib[1]);
-        assertTrue(h.rootFromZeroPadded(six[2], 2, two, depth) != sixRoot, "a real sibling left out");
-        assertEq(Merkle.zero(depth), h.rootFromZeroPadded(0, 0, new bytes32[](0), depth), "all zero");
+        assertEq(Merkle.zeroPadded(0, 0, depth, Merkle.zeros()), Merkle.zero(depth), "all zero");
     }
 
     function _copy(bytes32[] memory a) internal pure returns (bytes32[] memory b) {

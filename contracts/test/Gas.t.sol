@@ -11,7 +11,8 @@
 // than 100,000, or the whole dispute at the best k (16) more than 2,000,000.
 // And a generation dispute at the fortunes model's size (4 layers: 8 caches, 61 step-graph nodes,
 // a 16-id prompt and 64 new tokens: T = 79 token steps, phase 2 over 2^26 VM steps), a lie at the
-// 40th new token: every move under 100,000 gas but openStep (reported), the whole game under 3M.
+// 40th new token: every move under 100,000 gas (openStep too, also at its dearest steps), the whole
+// game under 3M.
 pragma solidity ^0.8.28;
 
 import {GenFixture} from "./lib/GenFixture.sol";
@@ -144,6 +145,7 @@ contract GasTest is GenFixture {
         assertTrue(maxOf[uint256(Kind.Dissect)] <= 100_000, "a dissection move within 100k gas");
         assertTrue(maxOf[uint256(Kind.Select)] <= 100_000, "a selection move within 100k gas");
         assertTrue(maxOf[uint256(Kind.Bind)] <= 100_000, "bindTokens within 100k gas");
+        assertTrue(maxOf[uint256(Kind.OpenStep)] <= 100_000, "openStep within 100k gas");
         assertTrue(total < 3_000_000, "the whole generation dispute under 3M gas");
     }
 
@@ -193,20 +195,27 @@ contract GasTest is GenFixture {
         emit log_named_uint(what, used);
     }
 
-    /// openStep at its dearest: a generated step whose next id starts a new leaf of ids (both token
-    /// paths and the sampled token's path), and a prompt step (the prompt's path instead).
+    /// openStep at its dearest: a generated step whose next id starts a new leaf of ids (the token
+    /// paths of two leaves and the sampled token's path), a prompt step (the prompt's path
+    /// instead) and the last step of the longest generation the context holds (112 new ids, T -
+    /// 1 = 126: x_t's leaf 15 with four earlier siblings, the most of any step here); each under
+    /// 100,000 gas.
     function test_gas_open_step_worst() public {
         _requireIsolated();
         _registerGen(4, 50, 16, FASHION_LOG_T);
         _setPrompt(16, 5);
         maxNew = 64;
-        uint256[2] memory steps = [uint256(23), 6]; // 24 = 3 * 8: a new leaf; 6 + 1 < P: the prompt's id
-        for (uint256 i = 0; i < 2; i++) {
+        uint256[3] memory steps = [uint256(23), 6, 126]; // 24 = 3 * 8: a new leaf; 6 + 1 < P: the prompt's id
+        string[3] memory names = ["openStep, generated step across leaves", "openStep, prompt step", "openStep, last step"];
+        for (uint256 i = 0; i < steps.length; i++) {
+            if (i == 2) maxNew = uint32(CTX - promptIds.length);
             (, uint256 id) = _liarGame(Lie.KvRow, steps[i]);
             _resetGas();
             subStopAfter = NONE;
             assertTrue(_play(id, submitter, challenger), "ended");
-            emit log_named_uint(i == 0 ? "openStep, generated step across leaves" : "openStep, prompt step", maxOf[uint256(Kind.OpenStep)]);
+            assertEq(openedAt, steps[i], "opened at the lying step");
+            emit log_named_uint(names[i], maxOf[uint256(Kind.OpenStep)]);
+            assertTrue(maxOf[uint256(Kind.OpenStep)] <= 100_000, "openStep within 100k gas");
             subMoves = 0;
             chalMoves = 0;
         }

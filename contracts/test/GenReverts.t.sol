@@ -173,46 +173,33 @@ contract GenRevertsTest is GenFixture {
         uint256 id = _toOpenStep(Lie.Sampler, 5);
         DisputeGame.StepOpening memory o = _stepOpening(5);
         DisputeGame.StepOpening memory b = _stepOpening(5);
-        b.tokensRoot = bytes32(uint256(1));
+        b.kvRoot = bytes32(uint256(1));
         _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.WrongGenerationState.selector));
         b = _stepOpening(5);
         b.nextKvRoot = bytes32(uint256(1));
         _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.WrongGenerationState.selector));
         b = _stepOpening(5);
-        b.tokenLeaf = bytes32(uint256(b.tokenLeaf) ^ 1);
+        b.tokenLeaf = bytes32(uint256(b.tokenLeaf) ^ 1); // tokensRoot_t from another leaf
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.WrongGenerationState.selector));
+        b = _stepOpening(5);
+        assertEq(b.tokenPath.length, 0, "leaf 0 has no earlier siblings");
+        b.tokenPath = new bytes32[](1);
         _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokenPath.selector));
         b = _stepOpening(5);
-        b.tokenPath = new bytes32[](22);
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokenPath.selector));
+        b.promptPath = new bytes32[](1); // no prompt proof at a generated step
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadPromptPath.selector));
         b = _stepOpening(5);
-        b.tokenPath = new bytes32[](24); // longer than a tensor's depth
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokenPath.selector));
+        b.nextLeaf ^= bytes32(uint256(1) << 255); // not the id written into G_{t+1}
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.WrongGenerationState.selector));
         b = _stepOpening(5);
-        assertTrue(b.tokenPath.length < 23, "the fixture sends paths without their zero roots");
-        b.tokenPath = _fullTensorPath(_prefix(_trace(true, false), 5), 0); // the full 23: the same root
-        o.tokenPath = b.tokenPath;
+        b.statePath = new bytes32[](o.statePath.length - 1);
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadStatePath.selector));
         b = _stepOpening(5);
-        b.writePath = new bytes32[](1); // ids 5 and 6 share a leaf: no second path
-        b.writePath[0] = bytes32(0);
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokenPath.selector));
+        b.statePath = new bytes32[](o.statePath.length + 1);
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadStatePath.selector));
         b = _stepOpening(5);
-        b.next = b.next ^ 1; // not the id written into G_{t+1}
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokensRoot.selector));
-        b = _stepOpening(5);
-        b.stateN = bytes32(uint256(b.stateN) ^ 1);
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadKvPath.selector));
-        b = _stepOpening(5);
-        b.kvPath = b.sampledPath; // D siblings, not D - c
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadKvPath.selector));
-        b = _stepOpening(5);
-        b.kvPath[0] = bytes32(uint256(1));
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadKvPath.selector));
-        b = _stepOpening(5);
-        b.sampledPath[1] = bytes32(uint256(1));
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadSampledPath.selector));
-        b = _stepOpening(5);
-        b.sampledPath = new bytes32[](0);
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadSampledPath.selector));
+        b.statePath = _statePath(leavesOf[1], false); // a prompt step's: the kv subtree's alone
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadStatePath.selector));
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourMove.selector, submitter));
         game.openStep(id, o);
@@ -221,37 +208,83 @@ contract GenRevertsTest is GenFixture {
         DisputeGame.Game memory g = game.game(id);
         assertTrue(g.phase == 1 && g.lo == 0 && g.hi == gn && g.turn == DisputeGame.Turn.Dissect, "phase 1 over the step graph");
         assertEq(g.startHash, _stepState(true, 0), "State_0 built on-chain from G_t");
+        assertEq(g.endHash, _stepState(true, gn), "State_n from the state path: the liar's run's");
         vm.prank(submitter);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Dissect));
         game.openStep(id, o);
     }
 
-    /// A prompt step whose next id starts a new leaf (t = 7, P = 9): the prompt's proof and the
-    /// write into the zero leaf; each mutated is refused.
+    /// A generated step in the second leaf of ids (t = 8): x_t's leaf has an earlier sibling.
+    function test_bad_token_paths_of_a_later_step() public {
+        uint256 id = _toOpenStep(Lie.Token, 8);
+        DisputeGame.StepOpening memory o = _stepOpening(8);
+        assertEq(o.tokenPath.length, 1, "leaf 1: one earlier sibling (leaf 0)");
+        DisputeGame.StepOpening memory b = _stepOpening(8);
+        b.tokenPath[0] ^= bytes32(uint256(1));
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.WrongGenerationState.selector));
+        b.tokenPath = new bytes32[](0);
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokenPath.selector));
+        b.tokenPath = new bytes32[](2);
+        b.tokenPath[0] = o.tokenPath[0]; // a zero root where none is taken
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokenPath.selector));
+        vm.prank(submitter);
+        game.openStep(id, o);
+        assertEq(game.game(id).endHash, _stepState(true, gn), "opened");
+    }
+
+    /// A prompt step whose next id starts a new leaf (t = 7, P = 20): the prompt's proof, its
+    /// earlier siblings taken from the tokens; each mutated is refused.
     function test_bad_openings_of_a_prompt_step_across_leaves() public {
-        _setPrompt(9, 3);
+        _setPrompt(20, 3);
         uint256 id = _toOpenStep(Lie.KvRow, 7);
         DisputeGame.StepOpening memory o = _stepOpening(7);
-        assertTrue(o.writePath.length > 0, "id 8 starts leaf 1");
+        assertEq(o.promptPath.length, 1, "leaf 1 of 3: one later sibling (leaf 2 beside a zero leaf)");
         DisputeGame.StepOpening memory b = _stepOpening(7);
-        b.writePath = new bytes32[](0);
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokenPath.selector));
+        b.nextLeaf ^= bytes32(uint256(1) << 255); // prompt[8] other
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadPromptPath.selector));
         b = _stepOpening(7);
-        b.writePath[0] = bytes32(uint256(1));
-        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadTokenPath.selector));
-        b = _stepOpening(7);
-        b.promptLeaf = bytes32(uint256(b.promptLeaf) ^ (uint256(1) << 255)); // prompt[8] other
+        b.nextLeaf ^= bytes32(uint256(1)); // another prompt id of the leaf other
         _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadPromptPath.selector));
         b = _stepOpening(7);
         b.promptPath = new bytes32[](0);
         _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadPromptPath.selector));
         b = _stepOpening(7);
-        b.next = 77; // ignored at a prompt step: the prompt's id is written
-        b.sampledPath = new bytes32[](0);
+        b.promptPath[0] ^= bytes32(uint256(1));
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadPromptPath.selector));
+        b = _stepOpening(7);
+        b.promptPath = new bytes32[](23); // more siblings than leaf 1 has later ones
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadPromptPath.selector));
+        b = _stepOpening(7);
+        b.statePath = _statePath(leavesOf[1], true); // a generated step's: the sampled token is not proven here
+        _expectOpen(id, b, abi.encodeWithSelector(DisputeGame.BadStatePath.selector));
+        b = _stepOpening(7);
+        b.promptPath = new bytes32[](2);
+        b.promptPath[0] = o.promptPath[0];
+        b.promptPath[1] = Merkle.zero(2); // a trailing zero root given: the same root
         vm.prank(submitter);
         game.openStep(id, b);
         assertEq(game.game(id).phase, 1, "opened");
-        assertEq(game.game(id).endHash, o.stateN, "the claimed State_n");
+        assertEq(game.game(id).endHash, _stepState(true, gn), "the claimed State_n");
+    }
+
+    /// The kv subtree's path and the sampled token's share their upper siblings: a submitter that
+    /// lies in one (here the shared sibling at the top, its G_{t+1} honest: the last token step)
+    /// has claimed a State_n that is not its run's, whose last graph step it cannot open: it loses.
+    function test_lying_shared_sibling_claims_a_state_it_cannot_defend() public {
+        _registerGen(1, 2, 2, 5); // two fillers: the sampled token's leaf beside the kv subtree
+        uint256 m = Generation.meetHeight(gnin + kvNode, kvH, gnin + sampledNode);
+        assertTrue(m < gD, "the two paths share siblings");
+        (uint256 task, uint256 id) = _liarGame(Lie.None, 0);
+        statePathLie = gD + m - kvH - 3; // the last of the state path: the shared one at the top
+        assertTrue(!_play(id, submitter, challenger), "the submitter is stuck");
+        DisputeGame.Game memory g = game.game(id);
+        assertTrue(g.phase == 1 && g.turn == DisputeGame.Turn.Open && g.hi == gn, "at the graph's last step");
+        assertTrue(g.endHash != _stepState(true, gn), "the opened State_n is not the run's");
+        vm.warp(uint256(g.lastMove) + g.submitterTime + 1);
+        vm.prank(anyone);
+        game.timeout(id);
+        assertEq(oracle.credit(challenger), _share(1), "the challenger wins");
+        assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
     }
 
     function _badGen(ModelRegistry.ModelSpec memory s, ModelRegistry.GenerationSpec memory g, bytes memory err) internal {

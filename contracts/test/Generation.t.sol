@@ -3,25 +3,50 @@
 // generation root, ModelRegistry.registerGeneration's layout rules) against the C side's vectors
 // (tests/vectors/generation.json, written by tests/vectors/generation_gen.c from
 // numerics/model/generation.c): generation roots, tokens roots, kv roots with pad caches, G and
-// G_0, the token-root update of openStep, the sampler input of a step, the step graph's State_0
-// built from kvRoot (C builds it from every input leaf) and the layout a registry accepts.
+// G_0, the token pieces of openStep (tokens roots, the prompt's proof) and its state paths, the
+// sampler input of a step, the step graph's State_0 built from kvRoot (C builds it from every
+// input leaf) and the layout a registry accepts.
 pragma solidity ^0.8.28;
 
 import {GameFixture} from "./lib/GameFixture.sol";
 import {Vectors} from "./lib/Vectors.sol";
 import {Merkle, ZEROS} from "../src/lib/Merkle.sol";
-import {Generation} from "../src/lib/Generation.sol";
+import {Generation, SLOT_SIBLINGS} from "../src/lib/Generation.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 
 /// External wrappers, so the calldata variants run on real calldata.
 contract GenerationHarness {
-    function append(bytes32 tokenLeaf, bytes32[] calldata tokenPath, bytes32[] calldata writePath, uint256 t, bytes32 next)
+    function tokenRoots(bytes32 tokenLeaf, uint256 t, bytes32 next, bytes32[] calldata tokenPath)
         external
         pure
-        returns (bytes32, bytes32, bool)
+        returns (bytes32 root, bytes32 nextRoot, bool ok)
     {
-        return Generation.append(tokenLeaf, tokenPath, writePath, t, next, Merkle.zeros());
+        bytes32[SLOT_SIBLINGS] memory sib;
+        return Generation.tokenRoots(tokenLeaf, t, next, tokenPath, sib, Merkle.zeros());
+    }
+
+    /// tokensRoot_{t+1} and the prompt's root at a prompt step.
+    function promptRoots(bytes32 tokenLeaf, uint256 t, bytes32[] calldata tokenPath, bytes32 promptLeaf, bytes32[] calldata promptPath)
+        external
+        pure
+        returns (bytes32 nextRoot, bytes32 promptRoot, bool ok)
+    {
+        bytes32[SLOT_SIBLINGS] memory sib;
+        bytes32[ZEROS] memory z = Merkle.zeros();
+        bool tokenOk;
+        (, nextRoot, tokenOk) = Generation.tokenRoots(tokenLeaf, t, Generation.slot(promptLeaf, (t + 1) % 8), tokenPath, sib, z);
+        (promptRoot, ok) = Generation.promptRootFrom(promptLeaf, t, promptPath, sib, z);
+        ok = ok && tokenOk;
+    }
+
+    /// `layout`: kvValue, c, outputValue, D.
+    function stateNFrom(bytes32 kvRoot, bytes32 sampledRoot, bool sampled, uint256[4] calldata layout, bytes32[] calldata path)
+        external
+        pure
+        returns (bytes32, bool)
+    {
+        return Generation.stateNFrom(kvRoot, sampledRoot, sampled, layout[0], layout[1], layout[2], layout[3], path);
     }
 
     function firstOutOfVocab(bytes calldata ids, uint32 vocab) external pure returns (uint256) {
@@ -51,6 +76,10 @@ contract GenerationTest is Vectors, GameFixture {
 
     function _b32(string memory arr, uint256 i, string memory f) internal view returns (bytes32) {
         return vm.parseJsonBytes32(json, _at(arr, i, f));
+    }
+
+    function _b32s(string memory arr, uint256 i, string memory f) internal view returns (bytes32[] memory) {
+        return vm.parseJsonBytes32Array(json, _at(arr, i, f));
     }
 
     function _ids(uint256[] memory ids) internal pure returns (bytes memory b) {
@@ -130,20 +159,69 @@ contract GenerationTest is Vectors, GameFixture {
         uint256 crossed;
         for (uint256 i = 0; i < c; i++) {
             uint256 t = _u("append", i, "t");
-            bytes32[] memory tp = vm.parseJsonBytes32Array(json, _at("append", i, "token_path"));
-            bytes32[] memory wp = vm.parseJsonBytes32Array(json, _at("append", i, "write_path"));
+            bytes32[] memory tp = _b32s("append", i, "token_path");
             bytes32 leaf = _b32("append", i, "token_leaf");
             bytes32 next = Generation.le32(uint32(_u("append", i, "next")));
-            assertTrue((wp.length > 0) == (_u("append", i, "cross") == 1), "a write path exactly when id t + 1 starts a leaf");
-            if (wp.length > 0) crossed++;
-            (bytes32 root, bytes32 nextRoot, bool ok) = h.append(leaf, tp, wp, t, next);
-            assertTrue(ok, "consistent paths");
+            if (_u("append", i, "cross") == 1) crossed++;
+            (bytes32 root, bytes32 nextRoot, bool ok) = h.tokenRoots(leaf, t, next, tp);
+            assertTrue(ok, "one sibling per earlier subtree");
             assertEq(root, _b32("append", i, "root"), "tokensRoot_t");
             assertEq(nextRoot, _b32("append", i, "next_root"), "tokensRoot_{t+1}");
-            (, bytes32 other,) = h.append(leaf, tp, wp, t, Generation.le32(uint32(_u("append", i, "next")) + 1));
+            (, bytes32 other,) = h.tokenRoots(leaf, t, Generation.le32(uint32(_u("append", i, "next")) + 1), tp);
             assertTrue(other != nextRoot, "another id, another root");
+            bytes32[] memory longer = new bytes32[](tp.length + 1);
+            (,, ok) = h.tokenRoots(leaf, t, next, longer);
+            assertTrue(!ok, "a sibling too many");
         }
         assertTrue(crossed >= 2 && crossed < c, "both kinds of step");
+    }
+
+    function test_prompt_proofs() public view {
+        uint256 c = _count("prompt");
+        assertTrue(c >= 6, "vectors present");
+        for (uint256 i = 0; i < c; i++) {
+            uint256 t = _u("prompt", i, "t");
+            uint256[] memory ids = vm.parseJsonUintArray(json, _at("prompt", i, "ids"));
+            bytes32[] memory tp = _b32s("prompt", i, "token_path");
+            bytes32[] memory pp = _b32s("prompt", i, "prompt_path");
+            bytes32 pleaf = _b32("prompt", i, "prompt_leaf");
+            bytes32 next = Generation.slot(pleaf, (t + 1) % 8);
+            assertEq(uint256(Generation.id(next)), ids[t + 1], "x_{t+1} from the prompt's leaf");
+            (bytes32 nextRoot, bytes32 promptRoot, bool ok) = h.promptRoots(_b32("prompt", i, "token_leaf"), t, tp, pleaf, pp);
+            assertTrue(ok, "counts");
+            assertEq(promptRoot, _b32("prompt", i, "prompt_root"), "the prompt's root");
+            assertEq(promptRoot, Merkle.tensorRootMem(_ids(ids)), "the prompt's root, again");
+            assertEq(nextRoot, _b32("prompt", i, "next_root"), "tokensRoot_{t+1}");
+            (, bytes32 other,) = h.promptRoots(_b32("prompt", i, "token_leaf"), t, tp, pleaf ^ bytes32(uint256(1)), pp);
+            assertTrue(other != promptRoot, "another leaf, another root");
+        }
+    }
+
+    function test_state_paths() public view {
+        uint256 c = _count("state_path");
+        assertTrue(c >= 4, "vectors present");
+        uint256 shared;
+        for (uint256 i = 0; i < c; i++) {
+            uint256[4] memory layout = [
+                _u("state_path", i, "kv_value"), _u("state_path", i, "c"), _u("state_path", i, "output_value"), _u("state_path", i, "depth")
+            ];
+            uint256 m = Generation.meetHeight(layout[0], layout[1], layout[2]);
+            assertEq(m, _u("state_path", i, "meet"), "meet height");
+            if (m < layout[3]) shared++;
+            bytes32 kv = _b32("state_path", i, "kv_root");
+            bytes32 sampled = _b32("state_path", i, "sampled_root");
+            bytes32 want = _b32("state_path", i, "state_n");
+            bytes32[] memory kvOnly = _b32s("state_path", i, "prompt_path");
+            (bytes32 r, bool ok) = h.stateNFrom(kv, sampled, false, layout, kvOnly);
+            assertTrue(ok && r == want, "a prompt step's: the kv subtree's path");
+            (r, ok) = h.stateNFrom(kv, sampled, true, layout, _b32s("state_path", i, "path"));
+            assertTrue(ok && r == want, "a generated step's: both, sharing");
+            (r, ok) = h.stateNFrom(kv, sampled ^ bytes32(uint256(1)), true, layout, _b32s("state_path", i, "path"));
+            assertTrue(ok && r != want, "another sampled token, another State_n");
+            (r, ok) = h.stateNFrom(kv, sampled, true, layout, kvOnly);
+            assertTrue(!ok || r != want, "the kv subtree's path alone does not prove the sampled token");
+        }
+        assertTrue(shared >= 2 && shared < c, "paths that share siblings and paths that meet at the root");
     }
 
     function test_sampler_inputs() public view {

@@ -129,23 +129,71 @@ void opml_gen_step_inputs(const uint8_t (*cache_roots)[32], uint32_t layers, uin
     merkle_tensor_root(sampler_input, OPML_GEN_SAMPLER_BYTES, out[kv + 2]);
 }
 
+/* The siblings of a full path (depth of them) at the heights where bit h of idx is `bit`, into out;
+ * with `trim` the trailing zero roots left off. Returns their count. */
+static unsigned bit_path(const uint8_t (*full)[32], unsigned depth, uint64_t idx, unsigned bit, int trim, uint8_t (*out)[32]) {
+    unsigned n = 0, kept = 0;
+    for (unsigned h = 0; h < depth; h++) {
+        if (((idx >> h) & 1) != bit) continue;
+        memcpy(out[n++], full[h], 32);
+        if (!trim || memcmp(full[h], merkle_zero(h), 32)) kept = n;
+    }
+    return kept;
+}
+
 int opml_gen_append_proof(const uint32_t *ids, uint64_t t, opml_gen_append *out) {
     size_t n = (size_t)t + 2;
     uint8_t *b = malloc(4 * n);
     if (!b) return -1;
     opml_gen_ids_bytes(ids, n, b);
     merkle_proof p;
-    uint64_t leaf = t / OPML_GEN_IDS_PER_LEAF, next = (t + 1) / OPML_GEN_IDS_PER_LEAF;
+    uint64_t leaf = t / OPML_GEN_IDS_PER_LEAF;
     int rc = merkle_tensor_root(b, 4 * (n - 1), out->root) || merkle_tensor_root(b, 4 * n, out->next_root) ||
              merkle_prove(b, 4 * (n - 1), MERKLE_SLOT_DEPTH, leaf, &p);
     if (!rc) {
         memcpy(out->token_leaf, p.leaf, 32);
-        memcpy(out->token_path, p.siblings, sizeof out->token_path);
-        out->cross = next != leaf;
-        memset(out->write_path, 0, sizeof out->write_path);
-        if (out->cross && !(rc = merkle_prove(b, 4 * (n - 1), MERKLE_SLOT_DEPTH, next, &p)))
-            memcpy(out->write_path, p.siblings, sizeof out->write_path);
+        out->n_token_path = bit_path((const uint8_t (*)[32])p.siblings, MERKLE_SLOT_DEPTH, leaf, 1, 0, out->token_path);
     }
     free(b);
     return rc ? -1 : 0;
+}
+
+int opml_gen_prompt_proof_of(const uint32_t *prompt, uint32_t P, uint64_t t, opml_gen_prompt_proof *out) {
+    if (t + 1 >= P) return -1;
+    uint8_t *b = malloc((size_t)P * 4);
+    if (!b) return -1;
+    opml_gen_ids_bytes(prompt, P, b);
+    merkle_proof p;
+    uint64_t leaf = (t + 1) / OPML_GEN_IDS_PER_LEAF;
+    int rc = merkle_prove(b, (size_t)P * 4, MERKLE_SLOT_DEPTH, leaf, &p);
+    free(b);
+    if (rc) return -1;
+    memcpy(out->leaf, p.leaf, 32);
+    out->n_path = bit_path((const uint8_t (*)[32])p.siblings, MERKLE_SLOT_DEPTH, leaf, 0, 1, out->path);
+    return 0;
+}
+
+unsigned opml_gen_meet_height(uint32_t kv_value, unsigned c, uint32_t output_value) {
+    unsigned m = c;
+    for (uint32_t x = (kv_value ^ output_value) >> c; x; x >>= 1) m++;
+    return m;
+}
+
+int opml_gen_state_path(const uint8_t (*values)[32], size_t nvals, unsigned depth, uint32_t kv_value, unsigned c,
+                        uint32_t output_value, int sampled, uint8_t (*out)[32], unsigned *count) {
+    merkle_proof kv, sp;
+    if (c >= depth || merkle_prove(values, nvals * 32, depth, kv_value, &kv)) return -1;
+    unsigned n = 0;
+    if (!sampled) {
+        for (unsigned h = c; h < depth; h++) memcpy(out[n++], kv.siblings[h], 32);
+        *count = n;
+        return 0;
+    }
+    unsigned m = opml_gen_meet_height(kv_value, c, output_value);
+    if (m <= c || m > depth || merkle_prove(values, nvals * 32, depth, output_value, &sp)) return -1;
+    for (unsigned h = c; h + 1 < m; h++) memcpy(out[n++], kv.siblings[h], 32);
+    for (unsigned h = 0; h + 1 < m; h++) memcpy(out[n++], sp.siblings[h], 32);
+    for (unsigned h = m; h < depth; h++) memcpy(out[n++], sp.siblings[h], 32);
+    *count = n;
+    return 0;
 }

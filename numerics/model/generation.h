@@ -86,18 +86,47 @@ void opml_gen_sampler_input(const opml_gen_sampler *s, uint64_t t, uint64_t prom
 void opml_gen_step_inputs(const uint8_t (*cache_roots)[32], uint32_t layers, uint32_t token, uint64_t t,
                           const uint8_t sampler_input[20], uint8_t (*out)[32]);
 
-/* The token pieces of openStep at step t (DisputeGame.StepOpening): x_t's leaf and path in
- * tokensRoot_t, and when id t + 1 starts a new leaf (cross), that zero leaf's path; the roots
- * before and after id t + 1 is written. */
+/* The token pieces of openStep at step t (DisputeGame.StepOpening, docs/generation.md "Opening a
+ * token step"): x_t's leaf l = t / 8 of tokensRoot_t and its siblings at the heights h where bit h
+ * of l is 1 (subtrees of earlier ids), leaf level first: popcount(l) of them (at the other heights
+ * the sibling is Z(h), ids after t being zero); the roots before and after id t + 1 is written. */
 typedef struct opml_gen_append {
     uint8_t root[32], next_root[32];
     uint8_t token_leaf[32];
+    unsigned n_token_path;
     uint8_t token_path[23][32];
-    int cross;
-    uint8_t write_path[23][32];
 } opml_gen_append;
 
 /* ids[0 .. t + 1] are x_0 .. x_{t+1}. Returns 0 or -1 (out of memory). */
 int opml_gen_append_proof(const uint32_t *ids, uint64_t t, opml_gen_append *out);
+
+/* The prompt's piece of openStep at a prompt step t (t + 1 < P): leaf n = (t + 1) / 8 of the
+ * prompt's tensor and its siblings at the heights h where bit h of n is 0 (later prompt ids), leaf
+ * level first, the trailing zero roots left off (at the 1 bits the contract takes
+ * tokensRoot_{t+1}'s, the same earlier ids). */
+typedef struct opml_gen_prompt_proof {
+    uint8_t leaf[32];
+    unsigned n_path;
+    uint8_t path[23][32];
+} opml_gen_prompt_proof;
+
+/* prompt[0 .. P) the prompt's ids; requires t + 1 < P. Returns 0 or -1 (out of memory, t out of
+ * range). */
+int opml_gen_prompt_proof_of(const uint32_t *prompt, uint32_t P, uint64_t t, opml_gen_prompt_proof *out);
+
+/* The height at which the step graph's kv subtree (node kv_value >> c at height c) and the sampled
+ * token's leaf output_value meet in its state tree (Generation.meetHeight); above c for a layout
+ * the registry accepts (the sampled token is not a cache output). */
+unsigned opml_gen_meet_height(uint32_t kv_value, unsigned c, uint32_t output_value);
+
+/* openStep's state path over a step run's nvals value leaves (the rest zero) in the state tree of
+ * depth D (Generation.stateNFrom): without `sampled` (a prompt step) the kv subtree's D - c
+ * siblings from height c up; with it the kv subtree's siblings from height c up to m - 2, the
+ * sampled token leaf's from height 0 up to m - 2, then their common ones from height m up (m =
+ * opml_gen_meet_height; at m - 1 each path's node is the other's sibling): D + m - c - 2 in all.
+ * out has room for 2 D; *count is set. Returns 0 or -1 (out of memory, a value out of the tree, or
+ * a layout the registry refuses). */
+int opml_gen_state_path(const uint8_t (*values)[32], size_t nvals, unsigned depth, uint32_t kv_value, unsigned c,
+                        uint32_t output_value, int sampled, uint8_t (*out)[32], unsigned *count);
 
 #endif

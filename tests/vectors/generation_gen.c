@@ -1,8 +1,9 @@
 /* generation_gen.c: writes tests/vectors/generation.json, the generation vectors of
  * docs/generation.md that the C side produces (numerics/model/generation.c) and
  * contracts/test/Generation.t.sol checks the Solidity side against: generation roots, tokens roots,
- * kv roots (with pad caches), G_t and G_0, the token-root update of openStep (x_t's leaf and path,
- * the write into the next leaf), the sampler input of a step, the step graph's State_0 built from
+ * kv roots (with pad caches), G_t and G_0, the token pieces of openStep (x_t's leaf and its
+ * earlier siblings, the prompt's leaf and its later ones) and its state paths, the sampler input of
+ * a step, the step graph's State_0 built from
  * its input leaves (the contract builds it from kvRoot alone) and the registry's layout rules.
  * Data is a fixed pseudo-random stream, so the file is the same on every run.
  *
@@ -107,7 +108,7 @@ static void states(void) {
 
 /* openStep's token pieces at steps inside a leaf and across leaves. */
 static void appends(void) {
-    static const uint64_t steps[] = {0, 5, 6, 7, 8, 15, 22, 63};
+    static const uint64_t steps[] = {0, 5, 6, 7, 8, 15, 22, 23, 63};
     fprintf(out, "  \"append\": [");
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
         uint64_t t = steps[i];
@@ -122,10 +123,76 @@ static void appends(void) {
         fprintf(out, ", \"token_leaf\": ");
         hex(a.token_leaf, 32);
         fprintf(out, ", \"token_path\": ");
-        hex_list((const uint8_t (*)[32])a.token_path, 23);
-        fprintf(out, ", \"cross\": %d, \"write_path\": ", a.cross);
-        hex_list((const uint8_t (*)[32])a.write_path, a.cross ? 23 : 0);
+        hex_list((const uint8_t (*)[32])a.token_path, a.n_token_path);
+        fprintf(out, ", \"cross\": %d}", (t + 1) % OPML_GEN_IDS_PER_LEAF == 0);
+    }
+    fprintf(out, "\n  ],\n");
+}
+
+/* openStep's prompt pieces at prompt steps (t + 1 < P): the prompt's leaf (t + 1) / 8 and its later
+ * siblings, beside x_t's leaf and its earlier ones. */
+static void prompts(void) {
+    static const uint32_t at[][2] = {{2, 0}, {9, 7}, {20, 3}, {20, 7}, {37, 15}, {37, 30}, {100, 62}, {100, 70}}; /* P, t */
+    fprintf(out, "  \"prompt\": [");
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+        uint32_t P = at[i][0], t = at[i][1], ids[100];
+        for (uint32_t k = 0; k < P; k++) ids[k] = rnd() % 1000;
+        opml_gen_append a;
+        opml_gen_prompt_proof pp;
+        uint8_t root[32];
+        if (opml_gen_append_proof(ids, t, &a) || opml_gen_prompt_proof_of(ids, P, t, &pp) || opml_gen_tokens_root(ids, P, root)) abort();
+        fprintf(out, "%s\n    {\"t\": %u, \"ids\": ", i ? "," : "", t);
+        uint_list(ids, P);
+        fprintf(out, ", \"token_leaf\": ");
+        hex(a.token_leaf, 32);
+        fprintf(out, ", \"token_path\": ");
+        hex_list((const uint8_t (*)[32])a.token_path, a.n_token_path);
+        fprintf(out, ", \"prompt_leaf\": ");
+        hex(pp.leaf, 32);
+        fprintf(out, ", \"prompt_path\": ");
+        hex_list((const uint8_t (*)[32])pp.path, pp.n_path);
+        fprintf(out, ", \"prompt_root\": ");
+        hex(root, 32);
+        fprintf(out, ", \"next_root\": ");
+        hex(a.next_root, 32);
         fprintf(out, "}");
+    }
+    fprintf(out, "\n  ],\n");
+}
+
+/* openStep's state paths over step runs of several layouts: a prompt step's (the kv subtree's
+ * alone) and a generated step's (with the sampled token's, sharing the upper siblings). */
+static void state_paths(void) {
+    typedef struct {
+        uint32_t nvals, c, kv, ov;
+    } sc;
+    /* the fortunes-sized test graph (nin 11, 61 nodes: meet at the root), the one-layer graphs
+     * with 0 and 2 fillers, a sampled token right after the caches, and one far below them */
+    static const sc cases[] = {{72, 3, 64, 63}, {10, 1, 8, 7}, {12, 1, 10, 9}, {40, 2, 16, 20}, {200, 3, 136, 13}};
+    fprintf(out, "  \"state_path\": [");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const sc *k = &cases[i];
+        uint8_t(*v)[32] = malloc((size_t)k->nvals * 32), path[16][32], kv[32], state[32];
+        if (!v) abort();
+        for (uint32_t j = 0; j < k->nvals; j++) hash_of(700 + 1000 * (uint32_t)i + j, v[j]);
+        unsigned depth = opml_state_depth(0, k->nvals), n;
+        if (merkle_root(v, (size_t)k->nvals * 32, depth, state) || merkle_subtree_root(v, (size_t)k->nvals * 32, k->kv, k->c, kv))
+            abort();
+        fprintf(out, "%s\n    {\"depth\": %u, \"c\": %u, \"kv_value\": %u, \"output_value\": %u, \"meet\": %u, \"kv_root\": ",
+                i ? "," : "", depth, k->c, k->kv, k->ov, opml_gen_meet_height(k->kv, k->c, k->ov));
+        hex(kv, 32);
+        fprintf(out, ", \"sampled_root\": ");
+        hex(v[k->ov], 32);
+        if (opml_gen_state_path((const uint8_t (*)[32])v, k->nvals, depth, k->kv, k->c, k->ov, 0, path, &n)) abort();
+        fprintf(out, ", \"prompt_path\": ");
+        hex_list((const uint8_t (*)[32])path, n);
+        if (opml_gen_state_path((const uint8_t (*)[32])v, k->nvals, depth, k->kv, k->c, k->ov, 1, path, &n)) abort();
+        fprintf(out, ", \"path\": ");
+        hex_list((const uint8_t (*)[32])path, n);
+        fprintf(out, ", \"state_n\": ");
+        hex(state, 32);
+        fprintf(out, "}");
+        free(v);
     }
     fprintf(out, "\n  ],\n");
 }
@@ -238,6 +305,8 @@ static void generate(void) {
     tokens();
     states();
     appends();
+    prompts();
+    state_paths();
     samplers();
     step_states();
     layouts();

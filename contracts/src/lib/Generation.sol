@@ -11,6 +11,10 @@ pragma solidity ^0.8.28;
 
 import {Merkle, ZEROS} from "./Merkle.sol";
 
+/// @dev The siblings of a leaf of a tokens tensor: its depth, Merkle.SLOT_DEPTH (a literal, for
+///      array lengths and assembly).
+uint256 constant SLOT_SIBLINGS = 23;
+
 library Generation {
     /// @notice splitmix64's increment (docs/numerics.md, "Sampling").
     uint64 internal constant GOLDEN = 0x9E3779B97F4A7C15;
@@ -76,45 +80,172 @@ library Generation {
         return (w & ~bytes32(TOP4 >> sh)) | ((v & bytes32(TOP4)) >> sh);
     }
 
-    /// @notice The tensor root implied by a leaf of a tokens tensor and its siblings, the ones not
-    ///         given being zero roots (Merkle.rootFromZeroPadded at depth 23: a tokens tensor of
-    ///         at most ctx ids has no data in the tree's upper levels, so its paths may stop at the
-    ///         first height from which every sibling is Z(h)). Requires path.length <= 23.
-    function tokensRootFrom(bytes32 leaf, uint256 index, bytes32[] calldata path, bytes32[ZEROS] memory z)
-        internal
-        pure
-        returns (bytes32)
-    {
-        return Merkle.rootFromZeroPadded(leaf, index, path, Merkle.SLOT_DEPTH, z);
-    }
-
-    /// @notice The tokens roots before and after id t + 1 = `next` (its 4 bytes first in the word)
-    ///         is appended (docs/generation.md, "Opening a token step"): `tokenLeaf` is leaf t / 8
-    ///         of tokensRoot_t (x_t in slot t % 8) with its siblings `tokenPath` (tokensRootFrom);
-    ///         id t + 1 goes into that leaf, or, when it starts leaf (t + 1) / 8 (zero in
-    ///         tokensRoot_t), into that leaf, whose siblings are `writePath` (empty otherwise). ok
-    ///         is false when a path is longer than 23, a write path is given or missing where it
-    ///         must not or must be, or the two paths imply different roots.
-    function append(
+    /// @notice The tokens roots of a token step's opening (docs/generation.md, "Opening a token
+    ///         step"), in one walk up the 23 levels of a tokens tensor. Leaf l = t / 8 of
+    ///         tokensRoot_t is `tokenLeaf`; its siblings are `tokenPath` at the heights h where bit
+    ///         h of l is 1 (subtrees of earlier ids), leaf level first, and Z(h) where it is 0 (ids
+    ///         after t are zero). tokensRoot_{t+1} has id t + 1 = `next` (its 4 bytes first in the
+    ///         word) written into leaf n = (t + 1) / 8 (x_t's leaf, or a new one) and the same
+    ///         siblings, but where n's path meets l's (n = l + 1) and below. `nextSiblings` (memory,
+    ///         23 words) receives tokensRoot_{t+1}'s siblings of leaf n (promptRootFrom takes the
+    ///         earlier ones). ok is false when tokenPath has not exactly one sibling per 1 bit of l.
+    ///         Requires t + 1 < 2^26 (a tensor's ids: the registry bounds ctx so); `z` is
+    ///         Merkle.zeros().
+    function tokenRoots(
         bytes32 tokenLeaf,
-        bytes32[] calldata tokenPath,
-        bytes32[] calldata writePath,
         uint256 t,
         bytes32 next,
+        bytes32[] calldata tokenPath,
+        bytes32[SLOT_SIBLINGS] memory nextSiblings,
         bytes32[ZEROS] memory z
     ) internal pure returns (bytes32 root, bytes32 nextRoot, bool ok) {
-        uint256 leaf = t / IDS_PER_LEAF;
-        uint256 nextLeaf = (t + 1) / IDS_PER_LEAF;
-        if (tokenPath.length > Merkle.SLOT_DEPTH) return (0, 0, false);
-        root = tokensRootFrom(tokenLeaf, leaf, tokenPath, z);
-        if (nextLeaf == leaf) {
-            if (writePath.length != 0) return (root, 0, false);
-            return (root, tokensRootFrom(withSlot(tokenLeaf, (t + 1) % IDS_PER_LEAF, next), leaf, tokenPath, z), true);
+        uint256 slotNext = (t + 1) % IDS_PER_LEAF;
+        nextRoot = slotNext == 0 ? next & bytes32(TOP4) : withSlot(tokenLeaf, slotNext, next);
+        root = tokenLeaf;
+        uint256 h; // the height from which both paths are the leftmost, beside zero subtrees only
+        assembly ("memory-safe") {
+            let l := shr(3, t)
+            let n := shr(3, add(t, 1))
+            let tp := tokenPath.offset
+            let zp := z
+            // n >= l: once n is 0 so is l
+            for {} n {} {
+                // l's sibling: an earlier subtree from the path, or a zero one
+                let sib := mload(zp)
+                if and(l, 1) {
+                    sib := calldataload(tp)
+                    tp := add(tp, 0x20)
+                }
+                // n's: l's own node where the two are siblings, else l's sibling on a 1 bit, zero on a 0 bit
+                let nsib := mload(zp)
+                if and(n, 1) {
+                    nsib := sib
+                    if eq(xor(n, 1), l) { nsib := root }
+                }
+                mstore(add(nextSiblings, sub(zp, z)), nsib)
+                mstore(shl(5, and(l, 1)), root)
+                mstore(shl(5, iszero(and(l, 1))), sib)
+                root := keccak256(0x00, 0x40)
+                mstore(shl(5, and(n, 1)), nextRoot)
+                mstore(shl(5, iszero(and(n, 1))), nsib)
+                nextRoot := keccak256(0x00, 0x40)
+                l := shr(1, l)
+                n := shr(1, n)
+                zp := add(zp, 0x20)
+            }
+            ok := eq(tp, add(tokenPath.offset, shl(5, tokenPath.length)))
+            h := shr(5, sub(zp, z))
         }
-        if (writePath.length == 0 || writePath.length > Merkle.SLOT_DEPTH || tokensRootFrom(0, nextLeaf, writePath, z) != root) {
-            return (root, 0, false);
+        root = Merkle.zeroPadded(root, h, SLOT_SIBLINGS, z);
+        nextRoot = Merkle.zeroPadded(nextRoot, h, SLOT_SIBLINGS, z);
+    }
+
+    /// @notice The prompt's root implied by its leaf n = (t + 1) / 8 `promptLeaf` at a prompt step:
+    ///         its siblings where bit h of n is 1 are tokensRoot_{t+1}'s (`nextSiblings` of
+    ///         tokenRoots: earlier ids, all prompt ids), where it is 0 the next of `promptPath`
+    ///         (later prompt ids, leaf level first; Z(h) once it is used up). ok is false when
+    ///         promptPath has more than the 0 bits of n use.
+    function promptRootFrom(
+        bytes32 promptLeaf,
+        uint256 t,
+        bytes32[] calldata promptPath,
+        bytes32[SLOT_SIBLINGS] memory nextSiblings,
+        bytes32[ZEROS] memory z
+    ) internal pure returns (bytes32 r, bool ok) {
+        uint256 h; // the height from which the path is the leftmost, beside zero subtrees only
+        assembly ("memory-safe") {
+            let n := shr(3, add(t, 1))
+            let pp := promptPath.offset
+            let pend := add(pp, shl(5, promptPath.length))
+            let sp := nextSiblings
+            r := promptLeaf
+            let zp := z
+            let end := add(z, shl(5, SLOT_SIBLINGS))
+            for {} and(lt(zp, end), or(n, lt(pp, pend))) {
+                zp := add(zp, 0x20)
+                sp := add(sp, 0x20)
+                n := shr(1, n)
+            } {
+                switch and(n, 1)
+                case 1 {
+                    mstore(0x00, mload(sp))
+                    mstore(0x20, r)
+                }
+                default {
+                    let s := mload(zp)
+                    if lt(pp, pend) {
+                        s := calldataload(pp)
+                        pp := add(pp, 0x20)
+                    }
+                    mstore(0x00, r)
+                    mstore(0x20, s)
+                }
+                r := keccak256(0x00, 0x40)
+            }
+            ok := eq(pp, pend)
+            h := shr(5, sub(zp, z))
         }
-        return (root, tokensRootFrom(next & bytes32(TOP4), nextLeaf, writePath, z), true);
+        r = Merkle.zeroPadded(r, h, SLOT_SIBLINGS, z);
+    }
+
+    /// @notice The height at which the step graph's kv subtree (node kvValue >> c at height c)
+    ///         and the sampled token's leaf outputValue meet (their lowest common ancestor). The
+    ///         registry keeps outputValue out of the cache outputs, so it is above c.
+    function meetHeight(uint256 kvValue, uint256 c, uint256 outputValue) internal pure returns (uint256 m) {
+        m = c;
+        for (uint256 x = (kvValue ^ outputValue) >> c; x != 0; x >>= 1) m++;
+    }
+
+    /// @notice The step graph's State_n implied by openStep's state path (docs/generation.md): at
+    ///         a prompt step (!sampled) the kv subtree's D - c siblings (from height c up); at a
+    ///         generated step the kv subtree's siblings from height c up to m - 2, then the sampled
+    ///         token leaf's from height 0 up to m - 2, then their common ones from height m up (m
+    ///         = meetHeight: the two paths' nodes at m - 1 are each other's siblings), D + m - c - 2
+    ///         in all. ok is false for another count. Requires c < D (the registry's layout).
+    function stateNFrom(
+        bytes32 kvRoot,
+        bytes32 sampledRoot,
+        bool sampled,
+        uint256 kvValue,
+        uint256 c,
+        uint256 outputValue,
+        uint256 depth,
+        bytes32[] calldata path
+    ) internal pure returns (bytes32 r, bool ok) {
+        // the kv side is walked up to height top; the sampled side takes it as its sibling there
+        uint256 top = sampled ? meetHeight(kvValue, c, outputValue) - 1 : depth;
+        if (path.length != (sampled ? depth + top - 1 : depth) - c) return (0, false);
+        assembly ("memory-safe") {
+            let p := path.offset
+            let idx := shr(c, kvValue)
+            r := kvRoot
+            for { let h := c } lt(h, top) { h := add(h, 1) } {
+                let b := and(idx, 1)
+                mstore(shl(5, b), r)
+                mstore(shl(5, xor(b, 1)), calldataload(p))
+                r := keccak256(0x00, 0x40)
+                p := add(p, 0x20)
+                idx := shr(1, idx)
+            }
+            if sampled {
+                let kvSide := r
+                r := sampledRoot
+                idx := outputValue
+                for { let h := 0 } lt(h, depth) { h := add(h, 1) } {
+                    let s := kvSide
+                    if iszero(eq(h, top)) {
+                        s := calldataload(p)
+                        p := add(p, 0x20)
+                    }
+                    let b := and(idx, 1)
+                    mstore(shl(5, b), r)
+                    mstore(shl(5, xor(b, 1)), s)
+                    r := keccak256(0x00, 0x40)
+                    idx := shr(1, idx)
+                }
+            }
+        }
+        ok = true;
     }
 
     /// @notice The splitmix64 state before the draw of step t (seed + (t + 1 - P) * GOLDEN mod
@@ -161,9 +292,9 @@ library Generation {
         } else {
             // the three leaves start the right half of a 2^(c+1) block, as one height-2 subtree
             r = Merkle.parent(Merkle.parent(tokenRoot, posRoot), Merkle.parent(samplerRoot, 0));
-            r = Merkle.parent(kvRoot, Merkle.zeroPadded(r, 0, 2, c, z));
+            r = Merkle.parent(kvRoot, Merkle.zeroPadded(r, 2, c, z));
             h = c + 1;
         }
-        return Merkle.zeroPadded(r, 0, h, depth, z);
+        return Merkle.zeroPadded(r, h, depth, z);
     }
 }

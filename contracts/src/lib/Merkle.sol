@@ -138,36 +138,16 @@ library Merkle {
         }
     }
 
-    /// @notice `r`, a node at height `from` on the path of leaf `index`, hashed up to height `to`
-    ///         beside zero subtrees: at each height h the sibling is Z(h) (z[h]), on the side bit h
-    ///         of the index says. Requires to <= ZEROS.
-    function zeroPadded(bytes32 r, uint256 index, uint256 from, uint256 to, bytes32[ZEROS] memory z)
-        internal
-        pure
-        returns (bytes32)
-    {
+    /// @notice `r`, the leftmost node at height `from`, hashed up to height `to` beside zero
+    ///         subtrees: at each height h the sibling is Z(h) (z[h]), on the right. Requires
+    ///         to <= ZEROS.
+    function zeroPadded(bytes32 r, uint256 from, uint256 to, bytes32[ZEROS] memory z) internal pure returns (bytes32) {
         assembly ("memory-safe") {
-            let p := add(z, shl(5, from))
             let end := add(z, shl(5, to))
-            switch shr(from, index)
-            case 0 {
-                // the leftmost path above `from` (a short tensor's): the zero sibling always right
-                for {} lt(p, end) { p := add(p, 0x20) } {
-                    mstore(0x00, r)
-                    mstore(0x20, mload(p))
-                    r := keccak256(0x00, 0x40)
-                }
-            }
-            default {
-                for { let h := from } lt(p, end) {
-                    p := add(p, 0x20)
-                    h := add(h, 1)
-                } {
-                    let b := and(shr(h, index), 1)
-                    mstore(shl(5, b), r)
-                    mstore(shl(5, xor(b, 1)), mload(p))
-                    r := keccak256(0x00, 0x40)
-                }
+            for { let p := add(z, shl(5, from)) } lt(p, end) { p := add(p, 0x20) } {
+                mstore(0x00, r)
+                mstore(0x20, mload(p))
+                r := keccak256(0x00, 0x40)
             }
         }
         return r;
@@ -200,18 +180,6 @@ library Merkle {
         r = parent(r, Z20);
         r = parent(r, Z21);
         r = parent(r, Z22);
-    }
-
-    /// @notice rootFromPath in a tree of depth `depth` whose siblings above the given ones are zero
-    ///         roots: siblings[h] for h < siblings.length, Z(h) after (a proof in a sparse tree,
-    ///         such as a short tensor's, without its trailing zero roots). Requires
-    ///         siblings.length <= depth <= ZEROS.
-    function rootFromZeroPadded(bytes32 leaf, uint256 index, bytes32[] calldata siblings, uint256 depth, bytes32[ZEROS] memory z)
-        internal
-        pure
-        returns (bytes32)
-    {
-        return zeroPadded(rootFromPath(leaf, index, siblings), index, siblings.length, depth, z);
     }
 
     /// @notice rootFromPath over `depth` siblings packed as 32-byte words at calldata `offset`

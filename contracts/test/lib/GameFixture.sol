@@ -305,6 +305,11 @@ abstract contract GameFixture is Test {
         return true;
     }
 
+    /// Whether the submitter can open graph step s (one whose claimed end is not its run's cannot).
+    function _canOpenNode(uint256) internal view virtual returns (bool) {
+        return true;
+    }
+
     /// The submitter's opening of token step t (generation games only).
     function _stepOpening(uint256) internal virtual returns (DisputeGame.StepOpening memory) {
         revert("not a generation game");
@@ -390,7 +395,7 @@ abstract contract GameFixture is Test {
                 if (chalMoves++ >= chalStopAfter) return false;
                 _move(Kind.Select, chal, abi.encodeCall(DisputeGame.select, (id, lastRoots, _pick(g))));
             } else if (g.turn == DisputeGame.Turn.Open) {
-                if (subMoves++ >= subStopAfter) return false;
+                if (subMoves++ >= subStopAfter || !_canOpenNode(g.hi)) return false;
                 _move(Kind.Open, sub, abi.encodeCall(DisputeGame.openNode, (id, _opening(g.hi))));
             } else {
                 if (chalMoves++ >= chalStopAfter) return false;

@@ -82,6 +82,7 @@ abstract contract GenFixture is GameFixture {
     uint256 internal openedAt;
     bytes32[][2] internal gOf;
     bytes32[][2] internal leavesOf; // the opened step's value leaves
+    uint256 internal statePathLie = NONE; // the submitter's opening flips this sibling of its state path
 
     // ---- the step graph ----
 
@@ -380,6 +381,12 @@ abstract contract GenFixture is GameFixture {
         return !genPlaying || genLie != Lie.Unopenable;
     }
 
+    /// A submitter whose opened State_n is not its run's (a lying state path) cannot open the
+    /// graph step at its end.
+    function _canOpenNode(uint256 s) internal view virtual override returns (bool) {
+        return !genPlaying || statePathLie == NONE || s < gn;
+    }
+
     function _bindCall(uint256 id) internal view virtual override returns (bytes memory) {
         if (!genPlaying) return super._bindCall(id);
         Trace memory tr = _trace(true, false);
@@ -394,25 +401,53 @@ abstract contract GenFixture is GameFixture {
         _fillStep(t);
         Trace memory tr = _trace(true, false);
         bytes memory toks = _prefix(tr, t);
-        o.tokensRoot = Merkle.tensorRootMem(toks);
         o.kvRoot = _kvRoot(tr, t);
-        o.nextTokensRoot = _tokensRoot(tr, t + 1);
         o.nextKvRoot = _kvRoot(tr, t + 1);
         o.tokenLeaf = _leafWord(toks, t / 8);
-        o.tokenPath = _tensorPath(toks, t / 8);
-        if ((t + 1) / 8 != t / 8) o.writePath = _tensorPath(toks, (t + 1) / 8);
-        if (t + 1 < promptIds.length) {
+        o.tokenPath = _bitPath(_fullTensorPath(toks, t / 8), t / 8, 1);
+        bool promptStep = t + 1 < promptIds.length;
+        if (promptStep) {
             bytes memory p = _ids(promptIds);
-            o.promptLeaf = _leafWord(p, (t + 1) / 8);
-            o.promptPath = _tensorPath(p, (t + 1) / 8);
+            o.nextLeaf = _leafWord(p, (t + 1) / 8);
+            o.promptPath = _bitPath(_fullTensorPath(p, (t + 1) / 8), (t + 1) / 8, 0);
         } else {
-            o.next = tr.x[t + 1];
+            o.nextLeaf = Generation.le32(tr.x[t + 1]);
         }
-        bytes32[] memory leaves = leavesOf[1];
-        o.stateN = Merkle.rootOfLeaves(_copy(leaves), gD);
+        o.statePath = _statePath(leavesOf[1], !promptStep);
+        if (statePathLie != NONE) o.statePath[statePathLie] ^= bytes32(uint256(1));
+    }
+
+    /// The siblings of a tensor path (`full`: all 23) at the heights where bit h of leaf `idx` is
+    /// `bit` (what openStep takes: its token path, bit 1, and its prompt path, bit 0, without its
+    /// trailing zero roots).
+    function _bitPath(bytes32[] memory full, uint256 idx, uint256 bit) internal pure returns (bytes32[] memory p) {
+        p = new bytes32[](full.length);
+        uint256 n;
+        uint256 kept;
+        for (uint256 h = 0; h < full.length; h++) {
+            if ((idx >> h) & 1 != bit) continue;
+            p[n++] = full[h];
+            if (bit == 1 || full[h] != Merkle.zero(h)) kept = n;
+        }
+        assembly {
+            mstore(p, kept)
+        }
+    }
+
+    /// openStep's state path over the step graph's value leaves: the kv subtree's siblings from
+    /// height c, and when `sampled` the sampled token leaf's, the two stopping below the height m
+    /// where they meet, then their common siblings from m up (Generation.stateNFrom).
+    function _statePath(bytes32[] memory leaves, bool sampled) internal view returns (bytes32[] memory p) {
         uint256 kvValue = gnin + kvNode;
-        o.kvPath = _siblings(_level(leaves, kvH), kvValue >> kvH, gD - kvH);
-        if (t + 1 >= promptIds.length) o.sampledPath = _siblings(leaves, gnin + sampledNode, gD);
+        bytes32[] memory kv = _siblings(_level(leaves, kvH), kvValue >> kvH, gD - kvH);
+        if (!sampled) return kv;
+        bytes32[] memory sp = _siblings(leaves, gnin + sampledNode, gD);
+        uint256 m = Generation.meetHeight(kvValue, kvH, gnin + sampledNode);
+        p = new bytes32[](gD + m - kvH - 2);
+        uint256 n;
+        for (uint256 h = kvH; h + 1 < m; h++) p[n++] = kv[h - kvH];
+        for (uint256 h = 0; h + 1 < m; h++) p[n++] = sp[h];
+        for (uint256 h = m; h < gD; h++) p[n++] = sp[h];
     }
 
     /// The submitter's opening of graph step s of the opened token step, and the VM run of its node.
@@ -496,17 +531,6 @@ abstract contract GenFixture is GameFixture {
 
     function _leafWord(bytes memory data, uint256 idx) internal pure returns (bytes32 w) {
         for (uint256 i = 0; i < 32 && 32 * idx + i < data.length; i++) w |= bytes32(data[32 * idx + i]) >> (8 * i);
-    }
-
-    /// The siblings of leaf `idx` in the tensor tree of `data`, without the trailing zero roots
-    /// (what openStep accepts: Generation.tokensRootFrom).
-    function _tensorPath(bytes memory data, uint256 idx) internal pure returns (bytes32[] memory sib) {
-        sib = _fullTensorPath(data, idx);
-        uint256 n = sib.length;
-        while (n > 0 && sib[n - 1] == Merkle.zero(n - 1)) n--;
-        assembly {
-            mstore(sib, n)
-        }
     }
 
     /// The 23 siblings of leaf `idx` in the tensor tree of `data` (sparse: zero subtrees by Z(h)).

@@ -8,6 +8,7 @@
 #include "keccak.h"
 #include "merkle.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_layout_numbers(void) {
@@ -67,28 +68,97 @@ static void test_sampler(void) {
     CHECK_MEM(roots[4], r, 32);
 }
 
+/* The full 23 siblings of a leaf from the siblings at the heights where its bit is `bit`, the
+ * others zero roots (how openStep reads a token path, bit 1, and a prompt path, bit 0). */
+static void expand(const uint8_t (*part)[32], unsigned n, uint64_t idx, unsigned bit, uint8_t (*full)[32]) {
+    unsigned k = 0;
+    for (unsigned h = 0; h < 23; h++)
+        memcpy(full[h], ((idx >> h) & 1) == bit && k < n ? part[k++] : merkle_zero(h), 32);
+    CHECK_EQ_INT(k, n);
+}
+
 static void test_append(void) {
     uint32_t ids[42];
     for (uint32_t i = 0; i < 42; i++) ids[i] = 1000 + 37 * i;
     for (uint64_t t = 0; t <= 40; t++) {
         opml_gen_append a;
         CHECK_EQ_INT(opml_gen_append_proof(ids, t, &a), 0);
-        uint8_t r[32], next[32];
+        uint8_t r[32], next[32], full[23][32];
         CHECK_EQ_INT(opml_gen_tokens_root(ids, (size_t)t + 1, r), 0);
         CHECK_EQ_INT(opml_gen_tokens_root(ids, (size_t)t + 2, next), 0);
         CHECK_MEM(a.root, r, 32);
         CHECK_MEM(a.next_root, next, 32);
-        merkle_root_from_path(a.token_leaf, t / 8, 23, (const uint8_t (*)[32])a.token_path, r);
+        CHECK_EQ_INT(a.n_token_path, __builtin_popcountll(t / 8)); /* one sibling per earlier subtree */
+        expand((const uint8_t (*)[32])a.token_path, a.n_token_path, t / 8, 1, full);
+        merkle_root_from_path(a.token_leaf, t / 8, 23, (const uint8_t (*)[32])full, r);
         CHECK_MEM(r, a.root, 32);
-        CHECK_EQ_INT(a.cross, (t + 1) % 8 == 0);
-        uint8_t zero[32] = {0};
-        if (a.cross) {
-            merkle_root_from_path(zero, (t + 1) / 8, 23, (const uint8_t (*)[32])a.write_path, r);
-            CHECK_MEM(r, a.root, 32);
-        }
         uint8_t x[4] = {(uint8_t)ids[t], (uint8_t)(ids[t] >> 8), 0, 0};
         CHECK_MEM(a.token_leaf + 4 * (t % 8), x, 4);
     }
+}
+
+/* The prompt's piece: leaf (t + 1) / 8 and its later siblings, with the earlier ones (the tokens')
+ * giving the prompt's root; refused where t + 1 is not a prompt id. */
+static void test_prompt_proof(void) {
+    uint32_t prompt[37];
+    for (uint32_t i = 0; i < 37; i++) prompt[i] = 7 + 13 * i;
+    uint8_t root[32];
+    CHECK_EQ_INT(opml_gen_tokens_root(prompt, 37, root), 0);
+    for (uint64_t t = 0; t + 1 < 37; t++) {
+        opml_gen_prompt_proof pp;
+        opml_gen_append a;
+        CHECK_EQ_INT(opml_gen_prompt_proof_of(prompt, 37, t, &pp), 0);
+        CHECK_EQ_INT(opml_gen_append_proof(prompt, t, &a), 0);
+        uint64_t n = (t + 1) / 8;
+        uint8_t full[23][32], r[32];
+        expand((const uint8_t (*)[32])pp.path, pp.n_path, n, 0, full);
+        /* the earlier siblings: those of leaf n in tokensRoot_{t+1} (all prompt ids) */
+        uint8_t *b = malloc(4 * (t + 2));
+        opml_gen_ids_bytes(prompt, t + 2, b);
+        merkle_proof p;
+        CHECK_EQ_INT(merkle_prove(b, 4 * (t + 2), 23, n, &p), 0);
+        free(b);
+        for (unsigned h = 0; h < 23; h++)
+            if ((n >> h) & 1) memcpy(full[h], p.siblings[h], 32);
+        merkle_root_from_path(pp.leaf, n, 23, (const uint8_t (*)[32])full, r);
+        CHECK_MEM(r, root, 32);
+        CHECK(pp.n_path == 0 || memcmp(pp.path[pp.n_path - 1], merkle_zero(0), 32)); /* no trailing zero root */
+    }
+    opml_gen_prompt_proof pp;
+    CHECK_EQ_INT(opml_gen_prompt_proof_of(prompt, 37, 36, &pp), -1);
+}
+
+/* The state path: the kv subtree's and the sampled token's paths meet; both leaves give the root. */
+static void test_state_path(void) {
+    enum { NV = 40, D = 6 };
+    uint8_t v[NV][32], root[32], out[2 * D][32], full[D][32], r[32];
+    for (int i = 0; i < NV; i++) memset(v[i], i + 1, 32);
+    CHECK_EQ_INT(merkle_root(v, sizeof v, D, root), 0);
+    struct {
+        uint32_t kv, c, ov;
+    } cases[] = {{16, 3, 13}, {32, 3, 31}, {24, 3, 39}, {8, 2, 5}, {32, 3, 2}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        uint32_t kv = cases[i].kv, c = cases[i].c, ov = cases[i].ov;
+        unsigned m = opml_gen_meet_height(kv, c, ov), n;
+        CHECK(m > c && m <= D && (kv >> m) == (ov >> m) && (kv >> (m - 1)) != (ov >> (m - 1)));
+        uint8_t kvr[32];
+        CHECK_EQ_INT(merkle_subtree_root(v, sizeof v, kv, c, kvr), 0);
+        CHECK_EQ_INT(opml_gen_state_path((const uint8_t (*)[32])v, NV, D, kv, c, ov, 0, out, &n), 0);
+        CHECK_EQ_INT(n, D - c);
+        merkle_root_from_path(kvr, kv >> c, D - c, (const uint8_t (*)[32])out, r);
+        CHECK_MEM(r, root, 32);
+        CHECK_EQ_INT(opml_gen_state_path((const uint8_t (*)[32])v, NV, D, kv, c, ov, 1, out, &n), 0);
+        CHECK_EQ_INT(n, D + m - c - 2);
+        /* the kv side up to m - 1, the sampled side up to m - 1, joined, then the shared siblings */
+        uint8_t a[32];
+        merkle_root_from_path(kvr, kv >> c, m - 1 - c, (const uint8_t (*)[32])out, a);
+        memcpy(full, out + (m - 1 - c), (m - 1) * 32);
+        memcpy(full[m - 1], a, 32);
+        memcpy(full + m, out + (2 * m - 2 - c), (D - m) * 32);
+        merkle_root_from_path(v[ov], ov, D, (const uint8_t (*)[32])full, r);
+        CHECK_MEM(r, root, 32);
+    }
+    CHECK_EQ_INT(opml_gen_state_path((const uint8_t (*)[32])v, NV, D, 16, 3, 17, 1, out, &(unsigned){0}), -1); /* inside */
 }
 
 static void test_layout_rules(void) {
@@ -137,6 +207,8 @@ int main(void) {
     test_states();
     test_sampler();
     test_append();
+    test_prompt_proof();
+    test_state_path();
     test_layout_rules();
     return check_summary("test_generation");
 }
