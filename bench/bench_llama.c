@@ -2,7 +2,8 @@
  * llama.cpp's driver, bench/llamacpp/llamacpp_driver.c, with the same protocol and thread count):
  * prompt processing = a --prompt-token prompt (ids 3 + 37i mod (vocab - 3), as the driver's) run
  * as one step from an empty cache; decode = --gen single-token steps after it, each token the
- * argmax of the last logits; both the best of --reps runs. With per-node commitments on
+ * argmax of the last logits; both the best of --reps runs; decode also per second of the process's
+ * CPU time (decode_cpu_tok_s: what time-slicing on a shared machine does not change). With per-node commitments on
  * (OPML_LLAMA_COMMIT: the committed one-token graph with every value's root and the graph states)
  * --commit single-token steps after the prompt. Prints one JSON line.
  * Usage: bench_llama MODEL.opml [--threads N] [--prompt N] [--gen N] [--reps N] [--commit N]
