@@ -24,6 +24,8 @@
 #define STREAMS 4       /* weight rows a decoding thread reads side by side, a quarter of its chunk apart:
                          * with 4 streams of 2 KiB prefetches ahead one core reads the weights about 15%
                          * faster than one row at a time 8 KiB ahead (docs/llama.md, Speed) */
+#define STREAM_BLOCKS 64 /* rows of fewer blocks (k < 2048) are read one at a time: side by side, the
+                          * tiny model's cache-resident rows decode ~8% slower */
 #define THREAD_MACS (1u << 20) /* multiply-adds below which one thread does it all */
 
 /* The decoding kernel's lane i holds block PERM[i] of a group (the order its int32 reduction
@@ -129,6 +131,7 @@ typedef struct job {
     const uint8_t *wq;
     size_t rows, k, n, nb, nbpad, kpad;
     float *y;
+    __mmask16 tail;     /* decoding: the lanes of a row's last group when nb is not a multiple of GROUP */
 } job;
 
 /* The lanes of a group of m blocks that hold a block (lane i holds block PERM[i]). */
@@ -163,7 +166,7 @@ Q8H_TARGET __attribute__((always_inline)) static inline void decode_group(const 
         }
         wv[p] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1), flip);
     }
-    __mmask16 valid = whole ? (__mmask16)0xFFFF : group_lanes(m);
+    __mmask16 valid = whole ? (__mmask16)0xFFFF : j->tail;
     __m512i dwi = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, gidx, wg, 1);
     __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dwi));
     for (size_t r = 0; r < R; r++) {
@@ -200,12 +203,12 @@ Q8H_TARGET __attribute__((always_inline)) static inline void decode_outputs(cons
     for (size_t t = 0; t < S; t++) decode_store(j, o + t * span, acc + t * R, R);
 }
 
-/* outputs o0..o1-1 of R activation rows: STREAMS weight rows at a time, (o1 - o0) / STREAMS rows
- * apart, group by group, then the rows left over one at a time. Each output's arithmetic is the
- * same whichever rows it is computed beside. */
+/* outputs o0..o1-1 of R activation rows: rows of STREAM_BLOCKS blocks or more STREAMS at a time,
+ * (o1 - o0) / STREAMS rows apart, group by group, then the rows left over (or all, for shorter
+ * rows) one at a time. Each output's arithmetic is the same whichever rows it is computed beside. */
 Q8H_TARGET __attribute__((always_inline)) static inline void decode_rows(const job *j, size_t o0, size_t o1,
                                                                         const size_t R) {
-    const size_t span = (o1 - o0) / STREAMS;
+    const size_t span = j->nb >= STREAM_BLOCKS ? (o1 - o0) / STREAMS : 0;
     for (size_t o = o0; o < o0 + span; o++) decode_outputs(j, o, span, STREAMS, R);
     for (size_t o = o0 + STREAMS * span; o < o1; o++) decode_outputs(j, o, 0, 1, R);
 }
@@ -430,7 +433,7 @@ int q8h_linear(q8h_work *w, opml_pool *pool, const float *x, size_t rows, size_t
                 w->cxp[r * nbpad + g + (size_t)i] = w->cx[r * nbpad + g + (size_t)PERM[i]];
             }
     }
-    job j = {w, wq, rows, k, n, nb, nbpad, kpad, y};
+    job j = {w, wq, rows, k, n, nb, nbpad, kpad, y, group_lanes(nb % GROUP)};
     share s = {&j, prompt, amx, prompt ? (n + TILE - 1) / TILE : (n + DECODE_CHUNK - 1) / DECODE_CHUNK, 0};
     pool_run(pool, threads, run_share, &s);
     return 0;
