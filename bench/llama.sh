@@ -15,7 +15,10 @@
 # to back, the order alternating from round to round, and takes the ratio opml / llama.cpp of that
 # pair; on a shared machine both sides of a pair then see about the same load. Per model and
 # figure it prints every round, then the median ratio and its range over the rounds (and the
-# median tokens/s of each side). Then opml's decode with per-node commitments on
+# median tokens/s of each side). Decode is also timed in the process's CPU seconds (both sides'
+# decode_cpu_tok_s): on a machine shared with other work, time-slicing changes the wall-clock
+# figures, not these (with more than one thread, llama.cpp's spinning workers count in its CPU
+# time: compare them at 1 thread). Then opml's decode with per-node commitments on
 # (OPML_LLAMA_COMMIT, --commit steps, one run) and its cost against that run's plain decode.
 # Prints the machine and its load average before and after. Needs the release build (bench/run.sh
 # builds it) and network for bench-deps the first time.
@@ -78,21 +81,22 @@ for g in "${list[@]}"; do
   gen=64 nreps=$((5 * reps)) # a tiny pass takes milliseconds: more of them per round
   [ "$g" = "$tiny_gguf" ] || gen=16 nreps=$reps
   echo
-  echo "$name: round  prompt tok/s opml / llama.cpp = ratio   decode tok/s opml / llama.cpp = ratio"
+  echo "$name: round  prompt tok/s opml / llama.cpp = ratio   decode tok/s opml / llama.cpp = ratio   decode per CPU second: ratio"
   rows=()
   for r in $(seq 1 "$rounds"); do
     run_lc() { lc=$("$D" --threads "$threads" --reps "$nreps" --gen $gen speed "$g"); }
     run_op() { op=$("$B/engine/bench_llama" "$W/$name.opml" --threads "$threads" --reps "$nreps" --gen $gen --commit 0); }
     if [ $((r % 2)) = 1 ]; then run_lc; run_op; else run_op; run_lc; fi
-    lpp=$(echo "$lc" | field pp_tok_s) ldec=$(echo "$lc" | field decode_tok_s)
-    opp=$(echo "$op" | field pp_tok_s) odec=$(echo "$op" | field decode_tok_s)
-    rows+=("$opp $lpp $(ratio "$opp" "$lpp") $odec $ldec $(ratio "$odec" "$ldec")")
-    printf '  %5d  %10s / %-10s = %-6s  %10s / %-10s = %s\n' "$r" "$opp" "$lpp" "$(ratio "$opp" "$lpp")" \
-      "$odec" "$ldec" "$(ratio "$odec" "$ldec")"
+    lpp=$(echo "$lc" | field pp_tok_s) ldec=$(echo "$lc" | field decode_tok_s) lcpu=$(echo "$lc" | field decode_cpu_tok_s)
+    opp=$(echo "$op" | field pp_tok_s) odec=$(echo "$op" | field decode_tok_s) ocpu=$(echo "$op" | field decode_cpu_tok_s)
+    rows+=("$opp $lpp $(ratio "$opp" "$lpp") $odec $ldec $(ratio "$odec" "$ldec") $ocpu $lcpu $(ratio "$ocpu" "$lcpu")")
+    printf '  %5d  %10s / %-10s = %-6s  %10s / %-10s = %-6s  %8s / %-8s = %s\n' "$r" "$opp" "$lpp" \
+      "$(ratio "$opp" "$lpp")" "$odec" "$ldec" "$(ratio "$odec" "$ldec")" "$ocpu" "$lcpu" "$(ratio "$ocpu" "$lcpu")"
   done
   col() { printf '%s\n' "${rows[@]}" | awk -v c="$1" '{ print $c }' | summary "${2:-}"; }
   echo "  prompt ratio: median $(col 3 x); tok/s median opml $(col 1), llama.cpp $(col 2)"
   echo "  decode ratio: median $(col 6 x); tok/s median opml $(col 4), llama.cpp $(col 5)"
+  echo "  decode per CPU second ratio: median $(col 9 x); median opml $(col 7), llama.cpp $(col 8)"
   if [ "$commit" -gt 0 ]; then
     op=$("$B/engine/bench_llama" "$W/$name.opml" --threads "$threads" --reps 1 --gen $gen --commit "$commit")
     odec=$(echo "$op" | field decode_tok_s) ocm=$(echo "$op" | field commit_decode_tok_s)

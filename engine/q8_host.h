@@ -7,7 +7,8 @@
  *   - each block's float term (float)isum * (dw * dx) computed lane by lane and added to the
  *     accumulator of its block number mod 16, then the fixed tree: the reference's order.
  * Two shapes of the same arithmetic: few rows (decoding) stream each weight row once, 16 blocks
- * per vector (lane = block); many rows (a prompt) repack 16 weight rows at a time so that a lane
+ * per vector (lane = block; rows of k >= 2048 four at a time, far apart, each prefetched ahead:
+ * more streams in flight than one row gives one core); many rows (a prompt) repack 16 weight rows at a time so that a lane
  * is an output row, reused for every activation row; there, on CPUs with AMX-INT8 (and a kernel
  * that grants tile data), the block sums of 16 activation rows x 16 weight rows are one tile
  * product (TDPBSSD: signed bytes, exact int32), finished by the same lane-wise epilogue. Output rows are split over the pool's
