@@ -396,9 +396,11 @@ int opml_model_map(const char *path, unsigned flags, opml_model *m, char *err, s
     memset(m, 0, sizeof *m);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) || st.st_size <= 0) {
+    int failed = fd < 0 || fstat(fd, &st);
+    if (failed || st.st_size <= 0) {
+        const char *why = failed ? strerror(errno) : "the file is empty";
         if (fd >= 0) close(fd);
-        return opml_errf(err, errlen, "%s: cannot read", path);
+        return opml_errf(err, errlen, "%s: cannot read: %s", path, why);
     }
     size_t len = (size_t)st.st_size;
     void *map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0); /* pages mapped now, not at first use */
