@@ -11,8 +11,8 @@
 # run: `bash bench/run.sh --7b` runs it too.
 #   bench/bench_gen_dispute_7b.sh [BUILD_DIR] [FAULT] [NEW]      (default build, token=10@2, 16)
 # The larger model gets a longer challenge window (the validator recomputes the generation inside
-# it), longer chess clocks and a VM step bound for a Sample node over 32000 logits; the actors'
-# start may take minutes (OPML_HEALTH_WAIT) while the file is loaded and published.
+# it), longer chess clocks and a VM step bound covering its longest node run; the actors' start may
+# take minutes (OPML_HEALTH_WAIT) while the file is loaded and published.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -24,6 +24,12 @@ new=${3:-16}
 # be registered: the file gets 2048 (143 MB) and the chain the largest bound, 2^28.
 ctx=2048
 max_inputs=268435456
+# Phase 2's bound T = 2^steps_log2 must cover the longest node run at any position of the context
+# (docs/game.md): Attention at position 2047 takes 3.27e9 VM steps, the 32000 x 4096 output layer
+# 2.68e9 (docs/contract-authors.md; `vm/tests/vm_llama7b.sh ... --largest 2048 32` measures them),
+# so 2^32; 2^30 left an honest submitter unable to claim a halted state for them. At k 16 it is the
+# same 8 rounds as 2^30, so the same moves per side (16: 900 s clocks pass BadClock at 1 s a move).
+steps_log2=32
 dir=$(mktemp -d /tmp/opml-bench-gendispute7b.XXXXXX)
 # OPML_BENCH_KEEP=1 keeps the directory (logs, the file) after the cluster is stopped
 trap '"$top/compose/launch.sh" down "$dir" >/dev/null 2>&1 || true; [ -n "${OPML_BENCH_KEEP:-}" ] || rm -rf "$dir"' EXIT
@@ -36,7 +42,7 @@ t0=$(date +%s)
 "$build/tools/mkgguf/mkgguf" "$dir/7b8.gguf" --preset 7b --layers 8 --ctx "$ctx"
 echo "  the file made in $(($(date +%s) - t0)) s"
 OPML_REGISTRY_BOUNDS="[1, 2592000, 1, 2592000, 1, 1, $max_inputs, 131072]" OPML_HEALTH_WAIT=900 "$build/cli/opml" demo --dir "$dir" --model "$dir/7b8.gguf" --fault "$fault" --new "$new" \
-    --window 60 --clock 900 --steps-log2 30 --timeout 1500 >"$dir/out" 2>&1 || {
+    --window 60 --clock 900 --steps-log2 "$steps_log2" --timeout 1500 >"$dir/out" 2>&1 || {
     cat "$dir/out"
     tail -n 20 "$dir"/logs/*.log
     exit 1

@@ -4,8 +4,12 @@
  * step run with its commitments (opml_llama_commit_step); its nodes are run from roots, as the
  * contract would have them (the caches' bytes before the step, the sampler input of the step):
  * every node (--all), the smallest node of each kind (--smallest: for large models, where the VM
- * takes longer on the largest products), or one node (--node K).
- *   test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --node K] */
+ * takes longer on the largest products), the largest node of each kind (--largest: the figure a
+ * model's phase-2 step bound 2^stepsLog2 must cover; with --steps equal to --ctx the step is at the
+ * last position, where Attention costs most), or one node (--node K). It ends with the longest run
+ * and the least stepsLog2 that covers it; --max-log2 L fails when a run needs more than 2^L steps.
+ *   test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --largest | --node K]
+ *                 [--max-log2 L] */
 #include "check.h"
 #include "engine.h"
 #include "llama.h"
@@ -36,18 +40,22 @@ static unsigned kind(const opml_node *nd) { return nd->d.op * 8u + nd->d.in[1].d
 int main(int argc, char **argv) {
     const char *gguf = NULL;
     uint32_t ctx = 16, steps = 3;
-    int all = 1;
+    int all = 1, largest = 0;
     long only = -1;
+    unsigned max_log2 = 63;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--ctx") && i + 1 < argc) ctx = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--all")) all = 1;
         else if (!strcmp(argv[i], "--smallest")) all = 0;
+        else if (!strcmp(argv[i], "--largest")) all = 0, largest = 1;
+        else if (!strcmp(argv[i], "--max-log2") && i + 1 < argc) max_log2 = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--node") && i + 1 < argc) only = atol(argv[++i]), all = 0;
         else gguf = argv[i];
     }
-    if (!gguf || steps < 1 || steps > ctx) {
-        fprintf(stderr, "usage: test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --node K]\n");
+    if (!gguf || steps < 1 || steps > ctx || max_log2 < 1 || max_log2 > 63) {
+        fprintf(stderr, "usage: test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --largest | "
+                        "--node K] [--max-log2 L]\n");
         return 2;
     }
     char path[] = "/tmp/opml-vm-llama-XXXXXX", err[600];
@@ -95,15 +103,20 @@ int main(int argc, char **argv) {
     opml_run view = *run;
     view.values = vals;
     const opml_run *rp = &view;
-    /* the nodes to run: all, or per kind the one moving the fewest bytes */
+    /* the nodes to run: all, or per kind the one moving the fewest (--largest: the most) bytes,
+     * the first of equals */
     uint8_t *pick = calloc(m.n, 1);
     for (uint32_t k = 0; k < m.n; k++) {
         int best = 1;
         for (uint32_t j = 0; !all && j < m.n && best; j++)
-            if (j != k && kind(&m.nodes[j]) == kind(&m.nodes[k]))
-                best = node_bytes(&m, j) > node_bytes(&m, k) || (node_bytes(&m, j) == node_bytes(&m, k) && j > k);
+            if (j != k && kind(&m.nodes[j]) == kind(&m.nodes[k])) {
+                uint64_t bj = node_bytes(&m, j), bk = node_bytes(&m, k);
+                best = (largest ? bj < bk : bj > bk) || (bj == bk && j > k);
+            }
         pick[k] = (uint8_t)(only >= 0 ? (long)k == only : best);
     }
+    uint64_t longest = 0;
+    uint32_t longest_at = 0;
     unsigned ran = 0, kinds_seen[512] = {0};
     for (uint32_t k = 0; k < m.n; k++) {
         if (!pick[k]) continue;
@@ -120,10 +133,10 @@ int main(int argc, char **argv) {
         CHECK_MEM(out, rp->roots[m.nin + k], 32);
         int same = !memcmp(out, rp->roots[m.nin + k], 32);
         kinds_seen[kind(&m.nodes[k]) % 512] = 1;
-        if (!all || k < 24 || !same)
-            printf("node %3u %-10s %8.1f MB in: %12llu VM steps, %6.1f s, output root %s native\n", k,
-                   kernel_op_name(m.nodes[k].d.op), node_bytes(&m, k) / 1e6, (unsigned long long)v.step, now() - t,
-                   same ? "==" : "!=");
+        if (v.step > longest) longest = v.step, longest_at = k;
+        printf("node %3u %-10s %8.1f MB in: %12llu VM steps, %6.1f s, output root %s native\n", k,
+               kernel_op_name(m.nodes[k].d.op), node_bytes(&m, k) / 1e6, (unsigned long long)v.step, now() - t,
+               same ? "==" : "!=");
         vm_free(&v);
         ran++;
     }
@@ -131,6 +144,12 @@ int main(int argc, char **argv) {
     for (unsigned i = 0; i < 512; i++) nk += kinds_seen[i];
     printf("%u nodes of %u kinds run in the VM at step %u: every output root equal to the native engine's\n", ran, nk,
            steps - 1);
+    unsigned need = 1;
+    while (need < 63 && (1ull << need) < longest) need++;
+    printf("longest run: node %u (%s), %llu VM steps: stepsLog2 >= %u\n", longest_at,
+           kernel_op_name(m.nodes[longest_at].d.op), (unsigned long long)longest, need);
+    CHECK(need <= max_log2);
+    if (need > max_log2) fprintf(stderr, "node %u needs more than 2^%u VM steps\n", longest_at, max_log2);
     for (uint32_t i = 0; i < m.nin; i++) free(before[i]);
     free(before), free(vals), free(ids), free(pick);
     opml_llama_session_free(ses);
