@@ -3,12 +3,14 @@
  * f32 caches: keys and queries quantized by quant_simd.h (equal to kq_scale / kq_quantize), the
  * int8 sums by qs_dot_i8 (integers: any order), the output sums y[i] = ((+0 + p_0 v_0[i]) +
  * p_1 v_1[i]) + ... lane by lane across i (AVX-512; multiply then add, no FMA). Q8_0 caches: the
- * query by q8_host's rule, the Q8_0 product's order with keys as lanes (scores_q8), the values
- * dequantized exactly and summed lane by lane (values_q8). The exponentials of the softmax lane by
+ * query by q8_host's rule (and the step's new rows of a prompt from an empty cache: run_joined),
+ * the Q8_0 product's order with keys as lanes (scores_q8), the values dequantized exactly and
+ * summed lane by lane (values_q8). The exponentials of the softmax lane by
  * lane (fmath_x16.h); the softmax's maximum and sum stay the reference's scalar loops. */
 #include "attention_host.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 #include "fmath.h"
 #include "fmath_x16.h"
@@ -87,8 +89,7 @@ Q8S_TARGET static void scores_q8(const int8_t *qq, const float *dq, size_t nb, c
             __m512 sc16 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dki)), _mm512_set1_ps(dq[b]));
             a[b % KQ8_ACCS] = _mm512_add_ps(a[b % KQ8_ACCS], _mm512_mul_ps(_mm512_cvtepi32_ps(isum), sc16));
         }
-        for (int w = 8; w >= 1; w /= 2)
-            for (int i = 0; i < w; i++) a[i] = _mm512_add_ps(a[i], a[i + w]);
+        q8s_tree(a, nb);
         __m512 v = _mm512_mul_ps(a[0], _mm512_set1_ps(scale));
         v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_castsi512_ps(_mm512_set1_epi32((int)KF_CANON_NAN)));
         _mm512_mask_storeu_ps(sc + j0, (__mmask16)((1u << cnt) - 1), _mm512_permutexvar_ps(unperm, v));
@@ -126,6 +127,33 @@ int attention_host_available(void) {
 static const kd_attention_ops host = {qs_scale, qs_quantize_i8, qs_dot_i8, weighted_sum, q8h_quantize_act, scores_q8,
                                       values_q8, fx16_exp};
 
+/* The 6-operand form over Q8_0 caches as the 4-operand form over caches of pos + T rows built in
+ * scratch: the cache's rows below pos, then the step's new rows quantized by q8_host (kq8's bits,
+ * vectorized; the reference loop would quantize them block by block in scalar code). The two forms
+ * give the same bits (attention.c). Only where both joined caches fit in the scratch beside the
+ * 4-operand form's own (the 6-operand scratch has room for the new rows): a prompt from an empty
+ * cache (pos = 0) always does; later steps in practice not. 0: not taken. */
+static int run_joined(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], float *y, void *scr) {
+    const kd_tensor *k = &d->in[1];
+    if (d->noperands != 6 || k->dtype != KD_Q8_0) return 0;
+    int32_t pos = *(const int32_t *)in[5];
+    size_t t = d->in[0].dims[0], s = k->dims[0], row = (size_t)k->dims[1] * (k->dims[2] / KD_Q8_BLOCK) * KD_Q8_BYTES;
+    if (pos < 0 || (size_t)pos > s || t > s - (size_t)pos) return 0;
+    size_t rows = (size_t)pos + t;
+    kd_desc d4 = *d;
+    d4.noperands = 4;
+    d4.in[1].dims[0] = (uint32_t)rows, d4.in[2] = d4.in[1], d4.in[3] = d->in[5];
+    size_t own = kernel_scratch_size(&d4);
+    if (own + 2 * rows * row > kernel_scratch_size(d)) return 0;
+    uint8_t *kc = (uint8_t *)scr + own, *vc = kc + rows * row;
+    memcpy(kc, in[1], (size_t)pos * row), memcpy(vc, in[3], (size_t)pos * row);
+    q8h_quantize_blocks(in[2], t * row / KD_Q8_BYTES, kc + (size_t)pos * row);
+    q8h_quantize_blocks(in[4], t * row / KD_Q8_BYTES, vc + (size_t)pos * row);
+    const void *in4[KD_MAX_OPERANDS] = {in[0], kc, vc, in[5]};
+    kd_attention_run(&d4, in4, y, scr, &host);
+    return 1;
+}
+
 void attention_host_run(const kd_desc *d, const void *const in[KD_MAX_OPERANDS], float *y, void *scr) {
-    kd_attention_run(d, in, y, scr, &host);
+    if (!run_joined(d, in, y, scr)) kd_attention_run(d, in, y, scr, &host);
 }

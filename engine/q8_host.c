@@ -327,54 +327,103 @@ AMX_TARGET static void amx_start(void) { _tile_loadconfig(&amx_cfg); }
 
 AMX_TARGET static void amx_end(void) { _tile_release(); }
 
-/* Per chunk of 48 tokens, two phases: for each block b, B loaded once and three independent tile
- * products (one per 16 tokens) stored into c[b][48 tokens][16 rows]; then per token the epilogue
- * over all blocks with the 16 accumulators in registers. */
-AMX_TARGET static void prompt_tile_amx(const job *j, size_t o0, const uint8_t *tile, int32_t *c) {
+/* The block sums of the chunk of up to 48 tokens from t0 against the tile: for each block b, B
+ * loaded once and three independent tile products (one per 16 tokens) stored into
+ * c[b][48 tokens][16 rows]. */
+AMX_TARGET static void amx_products(const job *j, size_t t0, const uint8_t *tile, int32_t *c) {
     const size_t nb = j->nb, kp = j->kpad;
-    const float *td = (const float *)(tile + nb * 512);
-    size_t nr = j->n - o0 < TILE ? j->n - o0 : TILE;
+    size_t rr = j->rows - t0 < AMX_CHUNK ? j->rows - t0 : AMX_CHUNK, groups = (rr + AMX_TOKENS - 1) / AMX_TOKENS;
+    const int8_t *a = j->w->q + t0 * kp; /* rows past `rows` are zero */
+    for (size_t b = 0; b < nb; b++) {
+        int32_t *cb = c + b * AMX_CHUNK * 16;
+        const int8_t *ab = a + b * KD_Q8_BLOCK;
+        _tile_loadd(0, tile + b * 512, 64);
+        _tile_zero(4);
+        _tile_loadd(1, ab, (long)kp);
+        _tile_dpbssd(4, 1, 0);
+        if (groups > 1) {
+            _tile_zero(5);
+            _tile_loadd(2, ab + AMX_TOKENS * kp, (long)kp);
+            _tile_dpbssd(5, 2, 0);
+        }
+        if (groups > 2) {
+            _tile_zero(6);
+            _tile_loadd(3, ab + 2 * AMX_TOKENS * kp, (long)kp);
+            _tile_dpbssd(6, 3, 0);
+        }
+        _tile_stored(4, cb, 64);
+        if (groups > 1) _tile_stored(5, cb + AMX_TOKENS * 16, 64);
+        if (groups > 2) _tile_stored(6, cb + 2 * AMX_TOKENS * 16, 64);
+    }
+}
+
+/* Per token of the chunk from t0 the epilogue over all blocks of its sums in c: whole groups of
+ * 16 blocks, then the rest = nb mod 16 (a constant where inlined: one straight path per count).
+ * The 16 accumulators are named variables, not an array: GCC keeps a 1 KiB array of vectors in
+ * memory (no scalarization at that size), which made this loop twice slower. Then kq8_tree as
+ * store_tree does it; outputs o0.. of the token's row of y. */
+AMX_TARGET static inline __attribute__((always_inline)) void amx_epilogue_rest(const job *j, size_t o0, size_t t0,
+                                                                            const float *td, const int32_t *c, int rest) {
+    const size_t nb = j->nb, full = nb - (size_t)rest;
+    size_t nr = j->n - o0 < TILE ? j->n - o0 : TILE, rr = j->rows - t0 < AMX_CHUNK ? j->rows - t0 : AMX_CHUNK;
     __mmask16 rows = (__mmask16)((1u << nr) - 1);
+    for (size_t r = 0; r < rr; r++) {
+        const float *dx = j->w->dx + (t0 + r) * j->nbpad;
+        __m512 f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15;
+        f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = f8 = f9 = f10 = f11 = f12 = f13 = f14 = f15 = _mm512_setzero_ps();
+#define AMX_BLOCK(i, b0)                                                                                 \
+    do {                                                                                                 \
+        size_t bb = (b0) + (i);                                                                          \
+        __m512 sc = _mm512_mul_ps(_mm512_load_ps(td + bb * TILE), _mm512_set1_ps(dx[bb]));               \
+        __m512i isum = _mm512_load_si512(c + (bb * AMX_CHUNK + r) * 16);                                 \
+        f##i = _mm512_add_ps(f##i, _mm512_mul_ps(_mm512_cvtepi32_ps(isum), sc));                         \
+    } while (0)
+#define AMX_BLOCKS(m, b0)                                                                                \
+    do {                                                                                                 \
+        if ((m) > 0) AMX_BLOCK(0, b0);                                                                   \
+        if ((m) > 1) AMX_BLOCK(1, b0);                                                                   \
+        if ((m) > 2) AMX_BLOCK(2, b0);                                                                   \
+        if ((m) > 3) AMX_BLOCK(3, b0);                                                                   \
+        if ((m) > 4) AMX_BLOCK(4, b0);                                                                   \
+        if ((m) > 5) AMX_BLOCK(5, b0);                                                                   \
+        if ((m) > 6) AMX_BLOCK(6, b0);                                                                   \
+        if ((m) > 7) AMX_BLOCK(7, b0);                                                                   \
+        if ((m) > 8) AMX_BLOCK(8, b0);                                                                   \
+        if ((m) > 9) AMX_BLOCK(9, b0);                                                                   \
+        if ((m) > 10) AMX_BLOCK(10, b0);                                                                 \
+        if ((m) > 11) AMX_BLOCK(11, b0);                                                                 \
+        if ((m) > 12) AMX_BLOCK(12, b0);                                                                 \
+        if ((m) > 13) AMX_BLOCK(13, b0);                                                                 \
+        if ((m) > 14) AMX_BLOCK(14, b0);                                                                 \
+        if ((m) > 15) AMX_BLOCK(15, b0);                                                                 \
+    } while (0)
+        for (size_t b0 = 0; b0 < full; b0 += KQ8_ACCS) AMX_BLOCKS(KQ8_ACCS, b0);
+        AMX_BLOCKS(rest, full);
+#undef AMX_BLOCKS
+#undef AMX_BLOCK
+        __m512 f[KQ8_ACCS] = {f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15};
+        store_tree(f, rows, j->y + (t0 + r) * j->n + o0);
+    }
+}
+
+AMX_TARGET static void amx_epilogue(const job *j, size_t o0, size_t t0, const float *td, const int32_t *c) {
+    switch (j->nb % KQ8_ACCS) {
+#define AMX_REST(m) \
+    case m: amx_epilogue_rest(j, o0, t0, td, c, m); break;
+        AMX_REST(0) AMX_REST(1) AMX_REST(2) AMX_REST(3) AMX_REST(4) AMX_REST(5) AMX_REST(6) AMX_REST(7)
+        AMX_REST(8) AMX_REST(9) AMX_REST(10) AMX_REST(11) AMX_REST(12) AMX_REST(13) AMX_REST(14) AMX_REST(15)
+#undef AMX_REST
+    }
+}
+
+/* Per chunk of 48 tokens, the tile products into c, then the epilogue. (Issuing the next chunk's
+ * products before this chunk's epilogue, from two buffers, gained a few % on the tiny model and
+ * lost about as much on 7B-sized rows, whose two buffers outgrow the L2 cache.) */
+AMX_TARGET static void prompt_tile_amx(const job *j, size_t o0, const uint8_t *tile, int32_t *c) {
+    const float *td = (const float *)(tile + j->nb * 512);
     for (size_t t0 = 0; t0 < j->rows; t0 += AMX_CHUNK) {
-        size_t rr = j->rows - t0 < AMX_CHUNK ? j->rows - t0 : AMX_CHUNK, groups = (rr + AMX_TOKENS - 1) / AMX_TOKENS;
-        const int8_t *a = j->w->q + t0 * kp; /* rows past `rows` are zero */
-        for (size_t b = 0; b < nb; b++) {
-            int32_t *cb = c + b * AMX_CHUNK * 16;
-            const int8_t *ab = a + b * KD_Q8_BLOCK;
-            _tile_loadd(0, tile + b * 512, 64);
-            _tile_zero(4);
-            _tile_loadd(1, ab, (long)kp);
-            _tile_dpbssd(4, 1, 0);
-            if (groups > 1) {
-                _tile_zero(5);
-                _tile_loadd(2, ab + AMX_TOKENS * kp, (long)kp);
-                _tile_dpbssd(5, 2, 0);
-            }
-            if (groups > 2) {
-                _tile_zero(6);
-                _tile_loadd(3, ab + 2 * AMX_TOKENS * kp, (long)kp);
-                _tile_dpbssd(6, 3, 0);
-            }
-            _tile_stored(4, cb, 64);
-            if (groups > 1) _tile_stored(5, cb + AMX_TOKENS * 16, 64);
-            if (groups > 2) _tile_stored(6, cb + 2 * AMX_TOKENS * 16, 64);
-        }
-        for (size_t r = 0; r < rr; r++) {
-            const float *dx = j->w->dx + (t0 + r) * j->nbpad;
-            __m512 f[KQ8_ACCS];
-            for (int i = 0; i < KQ8_ACCS; i++) f[i] = _mm512_setzero_ps();
-            for (size_t b0 = 0; b0 < nb; b0 += KQ8_ACCS) {
-#pragma GCC unroll 16 /* the accumulators must be registers */
-                for (int i = 0; i < KQ8_ACCS; i++) {
-                    size_t bb = b0 + (size_t)i;
-                    if (bb >= nb) break;
-                    __m512 sc = _mm512_mul_ps(_mm512_load_ps(td + bb * TILE), _mm512_set1_ps(dx[bb]));
-                    __m512i isum = _mm512_load_si512(c + (bb * AMX_CHUNK + r) * 16);
-                    f[i] = _mm512_add_ps(f[i], _mm512_mul_ps(_mm512_cvtepi32_ps(isum), sc));
-                }
-            }
-            store_tree(f, rows, j->y + (t0 + r) * j->n + o0);
-        }
+        amx_products(j, t0, tile, c);
+        amx_epilogue(j, o0, t0, td, c);
     }
 }
 

@@ -212,7 +212,8 @@ static void kvappend_q8(uint32_t s, uint32_t t, uint32_t kvh, uint32_t dh, int32
  * the blas backend's result (itself compared with ref above) on a few shapes. */
 static void q8_prompt_paths(void) {
     if (!q8h_available()) return;
-    static const size_t shapes[][3] = {{5, 64, 17}, {16, 544, 33}, {33, 96, 40}, {64, 1056, 50}};
+    /* blocks: 2, 17, 3, 33, 8, 16 (whole groups and rests); rows: one, two and three AMX chunks */
+    static const size_t shapes[][3] = {{5, 64, 17}, {16, 544, 33}, {33, 96, 40}, {64, 1056, 50}, {100, 256, 20}, {49, 512, 17}};
     q8h_work *vnni = q8h_work_new(), *amx = q8h_work_new();
     q8h_use_amx(vnni, 0);
     for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
@@ -535,6 +536,10 @@ int main(void) {
     attention_q8(2, 4, 2, 64, 80, 70, 0);
     attention_q8(1, 2, 2, 512, 20, 16, 1);
     attention_q8(2, 4, 2, 32, 30, 29, 0); /* past the cache: NaN */
+    /* prompts from an empty cache: the 6-operand form as the 4-operand one over joined caches */
+    attention_q8(16, 4, 2, 64, 40, 0, 1);
+    attention_q8(48, 8, 8, 32, 64, 0, 1);
+    attention_q8(20, 2, 2, 32, 20, 0, 0);
 
     /* run-time products (attention scores): broadcast batches, K edges */
     qmatmul(1, 1, 1, 1, 1, 1);
