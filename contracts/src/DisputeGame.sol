@@ -405,7 +405,7 @@ contract DisputeGame is Credits {
         if (g.turn != Turn.Open) revert WrongTurn(g.turn);
         if (msg.sender != g.submitter) revert NotYourMove(g.submitter);
         _tick(g, true);
-        ModelRegistry.ModelSpec memory m = registry.spec(g.modelId);
+        ModelRegistry.NodeFacts memory m = registry.nodeFacts(g.modelId);
         uint256 s = g.hi; // graph step s runs node s - 1
         bytes32 agreed = g.startHash;
         // State_s = State_{s-1} with one leaf filled

@@ -86,6 +86,16 @@ contract ModelRegistry {
         uint8 stateDepth; // D of the step graph
     }
 
+    /// @notice What a node's opening needs of its model (DisputeGame.openNode): four storage reads.
+    struct NodeFacts {
+        bytes32 nodesRoot;
+        bytes32 guestRoot;
+        uint32 nin;
+        uint32 n;
+        uint8 stateDepth;
+        uint8 stepsLog2;
+    }
+
     /// @notice A registered model: the spec plus its model root and registrant.
     struct Model {
         bytes32 modelRoot;
@@ -321,6 +331,15 @@ contract ModelRegistry {
     /// @notice The model's spec alone (what the oracle and the game read).
     function spec(uint256 modelId) external view returns (ModelSpec memory) {
         return _model(modelId).spec;
+    }
+
+    /// @notice What openNode reads of a model: its nodes and guest roots, nin, n, D and the step
+    ///         bound (four storage reads; spec() would read the input lengths and the URI too).
+    ///         A registered model has n >= 1, so n == 0 is an unknown model (UnknownModel).
+    function nodeFacts(uint256 modelId) external view returns (NodeFacts memory f) {
+        ModelSpec storage s = models[modelId].spec;
+        f = NodeFacts(s.nodesRoot, s.guestRoot, s.nin, s.n, s.stateDepth, s.stepsLog2);
+        if (f.n == 0) revert UnknownModel(modelId);
     }
 
     /// @notice A generation model's facts (one storage read); all zero for a classifier.
