@@ -113,20 +113,7 @@ contract RevertsTest is GameFixture {
     /// Plays the honest challenger up to the opening, then tries bad openings.
     function test_bad_openings() public {
         subStopAfter = 0; // the driver stops at the submitter's first move; play by hand
-        while (game.game(id).turn != DisputeGame.Turn.Open) {
-            DisputeGame.Game memory g = game.game(id);
-            if (g.turn == DisputeGame.Turn.Dissect) {
-                uint256 len = g.hi - g.lo;
-                uint256 m = len < g.k ? len : g.k;
-                delete lastRoots;
-                for (uint256 j = 1; j < m; j++) lastRoots.push(_subHash(1, g.lo + (len * j) / m, g.hi));
-                vm.prank(submitter);
-                game.dissect(id, lastRoots);
-            } else {
-                vm.prank(challenger);
-                game.select(id, lastRoots, _pick(g));
-            }
-        }
+        _playToOpening();
         uint64 s = game.game(id).hi;
         assertEq(s, 3, "narrowed to graph step 3 (node 2)");
         DisputeGame.NodeOpening memory o = _opening(s);
@@ -191,20 +178,7 @@ contract RevertsTest is GameFixture {
         vm.prank(submitter);
         (bool ok, bytes memory ret) = address(game).call(_bindCall(id));
         _bubble(ok, ret);
-        for (uint256 guard = 0; guard < 100 && game.game(id).turn != DisputeGame.Turn.Open; guard++) {
-            DisputeGame.Game memory g = game.game(id);
-            if (g.turn == DisputeGame.Turn.Dissect) {
-                uint256 len = g.hi - g.lo;
-                uint256 m = len < g.k ? len : g.k;
-                delete lastRoots;
-                for (uint256 j = 1; j < m; j++) lastRoots.push(_subHash(1, g.lo + (len * j) / m, g.hi));
-                vm.prank(submitter);
-                game.dissect(id, lastRoots);
-            } else {
-                vm.prank(challenger);
-                game.select(id, lastRoots, _pick(g));
-            }
-        }
+        _playToOpening();
         uint64 s = game.game(id).hi;
         assertEq(s, 4, "narrowed to graph step 4 (node 3)");
         DisputeGame.NodeOpening memory o = _opening(s);
@@ -220,6 +194,25 @@ contract RevertsTest is GameFixture {
         vm.prank(submitter);
         game.openNode(id, o);
         assertTrue(game.game(id).phase == 2, "phase 2");
+    }
+
+    /// Plays game `id`'s phase 1 by hand (the submitter dissecting, the honest challenger
+    /// selecting) until the node's opening is due.
+    function _playToOpening() internal {
+        while (game.game(id).turn != DisputeGame.Turn.Open) {
+            DisputeGame.Game memory g = game.game(id);
+            if (g.turn == DisputeGame.Turn.Dissect) {
+                uint256 len = g.hi - g.lo;
+                uint256 m = len < g.k ? len : g.k;
+                delete lastRoots;
+                for (uint256 j = 1; j < m; j++) lastRoots.push(_subHash(1, g.lo + (len * j) / m, g.hi));
+                vm.prank(submitter);
+                game.dissect(id, lastRoots);
+            } else {
+                vm.prank(challenger);
+                game.select(id, lastRoots, _pick(g));
+            }
+        }
     }
 
     function _expectOpen(DisputeGame.NodeOpening memory o, bytes memory err) internal {
