@@ -3,8 +3,9 @@
  * computed from the executor's run of the task (submitter.c's run_task): the submitter's claims or
  * our honest values. The game's first move is the submitter's binding of its State_n to the output
  * it submitted (bindEnd). At one graph step the submitter opens the node (openNode): the node's output
- * and its path into State_s, the node's leaf and its path into the model, each value operand's
- * root and path into the agreed State_{s-1}, and the claimed final state of the node's VM run
+ * and its path into State_s, the node's leaf (its refs less the trailing empty slots) and its path
+ * into the model, each value operand's root and its siblings into the agreed State_{s-1} below
+ * where its path meets the output's, and the claimed final state of the node's VM run
  * (phase2.c), which starts phase 2. */
 #include "bisector.h"
 #include "hex.h"
@@ -38,20 +39,32 @@ int end_binding(const task *t, const model_entry *me, cJSON *args) {
     return 0;
 }
 
-/* The value operands' roots (in operand order) and their paths into State_{s-1}, D each, appended
- * to values and paths. Returns 0 or -1. */
+/* The value operands' roots (in operand order) and their siblings in State_{s-1}, appended to values
+ * and paths: operand leaf y's path meets the opened leaf x = nin - 1 + s's at the height h of the
+ * top bit of x ^ y, above which the contract takes statePath's siblings (statePath[h] is y's
+ * subtree root), so only y's h siblings below travel; y == x (the node's own output, zero in
+ * State_{s-1}) sends root 0 and none. Returns 0 or -1. */
 static int operand_proofs(const task *t, const model_entry *me, uint64_t s, cJSON *values, cJSON *paths) {
     uint32_t nin = me->m.nin, node = (uint32_t)(s - 1);
+    uint64_t x = nin - 1 + s;
     unsigned D = me->m.state_depth;
     char h[67];
     for (int j = 0; j < KD_MAX_OPERANDS; j++) {
         if (!(me->m.nodes[node].input_mask >> j & 1)) continue;
         uint32_t ref = me->m.nodes[node].ref[j];
+        if (ref == x) {
+            static const uint8_t zero[32];
+            hex_encode(zero, 32, h);
+            cJSON_AddItemToArray(values, cJSON_CreateString(h));
+            continue;
+        }
         merkle_proof vp;
         if (merkle_prove(t->claimed, (size_t)(nin + s - 1) * 32, D, ref, &vp)) return -1;
         hex_encode(t->claimed[ref], 32, h);
         cJSON_AddItemToArray(values, cJSON_CreateString(h));
-        for (unsigned i = 0; i < D; i++) {
+        unsigned top = 0;
+        while ((x ^ ref) >> (top + 1)) top++;
+        for (unsigned i = 0; i < top; i++) {
             hex_encode(vp.siblings[i], 32, h);
             cJSON_AddItemToArray(paths, cJSON_CreateString(h));
         }
@@ -84,7 +97,10 @@ cJSON *node_opening(bisector *b, task *t, const model_entry *me, uint64_t s) {
     cJSON_AddItemToArray(o, cJSON_CreateString(h));
     snprintf(mask, sizeof mask, "%u", me->m.nodes[node].input_mask);
     cJSON_AddItemToArray(o, cJSON_CreateString(mask));
-    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])c.refs, KD_MAX_OPERANDS));
+    /* the refs less the trailing empty slots (Z(23)), which the contract fills in */
+    size_t nrefs = KD_MAX_OPERANDS;
+    while (nrefs > 0 && memcmp(c.refs[nrefs - 1], merkle_zero(MERKLE_SLOT_DEPTH), 32) == 0) nrefs--;
+    cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])c.refs, nrefs));
     cJSON_AddItemToArray(o, hashes_json((const uint8_t (*)[32])np.siblings, nd));
     if (operand_proofs(t, me, s, values, paths)) {
         cJSON_Delete(o), cJSON_Delete(values), cJSON_Delete(paths);

@@ -91,14 +91,14 @@ contract DisputeGame is Credits {
 
     /// @notice The submitter's opening of graph step `hi` (see openNode and docs/game.md).
     struct NodeOpening {
-        bytes32 output; // o: the node's output root, leaf nin - 1 + s of State_s
-        bytes32[] statePath; // D siblings of that leaf (same in State_{s-1} where it is zero)
+        bytes32 output; // o: the node's output root, leaf x = nin - 1 + s of State_s
+        bytes32[] statePath; // D siblings of leaf x (same in State_{s-1} where it is zero)
         bytes32 descriptorRoot; // node leaf preimage...
         uint16 inputMask;
-        bytes32[12] refs;
+        bytes32[] refs; // the node leaf's refs[0 .. r-1], r <= 12; refs[r .. 11] are Z(23), the empty slot
         bytes32[] nodePath; // ceil(log2 n) siblings of node leaf s - 1 in nodesRoot
         bytes32[] valueRoots; // tensor roots of the value operands, in operand order
-        bytes32[] valuePaths; // D siblings per value operand, into State_{s-1}
+        bytes32[] valuePaths; // per value operand at leaf y != x: its h siblings, h = the top bit of x ^ y (statePath[h] is y's subtree's root); none when y == x
         bytes finalState; // 173-byte packed VM state the submitter claims at step T
         bytes32[4] slotPath; // siblings of slot 15 in the final state's memory root
     }
@@ -160,6 +160,10 @@ contract DisputeGame is Credits {
     error BadValuePath(uint256 operand);
     error BadValueRef(uint256 operand);
     error BadValueCount(uint256 expected, uint256 given);
+    /// @notice An opening's value paths hold other than the siblings its value operands need.
+    error BadValueSiblings(uint256 expected, uint256 given);
+    /// @notice An opening sent more than 12 refs.
+    error BadRefs(uint256 given);
     error BadFinalState();
     error BadOutputSlot();
     error WrongPreState();
@@ -405,24 +409,32 @@ contract DisputeGame is Credits {
         if (g.turn != Turn.Open) revert WrongTurn(g.turn);
         if (msg.sender != g.submitter) revert NotYourMove(g.submitter);
         _tick(g, true);
-        ModelRegistry.ModelSpec memory m = registry.spec(g.modelId);
+        ModelRegistry.NodeFacts memory m = registry.nodeFacts(g.modelId);
         uint256 s = g.hi; // graph step s runs node s - 1
         bytes32 agreed = g.startHash;
         // State_s = State_{s-1} with one leaf filled
-        if (o.statePath.length != m.stateDepth) revert BadStatePath();
+        bytes32[] calldata statePath = o.statePath;
+        if (statePath.length != m.stateDepth) revert BadStatePath();
         uint256 leafIndex = uint256(m.nin) - 1 + s;
-        if (Merkle.rootFromPath(bytes32(0), leafIndex, o.statePath) != agreed) revert BadStatePath();
-        if (Merkle.rootFromPath(o.output, leafIndex, o.statePath) != g.endHash) revert BadStatePath();
-        // the node leaf
-        bytes32 nodeLeaf = Commitments.nodeLeaf(o.descriptorRoot, o.inputMask, o.refs);
-        if (o.nodePath.length != Merkle.depthFor(m.n)) revert BadNodePath();
-        if (Merkle.rootFromPath(nodeLeaf, s - 1, o.nodePath) != m.nodesRoot) revert BadNodePath();
+        if (Merkle.rootFromPath(bytes32(0), leafIndex, statePath) != agreed) revert BadStatePath();
+        bytes32 output = o.output;
+        if (Merkle.rootFromPath(output, leafIndex, statePath) != g.endHash) revert BadStatePath();
+        // the node leaf, its trailing empty refs filled in
+        bytes32[] calldata given = o.refs;
+        if (given.length > 12) revert BadRefs(given.length);
+        bytes32[12] memory refs;
+        for (uint256 j = 0; j < 12; j++) refs[j] = j < given.length ? given[j] : Commitments.EMPTY_SLOT;
+        bytes32 descriptorRoot = o.descriptorRoot;
+        bytes32 nodeLeaf = Commitments.nodeLeaf(descriptorRoot, o.inputMask, refs);
+        bytes32[] calldata nodePath = o.nodePath;
+        if (nodePath.length != Merkle.depthFor(m.n)) revert BadNodePath();
+        if (Merkle.rootFromPath(nodeLeaf, s - 1, nodePath) != m.nodesRoot) revert BadNodePath();
         // the initial state from the guest root, the descriptor root and the operand roots
-        bytes32 initial = Commitments.vmInitialState(m.guestRoot, o.descriptorRoot, _operands(o, agreed, m.stateDepth));
+        bytes32 initial = Commitments.vmInitialState(m.guestRoot, descriptorRoot, _operands(o, refs, leafIndex, m.stateDepth));
         // the claimed final state
         bytes calldata fin = o.finalState;
         if (fin.length != 173 || uint8(fin[44]) != 1 || bytes4(fin[45:49]) != bytes4(0)) revert BadFinalState();
-        if (Merkle.rootFromPath(o.output, 15, _path4(o.slotPath)) != bytes32(fin[0:32])) revert BadOutputSlot();
+        if (Merkle.rootFromPath(output, 15, _path4(o.slotPath)) != bytes32(fin[0:32])) revert BadOutputSlot();
         bytes32 finalHash = keccak256(fin);
         uint64 steps = uint64(1) << m.stepsLog2;
         g.phase = 2;
@@ -432,29 +444,49 @@ contract DisputeGame is Credits {
         g.startHash = initial;
         g.endHash = finalHash;
         g.turn = Turn.Dissect;
-        emit NodeOpened(gameId, uint32(s - 1), o.output, initial, finalHash, steps, fin);
+        emit NodeOpened(gameId, uint32(s - 1), output, initial, finalHash, steps, fin);
     }
 
     /// @dev The operand roots: a weight operand's root is its ref, a value operand's root is
-    ///      proven at leaf `ref` of the agreed state.
-    function _operands(NodeOpening calldata o, bytes32 agreed, uint256 depth) internal pure returns (bytes32[12] memory ops) {
+    ///      proven at leaf y = `ref` of the agreed state State_{s-1}, whose path to the root shares
+    ///      statePath's siblings (already checked against State_{s-1}, leaf x zero) above the
+    ///      height h where the two paths meet (h: the top bit of x ^ y): statePath[h] is the root
+    ///      of y's subtree of height h, so y's proof is only its h siblings below. y == x is the
+    ///      node's own output, zero in State_{s-1}: root 0, no siblings.
+    function _operands(NodeOpening calldata o, bytes32[12] memory refs, uint256 x, uint256 depth)
+        internal
+        pure
+        returns (bytes32[12] memory ops)
+    {
+        // the calldata arrays taken once: each access through `o` decodes and checks them again
+        bytes32[] calldata roots = o.valueRoots;
+        bytes32[] calldata paths = o.valuePaths;
+        bytes32[] calldata shared = o.statePath;
+        uint256 mask = o.inputMask;
         uint256 v;
+        uint256 used; // siblings of valuePaths read so far
         for (uint256 j = 0; j < 12; j++) {
-            if ((o.inputMask >> j) & 1 == 0) {
-                ops[j] = o.refs[j];
+            if ((mask >> j) & 1 == 0) {
+                ops[j] = refs[j];
                 continue;
             }
-            uint256 ref = uint256(o.refs[j]);
-            if (ref >> depth != 0) revert BadValueRef(j);
-            if (v >= o.valueRoots.length || o.valuePaths.length < (v + 1) * depth) {
-                revert BadValueCount(v + 1, o.valueRoots.length);
+            uint256 y = uint256(refs[j]);
+            if (y >> depth != 0) revert BadValueRef(j);
+            if (v >= roots.length) revert BadValueCount(v + 1, roots.length);
+            bytes32 root = roots[v];
+            if (y == x) {
+                if (root != 0) revert BadValuePath(j);
+            } else {
+                uint256 h = Merkle.depthFor((x ^ y) + 1) - 1;
+                if (paths.length < used + h) revert BadValueSiblings(used + h, paths.length);
+                if (Merkle.rootFromPath(root, y, paths[used:used + h]) != shared[h]) revert BadValuePath(j);
+                used += h;
             }
-            bytes32 root = o.valueRoots[v];
-            if (Merkle.rootFromPath(root, ref, o.valuePaths[v * depth:(v + 1) * depth]) != agreed) revert BadValuePath(j);
             ops[j] = root;
             v++;
         }
-        if (v != o.valueRoots.length || o.valuePaths.length != v * depth) revert BadValueCount(v, o.valueRoots.length);
+        if (v != roots.length) revert BadValueCount(v, roots.length);
+        if (used != paths.length) revert BadValueSiblings(used, paths.length);
     }
 
     function _path4(bytes32[4] calldata p) internal pure returns (bytes32[] calldata out) {

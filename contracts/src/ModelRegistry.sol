@@ -86,6 +86,16 @@ contract ModelRegistry {
         uint8 stateDepth; // D of the step graph
     }
 
+    /// @notice What a node's opening needs of its model (DisputeGame.openNode): four storage reads.
+    struct NodeFacts {
+        bytes32 nodesRoot;
+        bytes32 guestRoot;
+        uint32 nin;
+        uint32 n;
+        uint8 stateDepth;
+        uint8 stepsLog2;
+    }
+
     /// @notice A registered model: the spec plus its model root and registrant.
     struct Model {
         bytes32 modelRoot;
@@ -192,7 +202,7 @@ contract ModelRegistry {
     ///      deployment allows, a window outside [minWindow, maxWindow], a clock shorter than
     ///      movesPerSide * minMoveTime or longer than maxClock, a bond under its minimum.
     function register(ModelSpec calldata spec) external returns (uint256 modelId) {
-        _checkGraph(spec);
+        _checkGraph(spec, true);
         _checkGame(spec, 0);
         modelId = _store(spec, _stepRoot(spec));
     }
@@ -200,14 +210,15 @@ contract ModelRegistry {
     /// @notice Registers a generation model (docs/generation.md): `spec` is its decoding step's
     ///         graph, `gen` the facts of the token phase. Its model root is the generation root
     ///         keccak256(stepRoot ++ vocab ++ ctx ++ layers ++ kvValue) (docs/commitments.md).
-    /// @dev Reverts as register does, and when the step graph is not laid out as docs/generation.md
-    ///      says: vocab outside 1 ..= MAX_VOCAB (BadVocab); ctx under 2 or past what a request or
+    /// @dev Reverts as register does (but the step graph's inputs do not travel in a request: each
+    ///      input is bounded by a VM slot, 2^28 bytes, InputsTooLarge, and their sum is not bounded
+    ///      by maxInputBytes), and when the step graph is not laid out as docs/generation.md says: vocab outside 1 ..= MAX_VOCAB (BadVocab); ctx under 2 or past what a request or
     ///      result may carry as int32 ids (BadContext); no layers (BadLayers); inputs other than
     ///      the 2^c cache leaves, then token, pos and sampler of 4, 4 and 20 bytes (BadStepInputs);
     ///      a kv output range not aligned to 2^c, not node outputs or past the graph (BadKvValue);
     ///      a sampled token that is not a 4-byte node output outside that range (BadSampledValue).
     function registerGeneration(ModelSpec calldata spec, GenerationSpec calldata gen) external returns (uint256 modelId) {
-        _checkGraph(spec);
+        _checkGraph(spec, false);
         uint8 c = _checkGeneration(spec, gen);
         _checkGame(spec, gen.ctx);
         bytes32 stepRoot = _stepRoot(spec);
@@ -253,7 +264,11 @@ contract ModelRegistry {
     }
 
     /// @dev The commitment's numbers: the graph and the byte lengths of its inputs and output.
-    function _checkGraph(ModelSpec calldata spec) internal view {
+    ///      `requested`: the inputs travel in a request (a classifier's), so together they are
+    ///      bounded by maxInputBytes. A step graph's inputs never travel (the caches' roots are in
+    ///      G_t, token, position and sampler are computed; a request carries the prompt, bounded
+    ///      through ctx): each must only fit a VM operand slot, 2^28 bytes.
+    function _checkGraph(ModelSpec calldata spec, bool requested) internal view {
         if (spec.n == 0) revert NoNodes();
         if (spec.nin == 0) revert NoInputs();
         if (spec.nin > MAX_INPUTS || spec.n > MAX_NODES) revert TooManyValues(spec.nin, spec.n);
@@ -264,10 +279,12 @@ contract ModelRegistry {
         if (spec.inputBytes.length != spec.nin) revert BadInputBytes(spec.inputBytes.length);
         uint256 total;
         for (uint256 i = 0; i < spec.nin; i++) {
-            if (spec.inputBytes[i] == 0) revert BadInputBytes(i);
-            total += spec.inputBytes[i];
+            uint256 b = spec.inputBytes[i];
+            if (b == 0) revert BadInputBytes(i);
+            if (!requested && b > Merkle.SLOT_BYTES) revert InputsTooLarge(b, Merkle.SLOT_BYTES);
+            total += b;
         }
-        if (total > maxInputBytes) revert InputsTooLarge(total, maxInputBytes);
+        if (requested && total > maxInputBytes) revert InputsTooLarge(total, maxInputBytes);
         // 0 stays reserved for a task kind whose output length another commitment fixes
         if (spec.outputBytes == 0 || spec.outputBytes > maxOutputBytes) revert BadOutputBytes(spec.outputBytes, maxOutputBytes);
     }
@@ -321,6 +338,15 @@ contract ModelRegistry {
     /// @notice The model's spec alone (what the oracle and the game read).
     function spec(uint256 modelId) external view returns (ModelSpec memory) {
         return _model(modelId).spec;
+    }
+
+    /// @notice What openNode reads of a model: its nodes and guest roots, nin, n, D and the step
+    ///         bound (four storage reads; spec() would read the input lengths and the URI too).
+    ///         A registered model has n >= 1, so n == 0 is an unknown model (UnknownModel).
+    function nodeFacts(uint256 modelId) external view returns (NodeFacts memory f) {
+        ModelSpec storage s = models[modelId].spec;
+        f = NodeFacts(s.nodesRoot, s.guestRoot, s.nin, s.n, s.stateDepth, s.stepsLog2);
+        if (f.n == 0) revert UnknownModel(modelId);
     }
 
     /// @notice A generation model's facts (one storage read); all zero for a classifier.

@@ -7,8 +7,9 @@
 // cold storage, and the gas measured is what the transaction costs in all (21000 + calldata +
 // execution, refunds not subtracted). Without --isolate the figures would be far too low (warm
 // storage, no intrinsic gas), so the test refuses to run.
-// Fails if a dissection or selection move costs more than 100,000 gas, the one-step proof more
-// than 100,000, or the whole dispute at the best k (16) more than 2,000,000.
+// Fails if a dissection or selection move, the binding or the node's opening costs more than
+// 100,000 gas, the one-step proof more than 100,000, or the whole dispute at the best k (16) more
+// than 2,000,000.
 // And a generation dispute at the fortunes model's size (4 layers: 8 caches, 61 step-graph nodes,
 // a 16-id prompt and 64 new tokens: T = 79 token steps, phase 2 over 2^26 VM steps), a lie at the
 // 40th new token: every move under 100,000 gas (openStep too, also at its dearest steps), the whole
@@ -79,6 +80,7 @@ contract GasTest is GenFixture {
         assertTrue(maxOf[1] <= 100_000, "a dissection move within 100k gas");
         assertTrue(maxOf[2] <= 100_000, "a selection move within 100k gas");
         assertTrue(maxOf[uint256(Kind.Bind)] <= 100_000, "the binding within 100k gas");
+        assertTrue(maxOf[uint256(Kind.Open)] <= 100_000, "the node's opening within 100k gas");
     }
 
     /// Every kind of transaction of the game just played: count, gas, the largest; returns the sum.

@@ -292,6 +292,24 @@ contract GenRevertsTest is GenFixture {
         reg.registerGeneration(s, g);
     }
 
+    /// A step graph's inputs never travel in a request (the caches' roots are in G_t), so only a
+    /// VM slot bounds each: a LLaMA-7B-shaped context (32 layers, 4096 positions, K and V caches of
+    /// 4096 x 4096 f32, 64 MiB each, 4 GiB in all) registers under the test bounds' 1 MiB of
+    /// request inputs; a cache past a slot (2^28 bytes) is still refused. A classifier's inputs
+    /// travel and stay bounded by maxInputBytes (Attacks.t.sol).
+    function test_registry_bounds_a_step_graphs_inputs_by_a_slot_not_by_a_request() public {
+        _buildStepGraph(32, 1); // 64 caches (c = 6): nin 67
+        (ModelRegistry.ModelSpec memory s, ModelRegistry.GenerationSpec memory g) = _genSpec(2, 5);
+        for (uint256 i = 0; i < 64; i++) s.inputBytes[i] = 4096 * 4096 * 4;
+        g.ctx = 4096;
+        uint256 id = reg.registerGeneration(s, g);
+        assertEq(reg.generation(id).kvHeight, 6, "registered, c = 6");
+        s.inputBytes[63] = uint32(1 << 28) + 1;
+        _badGen(s, g, abi.encodeWithSelector(ModelRegistry.InputsTooLarge.selector, uint256(1 << 28) + 1, uint256(1 << 28)));
+        s.inputBytes[63] = uint32(1 << 28); // exactly a slot
+        reg.registerGeneration(s, g);
+    }
+
     function test_registry_refuses_step_graphs_not_laid_out() public {
         _buildStepGraph(3, 1); // 6 caches and 2 pads (c = 3): nin 11, token 8, pos 9, sampler 10
         (ModelRegistry.ModelSpec memory s, ModelRegistry.GenerationSpec memory g) = _genSpec(2, 5);

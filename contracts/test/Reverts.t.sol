@@ -10,6 +10,7 @@ import {InferenceOracle} from "../src/InferenceOracle.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {RiscvStep} from "../src/RiscvStep.sol";
 import {Merkle} from "../src/lib/Merkle.sol";
+import {Commitments} from "../src/lib/Commitments.sol";
 import {Credits} from "../src/lib/Credits.sol";
 
 contract RevertsTest is GameFixture {
@@ -112,20 +113,7 @@ contract RevertsTest is GameFixture {
     /// Plays the honest challenger up to the opening, then tries bad openings.
     function test_bad_openings() public {
         subStopAfter = 0; // the driver stops at the submitter's first move; play by hand
-        while (game.game(id).turn != DisputeGame.Turn.Open) {
-            DisputeGame.Game memory g = game.game(id);
-            if (g.turn == DisputeGame.Turn.Dissect) {
-                uint256 len = g.hi - g.lo;
-                uint256 m = len < g.k ? len : g.k;
-                delete lastRoots;
-                for (uint256 j = 1; j < m; j++) lastRoots.push(_subHash(1, g.lo + (len * j) / m, g.hi));
-                vm.prank(submitter);
-                game.dissect(id, lastRoots);
-            } else {
-                vm.prank(challenger);
-                game.select(id, lastRoots, _pick(g));
-            }
-        }
+        _playToOpening();
         uint64 s = game.game(id).hi;
         assertEq(s, 3, "narrowed to graph step 3 (node 2)");
         DisputeGame.NodeOpening memory o = _opening(s);
@@ -144,6 +132,24 @@ contract RevertsTest is GameFixture {
         b = _opening(s);
         b.valueRoots = new bytes32[](0);
         _expectOpen(b, abi.encodeWithSelector(DisputeGame.BadValueCount.selector, uint256(1), uint256(0)));
+        // the value operand (leaf 2) meets the opened leaf (3) at height 0: statePath[0] is its
+        // root, and it needs no sibling; one more, or the D of a whole path, is refused
+        assertEq(o.valuePaths.length, 0, "leaf 2 shares leaf 3's path from height 0");
+        b = _opening(s);
+        b.valuePaths = new bytes32[](1);
+        _expectOpen(b, abi.encodeWithSelector(DisputeGame.BadValueSiblings.selector, uint256(0), uint256(1)));
+        b = _opening(s);
+        b.valuePaths = new bytes32[](D);
+        _expectOpen(b, abi.encodeWithSelector(DisputeGame.BadValueSiblings.selector, uint256(0), uint256(D)));
+        // more than 12 refs; a trailing ref that is not the empty slot is another node leaf
+        b = _opening(s);
+        b.refs = new bytes32[](13);
+        _expectOpen(b, abi.encodeWithSelector(DisputeGame.BadRefs.selector, uint256(13)));
+        b = _opening(s);
+        bytes32[] memory longer = new bytes32[](3);
+        (longer[0], longer[1], longer[2]) = (b.refs[0], b.refs[1], bytes32(0));
+        b.refs = longer;
+        _expectOpen(b, abi.encodeWithSelector(DisputeGame.BadNodePath.selector));
         b = _opening(s);
         b.finalState = vmRun.withPc(b.finalState, 4); // any other state: its memory root still holds o
         b.finalState[44] = 0x00; // but it must be exited
@@ -151,9 +157,62 @@ contract RevertsTest is GameFixture {
         b = _opening(s);
         b.slotPath[2] = bytes32(uint256(1));
         _expectOpen(b, abi.encodeWithSelector(DisputeGame.BadOutputSlot.selector));
+        // the same leaf with its empty refs written out (all 12) opens as well
+        b = _opening(s);
+        bytes32[] memory all = new bytes32[](12);
+        for (uint256 j = 0; j < 12; j++) all[j] = j < b.refs.length ? b.refs[j] : Commitments.EMPTY_SLOT;
+        b.refs = all;
+        vm.prank(submitter);
+        game.openNode(id, b);
+        assertTrue(game.game(id).phase == 2, "phase 2");
+    }
+
+    /// A value operand whose path meets the opened leaf's high up sends its siblings below that
+    /// height, and each is checked: the fashion-sized chain at graph step 4 (leaf 4, its operand
+    /// leaf 3: they meet at height 2).
+    function test_bad_value_siblings_below_the_shared_height() public {
+        lieNode = 3;
+        uint256 task3 = _request(requester);
+        _submit(task3, submitter, 3);
+        id = _challenge(task3, challenger);
+        vm.prank(submitter);
+        (bool ok, bytes memory ret) = address(game).call(_bindCall(id));
+        _bubble(ok, ret);
+        _playToOpening();
+        uint64 s = game.game(id).hi;
+        assertEq(s, 4, "narrowed to graph step 4 (node 3)");
+        DisputeGame.NodeOpening memory o = _opening(s);
+        assertEq(o.valuePaths.length, 2, "two siblings below height 2");
+        DisputeGame.NodeOpening memory b = _opening(s);
+        b.valuePaths[1] = bytes32(uint256(1));
+        _expectOpen(b, abi.encodeWithSelector(DisputeGame.BadValuePath.selector, uint256(0)));
+        b = _opening(s);
+        bytes32[] memory one = new bytes32[](1);
+        one[0] = b.valuePaths[0];
+        b.valuePaths = one;
+        _expectOpen(b, abi.encodeWithSelector(DisputeGame.BadValueSiblings.selector, uint256(2), uint256(1)));
         vm.prank(submitter);
         game.openNode(id, o);
         assertTrue(game.game(id).phase == 2, "phase 2");
+    }
+
+    /// Plays game `id`'s phase 1 by hand (the submitter dissecting, the honest challenger
+    /// selecting) until the node's opening is due.
+    function _playToOpening() internal {
+        while (game.game(id).turn != DisputeGame.Turn.Open) {
+            DisputeGame.Game memory g = game.game(id);
+            if (g.turn == DisputeGame.Turn.Dissect) {
+                uint256 len = g.hi - g.lo;
+                uint256 m = len < g.k ? len : g.k;
+                delete lastRoots;
+                for (uint256 j = 1; j < m; j++) lastRoots.push(_subHash(1, g.lo + (len * j) / m, g.hi));
+                vm.prank(submitter);
+                game.dissect(id, lastRoots);
+            } else {
+                vm.prank(challenger);
+                game.select(id, lastRoots, _pick(g));
+            }
+        }
     }
 
     function _expectOpen(DisputeGame.NodeOpening memory o, bytes memory err) internal {

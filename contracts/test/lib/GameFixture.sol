@@ -18,6 +18,7 @@ pragma solidity ^0.8.28;
 import {Test} from "./Test.sol";
 import {VmModel, Asm} from "./VmModel.sol";
 import {Merkle} from "../../src/lib/Merkle.sol";
+import {Commitments} from "../../src/lib/Commitments.sol";
 import {RiscvStep} from "../../src/RiscvStep.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {InferenceOracle, IOpmlReceiver} from "../../src/InferenceOracle.sol";
@@ -419,6 +420,22 @@ abstract contract GameFixture is Test {
         return m - 1;
     }
 
+    /// An opening's refs: the node leaf's refs less its trailing empty slots (Z(23)).
+    function _openingRefs(bytes32[12] memory r) internal pure returns (bytes32[] memory out) {
+        uint256 count = 12;
+        while (count > 0 && r[count - 1] == Commitments.EMPTY_SLOT) count--;
+        out = new bytes32[](count);
+        for (uint256 j = 0; j < count; j++) out[j] = r[j];
+    }
+
+    /// A value operand's siblings in an opening: those of leaf y below the height where its path
+    /// meets the opened leaf x's (the top bit of x ^ y); none when y == x.
+    function _valueSiblings(bytes32[] memory full, uint256 x, uint256 y) internal pure returns (bytes32[] memory p) {
+        if (x == y) return new bytes32[](0);
+        p = new bytes32[](Merkle.depthFor((x ^ y) + 1) - 1);
+        for (uint256 i = 0; i < p.length; i++) p[i] = full[i];
+    }
+
     /// The submitter's opening of graph step s, and the VM run (vmRun) of node s - 1 from its values.
     function _opening(uint256 s) internal virtual returns (DisputeGame.NodeOpening memory o) {
         uint32[] memory v = _values(lieNode);
@@ -433,11 +450,11 @@ abstract contract GameFixture is Test {
         o.statePath = _siblings(_leaves(v, s), NIN - 1 + s, D);
         o.descriptorRoot = _root4(_desc(k));
         o.inputMask = 1;
-        o.refs = _refs(k);
+        o.refs = _openingRefs(_refs(k));
         o.nodePath = _siblings(_padded(_nodeLeaves()), k, Merkle.depthFor(n));
         o.valueRoots = new bytes32[](1);
         o.valueRoots[0] = _root4(v[k]);
-        o.valuePaths = _siblings(_leaves(v, s - 1), k, D);
+        o.valuePaths = _valueSiblings(_siblings(_leaves(v, s - 1), k, D), NIN - 1 + s, k);
         bytes memory fin = vmRun.stateAt(vmLast);
         bytes32[] memory sp = vmRun.slotSiblings(15);
         for (uint256 i = 0; i < 4; i++) o.slotPath[i] = sp[i];

@@ -466,21 +466,21 @@ abstract contract GenFixture is GameFixture {
         o.statePath = _siblings(_upTo(leaves, s), gnin - 1 + s, gD);
         o.descriptorRoot = _root4(descOf[k]);
         o.inputMask = 3;
-        o.refs = _refsOf();
-        o.refs[0] = bytes32(uint256(opA[k]));
-        o.refs[1] = bytes32(uint256(opB[k]));
+        bytes32[12] memory refs = _refsOf();
+        refs[0] = bytes32(uint256(opA[k]));
+        refs[1] = bytes32(uint256(opB[k]));
+        o.refs = _openingRefs(refs);
         o.nodePath = _siblings(_padded(_genNodeLeaves()), k, Merkle.depthFor(gn));
         bytes32[] memory before = _upTo(leaves, s - 1);
         o.valueRoots = new bytes32[](2);
         o.valueRoots[0] = leaves[opA[k]];
         o.valueRoots[1] = leaves[opB[k]];
-        bytes32[] memory pa = _siblings(before, opA[k], gD);
-        bytes32[] memory pb = _siblings(before, opB[k], gD);
-        o.valuePaths = new bytes32[](2 * gD);
-        for (uint256 i = 0; i < gD; i++) {
-            o.valuePaths[i] = pa[i];
-            o.valuePaths[gD + i] = pb[i];
-        }
+        uint256 x = gnin - 1 + s;
+        bytes32[] memory pa = _valueSiblings(_siblings(before, opA[k], gD), x, opA[k]);
+        bytes32[] memory pb = _valueSiblings(_siblings(before, opB[k], gD), x, opB[k]);
+        o.valuePaths = new bytes32[](pa.length + pb.length);
+        for (uint256 i = 0; i < pa.length; i++) o.valuePaths[i] = pa[i];
+        for (uint256 i = 0; i < pb.length; i++) o.valuePaths[pa.length + i] = pb[i];
         bytes memory fin = vmRun.stateAt(vmLast);
         bytes32[] memory sp = vmRun.slotSiblings(15);
         for (uint256 i = 0; i < 4; i++) o.slotPath[i] = sp[i];
