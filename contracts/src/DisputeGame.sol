@@ -423,7 +423,12 @@ contract DisputeGame is Credits {
         bytes32[] calldata given = o.refs;
         if (given.length > 12) revert BadRefs(given.length);
         bytes32[12] memory refs;
-        for (uint256 j = 0; j < 12; j++) refs[j] = j < given.length ? given[j] : Commitments.EMPTY_SLOT;
+        bytes32 empty = Commitments.EMPTY_SLOT;
+        assembly ("memory-safe") {
+            let r := given.length
+            calldatacopy(refs, given.offset, shl(5, r))
+            for { let j := r } lt(j, 12) { j := add(j, 1) } { mstore(add(refs, shl(5, j)), empty) }
+        }
         bytes32 descriptorRoot = o.descriptorRoot;
         bytes32 nodeLeaf = Commitments.nodeLeaf(descriptorRoot, o.inputMask, refs);
         bytes32[] calldata nodePath = o.nodePath;
