@@ -470,11 +470,9 @@ contract DisputeGame is Credits {
         uint256 mask = o.inputMask;
         uint256 v;
         uint256 used; // siblings of valuePaths read so far
+        ops = refs; // a weight operand's root is its ref; refs is not read after (the node leaf is hashed)
         for (uint256 j = 0; j < 12; j++) {
-            if ((mask >> j) & 1 == 0) {
-                ops[j] = refs[j];
-                continue;
-            }
+            if ((mask >> j) & 1 == 0) continue;
             uint256 y = uint256(refs[j]);
             if (y >> depth != 0) revert BadValueRef(j);
             if (v >= roots.length) revert BadValueCount(v + 1, roots.length);
