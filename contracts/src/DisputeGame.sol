@@ -423,7 +423,12 @@ contract DisputeGame is Credits {
         bytes32[] calldata given = o.refs;
         if (given.length > 12) revert BadRefs(given.length);
         bytes32[12] memory refs;
-        for (uint256 j = 0; j < 12; j++) refs[j] = j < given.length ? given[j] : Commitments.EMPTY_SLOT;
+        bytes32 empty = Commitments.EMPTY_SLOT;
+        assembly ("memory-safe") {
+            let r := given.length
+            calldatacopy(refs, given.offset, shl(5, r))
+            for { let j := r } lt(j, 12) { j := add(j, 1) } { mstore(add(refs, shl(5, j)), empty) }
+        }
         bytes32 descriptorRoot = o.descriptorRoot;
         bytes32 nodeLeaf = Commitments.nodeLeaf(descriptorRoot, o.inputMask, refs);
         bytes32[] calldata nodePath = o.nodePath;
@@ -465,11 +470,9 @@ contract DisputeGame is Credits {
         uint256 mask = o.inputMask;
         uint256 v;
         uint256 used; // siblings of valuePaths read so far
+        ops = refs; // a weight operand's root is its ref; refs is not read after (the node leaf is hashed)
         for (uint256 j = 0; j < 12; j++) {
-            if ((mask >> j) & 1 == 0) {
-                ops[j] = refs[j];
-                continue;
-            }
+            if ((mask >> j) & 1 == 0) continue;
             uint256 y = uint256(refs[j]);
             if (y >> depth != 0) revert BadValueRef(j);
             if (v >= roots.length) revert BadValueCount(v + 1, roots.length);

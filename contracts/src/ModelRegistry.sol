@@ -86,7 +86,7 @@ contract ModelRegistry {
         uint8 stateDepth; // D of the step graph
     }
 
-    /// @notice What a node's opening needs of its model (DisputeGame.openNode): four storage reads.
+    /// @notice What a node's opening needs of its model (DisputeGame.openNode): three storage reads.
     struct NodeFacts {
         bytes32 nodesRoot;
         bytes32 guestRoot;
@@ -99,7 +99,13 @@ contract ModelRegistry {
     /// @notice A registered model: the spec plus its model root and registrant.
     struct Model {
         bytes32 modelRoot;
+        // one slot: the owner and, copied from the spec at registration (a spec never changes),
+        // the numbers an opening reads, so that nodeFacts reads three slots, not four
         address owner;
+        uint32 nin;
+        uint32 n;
+        uint8 stateDepth;
+        uint8 stepsLog2;
         ModelSpec spec;
     }
 
@@ -238,6 +244,7 @@ contract ModelRegistry {
         Model storage m = models[modelId];
         m.modelRoot = root;
         m.owner = msg.sender;
+        (m.nin, m.n, m.stateDepth, m.stepsLog2) = (spec.nin, spec.n, spec.stateDepth, spec.stepsLog2);
         m.spec = spec;
         emit ModelRegistered(modelId, root, msg.sender, spec.nodesRoot, spec.guestRoot, spec);
     }
@@ -341,11 +348,12 @@ contract ModelRegistry {
     }
 
     /// @notice What openNode reads of a model: its nodes and guest roots, nin, n, D and the step
-    ///         bound (four storage reads; spec() would read the input lengths and the URI too).
+    ///         bound (three storage reads: the two roots and the owner's slot, where the numbers
+    ///         are copied at registration; spec() would read the input lengths and the URI too).
     ///         A registered model has n >= 1, so n == 0 is an unknown model (UnknownModel).
     function nodeFacts(uint256 modelId) external view returns (NodeFacts memory f) {
-        ModelSpec storage s = models[modelId].spec;
-        f = NodeFacts(s.nodesRoot, s.guestRoot, s.nin, s.n, s.stateDepth, s.stepsLog2);
+        Model storage m = models[modelId];
+        f = NodeFacts(m.spec.nodesRoot, m.spec.guestRoot, m.nin, m.n, m.stateDepth, m.stepsLog2);
         if (f.n == 0) revert UnknownModel(modelId);
     }
 

@@ -13,8 +13,14 @@ library Commitments {
     bytes32 internal constant EMPTY_SLOT = 0x4df84f40ae0c8229d0d6069e5c8f39a7c299677a09d367fc7b05e3bc380ee652;
 
     /// @notice keccak256(descriptorRoot ++ inputMask (uint16 BE) ++ refs[0..11]): 418 bytes.
-    function nodeLeaf(bytes32 descriptorRoot, uint16 inputMask, bytes32[12] memory refs) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(descriptorRoot, inputMask, refs));
+    function nodeLeaf(bytes32 descriptorRoot, uint16 inputMask, bytes32[12] memory refs) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40) // scratch past the free memory pointer, not kept
+            mstore(p, descriptorRoot)
+            mstore(add(p, 0x20), shl(240, and(inputMask, 0xffff)))
+            mcopy(add(p, 0x22), refs, 0x180)
+            h := keccak256(p, 418)
+        }
     }
 
     /// @notice keccak256(nodesRoot ++ nin ++ n ++ outputValue ++ D ++ outputBytes ++ inputBytes[0..nin-1]):
@@ -63,14 +69,31 @@ library Commitments {
     function vmInitialState(bytes32 guestRoot, bytes32 descriptorRoot, bytes32[12] memory operands)
         internal
         pure
-        returns (bytes32)
+        returns (bytes32 h)
     {
-        bytes32[] memory slots = new bytes32[](16);
-        slots[0] = guestRoot;
-        slots[1] = descriptorRoot;
-        slots[2] = EMPTY_SLOT;
-        for (uint256 j = 0; j < 12; j++) slots[3 + j] = operands[j];
-        slots[15] = EMPTY_SLOT;
-        return keccak256(abi.encodePacked(Merkle.rootOfLeaves(slots, 4), new bytes(141)));
+        bytes32 empty = EMPTY_SLOT;
+        assembly ("memory-safe") {
+            // the 16 slot roots at the free memory pointer (not kept), then each level of the
+            // depth-4 tree written over the one below it
+            let p := mload(0x40)
+            mstore(p, guestRoot)
+            mstore(add(p, 0x20), descriptorRoot)
+            mstore(add(p, 0x40), empty)
+            mcopy(add(p, 0x60), operands, 0x180)
+            mstore(add(p, 0x1e0), empty)
+            for { let n := 8 } n { n := shr(1, n) } {
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    mstore(add(p, shl(5, i)), keccak256(add(p, shl(6, i)), 0x40))
+                }
+            }
+            // the packed state: the memory root, then 141 zero bytes (pc, step, status, exit
+            // code, registers)
+            mstore(add(p, 0x20), 0)
+            mstore(add(p, 0x40), 0)
+            mstore(add(p, 0x60), 0)
+            mstore(add(p, 0x80), 0)
+            mstore(add(p, 0xa0), 0)
+            h := keccak256(p, 173)
+        }
     }
 }
