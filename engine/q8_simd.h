@@ -30,6 +30,7 @@ Q8S_TARGET static inline __m512i q8s_perm(void) { return _mm512_setr_epi32(0, 2,
 Q8S_TARGET static inline __m512i q8s_unperm(void) { return _mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15); }
 
 /* kq8_tree lane by lane on 16 accumulator vectors that all started at +0, of which only a[0..live)
+ * (live <= 16: the callers run heads of at most 16 blocks, backend_blas.c)
  * were added to: the additions of an untouched +0 are left out (no additions at all for one
  * block). Exact: an accumulator that started at +0 is never -0 (+0 + -0 = +0, and an exact
  * cancellation rounds to +0), and x + (+0) = x for every other x (a NaN keeps its bits). The sum

@@ -535,6 +535,7 @@ int main(void) {
     attention_q8(5, 4, 1, 32, 40, 12, 1);
     attention_q8(2, 4, 2, 64, 80, 70, 0);
     attention_q8(1, 2, 2, 512, 20, 16, 1);
+    attention_q8(1, 2, 1, 1024, 20, 16, 1); /* 32 blocks a head: past the host path (16), the reference runs */
     attention_q8(2, 4, 2, 32, 30, 29, 0); /* past the cache: NaN */
     /* prompts from an empty cache: the 6-operand form as the 4-operand one over joined caches */
     attention_q8(16, 4, 2, 64, 40, 0, 1);
