@@ -45,6 +45,15 @@ typedef struct merkle_proof {
  * (bad depth, data does not fit, index out of range). */
 int merkle_prove(const void *data, size_t len, unsigned depth, uint64_t index, merkle_proof *out);
 
+/* The height at which the paths of leaves a and b meet: the lowest h with a >> h == b >> h (0 when
+ * a == b). Below it each path has its own siblings; at h - 1 each one's node is the other's sibling,
+ * and from h up the two share them. */
+static inline unsigned merkle_meet_height(uint64_t a, uint64_t b) {
+    unsigned h = 0;
+    for (uint64_t x = a ^ b; x; x >>= 1) h++;
+    return h;
+}
+
 /* The root that `leaf` at `index` with these siblings (depth of them, leaf level first) implies. */
 void merkle_root_from_path(const uint8_t leaf[32], uint64_t index, unsigned depth,
                            const uint8_t (*siblings)[32], uint8_t root[32]);

@@ -62,8 +62,7 @@ static int operand_proofs(const task *t, const model_entry *me, uint64_t s, cJSO
         if (merkle_prove(t->claimed, (size_t)(nin + s - 1) * 32, D, ref, &vp)) return -1;
         hex_encode(t->claimed[ref], 32, h);
         cJSON_AddItemToArray(values, cJSON_CreateString(h));
-        unsigned top = 0;
-        while ((x ^ ref) >> (top + 1)) top++;
+        unsigned top = merkle_meet_height(x, ref) - 1; /* ref != x: the height of x ^ ref's top bit */
         for (unsigned i = 0; i < top; i++) {
             hex_encode(vp.siblings[i], 32, h);
             cJSON_AddItemToArray(paths, cJSON_CreateString(h));

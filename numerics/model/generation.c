@@ -174,9 +174,8 @@ int opml_gen_prompt_proof_of(const uint32_t *prompt, uint32_t P, uint64_t t, opm
 }
 
 unsigned opml_gen_meet_height(uint32_t kv_value, unsigned c, uint32_t output_value) {
-    unsigned m = c;
-    for (uint32_t x = (kv_value ^ output_value) >> c; x; x >>= 1) m++;
-    return m;
+    unsigned m = merkle_meet_height(kv_value, output_value); /* the kv subtree's node is at height c */
+    return m > c ? m : c;
 }
 
 int opml_gen_state_path(const uint8_t (*values)[32], size_t nvals, unsigned depth, uint32_t kv_value, unsigned c,
