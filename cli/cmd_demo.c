@@ -27,6 +27,7 @@
 #include "cluster.h"
 #include "commands.h"
 #include "ethjson.h"
+#include "llama_cli.h"
 #include "request_gen.h"
 
 #include <limits.h>
@@ -40,6 +41,7 @@
 #define DEMO_NEW_TOKENS 64 /* new tokens per request (--new) */
 #define DEMO_TASK_S 300     /* how long a task may take to finalize, a dispute included (--timeout) */
 #define DEMO_WINDOW_S 6     /* the challenge window (--window) */
+#define DEMO_MAX_STEPS_LOG2 62 /* VM steps are uint64 in the game (docs/game.md, BadStepBound) */
 /* the requests' sampler: part of the disputed computation (the step graph's Sample node) */
 #define DEMO_SAMPLER "--temperature 0.7 --top-k 40 --top-p 0.95 --seed 7"
 
@@ -149,7 +151,7 @@ static uint64_t block_number(cluster *c) {
  * for the command lines it runs. */
 typedef struct demo {
     int gen;                /* the fortunes LLaMA (generations); 0: fashion_cnn (--fashion) */
-    unsigned new_tokens, window, clock, steps_log2, task_s;
+    uint32_t new_tokens, window, clock, steps_log2, task_s;
     const char *dir, *onnx, *fault;
     char exe[PATH_MAX], build[PATH_MAX], model[PATH_MAX + 64], onnx_buf[PATH_MAX + 64], launch[PATH_MAX + 64];
     char cmd[6 * PATH_MAX + 1024];
@@ -320,19 +322,18 @@ int cmd_demo(int argc, char **argv) {
     d->window = DEMO_WINDOW_S, d->task_s = DEMO_TASK_S;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
         if (!strcmp(argv[i], "--keep")) keep = 1;
         else if (!strcmp(argv[i], "--fashion")) d->gen = 0;
         else if (!strcmp(argv[i], "--dir") && v) d->dir = argv[++i];
         else if (!strcmp(argv[i], "--repo") && v) repo = argv[++i];
         else if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "--onnx")) && v) d->onnx = argv[++i];
         else if (!strcmp(argv[i], "--fault") && v) d->fault = argv[++i];
-        else if (!strcmp(argv[i], "--new") && v && (d->new_tokens = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
-        else if (!strcmp(argv[i], "--window") && v && (d->window = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
-        else if (!strcmp(argv[i], "--clock") && v && (d->clock = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
-        else if (!strcmp(argv[i], "--steps-log2") && v && (d->steps_log2 = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end)
+        else if (!strcmp(argv[i], "--new") && v && !cli_parse_u32(argv[++i], 1, UINT32_MAX, &d->new_tokens)) continue;
+        else if (!strcmp(argv[i], "--window") && v && !cli_parse_u32(argv[++i], 1, UINT32_MAX, &d->window)) continue;
+        else if (!strcmp(argv[i], "--clock") && v && !cli_parse_u32(argv[++i], 1, UINT32_MAX, &d->clock)) continue;
+        else if (!strcmp(argv[i], "--steps-log2") && v && !cli_parse_u32(argv[++i], 1, DEMO_MAX_STEPS_LOG2, &d->steps_log2))
             continue;
-        else if (!strcmp(argv[i], "--timeout") && v && (d->task_s = (unsigned)strtoul(argv[++i], &end, 10)) >= 1 && !*end) continue;
+        else if (!strcmp(argv[i], "--timeout") && v && !cli_parse_u32(argv[++i], 1, UINT32_MAX, &d->task_s)) continue;
         else {
             fprintf(stderr, "usage: opml demo [--fashion] [--dir DIR] [--repo DIR] [--model FILE] [--fault SPEC] [--new N] [--keep]\n"
                             "                 [--window S] [--clock S] [--steps-log2 N] [--timeout S]\n");

@@ -19,6 +19,9 @@ expect 2 "usage" "$opml" request --model-id 0 --model x --idx y
 expect 1 "cluster.env has no" "$opml" status --cluster "$t/cluster"
 expect 2 "positive number" "$opml" status --task x
 expect 2 "usage" "$opml" demo --bogus
+expect 2 "usage" "$opml" demo --window -1          # a negative number is not a huge one
+expect 2 "usage" "$opml" demo --steps-log2 63     # VM steps are uint64 in the game
+expect 2 "usage" "$opml" demo --new 4294967296     # more than 32 bits
 printf 'OPML_RPC_URL=http://127.0.0.1:1\nOPML_KEYS=%s\nOPML_ARTIFACTS=%s\nOPML_CHAIN_ID=31337\nOPML_REGISTRY=0xzz\n' "$t" "$t" >"$t/cluster/cluster.env"
 expect 1 "not an address" "$opml" status --cluster "$t/cluster"
 # the bisector: each bad setting is named
