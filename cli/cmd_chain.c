@@ -6,6 +6,7 @@
  *         --journal FILE (<key>.journal.json: its nonces), --chain-id N (0: the node's).
  * Do not send with the key of a running chainwatch: each keeps its own nonce journal. */
 #include "chaincall.h"
+#include "cli_num.h"
 #include "commands.h"
 #include "contract.h"
 #include "ethrpc.h"
@@ -41,7 +42,9 @@ static int parse(int argc, char **argv, struct chain_args *a) {
         else if (!strcmp(argv[i], "--args")) slot = &a->args;
         else if (!strcmp(argv[i], "--value")) slot = &a->value;
         else if (!strcmp(argv[i], "--chain-id") && i + 1 < argc) {
-            a->chain_id = strtoull(argv[++i], NULL, 10);
+            uint64_t id;
+            if (cli_flag_u64("chain", "--chain-id", argv[++i], 1, UINT64_MAX, &id)) return -1;
+            a->chain_id = id;
             continue;
         }
         if (!slot || i + 1 >= argc) {

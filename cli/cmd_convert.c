@@ -3,6 +3,7 @@
  * node list. The pixel divisor recorded for IDX inputs comes from --pixel-divisor, else from the
  * "input" field of MODEL.json beside the ONNX file ("... pixel/255"), else 255. --no-fuse keeps
  * decomposed LayerNorm and GELU chains node by node (the same outputs, more nodes). */
+#include "cli_num.h"
 #include "commands.h"
 
 #include <cjson/cJSON.h>
@@ -14,6 +15,8 @@
 #include "convert.h"
 #include "hex.h"
 #include "model.h"
+
+#define CONVERT_MAX_BATCH 65536 /* --batch: a symbolic input dimension at most this */
 
 static int usage(void) {
     fprintf(stderr, "usage: opml convert MODEL.onnx -o MODEL.opml [--batch N] [--pixel-divisor D] [--no-fuse]\n"
@@ -54,10 +57,7 @@ int cmd_convert(int argc, char **argv) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--no-fuse")) o.no_fuse = 1;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
-            char *e;
-            long b = strtol(argv[++i], &e, 10);
-            if (*e || b < 1 || b > 65536) return usage();
-            o.batch = (uint32_t)b;
+            if (cli_flag_u32("convert", "--batch", argv[++i], 1, CONVERT_MAX_BATCH, &o.batch)) return 2;
         } else if (!strcmp(argv[i], "--pixel-divisor") && i + 1 < argc) {
             char *e;
             o.input_divisor = strtof(argv[++i], &e);

@@ -1,6 +1,7 @@
 /* cmd_convert_gguf.c: `opml convert MODEL.gguf -o MODEL.opml [--ctx N]`: a llama-architecture GGUF
  * file to an opml model file (convert/gguf/gguf_import.h), printing the model root and the
  * model's shape. cmd_convert hands over to it when opml_convert_file_format says GGUF. */
+#include "cli_num.h"
 #include "commands.h"
 
 #include <stdio.h>
@@ -11,6 +12,8 @@
 #include "gguf_import.h"
 #include "hex.h"
 #include "llama.h"
+
+#define CONVERT_MAX_CTX (1u << 20) /* --ctx: cache positions of the step graph at most this */
 
 int cmd_convert_is_gguf(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
@@ -34,10 +37,7 @@ int cmd_convert_gguf(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) {
-            char *e;
-            long c = strtol(argv[++i], &e, 10);
-            if (*e || c < 1 || c > (1 << 20)) return usage();
-            o.ctx = (uint32_t)c;
+            if (cli_flag_u32("convert", "--ctx", argv[++i], 1, CONVERT_MAX_CTX, &o.ctx)) return 2;
         } else if (argv[i][0] == '-' || in) return usage();
         else in = argv[i];
     }

@@ -322,21 +322,24 @@ int cmd_demo(int argc, char **argv) {
     d->window = DEMO_WINDOW_S, d->task_s = DEMO_TASK_S;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0; /* 1: usage; -1: a bad number, reported */
         if (!strcmp(argv[i], "--keep")) keep = 1;
         else if (!strcmp(argv[i], "--fashion")) d->gen = 0;
         else if (!strcmp(argv[i], "--dir") && v) d->dir = argv[++i];
         else if (!strcmp(argv[i], "--repo") && v) repo = argv[++i];
         else if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "--onnx")) && v) d->onnx = argv[++i];
         else if (!strcmp(argv[i], "--fault") && v) d->fault = argv[++i];
-        else if (!strcmp(argv[i], "--new") && v && !cli_parse_u32(argv[++i], 1, UINT32_MAX, &d->new_tokens)) continue;
-        else if (!strcmp(argv[i], "--window") && v && !cli_parse_u32(argv[++i], 1, UINT32_MAX, &d->window)) continue;
-        else if (!strcmp(argv[i], "--clock") && v && !cli_parse_u32(argv[++i], 1, UINT32_MAX, &d->clock)) continue;
-        else if (!strcmp(argv[i], "--steps-log2") && v && !cli_parse_u32(argv[++i], 1, DEMO_MAX_STEPS_LOG2, &d->steps_log2))
-            continue;
-        else if (!strcmp(argv[i], "--timeout") && v && !cli_parse_u32(argv[++i], 1, UINT32_MAX, &d->task_s)) continue;
-        else {
-            fprintf(stderr, "usage: opml demo [--fashion] [--dir DIR] [--repo DIR] [--model FILE] [--fault SPEC] [--new N] [--keep]\n"
-                            "                 [--window S] [--clock S] [--steps-log2 N] [--timeout S]\n");
+        else if (!strcmp(argv[i], "--new") && v) bad = cli_flag_u32("demo", argv[i++], v, 1, UINT32_MAX, &d->new_tokens);
+        else if (!strcmp(argv[i], "--window") && v) bad = cli_flag_u32("demo", argv[i++], v, 1, UINT32_MAX, &d->window);
+        else if (!strcmp(argv[i], "--clock") && v) bad = cli_flag_u32("demo", argv[i++], v, 1, UINT32_MAX, &d->clock);
+        else if (!strcmp(argv[i], "--steps-log2") && v)
+            bad = cli_flag_u32("demo", argv[i++], v, 1, DEMO_MAX_STEPS_LOG2, &d->steps_log2);
+        else if (!strcmp(argv[i], "--timeout") && v) bad = cli_flag_u32("demo", argv[i++], v, 1, UINT32_MAX, &d->task_s);
+        else bad = 1;
+        if (bad) {
+            if (bad == 1)
+                fprintf(stderr, "usage: opml demo [--fashion] [--dir DIR] [--repo DIR] [--model FILE] [--fault SPEC] [--new N] [--keep]\n"
+                                "                 [--window S] [--clock S] [--steps-log2 N] [--timeout S]\n");
             free(d);
             return 2;
         }

@@ -11,8 +11,10 @@
  * predicted class of an item is the first maximum of its row of the output. --limit N evaluates
  * the first N items (whole batches); --commit also computes every tensor root and graph state, as
  * `infer` does. */
+#include "cli_num.h"
 #include "commands.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +65,9 @@ int cmd_eval(int argc, char **argv) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc) backend = argv[++i];
         else if (!strcmp(argv[i], "--commit")) commit = 1;
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
-            char *e;
-            limit = strtol(argv[++i], &e, 10);
-            if (*e || limit < 1) return usage();
+            uint64_t n;
+            if (cli_flag_u64("eval", "--limit", argv[++i], 1, LONG_MAX, &n)) return 2;
+            limit = (long)n;
         } else if (argv[i][0] == '-' || np == 3) return usage();
         else paths[np++] = argv[i];
     }

@@ -57,9 +57,9 @@ static int parse(int argc, char **argv, gen_opts *o) {
             if (cli_parse_float(v, &o->top_p)) return usage("--top-p must be a number");
             i++;
         } else if (!strcmp(a, "--seed")) {
-            char *end;
-            o->seed = strtoull(v, &end, 10);
-            if (!*v || *end || *v == '-') return usage("--seed must be a number");
+            uint64_t seed;
+            if (cli_parse_u64(v, 0, UINT64_MAX, &seed)) return usage("--seed must be a whole number below 2^64");
+            o->seed = seed;
             i++;
         } else if (!strcmp(a, "--backend")) {
             o->backend = v;

@@ -9,8 +9,20 @@
  * the generation facts (vocab, ctx, layers, kvValue) the engine reads from the file; its model
  * root is then the generation root.
  *
- *   opml register MODEL.opml [--cluster DIR] [--key NAME] [--k 16] [--steps-log2 23] [--window 3600]
- *                 [--clock 21600] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI] [--no-publish]
+ *   opml register MODEL.opml [--cluster DIR] [--key NAME] [--k 16] [--steps-log2 N [--no-steps-check]]
+ *                 [--window 3600] [--clock 21600] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI]
+ *                 [--no-publish]
+ *
+ * The step bound 2^stepsLog2 of phase 2 must cover the longest run of any node of the model in the
+ * guest, or a game reaching that node could never be played honestly. Before anything else, the
+ * model's nodes are run in the VM (vm_steps.h: a classifier on a synthetic input, a generation
+ * model at the last position of its context; milliseconds for a classifier, minutes for a 7B
+ * model, whose long runs are shown as they end) and the longest run is printed. Without
+ * --steps-log2 the bound is the least that covers it with a margin of 1/8 (VM_STEPS_MARGIN_DIV:
+ * runs on other data take other step counts); a given --steps-log2 below the measured need is
+ * refused (exit 1, nothing published or sent), one inside the margin is taken with a warning.
+ * --no-steps-check registers the given --steps-log2 unmeasured: for an operator who measured the
+ * model otherwise (test_vm_llama --largest), or a test that wants a bound the model cannot meet.
  *
  * The defaults are production values the registry's production bounds accept (docs/game.md, "Model
  * parameters"): a one-hour challenge window, six hours of clock per side (enough for every move of
@@ -23,32 +35,26 @@
  * (model_file_publish, docs/executor.md), so that every executor can load the model by its root: a
  * model that storage did not take is not registered. --no-publish skips this, for an operator who
  * puts the file into storage otherwise. */
+#include "cli_num.h"
 #include "cluster.h"
 #include "commands.h"
 #include "hex.h"
+#include "llama_cli.h" /* cli_now */
 #include "llama.h"
 #include "model.h"
 #include "model_file.h"
 #include "vm_guest.h"
+#include "vm_steps.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int usage(void) {
-    fprintf(stderr, "usage: opml register MODEL.opml [--cluster DIR] [--key NAME] [--k K] [--steps-log2 N]\n"
+    fprintf(stderr, "usage: opml register MODEL.opml [--cluster DIR] [--key NAME] [--k K] [--steps-log2 N [--no-steps-check]]\n"
                     "       [--window SECONDS] [--clock SECONDS] [--submitter-bond WEI] [--challenger-bond WEI] [--uri URI]\n"
                     "       [--no-publish]\n");
     return 2;
-}
-
-/* A whole decimal number in [lo, hi]. */
-static int num(const char *s, long long lo, long long hi, long long *out) {
-    char *e;
-    long long v = strtoll(s, &e, 10);
-    if (e == s || *e || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
 }
 
 /* The model file into the cluster's storage actor, as the session's identity. Returns 0 or -1 with
@@ -91,11 +97,73 @@ static const char *generation_args(const opml_model *m, cJSON *args, char mr[67]
     return "registerGeneration";
 }
 
+/* A node run of the measure taking at least this long is shown when it ends. */
+#define REGISTER_SHOW_RUN_S 1.0
+
+/* Called after each node run of the measure: runs that take a while are shown as they end. */
+static void show_run(void *user, uint32_t node, uint64_t steps, double seconds) {
+    const opml_model *m = user;
+    if (seconds >= REGISTER_SHOW_RUN_S)
+        fprintf(stderr, "opml register: node %u (%s): %llu VM steps, %.1f s\n", node,
+                kernel_op_name(m->nodes[node].d.op), (unsigned long long)steps, seconds);
+}
+
+/* The step bound: without --steps-log2 (*steps_log2 == 0) the least that covers the longest node
+ * run measured in the VM (vm_steps.h) with the margin; a given one is refused below the measured
+ * need. --no-steps-check: the given one, unmeasured. The measure goes into *l (zero when none).
+ * 0, or -1 after saying why on stderr. */
+static int step_bound(const opml_model *m, int no_check, unsigned *steps_log2, vm_steps_longest_result *l) {
+    memset(l, 0, sizeof *l);
+    if (no_check) return 0;
+    char err[1024];
+    opml_llama *lm;
+    if (opml_llama_wrap(m, &lm, err, sizeof err) == 0) {
+        fprintf(stderr, "opml register: measuring the longest node run in the VM at the context's last position, "
+                        "%u: the positions before it run natively first (minutes for a large model)\n",
+                opml_llama_hparams_of(lm)->ctx - 1);
+        opml_llama_close(lm);
+    }
+    vm_steps_run s;
+    double t0 = cli_now();
+    int rc = vm_steps_prepare(&s, m, UINT32_MAX, err, sizeof err);
+    if (rc == 0) rc = vm_steps_longest(&s, show_run, (void *)m, l, err, sizeof err);
+    vm_steps_free(&s);
+    if (rc) {
+        fprintf(stderr, "opml register: the model's node runs could not be measured in the VM, so it was not "
+                        "registered: %s\n", err);
+        return -1;
+    }
+    unsigned need = vm_steps_log2_need(l->steps), chosen = vm_steps_log2_choose(l->steps);
+    fprintf(stderr, "opml register: the longest node run is node %u (%s), %llu VM steps (%u nodes run, %.1f s): "
+                    "stepsLog2 >= %u, %u with the margin of 1/%u\n", l->node, kernel_op_name(m->nodes[l->node].d.op),
+            (unsigned long long)l->steps, l->runs, cli_now() - t0, need, chosen, VM_STEPS_MARGIN_DIV);
+    if (!*steps_log2) {
+        if (chosen > VM_STEPS_LOG2_MAX) {
+            fprintf(stderr, "opml register: no step bound of the registry (at most 2^%u) covers it\n", VM_STEPS_LOG2_MAX);
+            return -1;
+        }
+        *steps_log2 = chosen;
+    } else if (*steps_log2 < need) {
+        fprintf(stderr, "opml register: --steps-log2 %u is below what the model needs: node %u (%s) takes %llu VM steps, "
+                        "more than 2^%u, so phase 2 of a game over it could never be played honestly; use --steps-log2 "
+                        "%u (or leave it out), or --no-steps-check to register it unchecked\n",
+                *steps_log2, l->node, kernel_op_name(m->nodes[l->node].d.op), (unsigned long long)l->steps,
+                *steps_log2, chosen);
+        return -1;
+    } else if (*steps_log2 < chosen) {
+        fprintf(stderr, "opml register: warning: --steps-log2 %u covers the measured run with less than the margin "
+                        "of 1/%u that runs on other data may need (%u has it)\n", *steps_log2, VM_STEPS_MARGIN_DIV,
+                chosen);
+    }
+    return 0;
+}
+
 int cmd_register(int argc, char **argv) {
     const char *path = NULL, *dir = NULL, *key = "client", *uri = NULL;
     const char *sbond = "1000000000000000000", *cbond = "1000000000000000000";
-    long long k = 16, steps_log2 = 23, window = 3600, clock = 21600;
-    int publishing = 1;
+    uint32_t k = 16, window = 3600, clock = 21600;
+    unsigned steps_log2 = 0; /* 0: measured */
+    int publishing = 1, no_steps_check = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -108,28 +176,35 @@ int cmd_register(int argc, char **argv) {
             publishing = 0;
             continue;
         }
+        if (!strcmp(a, "--no-steps-check")) {
+            no_steps_check = 1;
+            continue;
+        }
         if (!v) return usage();
         if (!strcmp(a, "--cluster")) dir = v;
         else if (!strcmp(a, "--key")) key = v;
         else if (!strcmp(a, "--uri")) uri = v;
         else if (!strcmp(a, "--submitter-bond")) sbond = v;
         else if (!strcmp(a, "--challenger-bond")) cbond = v;
-        else if (!strcmp(a, "--k")) bad = num(v, 2, 64, &k);
-        else if (!strcmp(a, "--steps-log2")) bad = num(v, 1, 62, &steps_log2);
-        else if (!strcmp(a, "--window")) bad = num(v, 1, 4294967295LL, &window);
-        else if (!strcmp(a, "--clock")) bad = num(v, 1, 4294967295LL, &clock);
+        else if (!strcmp(a, "--k")) bad = cli_flag_u32("register", a, v, 2, 64, &k);
+        else if (!strcmp(a, "--steps-log2"))
+            bad = cli_flag_u32("register", a, v, VM_STEPS_LOG2_MIN, VM_STEPS_LOG2_MAX, &steps_log2);
+        else if (!strcmp(a, "--window")) bad = cli_flag_u32("register", a, v, 1, UINT32_MAX, &window);
+        else if (!strcmp(a, "--clock")) bad = cli_flag_u32("register", a, v, 1, UINT32_MAX, &clock);
         else return usage();
-        if (bad) {
-            fprintf(stderr, "opml register: %s %s is out of range\n", a, v);
-            return 2;
-        }
+        if (bad) return 2;
         i++;
     }
-    if (!path) return usage();
+    if (!path || (no_steps_check && !steps_log2)) return usage();
     char err[1024];
     opml_model m;
     if (opml_model_load(path, &m, err, sizeof err)) {
         fprintf(stderr, "opml register: %s\n", err);
+        return 1;
+    }
+    vm_steps_longest_result measured;
+    if (step_bound(&m, no_steps_check, &steps_log2, &measured)) {
+        opml_model_free(&m);
         return 1;
     }
     /* nodesRoot: the node leaves at depth ceil(log2 n) (docs/commitments.md) */
@@ -168,9 +243,9 @@ int cmd_register(int argc, char **argv) {
     unsigned long long output_bytes = (unsigned long long)kd_nbytes(&m.values[m.output_value]);
     cJSON_AddItemToArray(spec, cJSON_CreateNumber((double)output_bytes));
     cJSON_AddItemToArray(spec, cJSON_CreateString(gr));
-    long long params[] = {k, steps_log2, window, clock};
+    uint32_t params[] = {k, steps_log2, window, clock};
     for (int i = 0; i < 4; i++) {
-        snprintf(num_buf[4 + i], sizeof num_buf[4 + i], "%lld", params[i]);
+        snprintf(num_buf[4 + i], sizeof num_buf[4 + i], "%u", params[i]);
         cJSON_AddItemToArray(spec, cJSON_CreateString(num_buf[4 + i]));
     }
     cJSON_AddItemToArray(spec, cJSON_CreateString(sbond));
@@ -196,11 +271,16 @@ int cmd_register(int argc, char **argv) {
         fprintf(stderr, "opml register: registered, but modelCount could not be read: %s\n", err);
         goto out;
     }
-    char tx[67];
+    char tx[67], longest[80] = "";
     hex_encode(r.tx_hash, 32, tx);
-    printf("{\"model_id\":%lld,\"model_root\":\"%s\",\"nodes\":%u,\"output_bytes\":%llu,\"guest_root\":\"%s\",\"k\":%lld,"
-           "\"steps_log2\":%lld,\"window\":%lld,\"clock\":%lld,\"published\":%s,\"generation\":%s,\"tx\":\"%s\",\"gas\":%llu}\n",
-           id, mr, m.n, output_bytes, gr, k, steps_log2, window, clock, publishing ? "true" : "false",
+    if (measured.runs)
+        snprintf(longest, sizeof longest, "\"longest_run_steps\":%llu,\"longest_run_node\":%u,",
+                 (unsigned long long)measured.steps, measured.node);
+    printf("{\"model_id\":%lld,\"model_root\":\"%s\",\"nodes\":%u,\"output_bytes\":%llu,\"guest_root\":\"%s\",\"k\":%u,"
+           "\"steps_log2\":%u,\"steps_checked\":%s,%s\"window\":%u,\"clock\":%u,"
+           "\"published\":%s,\"generation\":%s,\"tx\":\"%s\",\"gas\":%llu}\n",
+           id, mr, m.n, output_bytes, gr, k, steps_log2, measured.runs ? "true" : "false", longest, window, clock,
+           publishing ? "true" : "false",
            strcmp(fn, "register") ? "true" : "false", tx,
            (unsigned long long)r.gas_used);
     rc = 0;

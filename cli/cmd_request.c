@@ -17,6 +17,7 @@
  * asks a generation model for a continuation (InferenceOracle.requestGeneration, docs/generation.md;
  * request_gen.c): the prompt as text, tokenized with the model's tokenizer, or as ids; by default 32
  * new tokens, greedy, no stop token. With --wait the finalized result's text is printed. */
+#include "cli_num.h"
 #include "cluster.h"
 #include "commands.h"
 #include "hex.h"
@@ -24,6 +25,7 @@
 #include "model.h"
 #include "request_gen.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +64,9 @@ static int input_bytes(const opml_model *m, const char *idx_spec, const char *fi
         return 0;
     }
     const char *hash = strrchr(idx_spec, '#');
-    char *e;
-    long n = hash ? strtol(hash + 1, &e, 10) : -1;
-    if (!hash || e == hash + 1 || *e || n < 0) return opml_errf(err, errlen, "--idx wants PATH#N, not %s", idx_spec);
+    uint64_t n;
+    if (!hash || cli_parse_u64(hash + 1, 0, UINT32_MAX, &n))
+        return opml_errf(err, errlen, "--idx wants PATH#N (N a whole number), not %s", idx_spec);
     char path[4096];
     snprintf(path, sizeof path, "%.*s", (int)(hash - idx_spec), idx_spec);
     opml_idx x;
@@ -72,8 +74,8 @@ static int input_bytes(const opml_model *m, const char *idx_spec, const char *fi
     int rc = -1;
     if (m->inputs[0].dtype != KD_F32 || kd_numel(&m->inputs[0]) != x.item_bytes) {
         opml_errf(err, errlen, "%s: items of %zu bytes do not make the model's input", path, x.item_bytes);
-    } else if ((uint32_t)n >= x.count) {
-        opml_errf(err, errlen, "%s has %u items; %ld is out of range", path, x.count, n);
+    } else if (n >= x.count) {
+        opml_errf(err, errlen, "%s has %u items; %" PRIu64 " is out of range", path, x.count, n);
     } else if (!(*out = malloc(need))) {
         opml_errf(err, errlen, "out of memory");
     } else {
@@ -188,6 +190,7 @@ int cmd_request(int argc, char **argv) {
     request_gen_opts go = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t n;
         if (!strcmp(a, "--wait")) {
             wait = 1;
             continue;
@@ -208,9 +211,13 @@ int cmd_request(int argc, char **argv) {
         else if (!strcmp(a, "--top-k")) go.top_k = v;
         else if (!strcmp(a, "--top-p")) go.top_p = v;
         else if (!strcmp(a, "--seed")) go.seed = v;
-        else if (!strcmp(a, "--model-id")) model_id = strtoll(v, NULL, 10);
-        else if (!strcmp(a, "--timeout")) timeout = strtoll(v, NULL, 10);
-        else return usage();
+        else if (!strcmp(a, "--model-id")) {
+            if (cli_flag_u64("request", a, v, 1, INT64_MAX, &n)) return 2;
+            model_id = (long long)n;
+        } else if (!strcmp(a, "--timeout")) {
+            if (cli_flag_u64("request", a, v, 1, UINT32_MAX, &n)) return 2;
+            timeout = (long long)n;
+        } else return usage();
         i++;
     }
     char err[1024];

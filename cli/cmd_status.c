@@ -8,6 +8,7 @@
  * Without --task/--game: every task and every game. With --model, a generation task's line also
  * has the live (or last) submission's new ids (`ids`, from its ResultSubmitted log: only their hash
  * is kept in the contract) and their text by the model's tokenizer (`text`). */
+#include "cli_num.h"
 #include "cluster.h"
 #include "commands.h"
 #include "generation.h"
@@ -95,17 +96,15 @@ int cmd_status(int argc, char **argv) {
     long long task = 0, game = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
+        uint64_t id = 0;
         if (!strcmp(argv[i], "--cluster") && v) dir = v;
-        else if (!strcmp(argv[i], "--task") && v) task = strtoll(v, &end, 10);
-        else if (!strcmp(argv[i], "--game") && v) game = strtoll(v, &end, 10);
-        else if (!strcmp(argv[i], "--model") && v) model = v;
+        else if ((!strcmp(argv[i], "--task") || !strcmp(argv[i], "--game")) && v) {
+            if (cli_flag_u64("status", argv[i], v, 1, INT64_MAX, &id)) return 2;
+            if (argv[i][2] == 't') task = (long long)id;
+            else game = (long long)id;
+        } else if (!strcmp(argv[i], "--model") && v) model = v;
         else {
             fprintf(stderr, "usage: opml status [--cluster DIR] [--task ID [--model MODEL.opml]] [--game ID]\n");
-            return 2;
-        }
-        if (end && (*end || task < 0 || game < 0)) {
-            fprintf(stderr, "opml status: %s wants a positive number\n", argv[i]);
             return 2;
         }
         i++;

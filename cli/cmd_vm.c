@@ -11,6 +11,7 @@
  *       bytes behind node I's input roots), the node loader builds the VM's initial state from
  *       the roots (vm_node.h), the guest runs to its exit; prints the output root, the steps and
  *       the final state hash. INPUT as for `opml infer` (input.h), naming one model input. */
+#include "cli_num.h"
 #include "commands.h"
 
 #include "engine.h"
@@ -21,7 +22,6 @@
 #include "vm_model.h"
 #include "vm_proof.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +29,6 @@
 
 #define VM_EXEC_DEFAULT_STEPS 4000000000ull
 #define VM_EXEC_MAX_FILE (256u << 20)
-
-static int parse_u64(const char *s, uint64_t *out) {
-    if (!s || !*s || *s == '-') return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end) return -1;
-    *out = v;
-    return 0;
-}
 
 /* Decodes hex of any even length (with or without 0x) into a malloc'd buffer. */
 static uint8_t *parse_hex(const char *s, size_t *len) {
@@ -80,9 +70,11 @@ int cmd_vm_exec(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--max-steps")) {
-            if (++i == argc || parse_u64(argv[i], &max_steps) != 0) return usage_exec();
+            if (++i == argc) return usage_exec();
+            if (cli_flag_u64("vm-exec", "--max-steps", argv[i], 0, UINT64_MAX, &max_steps)) return 2;
         } else if (!strcmp(argv[i], "--proof-at")) {
-            if (++i == argc || parse_u64(argv[i], &proof_at) != 0) return usage_exec();
+            if (++i == argc) return usage_exec();
+            if (cli_flag_u64("vm-exec", "--proof-at", argv[i], 0, UINT64_MAX, &proof_at)) return 2;
             want_proof = 1;
         } else if (argv[i][0] == '-' || path) return usage_exec();
         else path = argv[i];
@@ -201,9 +193,11 @@ int cmd_vm_run(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--node")) {
-            if (++i == argc || parse_u64(argv[i], &node) != 0) return usage_run();
+            if (++i == argc) return usage_run();
+            if (cli_flag_u64("vm-run", "--node", argv[i], 0, UINT64_MAX, &node)) return 2;
         } else if (!strcmp(argv[i], "--max-steps")) {
-            if (++i == argc || parse_u64(argv[i], &max_steps) != 0) return usage_run();
+            if (++i == argc) return usage_run();
+            if (cli_flag_u64("vm-run", "--max-steps", argv[i], 0, UINT64_MAX, &max_steps)) return 2;
         } else if (argv[i][0] == '-' && argv[i][1]) return usage_run();
         else if (!model_path) model_path = argv[i];
         else if (!input) input = argv[i];

@@ -49,20 +49,6 @@ void cli_llama_close(cli_llama *l) {
     memset(l, 0, sizeof *l);
 }
 
-int cli_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || *s == '-' || v < lo || v > hi) return -1;
-    *out = (uint32_t)v;
-    return 0;
-}
-
-int cli_parse_float(const char *s, float *out) {
-    char *end;
-    *out = strtof(s, &end);
-    return *s && !*end ? 0 : -1;
-}
-
 double cli_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

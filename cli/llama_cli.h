@@ -1,6 +1,6 @@
 /* llama_cli.h: what `opml generate` and `opml perplexity` share: a converted LLaMA model opened
  * with its session and its tokenizer (from the model's metadata section, nothing else needed),
- * option parsing helpers, and JSON text output. */
+ * and JSON text output (number flags: cli_num.h). */
 #ifndef OPML_CLI_LLAMA_H
 #define OPML_CLI_LLAMA_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli_num.h" /* the number flags */
 #include "llama.h"
 #include "tokenizer.h"
 
@@ -24,10 +25,6 @@ typedef struct cli_llama {
 int cli_llama_open(const char *path, uint32_t n_ctx, const char *backend, int threads, cli_llama *l, char *err,
                    size_t errlen);
 void cli_llama_close(cli_llama *l);
-
-/* Parses a whole decimal/float option value into *out within [lo, hi]; 0 or -1. */
-int cli_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
-int cli_parse_float(const char *s, float *out);
 
 /* Seconds of a monotonic clock. */
 double cli_now(void);

@@ -1,9 +1,11 @@
 /* request_gen.c: the generation half of `opml request` (request_gen.h). The request's checks are
  * the oracle's (it refuses, with a custom error, ids outside the vocabulary, a prompt longer than the
  * context, no new tokens, a bad sampler: before any fee is taken); here only what cannot be sent
- * is refused: a prompt that does not parse or tokenize, numbers that do not parse. */
+ * is refused: a prompt that does not parse or tokenize, numbers that do not parse (cli_num.h: before
+ * the model is opened). */
 #include "request_gen.h"
 
+#include "errmsg.h"
 #include "generation.h"
 #include "hex.h"
 #include "llama_cli.h"
@@ -22,12 +24,15 @@ static int parse_ids(const char *s, int32_t **ids, size_t *n) {
     if (!*ids) return -1;
     *n = 0;
     for (const char *p = s;;) {
-        char *e;
-        long long v = strtoll(p, &e, 10);
-        if (e == p || v < 0 || v > INT32_MAX || (*e && *e != ',')) return -1;
+        char one[24]; /* an id has at most 10 digits: a longer one is refused here or by the range */
+        size_t len = strcspn(p, ",");
+        uint64_t v;
+        if (len >= sizeof one) return -1;
+        memcpy(one, p, len), one[len] = 0;
+        if (cli_parse_u64(one, 0, INT32_MAX, &v)) return -1;
         (*ids)[(*n)++] = (int32_t)v;
-        if (!*e) return 0;
-        p = e + 1;
+        if (!p[len]) return 0;
+        p += len + 1;
     }
 }
 
@@ -38,15 +43,42 @@ static int parse_f32_bits(const char *s, uint32_t *bits) {
     return 0;
 }
 
+/* The request's numbers: each flag that is given, parsed before the model is opened. 0, or -1 with
+ * the reason naming the flag. */
+static int parse_numbers(const request_gen_opts *o, uint32_t *max_new, uint32_t *stop, uint32_t *temp, uint32_t *top_k,
+                         uint32_t *top_p, uint64_t *seed, char *err, size_t errlen) {
+    uint64_t v;
+    if (o->max_new) {
+        if (cli_flag_check("--max-new", o->max_new, 0, UINT32_MAX, &v, err, errlen)) return -1;
+        *max_new = (uint32_t)v;
+    }
+    if (o->top_k) {
+        if (cli_flag_check("--top-k", o->top_k, 0, UINT32_MAX, &v, err, errlen)) return -1;
+        *top_k = (uint32_t)v;
+    }
+    if (o->stop && strcmp(o->stop, "eos") && strcmp(o->stop, "none")) {
+        if (cli_parse_u64(o->stop, 0, UINT32_MAX, &v))
+            return opml_errf(err, errlen, "--stop wants an id, eos or none, not '%s'", o->stop);
+        *stop = (uint32_t)v;
+    }
+    if (o->seed && cli_flag_check("--seed", o->seed, 0, UINT64_MAX, seed, err, errlen)) return -1;
+    if (o->temperature && parse_f32_bits(o->temperature, temp))
+        return opml_errf(err, errlen, "--temperature '%s' is not a number", o->temperature);
+    if (o->top_p && parse_f32_bits(o->top_p, top_p))
+        return opml_errf(err, errlen, "--top-p '%s' is not a number", o->top_p);
+    return 0;
+}
+
 int request_gen_args(const char *model_path, long long model_id, const request_gen_opts *o, cJSON **args, char *err,
                      size_t errlen) {
+    uint32_t max_new = 32, stop = OPML_GEN_NO_STOP, temp = 0, top_k = 40, top_p = DEFAULT_TOP_P;
+    uint64_t seed = 0;
+    if (parse_numbers(o, &max_new, &stop, &temp, &top_k, &top_p, &seed, err, errlen)) return -1;
     cli_llama l;
     if (cli_llama_open(model_path, 1, "ref", 1, &l, err, errlen)) return -1;
     int32_t *ids = NULL;
     size_t n = 0;
     int rc = -1;
-    uint32_t max_new = 32, stop = OPML_GEN_NO_STOP, temp = 0, top_k = 40, top_p = DEFAULT_TOP_P;
-    unsigned long long seed = 0;
     if (o->prompt) {
         if (opml_tok_encode(l.tok, o->prompt, strlen(o->prompt), OPML_TOK_ADD_SPECIAL, &ids, &n, err, errlen)) goto out;
     } else if (!o->tokens || parse_ids(o->tokens, &ids, &n) || n == 0) {
@@ -54,18 +86,6 @@ int request_gen_args(const char *model_path, long long model_id, const request_g
         goto out;
     }
     if (o->stop && !strcmp(o->stop, "eos")) stop = (uint32_t)opml_tok_eos(l.tok);
-    else if (o->stop && strcmp(o->stop, "none") && cli_parse_u32(o->stop, 0, UINT32_MAX, &stop)) {
-        snprintf(err, errlen, "--stop wants an id, eos or none, not %s", o->stop);
-        goto out;
-    }
-    char *e = NULL;
-    if ((o->max_new && cli_parse_u32(o->max_new, 0, UINT32_MAX, &max_new)) ||
-        (o->top_k && cli_parse_u32(o->top_k, 0, UINT32_MAX, &top_k)) ||
-        (o->temperature && parse_f32_bits(o->temperature, &temp)) || (o->top_p && parse_f32_bits(o->top_p, &top_p)) ||
-        (o->seed && ((seed = strtoull(o->seed, &e, 10)), !e || e == o->seed || *e))) {
-        snprintf(err, errlen, "--max-new, --top-k, --temperature, --top-p or --seed does not parse");
-        goto out;
-    }
     uint8_t *bytes = malloc(n * 4);
     char *hexp = malloc(8 * n + 3);
     if (!bytes || !hexp) {
@@ -79,7 +99,7 @@ int request_gen_args(const char *model_path, long long model_id, const request_g
     snprintf(num[0], sizeof num[0], "%lld", model_id);
     snprintf(num[1], sizeof num[1], "%" PRIu32, max_new);
     snprintf(num[2], sizeof num[2], "%" PRIu32, stop);
-    snprintf(num[3], sizeof num[3], "%llu", seed);
+    snprintf(num[3], sizeof num[3], "%" PRIu64, seed);
     cJSON *a = cJSON_CreateArray(), *s = cJSON_CreateArray();
     cJSON_AddItemToArray(a, cJSON_CreateString(num[0]));
     cJSON_AddItemToArray(a, cJSON_CreateString(hexp));

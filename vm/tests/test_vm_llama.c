@@ -4,17 +4,18 @@
  * step run with its commitments (opml_llama_commit_step); its nodes are run from roots, as the
  * contract would have them (the caches' bytes before the step, the sampler input of the step):
  * every node (--all), the smallest node of each kind (--smallest: for large models, where the VM
- * takes longer on the largest products), the largest node of each kind (--largest: the figure a
- * model's phase-2 step bound 2^stepsLog2 must cover; with --steps equal to --ctx the step is at the
- * last position, where Attention costs most), or one node (--node K). It ends with the longest run
- * and the least stepsLog2 that covers it; --max-log2 L fails when a run needs more than 2^L steps.
+ * takes longer on the largest products), one node of each distinct descriptor (--largest: the
+ * measure of `opml register`, vm_steps_longest of cli/vm_steps.h, the figure a model's phase-2 step
+ * bound 2^stepsLog2 must cover; with --steps equal to --ctx the step is at the last position, where
+ * Attention costs most), or one node (--node K). The step and the VM runs are vm_steps.h's. It ends
+ * with the longest run and the least stepsLog2 that covers it, bare and with register's margin;
+ * --max-log2 L fails when a run needs more than 2^L steps.
  *   test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --largest | --node K]
  *                 [--max-log2 L] */
 #include "check.h"
 #include "engine.h"
-#include "llama.h"
 #include "gguf_import.h"
-#include "vm_model.h"
+#include "vm_steps.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -36,6 +37,22 @@ static uint64_t node_bytes(const opml_model *m, uint32_t k) {
 
 /* a key per node kind: the operator, and Embedding / Q8Linear split by their operands' dtype */
 static unsigned kind(const opml_node *nd) { return nd->d.op * 8u + nd->d.in[1].dtype; }
+
+/* what the runs printed so far saw */
+typedef struct report {
+    const opml_model *m;
+    unsigned kinds_seen[512];
+} report;
+
+/* a vm_steps_fn: one line per node run (vm_steps_node checked its output root) */
+static void print_run(void *user, uint32_t k, uint64_t steps, double seconds) {
+    report *r = user;
+    const opml_model *m = r->m;
+    r->kinds_seen[kind(&m->nodes[k]) % 512] = 1;
+    printf("node %3u %-10s %8.1f MB in: %12llu VM steps, %6.1f s, output root == native\n", k,
+           kernel_op_name(m->nodes[k].d.op), node_bytes(m, k) / 1e6, (unsigned long long)steps, seconds);
+    fflush(stdout);
+}
 
 int main(int argc, char **argv) {
     const char *gguf = NULL;
@@ -72,88 +89,66 @@ int main(int argc, char **argv) {
         unlink(path);
         return 1;
     }
-    opml_llama *lm;
-    CHECK_EQ_INT(opml_llama_open(path, OPML_LLAMA_VERIFY, &lm, err, sizeof err), 0);
-    const opml_model *mm = opml_llama_model(lm);
-    printf("converted %s: %u nodes, %u weights, %.1f MB, context %u (%.1f s)\n", gguf, mm->n, mm->nweights, bytes / 1e6,
+    opml_model m;
+    CHECK_EQ_INT(opml_model_map(path, 0, &m, err, sizeof err), 0);
+    printf("converted %s: %u nodes, %u weights, %.1f MB, context %u (%.1f s)\n", gguf, m.n, m.nweights, bytes / 1e6,
            ctx, now() - t0);
-    /* the generation's ids: a two-token prompt, then tokens of a sampled generation (temperature
-     * 0.8, top-p 0.9): the last step samples with its draw state */
-    opml_llama_session *ses;
-    CHECK_EQ_INT(opml_llama_session_new(lm, 0, "blas", 0, &ses, err, sizeof err), 0);
-    int32_t *ids = calloc(steps + 1, sizeof *ids);
-    for (uint32_t i = 0; i <= steps; i++) ids[i] = (int32_t)(1 + 37 * i % 200);
-    opml_gen_sampler sp = {0x3F4CCCCDu, 0, 0x3F666666u, 7}; /* 0.8, all, 0.9, seed 7 */
-    uint32_t t = steps - 1, prompt_len = steps < 2 ? 1 : 2;
-    CHECK_EQ_INT(opml_llama_replay(ses, ids, t, err, sizeof err), 0);
-    uint8_t **before = calloc(mm->nin, sizeof *before);
-    for (uint32_t i = 0; i < mm->nin; i++) {
-        size_t cb;
-        const void *c = i < 2 * opml_llama_hparams_of(lm)->layers ? opml_llama_session_cache(ses, i, &cb) : NULL;
-        if (c) before[i] = malloc(cb), memcpy(before[i], c, cb);
+    /* step steps - 1 of a sampled generation, its nodes' roots as the contract has them (vm_steps.h) */
+    vm_steps_run s;
+    t0 = now();
+    int prepared = vm_steps_prepare(&s, &m, steps - 1, err, sizeof err);
+    CHECK_EQ_INT(prepared, 0);
+    CHECK(s.generation);
+    if (prepared || !s.generation) {
+        fprintf(stderr, "%s\n", prepared ? err : "not a LLaMA step graph");
+        vm_steps_free(&s);
+        opml_model_free(&m);
+        unlink(path);
+        return check_summary("test_vm_llama");
     }
-    const opml_run *run;
-    CHECK_EQ_INT(opml_llama_commit_step(ses, ids, t, prompt_len, &sp, &run, err, sizeof err), 0);
-    /* the run as the contract sees it: the caches' inputs are their bytes before the step */
-    const opml_model m = *mm;
-    uint8_t **vals = malloc(((size_t)m.nin + m.n) * sizeof *vals);
-    memcpy(vals, run->values, ((size_t)m.nin + m.n) * sizeof *vals);
-    for (uint32_t i = 0; i < m.nin; i++)
-        if (before[i]) vals[i] = before[i];
-    opml_run view = *run;
-    view.values = vals;
-    const opml_run *rp = &view;
-    /* the nodes to run: all, or per kind the one moving the fewest (--largest: the most) bytes,
-     * the first of equals */
-    uint8_t *pick = calloc(m.n, 1);
-    for (uint32_t k = 0; k < m.n; k++) {
-        int best = 1;
-        for (uint32_t j = 0; !all && j < m.n && best; j++)
-            if (j != k && kind(&m.nodes[j]) == kind(&m.nodes[k])) {
-                uint64_t bj = node_bytes(&m, j), bk = node_bytes(&m, k);
-                best = (largest ? bj < bk : bj > bk) || (bj == bk && j > k);
-            }
-        pick[k] = (uint8_t)(only >= 0 ? (long)k == only : best);
-    }
-    uint64_t longest = 0;
-    uint32_t longest_at = 0;
-    unsigned ran = 0, kinds_seen[512] = {0};
-    for (uint32_t k = 0; k < m.n; k++) {
-        if (!pick[k]) continue;
-        vm v;
-        double t = now();
-        CHECK_EQ_INT(vm_init(&v), 0);
-        int rc = vm_model_load_node(&v, rp, k, err, sizeof err);
+    printf("step %u run natively with its commitments (%.1f s)\n", steps - 1, now() - t0);
+    report rep = {&m, {0}};
+    vm_steps_longest_result longest = {0};
+    if (largest) {
+        /* the measure of `opml register`: every distinct node at this position */
+        int rc = vm_steps_longest(&s, print_run, &rep, &longest, err, sizeof err);
         CHECK_EQ_INT(rc, 0);
-        if (rc) fprintf(stderr, "node %u: %s\n", k, err);
-        CHECK_EQ_INT(vm_run(&v, 400000000000ull), 0);
-        CHECK(v.status == VM_EXITED && v.exit_code == 0);
-        uint8_t out[32];
-        vm_node_output_root(&v, out);
-        CHECK_MEM(out, rp->roots[m.nin + k], 32);
-        int same = !memcmp(out, rp->roots[m.nin + k], 32);
-        kinds_seen[kind(&m.nodes[k]) % 512] = 1;
-        if (v.step > longest) longest = v.step, longest_at = k;
-        printf("node %3u %-10s %8.1f MB in: %12llu VM steps, %6.1f s, output root %s native\n", k,
-               kernel_op_name(m.nodes[k].d.op), node_bytes(&m, k) / 1e6, (unsigned long long)v.step, now() - t,
-               same ? "==" : "!=");
-        vm_free(&v);
-        ran++;
+        if (rc) fprintf(stderr, "%s\n", err);
+    } else {
+        /* the nodes to run: all, or per kind the one moving the fewest bytes, the first of equals */
+        for (uint32_t k = 0; k < m.n; k++) {
+            int pick = only >= 0 ? (long)k == only : 1;
+            for (uint32_t j = 0; only < 0 && !all && j < m.n && pick; j++)
+                if (j != k && kind(&m.nodes[j]) == kind(&m.nodes[k])) {
+                    uint64_t bj = node_bytes(&m, j), bk = node_bytes(&m, k);
+                    pick = bj > bk || (bj == bk && j > k);
+                }
+            if (!pick) continue;
+            uint64_t n = 0;
+            double t = now();
+            int rc = vm_steps_node(&s, k, 1ull << VM_STEPS_LOG2_MAX, &n, err, sizeof err);
+            CHECK_EQ_INT(rc, 0);
+            if (rc) {
+                fprintf(stderr, "%s\n", err);
+                continue;
+            }
+            print_run(&rep, k, n, now() - t);
+            if (n > longest.steps) longest.steps = n, longest.node = k;
+            longest.runs++;
+        }
     }
     unsigned nk = 0;
-    for (unsigned i = 0; i < 512; i++) nk += kinds_seen[i];
-    printf("%u nodes of %u kinds run in the VM at step %u: every output root equal to the native engine's\n", ran, nk,
-           steps - 1);
-    unsigned need = 1;
-    while (need < 63 && (1ull << need) < longest) need++;
-    printf("longest run: node %u (%s), %llu VM steps: stepsLog2 >= %u\n", longest_at,
-           kernel_op_name(m.nodes[longest_at].d.op), (unsigned long long)longest, need);
+    for (unsigned i = 0; i < 512; i++) nk += rep.kinds_seen[i];
+    printf("%u nodes of %u kinds run in the VM at step %u: every output root equal to the native engine's\n",
+           longest.runs, nk, steps - 1);
+    unsigned need = vm_steps_log2_need(longest.steps);
+    printf("longest run: node %u (%s), %llu VM steps: stepsLog2 >= %u (%u with the margin of 1/%u)\n", longest.node,
+           kernel_op_name(m.nodes[longest.node].d.op), (unsigned long long)longest.steps, need,
+           vm_steps_log2_choose(longest.steps), VM_STEPS_MARGIN_DIV);
     CHECK(need <= max_log2);
-    if (need > max_log2) fprintf(stderr, "node %u needs more than 2^%u VM steps\n", longest_at, max_log2);
-    for (uint32_t i = 0; i < m.nin; i++) free(before[i]);
-    free(before), free(vals), free(ids), free(pick);
-    opml_llama_session_free(ses);
-    opml_llama_close(lm);
+    if (need > max_log2) fprintf(stderr, "node %u needs more than 2^%u VM steps\n", longest.node, max_log2);
+    vm_steps_free(&s);
+    opml_model_free(&m);
     unlink(path);
     return check_summary("test_vm_llama");
 }
