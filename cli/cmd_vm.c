@@ -194,7 +194,7 @@ int cmd_vm_run(int argc, char **argv) {
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--node")) {
             if (++i == argc) return usage_run();
-            if (cli_flag_u64("vm-run", "--node", argv[i], 0, UINT64_MAX, &node)) return 2;
+            if (cli_flag_u64("vm-run", "--node", argv[i], 0, UINT32_MAX, &node)) return 2;
         } else if (!strcmp(argv[i], "--max-steps")) {
             if (++i == argc) return usage_run();
             if (cli_flag_u64("vm-run", "--max-steps", argv[i], 0, UINT64_MAX, &max_steps)) return 2;

@@ -33,7 +33,7 @@ expect 1 "No such file" "$opml" vm-exec "$t/missing.elf"
 expect 1 "not a regular file" "$opml" vm-exec /dev/zero
 expect 1 "not a regular file" "$opml" vm-exec "$t"
 expect 2 "usage" "$opml" vm-exec
-expect 2 "usage" "$opml" vm-exec "$t/good.elf" --max-steps lots
+expect 2 "vm-exec: --max-steps 'lots' is not a whole number" "$opml" vm-exec "$t/good.elf" --max-steps lots
 expect 2 "past --max-steps" "$opml" vm-exec "$t/good.elf" --max-steps 5 --proof-at 9
 expect 1 "173 bytes" "$opml" vm-step 0x00 0x
 expect 2 "not hex" "$opml" vm-step 0xzz 0x
@@ -48,7 +48,7 @@ if [ -f "$models/fashion_mlp.onnx" ]; then
   expect 1 "bytes" "$opml" vm-run "$t/mlp.opml" "$t/notelf.elf" --node 0
   expect 1 "vm-run" "$opml" vm-run "$t/notelf.elf" "$t/zeros.f32" --node 0
   expect 2 "usage" "$opml" vm-run "$t/mlp.opml" "$t/zeros.f32"
-  expect 2 "usage" "$opml" vm-run "$t/mlp.opml" "$t/zeros.f32" --node -1
+  expect 2 "vm-run: --node '-1' is not a whole number from 0 to 4294967295" "$opml" vm-run "$t/mlp.opml" "$t/zeros.f32" --node -1
   expect 1 "still running" "$opml" vm-run "$t/mlp.opml" "$t/zeros.f32" --node 1 --max-steps 1000
 fi
 [ "$fails" = 0 ] || exit 1
