@@ -3,8 +3,9 @@
 # engine gives (entry I of node_output_roots of `opml infer --json`): fashion_mlp and fashion_cnn
 # on two test images, fashion_vit on one, fortunes_textcls on one of its shipped token-id inputs.
 # Each node must also halt within the VM step budget its model is registered with (2^stepsLog2
-# steps: 23, the default, for the Fashion-MNIST models; 26 for the text classifier, whose
-# 16,384-score Softmax takes ~51M steps); the largest node of each model is printed.
+# steps: 23 for the Fashion-MNIST models; 26 for the text classifier, whose 16,384-score Softmax
+# takes ~51M steps: what `opml register` measures and chooses, docs/contract-authors.md); the
+# largest node of each model is printed.
 #   vm_models.sh OPML MODELS_DIR FASHION_MNIST_DIR
 set -u
 opml=$1 models=$2 data=$3
