@@ -1,6 +1,7 @@
 /* cluster.c: a CLI session on a launcher cluster's chain (cluster.h). */
 #include "cluster.h"
 
+#include "cli_num.h"
 #include "ethjson.h"
 #include "hex.h"
 #include "u256.h"
@@ -70,7 +71,9 @@ int cluster_open(cluster *c, const char *dir, const char *key_name, char *err, s
         env_address(c, "OPML_REGISTRY", c->registry, err, errlen) ||
         env_address(c, "OPML_ORACLE", c->oracle, err, errlen) || env_address(c, "OPML_GAME", c->game, err, errlen))
         return -1;
-    c->chain_id = strtoull(chain_id, NULL, 10);
+    uint64_t id;
+    if (cli_flag_check("cluster.env's OPML_CHAIN_ID", chain_id, 1, UINT64_MAX, &id, err, errlen)) return -1;
+    c->chain_id = id;
     if (!(c->registry_c = load(c, "ModelRegistry", err, errlen)) || !(c->oracle_c = load(c, "InferenceOracle", err, errlen)) ||
         !(c->game_c = load(c, "DisputeGame", err, errlen))) {
         cluster_close(c);

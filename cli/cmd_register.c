@@ -112,7 +112,7 @@ static void show_run(void *user, uint32_t node, uint64_t steps, double seconds) 
  * run measured in the VM (vm_steps.h) with the margin; a given one is refused below the measured
  * need. --no-steps-check: the given one, unmeasured. The measure goes into *l (zero when none).
  * 0, or -1 after saying why on stderr. */
-static int step_bound(const opml_model *m, int no_check, unsigned *steps_log2, vm_steps_longest_result *l) {
+static int step_bound(const opml_model *m, int no_check, uint32_t *steps_log2, vm_steps_longest_result *l) {
     memset(l, 0, sizeof *l);
     if (no_check) return 0;
     char err[1024];
@@ -138,11 +138,13 @@ static int step_bound(const opml_model *m, int no_check, unsigned *steps_log2, v
                     "stepsLog2 >= %u, %u with the margin of 1/%u\n", l->node, kernel_op_name(m->nodes[l->node].d.op),
             (unsigned long long)l->steps, l->runs, cli_now() - t0, need, chosen, VM_STEPS_MARGIN_DIV);
     if (!*steps_log2) {
-        if (chosen > VM_STEPS_LOG2_MAX) {
+        if (need > VM_STEPS_LOG2_MAX) {
             fprintf(stderr, "opml register: no step bound of the registry (at most 2^%u) covers it\n", VM_STEPS_LOG2_MAX);
             return -1;
         }
-        *steps_log2 = chosen;
+        *steps_log2 = chosen <= VM_STEPS_LOG2_MAX ? chosen : VM_STEPS_LOG2_MAX; /* the margin, where the registry allows it */
+        if (*steps_log2 < chosen)
+            fprintf(stderr, "opml register: warning: %u, the registry's largest, leaves less than the margin\n", *steps_log2);
     } else if (*steps_log2 < need) {
         fprintf(stderr, "opml register: --steps-log2 %u is below what the model needs: node %u (%s) takes %llu VM steps, "
                         "more than 2^%u, so phase 2 of a game over it could never be played honestly; use --steps-log2 "
@@ -162,7 +164,7 @@ int cmd_register(int argc, char **argv) {
     const char *path = NULL, *dir = NULL, *key = "client", *uri = NULL;
     const char *sbond = "1000000000000000000", *cbond = "1000000000000000000";
     uint32_t k = 16, window = 3600, clock = 21600;
-    unsigned steps_log2 = 0; /* 0: measured */
+    uint32_t steps_log2 = 0; /* 0: measured */
     int publishing = 1, no_steps_check = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

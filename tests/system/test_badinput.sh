@@ -48,6 +48,10 @@ expect 2 "eval: --limit '-3' is not a whole number" "$opml" eval "$t/bad.opml" a
 expect 2 "convert: --batch '0' is not a whole number from 1 to 65536" "$opml" convert x.onnx -o y --batch 0
 printf 'OPML_RPC_URL=http://127.0.0.1:1\nOPML_KEYS=%s\nOPML_ARTIFACTS=%s\nOPML_CHAIN_ID=31337\nOPML_REGISTRY=0xzz\n' "$t" "$t" >"$t/cluster/cluster.env"
 expect 1 "not an address" "$opml" status --cluster "$t/cluster"
+a=0x0000000000000000000000000000000000000001
+printf 'OPML_RPC_URL=http://127.0.0.1:1\nOPML_KEYS=%s\nOPML_ARTIFACTS=%s\nOPML_CHAIN_ID=-1\nOPML_REGISTRY=%s\nOPML_ORACLE=%s\nOPML_GAME=%s\n' \
+    "$t" "$t" "$a" "$a" "$a" >"$t/cluster/cluster.env"
+expect 1 "cluster.env's OPML_CHAIN_ID '-1' is not a whole number" "$opml" status --cluster "$t/cluster"
 # the bisector: each bad setting is named
 k="--key_file $t/b.key"
 # shellcheck disable=SC2086
