@@ -283,7 +283,8 @@ contract GenRevertsTest is GenFixture {
         vm.warp(uint256(g.lastMove) + g.submitterTime + 1);
         vm.prank(anyone);
         game.timeout(id);
-        assertEq(oracle.credit(challenger), _share(1), "the challenger wins");
+        game.resolve(id);
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the challenger wins");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
     }
 
