@@ -404,7 +404,7 @@ int main(void) {
     CHECK(has_event("InferenceOracle.Withdrawn", sub_addr));
     snprintf(want, sizeof want, "\"who\":\"%s\",\"to\":\"%s\",\"amount\":\"750\"", ch_addr, req_addr);
     CHECK(has_event("InferenceOracle.Withdrawn", want));
-    CHECK(!has_event("DisputeGame.Withdrawn", ""));
+    for (int i = 0; i < nevents; i++) CHECK(strncmp(events[i], "DisputeGame.Withdrawn", 21) != 0); /* the game pays nobody */
     CHECK(has_event("ModelRegistry.GenerationRegistered", "\"modelId\":\"2\""));
     snprintf(want, sizeof want, "\"g0\":\"%s\"", h_g0); /* G_0 as C computes it */
     CHECK(has_event("InferenceOracle.GenerationRequested", want));
