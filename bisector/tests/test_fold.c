@@ -681,20 +681,16 @@ static void test_refused(void) {
     e = one_step(seq++, 1, 999, H2, 220);
     {
         Opml__ChainOneStep *m = opml__chain_one_step__unpack(NULL, e->ev.payload.len, e->payload);
-        ProtobufCBinaryData was = m->post_state;
-        m->post_state = B(LONG, 31);
+        m->post_state.len = 31; /* short: packed cut, freed whole */
         e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
-        m->post_state = was;
         opml__chain_one_step__free_unpacked(m, NULL);
     }
     REFUSED(&s, e, "post_state has 31 bytes, not 32");
     e = timed_out(seq++, 1, GAME_TURN_STEP, OTHER);
     {
         Opml__ChainTimedOut *m = opml__chain_timed_out__unpack(NULL, e->ev.payload.len, e->payload);
-        ProtobufCBinaryData was = m->loser;
-        m->loser = B(LONG, 19);
+        m->loser.len = 19; /* short: packed cut, freed whole */
         e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
-        m->loser = was;
         opml__chain_timed_out__free_unpacked(m, NULL);
     }
     REFUSED(&s, e, "loser has 19 bytes, not 20");

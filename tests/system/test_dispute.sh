@@ -306,6 +306,10 @@ grep -q "step sent (phase 2" "$dir"/logs/bisector-validator*.log || fail "no one
 grep -q "resolved, we lost" "$dir/logs/bisector-submitter.log" || fail "the liar did not lose"
 # shellcheck disable=SC2086
 resolved_by_winner "$dir/logs/bisector-submitter.log" "$dir"/logs/bisector-validator*.log
+# the game as opml status shows it: paid out (done), decided for the challenger (with two
+# validators, the second game may have been abandoned before its decision)
+[ "$nval" = 2 ] || "$opml" status --cluster "$dir" --game 1 | jq -e '.turn == "done" and .challengerWon == true' >/dev/null ||
+    fail "opml status --game 1: $("$opml" status --cluster "$dir" --game 1)"
 gas=""
 [ "$scenario" != lie-vm ] || gas=", gas: $(light_step_and_resolve)"
 [ "$scenario" = lie-vm ] && { grep -q "Selected (phase 2, \[999, 1000\]" "$dir/logs/bisector-validator.log" || fail "phase 2 did not end at VM step 1000"; }
