@@ -19,7 +19,7 @@ import {Commitments} from "./lib/Commitments.sol";
 
 contract ModelRegistry {
     /// @notice Largest dissection arity: a dissection of k parts carries k - 1 roots, and a move
-    ///         must stay under 100,000 gas (docs/game.md, Gas: k = 64 is 97,465).
+    ///         must stay under 100,000 gas (docs/game.md, Gas: k = 64 is 94,572).
     uint16 public constant MAX_K = 64;
     /// @notice Largest phase-2 step bound 2^62: VM steps are uint64 in the state and the game.
     uint8 public constant MAX_STEPS_LOG2 = 62;
