@@ -198,7 +198,7 @@ contract DisputeGame {
         if (s.status != InferenceOracle.Status.Submitted) revert NotSubmitted();
         if (block.timestamp >= s.deadline) revert WindowClosed();
         if (msg.sender == s.submitter) revert SelfChallenge();
-        ModelRegistry.ModelSpec memory m = registry.spec(s.modelId);
+        ModelRegistry.ChallengeFacts memory m = registry.challengeFacts(s.modelId);
         if (msg.value != m.challengerBond) revert WrongBond(m.challengerBond, msg.value);
         oracle.gameOpened{value: msg.value}(taskId, s.subId);
         gameId = ++gameCount;
@@ -485,7 +485,7 @@ contract DisputeGame {
             if (y == x) {
                 if (root != 0) revert BadValuePath(j);
             } else {
-                uint256 h = Merkle.depthFor((x ^ y) + 1) - 1;
+                uint256 h = Merkle.meetHeight(x, y) - 1;
                 if (paths.length < used + h) revert BadValueSiblings(used + h, paths.length);
                 if (Merkle.rootFromPath(root, y, paths[used:used + h]) != shared[h]) revert BadValuePath(j);
                 used += h;

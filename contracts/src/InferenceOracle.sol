@@ -98,7 +98,8 @@ contract InferenceOracle is Credits {
         uint64 seed;
     }
 
-    /// @notice What the game contract reads about a task's live submission.
+    /// @notice What the game contract reads about a task's live submission when it opens a game
+    ///         (three of the task's slots; the output's hash is read by the binding, outputHash).
     struct SubmissionView {
         Status status;
         uint32 subId;
@@ -106,7 +107,6 @@ contract InferenceOracle is Credits {
         address submitter;
         uint40 deadline;
         bytes32 state0; // State_0 or G_0
-        bytes32 outputHash;
         uint64 tokenSteps; // a generation's T = P + M - 1; 0 for a classifier
     }
 
@@ -395,7 +395,7 @@ contract InferenceOracle is Credits {
     function submission(uint256 taskId) external view returns (SubmissionView memory v) {
         Task storage t = _task(taskId);
         uint64 steps = t.generation ? uint64(generations[taskId].promptLength) + t.generated - 1 : 0;
-        v = SubmissionView(t.status, t.subId, t.modelId, t.submitter, t.deadline, t.state0, t.outputHash, steps);
+        v = SubmissionView(t.status, t.subId, t.modelId, t.submitter, t.deadline, t.state0, steps);
     }
 
     /// @notice keccak256 of the live (or last) submission's output bytes.
@@ -452,10 +452,11 @@ contract InferenceOracle is Credits {
     {
         if (msg.sender != game) revert OnlyGame();
         Task storage t = tasks[taskId];
-        bond = registry.challengerBond(t.modelId);
+        uint256 window;
+        (window, bond) = registry.payoutFacts(t.modelId);
         if (t.status == Status.Submitted && t.subId == subId) {
             t.openGames--;
-            if (challengerWon) _credit(challenger, bond + _reject(t, taskId, subId, challenger));
+            if (challengerWon) _credit(challenger, bond + _reject(t, taskId, subId, challenger, window));
             else _credit(t.submitter, bond);
             return (true, bond);
         }
@@ -476,8 +477,11 @@ contract InferenceOracle is Credits {
     ///      still open; the rounding dust is burned too). Returns the prover's share, which the
     ///      caller credits (with the prover's bond, in one write); the others are credited when
     ///      their games end (gameEnded). The task reopens, and nobody may submit before now + the
-    ///      model's challenge window.
-    function _reject(Task storage t, uint256 taskId, uint32 subId, address prover) internal returns (uint256 share) {
+    ///      model's challenge window (`window`).
+    function _reject(Task storage t, uint256 taskId, uint32 subId, address prover, uint256 window)
+        internal
+        returns (uint256 share)
+    {
         uint256 bond = t.bond;
         uint256 games = uint256(t.openGames) + 1;
         share = (bond - (bond * BURN_BPS) / BPS) / games;
@@ -485,7 +489,7 @@ contract InferenceOracle is Credits {
         burned += uint96(burn);
         // games > 1: the slot was reserved when the second game opened (gameOpened)
         if (games > 1) rejections[taskId][subId] = Rejection(uint96(share), uint32(games - 1), true);
-        uint40 resubmitAt = uint40(block.timestamp + registry.challengeWindow(t.modelId));
+        uint40 resubmitAt = uint40(block.timestamp + window);
         t.bond = 0;
         t.submitter = address(0);
         t.openGames = 0;

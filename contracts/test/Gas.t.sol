@@ -100,7 +100,7 @@ contract GasTest is GenFixture {
         _requireIsolated();
         _register(uint32(FASHION_NODES), 16, FASHION_LOG_T);
         lieNode = 4;
-        lieStep = 6;
+        lieStep = 10; // the disputed step is [9, 10], the guest's store: the dearest proof
         uint256 task = _request(requester);
         _submit(task, submitter, 4);
         uint256 id = _challenge(task, challenger);

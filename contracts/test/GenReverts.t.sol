@@ -272,7 +272,7 @@ contract GenRevertsTest is GenFixture {
     /// has claimed a State_n that is not its run's, whose last graph step it cannot open: it loses.
     function test_lying_shared_sibling_claims_a_state_it_cannot_defend() public {
         _registerGen(1, 2, 2, 5); // two fillers: the sampled token's leaf beside the kv subtree
-        uint256 m = Generation.meetHeight(gnin + kvNode, kvH, gnin + sampledNode);
+        uint256 m = Merkle.meetHeight(gnin + kvNode, gnin + sampledNode);
         assertTrue(m < gD, "the two paths share siblings");
         (uint256 task, uint256 id) = _liarGame(Lie.None, 0);
         statePathLie = gD + m - kvH - 3; // the last of the state path: the shared one at the top

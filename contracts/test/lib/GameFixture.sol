@@ -446,7 +446,7 @@ abstract contract GameFixture is Test {
     /// meets the opened leaf x's (the top bit of x ^ y); none when y == x.
     function _valueSiblings(bytes32[] memory full, uint256 x, uint256 y) internal pure returns (bytes32[] memory p) {
         if (x == y) return new bytes32[](0);
-        p = new bytes32[](Merkle.depthFor((x ^ y) + 1) - 1);
+        p = new bytes32[](Merkle.meetHeight(x, y) - 1);
         for (uint256 i = 0; i < p.length; i++) p[i] = full[i];
     }
 
