@@ -1,6 +1,6 @@
 # dispute_lib.sh: what the dispute scripts (test_dispute.sh, test_gen_dispute.sh) share, sourced
 # once the cluster is up (cluster.env read): the caller defines `fail`, and sets `opml` (the CLI),
-# `launch` (compose/launch.sh) and `dir` (the cluster's directory).
+# `launch` (compose/launch.sh), `dir` (the cluster's directory) and `top` (the source tree).
 
 credit() { # CONTRACT ADDRESS WHO -> wei
     "$opml" chain call --rpc "$OPML_RPC_URL" --artifact "$OPML_ARTIFACTS/$1.sol/$1.json" --to "$2" --fn credit \
@@ -75,7 +75,7 @@ light_step_and_resolve() {
         gas=$(game_event_gas "${ev#* }")
         [ -n "$gas" ] || fail "no ${ev#* } on-chain"
         for g in $gas; do [ "$g" -lt 100000 ] || fail "the ${ev%% *} transaction used $g gas, not under 100,000"; done
-        said="$said${said:+ }${ev%% *} $(echo $gas | tr ' ' ',')"
+        said="$said${said:+ }${ev%% *} $(echo "$gas" | paste -sd, -)"
     done
     echo "$said"
 }

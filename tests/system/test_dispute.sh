@@ -304,7 +304,6 @@ for v in validator validator2; do
 done
 grep -q "step sent (phase 2" "$dir"/logs/bisector-validator*.log || fail "no one-step proof was sent"
 grep -q "resolved, we lost" "$dir/logs/bisector-submitter.log" || fail "the liar did not lose"
-# shellcheck disable=SC2086
 resolved_by_winner "$dir/logs/bisector-submitter.log" "$dir"/logs/bisector-validator*.log
 # the game as opml status shows it: paid out (done), decided for the challenger (with two
 # validators, the second game may have been abandoned before its decision)
