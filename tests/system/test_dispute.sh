@@ -26,6 +26,9 @@
 #   kill-validator  lie-middle, with the validator's bisector killed (SIGKILL) in phase 1 and again
 #                   in phase 2, restarted each time: it still wins, and it does not challenge the
 #                   same submission twice (its bond comes back once)
+#   kill-at-step    lie-middle, with the validator's bisector killed (SIGKILL) just after it sent the
+#                   one-step proof, so that the game is decided while it is down, and restarted: it
+#                   finds the decision in the replayed history and sends resolve then, once
 #   kill-submitter  dishonest-challenger, with the honest submitter's bisector killed (SIGKILL) in
 #                   phase 1 and again in phase 2 (each time just after it sent a dissection),
 #                   restarted each time: it resumes as the game's submitter and still wins (the
@@ -96,7 +99,7 @@ honest | kill-executor) ;;
 dishonest-challenger | kill-submitter) export OPML_FAULT_validator=node=0 ;;
 lie-vm) export OPML_FAULT_submitter=vm=3:1000@1 lied=3 ;;
 lie-first) export OPML_FAULT_submitter=node=0@1 lied=0 ;;
-lie-middle | kill-validator | withdraw | foreign-stream) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
+lie-middle | kill-validator | kill-at-step | withdraw | foreign-stream) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
 liar-gone) export OPML_FAULT_submitter=node=4@1 lied=4 clock=15 ;;
 lie-last) export OPML_FAULT_submitter=node=9@1 lied=9 ;;
 lie-output) export OPML_FAULT_submitter=output@1 lied=9 ;;
@@ -134,6 +137,7 @@ if [ "$scenario" = kill-executor ]; then
     killer=$!
 fi
 [ "$scenario" != kill-validator ] || kill_bisector_in validator select 60 1 2
+[ "$scenario" != kill-at-step ] || kill_bisector_in validator step 90 2
 [ "$scenario" != kill-submitter ] || kill_bisector_in submitter dissect 60 1 2
 
 health() { # PEER -> the actor's health reply (JSON)
@@ -216,6 +220,16 @@ fi
 if [ "$scenario" = kill-validator ] || [ "$scenario" = kill-submitter ]; then
     wait "$killer" || fail "kill and restart failed"
     [ "$(wc -l <"$dir/killed")" = 2 ] || fail "not killed in both phases"
+fi
+if [ "$scenario" = kill-at-step ]; then
+    wait "$killer" || fail "kill and restart failed"
+    vlog=$dir/logs/bisector-validator.log
+    played_after_restarts "$vlog" 1 # the move after the restart: the resolve
+    [ "$(grep -c "resolve sent" "$vlog")" = 1 ] || fail "expected one resolve, the validator sent $(grep -c "resolve sent" "$vlog")"
+    # the decision is said once: folded from the history the restarted bisector replayed (had it
+    # been seen before the kill, the replay would say it a second time)
+    [ "$(grep -c "OneStep: decided for the challenger, we won" "$vlog")" = 1 ] ||
+        fail "the decision was not seen once, on the restart: $(grep -c "OneStep: decided" "$vlog") times"
 fi
 
 sub=$OPML_ADDRESS_submitter
