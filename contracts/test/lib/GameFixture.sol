@@ -297,6 +297,21 @@ abstract contract GameFixture is Test {
         oracle.submit{value: SUB_BOND}(taskId, _outputOf(lie));
     }
 
+    /// A task whose submitter lies at `node` (in its VM run from `step` on), submitted.
+    function _lieTask(uint256 node, uint256 step) internal returns (uint256 taskId) {
+        lieNode = node;
+        lieStep = step;
+        taskId = _request(requester);
+        _submit(taskId, submitter, node);
+    }
+
+    /// The driver's counters and the challenger's strategy reset for the next game played.
+    function _nextGame(Mode mode) internal {
+        chalMode = mode;
+        subMoves = 0;
+        chalMoves = 0;
+    }
+
     /// The submitter's binding of its end state: State_n of its values and the output's path.
     function _bindCall(uint256 id) internal view virtual returns (bytes memory) {
         uint32[] memory v = _values(lieNode);
