@@ -11,8 +11,9 @@
 //              the first or the last part (a wrong selector / colluder);
 // and either side may stop moving after a number of moves (to test the clocks). play() drives a
 // game to its end (a third party sends resolve once it is decided) and accounts the gas of every
-// move by kind (forge's gas for the call, and the transaction's intrinsic gas: 21000 + calldata). The hashes, openings and the binding are virtual:
-// GenFixture plays generation games (the token phase first) with the same driver.
+// move by kind (forge's gas for the call, and the transaction's intrinsic gas: 21000 + calldata).
+// The hashes, openings and the binding are virtual: GenFixture plays generation games (the token
+// phase first) with the same driver.
 pragma solidity ^0.8.28;
 
 import {Test} from "./Test.sol";
