@@ -455,10 +455,7 @@ contract AttacksTest is GameFixture {
 
     /// A liar's game played to its decision (turn Resolve, the challenger won), not paid out.
     function _decidedLie(address chal) internal returns (uint256 task, uint256 id) {
-        lieNode = 1;
-        lieStep = 4;
-        task = _request(requester);
-        _submit(task, submitter, 1);
+        task = _lieTask(1, 4);
         id = _challenge(task, chal);
         resolves = false;
         assertTrue(_play(id, submitter, chal), "decided");
@@ -489,9 +486,7 @@ contract AttacksTest is GameFixture {
         // an honest submitter's win, resolved by the losing griefer or a third party
         lieNode = NONE;
         lieStep = NONE;
-        chalMode = Mode.Last;
-        subMoves = 0;
-        chalMoves = 0;
+        _nextGame(Mode.Last);
         uint256 t2 = _request(requester);
         _submit(t2, submitter2, NONE);
         uint256 g2 = _challenge(t2, challenger2);
@@ -536,19 +531,12 @@ contract AttacksTest is GameFixture {
         resolves = false;
         for (uint256 colluding = 0; colluding < 2; colluding++) {
             uint256 snap0 = vm.snapshotState();
-            lieNode = 1;
-            lieStep = 4;
-            uint256 task2 = _request(requester);
-            _submit(task2, submitter, 1);
+            uint256 task2 = _lieTask(1, 4);
             uint256 a = _challenge(task2, challenger);
             uint256 b = _challenge(task2, challenger2);
-            chalMode = Mode.Honest;
-            subMoves = 0;
-            chalMoves = 0;
+            _nextGame(Mode.Honest);
             assertTrue(_play(a, submitter, challenger), "a decided");
-            chalMode = colluding == 1 ? Mode.Last : Mode.Honest;
-            subMoves = 0;
-            chalMoves = 0;
+            _nextGame(colluding == 1 ? Mode.Last : Mode.Honest);
             assertTrue(_play(b, submitter, challenger2), "b decided");
             assertTrue(game.game(b).challengerWon == (colluding == 0), "b's decision");
             game.resolve(a); // rejects task2's submission: two games were open
@@ -599,9 +587,7 @@ contract AttacksTest is GameFixture {
         assertEq(oracle.credit(submitter), CHAL_BOND + SUB_BOND + FEE, "bond, fee and the griefer's bond");
         _checkConservation(total);
         // the liar never resolves its lost game: the lie stays in limbo until the challenger does
-        chalMode = Mode.Honest;
-        subMoves = 0;
-        chalMoves = 0;
+        _nextGame(Mode.Honest);
         (uint256 t2, uint256 g2) = _decidedLie(challenger);
         vm.warp(block.timestamp + WINDOW + 30 days);
         vm.expectRevert(abi.encodeWithSelector(InferenceOracle.GamesOpen.selector, uint32(1)));

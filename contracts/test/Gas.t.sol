@@ -114,7 +114,7 @@ contract GasTest is GenFixture {
             vm.warp(block.timestamp + CLOCK + 1);
             _move(Kind.Timeout, anyone, abi.encodeCall(DisputeGame.timeout, (id)));
         }
-        emit log(byTimeout ? "== the decision by timeout, three games open, fresh oracle" : "== the decision by step, three games open, fresh oracle");
+        emit log(string.concat("== the decision by ", byTimeout ? "timeout" : "step", ", three games open, fresh oracle"));
         _resolve(id, anyone);
         assertEq(oracle.rejection(task, 1).unclaimed, 2, "two games still to claim their shares");
         assertEq(oracle.credit(challenger), CHAL_BOND + _share(3), "the winner's bond and share");
@@ -127,7 +127,8 @@ contract GasTest is GenFixture {
     /// Every kind of transaction of the game just played: count, gas, the largest; returns the sum.
     function _report() internal returns (uint256 total) {
         string[KINDS] memory names = [
-            "challenge", "dissect", "select", "openNode", "step", "timeout", "withdraw", "bindEnd/bindTokens", "openStep", "resolve"
+            "challenge", "dissect", "select", "openNode", "step", "timeout", "withdraw", "bindEnd/bindTokens", "openStep",
+            "resolve"
         ];
         for (uint256 i = 0; i < KINDS; i++) {
             if (countOf[i] == 0) continue;

@@ -130,6 +130,8 @@ contract GenRevertsTest is GenFixture {
         assertTrue(!_play(id, submitter, challenger), "held at the opening");
         holdOpenStep = false;
         assertTrue(game.game(id).turn == DisputeGame.Turn.OpenStep && game.game(id).lo == at, "the token step is due");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.OpenStep));
+        game.resolve(id); // not decided
     }
 
     function test_bad_bindings() public {

@@ -11,8 +11,9 @@
 //              the first or the last part (a wrong selector / colluder);
 // and either side may stop moving after a number of moves (to test the clocks). play() drives a
 // game to its end (a third party sends resolve once it is decided) and accounts the gas of every
-// move by kind (forge's gas for the call, and the transaction's intrinsic gas: 21000 + calldata). The hashes, openings and the binding are virtual:
-// GenFixture plays generation games (the token phase first) with the same driver.
+// move by kind (forge's gas for the call, and the transaction's intrinsic gas: 21000 + calldata).
+// The hashes, openings and the binding are virtual: GenFixture plays generation games (the token
+// phase first) with the same driver.
 pragma solidity ^0.8.28;
 
 import {Test} from "./Test.sol";
@@ -295,6 +296,21 @@ abstract contract GameFixture is Test {
     function _submit(uint256 taskId, address who, uint256 lie) internal {
         vm.prank(who);
         oracle.submit{value: SUB_BOND}(taskId, _outputOf(lie));
+    }
+
+    /// A task whose submitter lies at `node` (in its VM run from `step` on), submitted.
+    function _lieTask(uint256 node, uint256 step) internal returns (uint256 taskId) {
+        lieNode = node;
+        lieStep = step;
+        taskId = _request(requester);
+        _submit(taskId, submitter, node);
+    }
+
+    /// The driver's counters and the challenger's strategy reset for the next game played.
+    function _nextGame(Mode mode) internal {
+        chalMode = mode;
+        subMoves = 0;
+        chalMoves = 0;
     }
 
     /// The submitter's binding of its end state: State_n of its values and the output's path.
