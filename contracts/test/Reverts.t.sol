@@ -344,8 +344,18 @@ contract RevertsTest is GameFixture {
         oracle.finalize(42, "");
         vm.expectRevert(InferenceOracle.OnlyGame.selector);
         oracle.gameOpened(task, 1);
+        vm.prank(anyone); // a bond paid in other than by the game's challenge
+        vm.expectRevert(InferenceOracle.OnlyGame.selector);
+        oracle.gameOpened{value: CHAL_BOND}(task, 1);
         vm.expectRevert(InferenceOracle.OnlyGame.selector);
         oracle.gameEnded(task, 1, true, address(this));
+        // neither contract takes ether but through its functions: the game none at all
+        vm.prank(anyone);
+        (bool toGame,) = address(game).call{value: 1}("");
+        vm.prank(anyone);
+        (bool toOracle,) = address(oracle).call{value: 1}("");
+        assertTrue(!toGame && !toOracle, "plain transfers bounce");
+        assertEq(address(game).balance, 0, "the game holds nothing");
         vm.expectRevert(InferenceOracle.GameAlreadyBound.selector);
         oracle.bindGame(address(1));
         vm.prank(anyone);
