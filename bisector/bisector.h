@@ -16,7 +16,7 @@
  *   phase1.c     phase 1's graph states, the binding of State_n (bindEnd) and the opening of a
  *                node (openNode);
  *   phase2.c     phase 2's VM state hashes and the one-step proof, from vmjudge;
- *   withdraw.c   the withdrawal of our credits (payout.h).
+ *   withdraw.c   the withdrawal of our credit at the oracle (payout.h).
  *
  * Everything runs on the actor's one thread: no locking. */
 #ifndef OPML_BISECTOR_H
@@ -38,7 +38,7 @@ typedef struct bisector {
     rpc *cw, *work;
     storage_client *st;
     void *sub;
-    contract *payer_c[PAYERS]; /* the oracle's and the game's ABI, payers[] order */
+    contract *abi[NCONTRACTS]; /* the oracle's and the game's ABI, contract_names[] order */
     fold_state s;         /* the chain's view: our identity, models, tasks, games, credits (fold.h) */
     fault f;
     int submit, validate, auto_withdraw;
@@ -123,10 +123,10 @@ int vm_point_hashes(bisector *b, task *t, const model_entry *me, uint32_t node, 
 int vm_step_args(bisector *b, task *t, const model_entry *me, uint32_t node, uint64_t step, cJSON *args);
 
 /* withdraw.c */
-void payout_load(bisector *b, int i);
-void payout_resume(bisector *b, int i);
-void try_withdraw(bisector *b, int i);
+void payout_load(bisector *b);
+void payout_resume(bisector *b);
+void try_withdraw(bisector *b);
 void on_payout_receipt(bisector *b, const uint8_t id[32], int success, const char *revert);
-void credited(const bisector *b, int i, const char *amount, const char *why);
+void credited(const bisector *b, const char *amount, const char *why);
 
 #endif

@@ -22,11 +22,11 @@
 /* The chain's time now (chaintime.h): every deadline and clock is decided by it. */
 uint64_t now_s(const bisector *b) { return chain_time_now(&b->ct, clock_mono_ms(), (uint64_t)time(NULL)); }
 
-/* Sends fn(args) to contract `to` (PAY_ORACLE or PAY_GAME) with value (decimal wei, NULL: 0).
+/* Sends fn(args) to contract `to` (C_ORACLE or C_GAME) with value (decimal wei, NULL: 0).
  * Returns 0 with the id, or -1. */
 int send_tx(bisector *b, int to, const char *fn, const cJSON *args, const char *value, uint8_t id[32]) {
     char err[600];
-    const abi_function *f = contract_function(b->payer_c[to], fn);
+    const abi_function *f = contract_function(b->abi[to], fn);
     uint8_t *data = NULL;
     size_t len = 0;
     if (!f || contract_encode_call(f, args, &data, &len, err, sizeof err)) {
@@ -40,7 +40,7 @@ int send_tx(bisector *b, int to, const char *fn, const cJSON *args, const char *
         return -1;
     }
     Opml__ChainSendTx req = OPML__CHAIN_SEND_TX__INIT;
-    req.to.data = b->s.payer_addr[to];
+    req.to.data = b->s.addr[to];
     req.to.len = 20;
     req.value.data = v.b;
     req.value.len = 32;
@@ -98,7 +98,7 @@ static void carry_out(bisector *b, const fold_out *o) {
         case FOLD_FX_RESOLVED:
             if (g) game_resolved(b, g, f->flag, f->text);
             break;
-        case FOLD_FX_CREDITED: credited(b, f->payer, f->text, f->why); break;
+        case FOLD_FX_CREDITED: credited(b, f->text, f->why); break;
         }
     }
     if (o->lost) log_error("fold: %zu effects of one event lost (FOLD_MAX_FX is too small)", o->lost);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const payers[PAYERS] = {"InferenceOracle", "DisputeGame"};
+const char *const contract_names[NCONTRACTS] = {"InferenceOracle", "DisputeGame"};
 
 const char *task_status_name(task_status s) {
     switch (s) {
@@ -71,11 +71,12 @@ void fold_odd(const fold_ctx *c, const char *fmt, ...) {
     say(c->out, FOLD_WARN, "event %" PRIu64 " %s: %s", c->ev->seq, c->ev->event, what);
 }
 
-static void credit(const fold_ctx *c, int payer, const char *amount, const char *why) {
-    payout_credited(&c->s->pay[payer]);
+/* The oracle credited us (the one bank: the game's GameResolved and GameAbandoned name credits
+ * there too). */
+static void credit(const fold_ctx *c, const char *amount, const char *why) {
+    payout_credited(&c->s->pay);
     fold_fx *f = fx_push(c->out, FOLD_FX_CREDITED, 0);
     if (!f) return;
-    f->payer = payer;
     f->why = why;
     snprintf(f->text, sizeof f->text, "%s", amount);
 }
@@ -278,7 +279,7 @@ static int on_submission_rejected(const fold_ctx *c, const ProtobufCMessage *msg
         if (f) f->flag = !memcmp(t->submitter, c->s->me, 20); /* ours lost: submit again, honestly */
         say(c->out, FOLD_INFO, "task %" PRIu64 ": submission rejected, the task is open again", t->id);
     }
-    if (is_me(c->s, m->challenger)) credit(c, PAY_ORACLE, m->share, "our share of the rejected submitter's bond");
+    if (is_me(c->s, m->challenger)) credit(c, m->share, "our share of the rejected submitter's bond");
     return 0;
 }
 
@@ -288,7 +289,7 @@ static int on_share_credited(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainShareCredited *m = (const Opml__ChainShareCredited *)msg;
     if (fold_need_len(c, "challenger", m->challenger, 20) || need_wei(c, "share", m->share)) return -1;
     if (is_me(c->s, m->challenger))
-        credit(c, PAY_ORACLE, m->share, "our share of a bond rejected while our game was open");
+        credit(c, m->share, "our share of a bond rejected while our game was open");
     return 0;
 }
 
@@ -301,7 +302,7 @@ static int on_task_finalized(const fold_ctx *c, const ProtobufCMessage *msg) {
         t->status = TASK_FINALIZED;
         say(c->out, FOLD_INFO, "task %" PRIu64 ": finalized", t->id);
     }
-    if (is_me(c->s, m->submitter)) credit(c, PAY_ORACLE, m->paid, "bond and fee");
+    if (is_me(c->s, m->submitter)) credit(c, m->paid, "bond and fee");
     return 0;
 }
 
@@ -311,7 +312,7 @@ static int on_task_cancelled(const fold_ctx *c, const ProtobufCMessage *msg) {
     task *t = known_task(c, m->task_id); /* the refund is the requester's, which only the request names */
     if (!t) return 0;
     t->status = TASK_CANCELLED;
-    if (!memcmp(t->requester, c->s->me, 20)) credit(c, PAY_ORACLE, m->refund, "a cancelled task's fee");
+    if (!memcmp(t->requester, c->s->me, 20)) credit(c, m->refund, "a cancelled task's fee");
     return 0;
 }
 
@@ -319,11 +320,10 @@ static int on_withdrawn(const fold_ctx *c, const ProtobufCMessage *msg) {
     const Opml__ChainWithdrawn *m = (const Opml__ChainWithdrawn *)msg;
     if (fold_need_len(c, "who", m->who, 20) || need_wei(c, "amount", m->amount) || fold_need_len(c, "address", c->ev->address, 20))
         return -1;
-    for (int i = 0; i < PAYERS; i++)
-        if (!memcmp(c->ev->address.data, c->s->payer_addr[i], 20) && is_me(c->s, m->who)) {
-            payout_withdrawn(&c->s->pay[i], c->ev->seq);
-            say(c->out, FOLD_INFO, "%s: withdrew %s wei", payers[i], m->amount);
-        }
+    if (!memcmp(c->ev->address.data, c->s->addr[C_ORACLE], 20) && is_me(c->s, m->who)) {
+        payout_withdrawn(&c->s->pay, c->ev->seq);
+        say(c->out, FOLD_INFO, "%s: withdrew %s wei", contract_names[C_ORACLE], m->amount);
+    }
     return 0;
 }
 
@@ -426,12 +426,37 @@ static int on_node_opened(const fold_ctx *c, const ProtobufCMessage *msg) {
     return 0;
 }
 
-static int on_timed_out(const fold_ctx *c, const ProtobufCMessage *msg) {
-    const Opml__ChainTimedOut *m = (const Opml__ChainTimedOut *)msg;
+/* The line a decided game we play gets. */
+static void decided(const fold_ctx *c, const gm *g) {
+    if (g->role)
+        say(c->out, FOLD_INFO, "game %" PRIu64 ": %s: decided for the %s, we %s (resolve pays it out)", g->id, c->ev->event,
+            g->v.challenger_won ? "challenger" : "submitter",
+            (g->role == GAME_CHALLENGER) == (g->v.challenger_won != 0) ? "won" : "lost");
+}
+
+/* The one-step proof decided the game: for the challenger when the proven post-state is not the
+ * submitter's claimed end. */
+static int on_one_step(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainOneStep *m = (const Opml__ChainOneStep *)msg;
+    if (fold_need_len(c, "post_state", m->post_state, 32) || fold_need_len(c, "claimed", m->claimed, 32)) return -1;
     gm *g = fold_known_game(c, m->game_id);
     if (!g) return 0;
-    game_ended(&g->v);
-    if (g->role) say(c->out, FOLD_INFO, "game %" PRIu64 ": %s", g->id, c->ev->event);
+    if (g->v.turn != GAME_TURN_STEP || m->step != g->v.lo)
+        fold_odd(c, "game %" PRIu64 " stepped at %" PRIu64 ", the view is at [%" PRIu64 ", %" PRIu64 "] (%s to move)", g->id,
+            m->step, g->v.lo, g->v.hi, game_turn_name(g->v.turn));
+    game_stepped(&g->v, memcmp(m->post_state.data, m->claimed.data, 32) != 0, c->now);
+    decided(c, g);
+    return 0;
+}
+
+/* The side to move ran out of clock: it lost (the loser the event names). */
+static int on_timed_out(const fold_ctx *c, const ProtobufCMessage *msg) {
+    const Opml__ChainTimedOut *m = (const Opml__ChainTimedOut *)msg;
+    if (fold_need_len(c, "loser", m->loser, 20)) return -1;
+    gm *g = fold_known_game(c, m->game_id);
+    if (!g) return 0;
+    game_timed_out(&g->v, !memcmp(m->loser.data, g->submitter, 20));
+    decided(c, g);
     return 0;
 }
 
@@ -445,7 +470,7 @@ static int on_game_abandoned(const fold_ctx *c, const ProtobufCMessage *msg) {
         say(c->out, FOLD_INFO, "game %" PRIu64 ": %s", g->id, c->ev->event);
         fx_push(c->out, FOLD_FX_ABANDONED, g->id);
     }
-    if (g->role == GAME_CHALLENGER) credit(c, PAY_GAME, m->refund, "our bond of an abandoned game");
+    if (g->role == GAME_CHALLENGER) credit(c, m->refund, "our bond of an abandoned game");
     return 0;
 }
 
@@ -462,7 +487,7 @@ static int on_game_resolved(const fold_ctx *c, const ProtobufCMessage *msg) {
             snprintf(f->text, sizeof f->text, "%s", m->payout);
         }
     }
-    if (we_won) credit(c, PAY_GAME, m->payout, "a game's bond");
+    if (we_won) credit(c, m->payout, "a game's bond");
     return 0;
 }
 
@@ -471,7 +496,7 @@ static int on_game_resolved(const fold_ctx *c, const ProtobufCMessage *msg) {
 typedef int (*fold_handler)(const fold_ctx *c, const ProtobufCMessage *msg);
 
 /* The events the view is built from, each with its typed message. The others (CallbackDone,
- * GameBound, OneStep, other contracts' events) change nothing the bisector keeps. */
+ * GameBound, other contracts' events) change nothing the bisector keeps. */
 static const struct {
     const char *event;
     const ProtobufCMessageDescriptor *type;
@@ -493,6 +518,7 @@ static const struct {
     {"Dissected", &opml__chain_dissected__descriptor, on_dissected},
     {"Selected", &opml__chain_selected__descriptor, on_selected},
     {"NodeOpened", &opml__chain_node_opened__descriptor, on_node_opened},
+    {"OneStep", &opml__chain_one_step__descriptor, on_one_step},
     {"TimedOut", &opml__chain_timed_out__descriptor, on_timed_out},
     {"GameAbandoned", &opml__chain_game_abandoned__descriptor, on_game_abandoned},
     {"GameResolved", &opml__chain_game_resolved__descriptor, on_game_resolved},

@@ -129,9 +129,11 @@ typedef struct gm {
     struct gm *next;
 } gm;
 
-/* The two contracts that pay us (pull payments): pay[] and payers[] share this index. */
-enum { PAY_ORACLE, PAY_GAME, PAYERS };
-extern const char *const payers[PAYERS];
+/* The contracts we send transactions to: fold_state's addr[] and contract_names[] share this
+ * index. Only the oracle pays (one bank: every credit, challengers' bonds included, is the
+ * oracle's, docs/game.md "Money"); the game holds no money. */
+enum { C_ORACLE, C_GAME, NCONTRACTS };
+extern const char *const contract_names[NCONTRACTS];
 
 /* A ModelRegistered that named no served model's root: a generation model's names its generation
  * root, which the GenerationRegistered after it (same transaction) matches to a step graph. */
@@ -147,12 +149,12 @@ typedef struct fold_pending_model {
 typedef struct fold_state {
     uint8_t me[20];                /* our identity */
     fold_pending_model pending_model;
-    uint8_t payer_addr[PAYERS][20]; /* the oracle's and the game's addresses */
+    uint8_t addr[NCONTRACTS][20];  /* the oracle's and the game's addresses */
     model_entry models[FOLD_MAX_MODELS];
     size_t nmodels;
     task *tasks;
     gm *games;
-    payout pay[PAYERS];            /* our credit on each contract and its withdrawal (payout.h) */
+    payout pay;                    /* our credit at the oracle and its withdrawal (payout.h) */
     uint64_t last_seq;             /* the last event folded (retractions count) */
 } fold_state;
 
@@ -167,9 +169,8 @@ typedef enum fold_fx_kind {
     FOLD_FX_CHALLENGED, /* task id: our challenge of its live submission is on-chain */
     FOLD_FX_JOINED,     /* game id: a game we play started: read its record, give it the game's identity */
     FOLD_FX_ABANDONED,  /* game id: a game we play was abandoned: its record is finished */
-    FOLD_FX_RESOLVED,   /* game id: a game we play was resolved; flag: we won; text: the bond (wei) */
-    FOLD_FX_CREDITED,   /* payer: a contract credited us (pay[payer] is owed); text: the amount (wei);
-                         * why: for what */
+    FOLD_FX_RESOLVED,   /* game id: a game we play was resolved (paid out); flag: we won; text: the bond (wei) */
+    FOLD_FX_CREDITED,   /* the oracle credited us (pay is owed); text: the amount (wei); why: for what */
 } fold_fx_kind;
 
 #define FOLD_TEXT_MAX 320
@@ -178,7 +179,6 @@ typedef struct fold_fx {
     fold_fx_kind kind;
     fold_level level;        /* LOG */
     uint64_t id;             /* the task or game */
-    int payer;               /* CREDITED */
     int flag;                /* REJECTED: ours; RESOLVED: we won */
     const char *why;         /* CREDITED: a constant string */
     char text[FOLD_TEXT_MAX];

@@ -21,6 +21,7 @@ const char *game_action_name(game_action a) {
     case GAME_ACT_ABANDON: return "abandon";
     case GAME_ACT_BIND: return "bind";
     case GAME_ACT_OPEN_STEP: return "open-step";
+    case GAME_ACT_RESOLVE: return "resolve";
     }
     return "?";
 }
@@ -35,6 +36,7 @@ const char *game_turn_name(game_turn t) {
     case GAME_TURN_DONE: return "done";
     case GAME_TURN_BIND: return "bind";
     case GAME_TURN_OPEN_STEP: return "open-step";
+    case GAME_TURN_RESOLVE: return "resolve";
     }
     return "?";
 }
@@ -78,7 +80,7 @@ void game_selected_range(uint64_t lo, uint64_t hi, unsigned m, unsigned part, ui
     *new_hi = game_point(lo, hi, m, part + 1);
 }
 
-/* The side whose move it is, 0 when none. */
+/* The side whose move it is, 0 when none (no clock runs: none, resolve, done). */
 static game_role mover_of(game_turn t) {
     if (t == GAME_TURN_DISSECT || t == GAME_TURN_OPEN || t == GAME_TURN_BIND || t == GAME_TURN_OPEN_STEP)
         return GAME_SUBMITTER;
@@ -135,6 +137,12 @@ game_action game_next(const game_view *g, game_role role, uint64_t now, const ga
     game_clock_left(g, now, &mover);
     uint64_t budget = mover == GAME_SUBMITTER ? g->submitter_time : g->challenger_time;
     if (wake_at) *wake_at = now;
+    if (g->turn == GAME_TURN_RESOLVE) {
+        if (role != (g->challenger_won ? GAME_CHALLENGER : GAME_SUBMITTER)) return GAME_ACT_NONE;
+        if (!in_flight(g, GAME_ACT_RESOLVE, pending)) return GAME_ACT_RESOLVE;
+        if (wake_at) *wake_at = now + 1;
+        return GAME_ACT_WAIT;
+    }
     if (mover == 0) return GAME_ACT_NONE;
     if (mover == role) {
         uint64_t used = now > g->last_move ? now - g->last_move : 0;
@@ -222,6 +230,17 @@ void game_node_opened(game_view *g, uint32_t node, uint64_t steps, const uint8_t
     opened(g, 2, steps, initial, final_, block_time);
     g->node = node;
     g->turn = GAME_TURN_DISSECT; /* as the contract sets it, whatever `steps` */
+}
+
+void game_stepped(game_view *g, int challenger_won, uint64_t block_time) {
+    game_charge(g, GAME_CHALLENGER, block_time);
+    g->challenger_won = challenger_won != 0;
+    g->turn = GAME_TURN_RESOLVE;
+}
+
+void game_timed_out(game_view *g, int challenger_won) {
+    g->challenger_won = challenger_won != 0;
+    g->turn = GAME_TURN_RESOLVE;
 }
 
 void game_ended(game_view *g) { g->turn = GAME_TURN_DONE; }

@@ -11,6 +11,9 @@
  * the submitter opens the token step (phase 0) or the node (phase 1), or the challenger sends the
  * one-step proof (phase 2).
  * Each side has a chess clock; the side to move that has used it up loses by `timeout`.
+ * The one-step proof (`step`) or `timeout` only decides the game (turn RESOLVE, no clock runs);
+ * a separate `resolve`, anyone's, pays it out (the oracle credits the bonds). The winner sends it:
+ * the honest side always wins, and it is the one paid.
  *
  * game_next() is the whole decision procedure: from the game as the chain holds it, our role, the
  * time and the move we last recorded (the write-ahead record, record.h), what to do now. */
@@ -30,6 +33,7 @@ typedef enum game_turn {
     GAME_TURN_DONE = 5,
     GAME_TURN_BIND = 6,      /* the submitter's: the game's first move, binding the end state */
     GAME_TURN_OPEN_STEP = 7, /* the submitter's: phase 0 at one token step */
+    GAME_TURN_RESOLVE = 8,   /* decided (step or timeout), no clock runs: anyone's resolve pays it out */
 } game_turn;
 
 typedef enum game_role {
@@ -49,6 +53,7 @@ typedef struct game_view {
     uint64_t last_move;     /* block time of the last move (block.timestamp, the chain's time) */
     uint64_t submitter_time, challenger_time; /* clock left at last_move */
     uint32_t node;          /* phase 2: the graph step being run */
+    uint8_t challenger_won; /* turn resolve (and done after it): the decision was the challenger's */
 } game_view;
 
 /* What a player does next. */
@@ -64,6 +69,7 @@ typedef enum game_action {
     GAME_ACT_ABANDON,    /* the submission is no longer live: end the game, the challenger's bond back */
     GAME_ACT_BIND,       /* the submitter's first move: bind the end state to the output */
     GAME_ACT_OPEN_STEP,  /* phase 0 at one token step: open it (openStep) */
+    GAME_ACT_RESOLVE,    /* the game is decided for us: pay it out (resolve) */
 } game_action;
 
 const char *game_action_name(game_action a);
@@ -121,7 +127,7 @@ int game_select(const uint8_t (*claimed)[32], const uint8_t (*honest)[32], unsig
 void game_selected_range(uint64_t lo, uint64_t hi, unsigned m, unsigned part, uint64_t *new_lo, uint64_t *new_hi);
 
 /* Seconds of clock the side to move has left at time now (0 when used up); *mover set to the
- * side whose move it is (0 when the game has no mover: none or done). */
+ * side whose move it is (0 when the game has no mover: none, resolve or done). */
 uint64_t game_clock_left(const game_view *g, uint64_t now, game_role *mover);
 
 /* A move by `mover` mined in a block with timestamp block_time, as the contract charges it: the
@@ -133,6 +139,9 @@ void game_charge(game_view *g, game_role mover, uint64_t block_time);
  * time-outs by block.timestamp. `pending` (may be NULL) is the last move recorded for this game.
  * Rules:
  *  - turn none or done: NONE.
+ *  - turn resolve: RESOLVE for the side the game was decided for (challenger_won), with the same
+ *    pending rule (WAIT while that resolve is SENT or MINED, *wake_at = now + 1); NONE for the
+ *    loser (resolve pays the winner: the loser has no reason to spend gas on it). No clock runs.
  *  - our move: LOST if our clock is used up at `now`; otherwise the turn's action, unless pending is
  *    that very move (same action and position) and is SENT or MINED, then WAIT (for the receipt or
  *    for the chain to show it); an INTENDED or FAILED pending move is decided again (sending it
@@ -147,7 +156,8 @@ game_action game_next(const game_view *g, game_role role, uint64_t now, const ga
  * task has a newer submission): no move can change who is paid any more (DisputeGame credits the
  * challenger its bond whoever wins), so the submitter stops (NONE: a move would only cost gas) and
  * the challenger ends the game with abandon (ABANDON), which credits its bond at once instead of
- * after the rest of the game or the submitter's clock; WAIT while that abandon is SENT or MINED.
+ * after the rest of the game or the submitter's clock (in turn resolve too: abandon is allowed
+ * there once the submission is dead); WAIT while that abandon is SENT or MINED.
  * Turn none or done: NONE. */
 game_action game_next_dead(const game_view *g, game_role role, const game_move *pending);
 
@@ -190,7 +200,16 @@ void game_selected(game_view *g, uint64_t lo, uint64_t hi, const uint8_t start_h
 void game_node_opened(game_view *g, uint32_t node, uint64_t steps, const uint8_t initial[32], const uint8_t final_[32],
                       uint64_t block_time);
 
-/* TimedOut, GameResolved or GameAbandoned: the game is over. */
+/* OneStep at block_time: the challenger's one-step proof (its clock charged) decided the game,
+ * for the challenger when the proven post-state is not the submitter's claimed end
+ * (challenger_won != 0). Turn resolve. */
+void game_stepped(game_view *g, int challenger_won, uint64_t block_time);
+
+/* TimedOut: the side to move had used up its clock and lost (challenger_won: it was the
+ * submitter). Nothing is charged (the contract charges no one). Turn resolve. */
+void game_timed_out(game_view *g, int challenger_won);
+
+/* GameResolved or GameAbandoned: the game is over (paid out). */
 void game_ended(game_view *g);
 
 #endif

@@ -24,10 +24,12 @@
  * events and in chainwatch's ChainGetEvents replies) plus the local time elapsed since: never the
  * local wall clock, which drifts from block.timestamp and would age a replayed game wrongly.
  *
- * Money: every payout is a credit to pull (docs/game.md "Money"). What we are owed on the oracle
- * and on the game is read from the events (payout.h); with `auto_withdraw` each credit is
- * withdrawn as soon as the chain shows it, with the same write-ahead record as a move (record.h),
- * so a restart sends no second withdraw. A game whose submission another game rejected is ended
+ * Money: every payout is a credit to pull from the oracle, the one bank (docs/game.md "Money"):
+ * the game holds no money, and its GameResolved and GameAbandoned name credits at the oracle. What
+ * we are owed is read from the events (payout.h); with `auto_withdraw` the credit is withdrawn as
+ * soon as the chain shows it, with the same write-ahead record as a move (record.h), so a restart
+ * sends no second withdraw. A game is decided by the one-step proof or a timeout and paid out by a
+ * separate resolve, which the winner sends (a move like the others, written ahead). A game whose submission another game rejected is ended
  * with abandon by its challenger (our bond back at once, and our share of the rejected bond) and no longer played by its submitter.
  *
  * Phase 2: at one graph step the submitter opens the node (openNode: the node's leaf and its
@@ -67,7 +69,7 @@ static const config_opt options[] = {
     {"fault", "none", "fault injection (bisector/fault.h): none, node=N, random[=SEED], output, vm=N[:STEP], each @K"},
     {"submit", "1", "1: submit results for requested tasks"},
     {"validate", "1", "1: check others' submissions and challenge wrong ones"},
-    {"auto_withdraw", "1", "1: withdraw this identity's credits (bonds, fees) from oracle and game once on-chain"},
+    {"auto_withdraw", "1", "1: withdraw this identity's credit (bonds, fees) from the oracle once on-chain"},
     {"tick_ms", "200", "how often to look for work"},
     {NULL, NULL, NULL},
 };
@@ -81,7 +83,7 @@ static void tick(actor *a, void *user) {
         if (b->validate && t->status == TASK_SUBMITTED) try_check(b, t);
     }
     for (gm *g = b->s.games; g; g = g->next) play(b, g);
-    for (int i = 0; b->auto_withdraw && i < PAYERS; i++) try_withdraw(b, i);
+    if (b->auto_withdraw) try_withdraw(b);
 }
 
 static void stats(actor *a, void *user) {
@@ -134,15 +136,15 @@ int main(int argc, char **argv) {
     b.submit = (int)submit;
     b.validate = (int)validate;
     b.auto_withdraw = (int)auto_withdraw;
-    if (need_address(c, "address", b.s.me) || need_address(c, "oracle", b.s.payer_addr[PAY_ORACLE]) ||
-        need_address(c, "game", b.s.payer_addr[PAY_GAME])) goto out;
+    if (need_address(c, "address", b.s.me) || need_address(c, "oracle", b.s.addr[C_ORACLE]) ||
+        need_address(c, "game", b.s.addr[C_GAME])) goto out;
     for (const char **o = (const char *[]){"chainwatch", "bus_events", "work", "storage", NULL}; *o; o++)
         if (!*config_get(c, *o)) {
             log_error("option %s is required (KEYHEX@endpoint)", *o);
             goto out;
         }
-    for (int i = 0; i < PAYERS; i++)
-        if (!(b.payer_c[i] = load_contract(config_get(c, "artifacts"), payers[i]))) goto out;
+    for (int i = 0; i < NCONTRACTS; i++)
+        if (!(b.abi[i] = load_contract(config_get(c, "artifacts"), contract_names[i]))) goto out;
     if (served_load(&b, config_get(c, "model"), err, sizeof err)) { /* the models we serve */
         log_error("%s", err);
         goto out;
@@ -158,12 +160,12 @@ int main(int argc, char **argv) {
     zmq_setsockopt(b.sub, ZMQ_SUBSCRIBE, "chain.", 6);
     if (served_publish(&b)) goto out;
     submissions_load(&b); /* the submission counter, then the chain's whole history */
-    for (int i = 0; i < PAYERS; i++) payout_load(&b, i); /* before the history: its Withdrawn events end them */
+    payout_load(&b); /* before the history: its Withdrawn events end it */
     while (catch_up(&b, 0) && !actor_stopping(a)) {
         struct timespec ts = {0, 300 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    for (int i = 0; i < PAYERS; i++) payout_resume(&b, i);
+    payout_resume(&b);
     char fs[64];
     fault_format(&b.f, fs, sizeof fs);
     log_info("resumed at event %" PRIu64 ": %zu model(s), %s%s, fault %s, auto_withdraw %d", b.s.last_seq, b.s.nmodels,
@@ -179,7 +181,7 @@ out:
     storage_client_free(b.st);
     rpc_close(b.work);
     rpc_close(b.cw);
-    for (int i = 0; i < PAYERS; i++) contract_free(b.payer_c[i]);
+    for (int i = 0; i < NCONTRACTS; i++) contract_free(b.abi[i]);
     actor_free(a);
     return rc;
 }

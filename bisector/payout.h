@@ -1,11 +1,12 @@
-/* payout.h: this identity's credits on the two contracts that pay it (pull payments,
- * contracts/src/lib/Credits.sol, docs/game.md "Money") and their withdrawal, as pure functions.
+/* payout.h: this identity's credit at the oracle, the one contract that pays (pull payments,
+ * contracts/src/lib/Credits.sol, docs/game.md "Money": the game holds no money), and its
+ * withdrawal, as pure functions.
  *
  * Whether we are owed anything is read from the chain's events, as everything else is: every
  * credit has an event naming its beneficiary (the oracle's TaskFinalized, SubmissionRejected,
- * ShareCredited and TaskCancelled, the game's GameResolved and GameAbandoned) and withdraw() takes the whole credit
- * (Withdrawn), so after the last of these events we are owed exactly when a credit came after our
- * last Withdrawn. A replayed history therefore rebuilds it, and nothing is sent for a credit the
+ * ShareCredited and TaskCancelled, the game's GameResolved and GameAbandoned, whose bond the
+ * oracle credits) and the oracle's withdraw() takes the whole credit (Withdrawn), so after the
+ * last of these events we are owed exactly when a credit came after our last Withdrawn. A replayed history therefore rebuilds it, and nothing is sent for a credit the
  * chain already shows withdrawn.
  *
  * The withdrawal is a write-ahead move like a game's (record.h): recorded INTENDED before it is

@@ -7,7 +7,8 @@
  * both phases but for the hashes at the dissection's points: graph states in phase 1 (phase1.c),
  * VM state hashes in phase 2 (phase2.c). A generation game's token phase (phase 0) binds G_T
  * (bindTokens), bisects over the G_t and opens the one disputed token step (openStep) (phase0.c);
- * its phases 1 and 2 play on that step's run. */
+ * its phases 1 and 2 play on that step's run. Once the one-step proof or a timeout has decided the
+ * game, its winner (us, when we play honestly) sends resolve, written ahead the same way. */
 #include "bisector.h"
 #include "hex.h"
 #include "log.h"
@@ -62,7 +63,8 @@ void game_abandoned(bisector *b, gm *g) {
     record_save(b, &g->rec);
 }
 
-/* A game we play was resolved (FOLD_FX_RESOLVED): it is over, won or lost; said once (a replayed
+/* A game we play was resolved (FOLD_FX_RESOLVED: GameResolved, after our resolve or anyone's): it
+ * is over, won or lost, the bond credited at the oracle; said once (a replayed
  * resolution of a game the record shows finished says nothing). */
 void game_resolved(bisector *b, gm *g, int won, const char *bond) {
     if (g->rec.finished) return;
@@ -138,6 +140,7 @@ static const char *move_args(bisector *b, gm *g, task *t, const model_entry *me,
     case GAME_ACT_SELECT: return bisect_args(b, g, t, me, act, args);
     case GAME_ACT_TIMEOUT: return "timeout";
     case GAME_ACT_ABANDON: return "abandon";
+    case GAME_ACT_RESOLVE: return "resolve";
     case GAME_ACT_BIND:
         if (g->v.phase == 0) return gen_binding(b, t, me, gen_last_step(t), args) ? NULL : "bindTokens";
         return end_binding(t, me, args) ? NULL : "bindEnd";
@@ -172,10 +175,12 @@ void play(bisector *b, gm *g) {
     /* a move refused a moment ago is tried again after 2 s, not at every tick */
     if (g->rec.pending.state == GAME_MOVE_FAILED && g->rec.pending.action == act && now_s(b) - g->rec.pending.sent_at < 2)
         return;
-    if (act != GAME_ACT_ABANDON && !t->ran && run_task(b, t, me, g->rec.role == GAME_SUBMITTER ? (int)b->submissions : 0))
+    /* ending a game (abandon, resolve) needs no computation */
+    int ends = act == GAME_ACT_ABANDON || act == GAME_ACT_RESOLVE;
+    if (!ends && !t->ran && run_task(b, t, me, g->rec.role == GAME_SUBMITTER ? (int)b->submissions : 0))
         return;
     /* a generation's phases 1 and 2 play on the run of the token step phase 0 opened */
-    if (act != GAME_ACT_ABANDON && act != GAME_ACT_TIMEOUT && t->gen && g->v.phase >= 1 &&
+    if (!ends && act != GAME_ACT_TIMEOUT && t->gen && g->v.phase >= 1 &&
         gen_step_ready(b, t, me, g->token_step, g->rec.role))
         return;
     char gid[24];
@@ -189,7 +194,7 @@ void play(bisector *b, gm *g) {
     g->rec.pending.sent_at = now_s(b);
     if (record_save(b, &g->rec)) goto out;
     uint8_t tx[32];
-    if (send_tx(b, PAY_GAME, fn, args, NULL, tx) == 0) {
+    if (send_tx(b, C_GAME, fn, args, NULL, tx) == 0) {
         g->rec.pending.state = GAME_MOVE_SENT;
         memcpy(g->rec.pending.tx_id, tx, 32);
         log_info("game %" PRIu64 ": %s sent (phase %u, [%" PRIu64 ", %" PRIu64 "])", g->rec.game_id, fn, g->v.phase, g->v.lo, g->v.hi);

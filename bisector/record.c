@@ -123,11 +123,11 @@ int game_record_decode(const uint8_t *buf, size_t len, game_record *r, char *err
     r->lie.in_vm = (int)get(&c, 1);
     r->lie.vm_step = get(&c, 8);
     uint64_t action = get(&c, 1);
-    if (action > GAME_ACT_OPEN_STEP) return opml_errf(err, errlen, "game record: bad pending action");
+    if (action > GAME_ACT_RESOLVE) return opml_errf(err, errlen, "game record: bad pending action");
     r->pending.action = (game_action)action;
     r->pending.phase = (uint8_t)get(&c, 1);
     uint64_t turn = get(&c, 1);
-    if (turn > GAME_TURN_OPEN_STEP) return opml_errf(err, errlen, "game record: bad pending turn");
+    if (turn > GAME_TURN_RESOLVE) return opml_errf(err, errlen, "game record: bad pending turn");
     r->pending.turn = (game_turn)turn;
     r->pending.lo = get(&c, 8);
     r->pending.hi = get(&c, 8);

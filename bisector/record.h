@@ -48,7 +48,7 @@ typedef struct game_record {
     fault_plan lie;            /* the submitter's lie for this task (inactive for honest play) */
     game_move pending;         /* the last move decided */
     uint64_t last_seq;         /* the last chainwatch event applied to this game */
-    uint8_t finished;          /* 1 when the game is over (resolved, timed out or abandoned) */
+    uint8_t finished;          /* 1 when the game is over (resolved or abandoned: decided is not over) */
     uint8_t won;               /* when finished: 1 if we won */
 } game_record;
 

@@ -183,7 +183,7 @@ void try_submit(bisector *b, task *t) {
     uint8_t tx[32];
     t->busy = 1; /* sent or refused: look again in 10 s unless the chain answers first */
     t->busy_at = now_s(b);
-    if (send_tx(b, PAY_ORACLE, "submit", args, me->sbond, tx) == 0) log_info("task %" PRIu64 ": submitted", t->id);
+    if (send_tx(b, C_ORACLE, "submit", args, me->sbond, tx) == 0) log_info("task %" PRIu64 ": submitted", t->id);
     cJSON_Delete(args);
 }
 
@@ -195,6 +195,6 @@ void try_finalize(bisector *b, task *t) {
     uint8_t tx[32];
     t->busy = 1;
     t->busy_at = now_s(b);
-    if (send_tx(b, PAY_ORACLE, "finalize", args, NULL, tx) == 0) log_info("task %" PRIu64 ": finalize sent", t->id);
+    if (send_tx(b, C_ORACLE, "finalize", args, NULL, tx) == 0) log_info("task %" PRIu64 ": finalize sent", t->id);
     cJSON_Delete(args);
 }

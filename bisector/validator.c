@@ -54,7 +54,7 @@ void try_check(bisector *b, task *t) {
         cJSON_Delete(args);
         return;
     }
-    if (send_tx(b, PAY_GAME, "challenge", args, me->cbond, tx)) {
+    if (send_tx(b, C_GAME, "challenge", args, me->cbond, tx)) {
         t->checked = 0; /* refused: try again (the marker is removed first) */
         storage_client_kv_delete(b->st, key, strlen(key));
     }

@@ -8,8 +8,9 @@
  * as it happens: the first is answered honestly and finalized (its text printed); in the second
  * the submitter lies at the 40th new token, and the game goes down through the three phases (token
  * steps, the disputed step's graph nodes, the disputed node's VM steps) to one RISC-V step proved
- * on-chain, then the honest resubmission finalizes. Then a summary: times, transactions and gas
- * per phase, from the chain. With --fashion, the same story with fashion_cnn on two Fashion-MNIST
+ * on-chain, which decides the game, and the winner's resolve that pays it out; then the honest
+ * resubmission finalizes. Then a summary: times, transactions and gas per phase and for the
+ * resolve, from the chain. With --fashion, the same story with fashion_cnn on two Fashion-MNIST
  * test images (phases 1 and 2). It stops everything with SIGTERM at the end; a second run starts
  * afresh (new chain, same keys).
  *
@@ -62,15 +63,15 @@ typedef struct follow {
     char path[2][700];
     const char *who[2];
     long off[2];
-    double lied, challenged, step_opened, opened, verdict, rejected; /* when those lines were first seen (0: not yet) */
-    uint64_t lie_block, step_block, node_block, verdict_block;          /* the chain's head then */
+    double lied, challenged, step_opened, opened, decided, verdict, rejected; /* when those lines were first seen (0: not yet) */
+    uint64_t lie_block, step_block, node_block, decided_block, verdict_block;  /* the chain's head then */
     cluster *c;
 } follow;
 
 static uint64_t block_number(cluster *c);
 
 static const char *const interesting[] = {"LYING", "WRONG", "agrees", "submitted", "challenging", "we are the", "sent (phase",
-                                          "Selected", "StepOpened", "NodeOpened", "TimedOut", "resolved", "rejected", "finalized",
+                                          "Selected", "StepOpened", "NodeOpened", "decided for", "resolved", "rejected", "finalized",
                                           "finalize sent", NULL};
 
 static void follow_poll(follow *f) {
@@ -93,6 +94,7 @@ static void follow_poll(follow *f) {
                         if (!f->challenged && strstr(line, "challenging")) f->challenged = t;
                         if (!f->step_opened && strstr(line, "StepOpened")) f->step_opened = t, f->step_block = block_number(f->c);
                         if (!f->opened && strstr(line, "NodeOpened")) f->opened = t, f->node_block = block_number(f->c);
+                        if (!f->decided && strstr(line, "decided for")) f->decided = t, f->decided_block = block_number(f->c);
                         if (!f->verdict && strstr(line, "resolved")) f->verdict = t;
                         if (!f->rejected && strstr(line, "rejected")) f->rejected = t, f->verdict_block = block_number(f->c);
                         break;
@@ -281,32 +283,37 @@ static void demo_summary(const demo *d, const follow *f, cluster *c, uint64_t fi
     printf("\nsummary\n");
     printf("  request 1 (honest): finalized in %.1f s\n", took[0]);
     printf("  request 2 (a lie):  %.1f s in all until the honest resubmission finalized\n", took[1]);
-    if (d->gen && f->lied && f->challenged && f->step_opened && f->opened && f->verdict && f->rejected) {
-        uint64_t dtx, dgas, ptx[3], pgas[3];
+    if (d->gen && f->lied && f->challenged && f->step_opened && f->opened && f->decided && f->verdict && f->rejected) {
+        uint64_t dtx, dgas, ptx[4], pgas[4];
         chain_totals(c, f->lie_block, f->verdict_block, &dtx, &dgas);
         chain_totals(c, f->lie_block, f->step_block, &ptx[0], &pgas[0]);
         chain_totals(c, f->step_block + 1, f->node_block, &ptx[1], &pgas[1]);
-        chain_totals(c, f->node_block + 1, f->verdict_block, &ptx[2], &pgas[2]);
-        printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n",
+        chain_totals(c, f->node_block + 1, f->decided_block, &ptx[2], &pgas[2]);
+        chain_totals(c, f->decided_block + 1, f->verdict_block, &ptx[3], &pgas[3]);
+        printf("    from the lying submission to the on-chain verdict paid out: %.1f s, %llu transactions, %llu gas\n",
                f->verdict - f->lied, (unsigned long long)dtx, (unsigned long long)dgas);
         printf("      submission to challenge %.1f s\n", f->challenged - f->lied);
-        static const char *const names[3] = {"phase 0 (token steps, to the step opened)",
+        static const char *const names[4] = {"phase 0 (token steps, to the step opened)",
                                              "phase 1 (the step's graph nodes, to the node opened)",
-                                             "phase 2 (VM steps, to the one-step proof's verdict)"};
-        double at[4] = {f->challenged, f->step_opened, f->opened, f->verdict};
-        for (int i = 0; i < 3; i++)
+                                             "phase 2 (VM steps, to the one-step proof's decision)",
+                                             "resolve (the winner's resolve: the payout)"};
+        double at[5] = {f->challenged, f->step_opened, f->opened, f->decided, f->verdict};
+        for (int i = 0; i < 4; i++)
             printf("      %-52s %5.1f s, %llu transactions, %llu gas\n", names[i], at[i + 1] - at[i],
                    (unsigned long long)ptx[i], (unsigned long long)pgas[i]);
         printf("      (a phase's transactions and gas: the blocks mined while it was played; phase 0's include the\n"
                "       lying submission and the challenge)\n");
-    } else if (f->lied && f->challenged && f->opened && f->verdict && f->rejected) {
-        uint64_t dtx, dgas;
+    } else if (f->lied && f->challenged && f->opened && f->decided && f->verdict && f->rejected) {
+        uint64_t dtx, dgas, rtx, rgas;
         chain_totals(c, f->lie_block, f->verdict_block, &dtx, &dgas);
-        printf("    from the lying submission to the on-chain verdict: %.1f s, %llu transactions, %llu gas\n",
+        chain_totals(c, f->decided_block + 1, f->verdict_block, &rtx, &rgas);
+        printf("    from the lying submission to the on-chain verdict paid out: %.1f s, %llu transactions, %llu gas\n",
                f->verdict - f->lied, (unsigned long long)dtx, (unsigned long long)dgas);
         printf("      submission to challenge %.1f s | phase 1 (graph nodes, to the node opened) %.1f s |"
-               " phase 2 (VM steps, to the one-step proof's verdict) %.1f s\n",
-               f->challenged - f->lied, f->opened - f->challenged, f->verdict - f->opened);
+               " phase 2 (VM steps, to the one-step proof's decision) %.1f s\n",
+               f->challenged - f->lied, f->opened - f->challenged, f->decided - f->opened);
+        printf("      resolve (the winner's resolve: the payout) %.1f s, %llu transactions, %llu gas\n", f->verdict - f->decided,
+               (unsigned long long)rtx, (unsigned long long)rgas);
     }
     printf("  chain: %llu transactions, %llu gas (registration, requests, submissions, the game, finalizations)\n",
            (unsigned long long)txs, (unsigned long long)gas);

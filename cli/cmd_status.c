@@ -20,7 +20,7 @@
 #include <string.h>
 
 static const char *task_status[] = {"none", "open", "submitted", "finalized", "cancelled"};
-static const char *turns[] = {"none", "dissect", "select", "open", "step", "done", "bind", "open-step"};
+static const char *turns[] = {"none", "dissect", "select", "open", "step", "done", "bind", "open-step", "resolve"};
 
 /* A generation task's ids and their text (the model's tokenizer) added to line. */
 static void add_generation(cluster *c, long long id, const char *model, cJSON *line) {

@@ -70,8 +70,8 @@ static int said(fold_level level, const char *text) {
 static void state_init(fold_state *s) {
     memset(s, 0, sizeof *s);
     memcpy(s->me, ME, 20);
-    memcpy(s->payer_addr[PAY_ORACLE], ORACLE, 20);
-    memcpy(s->payer_addr[PAY_GAME], GAME, 20);
+    memcpy(s->addr[C_ORACLE], ORACLE, 20);
+    memcpy(s->addr[C_GAME], GAME, 20);
     s->nmodels = 1;
     memcpy(s->models[0].m.root, ROOT, 32);
     s->models[0].m.n = 9;
@@ -262,6 +262,18 @@ static evbuf *node_opened(uint64_t seq, uint64_t game_id, uint32_t node, uint64_
     return mk(seq, "NodeOpened", &m.base, t);
 }
 
+/* The one-step proof at step `step`: the proven post-state `post` against the claimed end H1. */
+static evbuf *one_step(uint64_t seq, uint64_t game_id, uint64_t step, const uint8_t *post, uint64_t t) {
+    static Opml__ChainOneStep m;
+    opml__chain_one_step__init(&m);
+    m.game_id = game_id;
+    m.step = step;
+    m.pre_state = B(H2, 32);
+    m.post_state = B(post, 32);
+    m.claimed = B(H1, 32);
+    return mk(seq, "OneStep", &m.base, t);
+}
+
 static evbuf *game_resolved_ev(uint64_t seq, uint64_t game_id, const uint8_t *winner) {
     static Opml__ChainGameResolved m;
     opml__chain_game_resolved__init(&m);
@@ -280,12 +292,12 @@ static evbuf *game_abandoned_ev(uint64_t seq, uint64_t game_id) {
     return mk(seq, "GameAbandoned", &m.base, 310);
 }
 
-static evbuf *timed_out(uint64_t seq, uint64_t game_id) {
+static evbuf *timed_out(uint64_t seq, uint64_t game_id, game_turn turn, const uint8_t *loser) {
     static Opml__ChainTimedOut m;
     opml__chain_timed_out__init(&m);
     m.game_id = game_id;
-    m.turn = GAME_TURN_SELECT;
-    m.loser = B(OTHER, 20);
+    m.turn = turn;
+    m.loser = B(loser, 20);
     return mk(seq, "TimedOut", &m.base, 320);
 }
 
@@ -319,7 +331,7 @@ static void test_tasks(void) {
     CHECK_EQ_INT(t->status, TASK_FINALIZED);
     CHECK(said(FOLD_INFO, "task 10: finalized"));
     CHECK_EQ_INT(count(FOLD_FX_CREDITED, 0), 0);
-    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 0);
+    CHECK_EQ_INT(s.pay.owed, 0);
     /* ours, rejected (our run is dropped: the REJECTED flag), then ours again and finalized */
     fold(&s, task_requested(6, 11, OTHER, 1));
     fold(&s, result_submitted(7, 11, 1, ME));
@@ -328,21 +340,22 @@ static void test_tasks(void) {
     CHECK_EQ_INT(t->status, TASK_OPEN);
     CHECK(find(FOLD_FX_REJECTED) && find(FOLD_FX_REJECTED)->id == 11 && find(FOLD_FX_REJECTED)->flag == 1);
     CHECK(said(FOLD_INFO, "task 11: submission rejected, the task is open again"));
-    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 0); /* the bond went to the challenger */
+    CHECK_EQ_INT(s.pay.owed, 0); /* the bond went to the challenger */
     fold(&s, result_submitted(9, 11, 2, ME));
     CHECK(out.n == 1 && count(FOLD_FX_SUBMITTED, 11) == 1); /* no warning: the task was open */
     fold(&s, task_finalized(10, 11, 2, ME));
     const fold_fx *c = find(FOLD_FX_CREDITED);
-    CHECK(c && c->payer == PAY_ORACLE && !strcmp(c->text, "1000000000000001000") && !strcmp(c->why, "bond and fee"));
-    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 1);
-    /* withdrawn from the oracle by us: nothing owed; another's withdrawal, or the game's, changes nothing */
+    CHECK(c && !strcmp(c->text, "1000000000000001000") && !strcmp(c->why, "bond and fee"));
+    CHECK_EQ_INT(s.pay.owed, 1);
+    /* withdrawn from the oracle by us: nothing owed; another's withdrawal, or a Withdrawn of any
+     * other contract (the game is no bank: it holds no money), changes nothing */
     fold(&s, withdrawn(11, ORACLE, OTHER));
-    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 1);
+    CHECK_EQ_INT(s.pay.owed, 1);
     fold(&s, withdrawn(12, GAME, ME));
-    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 1);
-    CHECK(said(FOLD_INFO, "DisputeGame: withdrew 1000000000000001000 wei"));
+    CHECK_EQ_INT(s.pay.owed, 1);
+    CHECK(out.n == 0);
     fold(&s, withdrawn(13, ORACLE, ME));
-    CHECK_EQ_INT(s.pay[PAY_ORACLE].owed, 0);
+    CHECK_EQ_INT(s.pay.owed, 0);
     CHECK(said(FOLD_INFO, "InferenceOracle: withdrew 1000000000000001000 wei"));
     /* someone else's submission rejected by our challenge: our share of its bond (not the bond) */
     fold(&s, task_requested(14, 12, ME, 1));
@@ -350,7 +363,7 @@ static void test_tasks(void) {
     fold(&s, submission_rejected(16, 12, 1, ME));
     CHECK(find(FOLD_FX_REJECTED) && find(FOLD_FX_REJECTED)->flag == 0);
     c = find(FOLD_FX_CREDITED);
-    CHECK(c && c->payer == PAY_ORACLE && !strcmp(c->why, "our share of the rejected submitter's bond") &&
+    CHECK(c && !strcmp(c->why, "our share of the rejected submitter's bond") &&
           !strcmp(c->text, "250000000000000000"));
     /* a cancelled task we requested: the fee back */
     fold(&s, task_cancelled(17, 12));
@@ -363,7 +376,7 @@ static void test_tasks(void) {
     CHECK(!find(FOLD_FX_CREDITED));
     fold(&s, share_credited(19, 12, 1, ME));
     c = find(FOLD_FX_CREDITED);
-    CHECK(c && c->payer == PAY_ORACLE && !strcmp(c->why, "our share of a bond rejected while our game was open") &&
+    CHECK(c && !strcmp(c->why, "our share of a bond rejected while our game was open") &&
           !strcmp(c->text, "250000000000000000"));
     CHECK_EQ_INT(s.last_seq, 19);
     fold_free(&s);
@@ -404,48 +417,62 @@ static void test_games(void) {
     fold(&s, selected(10, 1, 999, 1000, 218));
     CHECK_EQ_INT(g->v.turn, GAME_TURN_STEP);
     CHECK(said(FOLD_INFO, "game 1: Selected (phase 2, [999, 1000], step to move)"));
-    fold(&s, game_resolved_ev(11, 1, ME));
+    /* our one-step proof 2 s later: its post-state is not the claimed end, the challenger won; the
+     * game is decided (our clock charged), not paid: no credit until resolve's GameResolved */
+    fold(&s, one_step(11, 1, 999, H2, 220));
+    CHECK(g->v.turn == GAME_TURN_RESOLVE && g->v.challenger_won == 1 && g->v.challenger_time == 47 && g->v.last_move == 220);
+    CHECK(said(FOLD_INFO, "game 1: OneStep: decided for the challenger, we won (resolve pays it out)"));
+    CHECK(!find(FOLD_FX_RESOLVED) && !find(FOLD_FX_CREDITED) && s.pay.owed == 0);
+    fold(&s, game_resolved_ev(12, 1, ME));
     CHECK_EQ_INT(g->v.turn, GAME_TURN_DONE);
     const fold_fx *r = find(FOLD_FX_RESOLVED);
     CHECK(r && r->id == 1 && r->flag == 1 && !strcmp(r->text, "500"));
-    CHECK(find(FOLD_FX_CREDITED) && find(FOLD_FX_CREDITED)->payer == PAY_GAME);
-    CHECK_EQ_INT(s.pay[PAY_GAME].owed, 1);
+    CHECK(find(FOLD_FX_CREDITED) && !strcmp(find(FOLD_FX_CREDITED)->why, "a game's bond"));
+    CHECK_EQ_INT(s.pay.owed, 1); /* at the oracle: the one bank */
     /* another identity's game: followed, nothing said, nothing joined */
-    fold(&s, game_started_ev(12, 2, 10, 1, OTHER, THIRD, 9));
+    fold(&s, game_started_ev(13, 2, 10, 1, OTHER, THIRD, 9));
     CHECK(fold_game(&s, 2) && fold_game(&s, 2)->role == 0 && out.n == 0);
-    fold(&s, dissected(13, 2, 1, 0, 9, 3, 230));
+    fold(&s, dissected(14, 2, 1, 0, 9, 3, 230));
     CHECK(out.n == 0 && fold_game(&s, 2)->v.turn == GAME_TURN_SELECT);
     /* a game we submitted on, lost by time-out, and one we challenged, abandoned: our bond back */
-    fold(&s, task_requested(14, 11, OTHER, 1));
-    fold(&s, result_submitted(15, 11, 1, ME));
-    fold(&s, game_started_ev(16, 3, 11, 1, ME, OTHER, 9));
+    fold(&s, task_requested(15, 11, OTHER, 1));
+    fold(&s, result_submitted(16, 11, 1, ME));
+    fold(&s, game_started_ev(17, 3, 11, 1, ME, OTHER, 9));
     CHECK(fold_game(&s, 3)->role == GAME_SUBMITTER && count(FOLD_FX_CHALLENGED, 11) == 0);
     CHECK(said(FOLD_INFO, "we are the submitter"));
-    fold(&s, timed_out(17, 3));
-    CHECK(fold_game(&s, 3)->v.turn == GAME_TURN_DONE && said(FOLD_INFO, "game 3: TimedOut"));
-    fold(&s, game_resolved_ev(18, 3, OTHER));
+    fold(&s, timed_out(18, 3, GAME_TURN_DISSECT, ME));
+    CHECK(fold_game(&s, 3)->v.turn == GAME_TURN_RESOLVE && fold_game(&s, 3)->v.challenger_won == 1);
+    CHECK(said(FOLD_INFO, "game 3: TimedOut: decided for the challenger, we lost (resolve pays it out)"));
+    CHECK(!find(FOLD_FX_RESOLVED) && !find(FOLD_FX_CREDITED)); /* decided, not paid */
+    fold(&s, game_resolved_ev(19, 3, OTHER));
+    CHECK_EQ_INT(fold_game(&s, 3)->v.turn, GAME_TURN_DONE);
     CHECK(find(FOLD_FX_RESOLVED) && find(FOLD_FX_RESOLVED)->flag == 0 && !find(FOLD_FX_CREDITED));
-    fold(&s, game_started_ev(19, 4, 10, 1, OTHER, ME, 9));
-    fold(&s, game_abandoned_ev(20, 4));
+    fold(&s, game_started_ev(20, 4, 10, 1, OTHER, ME, 9));
+    fold(&s, game_abandoned_ev(21, 4));
     CHECK(count(FOLD_FX_ABANDONED, 4) == 1 && said(FOLD_INFO, "game 4: GameAbandoned"));
     CHECK(find(FOLD_FX_CREDITED) && !strcmp(find(FOLD_FX_CREDITED)->why, "our bond of an abandoned game"));
     /* ours on a model we do not serve: joined (its record is ours), and said it cannot be played */
-    fold(&s, game_started_ev(21, 5, 99, 1, OTHER, ME, 9));
+    fold(&s, game_started_ev(22, 5, 99, 1, OTHER, ME, 9));
     CHECK(count(FOLD_FX_JOINED, 5) == 1 && said(FOLD_WARN, "game 5 is ours, but task 99 was never requested here"));
     CHECK(fold_game(&s, 5)->v.k == 2 && fold_game(&s, 5)->v.submitter_time == 0);
     /* a generation game (followed, not played here): the token phase, a binding, a token step
      * opened into phase 1 over the step graph */
-    fold(&s, with_phase(game_started_ev(22, 6, 10, 1, OTHER, THIRD, 40), 0));
+    fold(&s, with_phase(game_started_ev(23, 6, 10, 1, OTHER, THIRD, 40), 0));
     gm *gg = fold_game(&s, 6);
     CHECK(gg && gg->v.phase == 0 && gg->v.turn == GAME_TURN_BIND);
-    fold(&s, end_bound(23, 6, 0, 240));
+    fold(&s, end_bound(24, 6, 0, 240));
     CHECK(gg->v.turn == GAME_TURN_DISSECT && gg->v.hi == 40);
-    fold(&s, dissected(24, 6, 0, 0, 40, 3, 241));
-    fold(&s, selected(25, 6, 12, 13, 242));
+    fold(&s, dissected(25, 6, 0, 0, 40, 3, 241));
+    fold(&s, selected(26, 6, 12, 13, 242));
     CHECK_EQ_INT(gg->v.turn, GAME_TURN_OPEN_STEP);
-    fold(&s, step_opened(26, 6, 12, 9, 243));
+    fold(&s, step_opened(27, 6, 12, 9, 243));
     CHECK(gg->v.phase == 1 && gg->v.lo == 0 && gg->v.hi == 9 && gg->v.turn == GAME_TURN_DISSECT);
     CHECK(!memcmp(gg->v.start_hash, H2, 32) && !memcmp(gg->v.end_hash, H1, 32));
+    /* a one-step proof whose post-state is the claimed end decides for the submitter; one the
+     * view did not expect (game 2 is at select) is warned about and decided all the same */
+    fold(&s, one_step(28, 2, 5, H1, 250));
+    CHECK(said(FOLD_WARN, "event 28 OneStep: game 2 stepped at 5, the view is at [0, 9] (select to move)"));
+    CHECK(fold_game(&s, 2)->v.turn == GAME_TURN_RESOLVE && fold_game(&s, 2)->v.challenger_won == 0);
     fold_free(&s);
 }
 
@@ -534,8 +561,7 @@ static void refused(fold_state *s, evbuf *e, const char *why, int line) {
     memcpy(&before, t1, sizeof before);
     memcpy(&gbefore, g1, sizeof gbefore);
     memcpy(&mbefore, &s->models[0], sizeof mbefore);
-    payout pbefore[PAYERS];
-    memcpy(pbefore, s->pay, sizeof pbefore);
+    payout pbefore = s->pay;
     size_t ntasks = 0, ngames = 0;
     for (task *t = s->tasks; t; t = t->next) ntasks++;
     for (gm *g = s->games; g; g = g->next) ngames++;
@@ -550,7 +576,7 @@ static void refused(fold_state *s, evbuf *e, const char *why, int line) {
     for (gm *g = s->games; g; g = g->next) g2++;
     CHECK(n2 == ntasks && g2 == ngames);
     CHECK(!memcmp(&before, t1, sizeof before) && !memcmp(&gbefore, g1, sizeof gbefore));
-    CHECK(!memcmp(&mbefore, &s->models[0], sizeof mbefore) && !memcmp(pbefore, s->pay, sizeof pbefore));
+    CHECK(!memcmp(&mbefore, &s->models[0], sizeof mbefore) && !memcmp(&pbefore, &s->pay, sizeof pbefore));
 }
 #define REFUSED(s, e, why) refused(s, e, why, __LINE__)
 
@@ -652,6 +678,22 @@ static void test_refused(void) {
         opml__chain_game_resolved__free_unpacked(m, NULL);
     }
     REFUSED(&s, e, "winner has 32 bytes, not 20");
+    e = one_step(seq++, 1, 999, H2, 220);
+    {
+        Opml__ChainOneStep *m = opml__chain_one_step__unpack(NULL, e->ev.payload.len, e->payload);
+        m->post_state.len = 31; /* short: packed cut, freed whole */
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_one_step__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "post_state has 31 bytes, not 32");
+    e = timed_out(seq++, 1, GAME_TURN_STEP, OTHER);
+    {
+        Opml__ChainTimedOut *m = opml__chain_timed_out__unpack(NULL, e->ev.payload.len, e->payload);
+        m->loser.len = 19; /* short: packed cut, freed whole */
+        e->ev.payload.len = protobuf_c_message_pack(&m->base, e->payload);
+        opml__chain_timed_out__free_unpacked(m, NULL);
+    }
+    REFUSED(&s, e, "loser has 19 bytes, not 20");
     /* amounts that are not decimal wei: never a credit of "" or of text */
     e = task_finalized(seq++, 10, 1, ME);
     {
@@ -685,7 +727,7 @@ static void test_refused(void) {
     REFUSED(&s, e, "model 1 has no spec");
     /* the same events, whole, still fold */
     fold(&s, game_resolved_ev(seq++, 1, ME));
-    CHECK(count(FOLD_FX_RESOLVED, 1) == 1 && s.pay[PAY_GAME].owed == 1);
+    CHECK(count(FOLD_FX_RESOLVED, 1) == 1 && s.pay.owed == 1);
     fold_free(&s);
 }
 
@@ -702,15 +744,15 @@ static void test_out_of_order(void) {
     fold(&s, dissected(3, 7, 1, 0, 9, 3, 205));
     CHECK(said(FOLD_WARN, "event 3 Dissected: game 7 was never started here (missed or out of order)"));
     CHECK(fold_game(&s, 7) == NULL);
-    fold(&s, timed_out(4, 7));
+    fold(&s, timed_out(4, 7, GAME_TURN_SELECT, OTHER));
     CHECK(said(FOLD_WARN, "game 7 was never started here") && fold_game(&s, 7) == NULL);
     /* a resolution before the start: the bond the chain says is ours is still ours */
     fold(&s, game_resolved_ev(5, 7, ME));
     CHECK(said(FOLD_WARN, "event 5 GameResolved: game 7 was never started here"));
-    CHECK(find(FOLD_FX_CREDITED) && s.pay[PAY_GAME].owed == 1 && !find(FOLD_FX_RESOLVED));
+    CHECK(find(FOLD_FX_CREDITED) && s.pay.owed == 1 && !find(FOLD_FX_RESOLVED));
     /* a rejection and a finalization of an unknown task: the credits that name us stand */
     fold(&s, task_finalized(6, 11, 1, ME));
-    CHECK(said(FOLD_WARN, "task 11 was never requested here") && s.pay[PAY_ORACLE].owed == 1);
+    CHECK(said(FOLD_WARN, "task 11 was never requested here") && s.pay.owed == 1);
     fold(&s, task_cancelled(7, 11));
     CHECK(said(FOLD_WARN, "task 11 was never requested here") && !find(FOLD_FX_CREDITED));
     /* a task with two inputs is not followed, and said so */

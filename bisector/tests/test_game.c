@@ -3,8 +3,8 @@
  * games are played between a liar and an honest challenger, and between an honest submitter and a
  * dishonest challenger, for every lied step of graphs of 1..40 steps and VM runs of 2^40 steps, at
  * several arities: the game must always end at the first lied step, or end with the submitter's
- * claim right. Then the decision procedure: turns, clocks, the write-ahead move; and the contract's
- * transitions as the events report them. */
+ * claim right. Then the decision procedure: turns, clocks, the write-ahead move, the resolve of a
+ * decided game; and the contract's transitions as the events report them. */
 #include "check.h"
 #include "game.h"
 #include "keccak.h"
@@ -256,6 +256,74 @@ static void test_dead(void) {
     CHECK(!strcmp(game_action_name(GAME_ACT_ABANDON), "abandon"));
 }
 
+/* A decided game (turn resolve): no clock runs; the side it was decided for sends resolve, once,
+ * written ahead like a move; the loser sends nothing; anyone's resolve (GameResolved) ends it. */
+static void test_resolve(void) {
+    uint8_t s0[32], sn[32], a[32], b[32];
+    memset(s0, 1, 32), memset(sn, 2, 32), memset(a, 3, 32), memset(b, 4, 32);
+    game_view g;
+    uint64_t wake;
+    /* after the one-step proof: the challenger's clock charged, the challenger won */
+    game_started(&g, 2, 1024, 4, 60, s0, 1000);
+    game_end_bound(&g, sn, 1001);
+    game_dissected(&g, 1002);
+    game_selected(&g, 511, 512, a, b, 1003);
+    game_move step;
+    game_move_for(&g, GAME_ACT_STEP, &step);
+    step.state = GAME_MOVE_MINED; /* the record a restart finds between the decision and resolve */
+    game_stepped(&g, 1, 1010);
+    CHECK(g.turn == GAME_TURN_RESOLVE && g.challenger_won == 1 && g.challenger_time == 52 && g.last_move == 1010);
+    game_role mover;
+    CHECK_EQ_INT(game_clock_left(&g, 1011, &mover), 0);
+    CHECK_EQ_INT(mover, 0); /* nobody's clock */
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1011, &step, &wake), GAME_ACT_RESOLVE);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 99999, NULL, &wake), GAME_ACT_RESOLVE); /* never lost, never late */
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1011, NULL, &wake), GAME_ACT_NONE);  /* the loser does not send it */
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 99999, NULL, &wake), GAME_ACT_NONE); /* nor times anyone out */
+    /* the write-ahead resolve: sent or mined, waited for; intended (a restart) or failed, sent again */
+    game_move m;
+    game_move_for(&g, GAME_ACT_RESOLVE, &m);
+    CHECK(m.turn == GAME_TURN_RESOLVE && m.lo == 511 && m.hi == 512 && m.phase == 2);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1011, &m, &wake), GAME_ACT_RESOLVE);
+    m.state = GAME_MOVE_SENT;
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1011, &m, &wake), GAME_ACT_WAIT);
+    CHECK_EQ_INT(wake, 1012);
+    m.state = GAME_MOVE_MINED;
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1011, &m, &wake), GAME_ACT_WAIT);
+    m.state = GAME_MOVE_FAILED;
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1011, &m, &wake), GAME_ACT_RESOLVE);
+    /* the submission rejected by another game meanwhile: the challenger abandons instead */
+    CHECK_EQ_INT(game_next_dead(&g, GAME_CHALLENGER, NULL), GAME_ACT_ABANDON);
+    CHECK_EQ_INT(game_next_dead(&g, GAME_SUBMITTER, NULL), GAME_ACT_NONE);
+    /* resolved by a third party (GameResolved): over for both */
+    game_ended(&g);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1012, &m, &wake), GAME_ACT_NONE);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1012, NULL, &wake), GAME_ACT_NONE);
+    /* a one-step proof that confirms the claimed end: the submitter's to resolve */
+    game_started(&g, 2, 2, 4, 60, s0, 1000);
+    game_end_bound(&g, sn, 1001);
+    game_dissected(&g, 1002);
+    game_selected(&g, 0, 1, s0, a, 1003);
+    game_stepped(&g, 0, 1004);
+    CHECK(g.turn == GAME_TURN_RESOLVE && g.challenger_won == 0);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1005, NULL, &wake), GAME_ACT_RESOLVE);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1005, NULL, &wake), GAME_ACT_NONE);
+    /* after a timeout: the side that was to move lost, nothing is charged */
+    game_started(&g, 1, 9, 4, 60, s0, 1000);
+    game_end_bound(&g, sn, 1001);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1062, NULL, &wake), GAME_ACT_TIMEOUT);
+    game_timed_out(&g, 1); /* the submitter (to dissect) ran out */
+    CHECK(g.turn == GAME_TURN_RESOLVE && g.challenger_won == 1 && g.submitter_time == 59 && g.last_move == 1001);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1063, NULL, &wake), GAME_ACT_RESOLVE);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1063, NULL, &wake), GAME_ACT_NONE);
+    game_dissected(&g, 1002);
+    game_timed_out(&g, 0); /* the challenger (to select) ran out */
+    CHECK(g.turn == GAME_TURN_RESOLVE && g.challenger_won == 0);
+    CHECK_EQ_INT(game_next(&g, GAME_SUBMITTER, 1063, NULL, &wake), GAME_ACT_RESOLVE);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1063, NULL, &wake), GAME_ACT_NONE);
+    CHECK(!strcmp(game_action_name(GAME_ACT_RESOLVE), "resolve") && !strcmp(game_turn_name(GAME_TURN_RESOLVE), "resolve"));
+}
+
 /* The contract's transitions (DisputeGame.sol: challenge, dissect, select, openNode, and the end),
  * as the fold applies them from the events: the turn each sets, the clock each charges. */
 static void test_transitions(void) {
@@ -318,5 +386,6 @@ int main(void) {
     test_games();
     test_next();
     test_dead();
+    test_resolve();
     return check_summary("test_game");
 }

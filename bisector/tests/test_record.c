@@ -131,6 +131,25 @@ static void test_resume(void) {
     g.hi = 32;
     CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1010, &back.pending, NULL), GAME_ACT_WAIT);
     CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1400, &back.pending, NULL), GAME_ACT_TIMEOUT);
+    /* decided for us (the challenger) while we were down: the resolve is decided and sent once */
+    game_timed_out(&g, 1);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1400, &back.pending, NULL), GAME_ACT_RESOLVE);
+    game_move_for(&g, GAME_ACT_RESOLVE, &r.pending);
+    r.pending.state = GAME_MOVE_SENT;
+    game_record_encode(&r, buf);
+    CHECK_EQ_INT(game_record_decode(buf, sizeof buf, &back, err, sizeof err), 0);
+    CHECK(back.pending.action == GAME_ACT_RESOLVE && back.pending.turn == GAME_TURN_RESOLVE);
+    CHECK_EQ_INT(game_next(&g, GAME_CHALLENGER, 1401, &back.pending, NULL), GAME_ACT_WAIT);
+    /* an action or a turn past the last is refused */
+    r.pending.action = (game_action)(GAME_ACT_RESOLVE + 1);
+    game_record_encode(&r, buf);
+    CHECK_EQ_INT(game_record_decode(buf, sizeof buf, &back, err, sizeof err), -1);
+    CHECK(strstr(err, "bad pending action") != NULL);
+    r.pending.action = GAME_ACT_RESOLVE;
+    r.pending.turn = (game_turn)(GAME_TURN_RESOLVE + 1);
+    game_record_encode(&r, buf);
+    CHECK_EQ_INT(game_record_decode(buf, sizeof buf, &back, err, sizeof err), -1);
+    CHECK(strstr(err, "bad pending turn") != NULL);
 }
 
 int main(void) {

@@ -2,7 +2,8 @@
  * artifacts) on anvil, driven through chainwatch's library: deployed from their artifacts with
  * constructor arguments, then a game's life between a requester, a submitter and a challenger --
  * register, request, submit, challenge, the binding of State_n (with a real Merkle proof), dissect, select, a clock
- * time-out, cancel, finalize, withdraw and withdrawTo -- and a generation's (registerGeneration,
+ * time-out that decides the game, the resolve that pays it out (a third party's), cancel, finalize,
+ * withdraw and withdrawTo, all from the oracle (the one bank: the game holds no money) -- and a generation's (registerGeneration,
  * requestGeneration, submit of token ids, challenge, bindTokens with the tokens root C computes) while
  * the follower decodes every event of the three contracts, each also as its typed message; views
  * decoded; custom errors decoded by selector from the ABIs. */
@@ -287,19 +288,34 @@ int main(void) {
     CHECK(strstr(err, "WindowOpen(deadline=") != NULL);
     free(anvil_rpc(&node, "evm_increaseTime", "[7300]"));
     free(anvil_rpc(&node, "evm_mine", "[]"));
+    /* nothing to resolve before a decision; the timeout decides (the submitter was to open) and
+     * pays nothing; a second timeout finds no clock running; anyone's resolve pays it out, once */
+    CHECK_EQ_INT(tx(requester, game_c, game, "resolve", "[1]", 0, &r, err, sizeof err), -1);
+    CHECK(strstr(err, "WrongTurn(") != NULL);
     CHECK_EQ_INT(tx(requester, game_c, game, "timeout", "[1]", 0, &r, err, sizeof err), 0);
+    v = view(game_c, game, "game", "[1]", err, sizeof err);
+    t = v ? cJSON_PrintUnformatted(v) : NULL;
+    CHECK(t && strstr(t, "\"turn\":\"8\"") && strstr(t, "\"challengerWon\":true"));
+    if (t) printf("game(1) decided = %s\n", t);
+    free(t);
+    cJSON_Delete(v);
+    CHECK_EQ_INT(tx(requester, game_c, game, "timeout", "[1]", 0, &r, err, sizeof err), -1);
+    CHECK_EQ_INT(tx(requester, game_c, game, "resolve", "[1]", 0, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(tx(requester, game_c, game, "resolve", "[1]", 0, &r, err, sizeof err), -1);
+    CHECK(strstr(err, "WrongTurn(") != NULL);
     /* the second game ends with its bond back and its share of the rejected bond */
     CHECK_EQ_INT(tx(requester, game_c, game, "abandon", "[2]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(requester, oracle_c, oracle, "finalize", "[2, \"0xaabb\"]", 0, &r, err, sizeof err), 0);
     CHECK_EQ_INT(tx(submitter, oracle_c, oracle, "withdraw", "[]", 0, &r, err, sizeof err), 0);
-    CHECK_EQ_INT(tx(challenger, game_c, game, "withdraw", "[]", 0, &r, err, sizeof err), 0);
-    CHECK_EQ_INT(tx(challenger, game_c, game, "withdraw", "[]", 0, &r, err, sizeof err), -1);
-    CHECK(strstr(err, "NothingToWithdraw()") != NULL);
-    /* the challenger's share of the rejected bond, paid to another address */
+    /* the challenger's credit at the oracle (its bond back and its share of the rejected bond),
+     * paid to another address; then nothing is left, and the game has no withdraw at all */
     char to_req[80], req_hex[43];
     hex_encode(req_id.address, 20, req_hex);
     snprintf(to_req, sizeof to_req, "[\"%s\"]", req_hex);
     CHECK_EQ_INT(tx(challenger, oracle_c, oracle, "withdrawTo", to_req, 0, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(tx(challenger, oracle_c, oracle, "withdraw", "[]", 0, &r, err, sizeof err), -1);
+    CHECK(strstr(err, "NothingToWithdraw()") != NULL);
+    CHECK(contract_function(game_c, "withdraw") == NULL && contract_function(game_c, "credit") == NULL);
 
     /* a generation: a one-layer step graph (inputs K, V, token, pos, sampler; 5 nodes, the caches
      * out at values 8 and 9, the sampled token value 7), three prompt ids, four new ones */
@@ -386,9 +402,9 @@ int main(void) {
     CHECK(has_event("InferenceOracle.TaskFinalized", "\"taskId\":\"2\""));
     CHECK(has_event("InferenceOracle.CallbackDone", "\"taskId\":\"2\""));
     CHECK(has_event("InferenceOracle.Withdrawn", sub_addr));
-    snprintf(want, sizeof want, "\"who\":\"%s\",\"to\":\"%s\",\"amount\":\"250\"", ch_addr, req_addr);
+    snprintf(want, sizeof want, "\"who\":\"%s\",\"to\":\"%s\",\"amount\":\"750\"", ch_addr, req_addr);
     CHECK(has_event("InferenceOracle.Withdrawn", want));
-    CHECK(has_event("DisputeGame.Withdrawn", ch_addr));
+    for (int i = 0; i < nevents; i++) CHECK(strncmp(events[i], "DisputeGame.Withdrawn", 21) != 0); /* the game pays nobody */
     CHECK(has_event("ModelRegistry.GenerationRegistered", "\"modelId\":\"2\""));
     snprintf(want, sizeof want, "\"g0\":\"%s\"", h_g0); /* G_0 as C computes it */
     CHECK(has_event("InferenceOracle.GenerationRequested", want));

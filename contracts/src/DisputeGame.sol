@@ -17,27 +17,29 @@
 // the VM's initial state for that node and takes the submitter's claimed final VM state, and
 // phase 2 runs the same dissection over VM steps [0, T] (VM state hashes). At one VM step the
 // one-step proof (RiscvStep) decides. Chess clocks: each side has `clock` seconds in all; the side
-// to move that runs out loses (timeout, callable by anyone).
+// to move that runs out loses (timeout, callable by anyone). A decided game (step or timeout) waits
+// in turn Resolve, no clock running, until anyone sends resolve, which tells the oracle the
+// outcome: deciding and paying are two transactions, each under 100,000 gas (docs/game.md, Gas).
 //
-// Money: challenger bonds sit here. The winner's payout is a credit (withdraw()). A challenger who
-// wins gets its bond back here and its share of the submitter's bond through the oracle; a
-// submitter who wins gets the challenger's bond; a game whose submission another game rejected
-// ends (abandon, or a move that ends it) with the challenger's bond returned here and its share
-// of the rejected bond credited by the oracle. Invariant: balance == bonds of open games + credits.
+// Money: none here. challenge forwards the challenger's bond to the oracle (gameOpened), which
+// holds every bond and fee and pays every credit (InferenceOracle's withdraw()): when the game ends
+// (resolve or abandon) the oracle credits the bond to the winner, or back to the challenger when
+// the submission was rejected elsewhere, with the challenger's share of a rejected bond. Invariant:
+// this contract's balance is 0.
 pragma solidity ^0.8.28;
 
 import {Merkle, ZEROS} from "./lib/Merkle.sol";
-import {Credits} from "./lib/Credits.sol";
 import {Commitments} from "./lib/Commitments.sol";
 import {Generation, SLOT_SIBLINGS} from "./lib/Generation.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {InferenceOracle} from "./InferenceOracle.sol";
 import {RiscvStep} from "./RiscvStep.sol";
 
-contract DisputeGame is Credits {
+contract DisputeGame {
     /// @notice Whose move it is. Bind, Dissect, OpenStep and Open are the submitter's, Select and
-    ///         Step the challenger's (anyone may send the one-step proof). New turns are appended:
-    ///         the numbers are the C side's (bisector/game.h).
+    ///         Step the challenger's (anyone may send the one-step proof). Resolve: the game is
+    ///         decided (challengerWon), no clock runs, anyone may send resolve. New turns are
+    ///         appended: the numbers are the C side's (bisector/game.h).
     enum Turn {
         None,
         Dissect,
@@ -46,7 +48,8 @@ contract DisputeGame is Credits {
         Step,
         Done,
         Bind,
-        OpenStep
+        OpenStep,
+        Resolve
     }
 
     /// @dev Laid out so that a move touches few slots: slot 0 is what every move reads and
@@ -70,6 +73,7 @@ contract DisputeGame is Credits {
         uint40 challengerTime;
         uint32 subId;
         uint16 k;
+        bool challengerWon; // the decision, once the turn is Resolve
         // slot 3, 4, 5
         bytes32 startHash; // agreed hash at lo
         bytes32 endHash; // submitter's hash at hi (UNBOUND until the binding)
@@ -184,7 +188,8 @@ contract DisputeGame is Credits {
     // ---- opening ----
 
     /// @notice Opens a game against the live submission of `taskId`, with the model's challenger
-    ///         bond as msg.value, during the challenge window. The caller becomes the challenger.
+    ///         bond as msg.value (forwarded to the oracle, which holds it until the game ends),
+    ///         during the challenge window. The caller becomes the challenger.
     ///         The submitter's first move binds its end state (bindEnd, or bindTokens for a
     ///         generation, whose game starts with the token phase over [0, T]).
     /// @return gameId the new game's id (1, 2, ...)
@@ -193,9 +198,9 @@ contract DisputeGame is Credits {
         if (s.status != InferenceOracle.Status.Submitted) revert NotSubmitted();
         if (block.timestamp >= s.deadline) revert WindowClosed();
         if (msg.sender == s.submitter) revert SelfChallenge();
-        ModelRegistry.ModelSpec memory m = registry.spec(s.modelId);
+        ModelRegistry.ChallengeFacts memory m = registry.challengeFacts(s.modelId);
         if (msg.value != m.challengerBond) revert WrongBond(m.challengerBond, msg.value);
-        oracle.gameOpened(taskId, s.subId);
+        oracle.gameOpened{value: msg.value}(taskId, s.subId);
         gameId = ++gameCount;
         Game storage g = games[gameId];
         uint8 phase = s.tokenSteps > 0 ? 0 : 1;
@@ -480,7 +485,7 @@ contract DisputeGame is Credits {
             if (y == x) {
                 if (root != 0) revert BadValuePath(j);
             } else {
-                uint256 h = Merkle.depthFor((x ^ y) + 1) - 1;
+                uint256 h = Merkle.meetHeight(x, y) - 1;
                 if (paths.length < used + h) revert BadValueSiblings(used + h, paths.length);
                 if (Merkle.rootFromPath(root, y, paths[used:used + h]) != shared[h]) revert BadValuePath(j);
                 used += h;
@@ -503,42 +508,61 @@ contract DisputeGame is Credits {
 
     /// @notice At one VM step [lo, lo + 1], anyone sends the agreed pre-state (its hash is
     ///         startHash) and the step proof; RiscvStep executes it. A post-state hash other than
-    ///         the submitter's endHash means the challenger wins; the same hash, the submitter.
+    ///         the submitter's endHash means the challenger wins; the same hash, the submitter. The
+    ///         game is then decided (turn Resolve): resolve pays it out.
     function step(uint256 gameId, bytes calldata preState, bytes calldata proof) external {
         Game storage g = _game(gameId);
         if (g.turn != Turn.Step) revert WrongTurn(g.turn);
         if (keccak256(preState) != g.startHash) revert WrongPreState();
         _tick(g, false);
         bytes32 post = riscv.step(preState, proof);
-        emit OneStep(gameId, g.lo, g.startHash, post, g.endHash);
-        _resolve(gameId, g, post != g.endHash);
+        bytes32 claimed = g.endHash;
+        emit OneStep(gameId, g.lo, g.startHash, post, claimed);
+        g.challengerWon = post != claimed;
+        g.turn = Turn.Resolve;
     }
 
-    /// @notice Ends a game whose side to move has used up its clock: that side loses. Anyone may
-    ///         call it.
+    /// @notice Decides a game whose side to move has used up its clock: that side loses (turn
+    ///         Resolve: resolve pays it out). Anyone may call it.
     function timeout(uint256 gameId) external {
         Game storage g = _game(gameId);
         Turn t = g.turn;
-        if (t == Turn.Done) revert WrongTurn(t);
+        if (t == Turn.Done || t == Turn.Resolve) revert WrongTurn(t);
         bool submitterMoves = t == Turn.Dissect || t == Turn.Open || t == Turn.Bind || t == Turn.OpenStep;
         uint256 left = submitterMoves ? g.submitterTime : g.challengerTime;
         uint256 used = block.timestamp - g.lastMove;
         if (used <= left) revert ClockRunning(left - used);
         emit TimedOut(gameId, t, submitterMoves ? g.submitter : g.challenger);
-        _resolve(gameId, g, submitterMoves);
+        g.challengerWon = submitterMoves;
+        g.turn = Turn.Resolve;
     }
 
-    /// @notice Ends a game whose submission is no longer live (another game rejected it): the
-    ///         challenger's bond is returned, and the oracle credits it its share of the rejected
-    ///         bond. Anyone may call it.
+    /// @notice Ends a decided game (turn Resolve) and pays it out; anyone may call it. The oracle
+    ///         learns the outcome: a lost live submission is rejected there, the challenger
+    ///         credited its bond and its share of the submitter's bond; a won one, the submitter
+    ///         credited the challenger's bond. If the submission was rejected elsewhere meanwhile,
+    ///         the challenger is credited its bond back and its share, whoever won here (winner:
+    ///         the challenger). Until it is resolved the game counts as open: the submission
+    ///         cannot be finalized.
+    function resolve(uint256 gameId) external {
+        Game storage g = _game(gameId);
+        if (g.turn != Turn.Resolve) revert WrongTurn(g.turn);
+        g.turn = Turn.Done;
+        bool challengerWon = g.challengerWon;
+        address challenger = g.challenger;
+        (bool live, uint256 bond) = oracle.gameEnded(g.taskId, g.subId, challengerWon, challenger);
+        emit GameResolved(gameId, challengerWon || !live ? challenger : g.submitter, challengerWon, bond);
+    }
+
+    /// @notice Ends a game whose submission is no longer live (another game rejected it), in any
+    ///         turn but Done: the oracle credits the challenger its bond back and its share of the
+    ///         rejected bond. Anyone may call it.
     function abandon(uint256 gameId) external {
         Game storage g = _game(gameId);
         if (g.turn == Turn.Done) revert WrongTurn(g.turn);
         if (oracle.isLive(g.taskId, g.subId)) revert StillLive();
         g.turn = Turn.Done;
-        oracle.gameEnded(g.taskId, g.subId, false, g.challenger);
-        uint256 bond = registry.challengerBond(g.modelId);
-        _credit(g.challenger, bond);
+        (, uint256 bond) = oracle.gameEnded(g.taskId, g.subId, false, g.challenger);
         emit GameAbandoned(gameId, bond);
     }
 
@@ -562,18 +586,5 @@ contract DisputeGame is Credits {
         if (submitter) g.submitterTime = uint40(left - used);
         else g.challengerTime = uint40(left - used);
         g.lastMove = uint40(block.timestamp);
-    }
-
-    /// @dev Ends the game. The oracle learns the outcome (a lost submission is rejected there, and
-    ///      the challenger credited its share of the bond; so is the challenger of a game whose
-    ///      submission was rejected elsewhere); here the challenger's bond goes to the winner, or
-    ///      back to the challenger when the submission had already been rejected elsewhere.
-    function _resolve(uint256 gameId, Game storage g, bool challengerWon) internal {
-        g.turn = Turn.Done;
-        uint256 bond = registry.challengerBond(g.modelId);
-        bool live = oracle.gameEnded(g.taskId, g.subId, challengerWon, g.challenger);
-        address winner = challengerWon || !live ? g.challenger : g.submitter;
-        _credit(winner, bond);
-        emit GameResolved(gameId, winner, challengerWon, bond);
     }
 }

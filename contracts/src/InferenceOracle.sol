@@ -17,10 +17,14 @@
 // challenge window nobody may submit (the requester may cancel): a liar cannot resubmit in the
 // transaction that rejects it. docs/game.md ("Money", "Attacks") has the reasoning.
 //
-// Money: fees and submitter bonds sit here; every payout is a credit withdrawn with withdraw() or
-// withdrawTo() (pull payments: no transfer can fail or re-enter a state change). Invariant: this
-// contract's balance == open and submitted tasks' fees + live submissions' bonds + unclaimed
-// shares of rejected bonds + burned + unwithdrawn credits.
+// Money: this contract is the one bank of the protocol. Fees, submitter bonds and the challenger
+// bonds of open games (the game forwards each with gameOpened) sit here, and every payout is a
+// credit withdrawn with withdraw() or withdrawTo() (pull payments: no transfer can fail or re-enter
+// a state change). A game's challenger bond goes, when the game ends (gameEnded), to its winner, or
+// back to its challenger when the submission was rejected elsewhere, in the same credit slot as the
+// challenger's share of a rejected bond. Invariant: this contract's balance == open and submitted
+// tasks' fees + live submissions' bonds + the challenger bonds of open games + unclaimed shares of
+// rejected bonds + burned + unwithdrawn credits; the game contract holds nothing.
 pragma solidity ^0.8.28;
 
 import {Merkle} from "./lib/Merkle.sol";
@@ -94,7 +98,8 @@ contract InferenceOracle is Credits {
         uint64 seed;
     }
 
-    /// @notice What the game contract reads about a task's live submission.
+    /// @notice What the game contract reads about a task's live submission when it opens a game
+    ///         (three of the task's slots; the output's hash is read by the binding, outputHash).
     struct SubmissionView {
         Status status;
         uint32 subId;
@@ -102,7 +107,6 @@ contract InferenceOracle is Credits {
         address submitter;
         uint40 deadline;
         bytes32 state0; // State_0 or G_0
-        bytes32 outputHash;
         uint64 tokenSteps; // a generation's T = P + M - 1; 0 for a classifier
     }
 
@@ -111,18 +115,25 @@ contract InferenceOracle is Credits {
     struct Rejection {
         uint96 share; // wei per game
         uint32 unclaimed; // games still to end
+        // set when a second game opens against the submission (gameOpened), so that a rejection
+        // with several games open writes a slot already nonzero (5,000 gas, not a fresh 22,100):
+        // the challenge pays for it, the resolving move stays under 100,000 gas
+        bool reserved;
     }
 
     ModelRegistry public immutable registry;
     address public immutable deployer;
     address public game;
+    /// @notice Wei of rejected bonds burned: held by this contract for ever, nobody can withdraw it.
+    /// @dev Packed in `game`'s slot, which is nonzero once the game is bound (before any task, so
+    ///      before any rejection) and which gameEnded reads anyway: the first burn costs a warm
+    ///      rewrite (2,900 gas), not a fresh slot (22,100). 96 bits hold more wei than exist.
+    uint96 public burned;
 
     mapping(uint256 => Task) internal tasks;
     mapping(uint256 => GenerationRequest) internal generations;
     uint256 public taskCount;
     mapping(uint256 => mapping(uint32 => Rejection)) internal rejections;
-    /// @notice Wei of rejected bonds burned: held by this contract for ever, nobody can withdraw it.
-    uint256 public burned;
 
     event TaskRequested(
         uint256 indexed taskId, uint256 indexed modelId, address indexed requester, uint256 fee, bytes32 state0, bytes[] inputs
@@ -384,7 +395,7 @@ contract InferenceOracle is Credits {
     function submission(uint256 taskId) external view returns (SubmissionView memory v) {
         Task storage t = _task(taskId);
         uint64 steps = t.generation ? uint64(generations[taskId].promptLength) + t.generated - 1 : 0;
-        v = SubmissionView(t.status, t.subId, t.modelId, t.submitter, t.deadline, t.state0, t.outputHash, steps);
+        v = SubmissionView(t.status, t.subId, t.modelId, t.submitter, t.deadline, t.state0, steps);
     }
 
     /// @notice keccak256 of the live (or last) submission's output bytes.
@@ -414,51 +425,71 @@ contract InferenceOracle is Credits {
         return generations[taskId].promptRoot;
     }
 
-    /// @notice Called by the game contract when a game opens against submission `subId`.
-    function gameOpened(uint256 taskId, uint32 subId) external {
+    /// @notice Called by the game contract when a game opens against submission `subId`, with the
+    ///         game's challenger bond as msg.value (the game checked it against the model's): the
+    ///         oracle holds it until the game ends (gameEnded).
+    function gameOpened(uint256 taskId, uint32 subId) external payable {
         if (msg.sender != game) revert OnlyGame();
         Task storage t = tasks[taskId];
         if (t.status != Status.Submitted || t.subId != subId) revert WrongStatus(t.status);
         if (block.timestamp >= t.deadline) revert WindowClosed(t.deadline);
+        if (t.openGames != 0) rejections[taskId][subId].reserved = true;
         t.openGames++;
     }
 
-    /// @notice Called by the game contract when a game against `subId` ends. If that submission
-    ///         is live, the open-game count drops and, if the challenger won, the submission is
-    ///         rejected (_reject); returns true. If it was rejected while this game was open, the
-    ///         game's challenger is credited its share of the rejected bond; returns false.
-    function gameEnded(uint256 taskId, uint32 subId, bool challengerWon, address challenger) external returns (bool live) {
+    /// @notice Called by the game contract when a game against `subId` ends; the game's challenger
+    ///         bond (the model's) is paid out here, as a credit. If that submission is live
+    ///         (`live`), the open-game count drops and: if the challenger won, the submission is
+    ///         rejected (_reject) and the challenger credited its bond and its share of the rejected
+    ///         bond; if not, the submitter is credited the bond. If the submission was rejected
+    ///         while this game was open, the challenger is credited its bond back and its share of
+    ///         the rejected bond, whoever won here.
+    /// @return live whether the submission was live
+    /// @return bond the challenger bond paid out
+    function gameEnded(uint256 taskId, uint32 subId, bool challengerWon, address challenger)
+        external
+        returns (bool live, uint256 bond)
+    {
         if (msg.sender != game) revert OnlyGame();
         Task storage t = tasks[taskId];
+        uint256 window;
+        (window, bond) = registry.payoutFacts(t.modelId);
         if (t.status == Status.Submitted && t.subId == subId) {
             t.openGames--;
-            if (challengerWon) _reject(t, taskId, subId, challenger);
-            return true;
+            if (challengerWon) _credit(challenger, bond + _reject(t, taskId, subId, challenger, window));
+            else _credit(t.submitter, bond);
+            return (true, bond);
         }
         Rejection storage r = rejections[taskId][subId];
+        uint256 owed = bond;
         if (r.unclaimed != 0) {
             r.unclaimed--;
             uint256 share = r.share;
-            _credit(challenger, share);
+            owed += share;
             emit ShareCredited(taskId, subId, challenger, share);
         }
-        return false;
+        _credit(challenger, owed);
+        return (false, bond);
     }
 
     /// @dev Rejects the live submission, proven a lie by `prover`'s game: BURN_BPS of the bond is
     ///      burned, the rest is shared equally by the games open against it (the prover's and each
-    ///      still open; the rounding dust is burned too). The prover is credited at once, the
-    ///      others when their games end (gameEnded). The task reopens, and nobody may submit
-    ///      before now + the model's challenge window.
-    function _reject(Task storage t, uint256 taskId, uint32 subId, address prover) internal {
+    ///      still open; the rounding dust is burned too). Returns the prover's share, which the
+    ///      caller credits (with the prover's bond, in one write); the others are credited when
+    ///      their games end (gameEnded). The task reopens, and nobody may submit before now + the
+    ///      model's challenge window (`window`).
+    function _reject(Task storage t, uint256 taskId, uint32 subId, address prover, uint256 window)
+        internal
+        returns (uint256 share)
+    {
         uint256 bond = t.bond;
         uint256 games = uint256(t.openGames) + 1;
-        uint256 share = (bond - (bond * BURN_BPS) / BPS) / games;
+        share = (bond - (bond * BURN_BPS) / BPS) / games;
         uint256 burn = bond - share * games;
-        burned += burn;
-        if (games > 1) rejections[taskId][subId] = Rejection(uint96(share), uint32(games - 1));
-        _credit(prover, share);
-        uint40 resubmitAt = uint40(block.timestamp + registry.challengeWindow(t.modelId));
+        burned += uint96(burn);
+        // games > 1: the slot was reserved when the second game opened (gameOpened)
+        if (games > 1) rejections[taskId][subId] = Rejection(uint96(share), uint32(games - 1), true);
+        uint40 resubmitAt = uint40(block.timestamp + window);
         t.bond = 0;
         t.submitter = address(0);
         t.openGames = 0;

@@ -19,7 +19,7 @@ import {Commitments} from "./lib/Commitments.sol";
 
 contract ModelRegistry {
     /// @notice Largest dissection arity: a dissection of k parts carries k - 1 roots, and a move
-    ///         must stay under 100,000 gas (docs/game.md, Gas: k = 64 is 97,465).
+    ///         must stay under 100,000 gas (docs/game.md, Gas: k = 64 is 94,572).
     uint16 public constant MAX_K = 64;
     /// @notice Largest phase-2 step bound 2^62: VM steps are uint64 in the state and the game.
     uint8 public constant MAX_STEPS_LOG2 = 62;
@@ -94,6 +94,14 @@ contract ModelRegistry {
         uint32 n;
         uint8 stateDepth;
         uint8 stepsLog2;
+    }
+
+    /// @notice What a challenge needs of its model (DisputeGame.challenge): three storage reads.
+    struct ChallengeFacts {
+        uint32 n;
+        uint16 k;
+        uint32 clock;
+        uint96 challengerBond;
     }
 
     /// @notice A registered model: the spec plus its model root and registrant.
@@ -315,9 +323,21 @@ contract ModelRegistry {
         return _model(modelId);
     }
 
-    /// @notice The challenger bond of a model (one storage read; the game's payouts need only it).
-    function challengerBond(uint256 modelId) external view returns (uint256) {
-        return _model(modelId).spec.challengerBond;
+    /// @notice What the oracle reads when a game against a task on the model ends: the challenge
+    ///         window (a rejected task's quiet time) and the challenger bond it pays out, from two
+    ///         storage slots. The model's existence is not checked (all zero for an unknown one):
+    ///         the oracle asks only about the models of its tasks.
+    function payoutFacts(uint256 modelId) external view returns (uint256 challengeWindow_, uint256 challengerBond_) {
+        ModelSpec storage s = models[modelId].spec;
+        return (s.challengeWindow, s.challengerBond);
+    }
+
+    /// @notice What a challenge reads of a model: n, k, the clock and the challenger bond (three
+    ///         storage reads: the owner's slot, where n is copied at registration, and two of the
+    ///         spec's; spec() would copy the input lengths and the URI too).
+    function challengeFacts(uint256 modelId) external view returns (ChallengeFacts memory f) {
+        Model storage m = _model(modelId);
+        f = ChallengeFacts(m.n, m.spec.k, m.spec.clock, m.spec.challengerBond);
     }
 
     /// @notice The submitter bond of a model.

@@ -14,7 +14,10 @@
 //   - tasks requested before the game is bound (unchallengeable);
 //   - a submission copied from the mempool by someone who cannot defend it;
 //   - challenges of an honest result to delay it (griefing);
-//   - the liar front-running an honest challenge with its own rejection.
+//   - the liar front-running an honest challenge with its own rejection;
+//   - the decided game's payout (resolve) sent by a third party or by the loser, twice, raced
+//     by abandon after another game's rejection, or never sent (issue 14: deciding and paying
+//     are two transactions).
 pragma solidity ^0.8.28;
 
 import {GameFixture, Receiver} from "./lib/GameFixture.sol";
@@ -53,8 +56,8 @@ contract NoReceive {
     }
 }
 
-/// The liar's contract: ends its own game (its sock puppet wins on time) and resubmits the lie in
-/// the same transaction, so that the task is never Open in any block.
+/// The liar's contract: ends its own game (its sock puppet wins on time, and the game is paid
+/// out) and resubmits the lie in the same transaction, so that the task is never Open in any block.
 contract Resubmitter {
     function run(
         DisputeGame g,
@@ -64,6 +67,7 @@ contract Resubmitter {
         bytes calldata output
     ) external payable {
         g.timeout(gameId);
+        g.resolve(gameId);
         o.submit{value: msg.value}(taskId, output);
     }
 }
@@ -86,7 +90,7 @@ contract AttacksTest is GameFixture {
     }
 
     function _wealth(address a) internal view returns (uint256) {
-        return a.balance + oracle.credit(a) + game.credit(a);
+        return a.balance + oracle.credit(a);
     }
 
     function _liarWealth() internal view returns (uint256) {
@@ -152,6 +156,7 @@ contract AttacksTest is GameFixture {
         uint256 own = _challenge(task, sock);
         vm.warp(block.timestamp + CLOCK + 1);
         game.timeout(own);
+        game.resolve(own);
         assertEq(liar0 - _liarWealth(), SUB_BOND / 2, "half the bond burned");
         _checkConservation(total);
     }
@@ -172,6 +177,7 @@ contract AttacksTest is GameFixture {
         r.run{value: SUB_BOND}(game, oracle, own, task, _outputOf(2));
         // without the resubmission the rejection goes through; the task is Open and quiet
         game.timeout(own);
+        game.resolve(own);
         InferenceOracle.Task memory t = oracle.task(task);
         assertTrue(t.status == InferenceOracle.Status.Open, "open");
         assertEq(t.resubmitAt, quietUntil, "quiet for the window");
@@ -204,7 +210,7 @@ contract AttacksTest is GameFixture {
             assertEq(oracle.burned(), (c + 1) * (SUB_BOND - _share(1)), "half a bond burned per cycle");
         }
         assertEq(liar0 - _liarWealth(), 3 * SUB_BOND, "three lies, three bonds lost");
-        assertEq(oracle.credit(challenger), 3 * _share(1), "the validator took the other halves");
+        assertEq(oracle.credit(challenger), 3 * (CHAL_BOND + _share(1)), "the validator took the other halves");
         _honestResubmissionFinalizes(task, submitter2);
     }
 
@@ -395,8 +401,9 @@ contract AttacksTest is GameFixture {
         uint256 id = _challenge(task, challenger2);
         vm.warp(block.timestamp + CLOCK + 1); // the copier has no trace: it cannot bind its end state
         game.timeout(id);
+        game.resolve(id);
         assertEq(copier0 - _wealth(sock), 0, "its bond was already paid in");
-        assertEq(oracle.credit(challenger2), _share(1), "the challenger took half its bond");
+        assertEq(oracle.credit(challenger2), CHAL_BOND + _share(1), "the challenger took half its bond");
         assertEq(oracle.burned(), SUB_BOND - _share(1), "half burned");
         _honestResubmissionFinalizes(task, submitter); // the computer earns the fee
     }
@@ -416,11 +423,11 @@ contract AttacksTest is GameFixture {
             chalMoves = 0;
             assertTrue(_play(ids[i], submitter, griefers[i]), "played to the end");
         }
-        assertEq(game.credit(submitter), 3 * CHAL_BOND, "every griefer's bond to the submitter");
+        assertEq(oracle.credit(submitter), 3 * CHAL_BOND, "every griefer's bond to the submitter");
         vm.warp(submitted + WINDOW);
         oracle.finalize(task, _outputOf(NONE));
         assertTrue(block.timestamp <= submitted + WINDOW + 2 * CLOCK, "finalized within window + 2 clocks");
-        assertEq(oracle.credit(submitter), SUB_BOND + FEE, "bond and fee");
+        assertEq(oracle.credit(submitter), 3 * CHAL_BOND + SUB_BOND + FEE, "bond and fee");
         _checkConservation(total);
     }
 
@@ -441,6 +448,154 @@ contract AttacksTest is GameFixture {
         game.challenge{value: CHAL_BOND}(task);
         assertEq(_wealth(challenger), honest0, "the honest challenger kept its bond");
         assertEq(liar0 - _liarWealth(), SUB_BOND / 2, "the liar lost half its bond");
+        _checkConservation(total);
+    }
+
+    // ---- deciding and paying (resolve) ----
+
+    /// A liar's game played to its decision (turn Resolve, the challenger won), not paid out.
+    function _decidedLie(address chal) internal returns (uint256 task, uint256 id) {
+        task = _lieTask(1, 4);
+        id = _challenge(task, chal);
+        resolves = false;
+        assertTrue(_play(id, submitter, chal), "decided");
+        assertTrue(game.game(id).turn == DisputeGame.Turn.Resolve, "waiting for resolve");
+    }
+
+    /// Who sends resolve changes nothing of who is paid: the challenger, a third party or the
+    /// losing liar itself, the challenger gets its bond and the share, the liar nothing back, and
+    /// the same wei are burned. The same for an honest submitter's win resolved by the loser.
+    function test_resolve_by_anyone_pays_the_same() public {
+        (uint256 task, uint256 id) = _decidedLie(challenger);
+        address[3] memory senders = [challenger, anyone, submitter];
+        for (uint256 i = 0; i < 3; i++) {
+            uint256 snap = vm.snapshotState();
+            uint256 liar0 = _liarWealth();
+            vm.prank(senders[i]);
+            vm.expectEmit(address(game));
+            emit DisputeGame.GameResolved(id, challenger, true, CHAL_BOND);
+            game.resolve(id);
+            assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the challenger's bond and share");
+            assertEq(_liarWealth(), liar0, "the liar gets nothing back");
+            assertEq(oracle.credit(senders[i] == challenger ? anyone : senders[i]), 0, "the sender gets nothing");
+            assertEq(oracle.burned(), SUB_BOND - _share(1), "half burned");
+            assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "rejected");
+            _checkConservation(total);
+            vm.revertToState(snap);
+        }
+        // an honest submitter's win, resolved by the losing griefer or a third party
+        lieNode = NONE;
+        lieStep = NONE;
+        _nextGame(Mode.Last);
+        uint256 t2 = _request(requester);
+        _submit(t2, submitter2, NONE);
+        uint256 g2 = _challenge(t2, challenger2);
+        assertTrue(_play(g2, submitter2, challenger2), "decided");
+        assertTrue(!game.game(g2).challengerWon, "for the submitter");
+        for (uint256 i = 0; i < 2; i++) {
+            uint256 snap = vm.snapshotState();
+            vm.prank(i == 0 ? challenger2 : anyone);
+            game.resolve(g2);
+            assertEq(oracle.credit(submitter2), CHAL_BOND, "the griefer's bond to the submitter");
+            assertEq(oracle.credit(challenger2), 0, "the griefer gets nothing");
+            _checkConservation(total);
+            vm.revertToState(snap);
+        }
+    }
+
+    /// resolve pays once: a second resolve (or abandon, timeout or step) of the ended game reverts
+    /// and credits nothing more.
+    function test_resolve_twice_reverts() public {
+        (, uint256 id) = _decidedLie(challenger);
+        bytes memory pre = vmRun.stateAt(game.game(id).lo);
+        bytes memory proof = vmRun.proofAt(game.game(id).lo);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Resolve));
+        game.step(id, pre, proof); // the decision cannot be made again
+        game.resolve(id);
+        uint256 paid = oracle.credit(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
+        game.resolve(id);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
+        game.abandon(id);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
+        game.step(id, pre, proof);
+        assertEq(oracle.credit(challenger), paid, "paid once");
+        _checkConservation(total);
+    }
+
+    /// Two games decided against the same lie; the first resolved rejects it. The second, decided
+    /// for its challenger (or for the liar: a colluding challenger), may then be resolved or
+    /// abandoned, in either order: whichever comes first pays its challenger its bond and its
+    /// share once, the other reverts. Every wei is accounted for.
+    function test_abandon_and_resolve_race_after_another_rejection() public {
+        resolves = false;
+        for (uint256 colluding = 0; colluding < 2; colluding++) {
+            uint256 snap0 = vm.snapshotState();
+            uint256 task2 = _lieTask(1, 4);
+            uint256 a = _challenge(task2, challenger);
+            uint256 b = _challenge(task2, challenger2);
+            _nextGame(Mode.Honest);
+            assertTrue(_play(a, submitter, challenger), "a decided");
+            _nextGame(colluding == 1 ? Mode.Last : Mode.Honest);
+            assertTrue(_play(b, submitter, challenger2), "b decided");
+            assertTrue(game.game(b).challengerWon == (colluding == 0), "b's decision");
+            game.resolve(a); // rejects task2's submission: two games were open
+            assertEq(oracle.credit(challenger), CHAL_BOND + _share(2), "a: bond and share");
+            for (uint256 order = 0; order < 2; order++) {
+                uint256 snap = vm.snapshotState();
+                vm.startPrank(anyone);
+                if (order == 0) {
+                    vm.expectEmit(address(game));
+                    emit DisputeGame.GameResolved(b, challenger2, colluding == 0, CHAL_BOND);
+                    game.resolve(b);
+                    vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
+                    game.abandon(b);
+                } else {
+                    game.abandon(b);
+                    vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
+                    game.resolve(b);
+                }
+                vm.stopPrank();
+                assertEq(oracle.credit(challenger2), CHAL_BOND + _share(2), "b: bond and share, once");
+                assertEq(oracle.credit(submitter), 0, "the liar: nothing");
+                assertEq(oracle.rejection(task2, 1).unclaimed, 0, "every share claimed");
+                _checkConservation(total);
+                vm.revertToState(snap);
+            }
+            vm.revertToState(snap0);
+        }
+    }
+
+    /// A decided game nobody resolves keeps the submission from finalizing (it still counts as
+    /// open), and the side it favours can always resolve it: an honest submitter whose griefer
+    /// walks away finalizes after resolving; an honest challenger against a liar that does not
+    /// resolve gets the lie rejected by resolving itself.
+    function test_unresolved_decision_blocks_finalize_until_anyone_resolves() public {
+        uint256 task = _request(requester);
+        _submit(task, submitter, NONE);
+        uint256 id = _challenge(task, challenger2);
+        chalMode = Mode.Last;
+        resolves = false;
+        assertTrue(_play(id, submitter, challenger2), "decided");
+        assertTrue(!game.game(id).challengerWon, "for the honest submitter");
+        vm.warp(block.timestamp + WINDOW + 30 days);
+        vm.expectRevert(abi.encodeWithSelector(InferenceOracle.GamesOpen.selector, uint32(1)));
+        oracle.finalize(task, _outputOf(NONE));
+        vm.prank(submitter);
+        game.resolve(id);
+        oracle.finalize(task, _outputOf(NONE));
+        assertEq(oracle.credit(submitter), CHAL_BOND + SUB_BOND + FEE, "bond, fee and the griefer's bond");
+        _checkConservation(total);
+        // the liar never resolves its lost game: the lie stays in limbo until the challenger does
+        _nextGame(Mode.Honest);
+        (uint256 t2, uint256 g2) = _decidedLie(challenger);
+        vm.warp(block.timestamp + WINDOW + 30 days);
+        vm.expectRevert(abi.encodeWithSelector(InferenceOracle.GamesOpen.selector, uint32(1)));
+        oracle.finalize(t2, _outputOf(1));
+        vm.prank(challenger);
+        game.resolve(g2);
+        assertTrue(oracle.task(t2).status == InferenceOracle.Status.Open, "the lie rejected");
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the challenger paid");
         _checkConservation(total);
     }
 }

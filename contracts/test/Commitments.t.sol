@@ -111,6 +111,23 @@ contract CommitmentsTest is Vectors {
         assertEq(Merkle.zeroPadded(0, 0, depth, Merkle.zeros()), Merkle.zero(depth), "all zero");
     }
 
+    /// meetHeight: the lowest h with a >> h == b >> h, the definition merkle_meet_height (C) has,
+    /// for every pair of leaves of a depth-6 tree and at the word's top bit.
+    /// forge-config: default.fuzz.runs = 16
+    function testFuzz_meet_height(uint256 a, uint256 b) public pure {
+        for (uint256 x = 0; x < 64; x++) {
+            for (uint256 y = 0; y < 64; y++) {
+                uint256 h = 0;
+                while (x >> h != y >> h) h++;
+                assertEq(Merkle.meetHeight(x, y), h, "meet height of two leaves");
+            }
+        }
+        uint256 m = 0;
+        while (m < 256 && a >> m != b >> m) m++;
+        assertEq(Merkle.meetHeight(a, b), m, "meet height of any two words");
+        assertEq(Merkle.meetHeight(0, 1 << 255), 256, "the top bit");
+    }
+
     function _copy(bytes32[] memory a) internal pure returns (bytes32[] memory b) {
         b = new bytes32[](a.length);
         for (uint256 i = 0; i < a.length; i++) b[i] = a[i];

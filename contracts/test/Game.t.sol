@@ -2,7 +2,9 @@
 // Game.t.sol: whole games between scripted parties (GameFixture) on a 5-node chain model, k = 2
 // and k = 3, T = 2^5: lies at the first, a middle and the last node, in the output only and at
 // chosen VM steps; challengers that select wrong parts; each side timing out; two challengers
-// one of whom colludes; re-submission after a lost game; and the money conserved after each.
+// one of whom colludes; re-submission after a lost game; and the money conserved after each. Every
+// payout is a credit in the oracle (the one bank): a challenger who wins has its bond and its share
+// of the liar's bond there in one credit.
 pragma solidity ^0.8.28;
 
 import {GameFixture, Receiver} from "./lib/GameFixture.sol";
@@ -31,8 +33,7 @@ contract GameTest is GameFixture {
         DisputeGame.Game memory g = game.game(id);
         assertEq(g.phase, 2, "reached phase 2");
         assertEq(g.node, node + 1, "narrowed to the lying node");
-        assertEq(game.credit(challenger), CHAL_BOND, "challenger's bond back");
-        assertEq(oracle.credit(challenger), _share(1), "half the submitter's bond to the challenger");
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "its bond back and half the submitter's");
         assertEq(oracle.burned(), SUB_BOND - _share(1), "the other half burned");
         assertEq(oracle.credit(submitter), 0, "submitter gets nothing");
         InferenceOracle.Task memory t = oracle.task(task);
@@ -76,11 +77,11 @@ contract GameTest is GameFixture {
             _submit(task, submitter, NONE);
             uint256 id = _challenge(task, challenger);
             assertTrue(_play(id, submitter, challenger), "game ended");
-            assertEq(game.credit(submitter), CHAL_BOND, "challenger's bond to the submitter");
-            assertEq(game.credit(challenger), 0, "challenger gets nothing");
+            assertEq(oracle.credit(submitter), CHAL_BOND, "challenger's bond to the submitter");
+            assertEq(oracle.credit(challenger), 0, "challenger gets nothing");
             vm.warp(block.timestamp + WINDOW);
             oracle.finalize(task, _outputOf(NONE));
-            assertEq(oracle.credit(submitter), SUB_BOND + FEE, "bond back plus fee");
+            assertEq(oracle.credit(submitter), CHAL_BOND + SUB_BOND + FEE, "and its bond back plus fee");
             _checkConservation(total);
         }
     }
@@ -108,7 +109,7 @@ contract GameTest is GameFixture {
         uint256 bad = _challenge(task, challenger2);
         uint256 good = _challenge(task, challenger);
         assertTrue(_play(bad, submitter, challenger2), "colluder's game ended");
-        assertEq(game.credit(submitter), CHAL_BOND, "the colluder's bond went to the submitter");
+        assertEq(oracle.credit(submitter), CHAL_BOND, "the colluder's bond went to the submitter");
         InferenceOracle.Task memory t = oracle.task(task);
         assertEq(t.openGames, 1, "one game still open");
         // finalization must wait for the honest game
@@ -119,8 +120,7 @@ contract GameTest is GameFixture {
         subMoves = 0;
         chalMoves = 0;
         assertTrue(_play(good, submitter, challenger), "honest game ended");
-        assertEq(oracle.credit(challenger), _share(1), "the only game open: the honest challenger takes the share");
-        assertEq(game.credit(challenger), CHAL_BOND, "and its own bond back");
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "its bond back and, the only game open, the whole share");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         _checkConservation(total);
     }
@@ -137,11 +137,10 @@ contract GameTest is GameFixture {
         vm.expectRevert(DisputeGame.StillLive.selector);
         game.abandon(other);
         assertTrue(_play(good, submitter, challenger), "honest game ended");
-        assertEq(oracle.credit(challenger), _share(2), "the prover's share: two games were open");
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(2), "the prover's bond and share: two games were open");
         vm.prank(anyone);
         game.abandon(other);
-        assertEq(game.credit(challenger2), CHAL_BOND, "bond returned");
-        assertEq(oracle.credit(challenger2), _share(2), "and the same share of the rejected bond");
+        assertEq(oracle.credit(challenger2), CHAL_BOND + _share(2), "bond returned and the same share of the rejected bond");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
         game.abandon(other);
         _checkConservation(total);
@@ -152,7 +151,7 @@ contract GameTest is GameFixture {
     function test_submitter_that_never_binds_times_out() public {
         subBinds = false;
         (uint256 task,) = _stuckThenTimedOut();
-        assertEq(oracle.credit(challenger), _share(1), "the challenger wins on time");
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the challenger wins on time");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         _checkConservation(total);
     }
@@ -174,8 +173,11 @@ contract GameTest is GameFixture {
         game.dissect(id, lastRoots);
         vm.prank(anyone);
         game.timeout(id);
-        assertEq(oracle.credit(challenger), _share(1), "challenger wins on time");
-        assertEq(game.credit(challenger), CHAL_BOND, "and gets its bond back");
+        assertTrue(game.game(id).turn == DisputeGame.Turn.Resolve, "decided, not yet paid");
+        assertTrue(game.game(id).challengerWon, "for the challenger");
+        assertEq(oracle.credit(challenger), 0, "nothing paid before resolve");
+        _resolve(id, anyone);
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "challenger wins on time, its bond back");
         _checkConservation(total);
     }
 
@@ -189,12 +191,13 @@ contract GameTest is GameFixture {
         vm.warp(block.timestamp + CLOCK + 1);
         vm.prank(anyone);
         game.timeout(id);
+        _resolve(id, anyone);
     }
 
     function test_challenger_times_out() public {
         chalStopAfter = 3;
         (uint256 task,) = _stuckThenTimedOut();
-        assertEq(game.credit(submitter), CHAL_BOND, "submitter wins on time");
+        assertEq(oracle.credit(submitter), CHAL_BOND, "submitter wins on time");
         vm.warp(block.timestamp + WINDOW);
         oracle.finalize(task, _outputOf(NONE));
         _checkConservation(total);
@@ -244,7 +247,7 @@ contract GameTest is GameFixture {
         _move(Kind.Bind, submitter, _bindCall(id));
         assertTrue(game.game(id).turn == DisputeGame.Turn.Open, "then the opening");
         assertTrue(_play(id, submitter, challenger), "ended");
-        assertEq(oracle.credit(challenger), _share(1), "challenger wins");
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "challenger wins");
         _checkConservation(total);
     }
 
@@ -265,10 +268,10 @@ contract GameTest is GameFixture {
         uint256 id = _challenge(task, challenger);
         assertTrue(_play(id, submitter, challenger), "game ended");
         if (liar) {
-            assertEq(oracle.credit(challenger), _share(1), "the liar lost its bond");
+            assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the liar lost its bond");
             assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         } else {
-            assertEq(game.credit(submitter), CHAL_BOND, "the honest submitter won");
+            assertEq(oracle.credit(submitter), CHAL_BOND, "the honest submitter won");
         }
         _checkConservation(total);
     }

@@ -7,9 +7,11 @@
 // cold storage, and the gas measured is what the transaction costs in all (21000 + calldata +
 // execution, refunds not subtracted). Without --isolate the figures would be far too low (warm
 // storage, no intrinsic gas), so the test refuses to run.
-// Fails if a dissection or selection move, the binding or the node's opening costs more than
-// 100,000 gas, the one-step proof more than 100,000, or the whole dispute at the best k (16) more
-// than 2,000,000.
+// Fails if a dissection or selection move, the binding, the node's opening, the one-step proof (the
+// step transaction), the timeout or the resolve (the payout) costs more than 100,000 gas, or the
+// whole dispute at the best k (16) more than 2,000,000. The decision's transactions are also
+// measured at their dearest: on a fresh oracle (the first burn), the challenger winning with three
+// games open (the rejection record for the others), by step and by timeout.
 // And a generation dispute at the fortunes model's size (4 layers: 8 caches, 61 step-graph nodes,
 // a 16-id prompt and 64 new tokens: T = 79 token steps, phase 2 over 2^26 VM steps), a lie at the
 // 40th new token: every move under 100,000 gas (openStep and the node's opening of the deeper step
@@ -81,12 +83,53 @@ contract GasTest is GenFixture {
         assertTrue(maxOf[2] <= 100_000, "a selection move within 100k gas");
         assertTrue(maxOf[uint256(Kind.Bind)] <= 100_000, "the binding within 100k gas");
         assertTrue(maxOf[uint256(Kind.Open)] <= 100_000, "the node's opening within 100k gas");
+        _assertDecisionUnder100k();
     }
+
+    function _assertDecisionUnder100k() internal {
+        assertTrue(maxOf[uint256(Kind.Step)] <= 100_000, "the one-step proof (step) within 100k gas");
+        assertTrue(maxOf[uint256(Kind.Timeout)] <= 100_000, "timeout within 100k gas");
+        assertTrue(maxOf[uint256(Kind.Resolve)] <= 100_000, "resolve within 100k gas");
+    }
+
+    /// The decision at its dearest, on a fresh oracle: a lie challenged by three games, one played
+    /// to its one-step proof (or left by the liar to time out), then resolved (the first burn, the
+    /// rejection record for the other two games, the winner's credit in a fresh slot), another
+    /// abandoned; the step, timeout and resolve each under 100,000 gas.
+    function _decisionWorst(bool byTimeout) internal {
+        _requireIsolated();
+        _register(uint32(FASHION_NODES), 16, FASHION_LOG_T);
+        lieNode = 4;
+        lieStep = 10; // the disputed step is [9, 10], the guest's store: the dearest proof
+        uint256 task = _request(requester);
+        _submit(task, submitter, 4);
+        uint256 id = _challenge(task, challenger);
+        uint256 second = _challenge(task, challenger2);
+        _challenge(task, anyone);
+        resolves = false;
+        if (byTimeout) subStopAfter = 3;
+        _resetGas();
+        assertTrue(_play(id, submitter, challenger) != byTimeout, "decided by the proof, or the liar stopped");
+        if (byTimeout) {
+            vm.warp(block.timestamp + CLOCK + 1);
+            _move(Kind.Timeout, anyone, abi.encodeCall(DisputeGame.timeout, (id)));
+        }
+        emit log(string.concat("== the decision by ", byTimeout ? "timeout" : "step", ", three games open, fresh oracle"));
+        _resolve(id, anyone);
+        assertEq(oracle.rejection(task, 1).unclaimed, 2, "two games still to claim their shares");
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(3), "the winner's bond and share");
+        _tx(anyone, address(game), 0, abi.encodeCall(DisputeGame.abandon, (second)), "abandon (bond and share)");
+        _report();
+        _assertDecisionUnder100k();
+    }
+
 
     /// Every kind of transaction of the game just played: count, gas, the largest; returns the sum.
     function _report() internal returns (uint256 total) {
-        string[KINDS] memory names =
-            ["challenge", "dissect", "select", "openNode", "step", "timeout", "withdraw", "bindEnd/bindTokens", "openStep"];
+        string[KINDS] memory names = [
+            "challenge", "dissect", "select", "openNode", "step", "timeout", "withdraw", "bindEnd/bindTokens", "openStep",
+            "resolve"
+        ];
         for (uint256 i = 0; i < KINDS; i++) {
             if (countOf[i] == 0) continue;
             emit log(
@@ -98,6 +141,14 @@ contract GasTest is GenFixture {
             total += gasOf[i];
         }
         emit log_named_uint("whole dispute, gas of all transactions", total);
+    }
+
+    function test_gas_decision_by_step_worst() public {
+        _decisionWorst(false);
+    }
+
+    function test_gas_decision_by_timeout_worst() public {
+        _decisionWorst(true);
     }
 
     function test_gas_fashion_k2() public {
@@ -149,6 +200,7 @@ contract GasTest is GenFixture {
         assertTrue(maxOf[uint256(Kind.Bind)] <= 100_000, "bindTokens within 100k gas");
         assertTrue(maxOf[uint256(Kind.OpenStep)] <= 100_000, "openStep within 100k gas");
         assertTrue(maxOf[uint256(Kind.Open)] <= 100_000, "the node's opening within 100k gas");
+        _assertDecisionUnder100k();
         assertTrue(total < 3_000_000, "the whole generation dispute under 3M gas");
     }
 

@@ -40,8 +40,7 @@ contract GenGameTest is GenFixture {
         assertEq(openedAt, at, "the token step narrowed to is the lie's");
         assertEq(g.phase, 2, "reached phase 2");
         assertEq(g.node, _lieNode(l) + 1, "narrowed to the lying node");
-        assertEq(oracle.credit(challenger), _share(1), "half the liar's bond to the challenger");
-        assertEq(game.credit(challenger), CHAL_BOND, "its bond back");
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "its bond back and half the liar's");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         _checkConservation(total);
     }
@@ -103,7 +102,8 @@ contract GenGameTest is GenFixture {
         vm.warp(uint256(g.lastMove) + g.submitterTime + 1);
         vm.prank(anyone);
         game.timeout(id);
-        assertEq(oracle.credit(challenger), _share(1), "the challenger wins on time");
+        _resolve(id, anyone);
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the challenger wins on time");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
         _checkConservation(total);
     }
@@ -117,11 +117,11 @@ contract GenGameTest is GenFixture {
         _submitGen(task, submitter, false);
         uint256 id = _challenge(task, challenger);
         assertTrue(_play(id, submitter, challenger), "game ended");
-        assertEq(game.credit(submitter), CHAL_BOND, "the challenger's bond to the submitter");
+        assertEq(oracle.credit(submitter), CHAL_BOND, "the challenger's bond to the submitter");
         vm.warp(block.timestamp + WINDOW);
         oracle.finalize(task, _genOutput(false));
         assertEq(r.lastOutput(), _genOutput(false), "the callback got the token ids");
-        assertEq(oracle.credit(submitter), SUB_BOND + FEE, "bond back plus fee");
+        assertEq(oracle.credit(submitter), CHAL_BOND + SUB_BOND + FEE, "and its bond back plus fee");
         _checkConservation(total);
     }
 
@@ -150,7 +150,7 @@ contract GenGameTest is GenFixture {
         assertEq(game.game(id).hi, promptIds.length + 2, "T = P + M - 1");
         chalMode = Mode.Last;
         assertTrue(_play(id, submitter, challenger2), "ended");
-        assertEq(game.credit(submitter), CHAL_BOND, "the honest stop wins");
+        assertEq(oracle.credit(submitter), CHAL_BOND, "the honest stop wins");
         vm.warp(block.timestamp + WINDOW);
         oracle.finalize(task, out);
         assertEq(r.lastOutput(), out, "called back with the three ids");
@@ -179,8 +179,8 @@ contract GenGameTest is GenFixture {
         _submitGen(task, submitter, liar);
         uint256 id = _challenge(task, challenger);
         assertTrue(_play(id, submitter, challenger), "game ended");
-        if (liar) assertEq(oracle.credit(challenger), _share(1), "the liar lost");
-        else assertEq(game.credit(submitter), CHAL_BOND, "the honest submitter won");
+        if (liar) assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the liar lost");
+        else assertEq(oracle.credit(submitter), CHAL_BOND, "the honest submitter won");
         _checkConservation(total);
     }
 }

@@ -130,6 +130,8 @@ contract GenRevertsTest is GenFixture {
         assertTrue(!_play(id, submitter, challenger), "held at the opening");
         holdOpenStep = false;
         assertTrue(game.game(id).turn == DisputeGame.Turn.OpenStep && game.game(id).lo == at, "the token step is due");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.OpenStep));
+        game.resolve(id); // not decided
     }
 
     function test_bad_bindings() public {
@@ -272,7 +274,7 @@ contract GenRevertsTest is GenFixture {
     /// has claimed a State_n that is not its run's, whose last graph step it cannot open: it loses.
     function test_lying_shared_sibling_claims_a_state_it_cannot_defend() public {
         _registerGen(1, 2, 2, 5); // two fillers: the sampled token's leaf beside the kv subtree
-        uint256 m = Generation.meetHeight(gnin + kvNode, kvH, gnin + sampledNode);
+        uint256 m = Merkle.meetHeight(gnin + kvNode, gnin + sampledNode);
         assertTrue(m < gD, "the two paths share siblings");
         (uint256 task, uint256 id) = _liarGame(Lie.None, 0);
         statePathLie = gD + m - kvH - 3; // the last of the state path: the shared one at the top
@@ -283,7 +285,8 @@ contract GenRevertsTest is GenFixture {
         vm.warp(uint256(g.lastMove) + g.submitterTime + 1);
         vm.prank(anyone);
         game.timeout(id);
-        assertEq(oracle.credit(challenger), _share(1), "the challenger wins");
+        game.resolve(id);
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the challenger wins");
         assertTrue(oracle.task(task).status == InferenceOracle.Status.Open, "task reopened");
     }
 

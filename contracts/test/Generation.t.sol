@@ -205,7 +205,7 @@ contract GenerationTest is Vectors, GameFixture {
             uint256[4] memory layout = [
                 _u("state_path", i, "kv_value"), _u("state_path", i, "c"), _u("state_path", i, "output_value"), _u("state_path", i, "depth")
             ];
-            uint256 m = Generation.meetHeight(layout[0], layout[1], layout[2]);
+            uint256 m = Merkle.meetHeight(layout[0], layout[2]);
             assertEq(m, _u("state_path", i, "meet"), "meet height");
             if (m < layout[3]) shared++;
             bytes32 kv = _b32("state_path", i, "kv_root");

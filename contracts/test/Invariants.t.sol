@@ -7,11 +7,14 @@
 //   lies at a random node, each with a sock puppet that challenges its own lies and wins (the
 //   liar losing on purpose); honest validators (2) challenge every lie before its window closes
 //   (they are online: `_watch` runs before every action); a griefer challenges honest results and
-//   selects wrong parts; anyone plays a game to its end, lets a liar's clock run out, abandons a
-//   game whose submission is gone, finalizes, warps time, withdraws (to itself or another address).
+//   selects wrong parts; anyone plays a game to its decision, lets a liar's clock run out, resolves
+//   a decided game (any party: a stranger, the winner or the loser), abandons a game whose
+//   submission is gone (decided or not), finalizes, warps time, withdraws (to itself or another
+//   address).
 // After every action:
-//   - money is conserved: each contract holds exactly what its books say (credits, fees, live
-//     bonds, unclaimed shares, burned wei, open games' bonds), and no wei appears or vanishes;
+//   - money is conserved: the oracle, the one bank, holds exactly what its books say (credits,
+//     fees, live bonds, open games' bonds, unclaimed shares, burned wei), the game holds nothing,
+//     and no wei appears or vanishes;
 //   - an honest party never loses money: honest submitters and validators hold at least what
 //     they started with (counting what they have locked in the contracts), and a requester's
 //     ether is all there but the fees of its finalized tasks;
@@ -56,6 +59,7 @@ contract Handler is GenFixture {
 
     constructor(bool generation) {
         gen = generation;
+        resolves = false; // a decided game waits for the resolve action
         _deploy();
         delete parties;
         for (uint256 i = 0; i < 2; i++) {
@@ -164,7 +168,7 @@ contract Handler is GenFixture {
         calls++;
     }
 
-    /// Plays an open game to its end, each side by its strategy.
+    /// Plays an open game to its decision (turn Resolve), each side by its strategy.
     function play(uint8 gameSeed) external {
         _watch();
         uint256 id = _openGame(gameSeed);
@@ -191,6 +195,20 @@ contract Handler is GenFixture {
         vm.prank(stranger);
         game.timeout(id);
         calls++;
+    }
+
+    /// Resolves a decided game, sent by any party (the loser too): who sends it changes nothing.
+    function resolve(uint8 gameSeed, uint8 senderSeed) external {
+        _watch();
+        uint256 c = game.gameCount();
+        for (uint256 i = 0; i < c; i++) {
+            uint256 id = 1 + ((gameSeed + i) % c);
+            if (game.game(id).turn != DisputeGame.Turn.Resolve) continue;
+            vm.prank(parties[senderSeed % parties.length]);
+            game.resolve(id);
+            calls++;
+            return;
+        }
     }
 
     function abandon(uint8 gameSeed) external {
@@ -230,7 +248,7 @@ contract Handler is GenFixture {
         uint256 dt = secs % (3 hours);
         for (uint256 id = 1; id <= game.gameCount(); id++) {
             DisputeGame.Game memory g = game.game(id);
-            if (g.turn == DisputeGame.Turn.Done) continue;
+            if (g.turn == DisputeGame.Turn.Done || g.turn == DisputeGame.Turn.Resolve) continue; // no clock runs
             uint256 left = _submitterMoves(g.turn) ? g.submitterTime : g.challengerTime;
             if (g.lastMove + left < block.timestamp + dt + 1 hours) _endOrAbandon(id);
         }
@@ -242,14 +260,10 @@ contract Handler is GenFixture {
         _watch();
         address a = parties[who % parties.length];
         address payable to = payable(elsewhere && a != stranger ? stranger : a);
-        if (to != a) sentAway[a] += oracle.credit(a) + game.credit(a);
+        if (to != a) sentAway[a] += oracle.credit(a);
         if (oracle.credit(a) > 0) {
             vm.prank(a);
             oracle.withdrawTo(to);
-        }
-        if (game.credit(a) > 0) {
-            vm.prank(a);
-            game.withdrawTo(to);
         }
         calls++;
     }
@@ -272,7 +286,7 @@ contract Handler is GenFixture {
         }
     }
 
-    /// Plays game `id` out, or abandons it when its submission is gone.
+    /// Plays game `id` to its decision, or abandons it when its submission is gone.
     function _endOrAbandon(uint256 id) internal {
         DisputeGame.Game memory g = game.game(id);
         if (oracle.isLive(g.taskId, g.subId)) {
@@ -292,7 +306,7 @@ contract Handler is GenFixture {
         chalMode = kindOf[id] == Who.Griefer ? Mode.Last : Mode.Honest;
         subMoves = 0;
         chalMoves = 0;
-        require(_play(id, g.submitter, g.challenger), "game ended");
+        require(_play(id, g.submitter, g.challenger), "game decided");
     }
 
     // ---- picking ----
@@ -336,7 +350,7 @@ contract Handler is GenFixture {
     /// in the contracts: credits, bonds of its live submissions and open games, fees of its tasks
     /// not yet decided.
     function _wealth(address who) internal view returns (uint256 sum) {
-        sum = who.balance + sentAway[who] + oracle.credit(who) + game.credit(who);
+        sum = who.balance + sentAway[who] + oracle.credit(who);
         for (uint256 t = 1; t <= oracle.taskCount(); t++) {
             InferenceOracle.Task memory tk = oracle.task(t);
             bool undecided = tk.status == InferenceOracle.Status.Open || tk.status == InferenceOracle.Status.Submitted;
@@ -409,7 +423,7 @@ contract InvariantsTest is Test {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory s) {
-        bytes4[] memory sel = new bytes4[](12);
+        bytes4[] memory sel = new bytes4[](13);
         sel[0] = Handler.request.selector;
         sel[1] = Handler.submitHonest.selector;
         sel[2] = Handler.submitLie.selector;
@@ -422,6 +436,7 @@ contract InvariantsTest is Test {
         sel[9] = Handler.cancel.selector;
         sel[10] = Handler.warp.selector;
         sel[11] = Handler.withdraw.selector;
+        sel[12] = Handler.resolve.selector;
         s = new FuzzSelector[](1);
         s[0] = FuzzSelector(address(h), sel);
     }

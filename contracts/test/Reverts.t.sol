@@ -260,11 +260,52 @@ contract RevertsTest is GameFixture {
         game.step(id, pre, "");
         vm.prank(anyone); // anyone may send the proof
         game.step(id, pre, proof);
-        assertEq(oracle.credit(challenger), _share(1), "the challenger won");
+        assertTrue(game.game(id).turn == DisputeGame.Turn.Resolve && game.game(id).challengerWon, "decided for the challenger");
+        // decided: no move, no clock, and no abandon while the submission is live
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Resolve));
+        game.step(id, pre, proof);
+        vm.warp(block.timestamp + 2 * CLOCK);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Resolve));
+        game.timeout(id);
+        vm.prank(submitter);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Resolve));
+        game.dissect(id, new bytes32[](1));
+        vm.expectRevert(DisputeGame.StillLive.selector);
+        game.abandon(id);
+        game.resolve(id);
+        assertEq(oracle.credit(challenger), CHAL_BOND + _share(1), "the challenger won");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
         game.step(id, pre, proof);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
         game.timeout(id);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Done));
+        game.resolve(id);
+    }
+
+    /// resolve before the game is decided, in each turn a game passes through (Bind, Dissect,
+    /// Select, Open, Step; OpenStep is GenReverts'), reverts with WrongTurn; an unknown game with
+    /// UnknownGame.
+    function test_resolve_before_the_decision() public {
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.UnknownGame.selector, uint256(99)));
+        game.resolve(99);
+        uint256 task2 = _request(requester);
+        _submit(task2, submitter, 2);
+        uint256 g2 = _challenge(task2, challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, DisputeGame.Turn.Bind));
+        game.resolve(g2);
+        bool[9] memory seen;
+        for (uint256 guard = 0; guard < 200; guard++) {
+            DisputeGame.Turn t = game.game(id).turn;
+            if (t == DisputeGame.Turn.Resolve) break;
+            seen[uint256(t)] = true;
+            vm.prank(anyone);
+            vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongTurn.selector, t));
+            game.resolve(id);
+            assertTrue(_playOne(id, submitter, challenger), "moved");
+        }
+        assertTrue(seen[uint256(DisputeGame.Turn.Dissect)] && seen[uint256(DisputeGame.Turn.Select)], "dissect, select");
+        assertTrue(seen[uint256(DisputeGame.Turn.Open)] && seen[uint256(DisputeGame.Turn.Step)], "open, step");
+        game.resolve(id);
     }
 
     function test_challenge_and_submit_errors() public {
@@ -303,8 +344,18 @@ contract RevertsTest is GameFixture {
         oracle.finalize(42, "");
         vm.expectRevert(InferenceOracle.OnlyGame.selector);
         oracle.gameOpened(task, 1);
+        vm.prank(anyone); // a bond paid in other than by the game's challenge
+        vm.expectRevert(InferenceOracle.OnlyGame.selector);
+        oracle.gameOpened{value: CHAL_BOND}(task, 1);
         vm.expectRevert(InferenceOracle.OnlyGame.selector);
         oracle.gameEnded(task, 1, true, address(this));
+        // neither contract takes ether but through its functions: the game none at all
+        vm.prank(anyone);
+        (bool toGame,) = address(game).call{value: 1}("");
+        vm.prank(anyone);
+        (bool toOracle,) = address(oracle).call{value: 1}("");
+        assertTrue(!toGame && !toOracle, "plain transfers bounce");
+        assertEq(address(game).balance, 0, "the game holds nothing");
         vm.expectRevert(InferenceOracle.GameAlreadyBound.selector);
         oracle.bindGame(address(1));
         vm.prank(anyone);

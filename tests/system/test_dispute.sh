@@ -13,16 +13,22 @@
 #                   at node 3 and inside its VM run from step 1000 (fault node=N@1, output@1,
 #                   vm=3:1000@1): the validator challenges, phase 1 narrows the game to exactly the
 #                   lied node, the liar opens it, phase 2 narrows it to one VM step (step 999 to 1000
-#                   for the in-VM lie), the one-step proof decides on-chain, the liar's submission
-#                   is rejected (half its bond burned, the other half credited to the validator,
-#                   whose own bond comes back); after the quiet time (the window) the liar
-#                   resubmits honestly and that result finalizes
+#                   for the in-VM lie), the one-step proof decides on-chain and the validator's
+#                   resolve pays it out (the liar sends none): the liar's submission is rejected
+#                   (half its bond burned, the other half credited to the validator at the oracle,
+#                   where its own bond comes back too); after the quiet time (the window) the liar
+#                   resubmits honestly and that result finalizes. lie-vm also checks from the
+#                   receipts that the one-step proof and the resolve each used under 100,000 gas
 #   dishonest-challenger
 #                   a validator that challenges an honest submission (and selects against it)
-#                   loses at the one-step proof: its bond goes to the submitter, the task finalizes
+#                   loses at the one-step proof: the submitter resolves, the challenger's bond is
+#                   credited to it at the oracle, the task finalizes
 #   kill-validator  lie-middle, with the validator's bisector killed (SIGKILL) in phase 1 and again
 #                   in phase 2, restarted each time: it still wins, and it does not challenge the
 #                   same submission twice (its bond comes back once)
+#   kill-at-step    lie-middle, with the validator's bisector killed (SIGKILL) just after it sent the
+#                   one-step proof, so that the game is decided while it is down, and restarted: it
+#                   finds the decision in the replayed history and sends resolve then, once
 #   kill-submitter  dishonest-challenger, with the honest submitter's bisector killed (SIGKILL) in
 #                   phase 1 and again in phase 2 (each time just after it sent a dissection),
 #                   restarted each time: it resumes as the game's submitter and still wins (the
@@ -32,7 +38,8 @@
 #                   held to the other one, the task finalizes, and a second task does too
 #   liar-gone       lie-middle with clocks of 15 s, and the liar's bisector killed for good after
 #                   its first dissection: the validator calls timeout when the liar's clock has
-#                   run out and wins (half the liar's bond is credited to it, its own comes back)
+#                   run out, then resolve, and wins (half the liar's bond and its own are credited
+#                   to it at the oracle)
 #   two-validators  two validators challenge the same lie: the submission is rejected, each
 #                   validator gets its own bond back and a quarter of the liar's (half of it shared
 #                   by the two games open at the rejection, the other half burned)
@@ -50,8 +57,9 @@
 #                   proof inside that node's VM run
 #   withdraw        lie-middle with the bisectors' auto_withdraw on (the other scenarios turn it off
 #                   to read the credits the contracts leave): with no manual withdraw, the validator
-#                   withdraws its two credits (its half of the liar's bond from the oracle, its own
-#                   bond from the game) and the submitter its bond and fee, each once: every credit ends at 0 and
+#                   withdraws its credit at the oracle, the one bank (its half of the liar's bond
+#                   and its own bond, credited by the same resolve) and the submitter its bond and
+#                   fee, each with one withdraw: every credit ends at 0 and
 #                   each balance moved by the credits less what it paid (bonds, gas); a validator
 #                   killed and restarted afterwards sends no withdraw again
 set -eu
@@ -91,7 +99,7 @@ honest | kill-executor) ;;
 dishonest-challenger | kill-submitter) export OPML_FAULT_validator=node=0 ;;
 lie-vm) export OPML_FAULT_submitter=vm=3:1000@1 lied=3 ;;
 lie-first) export OPML_FAULT_submitter=node=0@1 lied=0 ;;
-lie-middle | kill-validator | withdraw | foreign-stream) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
+lie-middle | kill-validator | kill-at-step | withdraw | foreign-stream) export OPML_FAULT_submitter=node=4@1 lied=4 k=4 ;;
 liar-gone) export OPML_FAULT_submitter=node=4@1 lied=4 clock=15 ;;
 lie-last) export OPML_FAULT_submitter=node=9@1 lied=9 ;;
 lie-output) export OPML_FAULT_submitter=output@1 lied=9 ;;
@@ -129,6 +137,7 @@ if [ "$scenario" = kill-executor ]; then
     killer=$!
 fi
 [ "$scenario" != kill-validator ] || kill_bisector_in validator select 60 1 2
+[ "$scenario" != kill-at-step ] || kill_bisector_in validator step 90 2
 [ "$scenario" != kill-submitter ] || kill_bisector_in submitter dissect 60 1 2
 
 health() { # PEER -> the actor's health reply (JSON)
@@ -187,8 +196,10 @@ if [ "$scenario" = liar-gone ]; then
     "$launch" stop "$dir" bisector-submitter KILL
     wait_log "$dir/logs/bisector-validator.log" "resolved, we WON" 60
     grep -q "timeout sent" "$dir/logs/bisector-validator.log" || fail "the validator did not call timeout"
-    [ "$(credit InferenceOracle "$OPML_ORACLE" "$OPML_ADDRESS_validator")" = "$SHARE" ] || fail "half the liar's bond did not go to the validator"
-    [ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = "$BOND" ] || fail "the validator's bond did not come back"
+    grep -q "TimedOut: decided for the challenger, we won" "$dir/logs/bisector-validator.log" || fail "the timeout did not decide the game"
+    grep -q "resolve sent" "$dir/logs/bisector-validator.log" || fail "the validator did not resolve"
+    [ "$(oracle_credit "$OPML_ADDRESS_validator")" = $((SHARE + BOND)) ] ||
+        fail "the validator's oracle credit is $(oracle_credit "$OPML_ADDRESS_validator"), not half the liar's bond and its own back"
     "$opml" status --cluster "$dir" --task 1 | grep -q '"status":"open"' || fail "the task did not reopen"
     echo "test_dispute $scenario: ok (the absent liar timed out)"
     exit 0
@@ -210,17 +221,25 @@ if [ "$scenario" = kill-validator ] || [ "$scenario" = kill-submitter ]; then
     wait "$killer" || fail "kill and restart failed"
     [ "$(wc -l <"$dir/killed")" = 2 ] || fail "not killed in both phases"
 fi
+if [ "$scenario" = kill-at-step ]; then
+    wait "$killer" || fail "kill and restart failed"
+    vlog=$dir/logs/bisector-validator.log
+    played_after_restarts "$vlog" 1 # the move after the restart: the resolve
+    [ "$(grep -c "resolve sent" "$vlog")" = 1 ] || fail "expected one resolve, the validator sent $(grep -c "resolve sent" "$vlog")"
+    # the decision is said once: folded from the history the restarted bisector replayed (had it
+    # been seen before the kill, the replay would say it a second time)
+    [ "$(grep -c "OneStep: decided for the challenger, we won" "$vlog")" = 1 ] ||
+        fail "the decision was not seen once, on the restart: $(grep -c "OneStep: decided" "$vlog") times"
+fi
 
 sub=$OPML_ADDRESS_submitter
 if [ "$scenario" = withdraw ]; then
     vlog=$dir/logs/bisector-validator.log slog=$dir/logs/bisector-submitter.log
-    wait_log "$vlog" "InferenceOracle: withdrew $SHARE wei" 30
-    wait_log "$vlog" "DisputeGame: withdrew $BOND wei" 30
+    # the share and the bond are credited by one resolve transaction: one withdraw takes both
+    wait_log "$vlog" "InferenceOracle: withdrew $((SHARE + BOND)) wei" 30
     wait_log "$slog" "InferenceOracle: withdrew $((BOND + FEE)) wei" 30
-    for c in "InferenceOracle $OPML_ORACLE $OPML_ADDRESS_validator" "DisputeGame $OPML_GAME $OPML_ADDRESS_validator" \
-        "InferenceOracle $OPML_ORACLE $sub" "DisputeGame $OPML_GAME $sub"; do
-        # shellcheck disable=SC2086
-        [ "$(credit $c)" = 0 ] || fail "credit left after the withdrawals: $c: $(credit $c)"
+    for who in "$OPML_ADDRESS_validator" "$sub"; do
+        [ "$(oracle_credit "$who")" = 0 ] || fail "credit left after the withdrawals: $who: $(oracle_credit "$who")"
     done
     # the validator paid a bond and gas and got its bond and half the liar's back; the liar lost a
     # bond, got its second one back with the fee, and paid gas: each within 0.05 ETH of gas of that
@@ -230,7 +249,7 @@ if [ "$scenario" = withdraw ]; then
     val1=$(balance "$OPML_ADDRESS_validator") sub1=$(balance "$sub")
     moved "$val0" "$val1" "$SHARE" || fail "the validator's balance went from $val0 to $val1, expected about +$SHARE"
     moved "$sub0" "$sub1" "-$((BOND - FEE))" || fail "the submitter's balance went from $sub0 to $sub1, expected about -$((BOND - FEE))"
-    if [ "$(grep -c "withdraw sent" "$vlog")" != 2 ] || [ "$(grep -c "withdraw sent" "$slog")" != 1 ]; then
+    if [ "$(grep -c "withdraw sent" "$vlog")" != 1 ] || [ "$(grep -c "withdraw sent" "$slog")" != 1 ]; then
         fail "expected one withdraw per credit: $(grep -c "withdraw sent" "$vlog") by the validator, $(grep -c "withdraw sent" "$slog") by the submitter"
     fi
     # a restart replays the history: the withdrawals are there, nothing is sent again
@@ -243,17 +262,19 @@ if [ "$scenario" = withdraw ]; then
         sleep 0.1
     done
     sleep 3
-    [ "$(grep -c "withdraw sent" "$vlog")" = 2 ] || fail "the restarted validator withdrew again"
+    [ "$(grep -c "withdraw sent" "$vlog")" = 1 ] || fail "the restarted validator withdrew again"
     [ "$(balance "$OPML_ADDRESS_validator")" = "$val1" ] || fail "the restarted validator sent a transaction"
     echo "test_dispute $scenario: ok (credits withdrawn once each, $took s)"
     exit 0
 fi
 if [ -z "$lied" ]; then
     grep -q '"submission":1,.*"finalized"\|"finalized".*"submission":1' "$dir/request.json" || fail "not finalized as submission 1"
-    paid=1000000000000001000 # bond + fee
-    [ "$scenario" = kill-executor ] && paid=2000000000000002000 # two tasks
+    paid=$((BOND + FEE))
+    [ "$scenario" = kill-executor ] && paid=$((2 * (BOND + FEE))) # two tasks
+    # the honest submitter that won a game: the challenger's bond too, at the oracle (one bank)
+    case $scenario in dishonest-challenger | kill-submitter) paid=$((2 * BOND + FEE)) ;; esac
     [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = "$paid" ] ||
-        fail "submitter credit $(credit InferenceOracle "$OPML_ORACLE" "$sub"), expected $paid (bond + fee per task)"
+        fail "submitter credit $(credit InferenceOracle "$OPML_ORACLE" "$sub"), expected $paid (bond + fee per task, a won bond)"
     if [ "$scenario" = honest ] || [ "$scenario" = kill-executor ]; then
         grep -q "checked: the output agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
     fi
@@ -270,8 +291,8 @@ if [ -z "$lied" ]; then
         grep -q "resolved, we WON" "$dir/logs/bisector-submitter.log" || fail "the honest submitter did not win"
         grep -q "resolved, we lost" "$dir/logs/bisector-validator.log" || fail "the dishonest challenger did not lose"
         grep -q "step sent (phase 2" "$dir/logs/bisector-validator.log" || fail "no one-step proof"
-        [ "$(credit DisputeGame "$OPML_GAME" "$sub")" = "$BOND" ] || fail "the challenger's bond did not go to the submitter"
-        [ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = 0 ] || fail "the dishonest challenger got credit"
+        resolved_by_winner "$dir/logs/bisector-validator.log" "$dir/logs/bisector-submitter.log"
+        [ "$(oracle_credit "$OPML_ADDRESS_validator")" = 0 ] || fail "the dishonest challenger got credit"
         [ "$scenario" != kill-submitter ] || played_after_restarts "$dir/logs/bisector-submitter.log" 2
     fi
     echo "test_dispute $scenario: ok (finalized in $took s)"
@@ -292,13 +313,18 @@ for v in validator validator2; do
     grep -q "Selected (phase 1, \[$lied, $((lied + 1))\]" "$log" || fail "$v's game did not end at node $lied"
     grep -q "NodeOpened (phase 2" "$log" || fail "$v's game did not reach phase 2"
     addr=$(eval "echo \$OPML_ADDRESS_$v")
-    gc=$(credit DisputeGame "$OPML_GAME" "$addr")
-    [ "$gc" = "$BOND" ] || fail "$v: its challenger bond did not come back (game credit $gc)"
-    oc=$(credit InferenceOracle "$OPML_ORACLE" "$addr")
-    [ "$oc" = "$share" ] || fail "$v: oracle credit $oc, expected its share $share of the liar's bond"
+    oc=$(oracle_credit "$addr")
+    [ "$oc" = $((BOND + share)) ] || fail "$v: oracle credit $oc, expected its bond back and its share $share of the liar's bond"
 done
 grep -q "step sent (phase 2" "$dir"/logs/bisector-validator*.log || fail "no one-step proof was sent"
 grep -q "resolved, we lost" "$dir/logs/bisector-submitter.log" || fail "the liar did not lose"
+resolved_by_winner "$dir/logs/bisector-submitter.log" "$dir"/logs/bisector-validator*.log
+# the game as opml status shows it: paid out (done), decided for the challenger (with two
+# validators, the second game may have been abandoned before its decision)
+[ "$nval" = 2 ] || "$opml" status --cluster "$dir" --game 1 | jq -e '.turn == "done" and .challengerWon == true' >/dev/null ||
+    fail "opml status --game 1: $("$opml" status --cluster "$dir" --game 1)"
+gas=""
+[ "$scenario" != lie-vm ] || gas=", gas: $(light_step_and_resolve)"
 [ "$scenario" = lie-vm ] && { grep -q "Selected (phase 2, \[999, 1000\]" "$dir/logs/bisector-validator.log" || fail "phase 2 did not end at VM step 1000"; }
 if [ "$scenario" = foreign-stream ]; then
     # each bisector dropped the third stream (and the other identity's chainwatch's)
@@ -306,4 +332,4 @@ if [ "$scenario" = foreign-stream ]; then
         [ "$(stat "$(eval "echo \$OPML_BISECTOR_$v")" foreign_dropped)" -gt 0 ] || fail "bisector-$v dropped no foreign envelope"
     done
 fi
-echo "test_dispute $scenario: ok (lie at node $lied rejected, resubmission finalized, $took s)"
+echo "test_dispute $scenario: ok (lie at node $lied rejected, resubmission finalized, $took s$gas)"

@@ -14,8 +14,9 @@
 #                 token): the validator challenges; phase 0 narrows the game to exactly the token
 #                 step that sampled it (P + 11), the liar opens it (openStep), phase 1 narrows it to
 #                 the step graph's Sample node, phase 2 to one VM step, the one-step proof decides
-#                 on-chain; the liar's submission is rejected (half its bond to the validator, whose
-#                 own comes back) and its honest resubmission finalizes
+#                 on-chain and the validator's resolve pays it out; the liar's submission is
+#                 rejected (half its bond to the validator, whose own comes back: both credited at
+#                 the oracle) and its honest resubmission finalizes
 #   lie-first, lie-last
 #                 the same at the first and the last new token (token=0@1, token=23@1)
 #   lie-kv        a cache row: step P + 4's first updated cache (K_0 row P + 4) is wrong (kv=P+4@1;
@@ -32,7 +33,8 @@
 #                 honest resubmission of the 5 ids finalizes
 #   dishonest-challenger
 #                 a validator that challenges an honest generation (and selects against it) loses
-#                 at the one-step proof: its bond goes to the submitter, the task finalizes
+#                 at the one-step proof: the submitter resolves, the challenger's bond is credited
+#                 to it at the oracle, the task finalizes
 #   kill-validator
 #                 lie-middle with the validator's bisector killed (SIGKILL) in phase 0 and again in
 #                 phase 2, restarted each time: it still wins
@@ -42,7 +44,7 @@
 #                 restarted each time: it resumes as the game's submitter and still wins
 #   liar-gone     lie-middle with clocks of 20 s, and the liar's bisector killed for good after its
 #                 first dissection of the token steps: the validator calls timeout when the liar's
-#                 clock has run out, and wins (half the liar's bond, its own bond back)
+#                 clock has run out, resolves, and wins (half the liar's bond, its own bond back)
 #   bad-requests  requests the oracle refuses before any fee is taken, each with its custom error:
 #                 an id outside the vocabulary, a prompt longer than the context, no new tokens
 set -eu
@@ -123,8 +125,9 @@ if [ "$scenario" = liar-gone ]; then
     "$launch" stop "$dir" bisector-submitter KILL
     wait_log "$dir/logs/bisector-validator.log" "resolved, we WON" 90
     grep -q "timeout sent (phase 0" "$dir/logs/bisector-validator.log" || fail "the validator did not call timeout in phase 0"
-    [ "$(credit InferenceOracle "$OPML_ORACLE" "$OPML_ADDRESS_validator")" = "$SHARE" ] || fail "half the liar's bond did not go to the validator"
-    [ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = "$BOND" ] || fail "the validator's bond did not come back"
+    grep -q "resolve sent" "$dir/logs/bisector-validator.log" || fail "the validator did not resolve"
+    [ "$(oracle_credit "$OPML_ADDRESS_validator")" = $((SHARE + BOND)) ] ||
+        fail "the validator's oracle credit is $(oracle_credit "$OPML_ADDRESS_validator"), not half the liar's bond and its own back"
     echo "test_gen_dispute $scenario: ok (the absent liar timed out in the token phase)"
     exit 0
 fi
@@ -160,12 +163,16 @@ got=$("$opml" status --cluster "$dir" --task 1 --model "$OPML_MODEL" | jq -r '.i
 
 if [ -z "$lied" ]; then
     grep -q '"status":"finalized","submission":1' "$dir/request.json" || fail "not finalized as submission 1"
-    [ "$(credit InferenceOracle "$OPML_ORACLE" "$sub")" = $((BOND + FEE)) ] || fail "the submitter was not paid bond + fee"
+    paid=$((BOND + FEE))
+    # the honest submitter that won a game: the challenger's bond too, at the oracle (one bank)
+    case $scenario in dishonest-challenger | kill-submitter) paid=$((2 * BOND + FEE)) ;; esac
+    [ "$(oracle_credit "$sub")" = "$paid" ] || fail "the submitter's oracle credit is $(oracle_credit "$sub"), not $paid"
     if [ "$scenario" = dishonest-challenger ] || [ "$scenario" = kill-submitter ]; then
         grep -q "resolved, we WON" "$dir/logs/bisector-submitter.log" || fail "the honest submitter did not win"
         grep -q "resolved, we lost" "$dir/logs/bisector-validator.log" || fail "the dishonest challenger did not lose"
         grep -q "step sent (phase 2" "$dir/logs/bisector-validator.log" || fail "no one-step proof"
-        [ "$(credit DisputeGame "$OPML_GAME" "$sub")" = "$BOND" ] || fail "the challenger's bond did not go to the submitter"
+        resolved_by_winner "$dir/logs/bisector-validator.log" "$dir/logs/bisector-submitter.log"
+        [ "$(oracle_credit "$OPML_ADDRESS_validator")" = 0 ] || fail "the dishonest challenger got credit"
         [ "$scenario" != kill-submitter ] || played_after_restarts "$dir/logs/bisector-submitter.log" 2
     else
         grep -q "checked: the output agrees" "$dir/logs/bisector-validator.log" || fail "the validator did not check it"
@@ -189,6 +196,7 @@ grep -q "Selected (phase 1, \[$node, $((node + 1))\]" "$vlog" || fail "phase 1 d
 grep -q "NodeOpened (phase 2" "$vlog" || fail "the game did not reach phase 2"
 grep -q "step sent (phase 2" "$vlog" || fail "no one-step proof was sent"
 grep -q "resolved, we lost" "$slog" || fail "the liar did not lose"
-[ "$(credit DisputeGame "$OPML_GAME" "$OPML_ADDRESS_validator")" = "$BOND" ] || fail "the validator's bond did not come back"
-[ "$(credit InferenceOracle "$OPML_ORACLE" "$OPML_ADDRESS_validator")" = "$SHARE" ] || fail "half the liar's bond did not go to the validator"
+resolved_by_winner "$slog" "$vlog"
+[ "$(oracle_credit "$OPML_ADDRESS_validator")" = $((SHARE + BOND)) ] ||
+    fail "the validator's oracle credit is $(oracle_credit "$OPML_ADDRESS_validator"), not half the liar's bond and its own back"
 echo "test_gen_dispute $scenario: ok (lie at token step $step, node $node rejected, resubmission finalized, $took s)"

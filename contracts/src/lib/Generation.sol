@@ -188,19 +188,14 @@ library Generation {
         r = Merkle.zeroPadded(r, h, SLOT_SIBLINGS, z);
     }
 
-    /// @notice The height at which the step graph's kv subtree (node kvValue >> c at height c)
-    ///         and the sampled token's leaf outputValue meet (their lowest common ancestor). The
-    ///         registry keeps outputValue out of the cache outputs, so it is above c.
-    function meetHeight(uint256 kvValue, uint256 c, uint256 outputValue) internal pure returns (uint256 m) {
-        m = c;
-        for (uint256 x = (kvValue ^ outputValue) >> c; x != 0; x >>= 1) m++;
-    }
-
     /// @notice The step graph's State_n implied by openStep's state path (docs/generation.md): at
     ///         a prompt step (!sampled) the kv subtree's D - c siblings (from height c up); at a
     ///         generated step the kv subtree's siblings from height c up to m - 2, then the sampled
     ///         token leaf's from height 0 up to m - 2, then their common ones from height m up (m
-    ///         = meetHeight: the two paths' nodes at m - 1 are each other's siblings), D + m - c - 2
+    ///         = Merkle.meetHeight(kvValue, outputValue), where the kv subtree (node kvValue >> c
+    ///         at height c) and the sampled token's leaf meet: the registry aligns kvValue to 2^c
+    ///         and keeps outputValue out of the cache outputs, so m > c; the two paths' nodes at
+    ///         m - 1 are each other's siblings), D + m - c - 2
     ///         in all. ok is false for another count. Requires c < D (the registry's layout).
     function stateNFrom(
         bytes32 kvRoot,
@@ -213,7 +208,7 @@ library Generation {
         bytes32[] calldata path
     ) internal pure returns (bytes32 r, bool ok) {
         // the kv side is walked up to height top; the sampled side takes it as its sibling there
-        uint256 top = sampled ? meetHeight(kvValue, c, outputValue) - 1 : depth;
+        uint256 top = sampled ? Merkle.meetHeight(kvValue, outputValue) - 1 : depth;
         if (path.length != (sampled ? depth + top - 1 : depth) - c) return (0, false);
         assembly ("memory-safe") {
             let p := path.offset

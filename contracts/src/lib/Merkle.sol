@@ -103,6 +103,16 @@ library Merkle {
         for (uint256 i = ZEROS - 1; i < h; i++) z = parent(z, z);
     }
 
+    /// @notice The height at which the paths of leaves a and b meet: the lowest h with a >> h ==
+    ///         b >> h (0 when a == b). Below it each path has its own siblings; at h - 1 each one's
+    ///         node is the other's sibling, and from h up the two share them. The C twin is
+    ///         merkle_meet_height (base/merkle.h).
+    function meetHeight(uint256 a, uint256 b) internal pure returns (uint256 h) {
+        assembly ("memory-safe") {
+            for { let x := xor(a, b) } x { x := shr(1, x) } { h := add(h, 1) }
+        }
+    }
+
     /// @notice The depth of the smallest tree with room for `leaves` leaves: the smallest d with
     ///         2^d >= leaves (0 for 0 or 1 leaf).
     function depthFor(uint256 leaves) internal pure returns (uint8 d) {

@@ -10,9 +10,10 @@
 //   challenger: honest (selects the first part whose end it disputes), or one that always picks
 //              the first or the last part (a wrong selector / colluder);
 // and either side may stop moving after a number of moves (to test the clocks). play() drives a
-// game to its end and accounts the gas of every move by kind (forge's gas for the call, and the
-// transaction's intrinsic gas: 21000 + calldata). The hashes, openings and the binding are virtual:
-// GenFixture plays generation games (the token phase first) with the same driver.
+// game to its end (a third party sends resolve once it is decided) and accounts the gas of every
+// move by kind (forge's gas for the call, and the transaction's intrinsic gas: 21000 + calldata).
+// The hashes, openings and the binding are virtual: GenFixture plays generation games (the token
+// phase first) with the same driver.
 pragma solidity ^0.8.28;
 
 import {Test} from "./Test.sol";
@@ -78,9 +79,10 @@ abstract contract GameFixture is Test {
         Timeout,
         Payout,
         Bind,
-        OpenStep
+        OpenStep,
+        Resolve
     }
-    uint256 internal constant KINDS = 9;
+    uint256 internal constant KINDS = 10;
 
     RiscvStep internal rv;
     ModelRegistry internal reg;
@@ -110,6 +112,8 @@ abstract contract GameFixture is Test {
     // the challenger's behaviour
     Mode internal chalMode = Mode.Honest;
     uint256 internal chalStopAfter = NONE;
+    // the driver: false, play() stops at the decision (turn Resolve) instead of sending resolve
+    bool internal resolves = true;
 
     // the game being played
     bytes32[] internal lastRoots;
@@ -294,6 +298,21 @@ abstract contract GameFixture is Test {
         oracle.submit{value: SUB_BOND}(taskId, _outputOf(lie));
     }
 
+    /// A task whose submitter lies at `node` (in its VM run from `step` on), submitted.
+    function _lieTask(uint256 node, uint256 step) internal returns (uint256 taskId) {
+        lieNode = node;
+        lieStep = step;
+        taskId = _request(requester);
+        _submit(taskId, submitter, node);
+    }
+
+    /// The driver's counters and the challenger's strategy reset for the next game played.
+    function _nextGame(Mode mode) internal {
+        chalMode = mode;
+        subMoves = 0;
+        chalMoves = 0;
+    }
+
     /// The submitter's binding of its end state: State_n of its values and the output's path.
     function _bindCall(uint256 id) internal view virtual returns (bytes memory) {
         uint32[] memory v = _values(lieNode);
@@ -373,39 +392,50 @@ abstract contract GameFixture is Test {
         return uint256(1) << reg.spec(modelId).stepsLog2;
     }
 
-    /// Plays game `id` until it ends or a party stops; returns true when the game ended.
+    /// Plays game `id` until it ends or a party stops; returns true when the game ended (with
+    /// `resolves` false: when it is decided, turn Resolve, not yet paid out).
     function _play(uint256 id, address sub, address chal) internal virtual returns (bool ended) {
         for (uint256 guard = 0; guard < 400; guard++) {
-            DisputeGame.Game memory g = game.game(id);
-            if (g.turn == DisputeGame.Turn.Done) return true;
-            vm.warp(block.timestamp + 60);
-            if (g.turn == DisputeGame.Turn.Bind) {
-                if (!subBinds) return false;
-                _move(Kind.Bind, sub, _bindCall(id));
-            } else if (g.turn == DisputeGame.Turn.OpenStep) {
-                if (subMoves++ >= subStopAfter || !_canOpenStep()) return false;
-                _move(Kind.OpenStep, sub, abi.encodeCall(DisputeGame.openStep, (id, _stepOpening(g.lo))));
-            } else if (g.turn == DisputeGame.Turn.Dissect) {
-                if (subMoves++ >= subStopAfter) return false;
-                uint256 len = g.hi - g.lo;
-                uint256 m = len < g.k ? len : g.k;
-                delete lastRoots;
-                for (uint256 j = 1; j < m; j++) lastRoots.push(_subHash(g.phase, g.lo + (len * j) / m, g.hi));
-                _move(Kind.Dissect, sub, abi.encodeCall(DisputeGame.dissect, (id, lastRoots)));
-            } else if (g.turn == DisputeGame.Turn.Select) {
-                if (chalMoves++ >= chalStopAfter) return false;
-                _move(Kind.Select, chal, abi.encodeCall(DisputeGame.select, (id, lastRoots, _pick(g))));
-            } else if (g.turn == DisputeGame.Turn.Open) {
-                if (subMoves++ >= subStopAfter || !_canOpenNode(g.hi)) return false;
-                _move(Kind.Open, sub, abi.encodeCall(DisputeGame.openNode, (id, _opening(g.hi))));
-            } else {
-                if (chalMoves++ >= chalStopAfter) return false;
-                bytes memory pre = vmRun.stateAt(g.lo);
-                if (keccak256(pre) != g.startHash) return false; // nobody can prove from a made-up state
-                _move(Kind.Step, chal, abi.encodeCall(DisputeGame.step, (id, pre, vmRun.proofAt(g.lo))));
-            }
+            DisputeGame.Turn t = game.game(id).turn;
+            if (t == DisputeGame.Turn.Done || (t == DisputeGame.Turn.Resolve && !resolves)) return true;
+            if (!_playOne(id, sub, chal)) return false;
         }
         revert("game did not end");
+    }
+
+    /// The next move of game `id` (not Done) by the party due, a minute after the last (resolve:
+    /// by `anyone`); false when that party stops instead.
+    function _playOne(uint256 id, address sub, address chal) internal returns (bool moved) {
+        DisputeGame.Game memory g = game.game(id);
+        vm.warp(block.timestamp + 60);
+        if (g.turn == DisputeGame.Turn.Resolve) {
+            _resolve(id, anyone);
+        } else if (g.turn == DisputeGame.Turn.Bind) {
+            if (!subBinds) return false;
+            _move(Kind.Bind, sub, _bindCall(id));
+        } else if (g.turn == DisputeGame.Turn.OpenStep) {
+            if (subMoves++ >= subStopAfter || !_canOpenStep()) return false;
+            _move(Kind.OpenStep, sub, abi.encodeCall(DisputeGame.openStep, (id, _stepOpening(g.lo))));
+        } else if (g.turn == DisputeGame.Turn.Dissect) {
+            if (subMoves++ >= subStopAfter) return false;
+            uint256 len = g.hi - g.lo;
+            uint256 m = len < g.k ? len : g.k;
+            delete lastRoots;
+            for (uint256 j = 1; j < m; j++) lastRoots.push(_subHash(g.phase, g.lo + (len * j) / m, g.hi));
+            _move(Kind.Dissect, sub, abi.encodeCall(DisputeGame.dissect, (id, lastRoots)));
+        } else if (g.turn == DisputeGame.Turn.Select) {
+            if (chalMoves++ >= chalStopAfter) return false;
+            _move(Kind.Select, chal, abi.encodeCall(DisputeGame.select, (id, lastRoots, _pick(g))));
+        } else if (g.turn == DisputeGame.Turn.Open) {
+            if (subMoves++ >= subStopAfter || !_canOpenNode(g.hi)) return false;
+            _move(Kind.Open, sub, abi.encodeCall(DisputeGame.openNode, (id, _opening(g.hi))));
+        } else {
+            if (chalMoves++ >= chalStopAfter) return false;
+            bytes memory pre = vmRun.stateAt(g.lo);
+            if (keccak256(pre) != g.startHash) return false; // nobody can prove from a made-up state
+            _move(Kind.Step, chal, abi.encodeCall(DisputeGame.step, (id, pre, vmRun.proofAt(g.lo))));
+        }
+        return true;
     }
 
     function _pick(DisputeGame.Game memory g) internal view returns (uint256) {
@@ -432,7 +462,7 @@ abstract contract GameFixture is Test {
     /// meets the opened leaf x's (the top bit of x ^ y); none when y == x.
     function _valueSiblings(bytes32[] memory full, uint256 x, uint256 y) internal pure returns (bytes32[] memory p) {
         if (x == y) return new bytes32[](0);
-        p = new bytes32[](Merkle.depthFor((x ^ y) + 1) - 1);
+        p = new bytes32[](Merkle.meetHeight(x, y) - 1);
         for (uint256 i = 0; i < p.length; i++) p[i] = full[i];
     }
 
@@ -476,16 +506,15 @@ abstract contract GameFixture is Test {
 
     // ---- money ----
 
-    /// Every wei is where the books say: each contract holds exactly its credits plus what it
-    /// keeps for open tasks, live submissions, rejected bonds' unclaimed shares, the burned wei and
-    /// open games; nothing is created or lost.
+    /// Every wei is where the books say: the oracle, the one bank, holds exactly its credits plus
+    /// what it keeps for open tasks, live submissions, open games' challenger bonds, rejected
+    /// bonds' unclaimed shares and the burned wei; the game holds nothing; nothing is created or
+    /// lost.
     function _checkConservation(uint256 initialTotal) internal view {
         uint256 oc;
-        uint256 gc;
         uint256 held;
         for (uint256 i = 0; i < parties.length; i++) {
             oc += oracle.credit(parties[i]);
-            gc += game.credit(parties[i]);
             held += parties[i].balance;
         }
         uint256 oracleOwes = oc;
@@ -499,12 +528,11 @@ abstract contract GameFixture is Test {
             }
         }
         oracleOwes += oracle.burned();
-        uint256 gameOwes = gc;
         for (uint256 id = 1; id <= game.gameCount(); id++) {
-            if (game.game(id).turn != DisputeGame.Turn.Done) gameOwes += CHAL_BOND;
+            if (game.game(id).turn != DisputeGame.Turn.Done) oracleOwes += CHAL_BOND;
         }
         assertEq(address(oracle).balance, oracleOwes, "oracle balance == what it owes");
-        assertEq(address(game).balance, gameOwes, "game balance == what it owes");
+        assertEq(address(game).balance, 0, "the game holds nothing");
         assertEq(held + address(oracle).balance + address(game).balance, initialTotal, "no wei created or lost");
     }
 
@@ -526,13 +554,11 @@ abstract contract GameFixture is Test {
             oracle.withdraw();
             _account(Kind.Payout, g0 - gasleft(), cd);
         }
-        if (game.credit(who) > 0) {
-            bytes memory cd = abi.encodeCall(Credits.withdraw, ());
-            vm.prank(who);
-            uint256 g0 = gasleft();
-            game.withdraw();
-            _account(Kind.Payout, g0 - gasleft(), cd);
-        }
+    }
+
+    /// Resolves decided game `id` (turn Resolve), sent by `who`.
+    function _resolve(uint256 id, address who) internal {
+        _move(Kind.Resolve, who, abi.encodeCall(DisputeGame.resolve, (id)));
     }
 
     function _resetGas() internal {

@@ -442,7 +442,7 @@ abstract contract GenFixture is GameFixture {
         bytes32[] memory kv = _siblings(_level(leaves, kvH), kvValue >> kvH, gD - kvH);
         if (!sampled) return kv;
         bytes32[] memory sp = _siblings(leaves, gnin + sampledNode, gD);
-        uint256 m = Generation.meetHeight(kvValue, kvH, gnin + sampledNode);
+        uint256 m = Merkle.meetHeight(kvValue, gnin + sampledNode);
         p = new bytes32[](gD + m - kvH - 2);
         uint256 n;
         for (uint256 h = kvH; h + 1 < m; h++) p[n++] = kv[h - kvH];

@@ -21,6 +21,7 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 selector) external;
     function expectRevert() external;
+    function expectEmit(address emitter) external;
     function ffi(string[] calldata command) external returns (bytes memory result);
     function tryFfi(string[] calldata command) external returns (FfiResult memory result);
     function readFile(string calldata path) external view returns (string memory data);
