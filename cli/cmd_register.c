@@ -160,6 +160,44 @@ static int step_bound(const opml_model *m, int no_check, uint32_t *steps_log2, v
     return 0;
 }
 
+/* The game parameters of a spec: k, stepsLog2, window, clock. */
+#define REGISTER_PARAMS 4
+
+/* The registry's ModelSpec tuple of model m as cast-style JSON: its roots and shape, the byte
+ * lengths the model root commits to (opml_model_commit checked they fit a slot), the game
+ * parameters (k, stepsLog2, window, clock), the bonds and the URI (default: the model root in the
+ * cluster's storage). */
+static cJSON *spec_json(const opml_model *m, const uint8_t nodes_root[32], const uint32_t params[REGISTER_PARAMS],
+                        const char *sbond, const char *cbond, const char *uri) {
+    char hex[67], num_buf[24];
+    cJSON *spec = cJSON_CreateArray();
+    hex_encode(nodes_root, 32, hex);
+    cJSON_AddItemToArray(spec, cJSON_CreateString(hex));
+    long long fields[] = {m->nin, m->n, m->output_value, m->state_depth};
+    for (int i = 0; i < 4; i++) {
+        snprintf(num_buf, sizeof num_buf, "%lld", fields[i]);
+        cJSON_AddItemToArray(spec, cJSON_CreateString(num_buf));
+    }
+    cJSON *input_bytes = cJSON_CreateArray();
+    for (uint32_t i = 0; i < m->nin; i++)
+        cJSON_AddItemToArray(input_bytes, cJSON_CreateNumber((double)kd_nbytes(&m->inputs[i])));
+    cJSON_AddItemToArray(spec, input_bytes);
+    cJSON_AddItemToArray(spec, cJSON_CreateNumber((double)kd_nbytes(&m->values[m->output_value])));
+    hex_encode(vm_guest_root, 32, hex);
+    cJSON_AddItemToArray(spec, cJSON_CreateString(hex));
+    for (int i = 0; i < REGISTER_PARAMS; i++) {
+        snprintf(num_buf, sizeof num_buf, "%u", params[i]);
+        cJSON_AddItemToArray(spec, cJSON_CreateString(num_buf));
+    }
+    cJSON_AddItemToArray(spec, cJSON_CreateString(sbond));
+    cJSON_AddItemToArray(spec, cJSON_CreateString(cbond));
+    char default_uri[700];
+    hex_encode(m->root, 32, hex);
+    snprintf(default_uri, sizeof default_uri, "opml-storage:%s", hex);
+    cJSON_AddItemToArray(spec, cJSON_CreateString(uri ? uri : default_uri));
+    return spec;
+}
+
 int cmd_register(int argc, char **argv) {
     const char *path = NULL, *dir = NULL, *key = "client", *uri = NULL;
     const char *sbond = "1000000000000000000", *cbond = "1000000000000000000";
@@ -227,34 +265,11 @@ int cmd_register(int argc, char **argv) {
         fprintf(stderr, "opml register: %s\n", err);
         goto out;
     }
-    char nr[67], gr[67], mr[67], num_buf[8][24];
-    hex_encode(nodes_root, 32, nr);
+    char gr[67], mr[67];
     hex_encode(vm_guest_root, 32, gr);
     hex_encode(m.root, 32, mr);
-    cJSON *spec = cJSON_CreateArray();
-    cJSON_AddItemToArray(spec, cJSON_CreateString(nr));
-    long long fields[] = {m.nin, m.n, m.output_value, m.state_depth};
-    for (int i = 0; i < 4; i++) {
-        snprintf(num_buf[i], sizeof num_buf[i], "%lld", fields[i]);
-        cJSON_AddItemToArray(spec, cJSON_CreateString(num_buf[i]));
-    }
-    /* the byte lengths the model root commits to (opml_model_commit checked they fit a slot) */
-    cJSON *input_bytes = cJSON_CreateArray();
-    for (uint32_t i = 0; i < m.nin; i++) cJSON_AddItemToArray(input_bytes, cJSON_CreateNumber((double)kd_nbytes(&m.inputs[i])));
-    cJSON_AddItemToArray(spec, input_bytes);
-    unsigned long long output_bytes = (unsigned long long)kd_nbytes(&m.values[m.output_value]);
-    cJSON_AddItemToArray(spec, cJSON_CreateNumber((double)output_bytes));
-    cJSON_AddItemToArray(spec, cJSON_CreateString(gr));
-    uint32_t params[] = {k, steps_log2, window, clock};
-    for (int i = 0; i < 4; i++) {
-        snprintf(num_buf[4 + i], sizeof num_buf[4 + i], "%u", params[i]);
-        cJSON_AddItemToArray(spec, cJSON_CreateString(num_buf[4 + i]));
-    }
-    cJSON_AddItemToArray(spec, cJSON_CreateString(sbond));
-    cJSON_AddItemToArray(spec, cJSON_CreateString(cbond));
-    char default_uri[700];
-    snprintf(default_uri, sizeof default_uri, "opml-storage:%s", mr);
-    cJSON_AddItemToArray(spec, cJSON_CreateString(uri ? uri : default_uri));
+    const uint32_t params[REGISTER_PARAMS] = {k, steps_log2, window, clock};
+    cJSON *spec = spec_json(&m, nodes_root, params, sbond, cbond, uri);
     cJSON *args = cJSON_CreateArray();
     cJSON_AddItemToArray(args, spec);
     const char *fn = generation_args(&m, args, mr);
@@ -281,7 +296,7 @@ int cmd_register(int argc, char **argv) {
     printf("{\"model_id\":%lld,\"model_root\":\"%s\",\"nodes\":%u,\"output_bytes\":%llu,\"guest_root\":\"%s\",\"k\":%u,"
            "\"steps_log2\":%u,\"steps_checked\":%s,%s\"window\":%u,\"clock\":%u,"
            "\"published\":%s,\"generation\":%s,\"tx\":\"%s\",\"gas\":%llu}\n",
-           id, mr, m.n, output_bytes, gr, k, steps_log2, measured.runs ? "true" : "false", longest, window, clock,
+           id, mr, m.n, (unsigned long long)kd_nbytes(&m.values[m.output_value]), gr, k, steps_log2, measured.runs ? "true" : "false", longest, window, clock,
            publishing ? "true" : "false",
            strcmp(fn, "register") ? "true" : "false", tx,
            (unsigned long long)r.gas_used);
