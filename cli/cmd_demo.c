@@ -121,6 +121,9 @@ static int task_status(cluster *c, long long task, long long *sub) {
     return st;
 }
 
+/* The summary's noun for n transactions. */
+static const char *transactions_word(uint64_t n) { return n == 1 ? "transaction" : "transactions"; }
+
 /* Chain totals over blocks [from, to]: transactions and gas. */
 static void chain_totals(cluster *c, uint64_t from, uint64_t to, uint64_t *txs, uint64_t *gas) {
     *txs = *gas = 0;
@@ -290,8 +293,8 @@ static void demo_summary(const demo *d, const follow *f, cluster *c, uint64_t fi
         chain_totals(c, f->step_block + 1, f->node_block, &ptx[1], &pgas[1]);
         chain_totals(c, f->node_block + 1, f->decided_block, &ptx[2], &pgas[2]);
         chain_totals(c, f->decided_block + 1, f->verdict_block, &ptx[3], &pgas[3]);
-        printf("    from the lying submission to the on-chain verdict paid out: %.1f s, %llu transactions, %llu gas\n",
-               f->verdict - f->lied, (unsigned long long)dtx, (unsigned long long)dgas);
+        printf("    from the lying submission to the on-chain verdict paid out: %.1f s, %llu %s, %llu gas\n",
+               f->verdict - f->lied, (unsigned long long)dtx, transactions_word(dtx), (unsigned long long)dgas);
         printf("      submission to challenge %.1f s\n", f->challenged - f->lied);
         static const char *const names[4] = {"phase 0 (token steps, to the step opened)",
                                              "phase 1 (the step's graph nodes, to the node opened)",
@@ -299,24 +302,24 @@ static void demo_summary(const demo *d, const follow *f, cluster *c, uint64_t fi
                                              "resolve (the winner's resolve: the payout)"};
         double at[5] = {f->challenged, f->step_opened, f->opened, f->decided, f->verdict};
         for (int i = 0; i < 4; i++)
-            printf("      %-52s %5.1f s, %llu transactions, %llu gas\n", names[i], at[i + 1] - at[i],
-                   (unsigned long long)ptx[i], (unsigned long long)pgas[i]);
+            printf("      %-52s %5.1f s, %llu %s, %llu gas\n", names[i], at[i + 1] - at[i],
+                   (unsigned long long)ptx[i], transactions_word(ptx[i]), (unsigned long long)pgas[i]);
         printf("      (a phase's transactions and gas: the blocks mined while it was played; phase 0's include the\n"
                "       lying submission and the challenge)\n");
     } else if (f->lied && f->challenged && f->opened && f->decided && f->verdict && f->rejected) {
         uint64_t dtx, dgas, rtx, rgas;
         chain_totals(c, f->lie_block, f->verdict_block, &dtx, &dgas);
         chain_totals(c, f->decided_block + 1, f->verdict_block, &rtx, &rgas);
-        printf("    from the lying submission to the on-chain verdict paid out: %.1f s, %llu transactions, %llu gas\n",
-               f->verdict - f->lied, (unsigned long long)dtx, (unsigned long long)dgas);
+        printf("    from the lying submission to the on-chain verdict paid out: %.1f s, %llu %s, %llu gas\n",
+               f->verdict - f->lied, (unsigned long long)dtx, transactions_word(dtx), (unsigned long long)dgas);
         printf("      submission to challenge %.1f s | phase 1 (graph nodes, to the node opened) %.1f s |"
                " phase 2 (VM steps, to the one-step proof's decision) %.1f s\n",
                f->challenged - f->lied, f->opened - f->challenged, f->decided - f->opened);
-        printf("      resolve (the winner's resolve: the payout) %.1f s, %llu transactions, %llu gas\n", f->verdict - f->decided,
-               (unsigned long long)rtx, (unsigned long long)rgas);
+        printf("      resolve (the winner's resolve: the payout) %.1f s, %llu %s, %llu gas\n", f->verdict - f->decided,
+               (unsigned long long)rtx, transactions_word(rtx), (unsigned long long)rgas);
     }
-    printf("  chain: %llu transactions, %llu gas (registration, requests, submissions, the game, finalizations)\n",
-           (unsigned long long)txs, (unsigned long long)gas);
+    printf("  chain: %llu %s, %llu gas (registration, requests, submissions, the game, finalizations)\n",
+           (unsigned long long)txs, transactions_word(txs), (unsigned long long)gas);
     printf("  total %.1f s; logs in %s/logs\n", now_s() - d->t0, d->dir);
 }
 
