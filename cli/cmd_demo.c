@@ -25,6 +25,7 @@
  * (--window, default 6 s: the validator recomputes the generation inside it), chess clock (--clock,
  * default 120 s, 60 with --fashion), VM step bound (--steps-log2, default 26, 23 with --fashion)
  * and time for each task (--timeout, default 300 s). */
+#include "clock.h"
 #include "cluster.h"
 #include "commands.h"
 #include "ethjson.h"
@@ -36,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DEMO_NEW_TOKENS 64 /* new tokens per request (--new) */
@@ -46,11 +46,6 @@
 /* the requests' sampler: part of the disputed computation (the step graph's Sample node) */
 #define DEMO_SAMPLER "--temperature 0.7 --top-k 40 --top-p 0.95 --seed 7"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Runs a shell command line; returns its exit status (or -1). */
 static int sh(const char *cmd) {
@@ -89,7 +84,7 @@ static void follow_poll(follow *f) {
                         const char *msg = strstr(line, " INFO ");
                         if (!msg) msg = strstr(line, " WARN ");
                         printf("  %-10s %s", f->who[i], msg ? msg + 6 : line);
-                        double t = now_s();
+                        double t = opml_now_s();
                         if (!f->lied && strstr(line, "LYING")) f->lied = t, f->lie_block = block_number(f->c);
                         if (!f->challenged && strstr(line, "challenging")) f->challenged = t;
                         if (!f->step_opened && strstr(line, "StepOpened")) f->step_opened = t, f->step_block = block_number(f->c);
@@ -188,7 +183,7 @@ static int demo_up(demo *d) {
     snprintf(d->cmd, sizeof d->cmd, "mkdir -p '%s'", d->dir);
     if (sh(d->cmd)) return 1;
     snprintf(d->model, sizeof d->model, "%s/%s.opml", d->dir, d->gen ? "fortunes" : "fashion_cnn");
-    d->t0 = now_s();
+    d->t0 = opml_now_s();
     printf("opml demo: %s, two identities (an honest validator; a submitter lying as '%s')\n",
            d->onnx != d->onnx_buf ? d->onnx : d->gen ? "the fortunes LLaMA (3.7M parameters, Q8_0)" : "fashion_cnn",
            d->fault);
@@ -198,7 +193,7 @@ static int demo_up(demo *d) {
         return 1;
     }
     printf("[%5.1fs] starting anvil, the contracts, bus, storage, 2 executors, vmjudge, 2 chainwatch, 2 bisectors\n",
-           now_s() - d->t0);
+           opml_now_s() - d->t0);
     fflush(stdout);
     snprintf(d->cmd, sizeof d->cmd,
              "OPML_BUILD='%s' OPML_MODEL='%s' OPML_ROLE_validator=validate OPML_ROLE_submitter=submit "
@@ -242,7 +237,7 @@ static void demo_text(const demo *d, cluster *c, long long task, int r) {
 /* Request r (0 or 1: task r + 1, Fashion-MNIST test image r), followed until it is finalized;
  * *took is how long that took. Returns 0, or 1 if it could not be sent or did not finalize. */
 static int demo_request(demo *d, follow *f, cluster *c, int r, double *took) {
-    double ts = now_s();
+    double ts = opml_now_s();
     if (d->gen) {
         printf("[%5.1fs] request %d: \"%s\", %u new tokens, sampled (%s)\n", ts - d->t0, r + 1, prompts[r], d->new_tokens,
                DEMO_SAMPLER);
@@ -260,19 +255,19 @@ static int demo_request(demo *d, follow *f, cluster *c, int r, double *took) {
     if (sh(d->cmd)) return 1;
     long long task = r + 1, sub = 0;
     int st = 0;
-    while (now_s() - ts < d->task_s) {
+    while (opml_now_s() - ts < d->task_s) {
         follow_poll(f);
         st = task_status(c, task, &sub);
         if (st == 3) break;
         usleep(300 * 1000);
     }
     follow_poll(f);
-    *took = now_s() - ts;
+    *took = opml_now_s() - ts;
     if (st != 3) {
         printf("opml demo: task %lld did not finalize in %u s (logs in %s/logs)\n", task, d->task_s, d->dir);
         return 1;
     }
-    printf("[%5.1fs] task %lld FINALIZED (submission %lld) after %.1f s\n", now_s() - d->t0, task, sub, *took);
+    printf("[%5.1fs] task %lld FINALIZED (submission %lld) after %.1f s\n", opml_now_s() - d->t0, task, sub, *took);
     if (d->gen) demo_text(d, c, task, r);
     fflush(stdout);
     return 0;
@@ -320,7 +315,7 @@ static void demo_summary(const demo *d, const follow *f, cluster *c, uint64_t fi
     }
     printf("  chain: %llu %s, %llu gas (registration, requests, submissions, the game, finalizations)\n",
            (unsigned long long)txs, transactions_word(txs), (unsigned long long)gas);
-    printf("  total %.1f s; logs in %s/logs\n", now_s() - d->t0, d->dir);
+    printf("  total %.1f s; logs in %s/logs\n", opml_now_s() - d->t0, d->dir);
 }
 
 int cmd_demo(int argc, char **argv) {
@@ -376,7 +371,7 @@ int cmd_demo(int argc, char **argv) {
              "'%s' register '%s' --cluster '%s' --k 16 --steps-log2 %u --window %u --clock %u >'%s/register.json'", d->exe,
              d->model, d->dir, d->steps_log2, d->window, d->clock, d->dir);
     printf("[%5.1fs] registering %s\n         (k 16, window %u s, clock %u s per side, phase 2 over 2^%u VM steps)\n",
-           now_s() - d->t0,
+           opml_now_s() - d->t0,
            !d->gen                  ? "fashion_cnn"
            : d->onnx != d->onnx_buf ? "the model as a generation model (its decoding step is the registered graph)"
                                     : "the fortunes LLaMA as a generation model (its decoding step's graph: 93 nodes)",

@@ -4,6 +4,7 @@
  * "Sampling") and each is printed as soon as it is known (whole UTF-8 characters; the prompt is
  * echoed first). Generation stops at EOS unless --ignore-eos. Tokens per second on stderr at the
  * end; --json prints one object instead of the text: prompt_ids, ids, text, counts and timings. */
+#include "clock.h"
 #include "commands.h"
 
 #include <stdlib.h>
@@ -95,9 +96,9 @@ static int generate(cli_llama *l, const gen_opts *o, const int32_t *prompt, uint
         return -1;
     }
     opml_tok_utf8 u = {0};
-    double t0 = cli_now();
+    double t0 = opml_now_s();
     int rc = opml_llama_step(l->session, prompt, np, 0, 0, logits, err, errlen);
-    double t1 = cli_now();
+    double t1 = opml_now_s();
     *got = 0;
     for (uint32_t i = 0; i < o->n && rc == 0; i++) {
         int32_t id = opml_sampler_next(&s, logits);
@@ -112,7 +113,7 @@ static int generate(cli_llama *l, const gen_opts *o, const int32_t *prompt, uint
         putchar('\n');
     }
     *t_prompt = t1 - t0;
-    *t_gen = cli_now() - t1;
+    *t_gen = opml_now_s() - t1;
     opml_sampler_free(&s);
     free(logits);
     return rc;

@@ -7,6 +7,7 @@
  * whole with BOS as the model says (--text forces text). A progress line on stderr; --json prints
  * one object; --argmax OUT writes the teacher-forced argmax of each prediction (int16 LE, in stream
  * order, as bench/llamacpp's driver writes it) for comparisons with llama.cpp. */
+#include "clock.h"
 #include "commands.h"
 
 #include <math.h>
@@ -147,7 +148,7 @@ int cmd_perplexity(int argc, char **argv) {
                !(am = malloc(chunks * (o.chunk - 1) * sizeof *am))) {
         fprintf(stderr, "opml perplexity: out of memory\n");
     } else {
-        double nll = 0, t0 = cli_now(), shown = t0;
+        double nll = 0, t0 = opml_now_s(), shown = t0;
         size_t preds = 0, k = 0;
         for (; k < chunks; k++) {
             const int32_t *c = s + k * o.chunk;
@@ -156,14 +157,14 @@ int cmd_perplexity(int argc, char **argv) {
                 nll += nll_of(logits + (size_t)i * vocab, vocab, c[i + 1]);
                 am[preds] = (int16_t)opml_argmax(logits + (size_t)i * vocab, vocab);
             }
-            double now = cli_now();
+            double now = opml_now_s();
             if (now - shown >= PROGRESS_SECONDS || k + 1 == chunks) {
                 fprintf(stderr, "\rperplexity: chunk %zu/%zu, %.4f so far", k + 1, chunks, exp(nll / (double)preds));
                 shown = now;
             }
         }
         fprintf(stderr, "\n");
-        double secs = cli_now() - t0, ppl = exp(nll / (double)preds);
+        double secs = opml_now_s() - t0, ppl = exp(nll / (double)preds);
         if (k < chunks) {
             fprintf(stderr, "opml perplexity: chunk %zu: %s\n", k, err);
         } else if (o.argmax && write_argmax(o.argmax, am, preds) != 0) {

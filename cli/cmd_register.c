@@ -35,11 +35,11 @@
  * (model_file_publish, docs/executor.md), so that every executor can load the model by its root: a
  * model that storage did not take is not registered. --no-publish skips this, for an operator who
  * puts the file into storage otherwise. */
+#include "clock.h"
 #include "cli_num.h"
 #include "cluster.h"
 #include "commands.h"
 #include "hex.h"
-#include "llama_cli.h" /* cli_now */
 #include "llama.h"
 #include "model.h"
 #include "model_file.h"
@@ -124,7 +124,7 @@ static int step_bound(const opml_model *m, int no_check, uint32_t *steps_log2, v
         opml_llama_close(lm);
     }
     vm_steps_run s;
-    double t0 = cli_now();
+    double t0 = opml_now_s();
     int rc = vm_steps_prepare(&s, m, UINT32_MAX, err, sizeof err);
     if (rc == 0) rc = vm_steps_longest(&s, show_run, (void *)m, l, err, sizeof err);
     vm_steps_free(&s);
@@ -136,7 +136,7 @@ static int step_bound(const opml_model *m, int no_check, uint32_t *steps_log2, v
     unsigned need = vm_steps_log2_need(l->steps), chosen = vm_steps_log2_choose(l->steps);
     fprintf(stderr, "opml register: the longest node run is node %u (%s), %llu VM steps (%u nodes run, %.1f s): "
                     "stepsLog2 >= %u, %u with the margin of 1/%u\n", l->node, kernel_op_name(m->nodes[l->node].d.op),
-            (unsigned long long)l->steps, l->runs, cli_now() - t0, need, chosen, VM_STEPS_MARGIN_DIV);
+            (unsigned long long)l->steps, l->runs, opml_now_s() - t0, need, chosen, VM_STEPS_MARGIN_DIV);
     if (!*steps_log2) {
         if (need > VM_STEPS_LOG2_MAX) {
             fprintf(stderr, "opml register: no step bound of the registry (at most 2^%u) covers it\n", VM_STEPS_LOG2_MAX);

@@ -17,6 +17,7 @@
  * asks a generation model for a continuation (InferenceOracle.requestGeneration, docs/generation.md;
  * request_gen.c): the prompt as text, tokenized with the model's tokenizer, or as ids; by default 32
  * new tokens, greedy, no stop token. With --wait the finalized result's text is printed. */
+#include "clock.h"
 #include "cli_num.h"
 #include "cluster.h"
 #include "commands.h"
@@ -44,11 +45,6 @@ static const char *status_name(long long s) {
     return s >= 0 && s <= 4 ? names[s] : "?";
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The model input's bytes from --idx PATH#N or --input FILE; malloc'd into *out. */
 static int input_bytes(const opml_model *m, const char *idx_spec, const char *file, uint8_t **out, size_t *len,
@@ -112,7 +108,7 @@ static int wait_final(cluster *c, long long task, double t0, long long timeout) 
     char err[1024], task_text[24];
     long long last = -1;
     snprintf(task_text, sizeof task_text, "%lld", task);
-    while (now_s() - t0 < (double)timeout) {
+    while (opml_now_s() - t0 < (double)timeout) {
         cJSON *targs = cJSON_CreateArray();
         cJSON_AddItemToArray(targs, cJSON_CreateString(task_text));
         cJSON *t = cluster_call(c, c->oracle_c, c->oracle, "task", targs, err, sizeof err);
@@ -123,7 +119,7 @@ static int wait_final(cluster *c, long long task, double t0, long long timeout) 
             if (st != last) {
                 const cJSON *who = cJSON_GetObjectItemCaseSensitive(tt, "submitter");
                 printf("{\"task_id\":%lld,\"status\":\"%s\",\"submission\":%lld,\"submitter\":\"%s\",\"after_s\":%.1f}\n", task,
-                       status_name(st), sub, cJSON_IsString(who) ? who->valuestring : "", now_s() - t0);
+                       status_name(st), sub, cJSON_IsString(who) ? who->valuestring : "", opml_now_s() - t0);
                 fflush(stdout);
                 last = st;
             }
@@ -165,7 +161,7 @@ static int request_generation(const char *dir, const char *key, const char *mode
         return 1;
     }
     chain_receipt r;
-    double t0 = now_s();
+    double t0 = opml_now_s();
     int rc = 1;
     if (cluster_send(&c, c.oracle_c, c.oracle, "requestGeneration", args, fee, 120000, &r, err, sizeof err)) {
         fprintf(stderr, "opml request: %s\n", err);
@@ -255,7 +251,7 @@ int cmd_request(int argc, char **argv) {
     cJSON_AddItemToArray(args, cJSON_CreateString(id_text));
     cJSON_AddItemToArray(args, inputs);
     chain_receipt r;
-    double t0 = now_s();
+    double t0 = opml_now_s();
     int sent = send_request(&c, via, args, fee, &r, err, sizeof err);
     cJSON_Delete(args);
     if (sent) {

@@ -49,12 +49,6 @@ void cli_llama_close(cli_llama *l) {
     memset(l, 0, sizeof *l);
 }
 
-double cli_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Bytes of the valid UTF-8 character at s (n bytes left), 0 if none starts there. */
 static size_t utf8_char(const unsigned char *s, size_t n) {
     size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;

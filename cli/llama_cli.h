@@ -26,8 +26,6 @@ int cli_llama_open(const char *path, uint32_t n_ctx, const char *backend, int th
                    size_t errlen);
 void cli_llama_close(cli_llama *l);
 
-/* Seconds of a monotonic clock. */
-double cli_now(void);
 
 /* len bytes as a JSON string (quotes included): control characters escaped, valid UTF-8 kept,
  * any byte that is not part of valid UTF-8 written as U+FFFD. */

@@ -1,12 +1,12 @@
 /* vm_steps.c: a model's node runs in the VM, counted (see vm_steps.h). */
 #include "vm_steps.h"
 
+#include "clock.h"
 #include "errmsg.h"
 #include "vm_model.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The synthetic input's integer values cycle through 1 .. VM_STEPS_INT_CYCLE: never 0, which
  * models use for padding, and padded positions cost less (fortunes_textcls: its attention Softmax
@@ -15,11 +15,6 @@
 /* The generation's token ids: 1 + (37 i mod VM_STEPS_ID_SPAN), inside any vocabulary past it. */
 #define VM_STEPS_ID_SPAN 200
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* The synthetic input of a classifier's input t (vm_steps.h), into buf of kd_nbytes(t) bytes. */
 static void synthetic_input(const kd_tensor *t, uint8_t *buf) {
@@ -162,9 +157,9 @@ int vm_steps_longest(const vm_steps_run *s, vm_steps_fn on_run, void *user, vm_s
         while (j < k && memcmp(m->nodes[j].desc_root, m->nodes[k].desc_root, 32)) j++;
         if (j < k) continue; /* an equal descriptor ran already */
         uint64_t steps;
-        double t0 = now_s();
+        double t0 = opml_now_s();
         if (vm_steps_node(s, k, 1ull << VM_STEPS_LOG2_MAX, &steps, err, errlen)) return -1;
-        double dt = now_s() - t0;
+        double dt = opml_now_s() - t0;
         out->seconds += dt;
         out->runs++;
         if (steps > out->steps) out->steps = steps, out->node = k;

@@ -12,20 +12,15 @@
  * --max-log2 L fails when a run needs more than 2^L steps.
  *   test_vm_llama MODEL.gguf [--ctx N] [--steps N] [--all | --smallest | --largest | --node K]
  *                 [--max-log2 L] */
+#include "clock.h"
 #include "check.h"
 #include "engine.h"
 #include "gguf_import.h"
 #include "vm_steps.h"
 
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* bytes a node moves: operands and output (what loading it into the VM costs) */
 static uint64_t node_bytes(const opml_model *m, uint32_t k) {
@@ -83,7 +78,7 @@ int main(int argc, char **argv) {
     uint8_t root[32];
     uint32_t nodes, weights;
     uint64_t bytes;
-    double t0 = now();
+    double t0 = opml_now_s();
     if (gguf_import(gguf, path, &o, root, &nodes, &weights, &bytes, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         unlink(path);
@@ -92,10 +87,10 @@ int main(int argc, char **argv) {
     opml_model m;
     CHECK_EQ_INT(opml_model_map(path, 0, &m, err, sizeof err), 0);
     printf("converted %s: %u nodes, %u weights, %.1f MB, context %u (%.1f s)\n", gguf, m.n, m.nweights, bytes / 1e6,
-           ctx, now() - t0);
+           ctx, opml_now_s() - t0);
     /* step steps - 1 of a sampled generation, its nodes' roots as the contract has them (vm_steps.h) */
     vm_steps_run s;
-    t0 = now();
+    t0 = opml_now_s();
     int prepared = vm_steps_prepare(&s, &m, steps - 1, err, sizeof err);
     CHECK_EQ_INT(prepared, 0);
     CHECK(s.generation);
@@ -106,7 +101,7 @@ int main(int argc, char **argv) {
         unlink(path);
         return check_summary("test_vm_llama");
     }
-    printf("step %u run natively with its commitments (%.1f s)\n", steps - 1, now() - t0);
+    printf("step %u run natively with its commitments (%.1f s)\n", steps - 1, opml_now_s() - t0);
     report rep = {&m, {0}};
     vm_steps_longest_result longest = {0};
     if (largest) {
@@ -125,14 +120,14 @@ int main(int argc, char **argv) {
                 }
             if (!pick) continue;
             uint64_t n = 0;
-            double t = now();
+            double t = opml_now_s();
             int rc = vm_steps_node(&s, k, 1ull << VM_STEPS_LOG2_MAX, &n, err, sizeof err);
             CHECK_EQ_INT(rc, 0);
             if (rc) {
                 fprintf(stderr, "%s\n", err);
                 continue;
             }
-            print_run(&rep, k, n, now() - t);
+            print_run(&rep, k, n, opml_now_s() - t);
             if (n > longest.steps) longest.steps = n, longest.node = k;
             longest.runs++;
         }
